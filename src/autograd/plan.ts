@@ -28,6 +28,8 @@ export interface PlanOptions {
   /** Uniform buffer bound by kernel calls that ask for step uniforms (lr, step, ...). */
   stepUniforms?: GPUBuffer;
   label?: string;
+  /** Buffers supplied by the caller for some input tensors (state shared between plans, e.g. KV caches). */
+  external?: ReadonlyMap<Tensor, Slice>;
 }
 
 export class Plan {
@@ -59,7 +61,12 @@ export class Plan {
       return { buffer, offset: 0, size };
     };
     for (const t of graph.tensors) {
-      if (t.kind === 'param' || t.kind === 'paramGrad') {
+      const external = options.external?.get(t);
+      if (external) {
+        if (t.kind !== 'input') throw new Error(`${this.label}: only inputs can have external buffers, not ${t}`);
+        if (external.size < t.numel * 4) throw new Error(`${this.label}: external buffer for ${t} is too small`);
+        this.slices.set(t.id, external);
+      } else if (t.kind === 'param' || t.kind === 'paramGrad') {
         if (!options.store) throw new Error(`${this.label}: graph uses parameter ${t.paramName} but no parameter store was given`);
         this.slices.set(t.id, options.store.slice(t.paramName!, t.kind === 'param' ? 'param' : 'grad'));
       } else if (t.kind === 'input' || t.kind === 'const' || retained.has(t.id)) {

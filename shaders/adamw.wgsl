@@ -1,0 +1,153 @@
+// Global-norm gradient clipping + AdamW over the whole parameter arena (torch semantics).
+// Every arena is viewed as vec4<f32>: arena lengths and decayEnd are multiples of 64 floats, so a
+// vec4 never straddles the decay boundary. Padding is zero in every arena and stays zero.
+// Grids fold into (x, y): workgroup id = wid.x + wid.y * nwg.x, bounds-checked.
+// Shapes: param, grad, m, v: [N4] vec4 (N4 = arena length / 4); partials: [P]; record: NormRecord.
+
+struct Params {
+  n4: u32,              // arena length / 4
+  decay_end4: u32,      // decayEnd / 4: vec4s below it take weight decay
+  num_partials: u32,    // P = workgroups of grad_norm_partial
+  clip: f32,            // max global norm; 0 disables clipping
+  decay_factor: f32,    // 1 - lr * weight_decay
+  one_minus_beta1: f32, // lerp weight of m
+  beta2: f32,
+  one_minus_beta2: f32,
+  step_size: f32,       // lr / (1 - beta1^step), from float64 on the host
+  bc2_sqrt: f32,        // sqrt(1 - beta2^step), from float64 on the host
+  eps: f32,
+  nan_bits: u32,        // 0x7fc00000: NaN/Inf built at run time (a constant NaN is a WGSL compile error)
+  inf_bits: u32,        // 0x7f800000
+}
+
+// The 16-byte norm buffer: the norm first (a trainer copies its first 4 bytes), then why a step skips.
+struct NormRecord {
+  norm: f32,     // global L2 norm before clipping; NaN/Inf when the gradients are not finite
+  bad: u32,      // 0 finite, 1 some Inf (or the sum of squares overflowed), 2 some NaN
+  coef: f32,     // clip coefficient applied to every gradient (1 when not clipping)
+  reserved: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+const WG: u32 = 256u;
+const NORM_VPT: u32 = 4u; // vec4s per thread in the partial norm: 4096 floats per workgroup
+const ADAM_VPT: u32 = 2u; // vec4s per thread in the update: 2048 floats per workgroup
+
+var<workgroup> red_sum: array<f32, 256>;
+var<workgroup> red_bad: array<u32, 256>;
+
+// Classified by bits, not by x != x, which fast-math compilers may fold away.
+fn classify4(x: vec4f) -> u32 {
+  let b = bitcast<vec4u>(x);
+  let all_ones = (b & vec4u(0x7f800000u)) == vec4u(0x7f800000u);
+  let mantissa = (b & vec4u(0x007fffffu)) != vec4u(0u);
+  if (any(all_ones & mantissa)) { return 2u; }
+  if (any(all_ones)) { return 1u; }
+  return 0u;
+}
+
+fn classify(x: f32) -> u32 {
+  return classify4(vec4f(x));
+}
+
+fn non_finite(bad: u32) -> f32 {
+  return bitcast<f32>(select(p.inf_bits, p.nan_bits, bad == 2u));
+}
+
+// Fixed-shape tree reduction of red_sum / red_bad into slot 0 (deterministic order).
+fn reduce_workgroup(lid: u32) {
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    workgroupBarrier();
+    if (lid < s) {
+      red_sum[lid] = red_sum[lid] + red_sum[lid + s];
+      red_bad[lid] = max(red_bad[lid], red_bad[lid + s]);
+    }
+  }
+  workgroupBarrier();
+}
+
+// ---- stage 1: each workgroup writes the sum of squares of its 4096 floats to partials[wg] ----
+@group(0) @binding(1) var<storage, read> gn_grad: array<vec4f>;       // [N4]
+@group(0) @binding(2) var<storage, read_write> gn_partials: array<f32>; // [P]
+
+@compute @workgroup_size(256)
+fn grad_norm_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.x + wid.y * nwg.x;
+  var acc = 0.0;
+  var bad = 0u;
+  for (var k = 0u; k < NORM_VPT; k++) {
+    let i = wg * (WG * NORM_VPT) + k * WG + lid; // coalesced: consecutive threads, consecutive vec4s
+    if (i < p.n4) {
+      let g = gn_grad[i];
+      acc += dot(g, g);
+      bad = max(bad, classify4(g));
+    }
+  }
+  red_sum[lid] = acc;
+  red_bad[lid] = bad;
+  reduce_workgroup(lid);
+  if (lid == 0u && wg < p.num_partials) {
+    gn_partials[wg] = select(red_sum[0], non_finite(red_bad[0]), red_bad[0] != 0u);
+  }
+}
+
+// ---- stage 2: one workgroup sums the partials in a fixed order and writes the norm record ----
+@group(0) @binding(1) var<storage, read> gf_partials: array<f32>; // [P]
+@group(0) @binding(2) var<storage, read_write> gf_record: NormRecord;
+
+@compute @workgroup_size(256)
+fn grad_norm_final(@builtin(local_invocation_index) lid: u32) {
+  var acc = 0.0;
+  var bad = 0u;
+  for (var i = lid; i < p.num_partials; i += WG) {
+    let x = gf_partials[i];
+    acc += x;
+    bad = max(bad, classify(x)); // a partial may also have overflowed to Inf
+  }
+  red_sum[lid] = acc;
+  red_bad[lid] = bad;
+  reduce_workgroup(lid);
+  if (lid == 0u) {
+    let total = red_sum[0];
+    let cls = max(red_bad[0], classify(total));
+    let norm = sqrt(total);
+    // torch.nn.utils.clip_grad_norm_: coef = max_norm / (norm + 1e-6), clamped to at most 1.
+    var coef = 1.0;
+    if (p.clip > 0.0 && cls == 0u) { coef = min(p.clip / (norm + 1e-6), 1.0); }
+    gf_record.norm = select(norm, non_finite(cls), cls != 0u);
+    gf_record.bad = cls;
+    gf_record.coef = coef;
+    gf_record.reserved = 0u;
+  }
+}
+
+// ---- the fused update: clip, decoupled weight decay, moments, bias-corrected step ----
+@group(0) @binding(1) var<storage, read> ad_record: NormRecord;
+@group(0) @binding(2) var<storage, read_write> ad_param: array<vec4f>; // [N4]
+@group(0) @binding(3) var<storage, read> ad_grad: array<vec4f>;        // [N4]
+@group(0) @binding(4) var<storage, read_write> ad_m: array<vec4f>;     // [N4]
+@group(0) @binding(5) var<storage, read_write> ad_v: array<vec4f>;     // [N4]
+
+@compute @workgroup_size(256)
+fn adamw_update(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  // Non-finite gradients: skip the whole step so params, m and v stay as they were.
+  if (ad_record.bad != 0u) { return; }
+  let coef = ad_record.coef;
+  let wg = wid.x + wid.y * nwg.x;
+  for (var k = 0u; k < ADAM_VPT; k++) {
+    let i = wg * (WG * ADAM_VPT) + k * WG + lid;
+    if (i >= p.n4) { return; }
+    let g = ad_grad[i] * coef; // torch multiplies by the clamped coefficient (exact when it is 1)
+    var w = ad_param[i];
+    if (i < p.decay_end4) { w = w * p.decay_factor; }
+    let m0 = ad_m[i];
+    let m = m0 + p.one_minus_beta1 * (g - m0); // torch lerp_ with weight < 0.5
+    let v = ad_v[i] * p.beta2 + p.one_minus_beta2 * g * g; // mul_(beta2).addcmul_(g, g, 1 - beta2)
+    let denom = sqrt(v) / p.bc2_sqrt + p.eps;
+    w = w - p.step_size * (m / denom); // addcdiv_(m, denom, -step_size)
+    ad_param[i] = w;
+    ad_m[i] = m;
+    ad_v[i] = v;
+  }
+}

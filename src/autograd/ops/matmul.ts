@@ -1,0 +1,250 @@
+/**
+ * Matrix products: C[M,N] = op(A) @ op(B) (+ bias[N]), the bias-gradient reduction, and `linear`.
+ * Every operand is viewed as 2-D [prod(leading dims), last dim] (row-major memory is the same), so
+ * A [B,T,C] is [B*T, C] and the output keeps A's leading dims: [B,T,N].
+ */
+import source from '../../../shaders/matmul.wgsl?raw';
+import { grid1d, u32Params } from '../../gpu/uniforms';
+import type { KernelCall, OpDef, RefArray, Shape, TensorSpec } from '../op';
+import { assertShape, numel, shapeString } from '../op';
+import type { Tensor } from '../tensor';
+
+export type MatmulAttrs = {
+  /** A is stored [K, M]. */
+  transA?: boolean;
+  /** B is stored [N, K]. */
+  transB?: boolean;
+  /** C += result (gradient slots); never together with a bias. */
+  accumulate?: boolean;
+  /** Output shape override (same numel as [M, N]); backward uses it to match an input's shape. */
+  outShape?: Shape;
+};
+
+/** Tile of C per workgroup and K per stage; must match shaders/matmul.wgsl. */
+const TILE = 128;
+const BK = 8;
+/** Split K when the tile grid alone would leave the GPU idle (~2 workgroups per SM on big GPUs). */
+const TARGET_WORKGROUPS = 512;
+/** Each split keeps at least this much K, so the partials stay worth their memory traffic. */
+const MIN_SPLIT_K = 256;
+const MAX_SPLITS = 64;
+/** Largest split-K scratch in f32 elements (64 MiB: well inside default binding limits). */
+const MAX_SCRATCH = 1 << 24;
+
+export interface MatmulDims {
+  M: number;
+  N: number;
+  K: number;
+}
+
+const rows2d = (s: Shape) => numel(s.slice(0, -1));
+const cols2d = (s: Shape) => s[s.length - 1]!;
+
+/** M, N, K of op(A) @ op(B), checking that the shapes agree. */
+export function matmulDims(a: TensorSpec, b: TensorSpec, attrs: MatmulAttrs): MatmulDims {
+  assertShape(a.shape.length >= 2 && b.shape.length >= 2, 'matmul', `operands need 2+ dims, got ${shapeString(a.shape)} and ${shapeString(b.shape)}`);
+  assertShape(a.dtype === 'f32' && b.dtype === 'f32', 'matmul', 'operands must be f32');
+  const M = attrs.transA ? cols2d(a.shape) : rows2d(a.shape);
+  const K = attrs.transA ? rows2d(a.shape) : cols2d(a.shape);
+  const Kb = attrs.transB ? cols2d(b.shape) : rows2d(b.shape);
+  const N = attrs.transB ? rows2d(b.shape) : cols2d(b.shape);
+  const desc = `${shapeString(a.shape)}${attrs.transA ? 'ᵀ' : ''} @ ${shapeString(b.shape)}${attrs.transB ? 'ᵀ' : ''}`;
+  assertShape(K === Kb, 'matmul', `inner dims differ: ${desc}`);
+  return { M, N, K };
+}
+
+/** How many K-splits a product gets (1 = none); a pure function of the shape, so runs are deterministic. */
+export function matmulSplits({ M, N, K }: MatmulDims): number {
+  const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
+  if (tiles >= TARGET_WORKGROUPS || M * N === 0) return 1;
+  const want = Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(K / MIN_SPLIT_K), MAX_SPLITS, Math.floor(MAX_SCRATCH / (M * N)));
+  if (want <= 1) return 1;
+  // Round the chunk up to whole K-stages, then drop splits that would be empty.
+  const chunk = Math.ceil(K / want / BK) * BK;
+  return Math.ceil(K / chunk);
+}
+
+function kChunk(K: number, splits: number): number {
+  return splits === 1 ? Math.max(K, 1) : Math.ceil(K / splits / BK) * BK;
+}
+
+export const matmulOp: OpDef<MatmulAttrs> = {
+  name: 'matmul',
+  canAccumulate: true,
+  outputs: (inputs, attrs) => {
+    const [a, b, bias] = inputs;
+    const { M, N } = matmulDims(a!, b!, attrs);
+    if (bias) assertShape(bias.shape.length === 1 && bias.shape[0] === N && bias.dtype === 'f32', 'matmul', `bias ${shapeString(bias.shape)} does not match N = ${N}`);
+    const shape = attrs.outShape ?? (attrs.transA ? [M, N] : [...a!.shape.slice(0, -1), N]);
+    assertShape(numel(shape) === M * N, 'matmul', `outShape ${shapeString(shape)} does not hold [${M}, ${N}]`);
+    return [{ shape, dtype: 'f32' }];
+  },
+  scratch: ([a, b], attrs) => {
+    const dims = matmulDims(a!, b!, attrs);
+    const splits = matmulSplits(dims);
+    return splits > 1 ? [splits * dims.M * dims.N] : [];
+  },
+  encode: (inputs, attrs) => {
+    const dims = matmulDims(inputs[0]!, inputs[1]!, attrs);
+    const { M, N, K } = dims;
+    const hasBias = inputs.length === 3;
+    assertShape(!(attrs.accumulate && hasBias), 'matmul', 'accumulate mode takes no bias');
+    const splits = matmulSplits(dims);
+    const tilesM = Math.ceil(M / TILE);
+    const tilesN = Math.ceil(N / TILE);
+    const [gx, gy] = grid1d(tilesM * tilesN);
+    const variant = `mm_${attrs.transA ? 't' : 'n'}${attrs.transB ? 't' : 'n'}`;
+    const params = (accumulate: boolean) => u32Params(M, N, K, kChunk(K, splits), tilesM, tilesN, accumulate ? 1 : 0, 0);
+    if (splits === 1) {
+      const buffers: KernelCall['buffers'] = [{ in: 0 }, { in: 1 }, { out: 0 }];
+      if (hasBias) buffers.push({ in: 2 });
+      return [{ label: 'matmul', code: source, entryPoint: hasBias ? `${variant}_bias` : variant, buffers, params: params(!!attrs.accumulate), workgroups: [gx, gy, 1] }];
+    }
+    // Split-K: partial products into scratch [splits, M, N], then an ordered sum into the output.
+    const reduceBuffers: KernelCall['buffers'] = [{ scratch: 0 }, { out: 0 }];
+    if (hasBias) reduceBuffers.push({ in: 2 });
+    return [
+      { label: 'matmul', code: source, entryPoint: variant, buffers: [{ in: 0 }, { in: 1 }, { scratch: 0 }], params: params(false), workgroups: [gx, gy, splits] },
+      {
+        label: 'matmul',
+        code: source,
+        entryPoint: hasBias ? 'mm_reduce_bias' : 'mm_reduce',
+        buffers: reduceBuffers,
+        params: u32Params(M * N, N, splits, attrs.accumulate ? 1 : 0),
+        workgroups: grid1d(Math.ceil((M * N) / 256)),
+      },
+    ];
+  },
+  backward: (inputs, _outputs, [dC], attrs) => {
+    const [A, B, bias] = inputs as [Tensor, Tensor, Tensor | undefined];
+    const tA = !!attrs.transA;
+    const tB = !!attrs.transB;
+    const dy = dC!;
+    // a = op(A) [M,K], b = op(B) [K,N]: da = dC bᵀ, db = aᵀ dC; stored-transposed operands get the transposes.
+    const dA = !A.requiresGrad
+      ? null
+      : tA
+        ? matmul(B, dy, { transA: tB, transB: true, outShape: A.shape }) // Aᵀ-stored: dA = b dCᵀ [K,M]
+        : matmul(dy, B, { transB: !tB, outShape: A.shape }); // dA = dC bᵀ
+    const dB = !B.requiresGrad
+      ? null
+      : tB
+        ? matmul(dy, A, { transA: true, transB: tA, outShape: B.shape }) // Bᵀ-stored: dB = dCᵀ a [N,K]
+        : matmul(A, dy, { transA: !tA, outShape: B.shape }); // dB = aᵀ dC
+    const dBias = bias?.requiresGrad ? biasGrad(dy) : null;
+    return bias ? [dA, dB, dBias] : [dA, dB];
+  },
+  reference: {
+    forward: (inputs, specs, attrs) => {
+      const { M, N, K } = matmulDims(specs[0]!, specs[1]!, attrs);
+      const [A, B, bias] = inputs;
+      const a = opA(A!, M, K, attrs);
+      const b = opB(B!, K, N, attrs);
+      const c = new Float64Array(M * N);
+      for (let m = 0; m < M; m++)
+        for (let n = 0; n < N; n++) {
+          let s = bias ? bias[n]! : 0;
+          for (let k = 0; k < K; k++) s += a[m * K + k]! * b[k * N + n]!;
+          c[m * N + n] = s;
+        }
+      return [c];
+    },
+    backward: (inputs, specs, [dC], attrs) => {
+      const { M, N, K } = matmulDims(specs[0]!, specs[1]!, attrs);
+      const a = opA(inputs[0]!, M, K, attrs);
+      const b = opB(inputs[1]!, K, N, attrs);
+      const dy = dC!;
+      const dA = new Float64Array(M * K);
+      const dB = new Float64Array(K * N);
+      for (let m = 0; m < M; m++)
+        for (let k = 0; k < K; k++) {
+          let s = 0;
+          for (let n = 0; n < N; n++) s += dy[m * N + n]! * b[k * N + n]!;
+          dA[attrs.transA ? k * M + m : m * K + k] = s;
+        }
+      for (let k = 0; k < K; k++)
+        for (let n = 0; n < N; n++) {
+          let s = 0;
+          for (let m = 0; m < M; m++) s += a[m * K + k]! * dy[m * N + n]!;
+          dB[attrs.transB ? n * K + k : k * N + n] = s;
+        }
+      if (inputs.length < 3) return [dA, dB];
+      const dBias = new Float64Array(N);
+      for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) dBias[n] += dy[m * N + n]!;
+      return [dA, dB, dBias];
+    },
+  },
+};
+
+/** op(A) as a dense [M, K] float64 array. */
+function opA(A: RefArray, M: number, K: number, attrs: MatmulAttrs): Float64Array {
+  return Float64Array.from({ length: M * K }, (_, i) => {
+    const m = Math.floor(i / K);
+    const k = i % K;
+    return A[attrs.transA ? k * M + m : i]!;
+  });
+}
+
+/** op(B) as a dense [K, N] float64 array. */
+function opB(B: RefArray, K: number, N: number, attrs: MatmulAttrs): Float64Array {
+  return Float64Array.from({ length: K * N }, (_, i) => {
+    const k = Math.floor(i / N);
+    const n = i % N;
+    return B[attrs.transB ? n * K + k : i]!;
+  });
+}
+
+/** Rows per chunk of the bias-gradient's first pass, and the chunk count. */
+function biasGradChunks(R: number): { rowsPerChunk: number; chunks: number } {
+  const chunks = Math.min(64, Math.max(1, Math.ceil(R / 256)));
+  const rowsPerChunk = Math.max(1, Math.ceil(R / chunks));
+  return { rowsPerChunk, chunks: Math.max(1, Math.ceil(R / rowsPerChunk)) };
+}
+
+/** Kernel-only: dbias[N] = column sums of dy [..., N] (deterministic). Checked through matmulOp's backward. */
+export const biasGradOp: OpDef<{ accumulate?: boolean }> = {
+  name: 'bias_grad',
+  canAccumulate: true,
+  outputs: ([dy]) => {
+    assertShape(dy!.shape.length >= 1 && dy!.dtype === 'f32', 'bias_grad', `bad input ${shapeString(dy!.shape)}`);
+    return [{ shape: [cols2d(dy!.shape)], dtype: 'f32' }];
+  },
+  scratch: ([dy]) => [biasGradChunks(rows2d(dy!.shape)).chunks * cols2d(dy!.shape)],
+  encode: ([dy], attrs) => {
+    const N = cols2d(dy!.shape);
+    const R = rows2d(dy!.shape);
+    const { rowsPerChunk, chunks } = biasGradChunks(R);
+    const params = u32Params(R, N, rowsPerChunk, chunks, attrs.accumulate ? 1 : 0);
+    return [
+      { label: 'bias_grad', code: source, entryPoint: 'bias_grad_partial', buffers: [{ in: 0 }, { scratch: 0 }], params, workgroups: [Math.ceil(N / 64), chunks, 1] },
+      { label: 'bias_grad', code: source, entryPoint: 'bias_grad_finish', buffers: [{ scratch: 0 }, { out: 0 }], params, workgroups: grid1d(Math.ceil(N / 256)) },
+    ];
+  },
+};
+
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  bias?: Tensor;
+  /** Output shape override (see MatmulAttrs.outShape). */
+  outShape?: Shape;
+}
+
+/** op(a) @ op(b) (+ bias). E.g. the LM head: matmul(x [N,C], wte [V,C], { transB: true }) -> [N,V]. */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const attrs: MatmulAttrs = {};
+  if (opts.transA) attrs.transA = true;
+  if (opts.transB) attrs.transB = true;
+  if (opts.outShape) attrs.outShape = opts.outShape;
+  return a.graph.apply1(matmulOp, opts.bias ? [a, b, opts.bias] : [a, b], attrs);
+}
+
+/** x [..., K] @ w [K, N] (+ b [N]) -> [..., N]; w in HF Conv1D layout. */
+export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
+  return matmul(x, w, b ? { bias: b } : {});
+}
+
+/** Column sums of dy [..., N] -> [N]. */
+export function biasGrad(dy: Tensor): Tensor {
+  return dy.graph.apply1(biasGradOp, [dy], {});
+}

@@ -1,0 +1,171 @@
+/**
+ * Hugging Face GPT-2 interop: config.json, parameter names/shapes, and the counts derived from them.
+ * The model is HF's GPT2LMHeadModel: tanh GELU (`gelu_new`), LayerNorm eps 1e-5, biases everywhere,
+ * lm_head tied to wte. Conv1D weights are stored [in, out], so x @ W needs no transpose.
+ */
+
+import type { GPTConfig } from './config';
+
+/** The dimensions that fix a GPT-2's parameter shapes. */
+export type GptDims = GPTConfig;
+
+export interface ParamShape {
+  name: string;
+  shape: number[];
+}
+
+export class HfConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HfConfigError';
+  }
+}
+
+/** config.json for GPT2LMHeadModel with our fixed architecture choices. */
+export function hfConfigJson(cfg: GptDims): Record<string, unknown> {
+  validateDims(cfg);
+  return {
+    model_type: 'gpt2',
+    architectures: ['GPT2LMHeadModel'],
+    vocab_size: cfg.vocabSize,
+    n_positions: cfg.blockSize,
+    n_ctx: cfg.blockSize,
+    n_embd: cfg.nEmbd,
+    n_layer: cfg.nLayer,
+    n_head: cfg.nHead,
+    n_inner: null, // = 4 * n_embd
+    activation_function: 'gelu_new',
+    layer_norm_epsilon: 1e-5,
+    resid_pdrop: 0,
+    embd_pdrop: 0,
+    attn_pdrop: 0,
+    initializer_range: 0.02,
+    scale_attn_weights: true,
+    tie_word_embeddings: true,
+    // Explicit nulls: left out, transformers would default both to 50256, outside a small vocab.
+    bos_token_id: null,
+    eos_token_id: null,
+    torch_dtype: 'float32',
+  };
+}
+
+/** Activation names meaning the tanh approximation of GELU (HF, PyTorch and nanoGPT spellings). */
+const TANH_GELU = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_tanh'];
+
+/**
+ * Reads a GPT-2 config.json (or the same fields as nanoGPT names them: block_size, activation,
+ * layer_norm_eps, tied_embeddings, bias). Rejects configs this engine cannot run faithfully.
+ */
+export function configFromHfJson(json: unknown): GptDims {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new HfConfigError('config is not a JSON object');
+  }
+  const j = json as Record<string, unknown>;
+  if (j.model_type !== undefined && j.model_type !== 'gpt2') {
+    throw new HfConfigError(`model_type is ${JSON.stringify(j.model_type)}, expected "gpt2"`);
+  }
+  const int = (...keys: string[]): number => {
+    const key = keys.find((k) => j[k] !== undefined && j[k] !== null);
+    if (key === undefined) {
+      const alt = keys.length > 1 ? ` (or ${keys.slice(1).join(', ')})` : '';
+      throw new HfConfigError(`config is missing ${keys[0]}${alt}`);
+    }
+    const v = j[key];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
+      throw new HfConfigError(`config ${key} is ${JSON.stringify(v)}, expected a positive integer`);
+    }
+    return v;
+  };
+  const cfg: GptDims = {
+    vocabSize: int('vocab_size'),
+    blockSize: int('n_positions', 'n_ctx', 'block_size'),
+    nLayer: int('n_layer'),
+    nHead: int('n_head'),
+    nEmbd: int('n_embd'),
+  };
+  validateDims(cfg);
+
+  const act = j.activation_function ?? j.activation;
+  if (act !== undefined && !TANH_GELU.includes(act as string)) {
+    throw new HfConfigError(`activation ${JSON.stringify(act)} is not supported (only the tanh GELU, "gelu_new")`);
+  }
+  const eps = j.layer_norm_epsilon ?? j.layer_norm_eps;
+  if (eps !== undefined && (typeof eps !== 'number' || Math.abs(eps - 1e-5) > 1e-12)) {
+    throw new HfConfigError(`layer_norm_epsilon ${JSON.stringify(eps)} is not supported (only 1e-5)`);
+  }
+  if (j.n_inner !== undefined && j.n_inner !== null && j.n_inner !== 4 * cfg.nEmbd) {
+    throw new HfConfigError(`n_inner ${JSON.stringify(j.n_inner)} is not supported (only 4 * n_embd = ${4 * cfg.nEmbd})`);
+  }
+  if (j.tie_word_embeddings === false || j.tied_embeddings === false) {
+    throw new HfConfigError('untied word embeddings are not supported (tie_word_embeddings must be true)');
+  }
+  if (j.bias === false) throw new HfConfigError('models without biases are not supported (bias must be true)');
+  if (j.n_positions !== undefined && j.n_ctx !== undefined && j.n_positions !== j.n_ctx) {
+    throw new HfConfigError(`n_positions ${JSON.stringify(j.n_positions)} and n_ctx ${JSON.stringify(j.n_ctx)} disagree`);
+  }
+  return cfg;
+}
+
+function validateDims(cfg: GptDims): void {
+  for (const key of ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd'] as const) {
+    const v = cfg[key];
+    if (!Number.isSafeInteger(v) || v <= 0) {
+      throw new HfConfigError(`${key} is ${JSON.stringify(v)}, expected a positive integer`);
+    }
+  }
+  if (cfg.nEmbd % cfg.nHead !== 0) {
+    throw new HfConfigError(`n_embd ${cfg.nEmbd} is not divisible by n_head ${cfg.nHead}`);
+  }
+}
+
+/** Every parameter with its HF name, in a fixed order (embeddings, blocks in order, final LayerNorm). */
+export function gpt2ParamShapes(cfg: GptDims): ParamShape[] {
+  const { vocabSize: V, blockSize: T, nLayer: L, nEmbd: C } = cfg;
+  const out: ParamShape[] = [
+    { name: 'transformer.wte.weight', shape: [V, C] },
+    { name: 'transformer.wpe.weight', shape: [T, C] },
+  ];
+  for (let i = 0; i < L; i++) {
+    const h = `transformer.h.${i}`;
+    out.push(
+      { name: `${h}.ln_1.weight`, shape: [C] },
+      { name: `${h}.ln_1.bias`, shape: [C] },
+      { name: `${h}.attn.c_attn.weight`, shape: [C, 3 * C] },
+      { name: `${h}.attn.c_attn.bias`, shape: [3 * C] },
+      { name: `${h}.attn.c_proj.weight`, shape: [C, C] },
+      { name: `${h}.attn.c_proj.bias`, shape: [C] },
+      { name: `${h}.ln_2.weight`, shape: [C] },
+      { name: `${h}.ln_2.bias`, shape: [C] },
+      { name: `${h}.mlp.c_fc.weight`, shape: [C, 4 * C] },
+      { name: `${h}.mlp.c_fc.bias`, shape: [4 * C] },
+      { name: `${h}.mlp.c_proj.weight`, shape: [4 * C, C] },
+      { name: `${h}.mlp.c_proj.bias`, shape: [C] },
+    );
+  }
+  out.push({ name: 'transformer.ln_f.weight', shape: [C] }, { name: 'transformer.ln_f.bias', shape: [C] });
+  return out;
+}
+
+/** All parameters (lm_head is tied to wte, so it adds none). GPT-2 small: 124,439,808. */
+export function paramCount(cfg: GptDims): number {
+  const { vocabSize: V, blockSize: T, nLayer: L, nEmbd: C } = cfg;
+  // Per block: ln_1 2C, c_attn 3C^2+3C, c_proj C^2+C, ln_2 2C, c_fc 4C^2+4C, mlp c_proj 4C^2+C.
+  return V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C;
+}
+
+/**
+ * The N of "6N" FLOPs: all parameters except the position embeddings, as nanoGPT's
+ * get_num_params() (used by its estimate_mfu). wpe is a table lookup and costs no matmul FLOPs,
+ * while wte is kept because the tied lm_head multiplies by it. GPT-2 small: 123,653,376.
+ */
+export function flopParamCount(cfg: GptDims): number {
+  return paramCount(cfg) - cfg.blockSize * cfg.nEmbd;
+}
+
+/**
+ * Training FLOPs per token (forward + backward): 6N + 12·L·T·C, PaLM appendix B as in nanoGPT's
+ * estimate_mfu, with N = flopParamCount (no wpe) and T the attended context (default blockSize).
+ */
+export function trainingFlopsPerToken(cfg: GptDims, seqLen: number = cfg.blockSize): number {
+  return 6 * flopParamCount(cfg) + 12 * cfg.nLayer * seqLen * cfg.nEmbd;
+}

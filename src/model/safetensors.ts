@@ -1,0 +1,346 @@
+/**
+ * safetensors reader and writer (https://github.com/huggingface/safetensors, format described there).
+ *
+ * Layout: u64 little-endian header length N, then N bytes of UTF-8 JSON
+ *   { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__"?: { string: string } }
+ * (offsets relative to the start of the data section), then the data section.
+ * Reading validates everything the way the reference implementation does (tensors must tile the data
+ * section exactly), so a corrupt or truncated checkpoint fails with a message naming the problem
+ * instead of loading garbage weights.
+ */
+
+export type SafetensorsDtype =
+  | 'BOOL' | 'U8' | 'I8' | 'F8_E5M2' | 'F8_E4M3' | 'I16' | 'U16' | 'F16' | 'BF16'
+  | 'I32' | 'U32' | 'F32' | 'F64' | 'I64' | 'U64';
+
+/** Bytes per element of each dtype. */
+export const DTYPE_BYTES: Readonly<Record<SafetensorsDtype, number>> = {
+  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1,
+  I16: 2, U16: 2, F16: 2, BF16: 2,
+  I32: 4, U32: 4, F32: 4,
+  F64: 8, I64: 8, U64: 8,
+};
+
+export interface SafeTensor {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** A view into the file's bytes (not necessarily aligned for its dtype). */
+  data: Uint8Array;
+}
+
+export interface SafetensorsFile {
+  tensors: Map<string, SafeTensor>;
+  metadata: Record<string, string>;
+}
+
+export class SafetensorsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SafetensorsError';
+  }
+}
+
+/** The reference implementation refuses headers above 100 MB; so do we (a sane header is KBs). */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+const METADATA_KEY = '__metadata__';
+
+function isDtype(s: unknown): s is SafetensorsDtype {
+  return typeof s === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_BYTES, s);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
+
+export function shapeSize(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function parseSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFile {
+  // A plain Uint8Array view even for a Node Buffer, whose slice() would not copy.
+  const bytes = input instanceof Uint8Array ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input);
+  if (bytes.length < 8) {
+    throw new SafetensorsError(
+      `file is ${bytes.length} bytes, shorter than the 8-byte header length prefix (not a safetensors file?)`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLenBig = view.getBigUint64(0, true);
+  if (headerLenBig > BigInt(MAX_HEADER_BYTES)) {
+    throw new SafetensorsError(
+      `header length ${headerLenBig} is absurdly large (limit ${MAX_HEADER_BYTES} bytes; not a safetensors file?)`,
+    );
+  }
+  const headerLen = Number(headerLenBig);
+  if (8 + headerLen > bytes.length) {
+    throw new SafetensorsError(
+      `header length ${headerLen} is beyond the file size (${bytes.length} bytes; file truncated or not safetensors)`,
+    );
+  }
+
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
+  } catch {
+    throw new SafetensorsError('header is not valid UTF-8');
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (e) {
+    throw new SafetensorsError(`header is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!isPlainObject(header)) {
+    throw new SafetensorsError(`header is not a JSON object (got ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header})`);
+  }
+
+  const metadata: Record<string, string> = {};
+  const rawMeta = header[METADATA_KEY];
+  if (rawMeta !== undefined) {
+    if (!isPlainObject(rawMeta)) throw new SafetensorsError('__metadata__ is not an object of strings');
+    for (const [k, v] of Object.entries(rawMeta)) {
+      if (typeof v !== 'string') throw new SafetensorsError(`__metadata__ value for "${k}" is not a string`);
+      metadata[k] = v;
+    }
+  }
+
+  const dataStart = 8 + headerLen;
+  const dataLen = bytes.length - dataStart;
+  const entries: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === METADATA_KEY) continue;
+    const where = `tensor "${name}"`;
+    if (!isPlainObject(raw)) throw new SafetensorsError(`${where}: entry is not an object`);
+    for (const key of ['dtype', 'shape', 'data_offsets']) {
+      if (!(key in raw)) throw new SafetensorsError(`${where}: missing ${key}`);
+    }
+    const { dtype, shape, data_offsets: offsets } = raw;
+    if (!isDtype(dtype)) throw new SafetensorsError(`${where}: unknown dtype ${JSON.stringify(dtype)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new SafetensorsError(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    }
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+      throw new SafetensorsError(`${where}: data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (begin > end) throw new SafetensorsError(`${where}: data_offsets [${begin},${end}] out of range (begin > end)`);
+    const expected = shapeSize(shape as number[]) * DTYPE_BYTES[dtype];
+    if (end - begin !== expected) {
+      throw new SafetensorsError(
+        `${where}: data_offsets [${begin},${end}] span ${end - begin} bytes but shape ${fmtShape(shape as number[])} of ${dtype} needs ${expected}`,
+      );
+    }
+    if (end > dataLen) {
+      throw new SafetensorsError(
+        `file truncated: ${where} data_offsets [${begin},${end}] run past the data section (${dataLen} bytes)`,
+      );
+    }
+    entries.push({ name, dtype, shape: shape as number[], begin, end });
+  }
+
+  // Tensors must tile the data section: no overlaps, no gaps, nothing left over.
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  let prev = '';
+  for (const e of sorted) {
+    if (e.begin < cursor) {
+      throw new SafetensorsError(`tensor "${e.name}" data_offsets [${e.begin},${e.end}] overlap tensor "${prev}" (which ends at ${cursor})`);
+    }
+    if (e.begin > cursor) {
+      throw new SafetensorsError(`data_offsets do not cover the data section: bytes [${cursor},${e.begin}) before tensor "${e.name}" belong to no tensor`);
+    }
+    cursor = e.end;
+    prev = e.name;
+  }
+  if (cursor !== dataLen) {
+    throw new SafetensorsError(`data_offsets do not cover the data section: ${dataLen - cursor} trailing bytes after offset ${cursor} belong to no tensor`);
+  }
+
+  const tensors = new Map<string, SafeTensor>();
+  for (const e of entries) {
+    tensors.set(e.name, {
+      name: e.name,
+      dtype: e.dtype,
+      shape: e.shape,
+      data: bytes.subarray(dataStart + e.begin, dataStart + e.end),
+    });
+  }
+  return { tensors, metadata };
+}
+
+/** Returns the tensor, or throws naming it when it is missing or (if `shape` is given) shaped differently. */
+export function expectTensor(file: SafetensorsFile, name: string, shape?: readonly number[]): SafeTensor {
+  const t = file.tensors.get(name);
+  if (!t) throw new SafetensorsError(`missing tensor ${name}`);
+  if (shape && (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
+    throw new SafetensorsError(`tensor ${name} has shape ${fmtShape(t.shape)}, expected ${fmtShape(shape)}`);
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element conversion. Views into the file are generally unaligned, so values are copied out.
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A fresh, exactly sized, aligned copy (Uint8Array.from semantics even if handed a Buffer). */
+function copyBytes(data: Uint8Array): ArrayBuffer {
+  const out = new ArrayBuffer(data.byteLength);
+  new Uint8Array(out).set(data);
+  return out;
+}
+
+function dataView(t: SafeTensor): DataView {
+  return new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
+/** IEEE half -> number (exact: every f16 is representable in f32). */
+export function f16ToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24; // zero / subnormal
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+const bf16Scratch = new DataView(new ArrayBuffer(4));
+function bf16ToNumber(b: number): number {
+  bf16Scratch.setUint32(0, b << 16, false);
+  return bf16Scratch.getFloat32(0, false);
+}
+
+function readFloats<T extends Float32Array | Float64Array>(t: SafeTensor, out: T, want: string): T {
+  const v = dataView(t);
+  const n = out.length;
+  switch (t.dtype) {
+    case 'F32': for (let i = 0; i < n; i++) out[i] = v.getFloat32(i * 4, true); break;
+    case 'F64': for (let i = 0; i < n; i++) out[i] = v.getFloat64(i * 8, true); break;
+    case 'F16': for (let i = 0; i < n; i++) out[i] = f16ToNumber(v.getUint16(i * 2, true)); break;
+    case 'BF16': for (let i = 0; i < n; i++) out[i] = bf16ToNumber(v.getUint16(i * 2, true)); break;
+    default: throw new SafetensorsError(`tensor ${t.name} has dtype ${t.dtype}, which cannot be read as ${want}`);
+  }
+  return out;
+}
+
+/** F32/F64/F16/BF16 -> a fresh Float32Array (F64 rounds to nearest float32). */
+export function tensorAsFloat32(t: SafeTensor): Float32Array<ArrayBuffer> {
+  const n = shapeSize(t.shape);
+  // Fast path: copying the bytes into a fresh buffer also fixes alignment.
+  if (t.dtype === 'F32' && LITTLE_ENDIAN) return new Float32Array(copyBytes(t.data), 0, n);
+  return readFloats(t, new Float32Array(n), 'float32');
+}
+
+/** F32/F64/F16/BF16 -> a fresh Float64Array. */
+export function tensorAsFloat64(t: SafeTensor): Float64Array<ArrayBuffer> {
+  const n = shapeSize(t.shape);
+  if (t.dtype === 'F64' && LITTLE_ENDIAN) return new Float64Array(copyBytes(t.data), 0, n);
+  return readFloats(t, new Float64Array(n), 'float64');
+}
+
+/** Integer dtypes -> a fresh Int32Array; 64-bit and unsigned values must fit in int32. */
+export function tensorAsInt32(t: SafeTensor): Int32Array<ArrayBuffer> {
+  const n = shapeSize(t.shape);
+  if (t.dtype === 'I32' && LITTLE_ENDIAN) return new Int32Array(copyBytes(t.data), 0, n);
+  const v = dataView(t);
+  const out = new Int32Array(n);
+  const check = (x: number | bigint, i: number): number => {
+    if (x < -0x80000000 || x > 0x7fffffff) {
+      throw new SafetensorsError(`tensor ${t.name} (${t.dtype}) element ${i} = ${x} does not fit in int32`);
+    }
+    return Number(x);
+  };
+  switch (t.dtype) {
+    case 'I32': for (let i = 0; i < n; i++) out[i] = v.getInt32(i * 4, true); break;
+    case 'U32': for (let i = 0; i < n; i++) out[i] = check(v.getUint32(i * 4, true), i); break;
+    case 'I64': for (let i = 0; i < n; i++) out[i] = check(v.getBigInt64(i * 8, true), i); break;
+    case 'U64': for (let i = 0; i < n; i++) out[i] = check(v.getBigUint64(i * 8, true), i); break;
+    case 'I16': for (let i = 0; i < n; i++) out[i] = v.getInt16(i * 2, true); break;
+    case 'U16': for (let i = 0; i < n; i++) out[i] = v.getUint16(i * 2, true); break;
+    case 'I8': for (let i = 0; i < n; i++) out[i] = v.getInt8(i); break;
+    case 'U8': case 'BOOL': for (let i = 0; i < n; i++) out[i] = v.getUint8(i); break;
+    default: throw new SafetensorsError(`tensor ${t.name} has dtype ${t.dtype}, which cannot be read as int32`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing.
+
+export type WritableDtype = 'F32' | 'I32' | 'F64';
+
+export interface TensorToWrite {
+  name: string;
+  dtype: WritableDtype;
+  shape: readonly number[];
+  /** Row-major values; converted to `dtype` when the array is of another type. */
+  data: ArrayLike<number>;
+}
+
+/** Serialises tensors in the given order, with metadata {"format":"pt", ...metadata}. */
+export function writeSafetensors(tensors: readonly TensorToWrite[], metadata: Record<string, string> = {}): Uint8Array<ArrayBuffer> {
+  const meta: Record<string, string> = { format: 'pt', ...metadata };
+  for (const [k, v] of Object.entries(meta)) {
+    if (typeof v !== 'string') throw new SafetensorsError(`metadata value for "${k}" is not a string`);
+  }
+  const seen = new Set<string>();
+  const headerEntries: [string, unknown][] = [[METADATA_KEY, meta]];
+  let offset = 0;
+  for (const t of tensors) {
+    if (t.name === METADATA_KEY) throw new SafetensorsError(`tensor name ${METADATA_KEY} is reserved`);
+    if (seen.has(t.name)) throw new SafetensorsError(`duplicate tensor name ${t.name}`);
+    seen.add(t.name);
+    if (!isDtype(t.dtype) || !['F32', 'I32', 'F64'].includes(t.dtype)) {
+      throw new SafetensorsError(`tensor ${t.name}: cannot write dtype ${JSON.stringify(t.dtype)} (F32, I32, F64 only)`);
+    }
+    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new SafetensorsError(`tensor ${t.name}: shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`);
+    }
+    const n = shapeSize(t.shape);
+    if (t.data.length !== n) {
+      throw new SafetensorsError(`tensor ${t.name}: ${t.data.length} values given for shape ${fmtShape(t.shape)} (${n} elements)`);
+    }
+    const size = n * DTYPE_BYTES[t.dtype];
+    headerEntries.push([t.name, { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + size] }]);
+    offset += size;
+  }
+  // fromEntries defines own properties, so even a tensor named "__proto__" survives stringify.
+  const json = new TextEncoder().encode(JSON.stringify(Object.fromEntries(headerEntries)));
+  const headerLen = Math.ceil(json.length / 8) * 8; // pad with spaces so the data starts 8-aligned
+  const out = new Uint8Array(8 + headerLen + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLen), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLen);
+
+  let pos = 8 + headerLen;
+  for (const t of tensors) {
+    const n = t.data.length;
+    const d = t.data;
+    // Fast path: a typed array of the matching type is copied as bytes.
+    const same = (t.dtype === 'F32' && d instanceof Float32Array) || (t.dtype === 'F64' && d instanceof Float64Array)
+      || (t.dtype === 'I32' && d instanceof Int32Array);
+    if (same && LITTLE_ENDIAN) {
+      const typed = d as Float32Array | Float64Array | Int32Array;
+      out.set(new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength), pos);
+      pos += typed.byteLength;
+    } else if (t.dtype === 'F32') for (let i = 0; i < n; i++, pos += 4) view.setFloat32(pos, t.data[i], true);
+    else if (t.dtype === 'F64') for (let i = 0; i < n; i++, pos += 8) view.setFloat64(pos, t.data[i], true);
+    else {
+      for (let i = 0; i < n; i++, pos += 4) {
+        const x = t.data[i];
+        if (!Number.isInteger(x) || x < -0x80000000 || x > 0x7fffffff) {
+          throw new SafetensorsError(`tensor ${t.name}: element ${i} = ${x} is not an int32`);
+        }
+        view.setInt32(pos, x, true);
+      }
+    }
+  }
+  return out;
+}
