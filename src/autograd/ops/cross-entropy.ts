@@ -1,0 +1,119 @@
+/**
+ * Fused softmax + cross-entropy. The loss is the mean over rows whose target lies in [0, V) of
+ * logsumexp(logits[n]) - logits[n, target[n]]; rows with another target (negative: the ignore index)
+ * add nothing to the loss, are left out of the mean's count and get zero gradient. With no valid row
+ * the loss is 0. The forward saves lse per row so the backward needs no second pass over max/sum.
+ */
+import source from '../../../shaders/cross_entropy.wgsl?raw';
+import { grid1d, u32Params } from '../../gpu/uniforms';
+import type { KernelCall, OpDef, TensorSpec } from '../op';
+import { assertShape, numel, shapeString } from '../op';
+import type { Tensor } from '../tensor';
+
+function dims(logits: TensorSpec): { N: number; V: number } {
+  const V = logits.shape[logits.shape.length - 1]!;
+  return { N: numel(logits.shape) / V, V };
+}
+
+const call = (entryPoint: string, buffers: KernelCall['buffers'], N: number, V: number, workgroups: number): KernelCall => ({
+  label: 'cross_entropy',
+  code: source,
+  entryPoint,
+  buffers,
+  params: u32Params(N, V),
+  workgroups: grid1d(workgroups),
+});
+
+const valid = (t: number, V: number) => t >= 0 && t < V;
+
+/**
+ * Inputs [logits [N, V] or [B, T, V], targets i32 [N] or [B, T]]; outputs [loss [1], lse [N]].
+ * Scratch: the per-row losses [N], summed in a fixed order by a second kernel.
+ */
+export const crossEntropyOp: OpDef = {
+  name: 'cross_entropy',
+  differentiableOutputs: [true, false],
+  outputs: ([logits, targets]) => {
+    assertShape(logits!.dtype === 'f32' && logits!.shape.length >= 2, 'cross_entropy', `logits must be f32 [..., V], got ${shapeString(logits!.shape)}`);
+    assertShape(targets!.dtype === 'i32', 'cross_entropy', 'targets must be i32');
+    assertShape(
+      targets!.shape.join() === logits!.shape.slice(0, -1).join(),
+      'cross_entropy',
+      `targets ${shapeString(targets!.shape)} do not match logits ${shapeString(logits!.shape)}`,
+    );
+    return [
+      { shape: [1], dtype: 'f32' },
+      { shape: [dims(logits!).N], dtype: 'f32' },
+    ];
+  },
+  scratch: ([logits]) => [dims(logits!).N],
+  encode: ([logits]) => {
+    const { N, V } = dims(logits!);
+    return [
+      call('cross_entropy_forward', [{ in: 0 }, { in: 1 }, { out: 1 }, { scratch: 0 }], N, V, N),
+      call('cross_entropy_mean', [{ in: 1 }, { scratch: 0 }, { out: 0 }], N, V, 1),
+    ];
+  },
+  backward: ([logits, targets], [, lse], [dloss]) => [logits!.graph.apply1(crossEntropyBackwardOp, [logits!, targets!, lse!, dloss!], {}), null],
+  reference: {
+    forward: ([logits, targets], [spec]) => {
+      const { N, V } = dims(spec!);
+      const lse = new Float64Array(N);
+      let sum = 0;
+      let count = 0;
+      for (let n = 0; n < N; n++) {
+        lse[n] = logSumExp(logits as Float64Array, n * V, V);
+        const t = targets![n]!;
+        if (valid(t, V)) {
+          sum += lse[n]! - logits![n * V + t]!;
+          count++;
+        }
+      }
+      return [Float64Array.of(count > 0 ? sum / count : 0), lse];
+    },
+    backward: ([logits, targets], [spec], [dloss]) => {
+      const { N, V } = dims(spec!);
+      let count = 0;
+      for (let n = 0; n < N; n++) if (valid(targets![n]!, V)) count++;
+      const scale = count > 0 ? dloss![0]! / count : 0;
+      const d = new Float64Array(N * V);
+      for (let n = 0; n < N; n++) {
+        const t = targets![n]!;
+        if (!valid(t, V)) continue;
+        const lse = logSumExp(logits as Float64Array, n * V, V);
+        for (let v = 0; v < V; v++) d[n * V + v] = scale * (Math.exp(logits![n * V + v]! - lse) - (v === t ? 1 : 0));
+      }
+      return [d, null];
+    },
+  },
+};
+
+function logSumExp(x: Float64Array, base: number, V: number): number {
+  let m = -Infinity;
+  for (let v = 0; v < V; v++) m = Math.max(m, x[base + v]!);
+  let s = 0;
+  for (let v = 0; v < V; v++) s += Math.exp(x[base + v]! - m);
+  return m + Math.log(s);
+}
+
+/**
+ * Kernel-only: inputs [logits, targets, lse [N], dloss [1]]; output dlogits (like logits) =
+ * dloss * (softmax - onehot(target)) / count. dloss is read on the GPU (scratch: the scale [1]).
+ */
+export const crossEntropyBackwardOp: OpDef = {
+  name: 'cross_entropy_backward',
+  outputs: ([logits]) => [{ shape: logits!.shape, dtype: 'f32' }],
+  scratch: () => [1],
+  encode: ([logits]) => {
+    const { N, V } = dims(logits!);
+    return [
+      call('cross_entropy_scale', [{ in: 1 }, { in: 3 }, { scratch: 0 }], N, V, 1),
+      call('cross_entropy_backward', [{ in: 0 }, { in: 1 }, { in: 2 }, { scratch: 0 }, { out: 0 }], N, V, Math.ceil((N * V) / 256)),
+    ];
+  },
+};
+
+/** Mean cross-entropy [1] of logits [..., V] against i32 targets [...] (targets < 0 are ignored). */
+export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
+  return logits.graph.apply(crossEntropyOp, [logits, targets], {}, ['loss', 'lse'])[0]!;
+}

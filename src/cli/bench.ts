@@ -1,0 +1,128 @@
+/**
+ * The benchmark: matmul TFLOP/s (square and the model's real shapes), elementwise GB/s, and
+ * training-step tokens/s with achieved TFLOP/s, for a chosen model. Napkin math beside each
+ * figure, as llm.c's dev/cuda does. Speed is measured here, never in tests.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Graph } from '../autograd/graph';
+import { gelu } from '../autograd/ops/elementwise';
+import { benchMatmul } from '../autograd/ops/matmul.bench';
+import { Plan } from '../autograd/plan';
+import type { GpuContext } from '../gpu/context';
+import { createNodeContext } from '../gpu/node';
+import { BufferPool } from '../gpu/pool';
+import { type GPTConfig, SEED_CONFIG } from '../model/config';
+import { GPTModel } from '../model/gpt';
+import { trainingFlopsPerToken } from '../model/hf';
+import { TrainStep } from '../train/step';
+import { randint, rng } from '../util/random';
+
+const PRESETS: Record<string, { config: GPTConfig; batch: number }> = {
+  seed: { config: SEED_CONFIG, batch: 16 },
+  small: { config: { vocabSize: 8192, blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 }, batch: 32 },
+  tiny: { config: { vocabSize: 512, blockSize: 64, nLayer: 2, nHead: 2, nEmbd: 64 }, batch: 4 },
+};
+
+async function timeIt(ctx: GpuContext, reps: number, encode: (encoder: GPUCommandEncoder) => void): Promise<number> {
+  const device = ctx.device;
+  const warm = device.createCommandEncoder();
+  encode(warm);
+  device.queue.submit([warm.finish()]);
+  await device.queue.onSubmittedWorkDone();
+  const encoder = device.createCommandEncoder();
+  for (let i = 0; i < reps; i++) encode(encoder);
+  const start = performance.now();
+  device.queue.submit([encoder.finish()]);
+  await device.queue.onSubmittedWorkDone();
+  return (performance.now() - start) / reps;
+}
+
+async function benchGelu(ctx: GpuContext, n: number): Promise<{ ms: number; gbps: number }> {
+  const graph = new Graph();
+  const x = graph.input('x', [n]);
+  gelu(x);
+  const plan = new Plan(ctx, graph, { label: 'bench.gelu' });
+  const ms = await timeIt(ctx, 20, (e) => plan.encode(e));
+  plan.destroy();
+  return { ms, gbps: (2 * n * 4) / (ms * 1e6) };
+}
+
+export async function runBench(opts: Record<string, string | undefined>): Promise<void> {
+  const ctx = await createNodeContext();
+  const onCpu = /swiftshader/i.test(`${ctx.adapterInfo.description} ${ctx.adapterInfo.vendor} ${ctx.adapterInfo.architecture}`);
+  const results: Record<string, unknown> = { device: ctx.adapterInfo, features: [...ctx.features] };
+  console.log(`device: ${ctx.adapterInfo.description || ctx.adapterInfo.vendor} (${ctx.adapterInfo.architecture})${onCpu ? ' — SwiftShader, a CPU: figures are tiny' : ''}`);
+
+  const preset = PRESETS[opts.model ?? (onCpu ? 'tiny' : 'seed')];
+  if (!preset) throw new Error(`unknown model preset ${opts.model} (seed, small, tiny)`);
+  const int = (v: string | undefined, d: number) => (v === undefined ? d : Number.parseInt(v, 10));
+  const config: GPTConfig = {
+    vocabSize: int(opts.vocab, preset.config.vocabSize),
+    blockSize: int(opts.block, preset.config.blockSize),
+    nLayer: int(opts.layers, preset.config.nLayer),
+    nHead: int(opts.heads, preset.config.nHead),
+    nEmbd: int(opts.width, preset.config.nEmbd),
+  };
+  const B = int(opts.batch, preset.batch);
+  const T = config.blockSize;
+  const C = config.nEmbd;
+
+  const n = int(opts.matmul, onCpu ? 256 : 4096);
+  const matmuls: { name: string; M: number; N: number; K: number; transA?: boolean; transB?: boolean }[] = [
+    { name: `square ${n}³`, M: n, N: n, K: n },
+    { name: 'qkv  (BT x C -> 3C)', M: B * T, N: 3 * C, K: C },
+    { name: 'fc   (BT x C -> 4C)', M: B * T, N: 4 * C, K: C },
+    { name: 'proj (BT x 4C -> C)', M: B * T, N: C, K: 4 * C },
+    { name: 'lm head (BT x C -> V, B^T)', M: B * T, N: config.vocabSize, K: C, transB: true },
+    { name: 'dW fc (C x BT -> 4C, A^T)', M: C, N: 4 * C, K: B * T, transA: true },
+  ];
+  const mm: Record<string, unknown>[] = [];
+  console.log('\nmatmul                          M      N      K     ms     TFLOP/s');
+  for (const s of matmuls) {
+    const r = await benchMatmul(ctx, s.M, s.N, s.K, { transA: s.transA, transB: s.transB });
+    mm.push({ ...s, ...r });
+    console.log(`${s.name.padEnd(28)} ${String(s.M).padStart(6)} ${String(s.N).padStart(6)} ${String(s.K).padStart(6)} ${r.ms.toFixed(3).padStart(8)} ${r.tflops.toFixed(3).padStart(9)}`);
+  }
+  results.matmul = mm;
+
+  const g = await benchGelu(ctx, onCpu ? 1 << 18 : 1 << 26);
+  results.gelu = g;
+  console.log(`\ngelu (elementwise)  ${g.ms.toFixed(3)} ms  ${g.gbps.toFixed(1)} GB/s (read + write)`);
+
+  const steps = int(opts.steps, onCpu ? 3 : 10);
+  const pool = new BufferPool(ctx.device);
+  const model = new GPTModel(ctx, config);
+  model.initialize(1);
+  const train = new TrainStep(model, { batchSize: B, seqLen: T, accumSteps: 1 }, { lr: 1e-4 }, { pool });
+  const random = rng(7);
+  const batch = () => [{ idx: randint(B * T, config.vocabSize, random), targets: randint(B * T, config.vocabSize, random) }];
+  await train.step(batch(), 1e-4);
+  const start = performance.now();
+  let last = Promise.resolve({ loss: 0, gradNorm: 0 });
+  for (let i = 0; i < steps; i++) last = train.step(batch(), 1e-4);
+  const { loss } = await last;
+  const msPerStep = (performance.now() - start) / steps;
+  const tokensPerSecond = (B * T) / (msPerStep / 1000);
+  const flopsPerToken = trainingFlopsPerToken(config);
+  const step = {
+    config,
+    batch: B,
+    params: model.paramCount,
+    msPerStep,
+    tokensPerSecond,
+    tflops: (tokensPerSecond * flopsPerToken) / 1e12,
+    activationBytes: pool.allocatedBytes,
+    loss,
+  };
+  results.trainStep = step;
+  console.log(
+    `\ntraining step: ${model.paramCount.toLocaleString()} params, B=${B} T=${T}: ${msPerStep.toFixed(1)} ms/step, ` +
+      `${Math.round(tokensPerSecond).toLocaleString()} tokens/s, ${step.tflops.toFixed(2)} TFLOP/s achieved ` +
+      `(${(flopsPerToken / 1e6).toFixed(1)} MFLOP/token), activations ${(pool.allocatedBytes / 2 ** 20).toFixed(0)} MiB`,
+  );
+  train.destroy();
+  model.destroy();
+  pool.destroy();
+  if (opts.out) await writeFile(opts.out, JSON.stringify(results, null, 2));
+  ctx.device.destroy();
+}

@@ -1,0 +1,68 @@
+/**
+ * gpt-garden command line: `npm run cli -- <command> [options]`.
+ * Runs the engine headless on Dawn (a real GPU when present, SwiftShader otherwise).
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { createNodeContext } from '../gpu/node';
+import { checkFixture, formatReport } from '../model/fixture';
+import { runBench } from './bench';
+
+const HELP = `gpt-garden <command>
+
+  check-fixture <file.safetensors>   forward, backward, two AdamW steps and greedy decoding against a
+                                     PyTorch fixture; exits 1 if any error exceeds float32 tolerance
+  bench [options]                    kernel GFLOP/s and GB/s, training-step tokens/s
+      --model seed|small|tiny        model to time (default: seed on a GPU, tiny on SwiftShader)
+      --layers N --heads N --width N --vocab N --block N --batch N   override the model/batch
+      --matmul N                     square matmul size (default 4096 on a GPU, 256 on SwiftShader)
+      --steps N                      timed training steps (default 10)
+      --out file.json                also write the results as JSON
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help') {
+    process.stdout.write(HELP);
+    return command ? 0 : 1;
+  }
+  if (command === 'check-fixture') {
+    const { positionals } = parseArgs({ args: rest, allowPositionals: true });
+    if (positionals.length !== 1) throw new Error('usage: check-fixture <file.safetensors>');
+    const bytes = new Uint8Array(await readFile(positionals[0]!));
+    const ctx = await createNodeContext();
+    console.log(`device: ${ctx.adapterInfo.description || ctx.adapterInfo.vendor || 'unknown'}`);
+    const report = await checkFixture(ctx, bytes);
+    console.log(formatReport(report));
+    ctx.device.destroy();
+    return report.ok ? 0 : 1;
+  }
+  if (command === 'bench') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        model: { type: 'string' },
+        layers: { type: 'string' },
+        heads: { type: 'string' },
+        width: { type: 'string' },
+        vocab: { type: 'string' },
+        block: { type: 'string' },
+        batch: { type: 'string' },
+        matmul: { type: 'string' },
+        steps: { type: 'string' },
+        out: { type: 'string' },
+      },
+    });
+    await runBench(values);
+    return 0;
+  }
+  throw new Error(`unknown command "${command}"\n\n${HELP}`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`gpt-garden: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(2);
+  },
+);
