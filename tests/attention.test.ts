@@ -25,7 +25,7 @@ async function gpuForward(qkv: Float32Array, B: number, T: number, C: number, nH
 describe('attention against the float64 reference (forward, lse, backward)', () => {
   // [B, T, C, NH]: head sizes 16, 16, 16, 64, 16, 24, 32, 20 (an odd number of vec4 chunks); T = 1 and
   // sizes off every block multiple. Each head size compiles its own shader (seconds on SwiftShader), so
-  // HS = 128 is left to the GPU benchmark.
+  // HS = 128 (the largest supported) was checked outside the suite, on SwiftShader and an H200.
   const shapes: [number, number, number, number][] = [
     [2, 16, 32, 2],
     [1, 37, 48, 3],

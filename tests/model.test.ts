@@ -6,6 +6,7 @@ import type { GPTConfig } from '../src/model/config';
 import { checkFixture, formatReport } from '../src/model/fixture';
 import { GPTModel } from '../src/model/gpt';
 import { paramCount } from '../src/model/hf';
+import { parseSafetensors, tensorAsFloat32, tensorAsFloat64, tensorAsInt32, writeSafetensors } from '../src/model/safetensors';
 import { Sampler, pickToken } from '../src/model/sample';
 import { TrainStep } from '../src/train/step';
 import { gpu } from './helpers/gpu';
@@ -24,6 +25,20 @@ describe('PyTorch fixtures (transformers GPT2LMHeadModel + torch AdamW, float64)
       ]);
     });
   }
+
+  it('fails when a weight after the AdamW step is off by what decaying a bias would cause', async () => {
+    const ctx = await gpu();
+    const file = parseSafetensors(new Uint8Array(readFileSync('tests/fixtures/gpt-tiny.safetensors')));
+    const tensors = [...file.tensors.values()].map((t) => {
+      const data = t.dtype === 'I32' ? tensorAsInt32(t) : t.dtype === 'F64' ? tensorAsFloat64(t) : tensorAsFloat32(t);
+      // lr 1e-2 x weight decay 0.1 x a bias of ~0.05: a 5e-5 shift.
+      if (t.name === 'step1.param.transformer.h.0.attn.c_proj.bias') data[3] = data[3]! + 5e-5;
+      return { name: t.name, dtype: t.dtype as 'F32' | 'F64' | 'I32', shape: t.shape, data };
+    });
+    const report = await checkFixture(ctx, writeSafetensors(tensors, file.metadata));
+    expect(report.ok).toBe(false);
+    expect(report.rows.filter((r) => !r.ok).map((r) => r.quantity.split(' ')[0])).toEqual(['step1.param.*']);
+  });
 
   it('a truncated fixture gives a clear error', async () => {
     const ctx = await gpu();

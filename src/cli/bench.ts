@@ -17,10 +17,12 @@ import { trainingFlopsPerToken } from '../model/hf';
 import { TrainStep } from '../train/step';
 import { randint, rng } from '../util/random';
 
-const PRESETS: Record<string, { config: GPTConfig; batch: number }> = {
-  seed: { config: SEED_CONFIG, batch: 16 },
-  small: { config: { vocabSize: 8192, blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 }, batch: 32 },
-  tiny: { config: { vocabSize: 512, blockSize: 64, nLayer: 2, nHead: 2, nEmbd: 64 }, batch: 4 },
+// The seed runs B=16 as 2 micro-batches of 8: 8 x 1024 x 50304 logits (1.65 GB) fit one
+// storage binding, 16 x 1024 x 50304 (3.3 GB) would not.
+const PRESETS: Record<string, { config: GPTConfig; batch: number; accum: number }> = {
+  seed: { config: SEED_CONFIG, batch: 8, accum: 2 },
+  small: { config: { vocabSize: 8192, blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 }, batch: 32, accum: 1 },
+  tiny: { config: { vocabSize: 512, blockSize: 64, nLayer: 2, nHead: 2, nEmbd: 64 }, batch: 4, accum: 1 },
 };
 
 async function timeIt(ctx: GpuContext, reps: number, encode: (encoder: GPUCommandEncoder) => void): Promise<number> {
@@ -64,6 +66,7 @@ export async function runBench(opts: Record<string, string | undefined>): Promis
     nEmbd: int(opts.width, preset.config.nEmbd),
   };
   const B = int(opts.batch, preset.batch);
+  const accum = int(opts.accum, preset.accum);
   const T = config.blockSize;
   const C = config.nEmbd;
 
@@ -93,20 +96,22 @@ export async function runBench(opts: Record<string, string | undefined>): Promis
   const pool = new BufferPool(ctx.device);
   const model = new GPTModel(ctx, config);
   model.initialize(1);
-  const train = new TrainStep(model, { batchSize: B, seqLen: T, accumSteps: 1 }, { lr: 1e-4 }, { pool });
+  const train = new TrainStep(model, { batchSize: B, seqLen: T, accumSteps: accum }, { lr: 1e-4 }, { pool });
   const random = rng(7);
-  const batch = () => [{ idx: randint(B * T, config.vocabSize, random), targets: randint(B * T, config.vocabSize, random) }];
+  const batch = () =>
+    Array.from({ length: accum }, () => ({ idx: randint(B * T, config.vocabSize, random), targets: randint(B * T, config.vocabSize, random) }));
   await train.step(batch(), 1e-4);
   const start = performance.now();
   let last = Promise.resolve({ loss: 0, gradNorm: 0 });
   for (let i = 0; i < steps; i++) last = train.step(batch(), 1e-4);
   const { loss } = await last;
   const msPerStep = (performance.now() - start) / steps;
-  const tokensPerSecond = (B * T) / (msPerStep / 1000);
+  const tokensPerSecond = (accum * B * T) / (msPerStep / 1000);
   const flopsPerToken = trainingFlopsPerToken(config);
   const step = {
     config,
     batch: B,
+    accum,
     params: model.paramCount,
     msPerStep,
     tokensPerSecond,
@@ -116,7 +121,7 @@ export async function runBench(opts: Record<string, string | undefined>): Promis
   };
   results.trainStep = step;
   console.log(
-    `\ntraining step: ${model.paramCount.toLocaleString()} params, B=${B} T=${T}: ${msPerStep.toFixed(1)} ms/step, ` +
+    `\ntraining step: ${model.paramCount.toLocaleString()} params, B=${B}x${accum} T=${T}: ${msPerStep.toFixed(1)} ms/step, ` +
       `${Math.round(tokensPerSecond).toLocaleString()} tokens/s, ${step.tflops.toFixed(2)} TFLOP/s achieved ` +
       `(${(flopsPerToken / 1e6).toFixed(1)} MFLOP/token), activations ${(pool.allocatedBytes / 2 ** 20).toFixed(0)} MiB`,
   );

@@ -14,7 +14,8 @@ const HELP = `gpt-garden <command>
                                      PyTorch fixture; exits 1 if any error exceeds float32 tolerance
   bench [options]                    kernel GFLOP/s and GB/s, training-step tokens/s
       --model seed|small|tiny        model to time (default: seed on a GPU, tiny on SwiftShader)
-      --layers N --heads N --width N --vocab N --block N --batch N   override the model/batch
+      --layers N --heads N --width N --vocab N --block N --batch N --accum N
+                                     override the model, micro-batch and accumulation
       --matmul N                     square matmul size (default 4096 on a GPU, 256 on SwiftShader)
       --steps N                      timed training steps (default 10)
       --out file.json                also write the results as JSON
@@ -48,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
         vocab: { type: 'string' },
         block: { type: 'string' },
         batch: { type: 'string' },
+        accum: { type: 'string' },
         matmul: { type: 'string' },
         steps: { type: 'string' },
         out: { type: 'string' },

@@ -158,12 +158,14 @@ const GRAD_ROUNDING = 1e-6;
  * How far AdamW may legitimately move each weight away from the float64 reference because the
  * gradients it was fed carry float32 rounding. Adam divides by sqrt(v): for a gradient near zero
  * (a key bias's gradient is exactly zero in theory) a 1e-11 rounding residue moves the weight by up
- * to lr. To first order the update moves by lr * dg / (sqrt(v_hat) + eps), with dg the rounding
- * size; this sums that bound over the steps taken so far, per element.
+ * to lr. To first order, step t moves by at most lr * 2 * (dg_1 + ... + dg_t) / (sqrt(v_hat_t) + eps),
+ * where dg_s is the rounding size of step s's gradients (the 2 bounds both m's and v's share, and
+ * the sum carries earlier steps' errors through the moments). The bound is summed over steps.
  */
 class AdamSlack {
   private readonly slack = new Map<string, Float64Array>();
   private readonly v = new Map<string, Float64Array>();
+  private readonly dgSum = new Map<string, number>();
   private steps = 0;
 
   constructor(
@@ -178,12 +180,13 @@ class AdamSlack {
     for (const [name, g] of grads) {
       let maxG = 0;
       for (let i = 0; i < g.length; i++) maxG = Math.max(maxG, Math.abs(g[i]!));
-      const dg = GRAD_ROUNDING * maxG;
+      const dg = (this.dgSum.get(name) ?? 0) + GRAD_ROUNDING * maxG;
+      this.dgSum.set(name, dg);
       const v = this.v.get(name) ?? new Float64Array(g.length);
       const slack = this.slack.get(name) ?? new Float64Array(g.length);
       for (let i = 0; i < g.length; i++) {
         v[i] = this.beta2 * v[i]! + (1 - this.beta2) * g[i]! * g[i]!;
-        slack[i] = slack[i]! + (this.lr * dg) / (Math.sqrt(v[i]! / bc2) + this.eps);
+        slack[i] = slack[i]! + (2 * this.lr * dg) / (Math.sqrt(v[i]! / bc2) + this.eps);
       }
       this.v.set(name, v);
       this.slack.set(name, slack);
