@@ -121,11 +121,11 @@ describe('GPT model', () => {
       }
       return [{ idx, targets }];
     };
-    const train = new TrainStep(model, { batchSize: B, seqLen: T, accumSteps: 1 }, { lr: 3e-3, weightDecay: 0 });
-    const first = await train.step(batch(), 3e-3);
+    const train = new TrainStep(model, { batchSize: B, seqLen: T, accumSteps: 1 }, { lr: 1e-2, weightDecay: 0 });
+    const first = await train.step(batch(), 1e-2);
     expect(first.loss).toBeGreaterThan(Math.log(cfg.vocabSize) - 0.5);
     let last = first;
-    for (let i = 0; i < 250; i++) last = await train.step(batch(), 3e-3);
+    for (let i = 0; i < 150; i++) last = await train.step(batch(), 1e-2);
     // The pattern is deterministic except where "5" and "9" branch: a tiny residual loss remains
     // at the first position only, so the mean falls far below ln(16) = 2.77.
     expect(last.loss).toBeLessThan(0.1);

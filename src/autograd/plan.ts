@@ -3,7 +3,7 @@
  * buffers once their last reader has run), every kernel call gets its pipeline, uniform buffer and
  * bind group once. Replaying the plan is then only setPipeline/setBindGroup/dispatch in one pass.
  */
-import type { GpuContext } from '../gpu/context';
+import { type GpuContext, withErrorScopes } from '../gpu/context';
 import { BufferPool } from '../gpu/pool';
 import type { Graph } from './graph';
 import type { KernelCall } from './op';
@@ -136,6 +136,11 @@ export class Plan {
     });
     const bindGroup = device.createBindGroup({ label: call.label, layout: pipeline.getBindGroupLayout(0), entries });
     return { label: `${call.label}.${call.entryPoint}`, pipeline, bindGroup, workgroups: call.workgroups };
+  }
+
+  /** Compiles inside error scopes: shader, validation and out-of-memory errors become a GpuError. */
+  static async create(ctx: GpuContext, graph: Graph, options: PlanOptions = {}): Promise<Plan> {
+    return withErrorScopes(ctx.device, `compiling ${options.label ?? 'plan'}`, () => new Plan(ctx, graph, options));
   }
 
   /** Records every dispatch of the plan into one compute pass. */

@@ -53,6 +53,11 @@ export async function createContext(gpu: GPU | undefined, options: { powerPrefer
     lostReason = `GPU device lost (${info.reason}): ${info.message || 'no details'}`;
     return lostReason;
   });
+  // Errors outside an error scope would otherwise pass silently (a shader that fails to compile
+  // just leaves its outputs at zero): say them loudly.
+  device.addEventListener('uncapturederror', (event) => {
+    console.error(`WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
+  });
   const info = adapter.info;
   return {
     gpu,

@@ -70,7 +70,7 @@ export async function checkOp<A extends Attrs>(op: OpDef<A>, inputs: OpInput[], 
   const grads = op.backward ? backward(graph, seeds) : new Map<Tensor, Tensor>();
   const gradTensors = tensors.map((t, i) => (wantsGrad[i] ? (grads.get(t) ?? null) : null));
   const retain = [...outputs, ...gradTensors.filter((g): g is Tensor => g !== null)];
-  const plan = new Plan(ctx, graph, { retain, label: op.name });
+  const plan = await Plan.create(ctx, graph, { retain, label: op.name });
   tensors.forEach((t, i) => plan.write(t, data[i]!));
   seeds.forEach((s) => plan.write(s.grad, gradOutData[outputs.indexOf(s.tensor)]!));
   plan.run();
