@@ -109,14 +109,10 @@ export class TrainStep {
 
   /** One whole optimizer step in one submit; resolves when its loss has been read back. */
   step(batches: readonly MicroBatch[], lr: number): Promise<StepResult> {
-    const device = this.model.ctx.device;
-    const encoder = device.createCommandEncoder({ label: 'train-step' });
-    this.encodeForwardBackward(encoder, batches);
-    this.encodeOptimizer(encoder, lr);
-    const staging = device.createBuffer({ size: this.stats.size, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-    encoder.copyBufferToBuffer(this.stats, 0, staging, 0, this.stats.size);
-    device.queue.submit([encoder.finish()]);
-    return readStats(staging, this.shape.accumSteps).then((result) => {
+    return this.submit('train-step', (encoder) => {
+      this.encodeForwardBackward(encoder, batches);
+      this.encodeOptimizer(encoder, lr);
+    }).then((result) => {
       // A non-finite gradient norm made AdamW skip the update on the GPU: the step did not count.
       if (!Number.isFinite(result.gradNorm)) this.stepCount--;
       return result;
@@ -125,24 +121,23 @@ export class TrainStep {
 
   /** Forward and backward only (gradients stay in the arena): for checks against references. */
   async forwardBackward(batches: readonly MicroBatch[]): Promise<number> {
-    const device = this.model.ctx.device;
-    const encoder = device.createCommandEncoder({ label: 'forward-backward' });
-    this.encodeForwardBackward(encoder, batches);
-    const staging = device.createBuffer({ size: this.stats.size, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-    encoder.copyBufferToBuffer(this.stats, 0, staging, 0, this.stats.size);
-    device.queue.submit([encoder.finish()]);
-    return (await readStats(staging, this.shape.accumSteps)).loss;
+    return (await this.submit('forward-backward', (encoder) => this.encodeForwardBackward(encoder, batches))).loss;
   }
 
   /** Clip + AdamW on the gradients already in the arena; resolves with the gradient norm. */
   async optimizerStep(lr: number): Promise<number> {
+    return (await this.submit('optimizer', (encoder) => this.encodeOptimizer(encoder, lr))).gradNorm;
+  }
+
+  /** Records `body`, then a copy of the step statistics to a mappable buffer, and submits once. */
+  private submit(label: string, body: (encoder: GPUCommandEncoder) => void): Promise<StepResult> {
     const device = this.model.ctx.device;
-    const encoder = device.createCommandEncoder({ label: 'optimizer' });
-    this.encodeOptimizer(encoder, lr);
+    const encoder = device.createCommandEncoder({ label });
+    body(encoder);
     const staging = device.createBuffer({ size: this.stats.size, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
     encoder.copyBufferToBuffer(this.stats, 0, staging, 0, this.stats.size);
     device.queue.submit([encoder.finish()]);
-    return (await readStats(staging, this.shape.accumSteps)).gradNorm;
+    return readStats(staging, this.shape.accumSteps);
   }
 
   destroy(): void {
