@@ -1,0 +1,43 @@
+/**
+ * GPT-2's byte-level alphabet: every byte gets a printable Unicode character, so BPE works on
+ * strings without ever splitting a UTF-8 sequence badly. Printable Latin-1 bytes map to themselves;
+ * the other 68 (controls, space, soft hyphen...) map to U+0100 and up, in byte order.
+ */
+function buildByteToChar(): string[] {
+  const table: string[] = new Array(256);
+  let next = 256;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+    table[b] = String.fromCharCode(printable ? b : next++);
+  }
+  return table;
+}
+
+/** byte -> its alphabet character */
+export const BYTE_TO_CHAR: readonly string[] = buildByteToChar();
+
+/** alphabet character -> byte */
+export const CHAR_TO_BYTE: ReadonlyMap<string, number> = new Map(BYTE_TO_CHAR.map((c, b) => [c, b]));
+
+/** The 256 alphabet characters sorted by code point: the order Hugging Face's trainer gives them ids. */
+export const SORTED_ALPHABET: readonly string[] = [...BYTE_TO_CHAR].sort((a, b) => a.charCodeAt(0) - b.charCodeAt(0));
+
+const encoder = new TextEncoder();
+
+/** UTF-8 bytes of `text` written in the byte-level alphabet. */
+export function toByteLevel(text: string): string {
+  let out = '';
+  for (const b of encoder.encode(text)) out += BYTE_TO_CHAR[b];
+  return out;
+}
+
+/** Bytes of a byte-level string (throws on a character outside the alphabet). */
+export function fromByteLevel(symbols: string): Uint8Array {
+  const out = new Uint8Array(symbols.length);
+  for (let i = 0; i < symbols.length; i++) {
+    const b = CHAR_TO_BYTE.get(symbols[i]!);
+    if (b === undefined) throw new Error(`character ${JSON.stringify(symbols[i])} is not in the byte-level alphabet`);
+    out[i] = b;
+  }
+  return out;
+}
