@@ -6,6 +6,8 @@ export interface BpeModel {
   merges: [string, string][];
   /** Special tokens (e.g. <|endoftext|>): matched in raw text before pre-tokenization. */
   specialTokens: { content: string; id: number }[];
+  /** Hugging Face's ByteLevel add_prefix_space: a space is put before each piece of text that lacks one. */
+  addPrefixSpace?: boolean;
 }
 
 export const END_OF_TEXT = '<|endoftext|>';
