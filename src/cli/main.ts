@@ -7,11 +7,17 @@ import { parseArgs } from 'node:util';
 import { createNodeContext } from '../gpu/node';
 import { checkFixture, formatReport } from '../model/fixture';
 import { runBench } from './bench';
+import { tokenizeCommand } from './tokenize';
+import { trainTokenizerCommand } from './train-tokenizer';
 
 const HELP = `gpt-garden <command>
 
   check-fixture <file.safetensors>   forward, backward, two AdamW steps and greedy decoding against a
                                      PyTorch fixture; exits 1 if any error exceeds float32 tolerance
+  train-tokenizer --vocab N --in corpus.txt --out tokenizer.json [--min-frequency N]
+                                     train a byte-level BPE (Hugging Face tokenizer.json)
+  tokenize --tokenizer tokenizer.json --text "..."   print the ids as a JSON array (last line)
+  tokenize --tokenizer tokenizer.json --decode "[ids]"   print the decoded text
   bench [options]                    kernel GFLOP/s and GB/s, training-step tokens/s
       --model seed|small|tiny        model to time (default: seed on a GPU, tiny on SwiftShader)
       --layers N --heads N --width N --vocab N --block N --batch N --accum N
@@ -38,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
     ctx.device.destroy();
     return report.ok ? 0 : 1;
   }
+  if (command === 'train-tokenizer') return trainTokenizerCommand(rest);
+  if (command === 'tokenize') return tokenizeCommand(rest);
   if (command === 'bench') {
     const { values } = parseArgs({
       args: rest,
