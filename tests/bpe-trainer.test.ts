@@ -1,10 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isAscii, scanAscii } from '../src/tokenizer/ascii-split';
 import { SORTED_ALPHABET, toByteLevel } from '../src/tokenizer/bytes';
 import { splitSpecial, splitWords } from '../src/tokenizer/pretokenize';
 import { createTrainHandler, type TrainResponse } from '../src/tokenizer/train-worker';
-import { isCancelled, splitLines, trainBpe, type TrainProgress, utf8Length } from '../src/tokenizer/trainer';
+import {
+  isCancelled, splitLines, trainBpe, trainBpeFromWordCounts, type TrainProgress, utf8Length,
+} from '../src/tokenizer/trainer';
 import { type BpeModel, END_OF_TEXT, TokenizerError } from '../src/tokenizer/types';
 
 /**
@@ -170,6 +173,14 @@ describe('trainBpe', () => {
     expect(model.vocab.size).toBe(1000);
   });
 
+  it('trains on word counts as on the text they come from', async () => {
+    const text = brown(['cm01']);
+    const counts = new Map<string, number>();
+    for (const line of splitLines(text)) for (const w of splitWords(line)) counts.set(w, (counts.get(w) ?? 0) + 1);
+    const fromCounts = await trainBpeFromWordCounts(counts, { vocabSize: 700 });
+    expect(fromCounts.merges).toEqual((await trainBpe(splitLines(text), { vocabSize: 700 })).merges);
+  });
+
   it('two special tokens take ids 0 and 1; the alphabet follows', async () => {
     const model = await trainBpe(['abc abc'], { vocabSize: 300, specialTokens: ['<|endoftext|>', '<pad>', '<pad>'] });
     expect(model.vocab.get('<pad>')).toBe(1);
@@ -240,6 +251,25 @@ describe('trainBpe', () => {
     await expectError(trainBpe(['text'], { vocabSize: 300, minFrequency: -1 }), /minFrequency/);
     await expectError(trainBpe(['text'], { vocabSize: 300, specialTokens: [''] }), /specialTokens/);
     await expectError(trainBpe([42 as unknown as string], { vocabSize: 300 }), /must be strings/);
+  });
+
+  it('the ASCII fast path splits words exactly as GPT2_SPLIT does', () => {
+    const r = rng(5);
+    const every = Array.from({ length: 128 }, (_, i) => String.fromCharCode(i)).join('');
+    const alphabets = [every, " '\tsmdtrevlZ9\n\r.!", "  \n\n'sll're ab1\v\f\x1c\0", " a'"];
+    const ends = new Int32Array(64);
+    for (let t = 0; t < 20_000; t++) {
+      const alphabet = alphabets[t % alphabets.length]!;
+      let s = '';
+      for (let i = Math.floor(r() * 40); i > 0; i--) s += alphabet[Math.floor(r() * alphabet.length)];
+      expect(isAscii(s)).toBe(true);
+      const n = scanAscii(s, ends);
+      const words: string[] = [];
+      for (let k = 0, start = 0; k < n; start = ends[k++]!) words.push(s.slice(start, ends[k]));
+      expect(words).toEqual(splitWords(s));
+    }
+    expect(scanAscii('a b c d', new Int32Array(2))).toBe(-1);
+    expect(isAscii('café')).toBe(false);
   });
 
   it('splitLines keeps line endings', () => {

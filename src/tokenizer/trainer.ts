@@ -11,7 +11,7 @@
 import { BYTE_TO_CHAR, SORTED_ALPHABET } from './bytes';
 import { MergeQueue, PairTable } from './pair-heap';
 import { type BpeModel, END_OF_TEXT, TokenizerError } from './types';
-import { buildWordTable, utf8Length, WordCounter } from './word-counts';
+import { buildWordTable, utf8Length, WordCounter, type WordList } from './word-counts';
 
 export { splitLines, utf8Length } from './word-counts';
 
@@ -77,7 +77,8 @@ function checkOptions(options: TrainOptions): Checked {
   const minimum = new Set([...unique, ...SORTED_ALPHABET]).size;
   if (vocabSize < minimum) {
     throw new TokenizerError(
-      `vocabSize ${vocabSize} is too small: the minimum is ${minimum} (256 byte symbols + ${unique.length} special tokens)`,
+      `vocabSize ${vocabSize} is too small: the minimum is ${minimum} ` +
+        `(256 byte symbols + ${unique.length} special token${unique.length === 1 ? '' : 's'})`,
     );
   }
   return { vocabSize, minFrequency, specialTokens: unique };
@@ -117,7 +118,7 @@ async function countWords(
   specialTokens: readonly string[],
   options: TrainOptions,
   pacer: Pacer,
-): Promise<Map<string, number>> {
+): Promise<WordList> {
   const counter = new WordCounter(specialTokens);
   let total = options.totalBytes ?? 0;
   if (!total && Array.isArray(texts)) for (const t of texts as string[]) total += utf8Length(t);
@@ -142,10 +143,18 @@ async function countWords(
     }
   }
   report();
-  return counter.counts;
+  return counter.result();
 }
 
-/** Trains a byte-level BPE model on `texts` (see countWords for how they are read). */
+/**
+ * Trains a byte-level BPE model on `texts`. Each text is pre-tokenized on its own: pass a file's
+ * lines (splitLines) to train as Hugging Face does on that file. Special tokens found in the text
+ * are cut out (never merged across, never counted). Ids: special tokens, the 256 byte symbols,
+ * then each merge's token in merge order. Training stops at vocabSize, when the best pair occurs
+ * fewer than minFrequency times, or when no pair is left (the vocab is then smaller).
+ * Throws TokenizerError: bad options, a vocabSize below 256 + special tokens, an empty corpus,
+ * and TokenizerError('cancelled') (see isCancelled) when options.signal is aborted.
+ */
 export async function trainBpe(
   texts: Iterable<string> | AsyncIterable<string>,
   options: TrainOptions,
@@ -158,18 +167,19 @@ export async function trainBpe(
   return learnMerges(counts, checked, options, pacer);
 }
 
-/** Trains on already counted words (word -> occurrences), e.g. counts gathered elsewhere. */
+/** Trains on already counted words (pre-tokenized words as plain text -> occurrences). */
 export async function trainBpeFromWordCounts(counts: Map<string, number>, options: TrainOptions): Promise<BpeModel> {
-  return learnMerges(counts, checkOptions(options), options, new Pacer(options.signal));
+  const list = { words: [...counts.keys()], counts: [...counts.values()] };
+  return learnMerges(list, checkOptions(options), options, new Pacer(options.signal));
 }
 
 async function learnMerges(
-  counts: Map<string, number>,
+  counts: WordList,
   { vocabSize, minFrequency, specialTokens }: Checked,
   options: TrainOptions,
   pacer: Pacer,
 ): Promise<BpeModel> {
-  if (counts.size === 0) throw new TokenizerError('the corpus is empty: there are no words to train on');
+  if (counts.words.length === 0) throw new TokenizerError('the corpus is empty: there are no words to train on');
 
   // Ids: special tokens, then the byte alphabet in code point order (skipping a symbol a special
   // token already is, as Hugging Face does), then one per new merged token.

@@ -2,6 +2,7 @@
  * First phase of BPE training: count the pre-tokenized words of a corpus, then lay the distinct
  * words out as arrays of byte-symbol ids for the merge phase.
  */
+import { isAscii, scanAscii } from './ascii-split';
 import { splitSpecial, splitWords } from './pretokenize';
 
 /** Length of `text` in UTF-8 (a lone surrogate counts 3 bytes: TextEncoder writes it as U+FFFD). */
@@ -24,12 +25,31 @@ export function utf8Length(text: string): number {
   return n;
 }
 
-/** Counts words; each text is pre-tokenized on its own, with special tokens cut out first. */
+/** Distinct words and how often each occurs. */
+export interface WordList {
+  words: string[];
+  counts: ArrayLike<number>;
+}
+
+/**
+ * Counts words; each text is pre-tokenized on its own, with special tokens cut out first.
+ * Words live in an open-addressing table hashed over their char codes, so an ASCII text's words
+ * are counted straight from the text: a substring is made only for a word not seen before.
+ */
 export class WordCounter {
-  readonly counts = new Map<string, number>();
   bytes = 0;
+  private words: string[] = [];
+  private counts = new Float64Array(1 << 12);
+  private hashes = new Int32Array(1 << 12);
+  /** word index + 1 per slot, 0 = empty; kept at most half full. */
+  private slots = new Int32Array(1 << 13);
+  private ends = new Int32Array(1 << 12);
 
   constructor(private readonly specialTokens: readonly string[]) {}
+
+  get size(): number {
+    return this.words.length;
+  }
 
   add(text: string): void {
     this.bytes += utf8Length(text);
@@ -39,9 +59,85 @@ export class WordCounter {
     } else this.addPlain(text);
   }
 
+  /** The counts so far (the table keeps its storage: call once, at the end). */
+  result(): WordList {
+    return { words: this.words, counts: this.counts.subarray(0, this.words.length) };
+  }
+
   private addPlain(text: string): void {
-    const counts = this.counts;
-    for (const w of splitWords(text)) counts.set(w, (counts.get(w) ?? 0) + 1);
+    if (isAscii(text)) {
+      let n = scanAscii(text, this.ends);
+      while (n < 0) {
+        this.ends = new Int32Array(this.ends.length * 4);
+        n = scanAscii(text, this.ends);
+      }
+      let start = 0;
+      for (let k = 0; k < n; k++) {
+        const end = this.ends[k]!;
+        this.addSpan(text, start, end);
+        start = end;
+      }
+    } else {
+      for (const w of splitWords(text)) this.addSpan(w, 0, w.length);
+    }
+  }
+
+  private addSpan(text: string, start: number, end: number): void {
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    const len = end - start;
+    for (let s = (h ^ (h >>> 16)) & mask; ; s = (s + 1) & mask) {
+      const v = slots[s]!;
+      if (v === 0) {
+        slots[s] = this.insert(text.slice(start, end), h) + 1;
+        if (this.words.length * 2 > slots.length) this.rehash();
+        return;
+      }
+      if (this.hashes[v - 1] !== h) continue;
+      const word = this.words[v - 1]!;
+      if (word.length !== len) continue;
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (word.charCodeAt(i) !== text.charCodeAt(start + i)) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        this.counts[v - 1]++;
+        return;
+      }
+    }
+  }
+
+  private insert(word: string, hash: number): number {
+    const w = this.words.length;
+    if (w >= this.counts.length) {
+      const counts = new Float64Array(this.counts.length * 2);
+      counts.set(this.counts);
+      this.counts = counts;
+      const hashes = new Int32Array(this.hashes.length * 2);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
+    }
+    this.words.push(word);
+    this.counts[w] = 1;
+    this.hashes[w] = hash;
+    return w;
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let w = 0; w < this.words.length; w++) {
+      const h = this.hashes[w]!;
+      let s = (h ^ (h >>> 16)) & mask;
+      while (slots[s] !== 0) s = (s + 1) & mask;
+      slots[s] = w + 1;
+    }
+    this.slots = slots;
   }
 }
 
@@ -59,19 +155,19 @@ export interface WordTable {
 }
 
 /** Writes each word's UTF-8 bytes as symbol ids (`byteToId[b]`). */
-export function buildWordTable(counts: Map<string, number>, byteToId: Int32Array): WordTable {
-  const n = counts.size;
+export function buildWordTable({ words, counts }: WordList, byteToId: Int32Array): WordTable {
+  const n = words.length;
   let total = 0;
-  for (const w of counts.keys()) total += utf8Length(w);
+  for (const w of words) total += utf8Length(w);
   const sym = new Int32Array(total);
   const start = new Int32Array(n);
   const len = new Int32Array(n);
   const count = new Float64Array(n);
-  let w = 0;
   let k = 0;
-  for (const [word, c] of counts) {
+  for (let w = 0; w < n; w++) {
+    const word = words[w]!;
     start[w] = k;
-    count[w] = c;
+    count[w] = counts[w]!;
     for (let i = 0; i < word.length; i++) {
       let cp = word.charCodeAt(i);
       if (cp >= 0xd800 && cp <= 0xdfff) {
@@ -97,7 +193,6 @@ export function buildWordTable(counts: Map<string, number>, byteToId: Int32Array
       }
     }
     len[w] = k - start[w]!;
-    w++;
   }
   return { n, sym, start, len, count };
 }
