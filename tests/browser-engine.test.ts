@@ -1,6 +1,6 @@
 /**
  * The engine in a real browser: headless Chromium on SwiftShader WebGPU loads the same modules
- * through Vite and checks the gpt-tiny PyTorch fixture.
+ * through Vite, checks the gpt-tiny PyTorch fixture, and trains a tokenizer in a Web Worker.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
@@ -49,6 +49,23 @@ describe('engine in headless Chromium (WebGPU on SwiftShader)', () => {
     const text = (await result.textContent()) ?? '';
     expect(await result.getAttribute('data-status'), `${text}\n${errors.join('\n')}`).toBe('ok');
     expect(text).toMatch(/gen10\.greedy .* ok/);
+    await page.close();
+  });
+
+  it('trains a BPE tokenizer in a Web Worker with progress, and cancels a running training', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/tests/browser/tokenizer-worker.html`);
+    const result = page.locator('#result');
+    await result.and(page.locator('[data-status]')).waitFor({ timeout: 120_000 });
+    const text = (await result.textContent()) ?? '';
+    expect(await result.getAttribute('data-status'), text).toBe('done');
+    const r = JSON.parse(text) as { progress: number; decoded: string; tokens: number; vocab: number; second: { type: string; cancelled?: boolean } };
+    expect(r.progress).toBeGreaterThan(0);
+    expect(r.decoded).toBe('the cat sat on the log.');
+    expect(r.tokens).toBeLessThan(12); // merges learned: fewer tokens than the 23 bytes
+    expect(r.vocab).toBeGreaterThan(257); // merges ran out before 300 on this small text
+    expect(r.vocab).toBeLessThanOrEqual(300);
+    expect(r.second).toMatchObject({ type: 'error', cancelled: true });
     await page.close();
   });
 });
