@@ -66,8 +66,26 @@ const FW_BK: u32 = min(32u, 512u / HS4); // keys per tile: the K and V tiles fil
 @group(0) @binding(2) var<storage, read_write> fw_y: array<f32>; // [B, T, C]
 @group(0) @binding(3) var<storage, read_write> fw_lse: array<f32>; // [B, NH, T]
 
-var<workgroup> fwK: array<vec4f, FW_BK * HS4>; // [FW_BK, HS4] key tile
-var<workgroup> fwV: array<vec4f, FW_BK * HS4>; // [FW_BK, HS4] value tile
+// Key and value tiles, shared by the forward and dQ kernels (each entry point gets its own copy).
+var<workgroup> tileK: array<vec4f, FW_BK * HS4>; // [FW_BK, HS4]
+var<workgroup> tileV: array<vec4f, FW_BK * HS4>; // [FW_BK, HS4]
+
+// Stages keys and values k0 .. k0 + FW_BK - 1 of one (b, h) into tileK / tileV (zeros past T).
+fn stage_kv_tile(base: u32, C3: u32, k0: u32, lid: u32) {
+  workgroupBarrier(); // the previous tile's readers are done
+  for (var e = lid; e < FW_BK * HS4; e += WG) {
+    let tk = k0 + e / HS4;
+    var kv = vec4f(0.0);
+    var vv = vec4f(0.0);
+    if (tk < p.T) {
+      kv = qkv4(base + tk * C3 + p.C, e % HS4);
+      vv = qkv4(base + tk * C3 + 2u * p.C, e % HS4);
+    }
+    tileK[e] = kv;
+    tileV[e] = vv;
+  }
+  workgroupBarrier();
+}
 
 fn store_y(o: u32, j: u32, v: vec4f) {
   let d = o + j * 4u;
@@ -99,24 +117,12 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocatio
 
   let kEnd = min(q0 + WG, p.T);
   for (var k0 = 0u; k0 < kEnd; k0 += FW_BK) {
-    workgroupBarrier(); // the previous tile's readers are done
-    for (var e = lid; e < FW_BK * HS4; e += WG) {
-      let tk = k0 + e / HS4;
-      var kv = vec4f(0.0);
-      var vv = vec4f(0.0);
-      if (tk < p.T) {
-        kv = qkv4(base + tk * C3 + p.C, e % HS4);
-        vv = qkv4(base + tk * C3 + 2u * p.C, e % HS4);
-      }
-      fwK[e] = kv;
-      fwV[e] = vv;
-    }
-    workgroupBarrier();
+    stage_kv_tile(base, C3, k0, lid);
     for (var c = 0u; c < FW_BK; c++) {
       if (k0 + c <= t) { // causal; keys past T only meet padding rows, which write nothing
         let kc = c * HS4;
         var d4 = vec4f(0.0);
-        for (var j = 0u; j < HS4; j++) { d4 = fma(q[j], fwK[kc + j], d4); } // unroll
+        for (var j = 0u; j < HS4; j++) { d4 = fma(q[j], tileK[kc + j], d4); } // unroll
         let x = hsum(d4);
         if (x > m) { // a new row max: rescale what has accumulated (to 0 on the first key)
           let a = exp(m - x);
@@ -126,7 +132,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocatio
         }
         let pr = exp(x - m);
         l += pr;
-        for (var j = 0u; j < HS4; j++) { acc[j] = fma(vec4f(pr), fwV[kc + j], acc[j]); } // unroll
+        for (var j = 0u; j < HS4; j++) { acc[j] = fma(vec4f(pr), tileV[kc + j], acc[j]); } // unroll
       }
     }
   }
@@ -262,8 +268,6 @@ fn attention_backward_dkv(@builtin(workgroup_id) wid: vec3u, @builtin(local_invo
 
 // ---- dQ: one workgroup per (block of 64 query rows, b * NH + h), looping over key tiles up to the
 // diagonal; one thread per query row holding scale * q, dy and dq in registers. ----
-var<workgroup> dqK: array<vec4f, FW_BK * HS4>; // [FW_BK, HS4] key tile
-var<workgroup> dqV: array<vec4f, FW_BK * HS4>; // [FW_BK, HS4] value tile
 
 @compute @workgroup_size(64)
 fn attention_backward_dq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -290,27 +294,15 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invoc
 
   let kEnd = min(q0 + WG, p.T);
   for (var k0 = 0u; k0 < kEnd; k0 += FW_BK) {
-    workgroupBarrier();
-    for (var e = lid; e < FW_BK * HS4; e += WG) {
-      let tk = k0 + e / HS4;
-      var kv = vec4f(0.0);
-      var vv = vec4f(0.0);
-      if (tk < p.T) {
-        kv = qkv4(base + tk * C3 + p.C, e % HS4);
-        vv = qkv4(base + tk * C3 + 2u * p.C, e % HS4);
-      }
-      dqK[e] = kv;
-      dqV[e] = vv;
-    }
-    workgroupBarrier();
+    stage_kv_tile(base, C3, k0, lid);
     for (var c = 0u; c < FW_BK; c++) {
       if (k0 + c <= t && live) {
         let kc = c * HS4;
         var a4 = vec4f(0.0);
         var b4 = vec4f(0.0);
-        for (var j = 0u; j < HS4; j++) { a4 = fma(q[j], dqK[kc + j], a4); b4 = fma(o[j], dqV[kc + j], b4); } // unroll
+        for (var j = 0u; j < HS4; j++) { a4 = fma(q[j], tileK[kc + j], a4); b4 = fma(o[j], tileV[kc + j], b4); } // unroll
         let ds = exp(hsum(a4) - ls) * (hsum(b4) - dd);
-        for (var j = 0u; j < HS4; j++) { dq[j] = fma(vec4f(ds), dqK[kc + j], dq[j]); } // unroll
+        for (var j = 0u; j < HS4; j++) { dq[j] = fma(vec4f(ds), tileK[kc + j], dq[j]); } // unroll
       }
     }
   }
