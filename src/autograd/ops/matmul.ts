@@ -4,6 +4,7 @@
  * A [B,T,C] is [B*T, C] and the output keeps A's leading dims: [B,T,N].
  */
 import source from '../../../shaders/matmul.wgsl?raw';
+import reduceSource from '../../../shaders/matmul_reduce.wgsl?raw';
 import { grid1d, u32Params } from '../../gpu/uniforms';
 import type { KernelCall, OpDef, RefArray, Shape, TensorSpec } from '../op';
 import { assertShape, numel, shapeString } from '../op';
@@ -106,8 +107,8 @@ export const matmulOp: OpDef<MatmulAttrs> = {
     return [
       { label: 'matmul', code: source, entryPoint: variant, buffers: [{ in: 0 }, { in: 1 }, { scratch: 0 }], params: params(false), workgroups: [gx, gy, splits] },
       {
-        label: 'matmul',
-        code: source,
+        label: 'matmul_reduce',
+        code: reduceSource,
         entryPoint: hasBias ? 'mm_reduce_bias' : 'mm_reduce',
         buffers: reduceBuffers,
         params: u32Params(M * N, N, splits, attrs.accumulate ? 1 : 0),
@@ -216,8 +217,8 @@ export const biasGradOp: OpDef<{ accumulate?: boolean }> = {
     const { rowsPerChunk, chunks } = biasGradChunks(R);
     const params = u32Params(R, N, rowsPerChunk, chunks, attrs.accumulate ? 1 : 0);
     return [
-      { label: 'bias_grad', code: source, entryPoint: 'bias_grad_partial', buffers: [{ in: 0 }, { scratch: 0 }], params, workgroups: [Math.ceil(N / 64), chunks, 1] },
-      { label: 'bias_grad', code: source, entryPoint: 'bias_grad_finish', buffers: [{ scratch: 0 }, { out: 0 }], params, workgroups: grid1d(Math.ceil(N / 256)) },
+      { label: 'bias_grad', code: reduceSource, entryPoint: 'bias_grad_partial', buffers: [{ in: 0 }, { scratch: 0 }], params, workgroups: [Math.ceil(N / 64), chunks, 1] },
+      { label: 'bias_grad', code: reduceSource, entryPoint: 'bias_grad_finish', buffers: [{ scratch: 0 }, { out: 0 }], params, workgroups: grid1d(Math.ceil(N / 256)) },
     ];
   },
 };

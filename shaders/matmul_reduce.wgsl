@@ -1,0 +1,94 @@
+// Fixed-order reductions for matmul: the split-K sum of partial products and the bias gradient
+// (column sums of dy). WGSL has no float atomics; summing in a fixed order keeps results deterministic.
+
+// ---- split-K reduction: out[i] (+)= sum_z part[z, i] (+ bias[i % N]), z in order ----
+struct ReduceParams {
+  MN: u32, // M * N
+  N: u32,
+  splits: u32,
+  accumulate: u32,
+}
+
+@group(0) @binding(0) var<uniform> rp: ReduceParams;
+@group(0) @binding(1) var<storage, read> red_part: array<f32>; // [splits, M, N]
+@group(0) @binding(2) var<storage, read_write> red_out: array<f32>; // [M, N]
+@group(0) @binding(3) var<storage, read> red_bias: array<f32>; // [N]
+
+fn reduce_sum(i: u32) -> f32 {
+  var s = 0.0;
+  for (var z = 0u; z < rp.splits; z++) { s += red_part[z * rp.MN + i]; }
+  return s;
+}
+
+fn reduce_put(i: u32, v: f32) {
+  if (rp.accumulate == 1u) {
+    red_out[i] = red_out[i] + v;
+  } else {
+    red_out[i] = v;
+  }
+}
+
+@compute @workgroup_size(256)
+fn mm_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  if (i >= rp.MN) { return; }
+  reduce_put(i, reduce_sum(i));
+}
+
+@compute @workgroup_size(256)
+fn mm_reduce_bias(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  if (i >= rp.MN) { return; }
+  reduce_put(i, reduce_sum(i) + red_bias[i % rp.N]);
+}
+
+// ---- bias gradient: dbias[n] = sum over rows of dy[r, n] ----
+// Two deterministic passes: bias_grad_partial sums a chunk of rows per workgroup (64 columns x 4
+// row lanes, coalesced along n) into part[chunk, n]; bias_grad_finish sums the chunks in order.
+struct BiasGradParams {
+  R: u32, // rows (all leading dims of dy)
+  N: u32,
+  rowsPerChunk: u32,
+  chunks: u32,
+  accumulate: u32,
+}
+
+@group(0) @binding(0) var<uniform> bp: BiasGradParams;
+@group(0) @binding(1) var<storage, read> bg_dy: array<f32>; // [R, N]
+@group(0) @binding(2) var<storage, read_write> bg_part: array<f32>; // [chunks, N]
+
+var<workgroup> bg_lanes: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn bias_grad_partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let col = wid.x * 64u + lid % 64u;
+  let lane = lid / 64u;
+  let r0 = wid.y * bp.rowsPerChunk;
+  let r1 = min(bp.R, r0 + bp.rowsPerChunk);
+  var s = 0.0;
+  if (col < bp.N) {
+    for (var r = r0 + lane; r < r1; r += 4u) { s += bg_dy[r * bp.N + col]; }
+  }
+  bg_lanes[lid] = s;
+  workgroupBarrier();
+  if (lane == 0u && col < bp.N) {
+    let c = lid % 64u;
+    bg_part[wid.y * bp.N + col] = (bg_lanes[c] + bg_lanes[c + 64u]) + (bg_lanes[c + 128u] + bg_lanes[c + 192u]);
+  }
+}
+
+@group(0) @binding(1) var<storage, read> bgf_part: array<f32>; // [chunks, N]
+@group(0) @binding(2) var<storage, read_write> bgf_out: array<f32>; // [N]
+
+@compute @workgroup_size(256)
+fn bias_grad_finish(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let n = (wid.x + wid.y * nwg.x) * 256u + lid;
+  if (n >= bp.N) { return; }
+  var s = 0.0;
+  for (var z = 0u; z < bp.chunks; z++) { s += bgf_part[z * bp.N + n]; }
+  if (bp.accumulate == 1u) {
+    bgf_out[n] = bgf_out[n] + s;
+  } else {
+    bgf_out[n] = s;
+  }
+}
