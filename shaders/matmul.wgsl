@@ -1,4 +1,4 @@
-// Matrix products C[M,N] = op(A) @ op(B) (+ bias[N]), f32, with the bias-gradient reduction.
+// Matrix products C[M,N] = op(A) @ op(B) (+ bias[N]), f32. Reductions live in matmul_reduce.wgsl.
 // Shapes (row-major): A [M,K] or [K,M] (transA), B [K,N] or [N,K] (transB), C [M,N], bias [N].
 // Leading batch dims are already folded into rows by the caller (e.g. [B,T,C] is [B*T, C]).
 //
@@ -9,7 +9,7 @@
 // so its workgroup-memory reads are vec4s, conflict-free across a warp. Measured on an H200
 // (Dawn/Vulkan): ~28-30 TFLOP/s on the model's shapes, ~0.6x cuBLAS fp32.
 // Split-K (grid z > 1): workgroup z covers K in [z*kChunk, (z+1)*kChunk) and writes its partial
-// product to scratch [splits, M, N]; mm_reduce then sums the partials in a fixed order (deterministic).
+// product to scratch [splits, M, N]; mm_reduce (matmul_reduce.wgsl) sums them in a fixed order.
 
 const BM: u32 = 128u; // tile rows (M)
 const BN: u32 = 128u; // tile cols (N)
