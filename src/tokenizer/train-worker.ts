@@ -4,6 +4,7 @@
  * The message logic is the plain function createTrainHandler, which tests drive in Node.
  */
 import { type TrainOptions, type TrainProgress, isCancelled, splitLines, trainBpe, utf8Length } from './trainer';
+import { toTokenizerJson } from './tokenizer-json';
 import type { BpeModel } from './types';
 
 /** The options that survive postMessage (no callbacks, no signal). */
@@ -23,8 +24,8 @@ export type TrainRequest =
 
 export type TrainResponse =
   | { type: 'progress'; progress: TrainProgress }
-  /** BpeModel holds a Map, which structured cloning carries as is. */
-  | { type: 'done'; model: BpeModel }
+  /** BpeModel holds a Map, which structured cloning carries as is; `json` is its tokenizer.json. */
+  | { type: 'done'; model: BpeModel; json: string }
   | { type: 'error'; message: string; cancelled: boolean };
 
 /**
@@ -59,7 +60,7 @@ export function createTrainHandler(post: (message: TrainResponse) => void): (mes
         signal: controller.signal,
         onProgress: (progress) => post({ type: 'progress', progress }),
       });
-      post({ type: 'done', model });
+      post({ type: 'done', model, json: toTokenizerJson(model) });
     } catch (error) {
       post({
         type: 'error',
