@@ -3,37 +3,20 @@
  * through Vite, checks the gpt-tiny PyTorch fixture, and trains a tokenizer in a Web Worker.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { Browser } from 'playwright-core';
+import { startBrowserEnv, type BrowserEnv } from './helpers/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--use-webgpu-adapter=swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-let server: ViteDevServer;
+let env: BrowserEnv;
 let browser: Browser;
 let base: string;
 
 beforeAll(async () => {
-  server = await createServer({ configFile: 'vite.config.ts', server: { host: '127.0.0.1', port: 0 }, logLevel: 'error' });
-  await server.listen();
-  const address = server.httpServer!.address();
-  if (!address || typeof address === 'string') throw new Error('vite did not report a port');
-  base = `http://127.0.0.1:${address.port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  env = await startBrowserEnv();
+  ({ browser, base } = env);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await env?.close();
 });
 
 describe('engine in headless Chromium (WebGPU on SwiftShader)', () => {

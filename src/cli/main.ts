@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { createNodeContext } from '../gpu/node';
 import { checkFixture, formatReport } from '../model/fixture';
 import { runBench } from './bench';
+import { prepareCommand } from './prepare';
 import { tokenizeCommand } from './tokenize';
 import { trainTokenizerCommand } from './train-tokenizer';
 
@@ -18,6 +19,9 @@ const HELP = `gpt-garden <command>
                                      train a byte-level BPE (Hugging Face tokenizer.json)
   tokenize --tokenizer tokenizer.json --text "..."   print the ids as a JSON array (last line)
   tokenize --tokenizer tokenizer.json --decode "[ids]"   print the decoded text
+  prepare --source <dataset id | url | file | bundled> --tokenizer tokenizer.json --out dir
+          [--max-tokens N] [--column text]
+                                     tokenize a corpus into token shards + manifest.json (resumable)
   bench [options]                    kernel GFLOP/s and GB/s, training-step tokens/s
       --model seed|small|tiny        model to time (default: seed on a GPU, tiny on SwiftShader)
       --layers N --heads N --width N --vocab N --block N --batch N --accum N
@@ -46,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'train-tokenizer') return trainTokenizerCommand(rest);
   if (command === 'tokenize') return tokenizeCommand(rest);
+  if (command === 'prepare') return prepareCommand(rest);
   if (command === 'bench') {
     const { values } = parseArgs({
       args: rest,

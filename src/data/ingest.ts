@@ -171,11 +171,15 @@ export async function ingest(options: IngestOptions): Promise<DatasetManifest> {
   let sessionTextBytes = 0;
   let sessionTokens = 0;
   let lastReport = -Infinity;
+  let lastReportShards = -1;
 
+  // Throttled, except that every newly saved shard is reported (the UI lists saved progress).
   const report = (force: boolean) => {
     const now = performance.now();
-    if (!options.onProgress || (!force && now - lastReport < (options.progressInterval ?? 250))) return;
+    const newShard = manifest.shards.length !== lastReportShards;
+    if (!options.onProgress || (!force && !newShard && now - lastReport < (options.progressInterval ?? 250))) return;
     lastReport = now;
+    lastReportShards = manifest.shards.length;
     const elapsedSeconds = (now - started) / 1000;
     const tokens = manifest.tokens + pending.length;
     const fractions: number[] = [];
@@ -225,33 +229,43 @@ export async function ingest(options: IngestOptions): Promise<DatasetManifest> {
   };
 
   let cursor = { ...manifest.cursor };
+  let writingShard = false;
+  const save = async (exhausted: boolean) => {
+    writingShard = true;
+    await flush(cursor, exhausted);
+    writingShard = false;
+  };
   try {
     for await (const batch of source.read(cursor, signal)) {
       if (signal?.aborted) throw cancelled();
       bytesRead += batch.bytesRead;
+      // The whole batch is encoded before any of it is added, so pending rows always end at `cursor`.
+      const ids: number[] = [];
+      let bytes = 0;
       for (const row of batch.rows) {
-        const ids = source.rowKind === 'line' ? tokenizer.encode(row + '\n') : tokenizer.encode(row);
-        if (source.rowKind === 'document') ids.push(...documentEnd);
-        pending.push(ids);
-        const bytes = encoder.encode(row).length + (source.rowKind === 'line' ? 1 : 0);
-        pending.rows++;
-        pending.textBytes += bytes;
-        sessionTextBytes += bytes;
-        sessionTokens += ids.length;
+        if (source.rowKind === 'line') ids.push(...tokenizer.encode(row + '\n'));
+        else ids.push(...tokenizer.encode(row), ...documentEnd);
+        bytes += encoder.encode(row).length + (source.rowKind === 'line' ? 1 : 0);
       }
       // A file of lines is one document: mark where it ends.
-      if (batch.endOfFile && source.rowKind === 'line') pending.push(documentEnd);
+      if (batch.endOfFile && source.rowKind === 'line') ids.push(...documentEnd);
+      pending.push(ids);
+      pending.rows += batch.rows.length;
+      pending.textBytes += bytes;
+      sessionTextBytes += bytes;
+      sessionTokens += ids.length;
       cursor = batch.cursor;
-      const total = manifest.tokens + pending.length;
-      if (maxTokens !== undefined && total >= maxTokens) {
-        await flush(cursor, false);
+      if (maxTokens !== undefined && manifest.tokens + pending.length >= maxTokens) {
+        await save(false);
         break;
       }
-      if (pending.length >= shardTokens) await flush(cursor, false);
+      if (pending.length >= shardTokens) await save(false);
       report(false);
     }
-    if (!manifest.complete) await flush(cursor, true);
+    if (!manifest.complete) await save(true);
   } catch (error) {
+    // The source failed or was cancelled: keep every row read so far, then report the failure.
+    if (!writingShard && pending.length > 0) await save(false).catch(() => undefined);
     if (signal?.aborted && !(error instanceof DataError && error.kind !== 'cancelled')) throw cancelled();
     throw error;
   }

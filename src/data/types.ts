@@ -35,7 +35,7 @@ export interface TextSource {
    * How rows join: 'newline' when rows are lines of running text (sentences of a book),
    * 'eot' when each row is a whole document (an <|endoftext|> token goes after it).
    */
-  readonly rowKind: 'line' | 'document';
+  readonly rowKind: RowKind;
   read(from: SourceCursor, signal?: AbortSignal): AsyncIterable<TextRows>;
 }
 
@@ -44,11 +44,17 @@ export type SourceSpec =
   /** The Brown-corpus fiction text shipped in public/ (works offline). */
   | { kind: 'bundled'; url: string }
   /** A dataset on the Hugging Face Hub, resolved to its parquet files. */
-  | { kind: 'hub'; dataset: string; config?: string; split?: string; column?: string }
+  | { kind: 'hub'; dataset: string; config?: string; split?: string; column?: string; rowKind?: RowKind }
   /** A parquet file, or plain text / JSON lines, at a URL. */
-  | { kind: 'url'; url: string; column?: string }
+  | { kind: 'url'; url: string; column?: string; rowKind?: RowKind }
   /** Files the user dropped or picked (`.txt`, `.jsonl`, `.parquet`), or paths in Node. */
-  | { kind: 'files'; files: { name: string; size: number }[]; column?: string };
+  | { kind: 'files'; files: { name: string; size: number }[]; column?: string; rowKind?: RowKind };
+
+/**
+ * Whether a parquet row is a line of running text (a sentence of a book: rows join with a newline)
+ * or a whole document (an <|endoftext|> token follows it). Unset: guessed from the dataset.
+ */
+export type RowKind = 'line' | 'document';
 
 export type TokenDtype = 'uint16' | 'uint32';
 export type TokenArray = Uint16Array | Uint32Array;

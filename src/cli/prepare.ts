@@ -1,0 +1,99 @@
+/**
+ * `prepare --source <dataset id | url | file> --tokenizer t.json --out dir [--max-tokens N]`:
+ * the browser's ingestion, headless: token shards and a manifest in a folder. Running the same
+ * command again resumes after the last saved shard (Ctrl-C keeps what is saved).
+ * The last line of stdout is a JSON summary; errors go to stderr with exit code 2.
+ */
+import { openAsBlob } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { FolderShardStore } from '../data/folder-store';
+import { fingerprint, ingest, type IngestProgress } from '../data/ingest';
+import { createSource, type SourceEnv } from '../data/sources/index';
+import { formatBytes } from '../data/storage';
+import { DataError, type SourceSpec } from '../data/types';
+import { Tokenizer } from '../tokenizer/tokenizer';
+import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
+
+const USAGE = `usage: prepare --source <dataset id | url | file | bundled> --tokenizer tokenizer.json --out dir
+       [--max-tokens N] [--column text] [--shard-tokens N] [--val-fraction 0.05]`;
+
+const BUNDLED = 'public/corpus/brown-fiction.txt';
+
+async function sourceFromArg(arg: string, column: string | undefined): Promise<{ spec: SourceSpec; env: SourceEnv }> {
+  if (/^https?:\/\//.test(arg)) return { spec: { kind: 'url', url: arg, column }, env: {} };
+  const path = arg === 'bundled' ? BUNDLED : arg;
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isFile()) {
+    const name = basename(path);
+    return { spec: { kind: 'files', files: [{ name, size: info.size }], column }, env: { files: [{ name, blob: await openAsBlob(path) }] } };
+  }
+  if (/^[\w.-]+(\/[\w.-]+)?$/.test(arg)) return { spec: { kind: 'hub', dataset: arg, column }, env: {} };
+  throw new DataError('config', `--source ${arg} is neither a file, a URL, nor a Hugging Face dataset id`);
+}
+
+function progressLine(p: IngestProgress): string {
+  const pct = p.fraction !== undefined ? `${(p.fraction * 100).toFixed(1)}% ` : '';
+  const eta = p.etaSeconds !== undefined ? ` ETA ${Math.round(p.etaSeconds)} s` : '';
+  return `\r${pct}${p.rows} rows, ${p.tokens} tokens, ${p.shards} shards, ${formatBytes(p.textBytesPerSecond)}/s text${eta}   `;
+}
+
+export async function prepareCommand(args: string[]): Promise<number> {
+  try {
+    const { values } = parseArgs({
+      args,
+      options: {
+        source: { type: 'string' },
+        tokenizer: { type: 'string' },
+        out: { type: 'string' },
+        'max-tokens': { type: 'string' },
+        column: { type: 'string' },
+        'shard-tokens': { type: 'string' },
+        'val-fraction': { type: 'string' },
+        'hub-endpoint': { type: 'string' },
+        'datasets-server': { type: 'string' },
+      },
+    });
+    if (!values.source || !values.tokenizer || !values.out) throw new DataError('config', USAGE);
+    const number = (name: string, text: string | undefined) => {
+      if (text === undefined) return undefined;
+      const n = Number(text);
+      if (!Number.isFinite(n) || n <= 0) throw new DataError('config', `--${name} must be a positive number, got ${text}`);
+      return n;
+    };
+    const tokenizerJson = await readFile(values.tokenizer, 'utf8');
+    const tokenizer = new Tokenizer(parseTokenizerJson(tokenizerJson));
+    const { spec, env } = await sourceFromArg(values.source, values.column);
+    const controller = new AbortController();
+    process.once('SIGINT', () => controller.abort());
+    const source = await createSource(spec, {
+      ...env,
+      hubEndpoint: values['hub-endpoint'],
+      datasetsServer: values['datasets-server'],
+      signal: controller.signal,
+    });
+    const out = resolve(values.out);
+    process.stderr.write(`prepare: ${source.description} -> ${out}\n`);
+    const manifest = await ingest({
+      store: new FolderShardStore(out),
+      tokenizer,
+      tokenizerFingerprint: fingerprint(tokenizerJson),
+      id: basename(out),
+      spec,
+      source,
+      maxTokens: number('max-tokens', values['max-tokens']),
+      shardTokens: number('shard-tokens', values['shard-tokens']),
+      valFraction: number('val-fraction', values['val-fraction']),
+      signal: controller.signal,
+      onProgress: (p) => process.stderr.write(progressLine(p)),
+    });
+    process.stderr.write('\n');
+    const { id, tokens, rows, textBytes, dtype, complete, shards } = manifest;
+    process.stdout.write(`${JSON.stringify({ id, dir: out, tokens, rows, textBytes, dtype, shards: shards.length, complete })}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`\nprepare: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 2;
+  }
+}
