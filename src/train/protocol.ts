@@ -1,0 +1,132 @@
+/**
+ * The messages between the lab's page and its training worker. The page (React) imports only these
+ * types; everything on the other side of postMessage (WebGPU, the model, the data) stays in the
+ * worker. Plain data only: every message survives structured cloning.
+ */
+import type { GPTConfig } from '../model/config';
+
+export interface LrSettings {
+  maxLr: number;
+  minLr: number;
+  warmupSteps: number;
+}
+
+/** Everything that defines a training run (saved with it; a resumed run keeps it). */
+export interface RunSettings {
+  model: GPTConfig;
+  /** B: sequences per micro-batch. T is model.blockSize. */
+  batchSize: number;
+  /** Micro-batches per optimizer step (gradient accumulation). */
+  accumSteps: number;
+  /** Optimizer steps in the run; the cosine schedule ends here. */
+  maxSteps: number;
+  lr: LrSettings;
+  weightDecay: number;
+  gradClip: number;
+  /** Validation loss every this many steps, over `evalBatches` fixed batches. */
+  evalEvery: number;
+  evalBatches: number;
+  /** Checkpoint to IndexedDB every this many steps (and on pause/stop). */
+  checkpointEvery: number;
+  /** Seeds the initial weights and the batch sampler. */
+  seed: number;
+  /** The token dataset (a manifest id in the data store) to train on. */
+  datasetId: string;
+}
+
+/** One optimizer step as the loss chart and the stats line see it. */
+export interface StepPoint {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  /** Tokens trained on so far (this run, all sessions). */
+  tokens: number;
+  /** Seconds of training so far (this run, all sessions). */
+  elapsedSeconds: number;
+  tokensPerSecond: number;
+  /** Achieved model TFLOP/s (training FLOPs per token × tokens/s). */
+  tflops: number;
+  /** The gradients were not finite: AdamW skipped this step. */
+  skipped?: boolean;
+}
+
+export interface EvalPoint {
+  step: number;
+  valLoss: number;
+}
+
+export type RunStatus = 'running' | 'paused' | 'done' | 'error';
+
+export interface RunSummary {
+  id: string;
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+  settings: RunSettings;
+  status: RunStatus;
+  /** Step of the latest checkpoint (where Resume continues); 0 before the first one. */
+  checkpointStep: number;
+  tokens: number;
+  lastLoss?: number;
+  lastValLoss?: number;
+  /** The tokenizer's vocabulary size and fingerprint (runs are tied to their tokenizer). */
+  tokenizer: { vocabSize: number; fingerprint: string };
+  message?: string;
+}
+
+export interface DeviceReport {
+  ok: boolean;
+  /** Why not, in words for the user (no navigator.gpu, no adapter, device lost...). */
+  reason?: string;
+  adapter?: string;
+  isSoftware?: boolean;
+  limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number; maxComputeWorkgroupStorageSize: number };
+  features?: string[];
+  /** Matmul speed from a quick probe, GFLOP/s. */
+  probeGflops?: number;
+  /** Settings for a first run that trains visibly fast on this device. */
+  suggested?: Omit<RunSettings, 'datasetId'>;
+}
+
+export interface SampleRequest {
+  requestId: number;
+  prompt: string;
+  maxTokens: number;
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  /** 'current': the weights being trained; 'initial': the run's weights before step 1. */
+  weights: 'current' | 'initial';
+  /** The run to sample from when none is loaded (defaults to the active run). */
+  runId?: string;
+}
+
+export type LabRequest =
+  | { type: 'probe' }
+  | { type: 'start'; settings: RunSettings; tokenizerJson: string; name?: string }
+  | { type: 'resume'; runId: string }
+  /** Pause: checkpoint now and wait (Resume continues). Stop: checkpoint and end the run. */
+  | { type: 'pause' }
+  | { type: 'stop' }
+  | ({ type: 'sample' } & SampleRequest)
+  | { type: 'list-runs' }
+  | { type: 'delete-run'; runId: string }
+  | { type: 'export-run'; runId: string };
+
+export type LabErrorKind = 'webgpu' | 'device-lost' | 'nan' | 'data' | 'config' | 'quota' | 'internal';
+
+export type LabEvent =
+  | { type: 'device'; report: DeviceReport }
+  | { type: 'run'; run: RunSummary }
+  /** The whole curve so far (after start or resume); then 'step' and 'eval' add to it. */
+  | { type: 'history'; runId: string; steps: StepPoint[]; evals: EvalPoint[] }
+  | { type: 'step'; runId: string; point: StepPoint }
+  | { type: 'eval'; runId: string; point: EvalPoint }
+  | { type: 'checkpoint'; runId: string; step: number }
+  | { type: 'sample-token'; requestId: number; text: string }
+  | { type: 'sample-done'; requestId: number; text: string; tokens: number; seconds: number }
+  | { type: 'runs'; runs: RunSummary[] }
+  /** A Hugging Face folder: model.safetensors, config.json, tokenizer.json. */
+  | { type: 'export'; runId: string; files: { name: string; bytes: Uint8Array }[] }
+  | { type: 'error'; kind: LabErrorKind; message: string; runId?: string; requestId?: number };
