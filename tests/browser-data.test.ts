@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import type { IngestRequest } from '../src/data/ingest-worker';
+import type { IngestJob } from '../src/data/ingest-worker';
 import type { DatasetManifest } from '../src/data/types';
 import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
@@ -26,7 +26,7 @@ const EXPECTED = FILE_ROWS.flatMap((rows) => [...rows.flatMap((r) => tokenizer.e
 
 let env: BrowserEnv;
 let server: DataServer;
-let request: IngestRequest;
+let request: IngestJob;
 
 beforeAll(async () => {
   server = await startDataServer();

@@ -11,26 +11,29 @@ import { fingerprint, ingest, type IngestProgress } from './ingest';
 import { createSource, type SourceEnv } from './sources/index';
 import { DataError, type DataErrorKind, type DatasetManifest, type ShardStore, type SourceSpec } from './types';
 
+/** One ingestion job: a source, the tokenizer and where the shards go. */
+export interface IngestJob {
+  type: 'ingest';
+  id: string;
+  name?: string;
+  spec: SourceSpec;
+  /** tokenizer.json text. */
+  tokenizerJson: string;
+  maxTokens?: number;
+  shardTokens?: number;
+  valFraction?: number;
+  /** The picked files for a 'files' spec (File objects survive postMessage). */
+  files?: { name: string; blob: Blob }[];
+  /** Hub endpoints (tests point them at a local server). */
+  hubEndpoint?: string;
+  datasetsServer?: string;
+  /** Network retries per request and the first retry's delay (defaults 2 and 500 ms). */
+  retries?: number;
+  retryDelayMs?: number;
+}
+
 export type IngestRequest =
-  | {
-      type: 'ingest';
-      id: string;
-      name?: string;
-      spec: SourceSpec;
-      /** tokenizer.json text. */
-      tokenizerJson: string;
-      maxTokens?: number;
-      shardTokens?: number;
-      valFraction?: number;
-      /** The picked files for a 'files' spec (File objects survive postMessage). */
-      files?: { name: string; blob: Blob }[];
-      /** Hub endpoints (tests point them at a local server). */
-      hubEndpoint?: string;
-      datasetsServer?: string;
-      /** Network retries per request and the first retry's delay (defaults 2 and 500 ms). */
-      retries?: number;
-      retryDelayMs?: number;
-    }
+  | IngestJob
   /** Stops the running ingestion: it answers { type: 'error', kind: 'cancelled' }. */
   | { type: 'cancel' }
   | { type: 'list' }
