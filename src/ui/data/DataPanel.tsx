@@ -1,0 +1,120 @@
+/**
+ * The lab's Data section: the tokenizer, a source to ingest, the running ingestion's progress, the
+ * stored datasets and this site's storage budget. All work happens in workers; this only renders
+ * the store and sends it the user's intents.
+ */
+import { useEffect, useState } from 'react';
+import { TokenizerCard } from '../tokenizer/TokenizerCard';
+import { bundledCorpusUrl } from './browser-deps';
+import { appDataStore, useDataStore } from './data-store';
+import { DatasetList } from './DatasetList';
+import { buildIngestInput, initialForm, progressSummary, storageSummary, type SourceForm } from './source-form';
+import { SourcePicker } from './SourcePicker';
+
+export function DataPanel() {
+  const [form, setForm] = useState<SourceForm>(initialForm);
+  const [formError, setFormError] = useState<string | null>(null);
+  const error = useDataStore((s) => s.error);
+  const status = useDataStore((s) => s.ingestion.status);
+  const datasets = useDataStore((s) => s.datasets);
+  const hasTokenizer = useDataStore((s) => s.tokenizer.status === 'ready');
+  const { startIngest, cancel, resume, remove, dismissError } = appDataStore().getState();
+  const busy = status === 'running' || status === 'cancelling';
+
+  useEffect(() => {
+    void appDataStore().getState().init();
+  }, []);
+
+  const start = () => {
+    const built = buildIngestInput(form, bundledCorpusUrl());
+    if ('error' in built) {
+      setFormError(built.error);
+      return;
+    }
+    setFormError(null);
+    startIngest(built.input);
+  };
+
+  const shownError = formError ?? error?.message ?? null;
+  const dismiss = () => {
+    setFormError(null);
+    dismissError();
+  };
+
+  return (
+    <div className="panel">
+      <TokenizerCard />
+
+      <section className="card" aria-labelledby="ingest-title">
+        <h3 id="ingest-title">Add a dataset</h3>
+        <SourcePicker form={form} disabled={busy} onChange={setForm} />
+        <div className="actions">
+          <button type="button" onClick={start} disabled={busy || !hasTokenizer}>
+            Start
+          </button>
+          <button type="button" className="secondary" onClick={cancel} disabled={status !== 'running'}>
+            Cancel
+          </button>
+          {!hasTokenizer && <span className="muted">Train the tokenizer first.</span>}
+        </div>
+        <IngestionProgress />
+      </section>
+
+      {shownError && (
+        <div role="alert" className={error?.kind === 'quota' && !formError ? 'alert quota' : 'alert'}>
+          <p>{shownError}</p>
+          <button type="button" className="secondary" onClick={dismiss}>
+            Dismiss
+          </button>
+        </div>
+      )}
+
+      <section className="card" aria-labelledby="datasets-title">
+        <h3 id="datasets-title">Datasets in this browser</h3>
+        <DatasetList datasets={datasets} busy={busy} onResume={(id) => resume(id, form.files)} onDelete={remove} />
+        <StorageLine />
+      </section>
+    </div>
+  );
+}
+
+function IngestionProgress() {
+  const { status, progress, id } = useDataStore((s) => s.ingestion);
+  if (status === 'idle' || status === 'error') return null;
+  if (status === 'done') {
+    return <p className="muted">Finished {id}{progress ? `: ${progressSummary(progress, true)}` : ''}.</p>;
+  }
+  return (
+    <div className="progress-block">
+      <progress aria-label="Ingestion progress" value={progress?.fraction} max={1} />
+      <p className="muted">
+        {status === 'cancelling' ? 'Stopping… ' : ''}
+        {progress ? progressSummary(progress) : `Starting ${id}…`}
+      </p>
+    </div>
+  );
+}
+
+function StorageLine() {
+  const storage = useDataStore((s) => s.storage);
+  const persistGranted = useDataStore((s) => s.persistGranted);
+  const persist = useDataStore((s) => s.persist);
+  if (!storage.supported) return <p className="muted storage">This browser does not report how much storage the site uses.</p>;
+  return (
+    <div className="storage">
+      <span>{storageSummary(storage.usage, storage.quota)}</span>
+      {storage.persisted ? (
+        <span className="badge done">kept on this device</span>
+      ) : (
+        <>
+          <button type="button" className="secondary" onClick={() => void persist()}>
+            Keep data on this device
+          </button>
+          {persistGranted === false && (
+            <span className="muted">The browser declined for now (Chrome grants it to sites you use often or install); data may be evicted when the disk is full.</span>
+          )}
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,149 @@
+/**
+ * The Data panel's form, turned into an ingestion request, and the numbers it shows. Pure
+ * functions: the store and the tests use them without a DOM.
+ */
+import type { IngestResponse } from '../../data/ingest-worker';
+import type { SourceSpec } from '../../data/types';
+import { formatBytes } from '../../data/storage';
+
+export type IngestProgress = Extract<IngestResponse, { type: 'progress' }>['progress'];
+
+/** A file the user picked or dropped (a File is a Blob with a name). */
+export interface PickedFile {
+  name: string;
+  blob: Blob;
+}
+
+/** What the store needs to start (or resume) an ingestion. */
+export interface IngestInput {
+  id: string;
+  name?: string;
+  spec: SourceSpec;
+  maxTokens?: number;
+  files?: PickedFile[];
+}
+
+export type SourceChoice = 'bundled' | 'remote' | 'files';
+
+export interface SourceForm {
+  choice: SourceChoice;
+  /** A Hugging Face dataset id or an http(s) URL. */
+  remote: string;
+  files: PickedFile[];
+  /** Text column; empty lets the source guess. */
+  column: string;
+  /** Token limit as typed; empty means all. */
+  tokenLimit: string;
+}
+
+export const BUNDLED_ID = 'bundled-brown-fiction';
+export const DEFAULT_REMOTE = 'bookcorpus/bookcorpus';
+
+export const initialForm: SourceForm = { choice: 'bundled', remote: DEFAULT_REMOTE, files: [], column: '', tokenLimit: '' };
+
+// owner/name, or a bare name (the Hub's canonical datasets).
+const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
+
+/** Builds the request for `form`, or says what to fix. `bundledUrl` is the corpus URL on this site. */
+export function buildIngestInput(form: SourceForm, bundledUrl: string): { input: IngestInput } | { error: string } {
+  const limit = parseTokenLimit(form.tokenLimit);
+  if ('error' in limit) return limit;
+  const maxTokens = limit.value;
+  const column = form.column.trim() || undefined;
+  switch (form.choice) {
+    case 'bundled':
+      return { input: { id: BUNDLED_ID, name: 'Brown corpus, fiction (bundled)', spec: { kind: 'bundled', url: bundledUrl }, maxTokens } };
+    case 'remote': {
+      const value = form.remote.trim();
+      if (!value) return { error: 'Enter a Hugging Face dataset id (like bookcorpus/bookcorpus) or a URL.' };
+      if (/^https?:\/\//i.test(value)) {
+        let url: URL;
+        try {
+          url = new URL(value);
+        } catch {
+          return { error: `"${value}" is not a valid URL: check it for typos.` };
+        }
+        const id = lastPathSegment(url);
+        return { input: { id, name: id, spec: { kind: 'url', url: url.href, column }, maxTokens } };
+      }
+      if (!HUB_ID.test(value)) {
+        return { error: `"${value}" is neither a Hugging Face dataset id (owner/name) nor an http(s) URL.` };
+      }
+      return { input: { id: value, name: value, spec: { kind: 'hub', dataset: value, column }, maxTokens } };
+    }
+    case 'files': {
+      if (form.files.length === 0) return { error: 'Pick or drop at least one .txt, .jsonl or .parquet file.' };
+      const [first] = form.files;
+      const more = form.files.length - 1;
+      return {
+        input: {
+          id: first.name,
+          name: more ? `${first.name} and ${more} more` : first.name,
+          spec: { kind: 'files', files: form.files.map((f) => ({ name: f.name, size: f.blob.size })), column },
+          maxTokens,
+          files: form.files,
+        },
+      };
+    }
+  }
+}
+
+function parseTokenLimit(text: string): { value: number | undefined } | { error: string } {
+  const trimmed = text.trim();
+  if (!trimmed) return { value: undefined };
+  const value = Number(trimmed);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    return { error: `The token limit must be a whole number above 0, or empty for all tokens (got "${trimmed}").` };
+  }
+  return { value };
+}
+
+function lastPathSegment(url: URL): string {
+  const segment = url.pathname.split('/').filter(Boolean).pop();
+  if (!segment) return url.hostname;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment; // a stray % is still a usable id
+  }
+}
+
+/** 950, 12.3K, 4.5M, 1.2B. */
+export function formatCount(n: number): string {
+  if (n < 10_000) return String(Math.round(n));
+  const units: [number, string][] = [
+    [1e9, 'B'],
+    [1e6, 'M'],
+    [1e3, 'K'],
+  ];
+  for (const [size, suffix] of units) {
+    if (n >= size) return `${(n / size).toFixed(n / size >= 100 ? 0 : 1)}${suffix}`;
+  }
+  return String(n);
+}
+
+/** 45 s, 3 min 05 s, 2 h 07 min. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+/** "12.3K rows · 4.1 MB of text · 1.0M tokens · 2.5 MB/s · about 1 min 10 s left" (no ETA once finished). */
+export function progressSummary(p: IngestProgress, finished = false): string {
+  const parts = [
+    `${formatCount(p.rows)} rows`,
+    `${formatBytes(p.textBytes)} of text`,
+    `${formatCount(p.tokens)} tokens`,
+    `${formatBytes(p.textBytesPerSecond)}/s`,
+  ];
+  if (!finished && p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds)) parts.push(`about ${formatDuration(p.etaSeconds)} left`);
+  return parts.join(' · ');
+}
+
+/** "Using 1.2 GB of 60 GB (2.0%)". */
+export function storageSummary(usage: number, quota: number): string {
+  const percent = quota > 0 ? (100 * usage) / quota : 0;
+  return `Using ${formatBytes(usage)} of ${formatBytes(quota)} (${percent < 10 ? percent.toFixed(1) : Math.round(percent)}%)`;
+}
