@@ -1,0 +1,309 @@
+/**
+ * Web Worker entry of the lab (WebGPU, the model, the data and IndexedDB all live here):
+ *   new Worker(new URL('./lab-worker.ts', import.meta.url), { type: 'module' })
+ * The message logic is createLabHandler, which tests drive in Node with Dawn and fake-indexeddb.
+ * One run trains at a time; 'start'/'resume' resolve when it ends, while other messages (pause,
+ * sample, list...) are handled as they come.
+ */
+import { IdbShardStore } from '../data/idb-store';
+import { fingerprint } from '../data/ingest';
+import { DataError, type ShardStore } from '../data/types';
+import { createBrowserContext } from '../gpu/browser';
+import { GpuError, type GpuContext } from '../gpu/context';
+import { GPTModel } from '../model/gpt';
+import { Sampler } from '../model/sample';
+import { Tokenizer } from '../tokenizer/tokenizer';
+import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
+import { TokenizerError } from '../tokenizer/types';
+import { settingsProblems } from './defaults';
+import { describeDevice } from './probe';
+import type { EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, SampleRequest, StepPoint } from './protocol';
+import { RunStore, type CheckpointData, type RunRecord } from './run-store';
+import { sampleText, writeArena } from './sampling';
+import { Trainer } from './trainer';
+
+export interface LabDeps {
+  createContext: () => Promise<GpuContext>;
+  shardStore: ShardStore;
+  runStore: RunStore;
+}
+
+interface ActiveRun {
+  runId: string;
+  trainer: Trainer;
+  steps: StepPoint[];
+  evals: EvalPoint[];
+  /** Set once an outcome (done, paused, error, device lost) has been reported. */
+  ended: boolean;
+  /** Why the loss went NaN, when it did. */
+  nanMessage?: string;
+}
+
+/** A stored run's weights loaded for sampling while nothing trains. */
+interface StoredModel {
+  key: string;
+  model: GPTModel;
+  sampler: Sampler;
+  tokenizer: Tokenizer;
+}
+
+export function labErrorKind(error: unknown): LabErrorKind {
+  if (error instanceof DataError) return error.kind === 'config' || error.kind === 'quota' ? error.kind : 'data';
+  if (error instanceof GpuError) return 'webgpu';
+  if (error instanceof TokenizerError) return 'config';
+  return 'internal';
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps): (message: LabRequest) => Promise<void> {
+  const { shardStore, runStore } = deps;
+  let ctx: GpuContext | null = null;
+  let active: ActiveRun | null = null;
+  let stored: StoredModel | null = null;
+  let lastRunId: string | undefined;
+
+  const fail = (error: unknown, extra: { runId?: string; requestId?: number } = {}) =>
+    post({ type: 'error', kind: labErrorKind(error), message: messageOf(error), ...extra });
+
+  async function context(): Promise<GpuContext> {
+    if (ctx && !ctx.isLost()) return ctx;
+    const created = await deps.createContext();
+    ctx = created;
+    void created.lost.then((reason) => onDeviceLost(created, reason));
+    return created;
+  }
+
+  async function onDeviceLost(lostCtx: GpuContext, reason: string): Promise<void> {
+    if (ctx === lostCtx) ctx = null;
+    stored = null; // its buffers died with the device
+    const run = active;
+    if (!run || run.ended) {
+      post({ type: 'error', kind: 'device-lost', message: `${reason}. Reload the page to get the GPU back.` });
+      return;
+    }
+    run.ended = true;
+    active = null;
+    run.trainer.pause(); // its loop stops at the next step; nothing more is saved or reported
+    const step = run.trainer.lastCheckpointStep;
+    const message = `${reason}. The checkpoint at step ${step} is saved: reload the page and resume the run.`;
+    post({ type: 'error', kind: 'device-lost', message, runId: run.runId });
+    await finishRun(run.runId, { status: 'error', message });
+  }
+
+  async function finishRun(runId: string, patch: Partial<RunSummary>): Promise<void> {
+    try {
+      post({ type: 'run', run: await runStore.updateSummary(runId, patch) });
+    } catch (error) {
+      fail(error, { runId });
+    }
+  }
+
+  function requireIdle(): void {
+    if (active) throw new DataError('config', 'a run is training: pause or stop it first');
+  }
+
+  async function loadTokenizer(tokenizerJson: string, settings: RunSettings, fingerprintWanted?: string) {
+    const manifest = await shardStore.getManifest(settings.datasetId);
+    if (!manifest) throw new DataError('config', `there is no prepared dataset "${settings.datasetId}": prepare the data first`);
+    const print = fingerprint(tokenizerJson);
+    if (manifest.tokenizer.fingerprint !== print) {
+      throw new DataError('config', `dataset "${manifest.name}" was tokenized with another tokenizer: prepare the data again with this tokenizer, or pick the tokenizer it was made with`);
+    }
+    if (fingerprintWanted !== undefined && fingerprintWanted !== print) {
+      throw new DataError('config', `this run was trained with another tokenizer than the one stored with it: the run is damaged; start a new one`);
+    }
+    const tokenizer = new Tokenizer(parseTokenizerJson(tokenizerJson));
+    if (tokenizer.vocabSize !== settings.model.vocabSize) {
+      throw new DataError('config', `the model's vocabulary size is ${settings.model.vocabSize} but the tokenizer has ${tokenizer.vocabSize} tokens: set the vocabulary size to ${tokenizer.vocabSize}`);
+    }
+    return { manifest, tokenizer, fingerprint: print };
+  }
+
+  /** Builds the trainer, announces the run and trains until it ends. */
+  async function train(record: RunRecord, resume: CheckpointData | undefined): Promise<void> {
+    const { settings, id: runId } = record.summary;
+    const { manifest, tokenizer } = await loadTokenizer(record.tokenizerJson, settings, record.summary.tokenizer.fingerprint);
+    const gpu = await context();
+    const problems = settingsProblems(settings, gpu.limits);
+    if (problems.length) throw new DataError('config', problems.join(' '));
+    destroyStored();
+    // The history up to the checkpoint; steps after it were lost with the page and are redone.
+    const run: ActiveRun = { runId, trainer: undefined as unknown as Trainer, steps: [...record.steps], evals: [...record.evals], ended: false };
+    run.trainer = await Trainer.create({
+      ctx: gpu,
+      settings,
+      store: shardStore,
+      manifest,
+      tokenizer,
+      resume,
+      onEvent: (event) => {
+        if (run.ended) return;
+        if (event.type === 'step') {
+          run.steps.push(event.point);
+          post({ type: 'step', runId, point: event.point });
+        } else if (event.type === 'eval') {
+          run.evals.push(event.point);
+          post({ type: 'eval', runId, point: event.point });
+        } else if (event.type === 'checkpoint') {
+          post({ type: 'checkpoint', runId, step: event.step });
+        } else {
+          run.nanMessage = event.message;
+          post({ type: 'error', kind: 'nan', message: event.message, runId });
+        }
+      },
+      saveCheckpoint: async (data) => {
+        if (run.ended) throw new Error('the run ended (GPU device lost) before this checkpoint could be saved');
+        await runStore.saveCheckpoint(runId, data, { steps: [...run.steps], evals: [...run.evals] });
+      },
+    });
+    active = run;
+    lastRunId = runId;
+    try {
+      post({ type: 'run', run: await runStore.updateSummary(runId, { status: 'running', message: undefined }) });
+      post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals] });
+      const outcome = await run.trainer.run();
+      if (run.ended) return;
+      run.ended = true;
+      await finishRun(runId, outcome === 'error' ? { status: 'error', message: run.nanMessage } : { status: outcome, message: undefined });
+    } catch (error) {
+      if (run.ended) return; // the device was lost: already reported
+      run.ended = true;
+      fail(error, { runId });
+      const message = `${messageOf(error)} (the checkpoint at step ${run.trainer.lastCheckpointStep} is kept)`;
+      await finishRun(runId, { status: 'error', message });
+    } finally {
+      if (active === run) active = null;
+      if (!gpu.isLost()) await run.trainer.close();
+    }
+  }
+
+  function destroyStored(): void {
+    if (stored && ctx && !ctx.isLost()) {
+      stored.sampler.destroy();
+      stored.model.destroy();
+    }
+    stored = null;
+  }
+
+  /** A stored run's checkpoint (or its initial weights) in a model, cached between samples. */
+  async function storedModel(runId: string, weights: SampleRequest['weights']): Promise<StoredModel> {
+    const record = await runStore.get(runId);
+    if (!record) throw new DataError('config', `there is no run "${runId}" (it may have been deleted): refresh the list of runs`);
+    const key = `${runId}:${weights === 'initial' ? 'initial' : record.summary.checkpointStep}`;
+    if (stored?.key === key) return stored;
+    const data = weights === 'current' ? await runStore.latestCheckpoint(runId) : undefined;
+    if (weights === 'current' && !data) throw new DataError('config', `run "${record.summary.name}" has no checkpoint yet: train it for a while before sampling its weights`);
+    const gpu = await context();
+    destroyStored();
+    const model = new GPTModel(gpu, record.summary.settings.model);
+    if (data) writeArena(model, 'param', data.params);
+    else model.initialize(record.summary.settings.seed);
+    stored = { key, model, sampler: new Sampler(model), tokenizer: new Tokenizer(parseTokenizerJson(record.tokenizerJson)) };
+    return stored;
+  }
+
+  async function sample(request: SampleRequest): Promise<void> {
+    const onText = (text: string) => post({ type: 'sample-token', requestId: request.requestId, text });
+    const run = active;
+    let result;
+    if (run && (request.runId === undefined || request.runId === run.runId)) {
+      result = await run.trainer.sample(request, onText);
+    } else {
+      const runId = request.runId ?? lastRunId;
+      if (!runId) throw new DataError('config', 'no run is loaded: pick a run to sample from, or start one');
+      const { sampler, tokenizer } = await storedModel(runId, request.weights);
+      result = await sampleText(sampler, tokenizer, request, onText);
+    }
+    post({ type: 'sample-done', requestId: request.requestId, text: result.text, tokens: result.tokens, seconds: result.seconds });
+  }
+
+  return async (message) => {
+    try {
+      switch (message.type) {
+        case 'probe': {
+          let gpu: GpuContext;
+          try {
+            gpu = await context();
+          } catch (error) {
+            const reason = error instanceof GpuError ? error.message : `requesting a WebGPU device failed (${messageOf(error)}): close other GPU-heavy tabs or restart the browser`;
+            post({ type: 'device', report: { ok: false, reason } });
+            return;
+          }
+          post({ type: 'device', report: await describeDevice(gpu) });
+          return;
+        }
+        case 'start': {
+          requireIdle();
+          const { settings, tokenizerJson } = message;
+          const problems = settingsProblems(settings);
+          if (problems.length) throw new DataError('config', problems.join(' '));
+          const { manifest, tokenizer, fingerprint: print } = await loadTokenizer(tokenizerJson, settings);
+          const record = await runStore.create({ settings, tokenizerJson, tokenizer: { vocabSize: tokenizer.vocabSize, fingerprint: print }, name: message.name ?? `${settings.model.nLayer}L ${settings.model.nEmbd}w on ${manifest.name}` });
+          try {
+            await train(record, undefined);
+          } catch (error) {
+            // train() throws only before the first step: a run that never started is not worth keeping.
+            await runStore.delete(record.summary.id).catch(() => undefined);
+            throw error;
+          }
+          return;
+        }
+        case 'resume': {
+          requireIdle();
+          const record = await runStore.get(message.runId);
+          if (!record) throw new DataError('config', `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`);
+          await train(record, await runStore.latestCheckpoint(message.runId));
+          return;
+        }
+        case 'pause':
+          active?.trainer.pause();
+          return;
+        case 'stop':
+          active?.trainer.stop();
+          return;
+        case 'sample':
+          try {
+            await sample(message);
+          } catch (error) {
+            fail(error, { requestId: message.requestId });
+          }
+          return;
+        case 'list-runs':
+          post({ type: 'runs', runs: await runStore.list() });
+          return;
+        case 'delete-run':
+          if (active?.runId === message.runId) throw new DataError('config', 'this run is training: stop it before deleting it');
+          if (stored?.key.startsWith(`${message.runId}:`)) destroyStored();
+          await runStore.delete(message.runId);
+          post({ type: 'runs', runs: await runStore.list() });
+          return;
+        case 'export-run':
+          post({ type: 'export', runId: message.runId, files: await runStore.exportHf(message.runId) });
+          return;
+        default:
+          throw new Error(`unknown message type ${JSON.stringify((message as { type?: unknown }).type)}`);
+      }
+    } catch (error) {
+      fail(error, 'runId' in message ? { runId: message.runId } : {});
+    }
+  };
+}
+
+// Only when loaded as a worker (importing this file in Node or a page does nothing).
+declare const WorkerGlobalScope: unknown;
+if (typeof WorkerGlobalScope !== 'undefined' && typeof self !== 'undefined') {
+  const scope = self as unknown as {
+    postMessage(message: LabEvent, transfer?: Transferable[]): void;
+    onmessage: ((event: MessageEvent<LabRequest>) => void) | null;
+  };
+  const post = (event: LabEvent) => {
+    // Exported files can be large: hand their bytes over instead of copying them.
+    const transfer = event.type === 'export' ? event.files.map((f) => f.bytes.buffer as ArrayBuffer) : [];
+    scope.postMessage(event, transfer);
+  };
+  const handle = createLabHandler(post, { createContext: createBrowserContext, shardStore: new IdbShardStore(), runStore: new RunStore() });
+  scope.onmessage = (event) => void handle(event.data);
+}

@@ -1,0 +1,213 @@
+/**
+ * Training runs and their checkpoints in IndexedDB (idb-keyval): `run:<id>` holds a RunRecord
+ * (summary, tokenizer.json, the loss curve up to the checkpoint), `ckpt:<id>:<step>` a
+ * CheckpointData. A new checkpoint is written under its own key first, then the record is pointed
+ * at it, then the old one is deleted: a crash or a full disk at any point leaves a loadable pair.
+ * Needs no GPU (exporting a run works even where WebGPU does not).
+ */
+import { createStore, del, delMany, get, keys, set, type UseStore } from 'idb-keyval';
+import { ParameterStore } from '../autograd/params';
+import { gpt2ParamShapes, hfConfigJson } from '../model/hf';
+import { writeSafetensors } from '../model/safetensors';
+import { DataError, writing } from '../data/types';
+import type { EvalPoint, RunSettings, RunSummary, StepPoint } from './protocol';
+
+/** Everything needed to continue a run exactly where it stopped. */
+export interface CheckpointData {
+  /** Optimizer steps done. */
+  step: number;
+  /** AdamW's step count (its bias corrections); lower than `step` when steps were skipped. */
+  adamStep: number;
+  /** The training BatchSampler's RNG state: the next batch drawn is the one step+1 trains on. */
+  samplerState: number;
+  tokens: number;
+  elapsedSeconds: number;
+  /** Whole arenas in the ParameterStore's byte layout (f32, padding included). */
+  params: Uint8Array;
+  adamM: Uint8Array;
+  adamV: Uint8Array;
+}
+
+export interface RunRecord {
+  summary: RunSummary;
+  tokenizerJson: string;
+  /** The curve up to summary.checkpointStep (a reload continues from there). */
+  steps: StepPoint[];
+  evals: EvalPoint[];
+}
+
+export interface ExportFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+const RUN = 'run:';
+const CKPT = 'ckpt:';
+
+function checkpointKey(id: string, step: number): string {
+  return `${CKPT}${id}:${step}`;
+}
+
+export class RunStore {
+  constructor(private readonly db: UseStore = createStore('gpt-garden-runs', 'kv')) {}
+
+  /** A new run record (status 'running', no checkpoint yet). */
+  async create(options: {
+    settings: RunSettings;
+    tokenizerJson: string;
+    tokenizer: RunSummary['tokenizer'];
+    name?: string;
+    id?: string;
+  }): Promise<RunRecord> {
+    const now = new Date().toISOString();
+    const id = options.id ?? `run-${now.replace(/[-:.TZ]/g, '')}-${Math.random().toString(36).slice(2, 6)}`;
+    const record: RunRecord = {
+      summary: {
+        id,
+        name: options.name ?? `${options.settings.model.nLayer}L ${options.settings.model.nEmbd}w on ${options.settings.datasetId}`,
+        createdAt: now,
+        updatedAt: now,
+        settings: options.settings,
+        status: 'running',
+        checkpointStep: 0,
+        tokens: 0,
+        tokenizer: options.tokenizer,
+      },
+      tokenizerJson: options.tokenizerJson,
+      steps: [],
+      evals: [],
+    };
+    await this.put(record);
+    return record;
+  }
+
+  get(id: string): Promise<RunRecord | undefined> {
+    return get<RunRecord>(RUN + id, this.db);
+  }
+
+  /** Every run's summary, the most recently updated first. */
+  async list(): Promise<RunSummary[]> {
+    const runKeys = (await keys(this.db)).filter((k): k is string => typeof k === 'string' && k.startsWith(RUN));
+    const records = await Promise.all(runKeys.map((k) => get<RunRecord>(k, this.db)));
+    return records
+      .filter((r): r is RunRecord => r !== undefined)
+      .map((r) => r.summary)
+      .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  }
+
+  /** Changes a run's summary (status, message...) and keeps its history and checkpoint as they are. */
+  async updateSummary(id: string, patch: Partial<Omit<RunSummary, 'id'>>): Promise<RunSummary> {
+    const record = await this.require(id);
+    record.summary = { ...record.summary, ...patch, updatedAt: new Date().toISOString() };
+    await this.put(record);
+    return record.summary;
+  }
+
+  /**
+   * Saves a checkpoint and the curve up to it. Order matters for crash safety: the new checkpoint,
+   * then the record naming it, then the old checkpoint's removal. If the record cannot be written
+   * (a full quota), the new checkpoint is dropped and the previous one stays current.
+   */
+  async saveCheckpoint(
+    id: string,
+    data: CheckpointData,
+    history: { steps: StepPoint[]; evals: EvalPoint[] },
+    patch: Partial<Omit<RunSummary, 'id'>> = {},
+  ): Promise<RunSummary> {
+    const record = await this.require(id);
+    const key = checkpointKey(id, data.step);
+    await writing(`the checkpoint of run "${record.summary.name}" at step ${data.step}`, () => set(key, data, this.db));
+    const last = history.steps.at(-1);
+    const lastEval = history.evals.at(-1);
+    const updated: RunRecord = {
+      ...record,
+      steps: history.steps,
+      evals: history.evals,
+      summary: {
+        ...record.summary,
+        ...(last ? { lastLoss: last.loss } : {}),
+        ...(lastEval ? { lastValLoss: lastEval.valLoss } : {}),
+        ...patch,
+        checkpointStep: data.step,
+        tokens: data.tokens,
+        updatedAt: new Date().toISOString(),
+      },
+    };
+    try {
+      await this.put(updated);
+    } catch (error) {
+      if (data.step !== record.summary.checkpointStep) await del(key, this.db).catch(() => undefined);
+      throw error;
+    }
+    // Also sweeps checkpoints orphaned by a crash between the two writes of an earlier save.
+    const stale = (await this.checkpointKeys(id)).filter((k) => k !== key);
+    await delMany(stale, this.db).catch(() => undefined);
+    return updated.summary;
+  }
+
+  /** The checkpoint the run record points at (undefined before the first one). */
+  async latestCheckpoint(id: string): Promise<CheckpointData | undefined> {
+    const record = await this.get(id);
+    if (!record || record.summary.checkpointStep === 0) return undefined;
+    const data = await get<CheckpointData>(checkpointKey(id, record.summary.checkpointStep), this.db);
+    if (!data) {
+      throw new DataError(
+        'format',
+        `the checkpoint of run "${record.summary.name}" at step ${record.summary.checkpointStep} is missing from IndexedDB (the browser may have evicted it): start the run again`,
+      );
+    }
+    return data;
+  }
+
+  /** Removes the run and every checkpoint of it (the record first, so nothing names a deleted checkpoint). */
+  async delete(id: string): Promise<void> {
+    await del(RUN + id, this.db);
+    await delMany(await this.checkpointKeys(id), this.db);
+  }
+
+  /**
+   * The run's latest checkpoint as a Hugging Face folder: model.safetensors (GPT-2 names,
+   * `{"format":"pt"}`), config.json and tokenizer.json, ready for transformers' from_pretrained.
+   */
+  async exportHf(id: string): Promise<ExportFile[]> {
+    const record = await this.require(id);
+    const data = await this.latestCheckpoint(id);
+    if (!data) throw new DataError('config', `run "${record.summary.name}" has no checkpoint yet: train it for a while (or pause it) before exporting`);
+    const config = record.summary.settings.model;
+    const arena = new Float32Array(data.params.buffer, data.params.byteOffset, data.params.byteLength / 4);
+    const entries = paramLayout(config);
+    const tensors = entries.map((e) => {
+      if (e.offset + e.numel > arena.length) throw new DataError('format', `the checkpoint of run "${record.summary.name}" is shorter than its model: it is damaged; start the run again`);
+      return { name: e.name, dtype: 'F32' as const, shape: e.shape, data: arena.slice(e.offset, e.offset + e.numel) };
+    });
+    const encoder = new TextEncoder();
+    return [
+      { name: 'model.safetensors', bytes: writeSafetensors(tensors) },
+      { name: 'config.json', bytes: encoder.encode(JSON.stringify(hfConfigJson(config), null, 2) + '\n') },
+      { name: 'tokenizer.json', bytes: encoder.encode(record.tokenizerJson) },
+    ];
+  }
+
+  private async require(id: string): Promise<RunRecord> {
+    const record = await this.get(id);
+    if (!record) throw new DataError('config', `there is no run "${id}" (it may have been deleted): refresh the list of runs`);
+    return record;
+  }
+
+  private put(record: RunRecord): Promise<void> {
+    return writing(`run "${record.summary.name}"`, () => set(RUN + record.summary.id, record, this.db));
+  }
+
+  private async checkpointKeys(id: string): Promise<string[]> {
+    const prefix = `${CKPT}${id}:`;
+    return (await keys(this.db)).filter((k): k is string => typeof k === 'string' && k.startsWith(prefix));
+  }
+}
+
+/**
+ * Where each parameter sits in a checkpoint's arena: the ParameterStore's own layout code, run
+ * without a device (its constructor only computes offsets; buffers are made on first use).
+ */
+export function paramLayout(config: RunSettings['model']): ParameterStore['entries'] {
+  return new ParameterStore(undefined as unknown as GPUDevice, gpt2ParamShapes(config)).entries;
+}

@@ -1,0 +1,255 @@
+/**
+ * The lab worker's message handler in Node: Dawn on SwiftShader, IndexedDB from fake-indexeddb, a
+ * tokenizer trained here on the bundled corpus's first lines. Covers probe, bad settings, a whole
+ * tiny run (steps, evals, checkpoints, status), sampling with and without a run training, export,
+ * pause + resume giving the uninterrupted losses, delete, and a lost device.
+ */
+import 'fake-indexeddb/auto';
+import { readFileSync } from 'node:fs';
+import { createStore, keys } from 'idb-keyval';
+import { describe, expect, it } from 'vitest';
+import { IdbShardStore } from '../src/data/idb-store';
+import { fingerprint, ingest } from '../src/data/ingest';
+import type { TextSource } from '../src/data/types';
+import type { GpuContext } from '../src/gpu/context';
+import { exportHfModel } from '../src/model/checkpoint';
+import { GPTModel } from '../src/model/gpt';
+import { parseSafetensors } from '../src/model/safetensors';
+import { Tokenizer } from '../src/tokenizer/tokenizer';
+import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
+import { trainBpe } from '../src/tokenizer/trainer';
+import { END_OF_TEXT } from '../src/tokenizer/types';
+import { estimateGpuBytes, settingsProblems, suggestSettings } from '../src/train/defaults';
+import { SEED_CONFIG } from '../src/model/config';
+import { createLabHandler, type LabDeps } from '../src/train/lab-worker';
+import type { LabEvent, LabRequest, RunSettings, StepPoint } from '../src/train/protocol';
+import { RunStore } from '../src/train/run-store';
+import { writeArena } from '../src/train/sampling';
+import { gpu } from './helpers/gpu';
+
+const LINES = readFileSync('public/corpus/brown-fiction.txt', 'utf8').split('\n').filter(Boolean).slice(0, 200);
+const bpe = await trainBpe(LINES, { vocabSize: 300, minFrequency: 2, specialTokens: [END_OF_TEXT] });
+const tokenizer = new Tokenizer(bpe);
+const tokenizerJson = toTokenizerJson(bpe);
+
+const shardStore = new IdbShardStore(createStore('lab-data', 'kv'));
+const source: TextSource = {
+  description: 'the first 200 lines of the bundled corpus',
+  rowKind: 'line',
+  async *read(from) {
+    yield { rows: LINES.slice(from.row), cursor: { file: 0, row: LINES.length }, bytesRead: 0, endOfFile: true };
+  },
+};
+await ingest({ store: shardStore, tokenizer, tokenizerFingerprint: fingerprint(tokenizerJson), id: 'brown', spec: { kind: 'bundled', url: '/corpus/brown-fiction.txt' }, source, valFraction: 0.1 });
+
+const SETTINGS: RunSettings = {
+  model: { vocabSize: tokenizer.vocabSize, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 },
+  batchSize: 2,
+  accumSteps: 1,
+  maxSteps: 8,
+  lr: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 2 },
+  weightDecay: 0.1,
+  gradClip: 1,
+  evalEvery: 4,
+  evalBatches: 2,
+  checkpointEvery: 4,
+  seed: 3,
+  datasetId: 'brown',
+};
+
+let dbCount = 0;
+/** A handler with its own run database; `react` sees every event as it is posted. */
+function lab(options: { react?: (event: LabEvent, handle: (m: LabRequest) => Promise<void>) => void; createContext?: () => Promise<GpuContext> } = {}) {
+  const events: LabEvent[] = [];
+  const runDb = createStore(`lab-runs-${dbCount++}`, 'kv');
+  const runStore = new RunStore(runDb);
+  const deps: LabDeps = { createContext: options.createContext ?? gpu, shardStore, runStore };
+  const handle: (m: LabRequest) => Promise<void> = createLabHandler((event) => {
+    events.push(event);
+    options.react?.(event, handle);
+  }, deps);
+  const of = <T extends LabEvent['type']>(type: T) => events.filter((e): e is Extract<LabEvent, { type: T }> => e.type === type);
+  return { handle, events, of, runStore, runDb };
+}
+
+const stepLosses = (points: StepPoint[]) => points.map((p) => p.loss);
+
+describe('suggested settings and the checks before a run', () => {
+  it('suggests tiny settings for software or slow adapters and larger ones for fast GPUs', () => {
+    expect(suggestSettings({ isSoftware: true, probeGflops: 5000 }).model).toMatchObject({ nLayer: 2, nHead: 2, nEmbd: 64, blockSize: 64 });
+    expect(suggestSettings({ isSoftware: false, probeGflops: 20 }).batchSize).toBe(4);
+    expect(suggestSettings({ isSoftware: false, probeGflops: 500 }).model).toMatchObject({ nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 256 });
+    expect(suggestSettings({ isSoftware: false, probeGflops: 500 }).batchSize).toBe(16);
+  });
+
+  it('estimates GPU memory from the weights, optimizer state and one micro-batch', () => {
+    // The post's 51.5M-parameter model: 16 bytes per parameter is 824 MB before activations.
+    const seed = { model: SEED_CONFIG, batchSize: 8 };
+    const bytes = estimateGpuBytes(seed);
+    expect(bytes).toBeGreaterThan(16 * 51_500_032 + 2 * 8 * 1024 * 50304 * 4);
+    expect(bytes).toBeLessThan(8 * 2 ** 30);
+    expect(estimateGpuBytes({ ...seed, batchSize: 16 })).toBeGreaterThan(bytes);
+  });
+
+  it('names what does not fit the device, in sentences', () => {
+    const base = { ...suggestSettings({ isSoftware: true }), model: { ...SEED_CONFIG } };
+    const limits = { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 30 };
+    expect(settingsProblems({ ...base, batchSize: 4 }, limits)).toEqual([]);
+    const problems = settingsProblems({ ...base, batchSize: 16 }, limits);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^One micro-batch's logits \(16 × 1024 tokens × 50304 vocabulary × 4 bytes = 3\.1 GiB\) are more than this GPU can bind at once \(1\.0 GiB\): lower the batch size/);
+    expect(problems[1]).toMatch(/^Training would need about \d+\.\d GiB of GPU memory/);
+    const small = { maxBufferSize: 128 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20 };
+    expect(settingsProblems({ ...base, batchSize: 1 }, small).join(' ')).toMatch(/The model's 51,500,032 parameters \(196 MiB\) do not fit in one GPU buffer here \(128 MiB\)/);
+    expect(settingsProblems({ ...base, batchSize: 40000, model: { ...SEED_CONFIG, blockSize: 1 } })).toEqual([
+      'Batch size 40000 × 8 heads is over the GPU\'s limit of 65535: lower the batch size and raise the accumulation steps.',
+    ]);
+    expect(settingsProblems({ ...base, accumSteps: 0, lr: { maxLr: 1e-3, minLr: 1e-2, warmupSteps: 0 } })).toEqual([
+      'The number of accumulation steps must be a whole number of at least 1 (it is 0).',
+      'The final learning rate must be between 0 and the peak learning rate 0.001 (it is 0.01).',
+    ]);
+  });
+});
+
+describe('lab worker', () => {
+  it('probe reports the adapter, its limits and speed, and suggests tiny settings on SwiftShader', async () => {
+    const { handle, of } = lab();
+    await handle({ type: 'probe' });
+    const { report } = of('device')[0]!;
+    expect(report.ok).toBe(true);
+    expect(report.isSoftware).toBe(true);
+    expect(report.adapter).toMatch(/swiftshader/i);
+    expect(report.probeGflops).toBeGreaterThan(0);
+    expect(report.limits!.maxStorageBufferBindingSize).toBeGreaterThan(0);
+    expect(report.suggested!.model).toMatchObject({ nLayer: 2, nHead: 2, nEmbd: 64, blockSize: 64 });
+    expect(settingsProblems(report.suggested!, report.limits)).toEqual([]);
+
+    const failing = lab({ createContext: () => Promise.reject(new Error('adapter.requestDevice() failed')) });
+    await failing.handle({ type: 'probe' });
+    expect(failing.of('device')[0]!.report).toEqual({ ok: false, reason: expect.stringMatching(/requesting a WebGPU device failed \(adapter.requestDevice\(\) failed\)/) });
+  });
+
+  it('bad settings, a missing dataset or another tokenizer are config errors, and leave no run behind', async () => {
+    const { handle, of } = lab();
+    const start = (settings: Partial<RunSettings>, json = tokenizerJson) => handle({ type: 'start', settings: { ...SETTINGS, ...settings }, tokenizerJson: json });
+    await start({ model: { ...SETTINGS.model, nHead: 3 } });
+    await start({ datasetId: 'nope' });
+    await start({ model: { ...SETTINGS.model, vocabSize: 512 } });
+    await start({}, toTokenizerJson(await trainBpe(LINES.slice(0, 50), { vocabSize: 280, specialTokens: [END_OF_TEXT] })));
+    await start({ lr: { ...SETTINGS.lr, maxLr: 0 } });
+    const errors = of('error');
+    expect(errors.map((e) => e.kind)).toEqual(['config', 'config', 'config', 'config', 'config']);
+    expect(errors[0]!.message).toMatch(/width 32 is not divisible by 3 heads/);
+    expect(errors[1]!.message).toBe('there is no prepared dataset "nope": prepare the data first');
+    expect(errors[2]!.message).toMatch(/vocabulary size is 512 but the tokenizer has \d+ tokens: set the vocabulary size to \d+/);
+    expect(errors[3]!.message).toMatch(/tokenized with another tokenizer/);
+    expect(errors[4]!.message).toMatch(/learning rate must be above 0/);
+    await handle({ type: 'list-runs' });
+    expect(of('runs')[0]!.runs).toEqual([]);
+  });
+
+  let finished: { runId: string; losses: number[]; runStore: RunStore } | undefined;
+
+  it('trains a tiny run: steps, evals, checkpoints, then done; samples and exports the stored run', async () => {
+    const { handle, events, of, runStore } = lab();
+    await handle({ type: 'start', settings: SETTINGS, tokenizerJson, name: 'tiny' });
+    expect(of('error')).toEqual([]);
+    expect(events[0]).toMatchObject({ type: 'run', run: { name: 'tiny', status: 'running', checkpointStep: 0 } });
+    const runId = of('run')[0]!.run.id;
+    expect(events[1]).toEqual({ type: 'history', runId, steps: [], evals: [] });
+    const steps = of('step').map((e) => e.point);
+    expect(steps.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(steps[7]!.loss).toBeLessThan(steps[0]!.loss);
+    expect(of('eval').map((e) => e.point.step)).toEqual([4, 8]);
+    expect(of('checkpoint').map((e) => e.step)).toEqual([4, 8]);
+    expect(events.at(-1)).toMatchObject({ type: 'run', run: { id: runId, status: 'done', checkpointStep: 8, tokens: 8 * 2 * 32 } });
+    finished = { runId, losses: stepLosses(steps), runStore };
+
+    await handle({ type: 'list-runs' });
+    expect(of('runs')[0]!.runs.map((r) => [r.id, r.status, r.lastLoss])).toEqual([[runId, 'done', steps[7]!.loss]]);
+
+    // Nothing trains now: the stored checkpoint is loaded for sampling.
+    await handle({ type: 'sample', requestId: 7, prompt: 'He said', maxTokens: 8, temperature: 0.8, weights: 'current', runId });
+    const done = of('sample-done')[0]!;
+    expect(done).toMatchObject({ requestId: 7, tokens: 8 });
+    expect(done.text.length).toBeGreaterThan(0);
+    expect(of('sample-token').map((e) => e.text).join('')).toBe(done.text);
+
+    await handle({ type: 'export-run', runId });
+    const files = of('export')[0]!.files;
+    expect(files.map((f) => f.name)).toEqual(['model.safetensors', 'config.json', 'tokenizer.json']);
+    // The export holds exactly what the GPU model exports after loading the checkpoint.
+    const model = new GPTModel(await gpu(), SETTINGS.model);
+    writeArena(model, 'param', (await runStore.latestCheckpoint(runId))!.params);
+    const reference = parseSafetensors((await exportHfModel(model)).safetensors);
+    model.destroy();
+    const exported = parseSafetensors(files[0]!.bytes);
+    expect(exported.metadata).toEqual({ format: 'pt' });
+    expect([...exported.tensors.keys()]).toEqual([...reference.tensors.keys()]);
+    for (const [name, t] of reference.tensors) expect(Buffer.from(exported.tensors.get(name)!.data).equals(Buffer.from(t.data))).toBe(true);
+    expect(JSON.parse(new TextDecoder().decode(files[1]!.bytes))).toMatchObject({ vocab_size: tokenizer.vocabSize, n_positions: 32, n_layer: 2 });
+    expect(new TextDecoder().decode(files[2]!.bytes)).toBe(tokenizerJson);
+  });
+
+  it('pause mid-run, sample while training, resume: the curve continues and the losses match the uninterrupted run', async () => {
+    expect(finished).toBeDefined();
+    const paused = lab({
+      react: (event, handle) => {
+        if (event.type === 'step' && event.point.step === 2) void handle({ type: 'sample', requestId: 1, prompt: 'The', maxTokens: 4, temperature: 1, weights: 'initial' });
+        if (event.type === 'step' && event.point.step === 3) void handle({ type: 'pause' });
+      },
+    });
+    await paused.handle({ type: 'start', settings: SETTINGS, tokenizerJson });
+    expect(paused.of('error')).toEqual([]);
+    expect(paused.of('sample-done').map((e) => [e.requestId, e.tokens])).toEqual([[1, 4]]);
+    expect(paused.of('checkpoint').map((e) => e.step)).toEqual([3]);
+    const runId = paused.of('run')[0]!.run.id;
+    expect(paused.of('run').at(-1)!.run).toMatchObject({ status: 'paused', checkpointStep: 3 });
+
+    // A "reload": a new handler over the same databases.
+    const resumed = lab();
+    const handle = createLabHandler((e) => resumed.events.push(e), { createContext: gpu, shardStore, runStore: paused.runStore });
+    await handle({ type: 'resume', runId });
+    expect(resumed.of('error')).toEqual([]);
+    const history = resumed.of('history')[0]!;
+    expect(history.steps.map((p) => p.step)).toEqual([1, 2, 3]);
+    const all = [...history.steps, ...resumed.of('step').map((e) => e.point)];
+    expect(all.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(stepLosses(all)).toEqual(finished!.losses);
+    expect(resumed.events.at(-1)).toMatchObject({ type: 'run', run: { id: runId, status: 'done', checkpointStep: 8 } });
+  });
+
+  it('delete-run removes the run and its checkpoints', async () => {
+    const { handle, of, runDb } = lab();
+    await handle({ type: 'start', settings: { ...SETTINGS, maxSteps: 1, evalBatches: 0 }, tokenizerJson });
+    const runId = of('run')[0]!.run.id;
+    expect((await keys(runDb)).length).toBe(2);
+    await handle({ type: 'delete-run', runId });
+    expect(of('runs').at(-1)!.runs).toEqual([]);
+    expect(await keys(runDb)).toEqual([]);
+  });
+
+  it('a lost device ends the run with a clear error; the last checkpoint stays loadable', async () => {
+    const real = await gpu();
+    let lose: (reason: string) => void = () => undefined;
+    let lost = false;
+    const fake: GpuContext = { ...real, lost: new Promise((resolve) => (lose = resolve)), isLost: () => lost };
+    const { handle, of, runStore } = lab({
+      createContext: async () => fake,
+      react: (event) => {
+        if (event.type === 'step' && event.point.step === 3) {
+          lost = true;
+          lose('GPU device lost (unknown): the driver was reset');
+        }
+      },
+    });
+    await handle({ type: 'start', settings: { ...SETTINGS, checkpointEvery: 2, evalBatches: 0 }, tokenizerJson });
+    const error = of('error')[0]!;
+    expect(error.kind).toBe('device-lost');
+    expect(error.message).toBe('GPU device lost (unknown): the driver was reset. The checkpoint at step 2 is saved: reload the page and resume the run.');
+    const runId = of('run')[0]!.run.id;
+    expect(of('step').map((e) => e.point.step)).toEqual([1, 2, 3]);
+    expect((await runStore.get(runId))!.summary).toMatchObject({ status: 'error', checkpointStep: 2 });
+    expect((await runStore.latestCheckpoint(runId))!.step).toBe(2);
+  });
+});
