@@ -5,6 +5,7 @@
  * crashes or runs out of storage resumes from that cursor with nothing lost or repeated.
  */
 import type { Tokenizer } from '../tokenizer/tokenizer';
+import { fingerprint } from './fingerprint';
 import { END_OF_TEXT } from '../tokenizer/types';
 import {
   DataError,
@@ -58,19 +59,9 @@ export interface IngestOptions {
   progressInterval?: number;
 }
 
-export const DEFAULT_SHARD_TOKENS = 1 << 20;
+export { fingerprint };
 
-/** FNV-1a of a tokenizer.json text: cheap, stable, enough to tell tokenizers apart. */
-export function fingerprint(text: string): string {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193 ^ text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
-  }
-  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
-}
+export const DEFAULT_SHARD_TOKENS = 1 << 20;
 
 export function shardKey(id: string, index: number): string {
   return `${id}/shard-${String(index).padStart(5, '0')}`;

@@ -27,13 +27,14 @@ const OPTIMIZER = { weightDecay: 0.1, gradClip: 1.0, seed: 1337 };
 
 /**
  * A first run that trains visibly fast here: tiny on a software adapter (SwiftShader) or a slow
- * GPU, small on a real one. `model.vocabSize` is a placeholder: the page sets the tokenizer's.
+ * GPU, small on a real one. `model.vocabSize` is the tokenizer size to train when there is none yet
+ * (a small vocabulary keeps the LM head cheap on slow devices); a run always takes its tokenizer's.
  */
 export function suggestSettings(report: Pick<DeviceReport, 'isSoftware' | 'probeGflops'>): SuggestedSettings {
   const gflops = report.probeGflops ?? 0;
   if (report.isSoftware || gflops < SLOW_GFLOPS) {
     return {
-      model: { vocabSize: 512, blockSize: 64, nLayer: 2, nHead: 2, nEmbd: 64 },
+      model: { vocabSize: 2048, blockSize: 64, nLayer: 2, nHead: 2, nEmbd: 64 },
       batchSize: 4,
       accumSteps: 1,
       maxSteps: 200,
@@ -46,7 +47,7 @@ export function suggestSettings(report: Pick<DeviceReport, 'isSoftware' | 'probe
   }
   if (gflops < FAST_GFLOPS) {
     return {
-      model: { vocabSize: 4096, blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 256 },
+      model: { vocabSize: 8192, blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 256 },
       batchSize: 16,
       accumSteps: 1,
       maxSteps: 2000,
@@ -58,7 +59,7 @@ export function suggestSettings(report: Pick<DeviceReport, 'isSoftware' | 'probe
     };
   }
   return {
-    model: { vocabSize: 8192, blockSize: 512, nLayer: 6, nHead: 6, nEmbd: 384 },
+    model: { vocabSize: 16384, blockSize: 512, nLayer: 6, nHead: 6, nEmbd: 384 },
     batchSize: 16,
     accumSteps: 2,
     maxSteps: 5000,

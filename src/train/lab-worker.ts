@@ -274,6 +274,14 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
         case 'list-runs':
           post({ type: 'runs', runs: await runStore.list() });
           return;
+        case 'load-run': {
+          const record = await runStore.get(message.runId);
+          if (!record) throw new DataError('config', `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`);
+          const live = active?.runId === message.runId ? active : null;
+          post({ type: 'run', run: record.summary });
+          post({ type: 'history', runId: message.runId, steps: [...(live?.steps ?? record.steps)], evals: [...(live?.evals ?? record.evals)] });
+          return;
+        }
         case 'delete-run':
           if (active?.runId === message.runId) throw new DataError('config', 'this run is training: stop it before deleting it');
           if (stored?.key.startsWith(`${message.runId}:`)) destroyStored();

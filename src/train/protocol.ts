@@ -111,6 +111,8 @@ export type LabRequest =
   | { type: 'stop' }
   | ({ type: 'sample' } & SampleRequest)
   | { type: 'list-runs' }
+  /** A stored run's summary and curve, to show it without training (answers 'run' then 'history'). */
+  | { type: 'load-run'; runId: string }
   | { type: 'delete-run'; runId: string }
   | { type: 'export-run'; runId: string };
 

@@ -1,9 +1,10 @@
 /**
- * The lab's shell: a header, the WebGPU check and one section at a time. Only Data exists so far;
- * training and generation join SECTIONS as they are built.
+ * The lab's shell: a header, the WebGPU check and one section at a time (Train first: a first
+ * visit needs no choices before pressing Train).
  */
 import { useEffect, useState, type ReactNode } from 'react';
 import { DataPanel } from './data/DataPanel';
+import { TrainPanel } from './lab/TrainPanel';
 
 type GpuState = { kind: 'checking' } | { kind: 'missing' } | { kind: 'no-adapter' } | { kind: 'ok'; name: string };
 
@@ -63,12 +64,8 @@ interface Section {
 }
 
 const SECTIONS: Section[] = [
+  { id: 'train', title: 'Train', render: () => <TrainPanel /> },
   { id: 'data', title: 'Data', render: () => <DataPanel /> },
-  {
-    id: 'train',
-    title: 'Train',
-    render: () => <p className="card muted">Training in the browser comes next: pick a dataset here, then watch the loss fall.</p>,
-  },
 ];
 
 export function App() {
@@ -80,13 +77,17 @@ export function App() {
         <h1>GPT Garden</h1>
         <p className="tagline">Train a not-so-large GPT from scratch in your browser, on WebGPU.</p>
         <WebGpuStatus />
-        <nav aria-label="Lab sections">
+        {/* Tabs, not buttons: the only button named "Train" is the one that starts training. */}
+        <nav aria-label="Lab sections" role="tablist">
           {SECTIONS.map((s) => (
             <button
               key={s.id}
               type="button"
+              role="tab"
+              id={`tab-${s.id}`}
+              aria-controls="section"
               className={s.id === current ? 'nav-item current' : 'nav-item'}
-              aria-current={s.id === current ? 'page' : undefined}
+              aria-selected={s.id === current}
               onClick={() => setCurrent(s.id)}
             >
               {s.title}
@@ -94,7 +95,7 @@ export function App() {
           ))}
         </nav>
       </header>
-      <main aria-labelledby="section-title">
+      <main id="section" role="tabpanel" aria-labelledby="section-title">
         <h2 id="section-title">{section.title}</h2>
         {section.render()}
       </main>

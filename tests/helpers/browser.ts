@@ -3,7 +3,10 @@
  * the browser tests and the data benchmark share this start-up.
  */
 import { chromium, type Browser } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build, createServer, preview, type PreviewServer, type ViteDevServer } from 'vite';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = [
@@ -36,6 +39,28 @@ export async function startBrowserEnv(): Promise<BrowserEnv> {
     async close() {
       await browser.close();
       await server.close();
+    },
+  };
+}
+
+/**
+ * The lab as a person gets it: `vite build` into a temporary folder, served by `vite preview`
+ * (what `npm start` serves in development, bundled and minified).
+ */
+export async function startBuiltAppEnv(): Promise<BrowserEnv> {
+  const outDir = await mkdtemp(join(tmpdir(), 'gpt-garden-web-'));
+  await build({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  const server: PreviewServer = await preview({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir }, preview: { host: '127.0.0.1', port: 0 } });
+  const address = server.httpServer.address();
+  if (!address || typeof address === 'string') throw new Error('vite preview did not report a port');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  return {
+    base: `http://127.0.0.1:${address.port}`,
+    browser,
+    async close() {
+      await browser.close();
+      await server.close();
+      await rm(outDir, { recursive: true, force: true });
     },
   };
 }

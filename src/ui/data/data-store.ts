@@ -39,6 +39,8 @@ export interface TokenizerState {
 
 export interface DataState {
   datasets: DatasetManifest[];
+  /** The worker has answered the first dataset list (before that, `datasets` is not yet known). */
+  datasetsLoaded: boolean;
   ingestion: IngestionState;
   error: PanelError | null;
   storage: StorageStatus;
@@ -56,7 +58,8 @@ export interface DataState {
   remove(id: string): void;
   refreshStorage(): Promise<void>;
   persist(): Promise<void>;
-  trainTokenizer(): Promise<void>;
+  /** Trains on the bundled corpus; `vocabSize` overrides the default target. */
+  trainTokenizer(vocabSize?: number): Promise<void>;
   cancelTokenizer(): void;
   dismissError(): void;
 }
@@ -87,6 +90,7 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
 
   const store = createStore<DataState>()((set, get) => ({
     datasets: [],
+    datasetsLoaded: false,
     ingestion: { id: null, progress: null, status: 'idle' },
     error: null,
     storage: NO_STORAGE,
@@ -172,7 +176,7 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
       await get().refreshStorage();
     },
 
-    async trainTokenizer() {
+    async trainTokenizer(vocabSize) {
       if (get().tokenizer.status === 'training') return;
       set({ error: null, tokenizer: { status: 'training', json: null, vocabSize: null, progress: null } });
       let text: string;
@@ -185,7 +189,8 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
       const client = deps.createTrainWorker();
       trainer = client;
       client.subscribe((message) => void onTrainMessage(client, message));
-      client.post({ type: 'train', texts: [text], options: deps.tokenizerOptions ?? DEFAULT_TOKENIZER_OPTIONS });
+      const options = deps.tokenizerOptions ?? DEFAULT_TOKENIZER_OPTIONS;
+      client.post({ type: 'train', texts: [text], options: vocabSize ? { ...options, vocabSize } : options });
     },
 
     cancelTokenizer() {
@@ -250,7 +255,7 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
         if (active && message.id === ingestion.id) set({ ingestion: { ...ingestion, progress: message.progress } });
         return;
       case 'datasets':
-        set({ datasets: message.manifests });
+        set({ datasets: message.manifests, datasetsLoaded: true });
         void get().refreshStorage(); // a delete frees space
         return;
       case 'done': {

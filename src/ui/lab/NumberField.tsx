@@ -1,0 +1,48 @@
+/**
+ * A labelled number input that keeps what the user is typing ("1e-" on the way to "1e-3") and
+ * reports the parsed value on every change (NaN while it is not a number: the form's checks say so).
+ */
+import { useEffect, useId, useState } from 'react';
+
+export interface NumberFieldProps {
+  label: string;
+  value: number;
+  onChange(value: number): void;
+  disabled?: boolean;
+  hint?: string;
+}
+
+function parse(text: string): number {
+  return text.trim() === '' ? NaN : Number(text);
+}
+
+export function NumberField({ label, value, onChange, disabled, hint }: NumberFieldProps) {
+  const id = useId();
+  const [text, setText] = useState(String(value));
+  // A value set from outside (a device suggestion, a plan) replaces the text unless they agree.
+  useEffect(() => {
+    setText((current) => (Object.is(parse(current), value) ? current : String(value)));
+  }, [value]);
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        type="text"
+        inputMode="decimal"
+        value={text}
+        disabled={disabled}
+        aria-describedby={hint ? `${id}-hint` : undefined}
+        onChange={(event) => {
+          setText(event.target.value);
+          onChange(parse(event.target.value));
+        }}
+      />
+      {hint && (
+        <span id={`${id}-hint`} className="muted hint">
+          {hint}
+        </span>
+      )}
+    </div>
+  );
+}

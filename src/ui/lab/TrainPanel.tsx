@@ -1,0 +1,182 @@
+/**
+ * The lab's Train section: the form, Train / Pause / Resume / Stop, the status line, the numbers
+ * of the run and its loss chart, sampling, and the stored runs.
+ */
+import { useEffect } from 'react';
+import { appDataStore, useDataStore } from '../data/data-store';
+import { formatCount, formatDuration, runNumbers } from './chart-data';
+import { appLabStore, useLabStore } from './browser-lab';
+import { isBusy, type LabPhase } from './lab-store';
+import { LossChart } from './LossChart';
+import { RunsList } from './RunsList';
+import { SamplePanel } from './SamplePanel';
+import { TrainForm } from './TrainForm';
+
+export function TrainPanel() {
+  useEffect(() => {
+    void appDataStore().getState().init();
+    appLabStore().getState().init();
+  }, []);
+  const device = useLabStore((s) => s.device);
+  const error = useLabStore((s) => s.error);
+  const { dismissError } = appLabStore().getState();
+
+  return (
+    <div className="panel">
+      {device.status === 'unavailable' && (
+        <div role="alert" className="alert">
+          <p>
+            <strong>Training needs WebGPU.</strong> {device.report?.reason}
+          </p>
+        </div>
+      )}
+      <ResumeOffer />
+      <div className="lab-grid">
+        <div className="lab-column">
+          <section className="card" aria-labelledby="train-title">
+            <h3 id="train-title">Train a GPT</h3>
+            <TrainForm />
+            <Controls />
+            <StatusLine />
+          </section>
+          {error && (
+            <div role="alert" className={error.kind === 'quota' ? 'alert quota' : 'alert'}>
+              <p>{error.message}</p>
+              <button type="button" className="secondary" onClick={dismissError}>
+                Dismiss
+              </button>
+            </div>
+          )}
+        </div>
+        <div className="lab-column">
+          <section className="card" aria-labelledby="curve-title">
+            <h3 id="curve-title">Loss</h3>
+            <RunStats />
+            <Curve />
+          </section>
+          <SamplePanel />
+        </div>
+      </div>
+      <RunsList />
+    </div>
+  );
+}
+
+function Controls() {
+  const phase = useLabStore((s) => s.phase);
+  const run = useLabStore((s) => s.run);
+  const deviceReady = useLabStore((s) => s.device.status === 'ready');
+  const { train, pause, resume, stop } = appLabStore().getState();
+  const canResume = !!run && (phase === 'paused' || phase === 'error') && run.checkpointStep > 0 && run.checkpointStep < run.settings.maxSteps;
+  return (
+    <div className="actions">
+      <button type="button" onClick={() => void train()} disabled={isBusy(phase) || !deviceReady}>
+        Train
+      </button>
+      <button type="button" className="secondary" onClick={pause} disabled={phase !== 'running'}>
+        Pause
+      </button>
+      <button type="button" className="secondary" onClick={() => resume()} disabled={!canResume}>
+        Resume
+      </button>
+      <button type="button" className="secondary" onClick={stop} disabled={phase !== 'running' && phase !== 'pausing'}>
+        Stop
+      </button>
+    </div>
+  );
+}
+
+const PHASE_TEXT: Record<LabPhase, string> = {
+  idle: 'Ready',
+  preparing: 'Preparing',
+  running: 'Training',
+  pausing: 'Pausing after this step',
+  stopping: 'Stopping after this step',
+  paused: 'Paused',
+  done: 'Finished',
+  error: 'Stopped by an error',
+};
+
+/** The step and latest loss as text: people read it, and tests find it by its role and name. */
+function StatusLine() {
+  const phase = useLabStore((s) => s.phase);
+  const stage = useLabStore((s) => s.stage);
+  const device = useLabStore((s) => s.device);
+  const step = useLabStore((s) => s.steps.at(-1));
+  const run = useLabStore((s) => s.run);
+  const checkpointStep = useLabStore((s) => s.checkpointStep);
+  let text: string;
+  if (device.status === 'probing') text = 'Checking this device’s GPU…';
+  else if (phase === 'preparing' || (stage && !step)) text = stage ?? 'Preparing…';
+  else if (step) text = `${PHASE_TEXT[phase]} · step ${step.step} of ${run?.settings.maxSteps ?? '?'} · loss ${step.loss.toFixed(4)}`;
+  else text = device.status === 'ready' ? `${PHASE_TEXT[phase]}: press Train to start.` : 'No GPU to train on.';
+  return (
+    <p role="status" aria-label="Training status" className="status-line">
+      {text}
+      {checkpointStep > 0 && phase !== 'preparing' && <span className="muted"> · checkpoint at step {checkpointStep}</span>}
+    </p>
+  );
+}
+
+function RunStats() {
+  const steps = useLabStore((s) => s.steps);
+  const evals = useLabStore((s) => s.evals);
+  const run = useLabStore((s) => s.run);
+  const firstStepMs = useLabStore((s) => s.firstStepMs);
+  const device = useLabStore((s) => s.device.report);
+  if (!run || steps.length === 0) return null;
+  const n = runNumbers(steps, evals, run.settings.maxSteps);
+  const items: [string, string][] = [
+    ['tokens/s', n.tokensPerSecond !== undefined ? formatCount(n.tokensPerSecond) : '–'],
+    ['TFLOP/s', n.tflops !== undefined ? n.tflops.toFixed(n.tflops < 0.1 ? 4 : 2) : '–'],
+    ['elapsed', formatDuration(n.elapsedSeconds)],
+    ['ETA', n.etaSeconds !== undefined ? formatDuration(n.etaSeconds) : '–'],
+    ['tokens', formatCount(steps.at(-1)!.tokens)],
+    ['val loss', n.valLoss !== undefined ? n.valLoss.toFixed(4) : '–'],
+  ];
+  if (firstStepMs !== null) items.push(['first step after', `${(firstStepMs / 1000).toFixed(1)}s`]);
+  return (
+    <dl className="stats">
+      {items.map(([label, value]) => (
+        <div key={label}>
+          <dt>{label}</dt>
+          <dd>{value}</dd>
+        </div>
+      ))}
+      {device?.adapter && (
+        <div>
+          <dt>GPU</dt>
+          <dd>{device.adapter}</dd>
+        </div>
+      )}
+    </dl>
+  );
+}
+
+function Curve() {
+  const steps = useLabStore((s) => s.steps);
+  const evals = useLabStore((s) => s.evals);
+  return <LossChart steps={steps} evals={evals} />;
+}
+
+/** After a reload: the last run that did not finish, with its checkpoint, one click from going on. */
+function ResumeOffer() {
+  const runs = useLabStore((s) => s.runs);
+  const phase = useLabStore((s) => s.phase);
+  const current = useLabStore((s) => s.run);
+  const hasTokenizer = useDataStore((s) => s.tokenizer.status !== 'loading');
+  const { resume } = appLabStore().getState();
+  const unfinished = runs.find((r) => r.status !== 'done' && r.checkpointStep > 0 && r.checkpointStep < r.settings.maxSteps);
+  if (!unfinished || current || isBusy(phase) || !hasTokenizer) return null;
+  return (
+    <div className="card offer" role="region" aria-label="Unfinished run">
+      <p>
+        <strong>{unfinished.name}</strong> stopped at step {unfinished.checkpointStep} of {unfinished.settings.maxSteps}
+        {unfinished.lastLoss !== undefined ? ` (loss ${unfinished.lastLoss.toFixed(4)})` : ''}. Its checkpoint is saved.
+      </p>
+      <button type="button" onClick={() => resume(unfinished.id)}>
+        Resume
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,82 @@
+/**
+ * What pressing Train needs before the worker can start: a tokenizer and a dataset tokenized with
+ * it. On a first visit neither exists, so both are made from the bundled corpus (no network; a few
+ * seconds). Works on the Data panel's store, so the Data section shows the same progress.
+ */
+import type { StoreApi } from 'zustand/vanilla';
+import { fingerprint } from '../../data/fingerprint';
+import type { DatasetManifest } from '../../data/types';
+import type { DataState } from '../data/data-store';
+import { BUNDLED_ID, buildIngestInput, initialForm } from '../data/source-form';
+
+/** Resolves with the store's state once `done` holds for it (checked now and on every change). */
+export function waitForState<S>(store: StoreApi<S>, done: (state: S) => boolean): Promise<S> {
+  return new Promise((resolve) => {
+    if (done(store.getState())) return resolve(store.getState());
+    const stop = store.subscribe((state) => {
+      if (!done(state)) return;
+      stop();
+      resolve(state);
+    });
+  });
+}
+
+export interface PreparedData {
+  tokenizerJson: string;
+  vocabSize: number;
+  dataset: DatasetManifest;
+}
+
+export interface PrepareOptions {
+  /** Train a new tokenizer with this vocabulary (also when one exists with another size). */
+  retrainVocab?: number;
+  /** The vocabulary for a first tokenizer, when there is none yet. */
+  defaultVocab: number;
+  /** The dataset the user picked ('' lets the lab choose). */
+  datasetId: string;
+  bundledUrl: string;
+  onStage(message: string): void;
+}
+
+/** Datasets that hold tokens of this tokenizer: the only ones a run with it can train on. */
+export function usableDatasets(datasets: DatasetManifest[], tokenizerJson: string): DatasetManifest[] {
+  const print = fingerprint(tokenizerJson);
+  return datasets.filter((d) => d.tokenizer.fingerprint === print && d.tokens > 0);
+}
+
+export async function prepareData(data: StoreApi<DataState>, options: PrepareOptions): Promise<PreparedData> {
+  await data.getState().init();
+  let state = await waitForState(data, (s) => s.datasetsLoaded && s.tokenizer.status !== 'loading' && s.tokenizer.status !== 'training');
+  if (state.ingestion.status === 'running' || state.ingestion.status === 'cancelling') {
+    throw new Error('A dataset is being tokenized (see Data): wait for it to finish or cancel it, then press Train again.');
+  }
+
+  const { tokenizer } = state;
+  const wanted = tokenizer.status === 'ready' ? options.retrainVocab : (options.retrainVocab ?? options.defaultVocab);
+  if (wanted !== undefined && !(tokenizer.status === 'ready' && tokenizer.vocabSize === wanted)) {
+    options.onStage(`Training a ${wanted.toLocaleString('en-US')}-token BPE tokenizer on the bundled corpus…`);
+    await data.getState().trainTokenizer(wanted);
+    state = await waitForState(data, (s) => s.tokenizer.status !== 'training');
+    if (state.tokenizer.status !== 'ready') throw new Error(state.error?.message ?? 'The tokenizer training was cancelled.');
+  }
+  const tokenizerJson = state.tokenizer.json!;
+  const vocabSize = state.tokenizer.vocabSize!;
+
+  const usable = usableDatasets(state.datasets, tokenizerJson);
+  const chosen = usable.find((d) => d.id === options.datasetId) ?? usable.find((d) => d.id === BUNDLED_ID) ?? usable.find((d) => d.complete) ?? usable[0];
+  if (chosen) return { tokenizerJson, vocabSize, dataset: chosen };
+
+  // The bundled corpus tokenized by an older tokenizer is of no use to this one: make it again.
+  if (state.datasets.some((d) => d.id === BUNDLED_ID)) {
+    data.getState().remove(BUNDLED_ID);
+    await waitForState(data, (s) => !s.datasets.some((d) => d.id === BUNDLED_ID) || s.error !== null);
+  }
+  const built = buildIngestInput({ ...initialForm, choice: 'bundled' }, options.bundledUrl);
+  if ('error' in built) throw new Error(built.error);
+  options.onStage('Tokenizing the bundled corpus…');
+  data.getState().startIngest(built.input);
+  state = await waitForState(data, (s) => s.ingestion.id === BUNDLED_ID && (s.ingestion.status === 'done' || s.ingestion.status === 'error' || s.ingestion.status === 'idle'));
+  const dataset = state.datasets.find((d) => d.id === BUNDLED_ID);
+  if (state.ingestion.status !== 'done' || !dataset) throw new Error(state.error?.message ?? 'Tokenizing the bundled corpus was cancelled.');
+  return { tokenizerJson, vocabSize, dataset };
+}

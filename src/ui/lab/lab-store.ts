@@ -1,0 +1,351 @@
+/**
+ * The lab's state: the device, the Train form, the current run and its curve, stored runs and
+ * samples. It talks to the training worker by messages only (LabRequest / LabEvent) and to the
+ * Data store for the tokenizer and datasets; tests drive it in Node with fakes for both.
+ */
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { GPTConfig } from '../../model/config';
+import { settingsProblems, suggestSettings } from '../../train/defaults';
+import type { DeviceReport, EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, StepPoint } from '../../train/protocol';
+import type { DataState } from '../data/data-store';
+import type { WorkerClient } from '../data/worker-client';
+import { prepareData } from './first-run';
+
+export type LabPhase = 'idle' | 'preparing' | 'running' | 'pausing' | 'stopping' | 'paused' | 'done' | 'error';
+
+export interface LabError {
+  kind: LabErrorKind;
+  message: string;
+}
+
+export type SampleWeights = 'current' | 'initial';
+
+export interface SampleState {
+  status: 'idle' | 'running' | 'done' | 'error';
+  text: string;
+  tokens: number;
+  seconds: number;
+  error?: string;
+}
+
+export interface SampleOptions {
+  prompt: string;
+  maxTokens: number;
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  /** Also sample the run's initial weights, for a before/after view. */
+  compare: boolean;
+}
+
+export interface LabState {
+  device: { status: 'probing' | 'ready' | 'unavailable'; report: DeviceReport | null };
+  /** The Train form; datasetId '' lets the lab pick (or make) a dataset for the tokenizer. */
+  form: RunSettings;
+  /** The user changed the form: a device report no longer overwrites it. */
+  formEdited: boolean;
+  phase: LabPhase;
+  /** What 'preparing' is doing, in words. */
+  stage: string | null;
+  run: RunSummary | null;
+  runs: RunSummary[];
+  steps: StepPoint[];
+  evals: EvalPoint[];
+  checkpointStep: number;
+  /** Milliseconds from pressing Train (or Resume) to the first loss point. */
+  firstStepMs: number | null;
+  error: LabError | null;
+  samples: Record<SampleWeights, SampleState>;
+
+  init(): void;
+  setForm(patch: Partial<Omit<RunSettings, 'model' | 'lr'>> & { model?: Partial<GPTConfig>; lr?: Partial<RunSettings['lr']> }): void;
+  /** Problems that keep the form from starting, as sentences. */
+  problems(): string[];
+  train(): Promise<void>;
+  pause(): void;
+  stop(): void;
+  resume(runId?: string): void;
+  /** Shows a stored run's curve (and makes it the one sampled and resumed). */
+  open(runId: string): void;
+  generate(options: SampleOptions): void;
+  deleteRun(runId: string): void;
+  exportRun(runId: string): void;
+  dismissError(): void;
+}
+
+export interface LabDeps {
+  worker: WorkerClient<LabRequest, LabEvent>;
+  data: StoreApi<DataState>;
+  bundledUrl(): string;
+  /** Saves an exported run (a Hugging Face folder) for the user. */
+  download(folderName: string, files: { name: string; bytes: Uint8Array }[]): void;
+  /** Whether the page has navigator.gpu (without it the worker has none either: no probe is sent). */
+  hasWebGpu?(): boolean;
+  now?(): number;
+}
+
+export const NO_WEBGPU =
+  'This browser does not offer WebGPU (navigator.gpu is missing). Use a recent Chrome or Edge (113 or later), or Firefox or Safari with WebGPU turned on, and open the lab over https:// or from localhost. Saved runs can still be listed and downloaded.';
+
+const IDLE_SAMPLE: SampleState = { status: 'idle', text: '', tokens: 0, seconds: 0 };
+
+/** Before any probe: the settings for a slow device (the probe replaces them). */
+export function initialForm(): RunSettings {
+  return { ...suggestSettings({ isSoftware: true }), datasetId: '' };
+}
+
+const ACTIVE: LabPhase[] = ['preparing', 'running', 'pausing', 'stopping'];
+
+export function isBusy(phase: LabPhase): boolean {
+  return ACTIVE.includes(phase);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function createLabStore(deps: LabDeps): StoreApi<LabState> {
+  const now = deps.now ?? (() => performance.now());
+  let initialized = false;
+  let pressedAt: number | null = null;
+  let nextRequestId = 1;
+  /** Which sample each request id fills; samples run one after another (the worker caches one model). */
+  const requests = new Map<number, SampleWeights>();
+  const queued: LabRequest[] = [];
+
+  const store = createStore<LabState>()((set, get) => ({
+    device: { status: 'probing', report: null },
+    form: initialForm(),
+    formEdited: false,
+    phase: 'idle',
+    stage: null,
+    run: null,
+    runs: [],
+    steps: [],
+    evals: [],
+    checkpointStep: 0,
+    firstStepMs: null,
+    error: null,
+    samples: { current: IDLE_SAMPLE, initial: IDLE_SAMPLE },
+
+    init() {
+      if (initialized) return;
+      initialized = true;
+      if (deps.hasWebGpu && !deps.hasWebGpu()) set({ device: { status: 'unavailable', report: { ok: false, reason: NO_WEBGPU } } });
+      else deps.worker.post({ type: 'probe' });
+      deps.worker.post({ type: 'list-runs' });
+      const tokenizer = deps.data.getState().tokenizer;
+      if (tokenizer.status === 'ready') syncVocab(tokenizer.vocabSize!);
+    },
+
+    setForm(patch) {
+      const { form } = get();
+      set({
+        formEdited: true,
+        form: { ...form, ...patch, model: { ...form.model, ...patch.model }, lr: { ...form.lr, ...patch.lr } },
+      });
+    },
+
+    problems() {
+      return settingsProblems(get().form, get().device.report?.limits);
+    },
+
+    async train() {
+      if (isBusy(get().phase)) return;
+      const problems = get().problems();
+      if (problems.length > 0) {
+        set({ error: { kind: 'config', message: problems.join(' ') } });
+        return;
+      }
+      pressedAt = now();
+      set({ phase: 'preparing', stage: 'Getting the data ready…', error: null, run: null, steps: [], evals: [], checkpointStep: 0, firstStepMs: null });
+      const { form } = get();
+      const tokenizer = deps.data.getState().tokenizer;
+      try {
+        const prepared = await prepareData(deps.data, {
+          retrainVocab: tokenizer.status === 'ready' && tokenizer.vocabSize !== form.model.vocabSize ? form.model.vocabSize : undefined,
+          defaultVocab: form.model.vocabSize,
+          datasetId: form.datasetId,
+          bundledUrl: deps.bundledUrl(),
+          onStage: (stage) => set({ stage }),
+        });
+        const settings: RunSettings = { ...form, model: { ...form.model, vocabSize: prepared.vocabSize }, datasetId: prepared.dataset.id };
+        // The form shows what the run really uses (BPE may stop short of the vocabulary asked for).
+        set({ form: { ...form, model: settings.model }, stage: 'Compiling the model on the GPU…' });
+        const late = settingsProblems(settings, get().device.report?.limits);
+        if (late.length > 0) throw Object.assign(new Error(late.join(' ')), { kind: 'config' as const });
+        deps.worker.post({ type: 'start', settings, tokenizerJson: prepared.tokenizerJson });
+      } catch (error) {
+        const kind = (error as { kind?: LabErrorKind }).kind ?? 'data';
+        set({ phase: 'idle', stage: null, error: { kind, message: messageOf(error) } });
+      }
+    },
+
+    pause() {
+      if (get().phase !== 'running') return;
+      set({ phase: 'pausing' });
+      deps.worker.post({ type: 'pause' });
+    },
+
+    stop() {
+      if (get().phase !== 'running' && get().phase !== 'pausing') return;
+      set({ phase: 'stopping' });
+      deps.worker.post({ type: 'stop' });
+    },
+
+    resume(runId) {
+      const id = runId ?? get().run?.id;
+      if (!id || isBusy(get().phase)) return;
+      pressedAt = now();
+      const run = get().runs.find((r) => r.id === id) ?? get().run;
+      set({ phase: 'preparing', stage: 'Loading the checkpoint…', error: null, firstStepMs: null, run: run?.id === id ? run : get().run });
+      deps.worker.post({ type: 'resume', runId: id });
+    },
+
+    open(runId) {
+      if (isBusy(get().phase)) return;
+      deps.worker.post({ type: 'load-run', runId });
+    },
+
+    generate(options) {
+      if (get().samples.current.status === 'running' || get().samples.initial.status === 'running') return;
+      const order: SampleWeights[] = options.compare ? ['initial', 'current'] : ['current'];
+      const samples = { ...get().samples, initial: options.compare ? { ...IDLE_SAMPLE, status: 'running' as const } : IDLE_SAMPLE, current: { ...IDLE_SAMPLE, status: 'running' as const } };
+      set({ samples });
+      for (const weights of order) {
+        const requestId = nextRequestId++;
+        requests.set(requestId, weights);
+        queued.push({
+          type: 'sample',
+          requestId,
+          prompt: options.prompt,
+          maxTokens: options.maxTokens,
+          temperature: options.temperature,
+          topK: options.topK,
+          topP: options.topP,
+          weights,
+          runId: get().run?.id,
+        });
+      }
+      deps.worker.post(queued.shift()!);
+    },
+
+    deleteRun(runId) {
+      if (get().run?.id === runId && isBusy(get().phase)) return;
+      if (get().run?.id === runId) set({ run: null, steps: [], evals: [], phase: 'idle', checkpointStep: 0 });
+      deps.worker.post({ type: 'delete-run', runId });
+    },
+
+    exportRun(runId) {
+      deps.worker.post({ type: 'export-run', runId });
+    },
+
+    dismissError() {
+      set({ error: null });
+    },
+  }));
+
+  const { setState: set, getState: get } = store;
+
+  /** The model's vocabulary follows the tokenizer's unless the user typed another one. */
+  function syncVocab(vocabSize: number) {
+    const { form, formEdited } = get();
+    if (!formEdited || form.model.vocabSize !== vocabSize) set({ form: { ...form, model: { ...form.model, vocabSize } } });
+  }
+
+  deps.data.subscribe((state, previous) => {
+    if (state.tokenizer.status === 'ready' && state.tokenizer.json !== previous.tokenizer.json && !isBusy(get().phase)) syncVocab(state.tokenizer.vocabSize!);
+  });
+
+  function phaseOf(run: RunSummary): LabPhase {
+    const phase = get().phase;
+    if (run.status === 'running') return phase === 'pausing' || phase === 'stopping' ? phase : 'running';
+    return run.status;
+  }
+
+  function finishSample(requestId: number, patch: Partial<SampleState>) {
+    const weights = requests.get(requestId);
+    if (!weights) return;
+    requests.delete(requestId);
+    set({ samples: { ...get().samples, [weights]: { ...get().samples[weights], ...patch } } });
+    const next = queued.shift();
+    if (next) deps.worker.post(next);
+  }
+
+  function onEvent(event: LabEvent) {
+    const current = get().run;
+    switch (event.type) {
+      case 'device': {
+        const { report } = event;
+        if (!report.ok) {
+          set({ device: { status: 'unavailable', report } });
+          return;
+        }
+        set({ device: { status: 'ready', report } });
+        if (!get().formEdited && report.suggested) {
+          const tokenizer = deps.data.getState().tokenizer;
+          const vocabSize = tokenizer.status === 'ready' ? tokenizer.vocabSize! : report.suggested.model.vocabSize;
+          set({ form: { ...report.suggested, model: { ...report.suggested.model, vocabSize }, datasetId: get().form.datasetId } });
+        }
+        return;
+      }
+      case 'run': {
+        const runs = [event.run, ...get().runs.filter((r) => r.id !== event.run.id)];
+        const mine = !current || current.id === event.run.id || get().phase === 'preparing';
+        if (!mine) return set({ runs });
+        const phase = phaseOf(event.run);
+        // Until the first step lands, the status line says what the wait is for.
+        const stage = phase === 'running' && get().phase === 'preparing' ? 'Compiling the kernels and running the first step…' : phase === 'running' ? get().stage : null;
+        set({ runs, run: event.run, phase, stage, checkpointStep: event.run.checkpointStep });
+        return;
+      }
+      case 'history':
+        if (current?.id === event.runId) set({ steps: event.steps, evals: event.evals });
+        return;
+      case 'step':
+        if (current?.id !== event.runId) return;
+        set({ steps: [...get().steps, event.point], stage: null });
+        if (get().firstStepMs === null && pressedAt !== null) set({ firstStepMs: now() - pressedAt });
+        return;
+      case 'eval':
+        if (current?.id === event.runId) set({ evals: [...get().evals, event.point] });
+        return;
+      case 'checkpoint':
+        if (current?.id === event.runId) set({ checkpointStep: event.step });
+        return;
+      case 'sample-token': {
+        const weights = requests.get(event.requestId);
+        if (weights) set({ samples: { ...get().samples, [weights]: { ...get().samples[weights], text: get().samples[weights].text + event.text } } });
+        return;
+      }
+      case 'sample-done':
+        finishSample(event.requestId, { status: 'done', text: event.text, tokens: event.tokens, seconds: event.seconds });
+        return;
+      case 'runs':
+        set({ runs: event.runs });
+        return;
+      case 'export':
+        deps.download(exportFolderName(get().runs.find((r) => r.id === event.runId)?.name ?? event.runId), event.files);
+        return;
+      case 'error':
+        if (event.requestId !== undefined) {
+          // A failed sample also ends the ones queued behind it.
+          queued.length = 0;
+          for (const id of [...requests.keys()]) finishSample(id, { status: 'error', error: event.message });
+          return;
+        }
+        set({ error: { kind: event.kind, message: event.message } });
+        if (event.kind === 'device-lost') set({ device: { status: 'unavailable', report: { ok: false, reason: event.message } } });
+        if (get().phase === 'preparing' && (event.runId === undefined || event.runId === current?.id || !current)) set({ phase: current ? 'error' : 'idle', stage: null });
+        return;
+    }
+  }
+
+  deps.worker.subscribe(onEvent);
+  return store;
+}
+
+/** "4L 256w on Brown" -> "4L-256w-on-Brown": a folder name that every OS accepts. */
+export function exportFolderName(runName: string): string {
+  return runName.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'gpt-garden-run';
+}

@@ -1,0 +1,119 @@
+/**
+ * The lab as a person meets it, in headless Chromium on SwiftShader against the built app: open the
+ * page, press Train (tokenizer, bundled corpus and model all made on the spot), watch the loss fall,
+ * pause, generate text, reload, resume from the checkpoint; and the page a browser without WebGPU gets.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startBuiltAppEnv, type BrowserEnv } from './helpers/browser';
+
+let env: BrowserEnv;
+
+beforeAll(async () => {
+  env = await startBuiltAppEnv();
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+/** The step and loss the status line shows, or null before the first step. */
+async function statusStep(page: Page): Promise<{ step: number; loss: number; text: string } | null> {
+  const text = (await page.getByRole('status', { name: 'Training status' }).textContent()) ?? '';
+  const match = /step (\d+) of \d+ · loss ([\d.]+)/.exec(text);
+  return match ? { step: Number(match[1]), loss: Number(match[2]), text } : null;
+}
+
+/** Polls the status line until `done` holds; returns every distinct step seen on the way. */
+async function watchSteps(page: Page, done: (step: number, text: string) => boolean, timeoutMs = 240_000) {
+  const seen = new Map<number, number>();
+  const started = Date.now();
+  for (;;) {
+    const status = await statusStep(page);
+    if (status) seen.set(status.step, status.loss);
+    const text = (await page.getByRole('status', { name: 'Training status' }).textContent()) ?? '';
+    if (done(status?.step ?? 0, text)) return seen;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out; status: ${text}`);
+    const alert = page.getByRole('alert');
+    if ((await alert.count()) > 0 && !(await alert.first().textContent())?.includes('WebGPU is available')) {
+      throw new Error(`the lab shows an error: ${await alert.first().textContent()}`);
+    }
+    await page.waitForTimeout(200);
+  }
+}
+
+async function setField(page: Page, label: string, value: string) {
+  await page.getByLabel(label, { exact: true }).fill(value);
+}
+
+describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () => {
+  it('trains from one press of Train, samples, and resumes after a reload', async () => {
+    const context = await env.browser.newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(env.base);
+    const status = page.getByRole('status', { name: 'Training status' });
+    await expect.poll(() => status.textContent(), { timeout: 60_000 }).toMatch(/press Train to start/);
+
+    // A model small enough for a CPU GPU: every other setting stays the lab's default.
+    for (const [label, value] of [
+      ['Vocabulary', '512'],
+      ['Width', '32'],
+      ['Block size', '32'],
+      ['Steps', '40'],
+      ['Warmup steps', '2'],
+      ['Peak learning rate', '0.01'],
+      ['Validate every', '6'],
+      ['Checkpoint every', '6'],
+    ]) {
+      await setField(page, label!, value!);
+    }
+    expect(await page.getByRole('list', { name: 'Problems with these settings' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Train', exact: true }).click();
+
+    const seen = await watchSteps(page, (step) => step >= 14);
+    const first = seen.get(Math.min(...seen.keys()))!;
+    expect(first).toBeGreaterThan(5.5); // about ln 512 = 6.24 at the start
+    const latest = seen.get(Math.max(...seen.keys()))!;
+    expect(latest).toBeLessThan(first - 0.3);
+
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await watchSteps(page, (_, text) => text.startsWith('Paused'));
+    const paused = (await statusStep(page))!;
+    await expect.poll(() => status.textContent()).toContain(`checkpoint at step ${paused.step}`);
+
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const output = page.getByRole('status', { name: 'Sample output' });
+    await expect.poll(async () => ((await output.textContent()) ?? '').length, { timeout: 60_000 }).toBeGreaterThan('life is about'.length + 5);
+    await expect.poll(() => page.getByRole('button', { name: 'Generate' }).isEnabled(), { timeout: 60_000 }).toBe(true);
+    expect(await output.textContent()).toMatch(/^life is about./);
+
+    await page.reload();
+    const offer = page.getByRole('region', { name: 'Unfinished run' });
+    await expect.poll(async () => (await offer.count()) > 0 && (await offer.textContent()), { timeout: 60_000 }).toContain(`stopped at step ${paused.step} of 40`);
+    await offer.getByRole('button', { name: 'Resume' }).click();
+    const resumed = await watchSteps(page, (step) => step >= paused.step + 2);
+    // The curve continues: no step before the checkpoint is trained again.
+    expect(Math.min(...resumed.keys())).toBeGreaterThan(paused.step);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await watchSteps(page, (_, text) => text.startsWith('Finished'));
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('explains what is missing when the browser has no WebGPU', async () => {
+    const context = await env.browser.newContext();
+    await context.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+    });
+    const page = await context.newPage();
+    await page.goto(env.base);
+    await page.getByText('Training needs WebGPU.').waitFor({ timeout: 30_000 });
+    expect(await page.getByRole('alert').first().textContent()).toMatch(/WebGPU is not available here/);
+    expect(await page.getByRole('alert').nth(1).textContent()).toMatch(/navigator\.gpu is missing\). Use a recent Chrome or Edge/);
+    expect(await page.getByRole('button', { name: 'Train', exact: true }).isDisabled()).toBe(true);
+    expect(await page.getByRole('status', { name: 'Training status' }).textContent()).toMatch(/No GPU/);
+    await context.close();
+  });
+});
