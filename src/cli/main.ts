@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { createNodeContext } from '../gpu/node';
 import { checkFixture, formatReport } from '../model/fixture';
 import { runBench } from './bench';
+import { planCommand } from './plan';
 import { prepareCommand } from './prepare';
 import { tokenizeCommand } from './tokenize';
 import { trainTokenizerCommand } from './train-tokenizer';
@@ -22,6 +23,9 @@ const HELP = `gpt-garden <command>
   prepare --source <dataset id | url | file | bundled> --tokenizer tokenizer.json --out dir
           [--max-tokens N] [--column text]
                                      tokenize a corpus into token shards + manifest.json (resumable)
+  plan --flops C [--fit hoffmann|epoch] [--vocab N] [--block N]
+                                     the compute-optimal model and token count for a FLOP budget
+                                     (Chinchilla fits); the plan as JSON on the last line
   bench [options]                    kernel GFLOP/s and GB/s, training-step tokens/s
       --model seed|small|tiny        model to time (default: seed on a GPU, tiny on SwiftShader)
       --layers N --heads N --width N --vocab N --block N --batch N --accum N
@@ -51,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'train-tokenizer') return trainTokenizerCommand(rest);
   if (command === 'tokenize') return tokenizeCommand(rest);
   if (command === 'prepare') return prepareCommand(rest);
+  if (command === 'plan') return planCommand(rest);
   if (command === 'bench') {
     const { values } = parseArgs({
       args: rest,
