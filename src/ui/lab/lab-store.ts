@@ -61,7 +61,11 @@ export interface LabState {
   setForm(patch: Partial<Omit<RunSettings, 'model' | 'lr'>> & { model?: Partial<GPTConfig>; lr?: Partial<RunSettings['lr']> }): void;
   /** Problems that keep the form from starting, as sentences. */
   problems(): string[];
-  train(): Promise<void>;
+  /**
+   * Starts a run with the form's settings (or `run.settings`, e.g. one point of an IsoFLOP sweep),
+   * after making a tokenizer and dataset if there are none. Resolves once the start is sent.
+   */
+  train(run?: { settings?: RunSettings; name?: string }): Promise<void>;
   pause(): void;
   stop(): void;
   resume(runId?: string): void;
@@ -150,16 +154,16 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       return settingsProblems(get().form, get().device.report?.limits);
     },
 
-    async train() {
+    async train(run) {
       if (isBusy(get().phase)) return;
-      const problems = get().problems();
+      const form = run?.settings ?? get().form;
+      const problems = settingsProblems(form, get().device.report?.limits);
       if (problems.length > 0) {
         set({ error: { kind: 'config', message: problems.join(' ') } });
         return;
       }
       pressedAt = now();
       set({ phase: 'preparing', stage: 'Getting the data ready…', error: null, run: null, steps: [], evals: [], checkpointStep: 0, firstStepMs: null });
-      const { form } = get();
       const tokenizer = deps.data.getState().tokenizer;
       try {
         const prepared = await prepareData(deps.data, {
@@ -171,10 +175,11 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         });
         const settings: RunSettings = { ...form, model: { ...form.model, vocabSize: prepared.vocabSize }, datasetId: prepared.dataset.id };
         // The form shows what the run really uses (BPE may stop short of the vocabulary asked for).
-        set({ form: { ...form, model: settings.model }, stage: 'Compiling the model on the GPU…' });
+        if (!run?.settings) set({ form: { ...form, model: settings.model } });
+        set({ stage: 'Compiling the model on the GPU…' });
         const late = settingsProblems(settings, get().device.report?.limits);
         if (late.length > 0) throw Object.assign(new Error(late.join(' ')), { kind: 'config' as const });
-        deps.worker.post({ type: 'start', settings, tokenizerJson: prepared.tokenizerJson });
+        deps.worker.post({ type: 'start', settings, tokenizerJson: prepared.tokenizerJson, name: run?.name });
       } catch (error) {
         const kind = (error as { kind?: LabErrorKind }).kind ?? 'data';
         set({ phase: 'idle', stage: null, error: { kind, message: messageOf(error) } });
