@@ -17,6 +17,7 @@ import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { TokenizerError } from '../tokenizer/types';
 import { settingsProblems } from './defaults';
 import { describeDevice } from './probe';
+import { measureTrainingSpeed, speedProbeProblems, DEFAULT_SPEED_STEPS } from './speed-probe';
 import type { EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, SampleRequest, StepPoint } from './protocol';
 import { RunStore, type CheckpointData, type RunRecord } from './run-store';
 import { sampleText, writeArena } from './sampling';
@@ -291,6 +292,18 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
         case 'export-run':
           post({ type: 'export', runId: message.runId, files: await runStore.exportHf(message.runId) });
           return;
+        case 'speed-probe': {
+          // The GPU is busy with the run: a probe now would time both and slow the run down.
+          if (active) throw new DataError('config', 'a run is training: measure the speed when it has ended (pause or stop it first)');
+          const steps = message.steps ?? DEFAULT_SPEED_STEPS;
+          const gpu = await context();
+          const problems = speedProbeProblems(message.model, message.batchSize, steps, gpu.limits);
+          if (problems.length) throw new DataError('config', problems.join(' '));
+          destroyStored(); // free the sampling model's buffers for the probe's
+          const speed = await measureTrainingSpeed(gpu, message.model, message.batchSize, steps);
+          post({ type: 'speed', model: message.model, tokensPerSecond: speed.tokensPerSecond, flopsPerSecond: speed.flopsPerSecond });
+          return;
+        }
         default:
           throw new Error(`unknown message type ${JSON.stringify((message as { type?: unknown }).type)}`);
       }

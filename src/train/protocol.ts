@@ -114,7 +114,9 @@ export type LabRequest =
   /** A stored run's summary and curve, to show it without training (answers 'run' then 'history'). */
   | { type: 'load-run'; runId: string }
   | { type: 'delete-run'; runId: string }
-  | { type: 'export-run'; runId: string };
+  | { type: 'export-run'; runId: string }
+  /** Times a few training steps of `model` on random ids (refused while a run trains); answers 'speed'. */
+  | { type: 'speed-probe'; model: GPTConfig; batchSize: number; steps?: number };
 
 export type LabErrorKind = 'webgpu' | 'device-lost' | 'nan' | 'data' | 'config' | 'quota' | 'internal';
 
@@ -131,4 +133,6 @@ export type LabEvent =
   | { type: 'runs'; runs: RunSummary[] }
   /** A Hugging Face folder: model.safetensors, config.json, tokenizer.json. */
   | { type: 'export'; runId: string; files: { name: string; bytes: Uint8Array }[] }
-  | { type: 'error'; kind: LabErrorKind; message: string; runId?: string; requestId?: number };
+  | { type: 'error'; kind: LabErrorKind; message: string; runId?: string; requestId?: number }
+  /** Training throughput of `model` on this device (tokens/s × its FLOPs per token = FLOP/s). */
+  | { type: 'speed'; model: GPTConfig; tokensPerSecond: number; flopsPerSecond: number };
