@@ -1,0 +1,278 @@
+/**
+ * The lab's store in Node: a scripted training worker (the test plays the worker's events), the
+ * real Data store with a scripted ingestion worker and the real tokenizer trainer behind a fake
+ * Worker. Checks the first-run path (tokenizer, bundled corpus, start), the curve, pause/resume,
+ * sampling, errors (NaN, lost device, no WebGPU) and downloads.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { fingerprint } from '../src/data/fingerprint';
+import type { IngestRequest, IngestResponse } from '../src/data/ingest-worker';
+import type { DatasetManifest } from '../src/data/types';
+import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/tokenizer/train-worker';
+import type { LabEvent, LabRequest, RunSettings, RunSummary, StepPoint } from '../src/train/protocol';
+import { createDataStore } from '../src/ui/data/data-store';
+import { BUNDLED_ID } from '../src/ui/data/source-form';
+import { createWorkerClient, type WorkerLike } from '../src/ui/data/worker-client';
+import { createLabStore, exportFolderName, NO_WEBGPU } from '../src/ui/lab/lab-store';
+
+class FakeWorker implements WorkerLike {
+  posted: unknown[] = [];
+  onmessage: ((event: MessageEvent) => unknown) | null = null;
+  constructor(private readonly handle?: (message: unknown, reply: (m: unknown) => void) => void) {}
+  postMessage(message: unknown) {
+    this.posted.push(message);
+    this.handle?.(message, (m) => this.reply(m));
+  }
+  reply(message: unknown) {
+    this.onmessage?.({ data: message } as MessageEvent);
+  }
+}
+
+const CORPUS = 'the cat sat on the mat.\nthe dog ate the bone.\n'.repeat(30);
+
+function manifestFor(tokenizerJson: string, id = BUNDLED_ID, tokens = 5000): DatasetManifest {
+  return {
+    format: 'gpt-garden-tokens',
+    version: 1,
+    id,
+    name: `${id} name`,
+    source: { kind: 'bundled', url: 'http://localhost/corpus.txt' },
+    tokenizer: { vocabSize: 300, fingerprint: fingerprint(tokenizerJson) },
+    dtype: 'uint16',
+    shards: [{ key: `${id}/shard-00000`, tokens, rows: 10 }],
+    tokens,
+    rows: 10,
+    textBytes: tokens * 4,
+    cursor: { file: 0, row: 10 },
+    complete: true,
+    valFraction: 0.05,
+    createdAt: '2026-01-01T00:00:00Z',
+    updatedAt: '2026-01-01T00:00:00Z',
+  };
+}
+
+function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; datasets?: (json: string | undefined) => DatasetManifest[] } = {}) {
+  let tokenizerJson = options.savedTokenizer;
+  const ingests: IngestRequest[] = [];
+  const ingest = new FakeWorker((message, reply) => {
+    const m = message as IngestRequest;
+    if (m.type === 'list') queueMicrotask(() => reply({ type: 'datasets', manifests: options.datasets?.(tokenizerJson) ?? [] } satisfies IngestResponse));
+    if (m.type === 'delete') queueMicrotask(() => reply({ type: 'datasets', manifests: [] } satisfies IngestResponse));
+    if (m.type === 'ingest') {
+      ingests.push(m);
+      queueMicrotask(() => reply({ type: 'done', manifest: manifestFor(m.tokenizerJson) } satisfies IngestResponse));
+    }
+  });
+  const data = createDataStore({
+    ingestWorker: createWorkerClient<IngestRequest, IngestResponse>(ingest),
+    // A fresh worker per training, as on the page.
+    createTrainWorker() {
+      let handler: ((m: TrainRequest) => Promise<void>) | null = null;
+      return createWorkerClient<TrainRequest, TrainResponse>(
+        new FakeWorker((m, reply) => {
+          handler ??= createTrainHandler(reply as (r: TrainResponse) => void);
+          void handler(m as TrainRequest);
+        }),
+      );
+    },
+    storage: { status: async () => ({ supported: true, usage: 0, quota: 1e9, persisted: false }), persist: async () => true },
+    tokenizerStore: { get: async () => tokenizerJson, set: async (json) => void (tokenizerJson = json) },
+    fetchCorpus: async () => CORPUS,
+    tokenizerOptions: { vocabSize: 300, minFrequency: 1 },
+  });
+  const lab = new FakeWorker();
+  const downloads: { folder: string; names: string[] }[] = [];
+  let clock = 0;
+  const store = createLabStore({
+    worker: createWorkerClient<LabRequest, LabEvent>(lab),
+    data,
+    bundledUrl: () => 'http://localhost/corpus/brown-fiction.txt',
+    download: (folder, files) => downloads.push({ folder, names: files.map((f) => f.name) }),
+    hasWebGpu: () => options.hasWebGpu ?? true,
+    now: () => clock,
+  });
+  const send = (event: LabEvent) => lab.reply(event);
+  const posted = () => lab.posted as LabRequest[];
+  return { store, data, lab, send, posted, ingests, downloads, tick: (ms: number) => (clock += ms), tokenizer: () => tokenizerJson };
+}
+
+const SUGGESTED: Omit<RunSettings, 'datasetId'> = {
+  model: { vocabSize: 2048, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 },
+  batchSize: 2,
+  accumSteps: 1,
+  maxSteps: 10,
+  lr: { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 2 },
+  weightDecay: 0.1,
+  gradClip: 1,
+  evalEvery: 5,
+  evalBatches: 2,
+  checkpointEvery: 5,
+  seed: 1,
+};
+
+const LIMITS = { maxBufferSize: 2 ** 28, maxStorageBufferBindingSize: 2 ** 27, maxComputeWorkgroupStorageSize: 16384 };
+
+function summary(settings: RunSettings, patch: Partial<RunSummary> = {}): RunSummary {
+  return { id: 'run-1', name: '2L 32w', createdAt: 'x', updatedAt: 'x', settings, status: 'running', checkpointStep: 0, tokens: 0, tokenizer: { vocabSize: 300, fingerprint: 'f' }, ...patch };
+}
+
+function point(step: number, loss: number): StepPoint {
+  return { step, loss, lr: 1e-3, gradNorm: 1, tokens: step * 64, elapsedSeconds: step * 0.5, tokensPerSecond: 128, tflops: 1e-6 };
+}
+
+async function started(env: ReturnType<typeof setup>) {
+  env.store.getState().init();
+  env.send({ type: 'device', report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: SUGGESTED } });
+  await env.store.getState().train();
+  const start = env.posted().find((m) => m.type === 'start');
+  if (!start || start.type !== 'start') throw new Error(`no start posted; error: ${env.store.getState().error?.message}`);
+  return start;
+}
+
+describe('lab store', () => {
+  it('first run: probe fills the form, Train makes a tokenizer at the suggested size and the bundled dataset, then starts', async () => {
+    const env = setup({ datasets: () => [] });
+    const start = await started(env);
+    expect(env.posted()[0]).toEqual({ type: 'probe' });
+    // The tokenizer was trained on the bundled corpus at the form's vocabulary (BPE may stop short of it).
+    const tokenizerJson = env.tokenizer()!;
+    expect(start.tokenizerJson).toBe(tokenizerJson);
+    expect(env.ingests).toHaveLength(1);
+    expect(env.ingests[0]).toMatchObject({ id: BUNDLED_ID, spec: { kind: 'bundled', url: 'http://localhost/corpus/brown-fiction.txt' } });
+    const vocab = env.data.getState().tokenizer.vocabSize!;
+    expect(vocab).toBeGreaterThan(256);
+    expect(vocab).toBeLessThanOrEqual(2048);
+    expect(start.settings).toEqual({ ...SUGGESTED, model: { ...SUGGESTED.model, vocabSize: vocab }, datasetId: BUNDLED_ID });
+    expect(env.store.getState().form.model.vocabSize).toBe(vocab);
+    expect(env.store.getState()).toMatchObject({ phase: 'preparing', stage: 'Compiling the model on the GPU…' });
+  });
+
+  it('reuses a saved tokenizer and its dataset; the curve, first-step time, evals and checkpoints follow the events', async () => {
+    const saved = JSON.stringify({
+      model: { type: 'BPE', vocab: { a: 0, b: 1, ab: 2 }, merges: [['a', 'b']] },
+      added_tokens: [{ id: 3, content: '<|endoftext|>', special: true }],
+    });
+    const env = setup({ savedTokenizer: saved, datasets: (json) => [manifestFor(json!, 'mine')] });
+    await env.data.getState().init();
+    const start = await started(env);
+    expect(env.ingests).toHaveLength(0);
+    expect(start.settings.datasetId).toBe('mine');
+    expect(start.settings.model.vocabSize).toBe(4);
+    const { store, send, tick } = env;
+    send({ type: 'run', run: summary(start.settings) });
+    expect(store.getState().phase).toBe('running');
+    expect(store.getState().stage).toMatch(/first step/);
+    send({ type: 'history', runId: 'run-1', steps: [], evals: [] });
+    tick(1500);
+    send({ type: 'step', runId: 'run-1', point: point(1, 5) });
+    send({ type: 'step', runId: 'other', point: point(9, 1) }); // another run's event is not ours
+    send({ type: 'step', runId: 'run-1', point: point(2, 4.5) });
+    send({ type: 'eval', runId: 'run-1', point: { step: 2, valLoss: 4.7 } });
+    send({ type: 'checkpoint', runId: 'run-1', step: 2 });
+    expect(store.getState()).toMatchObject({ firstStepMs: 1500, checkpointStep: 2, stage: null, evals: [{ step: 2, valLoss: 4.7 }] });
+    expect(store.getState().steps.map((p) => p.loss)).toEqual([5, 4.5]);
+
+    store.getState().pause();
+    expect(env.posted().at(-1)).toEqual({ type: 'pause' });
+    expect(store.getState().phase).toBe('pausing');
+    send({ type: 'run', run: summary(start.settings, { status: 'running', checkpointStep: 2 }) });
+    expect(store.getState().phase).toBe('pausing'); // a late 'running' summary does not undo the request
+    send({ type: 'run', run: summary(start.settings, { status: 'paused', checkpointStep: 2 }) });
+    expect(store.getState().phase).toBe('paused');
+
+    store.getState().resume();
+    expect(env.posted().at(-1)).toEqual({ type: 'resume', runId: 'run-1' });
+    send({ type: 'run', run: summary(start.settings, { status: 'running', checkpointStep: 2 }) });
+    send({ type: 'history', runId: 'run-1', steps: [point(1, 5), point(2, 4.5)], evals: [] });
+    send({ type: 'step', runId: 'run-1', point: point(3, 4.2) });
+    expect(store.getState().steps.map((p) => p.step)).toEqual([1, 2, 3]);
+    store.getState().stop();
+    expect(env.posted().at(-1)).toEqual({ type: 'stop' });
+    send({ type: 'run', run: summary(start.settings, { status: 'done', checkpointStep: 3 }) });
+    expect(store.getState().phase).toBe('done');
+  });
+
+  it('explains settings that cannot work before sending anything', async () => {
+    const env = setup();
+    env.store.getState().init();
+    env.send({ type: 'device', report: { ok: true, limits: LIMITS, suggested: SUGGESTED } });
+    env.store.getState().setForm({ model: { nEmbd: 30, nHead: 4 } });
+    expect(env.store.getState().problems()).toEqual(['Model: width 30 is not divisible by 4 heads.']);
+    env.store.getState().setForm({ model: { nEmbd: 32 }, batchSize: NaN });
+    await env.store.getState().train();
+    expect(env.store.getState().error).toEqual({ kind: 'config', message: 'The batch size must be a whole number of at least 1 (it is NaN).' });
+    expect(env.posted().some((m) => m.type === 'start')).toBe(false);
+    // Once edited, a later device report no longer overwrites the form.
+    env.send({ type: 'device', report: { ok: true, limits: LIMITS, suggested: { ...SUGGESTED, batchSize: 7 } } });
+    expect(env.store.getState().form.model.nHead).toBe(4);
+  });
+
+  it('samples stream token by token; compare samples the initial weights first, then the current ones', async () => {
+    const env = setup();
+    env.store.getState().init();
+    env.store.getState().generate({ prompt: 'life is about', maxTokens: 5, temperature: 0.8, topK: 40, compare: true });
+    const first = env.posted().at(-1)!;
+    expect(first).toMatchObject({ type: 'sample', weights: 'initial', prompt: 'life is about', maxTokens: 5, topK: 40 });
+    if (first.type !== 'sample') throw new Error('expected a sample request');
+    env.send({ type: 'sample-token', requestId: first.requestId, text: ' the' });
+    env.send({ type: 'sample-token', requestId: first.requestId, text: ' cat' });
+    expect(env.store.getState().samples.initial).toMatchObject({ status: 'running', text: ' the cat' });
+    expect(env.posted().filter((m) => m.type === 'sample')).toHaveLength(1); // one at a time
+    env.send({ type: 'sample-done', requestId: first.requestId, text: ' the cat', tokens: 2, seconds: 0.1 });
+    const second = env.posted().at(-1)!;
+    expect(second).toMatchObject({ type: 'sample', weights: 'current' });
+    if (second.type !== 'sample') throw new Error('expected a sample request');
+    env.send({ type: 'error', kind: 'config', message: 'no run is loaded', requestId: second.requestId });
+    expect(env.store.getState().samples).toMatchObject({ initial: { status: 'done', text: ' the cat' }, current: { status: 'error', error: 'no run is loaded' } });
+  });
+
+  it('shows NaN and lost-device errors, and a page without WebGPU never probes', async () => {
+    const env = setup({ savedTokenizer: undefined });
+    const start = await started(env);
+    env.send({ type: 'run', run: summary(start.settings) });
+    env.send({ type: 'error', kind: 'nan', message: 'the loss became NaN at step 3; lower the learning rate', runId: 'run-1' });
+    env.send({ type: 'run', run: summary(start.settings, { status: 'error', checkpointStep: 2 }) });
+    expect(env.store.getState()).toMatchObject({ phase: 'error', error: { kind: 'nan', message: expect.stringMatching(/NaN at step 3/) } });
+    env.send({ type: 'error', kind: 'device-lost', message: 'GPU device lost. The checkpoint at step 2 is saved', runId: 'run-1' });
+    expect(env.store.getState().device).toEqual({ status: 'unavailable', report: { ok: false, reason: 'GPU device lost. The checkpoint at step 2 is saved' } });
+
+    const bare = setup({ hasWebGpu: false });
+    bare.store.getState().init();
+    expect(bare.posted()).toEqual([{ type: 'list-runs' }]);
+    expect(bare.store.getState().device).toEqual({ status: 'unavailable', report: { ok: false, reason: NO_WEBGPU } });
+  });
+
+  it('lists, deletes and downloads runs as a folder named after the run', () => {
+    const env = setup();
+    env.store.getState().init();
+    const settings = { ...SUGGESTED, datasetId: 'd' };
+    env.send({ type: 'runs', runs: [summary(settings, { id: 'a', name: '4L 256w on Brown corpus', status: 'paused', checkpointStep: 4 })] });
+    env.store.getState().exportRun('a');
+    expect(env.posted().at(-1)).toEqual({ type: 'export-run', runId: 'a' });
+    env.send({ type: 'export', runId: 'a', files: [{ name: 'model.safetensors', bytes: new Uint8Array(8) }, { name: 'config.json', bytes: new Uint8Array(2) }] });
+    expect(env.downloads).toEqual([{ folder: '4L-256w-on-Brown-corpus', names: ['model.safetensors', 'config.json'] }]);
+    env.store.getState().deleteRun('a');
+    expect(env.posted().at(-1)).toEqual({ type: 'delete-run', runId: 'a' });
+    env.send({ type: 'runs', runs: [] });
+    expect(env.store.getState().runs).toEqual([]);
+    expect(exportFolderName('///')).toBe('gpt-garden-run');
+  });
+
+  it('retrains the tokenizer when the form asks for another vocabulary, and remakes the bundled dataset', async () => {
+    const env = setup({ datasets: (json) => (json ? [manifestFor(json)] : []) });
+    await started(env);
+    const firstJson = env.tokenizer()!;
+    const firstVocab = env.data.getState().tokenizer.vocabSize!;
+    env.send({ type: 'error', kind: 'internal', message: 'stop' }); // back to idle for the next Train
+    expect(env.store.getState().phase).toBe('idle');
+    env.store.getState().setForm({ model: { vocabSize: 270 } });
+    await env.store.getState().train();
+    await vi.waitFor(() => expect(env.posted().filter((m) => m.type === 'start')).toHaveLength(2));
+    expect(env.tokenizer()).not.toBe(firstJson);
+    expect(env.data.getState().tokenizer.vocabSize).toBe(270);
+    expect(firstVocab).not.toBe(270);
+    expect(env.ingests).toHaveLength(2);
+    expect(env.ingests.at(-1)!.tokenizerJson).toBe(env.tokenizer());
+    expect(env.lab.posted).toContainEqual(expect.objectContaining({ type: 'start', tokenizerJson: env.tokenizer() }));
+  });
+});
