@@ -6,7 +6,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { fingerprint } from '../src/data/fingerprint';
-import type { IngestRequest, IngestResponse } from '../src/data/ingest-worker';
+import type { IngestJob, IngestRequest, IngestResponse } from '../src/data/ingest-worker';
 import type { DatasetManifest } from '../src/data/types';
 import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/tokenizer/train-worker';
 import type { LabEvent, LabRequest, RunSettings, RunSummary, StepPoint } from '../src/train/protocol';
@@ -53,7 +53,7 @@ function manifestFor(tokenizerJson: string, id = BUNDLED_ID, tokens = 5000): Dat
 
 function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; datasets?: (json: string | undefined) => DatasetManifest[] } = {}) {
   let tokenizerJson = options.savedTokenizer;
-  const ingests: IngestRequest[] = [];
+  const ingests: IngestJob[] = [];
   const ingest = new FakeWorker((message, reply) => {
     const m = message as IngestRequest;
     if (m.type === 'list') queueMicrotask(() => reply({ type: 'datasets', manifests: options.datasets?.(tokenizerJson) ?? [] } satisfies IngestResponse));

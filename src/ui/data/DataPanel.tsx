@@ -12,7 +12,12 @@ import { buildIngestInput, initialForm, progressSummary, storageSummary, type So
 import { SourcePicker } from './SourcePicker';
 
 export function DataPanel() {
-  const [form, setForm] = useState<SourceForm>(initialForm);
+  const plannedTokens = useDataStore((s) => s.plannedTokens);
+  // A plan's token count pre-fills the limit (the user can still clear or change it).
+  const [form, setForm] = useState<SourceForm>(() => (plannedTokens ? { ...initialForm, tokenLimit: String(plannedTokens) } : initialForm));
+  useEffect(() => {
+    if (plannedTokens) setForm((f) => ({ ...f, tokenLimit: String(plannedTokens) }));
+  }, [plannedTokens]);
   const [formError, setFormError] = useState<string | null>(null);
   const error = useDataStore((s) => s.error);
   const status = useDataStore((s) => s.ingestion.status);

@@ -47,6 +47,8 @@ export interface DataState {
   /** The browser's answer to the last persistence request (null: not asked yet). */
   persistGranted: boolean | null;
   tokenizer: TokenizerState;
+  /** Tokens a plan (Plan tab, "Use this plan") wants: pre-fills the source form's token limit. */
+  plannedTokens: number | null;
 
   /** Loads the saved tokenizer, the dataset list and the storage estimate (safe to call twice). */
   init(): Promise<void>;
@@ -62,6 +64,7 @@ export interface DataState {
   trainTokenizer(vocabSize?: number): Promise<void>;
   cancelTokenizer(): void;
   dismissError(): void;
+  setPlannedTokens(tokens: number | null): void;
 }
 
 export interface DataStoreDeps {
@@ -96,6 +99,7 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
     storage: NO_STORAGE,
     persistGranted: null,
     tokenizer: { status: 'loading', json: null, vocabSize: null, progress: null },
+    plannedTokens: null,
 
     async init() {
       if (initialized) return;
@@ -199,6 +203,10 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
 
     dismissError() {
       set({ error: null });
+    },
+
+    setPlannedTokens(tokens) {
+      set({ plannedTokens: tokens !== null && Number.isFinite(tokens) && tokens > 0 ? Math.round(tokens) : null });
     },
   }));
 
