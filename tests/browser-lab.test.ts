@@ -4,7 +4,10 @@
  * pause, generate text, reload, resume from the checkpoint; and the page a browser without WebGPU gets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { unzipSync } from 'fflate';
 import type { Page } from 'playwright-core';
+import { parseSafetensors } from '../src/model/safetensors';
 import { startBuiltAppEnv, type BrowserEnv } from './helpers/browser';
 
 let env: BrowserEnv;
@@ -88,6 +91,20 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
     await expect.poll(async () => ((await output.textContent()) ?? '').length, { timeout: 60_000 }).toBeGreaterThan('life is about'.length + 5);
     await expect.poll(() => page.getByRole('button', { name: 'Generate' }).isEnabled(), { timeout: 60_000 }).toBe(true);
     expect(await output.textContent()).toMatch(/^life is about./);
+
+    // Download the run as a Hugging Face folder (a zip of model.safetensors, config.json, tokenizer.json).
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /^Download / }).first().click()]);
+    const zip = unzipSync(new Uint8Array(await readFile((await download.path())!)));
+    const names = Object.keys(zip).sort();
+    expect(names).toHaveLength(3);
+    const folder = names[0]!.split('/')[0]!;
+    expect(names).toEqual([`${folder}/config.json`, `${folder}/model.safetensors`, `${folder}/tokenizer.json`]);
+    const config = JSON.parse(new TextDecoder().decode(zip[`${folder}/config.json`]));
+    expect(config).toMatchObject({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_embd: 32, n_positions: 32, n_layer: 2 });
+    const weights = parseSafetensors(zip[`${folder}/model.safetensors`]!);
+    expect(weights.metadata).toEqual({ format: 'pt' });
+    expect(weights.tensors.get('transformer.wte.weight')!.shape).toEqual([config.vocab_size, 32]);
+    expect(JSON.parse(new TextDecoder().decode(zip[`${folder}/tokenizer.json`])).model.vocab).toBeDefined();
 
     await page.reload();
     const offer = page.getByRole('region', { name: 'Unfinished run' });

@@ -47,13 +47,13 @@ export async function startBrowserEnv(): Promise<BrowserEnv> {
  * The lab as a person gets it: `vite build` into a temporary folder, served by `vite preview`
  * (what `npm start` serves in development, bundled and minified).
  */
-export async function startBuiltAppEnv(): Promise<BrowserEnv> {
+export async function startBuiltAppEnv(flags: string[] = CHROMIUM_FLAGS): Promise<BrowserEnv> {
   const outDir = await mkdtemp(join(tmpdir(), 'gpt-garden-web-'));
   await build({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir, emptyOutDir: true } });
   const server: PreviewServer = await preview({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir }, preview: { host: '127.0.0.1', port: 0 } });
   const address = server.httpServer.address();
   if (!address || typeof address === 'string') throw new Error('vite preview did not report a port');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: flags });
   return {
     base: `http://127.0.0.1:${address.port}`,
     browser,
