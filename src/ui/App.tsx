@@ -5,6 +5,9 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { DataPanel } from './data/DataPanel';
 import { TrainPanel } from './lab/TrainPanel';
+import { appSweepStore } from './plan/browser-plan';
+import { navStore, useSection } from './plan/nav-store';
+import { PlanTab } from './plan/PlanTab';
 
 type GpuState = { kind: 'checking' } | { kind: 'missing' } | { kind: 'no-adapter' } | { kind: 'ok'; name: string };
 
@@ -66,10 +69,16 @@ interface Section {
 const SECTIONS: Section[] = [
   { id: 'train', title: 'Train', render: () => <TrainPanel /> },
   { id: 'data', title: 'Data', render: () => <DataPanel /> },
+  { id: 'plan', title: 'Plan', render: () => <PlanTab /> },
 ];
 
 export function App() {
-  const [current, setCurrent] = useState(SECTIONS[0].id);
+  const current = useSection();
+  const setCurrent = navStore.getState().show;
+  // A sweep that was running before a reload continues from any tab.
+  useEffect(() => {
+    void appSweepStore().getState().init();
+  }, []);
   const section = SECTIONS.find((s) => s.id === current) ?? SECTIONS[0];
   return (
     <div className="app">

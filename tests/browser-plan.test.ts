@@ -1,0 +1,123 @@
+/**
+ * The Plan tab in headless Chromium on SwiftShader against the built app: the measured device
+ * speed, the IsoFLOP chart, a budget change that changes the plan, "Use this plan" filling the
+ * Train form and the data token limit; and a short IsoFLOP sweep of tiny models that trains every
+ * point, plots them and reports the fit next to Chinchilla's optimum.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startBuiltAppEnv, type BrowserEnv } from './helpers/browser';
+
+let env: BrowserEnv;
+
+beforeAll(async () => {
+  env = await startBuiltAppEnv();
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+async function openLab(page: Page): Promise<void> {
+  await page.goto(env.base);
+  const status = page.getByRole('status', { name: 'Training status' });
+  await expect.poll(() => status.textContent(), { timeout: 60_000 }).toMatch(/press Train to start/);
+}
+
+/** The Suggested model list as term -> value. */
+async function suggested(page: Page): Promise<Record<string, string>> {
+  const list = page.getByRole('definition').locator('xpath=..').locator('xpath=..');
+  const terms = await list.locator('dt').allTextContents();
+  const values = await list.locator('dd').allTextContents();
+  return Object.fromEntries(terms.map((t, i) => [t, values[i]!]));
+}
+
+describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)', () => {
+  it('measures the device, draws the curves, follows the budget and applies the plan to the Train form', async () => {
+    const context = await env.browser.newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await openLab(page);
+    const tabs = await page.getByRole('tab').allTextContents();
+    expect(tabs[0]).toBe('Train');
+    expect(tabs).toContain('Plan');
+    await page.getByRole('tab', { name: 'Plan' }).click();
+
+    const chart = page.getByRole('figure', { name: /Predicted loss against model size/ });
+    await expect.poll(() => chart.locator('svg .recharts-line path').count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(5);
+
+    const speed = page.getByRole('status', { name: 'Device speed' });
+    const started = Date.now();
+    await expect.poll(() => speed.textContent(), { timeout: 60_000 }).toMatch(/tokens\/s, about .* FLOP\/s/);
+    console.log(`speed probe in the browser: ${await speed.textContent()} (seen after ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    // With a measured speed, hours become a budget unit and the plan has a wall-clock estimate.
+    expect(await page.getByRole('option', { name: 'hours on this device' }).isDisabled()).toBe(false);
+    expect((await suggested(page))['Wall-clock estimate']).toMatch(/^about /);
+
+    const before = await suggested(page);
+    await page.getByLabel('Compute budget').fill('1e15');
+    await expect.poll(async () => (await suggested(page))['Parameters']).not.toBe(before['Parameters']);
+    const plan = await suggested(page);
+    const params = Number(/^([\d,]+)/.exec(plan['Parameters']!)![1]!.replace(/,/g, ''));
+    const tokens = Math.round(1e15 / (6 * params));
+    expect(params).toBeLessThan(Number(/^([\d,]+)/.exec(before['Parameters']!)![1]!.replace(/,/g, '')));
+
+    await page.getByRole('button', { name: 'Use this plan' }).click();
+    expect(await page.getByRole('tab', { name: 'Train' }).getAttribute('aria-selected')).toBe('true');
+    const field = (label: string) => page.getByLabel(label, { exact: true }).inputValue();
+    expect(await field('Layers')).toBe(plan['Layers']);
+    expect(await field('Heads')).toBe(/^(\d+)/.exec(plan['Heads']!)![1]);
+    expect(await field('Width')).toBe(plan['Width']);
+    expect(await field('Block size')).toBe(plan['Block size']);
+    expect(Number(await field('Vocabulary'))).toBe(Number(plan['Vocabulary']!.replace(/,/g, '')));
+    const perStep = Number(await field('Micro-batch')) * Number(await field('Accumulation steps')) * Number(plan['Block size']);
+    expect(Number(await field('Steps'))).toBe(Math.ceil(tokens / perStep));
+
+    await page.getByRole('tab', { name: 'Data' }).click();
+    expect(await page.getByLabel('Token limit (empty: all)').inputValue()).toBe(String(tokens));
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('runs a short IsoFLOP sweep of tiny models, plots it and fits it', async () => {
+    const context = await env.browser.newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await openLab(page);
+    for (const [label, value] of [
+      ['Vocabulary', '512'],
+      ['Block size', '32'],
+      ['Peak learning rate', '0.01'],
+    ]) {
+      await page.getByLabel(label!, { exact: true }).fill(value!);
+    }
+    await page.getByRole('tab', { name: 'Plan' }).click();
+    await page.getByLabel('Sweep budgets (FLOPs)').fill(process.env.SWEEP_BUDGETS ?? '6e7, 1.2e8');
+    await page.getByLabel('Model widths').fill(process.env.SWEEP_WIDTHS ?? '16, 24, 32');
+    await page.getByLabel('Sweep layers').fill('1');
+    const size = (await page.getByLabel('Sweep size').textContent()) ?? '';
+    console.log(`sweep: ${size}`);
+    const started = Date.now();
+    await page.getByRole('button', { name: 'Start sweep' }).click();
+    const progress = page.getByRole('status', { name: 'Sweep progress' });
+    await expect.poll(() => progress.textContent(), { timeout: 30_000 }).toMatch(/point 1 of 6/);
+    await expect.poll(() => progress.textContent(), { timeout: 240_000, interval: 500 }).toMatch(/Sweep finished: 6 of 6 points/);
+    console.log(`sweep of 6 points took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    const rows = page.getByRole('table', { name: 'Sweep runs' }).locator('tbody tr');
+    expect(await rows.count()).toBe(6);
+    for (const row of await rows.all()) expect(await row.locator('td').nth(4).textContent()).toMatch(/^\d+\.\d{3}$/);
+    // The six runs are drawn over the curves.
+    const chart = page.getByRole('figure', { name: /Predicted loss against model size/ });
+    expect(await chart.locator('.recharts-scatter-symbol').count()).toBeGreaterThanOrEqual(6 + 5);
+    const fit = page.getByRole('region', { name: 'Sweep fit' });
+    const report = (await fit.textContent()) ?? '';
+    console.log(`sweep fit: ${report}`);
+    expect(report).toMatch(/6e7 FLOPs: (your runs' optimum N ≈ .*Chinchilla \(Hoffmann\) says N\* ≈|no fit)/);
+    expect(report).toMatch(/Across budgets: /);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
