@@ -134,9 +134,11 @@ function fakeLab(options: { lossOf?: (settings: RunSettings) => number; pauseAt?
       },
       resume(runId) {
         calls.push(`resume ${runId}`);
-        const run = summaries.get(runId!)!;
-        set({ phase: 'preparing', run });
-        void play(run);
+        const run = summaries.get(runId!);
+        set({ phase: 'preparing' });
+        if (run) void play(run);
+        // The worker answers a missing run with an error; the lab goes back to idle.
+        else void tick().then(() => set({ phase: 'idle', error: { kind: 'config', message: `there is no run "${runId}"` } }));
       },
       stop() {
         calls.push('stop');
@@ -199,6 +201,16 @@ describe('sweep queue', () => {
     expect(lab.calls.slice(1)).toEqual(points.slice(2).map((p) => `train ${pointName(DEFINITION, p)}`));
     expect(sweep.getState().sweep!.points[0]!.valLoss).toBe(5.5);
     expect(sweep.getState().sweep!.points[1]!.status).toBe('done');
+  });
+
+  it('after a reload, a point whose run is gone starts over', async () => {
+    const lab = fakeLab();
+    const points = sweepPoints(DEFINITION).map((p, i) => (i === 0 ? { ...p, status: 'running' as const, runId: 'deleted' } : p));
+    const sweep = createSweepStore({ lab: lab.store, storage: memoryStorage({ definition: DEFINITION, points, status: 'running' }) });
+    await sweep.getState().init();
+    await until(() => sweep.getState().sweep?.status === 'done');
+    expect(lab.calls.slice(0, 2)).toEqual(['resume deleted', `train ${pointName(DEFINITION, points[0]!)}`]);
+    expect(sweep.getState().sweep!.points.every((p) => p.status === 'done')).toBe(true);
   });
 
   it('cancel stops the current run and forgets its partial loss; continue trains that point again', async () => {

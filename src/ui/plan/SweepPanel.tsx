@@ -162,20 +162,20 @@ function SweepFitReport() {
   const sweep = useSweepStore((s) => s.sweep)!;
   const report = useMemo(() => sweepReport(sweep, HOFFMANN_2022), [sweep]);
   if (report.fit.perBudget.length === 0 && report.fit.skipped.length === 0) return null;
+  // One line per budget, ascending, fitted or not.
+  const lines: [number, string][] = [
+    ...report.budgets.map((b): [number, string] => [
+      b.budget,
+      `${formatFlops(b.budget)} FLOPs: your runs' optimum N ≈ ${formatCount(b.fittedN)} (loss ${b.fittedLoss.toFixed(3)}${b.extrapolated ? ', outside the sizes tried' : ''}); Chinchilla (Hoffmann) says N* ≈ ${formatCount(b.chinchillaN)}.`,
+    ]),
+    ...report.fit.skipped.map((s): [number, string] => [s.budget, `${formatFlops(s.budget)} FLOPs: no fit (${s.reason}).`]),
+  ].sort((a, b) => a[0] - b[0]);
   return (
     <div aria-label="Sweep fit" role="region">
       <h4>Fitted optimum</h4>
       <ul>
-        {report.budgets.map((b) => (
-          <li key={b.budget}>
-            {formatFlops(b.budget)} FLOPs: your runs' optimum N ≈ {formatCount(b.fittedN)} (loss {b.fittedLoss.toFixed(3)}
-            {b.extrapolated ? ', outside the sizes tried' : ''}); Chinchilla (Hoffmann) says N* ≈ {formatCount(b.chinchillaN)}.
-          </li>
-        ))}
-        {report.fit.skipped.map((s) => (
-          <li key={s.budget}>
-            {formatFlops(s.budget)} FLOPs: no fit ({s.reason}).
-          </li>
+        {lines.map(([budget, text]) => (
+          <li key={budget}>{text}</li>
         ))}
       </ul>
       <p>
