@@ -170,6 +170,7 @@ describe('lab store', () => {
     send({ type: 'eval', runId: 'run-1', point: { step: 2, valLoss: 4.7 } });
     send({ type: 'checkpoint', runId: 'run-1', step: 2 });
     expect(store.getState()).toMatchObject({ firstStepMs: 1500, checkpointStep: 2, stage: null, evals: [{ step: 2, valLoss: 4.7 }] });
+    expect(store.getState().runs[0]).toMatchObject({ id: 'run-1', checkpointStep: 2, tokens: 128, lastLoss: 4.5, lastValLoss: 4.7 });
     expect(store.getState().steps.map((p) => p.loss)).toEqual([5, 4.5]);
 
     store.getState().pause();

@@ -315,9 +315,14 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       case 'eval':
         if (current?.id === event.runId) set({ evals: [...get().evals, event.point] });
         return;
-      case 'checkpoint':
-        if (current?.id === event.runId) set({ checkpointStep: event.step });
+      case 'checkpoint': {
+        if (current?.id !== event.runId) return;
+        // The stored summary moved on too: keep the runs list in step without asking the worker.
+        const last = get().steps.at(-1);
+        const patch = { checkpointStep: event.step, ...(last ? { tokens: last.tokens, lastLoss: last.loss } : {}), ...(get().evals.length ? { lastValLoss: get().evals.at(-1)!.valLoss } : {}) };
+        set({ checkpointStep: event.step, run: { ...current, ...patch }, runs: get().runs.map((r) => (r.id === event.runId ? { ...r, ...patch } : r)) });
         return;
+      }
       case 'sample-token': {
         const weights = requests.get(event.requestId);
         if (weights) set({ samples: { ...get().samples, [weights]: { ...get().samples[weights], text: get().samples[weights].text + event.text } } });
