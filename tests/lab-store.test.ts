@@ -237,6 +237,12 @@ describe('lab store', () => {
     env.send({ type: 'error', kind: 'device-lost', message: 'GPU device lost. The checkpoint at step 2 is saved', runId: 'run-1' });
     expect(env.store.getState().device).toEqual({ status: 'unavailable', report: { ok: false, reason: 'GPU device lost. The checkpoint at step 2 is saved' } });
 
+    const noAdapter = setup();
+    noAdapter.store.getState().init();
+    noAdapter.send({ type: 'device', report: { ok: false, reason: 'WebGPU is present but no GPU adapter was found (the GPU may be blocklisted or disabled).' } });
+    expect(noAdapter.store.getState().device).toMatchObject({ status: 'unavailable', report: { reason: expect.stringMatching(/no GPU adapter/) } });
+    expect(noAdapter.store.getState().form.batchSize).toBe(4); // the software defaults stay: a failed probe suggests nothing
+
     const bare = setup({ hasWebGpu: false });
     bare.store.getState().init();
     expect(bare.posted()).toEqual([{ type: 'list-runs' }]);
