@@ -55,7 +55,7 @@ export function SweepPanel() {
       <h3 id={`${id}-title`}>Your own IsoFLOP sweep</h3>
       <p className="muted">
         Trains every model width at every budget on your data (steps from C = 6·N·D, the Train form's batch, block, vocabulary and learning rate),
-        then fits a parabola in log N per budget and a power law across budgets. Results are kept in this browser; a reload continues the sweep.
+        then fits a parabola in log N per budget and a power law across budgets. Results are kept in this browser; after a reload the sweep continues, resuming the interrupted run from its last checkpoint.
       </p>
       <div className="field-row">
         <div className="field">
