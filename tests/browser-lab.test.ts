@@ -3,12 +3,15 @@
  * page, press Train (tokenizer, bundled corpus and model all made on the spot), watch the loss fall,
  * pause, generate text, reload, resume from the checkpoint; and the page a browser without WebGPU gets.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { unzipSync } from 'fflate';
 import type { Page } from 'playwright-core';
 import { parseSafetensors } from '../src/model/safetensors';
 import { startBuiltAppEnv, type BrowserEnv } from './helpers/browser';
+
+// SwiftShader on two shared cores: the run trains dozens of steps, several minutes when the suite runs beside it.
+vi.setConfig({ testTimeout: 360_000 });
 
 let env: BrowserEnv;
 

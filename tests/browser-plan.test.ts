@@ -4,9 +4,12 @@
  * Train form and the data token limit; and a short IsoFLOP sweep of tiny models that trains every
  * point, plots them and reports the fit next to Chinchilla's optimum.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startBuiltAppEnv, type BrowserEnv } from './helpers/browser';
+
+// SwiftShader on two shared cores: a sweep trains several models in a row, several minutes when the suite runs beside it.
+vi.setConfig({ testTimeout: 360_000 });
 
 let env: BrowserEnv;
 

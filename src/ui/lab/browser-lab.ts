@@ -8,7 +8,7 @@ import type { StoreApi } from 'zustand/vanilla';
 import type { LabEvent, LabRequest } from '../../train/protocol';
 import { bundledCorpusUrl } from '../data/browser-deps';
 import { appDataStore } from '../data/data-store';
-import { createWorkerClient } from '../data/worker-client';
+import { createWorkerClient, type WorkerClient } from '../data/worker-client';
 import { createLabStore, type LabState } from './lab-store';
 
 /** Hands `bytes` to the browser as a file download. */
@@ -24,17 +24,24 @@ export function saveFile(name: string, bytes: Uint8Array, type = 'application/zi
 }
 
 let appStore: StoreApi<LabState> | null = null;
+let appWorker: WorkerClient<LabRequest, LabEvent> | null = null;
 
-export function appLabStore(): StoreApi<LabState> {
-  if (appStore) return appStore;
+/** The page's one training worker (one GPU device, its compiled kernels shared by every request). */
+export function labWorker(): WorkerClient<LabRequest, LabEvent> {
+  if (appWorker) return appWorker;
   const worker = new Worker(new URL('../../train/lab-worker.ts', import.meta.url), { type: 'module' });
-  const client = createWorkerClient<LabRequest, LabEvent>(worker, (message) => ({
+  appWorker = createWorkerClient<LabRequest, LabEvent>(worker, (message) => ({
     type: 'error',
     kind: 'internal',
     message: `The training worker stopped (${message}). Reload the page: checkpoints saved so far are kept.`,
   }));
+  return appWorker;
+}
+
+export function appLabStore(): StoreApi<LabState> {
+  if (appStore) return appStore;
   appStore = createLabStore({
-    worker: client,
+    worker: labWorker(),
     data: appDataStore(),
     bundledUrl: bundledCorpusUrl,
     hasWebGpu: () => 'gpu' in navigator && !!navigator.gpu,

@@ -1,37 +1,31 @@
 /**
- * The Plan tab's stores on a real page: the speed probe in a short-lived lab worker of its own
- * (the lab store keeps its worker's events to itself; this one is terminated after answering, so
- * its GPU memory goes with it), and the sweep saved in IndexedDB under its own database.
+ * The Plan tab's stores on a real page: the speed probe in the lab's worker (the probe frees its
+ * model when done), and the sweep saved in IndexedDB under its own database.
  */
 import { createStore as createIdbStore, del, get, set } from 'idb-keyval';
 import { useStore } from 'zustand';
 import type { StoreApi } from 'zustand/vanilla';
 import type { LabEvent, LabRequest } from '../../train/protocol';
-import { appLabStore } from '../lab/browser-lab';
+import { appLabStore, labWorker } from '../lab/browser-lab';
 import { isBusy } from '../lab/lab-store';
 import type { SweepState } from './sweep-plan';
 import { type SpeedState, createSpeedStore } from './speed-store';
 import { type SweepStoreState, createSweepStore } from './sweep-store';
 
+/** Runs the probe in the lab's own worker: its device and compiled kernels are already there. */
 function probeInWorker(request: Extract<LabRequest, { type: 'speed-probe' }>): Promise<{ tokensPerSecond: number; flopsPerSecond: number }> {
+  const worker = labWorker();
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('../../train/lab-worker.ts', import.meta.url), { type: 'module' });
-    const finish = () => worker.terminate();
-    worker.onmessage = (event: MessageEvent<LabEvent>) => {
-      const message = event.data;
+    const stop = worker.subscribe((message: LabEvent) => {
       if (message.type === 'speed') {
-        finish();
+        stop();
         resolve({ tokensPerSecond: message.tokensPerSecond, flopsPerSecond: message.flopsPerSecond });
-      } else if (message.type === 'error') {
-        finish();
+      } else if (message.type === 'error' && message.requestId === undefined && message.runId === undefined) {
+        stop();
         reject(new Error(message.message));
       }
-    };
-    worker.onerror = (event) => {
-      finish();
-      reject(new Error(`the speed probe's worker stopped (${event.message || 'it failed to load'})`));
-    };
-    worker.postMessage(request);
+    });
+    worker.post(request);
   });
 }
 
