@@ -13,7 +13,7 @@ export default tseslint.config(
   },
   {
     // Layering: the engine never imports React or the UI.
-    files: ['src/gpu/**', 'src/autograd/**', 'src/model/**', 'src/optim/**', 'src/data/**', 'src/train/**', 'src/tokenizer/**', 'src/cli/**', 'shaders/**'],
+    files: ['src/gpu/**', 'src/autograd/**', 'src/model/**', 'src/optim/**', 'src/data/**', 'src/train/**', 'src/tokenizer/**', 'src/scaling/**', 'src/cli/**', 'shaders/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['react', 'react-dom', 'react/*', 'zustand', 'recharts', '**/ui/**'] }],
     },
