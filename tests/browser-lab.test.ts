@@ -3,25 +3,17 @@
  * page, press Train (tokenizer, bundled corpus and model all made on the spot), watch the loss fall,
  * pause, generate text, reload, resume from the checkpoint; and the page a browser without WebGPU gets.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { unzipSync } from 'fflate';
 import type { Page } from 'playwright-core';
 import { parseSafetensors } from '../src/model/safetensors';
-import { startBuiltAppEnv, type BrowserEnv } from './helpers/browser';
+import { useBuiltApp } from './helpers/built-app';
 
 // SwiftShader on two shared cores: the run trains dozens of steps, several minutes when the suite runs beside it.
 vi.setConfig({ testTimeout: 360_000 });
 
-let env: BrowserEnv;
-
-beforeAll(async () => {
-  env = await startBuiltAppEnv();
-});
-
-afterAll(async () => {
-  await env?.close();
-});
+const app = useBuiltApp();
 
 /** The step and loss the status line shows, or null before the first step. */
 async function statusStep(page: Page): Promise<{ step: number; loss: number; text: string } | null> {
@@ -54,11 +46,11 @@ async function setField(page: Page, label: string, value: string) {
 
 describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () => {
   it('trains from one press of Train, samples, and resumes after a reload', async () => {
-    const context = await env.browser.newContext();
+    const context = await app().browser.newContext();
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(env.base);
+    await page.goto(app().base);
     const status = page.getByRole('status', { name: 'Training status' });
     await expect.poll(() => status.textContent(), { timeout: 60_000 }).toMatch(/press Train to start/);
 
@@ -123,12 +115,12 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
   });
 
   it('explains what is missing when the browser has no WebGPU', async () => {
-    const context = await env.browser.newContext();
+    const context = await app().browser.newContext();
     await context.addInitScript(() => {
       Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
     });
     const page = await context.newPage();
-    await page.goto(env.base);
+    await page.goto(app().base);
     await page.getByText('Training needs WebGPU.').waitFor({ timeout: 30_000 });
     expect(await page.getByRole('alert').first().textContent()).toMatch(/WebGPU is not available here/);
     expect(await page.getByRole('alert').nth(1).textContent()).toMatch(/navigator\.gpu is missing\). Use a recent Chrome or Edge/);

@@ -4,25 +4,17 @@
  * Train form and the data token limit; and a short IsoFLOP sweep of tiny models that trains every
  * point, plots them and reports the fit next to Chinchilla's optimum.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startBuiltAppEnv, type BrowserEnv } from './helpers/browser';
+import { useBuiltApp } from './helpers/built-app';
 
 // SwiftShader on two shared cores: a sweep trains several models in a row, several minutes when the suite runs beside it.
 vi.setConfig({ testTimeout: 360_000 });
 
-let env: BrowserEnv;
-
-beforeAll(async () => {
-  env = await startBuiltAppEnv();
-});
-
-afterAll(async () => {
-  await env?.close();
-});
+const app = useBuiltApp();
 
 async function openLab(page: Page): Promise<void> {
-  await page.goto(env.base);
+  await page.goto(app().base);
   const status = page.getByRole('status', { name: 'Training status' });
   await expect.poll(() => status.textContent(), { timeout: 60_000 }).toMatch(/press Train to start/);
 }
@@ -37,7 +29,7 @@ async function suggested(page: Page): Promise<Record<string, string>> {
 
 describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)', () => {
   it('measures the device, draws the curves, follows the budget and applies the plan to the Train form', async () => {
-    const context = await env.browser.newContext();
+    const context = await app().browser.newContext();
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -85,7 +77,7 @@ describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)',
   });
 
   it('runs a short IsoFLOP sweep of tiny models, plots it and fits it', async () => {
-    const context = await env.browser.newContext();
+    const context = await app().browser.newContext();
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

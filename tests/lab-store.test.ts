@@ -12,21 +12,9 @@ import { createTrainHandler, type TrainRequest, type TrainResponse } from '../sr
 import type { LabEvent, LabRequest, RunSettings, RunSummary, StepPoint } from '../src/train/protocol';
 import { createDataStore } from '../src/ui/data/data-store';
 import { BUNDLED_ID } from '../src/ui/data/source-form';
-import { createWorkerClient, type WorkerLike } from '../src/ui/data/worker-client';
+import { createWorkerClient } from '../src/ui/data/worker-client';
 import { createLabStore, exportFolderName, NO_WEBGPU } from '../src/ui/lab/lab-store';
-
-class FakeWorker implements WorkerLike {
-  posted: unknown[] = [];
-  onmessage: ((event: MessageEvent) => unknown) | null = null;
-  constructor(private readonly handle?: (message: unknown, reply: (m: unknown) => void) => void) {}
-  postMessage(message: unknown) {
-    this.posted.push(message);
-    this.handle?.(message, (m) => this.reply(m));
-  }
-  reply(message: unknown) {
-    this.onmessage?.({ data: message } as MessageEvent);
-  }
-}
+import { FakeWorker } from './helpers/fake-worker';
 
 const CORPUS = 'the cat sat on the mat.\nthe dog ate the bone.\n'.repeat(30);
 

@@ -9,26 +9,9 @@ import type { StorageStatus } from '../src/data/storage';
 import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/tokenizer/train-worker';
 import { createDataStore, type DataStoreDeps } from '../src/ui/data/data-store';
 import { BUNDLED_ID, buildIngestInput, initialForm, progressSummary, type IngestProgress } from '../src/ui/data/source-form';
-import { createWorkerClient, type WorkerLike } from '../src/ui/data/worker-client';
+import { createWorkerClient } from '../src/ui/data/worker-client';
+import { FakeWorker } from './helpers/fake-worker';
 import { vocabSizeOf } from '../src/ui/tokenizer/tokenizer-info';
-
-class FakeWorker<Response> implements WorkerLike {
-  posted: unknown[] = [];
-  onmessage: ((event: MessageEvent) => unknown) | null = null;
-  onerror: ((event: ErrorEvent) => unknown) | null = null;
-  terminated = false;
-  constructor(private readonly handle?: (message: unknown, reply: (m: Response) => void) => void) {}
-  postMessage(message: unknown) {
-    this.posted.push(message);
-    this.handle?.(message, (m) => this.reply(m));
-  }
-  reply(message: Response) {
-    this.onmessage?.({ data: message } as MessageEvent);
-  }
-  terminate() {
-    this.terminated = true;
-  }
-}
 
 // A tiny but real tokenizer.json: 3 vocab entries and one special token.
 const TOKENIZER_JSON = JSON.stringify({

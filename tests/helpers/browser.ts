@@ -2,6 +2,7 @@
  * Headless Chromium (Debian's, WebGPU on SwiftShader) pointed at a Vite dev server of this repo:
  * the browser tests and the data benchmark share this start-up.
  */
+import type { Server } from 'node:http';
 import { chromium, type Browser } from 'playwright-core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,20 +28,25 @@ export interface BrowserEnv {
   close(): Promise<void>;
 }
 
-export async function startBrowserEnv(): Promise<BrowserEnv> {
-  const server: ViteDevServer = await createServer({ configFile: 'vite.config.ts', server: { host: '127.0.0.1', port: 0 }, logLevel: 'error' });
-  await server.listen();
-  const address = server.httpServer!.address();
+/** Chromium on a server that listens at `address`; close() stops both, then runs `cleanUp`. */
+async function launchAt(address: ReturnType<Server['address']>, closeServer: () => Promise<void>, flags = CHROMIUM_FLAGS, cleanUp?: () => Promise<void>): Promise<BrowserEnv> {
   if (!address || typeof address === 'string') throw new Error('vite did not report a port');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: flags });
   return {
     base: `http://127.0.0.1:${address.port}`,
     browser,
     async close() {
       await browser.close();
-      await server.close();
+      await closeServer();
+      await cleanUp?.();
     },
   };
+}
+
+export async function startBrowserEnv(): Promise<BrowserEnv> {
+  const server: ViteDevServer = await createServer({ configFile: 'vite.config.ts', server: { host: '127.0.0.1', port: 0 }, logLevel: 'error' });
+  await server.listen();
+  return launchAt(server.httpServer!.address(), () => server.close());
 }
 
 /**
@@ -51,16 +57,5 @@ export async function startBuiltAppEnv(flags: string[] = CHROMIUM_FLAGS): Promis
   const outDir = await mkdtemp(join(tmpdir(), 'gpt-garden-web-'));
   await build({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir, emptyOutDir: true } });
   const server: PreviewServer = await preview({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir }, preview: { host: '127.0.0.1', port: 0 } });
-  const address = server.httpServer.address();
-  if (!address || typeof address === 'string') throw new Error('vite preview did not report a port');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: flags });
-  return {
-    base: `http://127.0.0.1:${address.port}`,
-    browser,
-    async close() {
-      await browser.close();
-      await server.close();
-      await rm(outDir, { recursive: true, force: true });
-    },
-  };
+  return launchAt(server.httpServer.address(), () => server.close(), flags, () => rm(outDir, { recursive: true, force: true }));
 }
