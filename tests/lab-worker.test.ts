@@ -229,6 +229,21 @@ describe('lab worker', () => {
     expect(await keys(runDb)).toEqual([]);
   });
 
+  it('load-run shows a stored run and its curve without training it', async () => {
+    const { handle, of, events } = lab();
+    await handle({ type: 'start', settings: { ...SETTINGS, maxSteps: 2, evalEvery: 2, checkpointEvery: 2 }, tokenizerJson });
+    const runId = of('run')[0]!.run.id;
+    const trained = of('step').map((e) => e.point);
+    const before = events.length;
+    await handle({ type: 'load-run', runId });
+    const answer = events.slice(before);
+    expect(answer.map((e) => e.type)).toEqual(['run', 'history']);
+    expect(answer[0]).toMatchObject({ type: 'run', run: { id: runId, status: 'done', checkpointStep: 2 } });
+    expect(answer[1]).toEqual({ type: 'history', runId, steps: trained, evals: of('eval').map((e) => e.point) });
+    await handle({ type: 'load-run', runId: 'nope' });
+    expect(events.at(-1)).toMatchObject({ type: 'error', kind: 'config', runId: 'nope', message: expect.stringMatching(/no run "nope"/) });
+  });
+
   it('a lost device ends the run with a clear error; the last checkpoint stays loadable', async () => {
     const real = await gpu();
     let lose: (reason: string) => void = () => undefined;
