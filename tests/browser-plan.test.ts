@@ -51,6 +51,13 @@ describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)',
     expect(await page.getByRole('option', { name: 'hours on this device' }).isDisabled()).toBe(false);
     expect((await suggested(page))['Wall-clock estimate']).toMatch(/^about /);
 
+    // The post's point: 3.2e17 FLOPs at GPT-2's vocabulary and 1024 context, Hoffmann's fit.
+    await page.getByLabel('Vocabulary and context').selectOption('post');
+    await expect.poll(async () => (await suggested(page))['Parameters']).toMatch(/^48,347,648 /);
+    expect(await suggested(page)).toMatchObject({ Layers: '7', Width: '512', 'Block size': '1024', Vocabulary: '50,304' });
+    expect((await suggested(page))['Training tokens']).toMatch(/^1\.1B /);
+    await page.getByLabel('Vocabulary and context').selectOption('form');
+
     const before = await suggested(page);
     await page.getByLabel('Compute budget').fill('1e15');
     await expect.poll(async () => (await suggested(page))['Parameters']).not.toBe(before['Parameters']);

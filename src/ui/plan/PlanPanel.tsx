@@ -5,7 +5,7 @@
  * The device's speed comes in as training tokens/s measured on a reference model (what `bench`
  * and the trainer report), turned into FLOP/s with that model's FLOPs per token (6N + 12·L·T·C).
  */
-import { useId, useMemo, useState } from 'react';
+import { useId, useMemo, useState, type ReactNode } from 'react';
 import { type GPTConfig, SEED_CONFIG } from '../../model/config';
 import { type Budget, budgetFlops, deviceFlopsPerSecond, trainingSeconds } from '../../scaling/budget';
 import { FITS, type FitId } from '../../scaling/chinchilla';
@@ -24,6 +24,8 @@ export interface PlanPanelProps {
   /** The user's own sweep, drawn over the fitted curves. */
   sweep?: readonly SweepResult[];
   onUsePlan: (plan: TrainingPlan) => void;
+  /** Extra fields beside the budget (the Plan tab's choice of vocabulary and context). */
+  extraFields?: ReactNode;
 }
 
 type BudgetUnit = Budget['kind'];
@@ -34,7 +36,7 @@ const UNIT_LABELS: Record<BudgetUnit, string> = {
   dollars: 'dollars',
 };
 
-export function PlanPanel({ vocabSize, blockSize, deviceTokensPerSecond, referenceConfig = SEED_CONFIG, sweep, onUsePlan }: PlanPanelProps) {
+export function PlanPanel({ vocabSize, blockSize, deviceTokensPerSecond, referenceConfig = SEED_CONFIG, sweep, onUsePlan, extraFields }: PlanPanelProps) {
   const id = useId();
   const [unit, setUnit] = useState<BudgetUnit>('flops');
   const [amounts, setAmounts] = useState<Record<BudgetUnit, string>>({ flops: '3.2e17', hours: '1', dollars: '10' });
@@ -118,6 +120,7 @@ export function PlanPanel({ vocabSize, blockSize, deviceTokensPerSecond, referen
             ))}
           </select>
         </div>
+        {extraFields}
       </div>
       <p id={`${id}-unit-note`} className="muted">
         {deviceFlops === undefined

@@ -3,8 +3,8 @@
  * with the Train form's vocabulary and block size, and the user's own IsoFLOP sweep drawn over it.
  * "Use this plan" fills the Train form and the data token limit, then shows the Train tab.
  */
-import { useEffect, useMemo } from 'react';
-import type { GPTConfig } from '../../model/config';
+import { useEffect, useId, useMemo, useState } from 'react';
+import { SEED_CONFIG, type GPTConfig } from '../../model/config';
 import { formatCount, formatFlops } from '../../scaling/format';
 import type { TrainingPlan } from '../../scaling/model-picker';
 import { appDataStore } from '../data/data-store';
@@ -34,8 +34,13 @@ function useReference(): { model: GPTConfig; batchSize: number } | null {
 }
 
 export function PlanTab() {
-  const vocabSize = useLabStore((s) => s.form.model.vocabSize);
-  const blockSize = useLabStore((s) => s.form.model.blockSize);
+  const formVocab = useLabStore((s) => s.form.model.vocabSize);
+  const formBlock = useLabStore((s) => s.form.model.blockSize);
+  // The post's own shape (GPT-2's padded vocabulary, 1024 context) reproduces its 50M / 1.1B point.
+  const [shape, setShape] = useState<'form' | 'post'>('form');
+  const shapeId = useId();
+  const vocabSize = shape === 'post' ? SEED_CONFIG.vocabSize : formVocab;
+  const blockSize = shape === 'post' ? SEED_CONFIG.blockSize : formBlock;
   const deviceStatus = useLabStore((s) => s.device.status);
   const reference = useReference();
   const speed = useSpeedStore((s) => s);
@@ -78,6 +83,19 @@ export function PlanTab() {
         referenceConfig={measured?.model}
         sweep={results}
         onUsePlan={applyPlan}
+        extraFields={
+          <div className="field">
+            <label htmlFor={shapeId}>Vocabulary and context</label>
+            <select id={shapeId} value={shape} onChange={(e) => setShape(e.target.value as 'form' | 'post')}>
+              <option value="form">
+                From the Train form ({formVocab.toLocaleString('en-US')} tokens, block {formBlock})
+              </option>
+              <option value="post">
+                The post&apos;s ({SEED_CONFIG.vocabSize.toLocaleString('en-US')} tokens, block {SEED_CONFIG.blockSize})
+              </option>
+            </select>
+          </div>
+        }
       />
       <SweepPanel />
     </div>
