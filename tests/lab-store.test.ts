@@ -253,6 +253,47 @@ describe('lab store', () => {
     expect(exportFolderName('///')).toBe('gpt-garden-run');
   });
 
+  it('Stop while preparing ends the preparation before its next stage and starts nothing', async () => {
+    const env = setup({ datasets: () => [] });
+    env.store.getState().init();
+    env.send({ type: 'device', report: { ok: true, limits: LIMITS, suggested: SUGGESTED } });
+    const training = env.store.getState().train();
+    env.store.getState().stop(); // before the tokenizer stage begins
+    await training;
+    expect(env.store.getState()).toMatchObject({ phase: 'idle', error: null });
+    expect(env.data.getState().tokenizer.status).toBe('missing');
+    expect(env.posted().some((m) => m.type === 'start')).toBe(false);
+  });
+
+  it('Stop after the start was sent stops the run as soon as the worker announces it', async () => {
+    const env = setup();
+    const start = await started(env);
+    env.store.getState().stop();
+    env.send({ type: 'run', run: summary(start.settings) });
+    expect(env.posted().at(-1)).toEqual({ type: 'stop' });
+    expect(env.store.getState().phase).toBe('stopping');
+    env.send({ type: 'run', run: summary(start.settings, { status: 'done', checkpointStep: 1 }) });
+    expect(env.store.getState().phase).toBe('done');
+  });
+
+  it('Show opens a stored run: its curve replaces the current one and Resume continues it', () => {
+    const env = setup();
+    env.store.getState().init();
+    const settings = { ...SUGGESTED, datasetId: 'd' };
+    const stored = summary(settings, { id: 'old', status: 'paused', checkpointStep: 4 });
+    env.send({ type: 'runs', runs: [stored] });
+    env.send({ type: 'run', run: summary(settings, { id: 'new', status: 'done', checkpointStep: 10 }) });
+    env.send({ type: 'history', runId: 'new', steps: [point(1, 5)], evals: [] });
+    env.store.getState().open('old');
+    expect(env.posted().at(-1)).toEqual({ type: 'load-run', runId: 'old' });
+    expect(env.store.getState()).toMatchObject({ run: { id: 'old' }, phase: 'paused', steps: [] });
+    env.send({ type: 'run', run: stored });
+    env.send({ type: 'history', runId: 'old', steps: [point(1, 6), point(2, 5.5)], evals: [] });
+    expect(env.store.getState().steps.map((p) => p.loss)).toEqual([6, 5.5]);
+    env.store.getState().resume();
+    expect(env.posted().at(-1)).toEqual({ type: 'resume', runId: 'old' });
+  });
+
   it('retrains the tokenizer when the form asks for another vocabulary, and remakes the bundled dataset', async () => {
     const env = setup({ datasets: (json) => (json ? [manifestFor(json)] : []) });
     await started(env);

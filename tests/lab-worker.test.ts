@@ -230,7 +230,7 @@ describe('lab worker', () => {
   });
 
   it('load-run shows a stored run and its curve without training it', async () => {
-    const { handle, of, events } = lab();
+    const { handle, of, events, runStore } = lab();
     await handle({ type: 'start', settings: { ...SETTINGS, maxSteps: 2, evalEvery: 2, checkpointEvery: 2 }, tokenizerJson });
     const runId = of('run')[0]!.run.id;
     const trained = of('step').map((e) => e.point);
@@ -240,6 +240,10 @@ describe('lab worker', () => {
     expect(answer.map((e) => e.type)).toEqual(['run', 'history']);
     expect(answer[0]).toMatchObject({ type: 'run', run: { id: runId, status: 'done', checkpointStep: 2 } });
     expect(answer[1]).toEqual({ type: 'history', runId, steps: trained, evals: of('eval').map((e) => e.point) });
+    // A run saved as 'running' that this worker is not training was interrupted: it shows as paused.
+    await runStore.updateSummary(runId, { status: 'running' });
+    await handle({ type: 'list-runs' });
+    expect(of('runs').at(-1)!.runs[0]).toMatchObject({ id: runId, status: 'paused', message: expect.stringMatching(/interrupted/) });
     await handle({ type: 'load-run', runId: 'nope' });
     expect(events.at(-1)).toMatchObject({ type: 'error', kind: 'config', runId: 'nope', message: expect.stringMatching(/no run "nope"/) });
   });

@@ -102,6 +102,19 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
     }
   }
 
+  /**
+   * A stored run as the page should see it: one saved as 'running' that is not training in this
+   * worker was interrupted (the page closed or crashed mid-run), so it is paused at its checkpoint.
+   */
+  function asStored(summary: RunSummary): RunSummary {
+    if (summary.status !== 'running' || active?.runId === summary.id) return summary;
+    return { ...summary, status: 'paused', message: summary.message ?? 'interrupted: the page closed while it trained' };
+  }
+
+  async function listRuns(): Promise<RunSummary[]> {
+    return (await runStore.list()).map(asStored);
+  }
+
   function requireIdle(): void {
     if (active) throw new DataError('config', 'a run is training: pause or stop it first');
   }
@@ -273,13 +286,13 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           }
           return;
         case 'list-runs':
-          post({ type: 'runs', runs: await runStore.list() });
+          post({ type: 'runs', runs: await listRuns() });
           return;
         case 'load-run': {
           const record = await runStore.get(message.runId);
           if (!record) throw new DataError('config', `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`);
           const live = active?.runId === message.runId ? active : null;
-          post({ type: 'run', run: record.summary });
+          post({ type: 'run', run: asStored(record.summary) });
           post({ type: 'history', runId: message.runId, steps: [...(live?.steps ?? record.steps)], evals: [...(live?.evals ?? record.evals)] });
           return;
         }
@@ -287,7 +300,7 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           if (active?.runId === message.runId) throw new DataError('config', 'this run is training: stop it before deleting it');
           if (stored?.key.startsWith(`${message.runId}:`)) destroyStored();
           await runStore.delete(message.runId);
-          post({ type: 'runs', runs: await runStore.list() });
+          post({ type: 'runs', runs: await listRuns() });
           return;
         case 'export-run':
           post({ type: 'export', runId: message.runId, files: await runStore.exportHf(message.runId) });

@@ -79,7 +79,7 @@ function Controls() {
       <button type="button" className="secondary" onClick={() => resume()} disabled={!canResume}>
         Resume
       </button>
-      <button type="button" className="secondary" onClick={stop} disabled={phase !== 'running' && phase !== 'pausing'}>
+      <button type="button" className="secondary" onClick={stop} disabled={phase !== 'running' && phase !== 'pausing' && phase !== 'preparing'}>
         Stop
       </button>
     </div>

@@ -36,6 +36,8 @@ export interface PrepareOptions {
   datasetId: string;
   bundledUrl: string;
   onStage(message: string): void;
+  /** Checked before each stage: true ends the preparation (what is saved so far stays). */
+  stopped?(): boolean;
 }
 
 /** Datasets that hold tokens of this tokenizer: the only ones a run with it can train on. */
@@ -45,6 +47,9 @@ export function usableDatasets(datasets: DatasetManifest[], tokenizerJson: strin
 }
 
 export async function prepareData(data: StoreApi<DataState>, options: PrepareOptions): Promise<PreparedData> {
+  const checkStopped = () => {
+    if (options.stopped?.()) throw new Error('Stopped before training started.');
+  };
   await data.getState().init();
   let state = await waitForState(data, (s) => s.datasetsLoaded && s.tokenizer.status !== 'loading' && s.tokenizer.status !== 'training');
   if (state.ingestion.status === 'running' || state.ingestion.status === 'cancelling') {
@@ -54,6 +59,7 @@ export async function prepareData(data: StoreApi<DataState>, options: PrepareOpt
   const { tokenizer } = state;
   const wanted = tokenizer.status === 'ready' ? options.retrainVocab : (options.retrainVocab ?? options.defaultVocab);
   if (wanted !== undefined && !(tokenizer.status === 'ready' && tokenizer.vocabSize === wanted)) {
+    checkStopped();
     options.onStage(`Training a ${wanted.toLocaleString('en-US')}-token BPE tokenizer on the bundled corpus…`);
     await data.getState().trainTokenizer(wanted);
     state = await waitForState(data, (s) => s.tokenizer.status !== 'training');
@@ -73,6 +79,7 @@ export async function prepareData(data: StoreApi<DataState>, options: PrepareOpt
   }
   const built = buildIngestInput({ ...initialForm, choice: 'bundled' }, options.bundledUrl);
   if ('error' in built) throw new Error(built.error);
+  checkStopped();
   options.onStage('Tokenizing the bundled corpus…');
   data.getState().startIngest(built.input);
   state = await waitForState(data, (s) => s.ingestion.id === BUNDLED_ID && (s.ingestion.status === 'done' || s.ingestion.status === 'error' || s.ingestion.status === 'idle'));

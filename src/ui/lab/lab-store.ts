@@ -112,6 +112,8 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   const now = deps.now ?? (() => performance.now());
   let initialized = false;
   let pressedAt: number | null = null;
+  /** Stop was pressed while preparing: nothing starts, or what the worker is starting stops at once. */
+  let stopRequested = false;
   let nextRequestId = 1;
   /** Which sample each request id fills; samples run one after another (the worker caches one model). */
   const requests = new Map<number, SampleWeights>();
@@ -163,6 +165,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         return;
       }
       pressedAt = now();
+      stopRequested = false;
       set({ phase: 'preparing', stage: 'Getting the data ready…', error: null, run: null, steps: [], evals: [], checkpointStep: 0, firstStepMs: null });
       const tokenizer = deps.data.getState().tokenizer;
       try {
@@ -172,6 +175,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
           datasetId: form.datasetId,
           bundledUrl: deps.bundledUrl(),
           onStage: (stage) => set({ stage }),
+          stopped: () => stopRequested,
         });
         const settings: RunSettings = { ...form, model: { ...form.model, vocabSize: prepared.vocabSize }, datasetId: prepared.dataset.id };
         // The form shows what the run really uses (BPE may stop short of the vocabulary asked for).
@@ -179,10 +183,11 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         set({ stage: 'Compiling the model on the GPU…' });
         const late = settingsProblems(settings, get().device.report?.limits);
         if (late.length > 0) throw Object.assign(new Error(late.join(' ')), { kind: 'config' as const });
+        if (stopRequested) throw new Error('Stopped before training started.');
         deps.worker.post({ type: 'start', settings, tokenizerJson: prepared.tokenizerJson, name: run?.name });
       } catch (error) {
         const kind = (error as { kind?: LabErrorKind }).kind ?? 'data';
-        set({ phase: 'idle', stage: null, error: { kind, message: messageOf(error) } });
+        set({ phase: 'idle', stage: null, error: stopRequested ? null : { kind, message: messageOf(error) } });
       }
     },
 
@@ -193,6 +198,14 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
     },
 
     stop() {
+      if (get().phase === 'preparing') {
+        // Tokenizer training and ingestion cancel in their workers (what they saved is kept).
+        stopRequested = true;
+        deps.data.getState().cancelTokenizer();
+        deps.data.getState().cancel();
+        set({ stage: 'Stopping…' });
+        return;
+      }
       if (get().phase !== 'running' && get().phase !== 'pausing') return;
       set({ phase: 'stopping' });
       deps.worker.post({ type: 'stop' });
@@ -209,6 +222,9 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
 
     open(runId) {
       if (isBusy(get().phase)) return;
+      // Becoming the current run first makes its 'run' and 'history' answers ours.
+      const run = get().runs.find((r) => r.id === runId) ?? null;
+      set({ run, steps: [], evals: [], checkpointStep: run?.checkpointStep ?? 0, phase: run ? phaseOf(run) : 'idle', error: null });
       deps.worker.post({ type: 'load-run', runId });
     },
 
@@ -298,6 +314,13 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         const runs = [event.run, ...get().runs.filter((r) => r.id !== event.run.id)];
         const mine = !current || current.id === event.run.id || get().phase === 'preparing';
         if (!mine) return set({ runs });
+        if (stopRequested && event.run.status === 'running') {
+          // Stop came while the worker was building this run: it ends after its first step.
+          stopRequested = false;
+          deps.worker.post({ type: 'stop' });
+          set({ runs, run: event.run, phase: 'stopping', stage: null, checkpointStep: event.run.checkpointStep });
+          return;
+        }
         const phase = phaseOf(event.run);
         // Until the first step lands, the status line says what the wait is for.
         const stage = phase === 'running' && get().phase === 'preparing' ? 'Compiling the kernels and running the first step…' : phase === 'running' ? get().stage : null;
