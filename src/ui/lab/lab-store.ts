@@ -4,105 +4,12 @@
  * Data store for the tokenizer and datasets; tests drive it in Node with fakes for both.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { GPTConfig } from '../../model/config';
-import { settingsProblems, suggestSettings } from '../../train/defaults';
-import type { DeviceReport, EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, StepPoint } from '../../train/protocol';
-import type { DataState } from '../data/data-store';
-import type { WorkerClient } from '../data/worker-client';
+import { settingsProblems } from '../../train/defaults';
+import type { LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary } from '../../train/protocol';
 import { prepareData } from './first-run';
+import { IDLE_SAMPLE, initialForm, isBusy, NO_WEBGPU, type LabDeps, type LabPhase, type LabState, type SampleState, type SampleWeights } from './lab-state';
 
-export type LabPhase = 'idle' | 'preparing' | 'running' | 'pausing' | 'stopping' | 'paused' | 'done' | 'error';
-
-export interface LabError {
-  kind: LabErrorKind;
-  message: string;
-}
-
-export type SampleWeights = 'current' | 'initial';
-
-export interface SampleState {
-  status: 'idle' | 'running' | 'done' | 'error';
-  text: string;
-  tokens: number;
-  seconds: number;
-  error?: string;
-}
-
-export interface SampleOptions {
-  prompt: string;
-  maxTokens: number;
-  temperature: number;
-  topK?: number;
-  topP?: number;
-  /** Also sample the run's initial weights, for a before/after view. */
-  compare: boolean;
-}
-
-export interface LabState {
-  device: { status: 'probing' | 'ready' | 'unavailable'; report: DeviceReport | null };
-  /** The Train form; datasetId '' lets the lab pick (or make) a dataset for the tokenizer. */
-  form: RunSettings;
-  /** The user changed the form: a device report no longer overwrites it. */
-  formEdited: boolean;
-  phase: LabPhase;
-  /** What 'preparing' is doing, in words. */
-  stage: string | null;
-  run: RunSummary | null;
-  runs: RunSummary[];
-  steps: StepPoint[];
-  evals: EvalPoint[];
-  checkpointStep: number;
-  /** Milliseconds from pressing Train (or Resume) to the first loss point. */
-  firstStepMs: number | null;
-  error: LabError | null;
-  samples: Record<SampleWeights, SampleState>;
-
-  init(): void;
-  setForm(patch: Partial<Omit<RunSettings, 'model' | 'lr'>> & { model?: Partial<GPTConfig>; lr?: Partial<RunSettings['lr']> }): void;
-  /** Problems that keep the form from starting, as sentences. */
-  problems(): string[];
-  /**
-   * Starts a run with the form's settings (or `run.settings`, e.g. one point of an IsoFLOP sweep),
-   * after making a tokenizer and dataset if there are none. Resolves once the start is sent.
-   */
-  train(run?: { settings?: RunSettings; name?: string }): Promise<void>;
-  pause(): void;
-  stop(): void;
-  resume(runId?: string): void;
-  /** Shows a stored run's curve (and makes it the one sampled and resumed). */
-  open(runId: string): void;
-  generate(options: SampleOptions): void;
-  deleteRun(runId: string): void;
-  exportRun(runId: string): void;
-  dismissError(): void;
-}
-
-export interface LabDeps {
-  worker: WorkerClient<LabRequest, LabEvent>;
-  data: StoreApi<DataState>;
-  bundledUrl(): string;
-  /** Saves an exported run (a Hugging Face folder) for the user. */
-  download(folderName: string, files: { name: string; bytes: Uint8Array }[]): void;
-  /** Whether the page has navigator.gpu (without it the worker has none either: no probe is sent). */
-  hasWebGpu?(): boolean;
-  now?(): number;
-}
-
-export const NO_WEBGPU =
-  'This browser does not offer WebGPU (navigator.gpu is missing). Use a recent Chrome or Edge (113 or later), or Firefox or Safari with WebGPU turned on, and open the lab over https:// or from localhost. Saved runs can still be listed and downloaded.';
-
-const IDLE_SAMPLE: SampleState = { status: 'idle', text: '', tokens: 0, seconds: 0 };
-
-/** Before any probe: the settings for a slow device (the probe replaces them). */
-export function initialForm(): RunSettings {
-  return { ...suggestSettings({ isSoftware: true }), datasetId: '' };
-}
-
-const ACTIVE: LabPhase[] = ['preparing', 'running', 'pausing', 'stopping'];
-
-export function isBusy(phase: LabPhase): boolean {
-  return ACTIVE.includes(phase);
-}
+export * from './lab-state';
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
