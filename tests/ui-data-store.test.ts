@@ -2,6 +2,7 @@
  * The Data panel's store, driven in Node through fake workers: a scripted ingestion worker (the
  * test plays its answers) and the real tokenizer-training handler behind a fake Worker.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import type { IngestRequest, IngestResponse } from '../src/data/ingest-worker';
 import type { DatasetManifest, SourceSpec } from '../src/data/types';
@@ -269,6 +270,29 @@ describe('data store: tokenizer', () => {
     await store.getState().trainTokenizer();
     expect(store.getState().tokenizer.status).toBe('missing');
     expect(store.getState().error).toEqual({ kind: 'tokenizer', message: 'Training the tokenizer failed: vocabSize 10 is too small' });
+  });
+
+  it('trains at the vocabulary asked for', async () => {
+    const { store, trainWorkers } = setup({ trainHandle: () => undefined });
+    await store.getState().init();
+    await store.getState().trainTokenizer(280);
+    expect(trainWorkers[0].posted[0]).toMatchObject({ type: 'train', options: { vocabSize: 280, minFrequency: 1 } });
+  });
+
+  it('loads a tokenizer.json the user picked, and refuses a malformed one keeping the current tokenizer', async () => {
+    const { store, saved } = await ready();
+    const fixture = readFileSync('tests/fixtures/bpe-1000.tokenizer.json', 'utf8');
+    await store.getState().importTokenizer(fixture);
+    expect(store.getState().tokenizer).toMatchObject({ status: 'ready', json: fixture, vocabSize: 1000 });
+    expect(saved.get('tokenizer')).toBe(fixture);
+    expect(store.getState().error).toBeNull();
+
+    await store.getState().importTokenizer('{"model": {"type": "WordPiece", "vocab": {}}}');
+    expect(store.getState().error).toEqual({ kind: 'tokenizer', message: expect.stringMatching(/^That file is not a tokenizer GPT Garden can use: .*WordPiece.*\. The current tokenizer is unchanged\.$/) });
+    await store.getState().importTokenizer('{"model": ');
+    expect(store.getState().error?.message).toMatch(/not valid JSON/);
+    expect(store.getState().tokenizer).toMatchObject({ status: 'ready', vocabSize: 1000 });
+    expect(saved.get('tokenizer')).toBe(fixture);
   });
 
   it('a damaged saved tokenizer asks for a new one', async () => {

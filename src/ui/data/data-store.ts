@@ -9,6 +9,7 @@ import type { IngestRequest, IngestResponse } from '../../data/ingest-worker';
 import type { DataErrorKind, DatasetManifest } from '../../data/types';
 import type { StorageStatus } from '../../data/storage';
 import type { TrainRequest, TrainResponse } from '../../tokenizer/train-worker';
+import { parseTokenizerJson } from '../../tokenizer/tokenizer-json';
 import { vocabSizeOf } from '../tokenizer/tokenizer-info';
 import { browserDataDeps } from './browser-deps';
 import type { IngestInput, IngestProgress, PickedFile } from './source-form';
@@ -63,6 +64,11 @@ export interface DataState {
   /** Trains on the bundled corpus; `vocabSize` overrides the default target. */
   trainTokenizer(vocabSize?: number): Promise<void>;
   cancelTokenizer(): void;
+  /**
+   * Makes a tokenizer.json the user picked the current one (checked first: a malformed file is an
+   * error message and the saved tokenizer stays).
+   */
+  importTokenizer(text: string): Promise<void>;
   dismissError(): void;
   setPlannedTokens(tokens: number | null): void;
 }
@@ -199,6 +205,24 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
 
     cancelTokenizer() {
       trainer?.post({ type: 'cancel' });
+    },
+
+    async importTokenizer(text) {
+      if (get().tokenizer.status === 'training') return;
+      const json = text;
+      try {
+        // The same checks the workers run when they load it (ids, merges, pre-tokenizer, specials).
+        parseTokenizerJson(text);
+      } catch (error) {
+        set({ error: { kind: 'tokenizer', message: `That file is not a tokenizer GPT Garden can use: ${messageOf(error)}. The current tokenizer is unchanged.` } });
+        return;
+      }
+      set({ error: null, tokenizer: { status: 'ready', json, vocabSize: vocabSizeOf(json), progress: null } });
+      try {
+        await deps.tokenizerStore.set(json);
+      } catch (error) {
+        set({ error: { kind: 'storage', message: `The tokenizer works for now but could not be saved (${messageOf(error)}); free some space, or it must be loaded again on the next visit.` } });
+      }
     },
 
     dismissError() {
