@@ -100,14 +100,19 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
     expect(weights.metadata).toEqual({ format: 'pt' });
     expect(weights.tensors.get('transformer.wte.weight')!.shape).toEqual([config.vocab_size, 32]);
     expect(JSON.parse(new TextDecoder().decode(zip[`${folder}/tokenizer.json`])).model.vocab).toBeDefined();
+    // ... and the same zip imports back as a run of its own.
+    await page.getByLabel('Import a Hugging Face model').setInputFiles((await download.path())!);
+    const runs = page.getByRole('list', { name: 'Runs' });
+    await expect.poll(() => runs.textContent(), { timeout: 60_000 }).toMatch(/imported from /);
 
     await page.reload();
     const offer = page.getByRole('region', { name: 'Unfinished run' });
     await expect.poll(async () => (await offer.count()) > 0 && (await offer.textContent()), { timeout: 60_000 }).toContain(`stopped at step ${paused.step} of 40`);
     await offer.getByRole('button', { name: 'Resume' }).click();
     const resumed = await watchSteps(page, (step) => step >= paused.step + 2);
-    // The curve continues: no step before the checkpoint is trained again.
-    expect(Math.min(...resumed.keys())).toBeGreaterThan(paused.step);
+    // The curve continues from the checkpoint: no step before it is shown (or trained) again.
+    expect(Math.min(...resumed.keys())).toBeGreaterThanOrEqual(paused.step);
+    expect(Math.max(...resumed.keys())).toBeGreaterThanOrEqual(paused.step + 2);
     await page.getByRole('button', { name: 'Stop' }).click();
     await watchSteps(page, (_, text) => text.startsWith('Finished'));
     expect(errors).toEqual([]);

@@ -294,6 +294,19 @@ describe('lab store', () => {
     expect(env.posted().at(-1)).toEqual({ type: 'resume', runId: 'old' });
   });
 
+  it('an imported model becomes the current run, ready to sample', () => {
+    const env = setup();
+    env.store.getState().init();
+    const files = [{ name: 'config.json', bytes: new Uint8Array([123, 125]) }];
+    env.store.getState().importRun(files, 'my-model.zip');
+    expect(env.posted().at(-1)).toEqual({ type: 'import-run', files, source: 'my-model.zip' });
+    const settings = { ...SUGGESTED, datasetId: '' };
+    env.send({ type: 'run', run: summary(settings, { id: 'imp', status: 'done', imported: 'my-model.zip' }) });
+    expect(env.store.getState()).toMatchObject({ run: { id: 'imp', imported: 'my-model.zip' }, phase: 'done', steps: [] });
+    env.store.getState().generate({ prompt: 'life is about', maxTokens: 3, temperature: 0, compare: false });
+    expect(env.posted().at(-1)).toMatchObject({ type: 'sample', runId: 'imp', weights: 'current' });
+  });
+
   it('retrains the tokenizer when the form asks for another vocabulary, and remakes the bundled dataset', async () => {
     const env = setup({ datasets: (json) => (json ? [manifestFor(json)] : []) });
     await started(env);

@@ -191,6 +191,39 @@ describe('lab worker', () => {
     expect(new TextDecoder().decode(files[2]!.bytes)).toBe(tokenizerJson);
   });
 
+  it('imports a downloaded run as a new one: same weights, same greedy text; never trained further; bad files leave no run', async () => {
+    expect(finished).toBeDefined();
+    const files = (await finished!.runStore.exportHf(finished!.runId)).map((f) => ({ name: `trained/${f.name}`, bytes: f.bytes }));
+    const greedy = { prompt: 'He said', maxTokens: 12, temperature: 0, weights: 'current' as const };
+
+    const { handle, of, events, runStore } = lab();
+    await handle({ type: 'import-run', files, source: 'trained.zip' });
+    const run = of('run')[0]!.run;
+    expect(run).toMatchObject({ status: 'done', imported: 'trained.zip', checkpointStep: 0, settings: { model: SETTINGS.model, datasetId: '' } });
+    expect(of('runs')[0]!.runs.map((r) => r.id)).toEqual([run.id]);
+    expect((await runStore.latestCheckpoint(run.id))!.params).toEqual((await finished!.runStore.latestCheckpoint(finished!.runId))!.params);
+
+    await handle({ type: 'sample', requestId: 2, runId: run.id, ...greedy });
+    // Greedy text from the trained run's own checkpoint, through a handler on its store.
+    const referenceText: string[] = [];
+    const onTrained = createLabHandler((e) => void (e.type === 'sample-done' && referenceText.push(e.text)), { createContext: gpu, shardStore, runStore: finished!.runStore });
+    await onTrained({ type: 'sample', requestId: 3, runId: finished!.runId, ...greedy });
+    expect(referenceText[0]!.length).toBeGreaterThan(0);
+    expect(of('sample-done')[0]!.text).toBe(referenceText[0]);
+
+    await handle({ type: 'export-run', runId: run.id });
+    const again = of('export')[0]!.files;
+    expect(Buffer.from(again[0]!.bytes).equals(Buffer.from(files[0]!.bytes))).toBe(true);
+
+    await handle({ type: 'resume', runId: run.id });
+    expect(events.at(-1)).toMatchObject({ type: 'error', kind: 'config', message: expect.stringMatching(/was imported, not trained here/) });
+
+    const before = (await runStore.list()).length;
+    await handle({ type: 'import-run', files: files.filter((f) => !f.name.endsWith('config.json')), source: 'broken' });
+    expect(events.at(-1)).toMatchObject({ type: 'error', kind: 'data', message: expect.stringMatching(/missing: config\.json/) });
+    expect((await runStore.list()).length).toBe(before);
+  });
+
   it('pause mid-run, sample while training, resume: the curve continues and the losses match the uninterrupted run', async () => {
     expect(finished).toBeDefined();
     const paused = lab({

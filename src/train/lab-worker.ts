@@ -16,6 +16,7 @@ import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { TokenizerError } from '../tokenizer/types';
 import { settingsProblems } from './defaults';
+import { importHfRun } from './import-run';
 import { describeDevice } from './probe';
 import { measureTrainingSpeed, speedProbeProblems, DEFAULT_SPEED_STEPS } from './speed-probe';
 import type { EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, SampleRequest, StepPoint } from './protocol';
@@ -269,6 +270,7 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           requireIdle();
           const record = await runStore.get(message.runId);
           if (!record) throw new DataError('config', `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`);
+          if (record.summary.imported) throw new DataError('config', `"${record.summary.name}" was imported, not trained here: sample it, or download it to train it further`);
           await train(record, await runStore.latestCheckpoint(message.runId));
           return;
         }
@@ -302,6 +304,21 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           await runStore.delete(message.runId);
           post({ type: 'runs', runs: await listRuns() });
           return;
+        case 'import-run': {
+          const imported = importHfRun(message.files);
+          const { nLayer, nEmbd } = imported.settings.model;
+          const record = await runStore.create({ ...imported, name: `${nLayer}L ${nEmbd}w imported from ${message.source}` });
+          const id = record.summary.id;
+          try {
+            const summary = await runStore.saveCheckpoint(id, imported.checkpoint, { steps: [], evals: [] }, { status: 'done', imported: message.source });
+            post({ type: 'run', run: summary });
+          } catch (error) {
+            await runStore.delete(id).catch(() => undefined); // a run without its weights is of no use
+            throw error;
+          }
+          post({ type: 'runs', runs: await listRuns() });
+          return;
+        }
         case 'export-run':
           post({ type: 'export', runId: message.runId, files: await runStore.exportHf(message.runId) });
           return;

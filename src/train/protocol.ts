@@ -73,6 +73,8 @@ export interface RunSummary {
   /** The tokenizer's vocabulary size and fingerprint (runs are tied to their tokenizer). */
   tokenizer: { vocabSize: number; fingerprint: string };
   message?: string;
+  /** Made from a Hugging Face folder (named here) rather than trained: its checkpoint is at step 0. */
+  imported?: string;
 }
 
 export interface DeviceReport {
@@ -115,6 +117,8 @@ export type LabRequest =
   | { type: 'load-run'; runId: string }
   | { type: 'delete-run'; runId: string }
   | { type: 'export-run'; runId: string }
+  /** A Hugging Face folder's files (config.json, model.safetensors, tokenizer.json) become a run. */
+  | { type: 'import-run'; files: { name: string; bytes: Uint8Array }[]; source: string }
   /** Times a few training steps of `model` on random ids (refused while a run trains); answers 'speed'. */
   | { type: 'speed-probe'; model: GPTConfig; batchSize: number; steps?: number };
 

@@ -148,7 +148,7 @@ export class RunStore {
   /** The checkpoint the run record points at (undefined before the first one). */
   async latestCheckpoint(id: string): Promise<CheckpointData | undefined> {
     const record = await this.get(id);
-    if (!record || record.summary.checkpointStep === 0) return undefined;
+    if (!record || (record.summary.checkpointStep === 0 && !record.summary.imported)) return undefined;
     const data = await get<CheckpointData>(checkpointKey(id, record.summary.checkpointStep), this.db);
     if (!data) {
       throw new DataError(
@@ -209,5 +209,14 @@ export class RunStore {
  * without a device (its constructor only computes offsets; buffers are made on first use).
  */
 export function paramLayout(config: RunSettings['model']): ParameterStore['entries'] {
-  return new ParameterStore(undefined as unknown as GPUDevice, gpt2ParamShapes(config)).entries;
+  return layoutStore(config).entries;
+}
+
+/** Floats in one arena of a checkpoint (what writeArena expects), padding included. */
+export function paramArenaLength(config: RunSettings['model']): number {
+  return layoutStore(config).length;
+}
+
+function layoutStore(config: RunSettings['model']): ParameterStore {
+  return new ParameterStore(undefined as unknown as GPUDevice, gpt2ParamShapes(config));
 }

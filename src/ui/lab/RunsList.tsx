@@ -1,28 +1,65 @@
-/** Stored runs: open one to see its curve, resume it, download it as a Hugging Face folder, delete it. */
+/**
+ * Stored runs: open one to see its curve, resume it, download it as a Hugging Face folder, delete
+ * it; and import a Hugging Face folder (or a downloaded zip) as a run to sample from.
+ */
+import { useId, useState } from 'react';
 import { appLabStore, useLabStore } from './browser-lab';
 import { formatCount } from './chart-data';
+import { importSource, readModelFiles } from './import-files';
 import { isBusy } from './lab-store';
 
 export function RunsList() {
   const runs = useLabStore((s) => s.runs);
   const current = useLabStore((s) => s.run);
   const busy = useLabStore((s) => isBusy(s.phase));
-  const { open, resume, exportRun, deleteRun } = appLabStore().getState();
+  const { open, resume, exportRun, deleteRun, importRun } = appLabStore().getState();
+  const importId = useId();
+  const [readError, setReadError] = useState<string | null>(null);
+  const onPick = async (list: FileList | null) => {
+    const files = [...(list ?? [])];
+    if (files.length === 0) return;
+    setReadError(null);
+    try {
+      importRun(await readModelFiles(files), importSource(files));
+    } catch (error) {
+      setReadError(error instanceof Error ? error.message : String(error));
+    }
+  };
   return (
     <section className="card" aria-labelledby="runs-title">
       <h3 id="runs-title">Runs in this browser</h3>
+      <div className="actions">
+        <label className={busy ? 'button secondary disabled' : 'button secondary'} htmlFor={importId}>
+          Import a Hugging Face model
+        </label>
+        <input
+          id={importId}
+          className="visually-hidden"
+          type="file"
+          multiple
+          disabled={busy}
+          accept=".zip,.json,.safetensors"
+          onChange={(e) => {
+            const picked = e.target.files;
+            void onPick(picked).finally(() => (e.target.value = ''));
+          }}
+        />
+        <span className="muted">config.json, model.safetensors and tokenizer.json, or a zip the lab downloaded.</span>
+      </div>
+      {readError && <p className="muted error-text">{readError}</p>}
       {runs.length === 0 && <p className="muted">No runs yet: press Train.</p>}
       <ul className="dataset-list" aria-label="Runs">
         {runs.map((r) => {
           const active = current?.id === r.id;
-          const resumable = r.status !== 'done' && r.checkpointStep > 0 && r.checkpointStep < r.settings.maxSteps;
+          const resumable = !r.imported && r.status !== 'done' && r.checkpointStep > 0 && r.checkpointStep < r.settings.maxSteps;
+          const hasWeights = r.checkpointStep > 0 || !!r.imported;
           return (
             <li key={r.id} className="dataset">
               <div className="dataset-main">
                 <strong>{r.name}</strong>
                 <span className="muted">
                   {' '}
-                  step {r.checkpointStep} of {r.settings.maxSteps} · {formatCount(r.tokens)} tokens
+                  {r.imported ? `imported from ${r.imported}` : `step ${r.checkpointStep} of ${r.settings.maxSteps} · ${formatCount(r.tokens)} tokens`}
                   {r.lastLoss !== undefined ? ` · loss ${r.lastLoss.toFixed(3)}` : ''}
                   {r.lastValLoss !== undefined ? ` · val ${r.lastValLoss.toFixed(3)}` : ''} · {new Date(r.updatedAt).toLocaleString()}
                 </span>
@@ -36,7 +73,7 @@ export function RunsList() {
                 <button type="button" className="secondary" disabled={busy || !resumable} onClick={() => resume(r.id)} aria-label={`Resume ${r.name}`}>
                   Resume
                 </button>
-                <button type="button" className="secondary" disabled={r.checkpointStep === 0} onClick={() => exportRun(r.id)} aria-label={`Download ${r.name}`}>
+                <button type="button" className="secondary" disabled={!hasWeights} onClick={() => exportRun(r.id)} aria-label={`Download ${r.name}`}>
                   Download
                 </button>
                 <button type="button" className="secondary" disabled={busy && active} onClick={() => deleteRun(r.id)} aria-label={`Delete ${r.name}`}>

@@ -72,6 +72,8 @@ export interface LabState {
   generate(options: SampleOptions): void;
   deleteRun(runId: string): void;
   exportRun(runId: string): void;
+  /** Makes a run of a Hugging Face folder's files (config.json, model.safetensors, tokenizer.json) and shows it. */
+  importRun(files: { name: string; bytes: Uint8Array }[], source: string): void;
   dismissError(): void;
 }
 

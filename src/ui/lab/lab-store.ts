@@ -21,6 +21,8 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   let pressedAt: number | null = null;
   /** Stop was pressed while preparing: nothing starts, or what the worker is starting stops at once. */
   let stopRequested = false;
+  /** An import was sent: the run it answers with becomes the current one. */
+  let importing = false;
   let nextRequestId = 1;
   /** Which sample each request id fills; samples run one after another (the worker caches one model). */
   const requests = new Map<number, SampleWeights>();
@@ -168,6 +170,13 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       deps.worker.post({ type: 'export-run', runId });
     },
 
+    importRun(files, source) {
+      if (isBusy(get().phase)) return;
+      importing = true;
+      set({ error: null });
+      deps.worker.post({ type: 'import-run', files, source });
+    },
+
     dismissError() {
       set({ error: null });
     },
@@ -219,6 +228,11 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       }
       case 'run': {
         const runs = [event.run, ...get().runs.filter((r) => r.id !== event.run.id)];
+        if (importing && event.run.imported) {
+          importing = false;
+          set({ runs, run: event.run, steps: [], evals: [], phase: 'done', stage: null, checkpointStep: 0 });
+          return;
+        }
         const mine = !current || current.id === event.run.id || get().phase === 'preparing';
         if (!mine) return set({ runs });
         if (stopRequested && event.run.status === 'running') {
@@ -274,6 +288,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
           for (const id of [...requests.keys()]) finishSample(id, { status: 'error', error: event.message });
           return;
         }
+        importing = false;
         set({ error: { kind: event.kind, message: event.message } });
         if (event.kind === 'device-lost') set({ device: { status: 'unavailable', report: { ok: false, reason: event.message } } });
         if (get().phase === 'preparing' && (event.runId === undefined || event.runId === current?.id || !current)) set({ phase: current ? 'error' : 'idle', stage: null });
