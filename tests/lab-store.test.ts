@@ -4,6 +4,7 @@
  * Worker. Checks the first-run path (tokenizer, bundled corpus, start), the curve, pause/resume,
  * sampling, errors (NaN, lost device, no WebGPU) and downloads.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { fingerprint } from '../src/data/fingerprint';
 import type { IngestJob, IngestRequest, IngestResponse } from '../src/data/ingest-worker';
@@ -292,6 +293,16 @@ describe('lab store', () => {
     expect(env.store.getState().steps.map((p) => p.loss)).toEqual([6, 5.5]);
     env.store.getState().resume();
     expect(env.posted().at(-1)).toEqual({ type: 'resume', runId: 'old' });
+  });
+
+  it('a bundled corpus left half-tokenized by a reload is finished before training, not trained on in part', async () => {
+    const saved = readFileSync('tests/fixtures/bpe-1000.tokenizer.json', 'utf8');
+    const env = setup({ savedTokenizer: saved, datasets: (json) => [{ ...manifestFor(json!), complete: false, tokens: 900 }] });
+    await env.data.getState().init();
+    const start = await started(env);
+    expect(env.ingests).toHaveLength(1);
+    expect(env.ingests[0]).toMatchObject({ id: BUNDLED_ID, tokenizerJson: saved });
+    expect(start.settings.datasetId).toBe(BUNDLED_ID);
   });
 
   it('an imported model becomes the current run, ready to sample', () => {

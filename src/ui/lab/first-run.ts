@@ -69,7 +69,17 @@ export async function prepareData(data: StoreApi<DataState>, options: PrepareOpt
   const vocabSize = state.tokenizer.vocabSize!;
 
   const usable = usableDatasets(state.datasets, tokenizerJson);
-  const chosen = usable.find((d) => d.id === options.datasetId) ?? usable.find((d) => d.id === BUNDLED_ID) ?? usable.find((d) => d.complete) ?? usable[0];
+  const picked = usable.find((d) => d.id === options.datasetId);
+  if (picked) return { tokenizerJson, vocabSize, dataset: picked };
+  const bundled = usable.find((d) => d.id === BUNDLED_ID);
+  if (bundled && !bundled.complete) {
+    // A first run cut short (a reload mid-tokenizing): finish the bundled corpus rather than train on part of it.
+    checkStopped();
+    options.onStage('Tokenizing the rest of the bundled corpus…');
+    data.getState().resume(BUNDLED_ID);
+    return { tokenizerJson, vocabSize, dataset: await ingestionResult(data) };
+  }
+  const chosen = bundled ?? usable.find((d) => d.complete) ?? usable[0];
   if (chosen) return { tokenizerJson, vocabSize, dataset: chosen };
 
   // The bundled corpus tokenized by an older tokenizer is of no use to this one: make it again.
@@ -82,8 +92,13 @@ export async function prepareData(data: StoreApi<DataState>, options: PrepareOpt
   checkStopped();
   options.onStage('Tokenizing the bundled corpus…');
   data.getState().startIngest(built.input);
-  state = await waitForState(data, (s) => s.ingestion.id === BUNDLED_ID && (s.ingestion.status === 'done' || s.ingestion.status === 'error' || s.ingestion.status === 'idle'));
+  return { tokenizerJson, vocabSize, dataset: await ingestionResult(data) };
+}
+
+/** Waits for the bundled corpus's ingestion (just started) to end; its manifest, or why not. */
+async function ingestionResult(data: StoreApi<DataState>): Promise<DatasetManifest> {
+  const state = await waitForState(data, (s) => s.ingestion.id === BUNDLED_ID && (s.ingestion.status === 'done' || s.ingestion.status === 'error' || s.ingestion.status === 'idle'));
   const dataset = state.datasets.find((d) => d.id === BUNDLED_ID);
   if (state.ingestion.status !== 'done' || !dataset) throw new Error(state.error?.message ?? 'Tokenizing the bundled corpus was cancelled.');
-  return { tokenizerJson, vocabSize, dataset };
+  return dataset;
 }
