@@ -70,6 +70,15 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
     expect(await page.getByRole('list', { name: 'Problems with these settings' }).count()).toBe(0);
     await page.getByRole('button', { name: 'Train', exact: true }).click();
 
+    // A second tab of the lab cannot train at the same time (Web Locks): it says why.
+    const other = await context.newPage();
+    await other.goto(app().base);
+    const otherStatus = other.getByRole('status', { name: 'Training status' });
+    await expect.poll(() => otherStatus.textContent(), { timeout: 60_000 }).toMatch(/press Train to start/);
+    await other.getByRole('button', { name: 'Train', exact: true }).click();
+    await expect.poll(async () => (await other.getByRole('alert').allTextContents()).join(' '), { timeout: 60_000 }).toMatch(/Another tab of the lab is training/);
+    await other.close();
+
     const seen = await watchSteps(page, (step) => step >= 14);
     const first = seen.get(Math.min(...seen.keys()))!;
     expect(first).toBeGreaterThan(5.5); // about ln 512 = 6.24 at the start

@@ -14,7 +14,7 @@ import type { LabEvent, LabRequest, RunSettings, RunSummary, StepPoint } from '.
 import { createDataStore } from '../src/ui/data/data-store';
 import { BUNDLED_ID } from '../src/ui/data/source-form';
 import { createWorkerClient } from '../src/ui/data/worker-client';
-import { createLabStore, exportFolderName, NO_WEBGPU } from '../src/ui/lab/lab-store';
+import { ANOTHER_TAB_TRAINS, createLabStore, exportFolderName, NO_WEBGPU } from '../src/ui/lab/lab-store';
 import { FakeWorker } from './helpers/fake-worker';
 
 const CORPUS = 'the cat sat on the mat.\nthe dog ate the bone.\n'.repeat(30);
@@ -40,7 +40,7 @@ function manifestFor(tokenizerJson: string, id = BUNDLED_ID, tokens = 5000): Dat
   };
 }
 
-function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; datasets?: (json: string | undefined) => DatasetManifest[] } = {}) {
+function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; datasets?: (json: string | undefined) => DatasetManifest[]; trainingLock?: () => Promise<(() => void) | null> } = {}) {
   let tokenizerJson = options.savedTokenizer;
   const ingests: IngestJob[] = [];
   const ingest = new FakeWorker((message, reply) => {
@@ -78,6 +78,7 @@ function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; datasets
     bundledUrl: () => 'http://localhost/corpus/brown-fiction.txt',
     download: (folder, files) => downloads.push({ folder, names: files.map((f) => f.name) }),
     hasWebGpu: () => options.hasWebGpu ?? true,
+    trainingLock: options.trainingLock,
     now: () => clock,
   });
   const send = (event: LabEvent) => lab.reply(event);
@@ -170,7 +171,7 @@ describe('lab store', () => {
     send({ type: 'run', run: summary(start.settings, { status: 'paused', checkpointStep: 2 }) });
     expect(store.getState().phase).toBe('paused');
 
-    store.getState().resume();
+    await store.getState().resume();
     expect(env.posted().at(-1)).toEqual({ type: 'resume', runId: 'run-1' });
     send({ type: 'run', run: summary(start.settings, { status: 'running', checkpointStep: 2 }) });
     send({ type: 'history', runId: 'run-1', steps: [point(1, 5), point(2, 4.5)], evals: [] });
@@ -262,7 +263,7 @@ describe('lab store', () => {
     env.store.getState().stop(); // before the tokenizer stage begins
     await training;
     expect(env.store.getState()).toMatchObject({ phase: 'idle', error: null });
-    expect(env.data.getState().tokenizer.status).toBe('missing');
+    expect(env.data.getState().tokenizer.json).toBeNull(); // no tokenizer was trained
     expect(env.posted().some((m) => m.type === 'start')).toBe(false);
   });
 
@@ -277,7 +278,7 @@ describe('lab store', () => {
     expect(env.store.getState().phase).toBe('done');
   });
 
-  it('Show opens a stored run: its curve replaces the current one and Resume continues it', () => {
+  it('Show opens a stored run: its curve replaces the current one and Resume continues it', async () => {
     const env = setup();
     env.store.getState().init();
     const settings = { ...SUGGESTED, datasetId: 'd' };
@@ -291,7 +292,7 @@ describe('lab store', () => {
     env.send({ type: 'run', run: stored });
     env.send({ type: 'history', runId: 'old', steps: [point(1, 6), point(2, 5.5)], evals: [] });
     expect(env.store.getState().steps.map((p) => p.loss)).toEqual([6, 5.5]);
-    env.store.getState().resume();
+    await env.store.getState().resume();
     expect(env.posted().at(-1)).toEqual({ type: 'resume', runId: 'old' });
   });
 
@@ -303,6 +304,34 @@ describe('lab store', () => {
     expect(env.ingests).toHaveLength(1);
     expect(env.ingests[0]).toMatchObject({ id: BUNDLED_ID, tokenizerJson: saved });
     expect(start.settings.datasetId).toBe(BUNDLED_ID);
+  });
+
+  it('holds the training lock from Train until the run pauses or ends; without it, says another tab trains', async () => {
+    let held = false;
+    const trainingLock = async () => {
+      if (held) return null;
+      held = true;
+      return () => void (held = false);
+    };
+    const env = setup({ trainingLock });
+    const start = await started(env);
+    expect(held).toBe(true); // taken before the tokenizer and data were prepared
+    env.send({ type: 'run', run: summary(start.settings) });
+    env.send({ type: 'run', run: summary(start.settings, { status: 'paused', checkpointStep: 2 }) });
+    expect(held).toBe(false);
+    await env.store.getState().resume();
+    expect(held).toBe(true);
+    expect(env.posted().at(-1)).toEqual({ type: 'resume', runId: 'run-1' });
+    env.send({ type: 'run', run: summary(start.settings, { status: 'done', checkpointStep: 10 }) });
+    expect(held).toBe(false);
+
+    held = true; // another tab takes it
+    const before = env.posted().length;
+    await env.store.getState().train();
+    await env.store.getState().resume('run-1');
+    expect(env.posted().length).toBe(before);
+    expect(env.store.getState().error).toEqual({ kind: 'config', message: ANOTHER_TAB_TRAINS });
+    expect(env.store.getState().phase).toBe('done');
   });
 
   it('an imported model becomes the current run, ready to sample', () => {

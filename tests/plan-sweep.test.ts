@@ -132,7 +132,7 @@ function fakeLab(options: { lossOf?: (settings: RunSettings) => number; pauseAt?
         summaries.set(summary.id, summary);
         void play(summary);
       },
-      resume(runId) {
+      async resume(runId) {
         calls.push(`resume ${runId}`);
         const run = summaries.get(runId!);
         set({ phase: 'preparing' });

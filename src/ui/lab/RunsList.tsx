@@ -70,7 +70,7 @@ export function RunsList() {
                 <button type="button" className="secondary" disabled={busy || active} onClick={() => open(r.id)}>
                   Show
                 </button>
-                <button type="button" className="secondary" disabled={busy || !resumable} onClick={() => resume(r.id)} aria-label={`Resume ${r.name}`}>
+                <button type="button" className="secondary" disabled={busy || !resumable} onClick={() => void resume(r.id)} aria-label={`Resume ${r.name}`}>
                   Resume
                 </button>
                 <button type="button" className="secondary" disabled={!hasWeights} onClick={() => exportRun(r.id)} aria-label={`Download ${r.name}`}>

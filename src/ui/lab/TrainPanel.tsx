@@ -76,7 +76,7 @@ function Controls() {
       <button type="button" className="secondary" onClick={pause} disabled={phase !== 'running'}>
         Pause
       </button>
-      <button type="button" className="secondary" onClick={() => resume()} disabled={!canResume}>
+      <button type="button" className="secondary" onClick={() => void resume()} disabled={!canResume}>
         Resume
       </button>
       <button type="button" className="secondary" onClick={stop} disabled={phase !== 'running' && phase !== 'pausing' && phase !== 'preparing'}>
@@ -174,7 +174,7 @@ function ResumeOffer() {
         <strong>{unfinished.name}</strong> stopped at step {unfinished.checkpointStep} of {unfinished.settings.maxSteps}
         {unfinished.lastLoss !== undefined ? ` (loss ${unfinished.lastLoss.toFixed(4)})` : ''}. Its checkpoint is saved.
       </p>
-      <button type="button" onClick={() => resume(unfinished.id)}>
+      <button type="button" onClick={() => void resume(unfinished.id)}>
         Resume
       </button>
     </div>

@@ -23,6 +23,18 @@ export function saveFile(name: string, bytes: Uint8Array, type = 'application/zi
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
+/** The Web Locks API's "one lab trains" lock, held until the returned function is called. */
+export function webTrainingLock(): Promise<(() => void) | null> {
+  if (!navigator.locks) return Promise.resolve(() => undefined);
+  return new Promise((resolve) => {
+    void navigator.locks.request('gpt-garden-training', { ifAvailable: true }, (lock) => {
+      if (!lock) return resolve(null);
+      // The lock lasts as long as this promise is pending.
+      return new Promise<void>((release) => resolve(() => release()));
+    });
+  });
+}
+
 let appStore: StoreApi<LabState> | null = null;
 let appWorker: WorkerClient<LabRequest, LabEvent> | null = null;
 
@@ -45,6 +57,7 @@ export function appLabStore(): StoreApi<LabState> {
     data: appDataStore(),
     bundledUrl: bundledCorpusUrl,
     hasWebGpu: () => 'gpu' in navigator && !!navigator.gpu,
+    trainingLock: webTrainingLock,
     // Stored without compression: weights do not compress, and the zip opens anywhere.
     download: (folder, files) => saveFile(`${folder}.zip`, zipSync(Object.fromEntries(files.map((f) => [`${folder}/${f.name}`, f.bytes])), { level: 0 })),
   });

@@ -66,7 +66,7 @@ export interface LabState {
   train(run?: { settings?: RunSettings; name?: string }): Promise<void>;
   pause(): void;
   stop(): void;
-  resume(runId?: string): void;
+  resume(runId?: string): Promise<void>;
   /** Shows a stored run's curve (and makes it the one sampled and resumed). */
   open(runId: string): void;
   generate(options: SampleOptions): void;
@@ -83,6 +83,11 @@ export interface LabDeps {
   bundledUrl(): string;
   /** Saves an exported run (a Hugging Face folder) for the user. */
   download(folderName: string, files: { name: string; bytes: Uint8Array }[]): void;
+  /**
+   * Takes the browser-wide "one lab trains" lock (Web Locks; another tab may hold it) for a run's
+   * preparation and training; resolves with its release, or null when another tab holds it.
+   */
+  trainingLock?(): Promise<(() => void) | null>;
   /** Whether the page has navigator.gpu (without it the worker has none either: no probe is sent). */
   hasWebGpu?(): boolean;
   now?(): number;
@@ -103,3 +108,6 @@ const ACTIVE: LabPhase[] = ['preparing', 'running', 'pausing', 'stopping'];
 export function isBusy(phase: LabPhase): boolean {
   return ACTIVE.includes(phase);
 }
+
+export const ANOTHER_TAB_TRAINS =
+  'Another tab of the lab is training (or preparing data): one run trains at a time in this browser, since they share the GPU, the tokenizer and the datasets. Pause or stop it there, or close that tab, then press Train again.';

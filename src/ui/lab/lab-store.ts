@@ -7,7 +7,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import { settingsProblems } from '../../train/defaults';
 import type { LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary } from '../../train/protocol';
 import { prepareData } from './first-run';
-import { IDLE_SAMPLE, initialForm, isBusy, NO_WEBGPU, type LabDeps, type LabPhase, type LabState, type SampleState, type SampleWeights } from './lab-state';
+import { ANOTHER_TAB_TRAINS, IDLE_SAMPLE, initialForm, isBusy, NO_WEBGPU, type LabDeps, type LabPhase, type LabState, type SampleState, type SampleWeights } from './lab-state';
 
 export * from './lab-state';
 
@@ -23,6 +23,22 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   let stopRequested = false;
   /** An import was sent: the run it answers with becomes the current one. */
   let importing = false;
+  /** The training lock's release while this tab prepares or trains a run; null when not held. */
+  let releaseLock: (() => void) | null = null;
+  let locking = false;
+
+  /** Takes the lock (true), or says another tab trains (false). */
+  async function takeLock(): Promise<boolean> {
+    if (releaseLock || !deps.trainingLock) return true;
+    locking = true;
+    try {
+      releaseLock = await deps.trainingLock();
+    } finally {
+      locking = false;
+    }
+    if (!releaseLock) set({ error: { kind: 'config', message: ANOTHER_TAB_TRAINS } });
+    return releaseLock !== null;
+  }
   let nextRequestId = 1;
   /** Which sample each request id fills; samples run one after another (the worker caches one model). */
   const requests = new Map<number, SampleWeights>();
@@ -66,7 +82,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
     },
 
     async train(run) {
-      if (isBusy(get().phase)) return;
+      if (isBusy(get().phase) || locking) return;
       const form = run?.settings ?? get().form;
       const problems = settingsProblems(form, get().device.report?.limits);
       if (problems.length > 0) {
@@ -75,7 +91,13 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       }
       pressedAt = now();
       stopRequested = false;
-      set({ phase: 'preparing', stage: 'Getting the data ready…', error: null, run: null, steps: [], evals: [], checkpointStep: 0, firstStepMs: null });
+      const previous = get().phase;
+      set({ phase: 'preparing', stage: 'Getting the data ready…', error: null });
+      if (!(await takeLock()) || stopRequested) {
+        set({ phase: previous, stage: null });
+        return;
+      }
+      set({ run: null, steps: [], evals: [], checkpointStep: 0, firstStepMs: null });
       const tokenizer = deps.data.getState().tokenizer;
       try {
         const prepared = await prepareData(deps.data, {
@@ -120,12 +142,18 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       deps.worker.post({ type: 'stop' });
     },
 
-    resume(runId) {
+    async resume(runId) {
       const id = runId ?? get().run?.id;
-      if (!id || isBusy(get().phase)) return;
+      if (!id || isBusy(get().phase) || locking) return;
       pressedAt = now();
+      stopRequested = false;
+      const previous = get().phase;
       const run = get().runs.find((r) => r.id === id) ?? get().run;
       set({ phase: 'preparing', stage: 'Loading the checkpoint…', error: null, firstStepMs: null, run: run?.id === id ? run : get().run });
+      if (!(await takeLock()) || stopRequested) {
+        set({ phase: previous, stage: null });
+        return;
+      }
       deps.worker.post({ type: 'resume', runId: id });
     },
 
@@ -297,6 +325,13 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   }
 
   deps.worker.subscribe(onEvent);
+  // The lock is held exactly while a run prepares or trains here: paused, finished or failed frees it.
+  store.subscribe((state) => {
+    if (releaseLock && !isBusy(state.phase)) {
+      releaseLock();
+      releaseLock = null;
+    }
+  });
   return store;
 }
 

@@ -152,7 +152,7 @@ export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage })
     const point = points[index]!;
     const name = pointName(definition, point);
     const resuming = point.status === 'running' && point.runId !== undefined;
-    if (resuming) lab.getState().resume(point.runId);
+    if (resuming) await lab.getState().resume(point.runId);
     else {
       patchPoint(index, { status: 'running', runId: undefined, message: undefined });
       await lab.getState().train({ settings: pointSettings(definition, point), name });
