@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { createContext, type GpuContext } from '../src/gpu/context';
 import { exportHfModel, importHfModel } from '../src/model/checkpoint';
 import { GPTModel } from '../src/model/gpt';
 import { parseSafetensors, tensorAsFloat32, writeSafetensors } from '../src/model/safetensors';
 import { gpu } from './helpers/gpu';
 
+const keepAlive: GpuContext[] = [];
 const cfg = { vocabSize: 29, blockSize: 9, nLayer: 2, nHead: 2, nEmbd: 12 };
 
 describe('Hugging Face checkpoints', () => {
@@ -52,8 +54,10 @@ describe('Hugging Face checkpoints', () => {
   });
 
   it('reports a destroyed (lost) device with its reason', async () => {
-    const { createNodeContext } = await import('../src/gpu/node');
-    const ctx = await createNodeContext();
+    // A second device from the same Dawn instance: a second instance torn down at exit can crash the process.
+    const ctx = await createContext((await gpu()).gpu);
+    // Dawn in Node aborts the process when a live adapter is garbage-collected: hold it to the end.
+    keepAlive.push(ctx);
     ctx.device.destroy();
     await expect(ctx.lost).resolves.toMatch(/GPU device lost \(destroyed\)/);
     expect(ctx.isLost()).toBe(true);

@@ -25,9 +25,11 @@ async function run(): Promise<void> {
   const tokenizer = new Tokenizer(done.model);
   const ids = tokenizer.encode('the cat sat on the log.');
   let words = '';
-  for (let i = 0; i < 3000; i++) words += `w${(i * 7919) % 5003} x${i % 97} `;
+  // Large enough (~15 MB, seconds of work) that the cancel, sent on the first progress message,
+  // always lands before the training could finish, however fast or loaded the machine is.
+  for (let i = 0; i < 30000; i++) words += `w${(i * 7919) % 50021} x${i % 997} `;
   let cancelled = false;
-  const second = await train(worker, { type: 'train', texts: [words.repeat(20)], options: { vocabSize: 20000, minFrequency: 1 } }, () => {
+  const second = await train(worker, { type: 'train', texts: [words.repeat(40)], options: { vocabSize: 20000, minFrequency: 1 } }, () => {
     if (!cancelled) {
       cancelled = true;
       worker.postMessage({ type: 'cancel' } satisfies TrainRequest);
