@@ -52,7 +52,7 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(app().base);
     const status = page.getByRole('status', { name: 'Training status' });
-    await expect.poll(() => status.textContent(), { timeout: 60_000 }).toMatch(/press Train to start/);
+    await expect.poll(() => status.textContent(), { timeout: 150_000 }).toMatch(/press Train to start/);
 
     // A model small enough for a CPU GPU: every other setting stays the lab's default.
     for (const [label, value] of [
@@ -74,9 +74,9 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
     const other = await context.newPage();
     await other.goto(app().base);
     const otherStatus = other.getByRole('status', { name: 'Training status' });
-    await expect.poll(() => otherStatus.textContent(), { timeout: 60_000 }).toMatch(/press Train to start/);
+    await expect.poll(() => otherStatus.textContent(), { timeout: 150_000 }).toMatch(/press Train to start/);
     await other.getByRole('button', { name: 'Train', exact: true }).click();
-    await expect.poll(async () => (await other.getByRole('alert').allTextContents()).join(' '), { timeout: 60_000 }).toMatch(/Another tab of the lab is training/);
+    await expect.poll(async () => (await other.getByRole('alert').allTextContents()).join(' '), { timeout: 150_000 }).toMatch(/Another tab of the lab is training/);
     await other.close();
 
     const seen = await watchSteps(page, (step) => step >= 14);
@@ -92,8 +92,8 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
 
     await page.getByRole('button', { name: 'Generate' }).click();
     const output = page.getByRole('status', { name: 'Sample output' });
-    await expect.poll(async () => ((await output.textContent()) ?? '').length, { timeout: 60_000 }).toBeGreaterThan('life is about'.length + 5);
-    await expect.poll(() => page.getByRole('button', { name: 'Generate' }).isEnabled(), { timeout: 60_000 }).toBe(true);
+    await expect.poll(async () => ((await output.textContent()) ?? '').length, { timeout: 150_000 }).toBeGreaterThan('life is about'.length + 5);
+    await expect.poll(() => page.getByRole('button', { name: 'Generate' }).isEnabled(), { timeout: 150_000 }).toBe(true);
     expect(await output.textContent()).toMatch(/^life is about./);
 
     // Download the run as a Hugging Face folder (a zip of model.safetensors, config.json, tokenizer.json).
@@ -112,11 +112,11 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
     // ... and the same zip imports back as a run of its own.
     await page.getByLabel('Import a Hugging Face model').setInputFiles((await download.path())!);
     const runs = page.getByRole('list', { name: 'Runs' });
-    await expect.poll(() => runs.textContent(), { timeout: 60_000 }).toMatch(/imported from /);
+    await expect.poll(() => runs.textContent(), { timeout: 150_000 }).toMatch(/imported from /);
 
     await page.reload();
     const offer = page.getByRole('region', { name: 'Unfinished run' });
-    await expect.poll(async () => (await offer.count()) > 0 && (await offer.textContent()), { timeout: 60_000 }).toContain(`stopped at step ${paused.step} of 40`);
+    await expect.poll(async () => (await offer.count()) > 0 && (await offer.textContent()), { timeout: 150_000 }).toContain(`stopped at step ${paused.step} of 40`);
     await offer.getByRole('button', { name: 'Resume' }).click();
     const resumed = await watchSteps(page, (step) => step >= paused.step + 2);
     // The curve continues from the checkpoint: no step before it is shown (or trained) again.
