@@ -52,6 +52,23 @@ describe('IsoFLOP chart data', () => {
     expect(data.yDomain[1]).toBeGreaterThanOrEqual(7.5);
   });
 
+  it('draws the parabola fitted to each budget of three or more sizes through its runs', () => {
+    // loss = 3 + 0.5 (ln N - ln 1e6)^2 at 1e15 FLOPs: the vertex is N = 1e6; 1e16 has two sizes only.
+    const at = (N: number) => 3 + 0.5 * (Math.log(N) - Math.log(1e6)) ** 2;
+    const sweep = [
+      ...[2e5, 8e5, 4e6].map((N) => ({ N, loss: at(N), budget: 1e15 })),
+      { N: 1e6, loss: 3.5, budget: 1e16 },
+      { N: 3e6, loss: 3.4, budget: 1e16 },
+    ];
+    const { sweepFits } = isoFlopChartData({ fit: HOFFMANN_2022, sweep });
+    expect(sweepFits.map((f) => [f.budget, f.label])).toEqual([[1e15, 'fit at 1e15 FLOPs']]);
+    const [fit] = sweepFits;
+    expect(fit!.nOpt).toBeCloseTo(1e6, -2);
+    expect(fit!.points[0]!.N).toBeCloseTo(2e5 / 1.5, 6);
+    expect(fit!.points.at(-1)!.N).toBeCloseTo(4e6 * 1.5, 0);
+    for (const p of fit!.points) expect(p.loss).toBeCloseTo(at(p.N), 9);
+  });
+
   it('spans whole decades on x with a tick at each, and pads the loss range', () => {
     const data = isoFlopChartData({ fit: HOFFMANN_2022, budgets: [1e17], range: 10 });
     const opt = computeOptimal(HOFFMANN_2022, 1e17).N; // 28.5M: curve from 2.85M to 285M

@@ -1,6 +1,7 @@
 /**
  * Loss against model size at fixed compute, one curve per budget (log N axis), with each curve's
- * optimum as a dot and the user's own runs as a scatter. The shaping lives in chart-data.ts.
+ * optimum as a dot, the user's own runs as a scatter with the parabola fitted to each budget's runs
+ * dashed. The shaping lives in chart-data.ts.
  */
 import { useMemo } from 'react';
 import { CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
@@ -73,6 +74,20 @@ export function IsoFlopChart({ fit, userBudget, sweep, budgets, height = 320 }: 
             />
           ))}
           <Scatter data={data.minima} dataKey="loss" name="optimum" fill={HIGHLIGHT} legendType="circle" isAnimationActive={false} />
+          {data.sweepFits.map((f) => (
+            <Line
+              key={`fit-${f.budget}`}
+              data={f.points}
+              dataKey="loss"
+              name={f.label}
+              stroke={SWEEP_COLOR}
+              strokeDasharray="5 4"
+              strokeWidth={1.5}
+              dot={false}
+              legendType="plainline"
+              isAnimationActive={false}
+            />
+          ))}
           {data.sweep.length > 0 && (
             <Scatter data={data.sweep} dataKey="loss" name="your runs" fill={SWEEP_COLOR} shape="cross" isAnimationActive={false} />
           )}

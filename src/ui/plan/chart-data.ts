@@ -3,6 +3,7 @@
  * per budget from a Chinchilla fit, each curve's optimum, the user's own sweep points, and the axes.
  */
 import { type ChinchillaFit, isoFlopCurve } from '../../scaling/chinchilla';
+import { fitIsoFlopSweep } from '../../scaling/fit';
 import { formatFlops } from '../../scaling/format';
 
 /** Decades from 1e15 (a few minutes on a laptop GPU) to 1e19 (days on a datacenter one). */
@@ -33,6 +34,8 @@ export interface IsoFlopChartData {
   curves: ChartCurve[];
   minima: (ChartPoint & { budget: number; label: string; highlighted: boolean })[];
   sweep: (SweepResult & { label: string })[];
+  /** The parabola in ln N fitted to each budget's sweep runs (budgets with three sizes or more). */
+  sweepFits: { budget: number; label: string; points: ChartPoint[]; nOpt: number }[];
   xDomain: [number, number];
   /** Powers of ten spanning xDomain (a log axis reads best with decade ticks). */
   xTicks: number[];
@@ -77,17 +80,33 @@ export function isoFlopChartData(options: ChartDataOptions): IsoFlopChartData {
     .map((p) => ({ ...p, label: `${formatFlops(p.budget)} FLOPs` }));
   const ns = [...curves.flatMap((c) => c.points.map((p) => p.N)), ...shownSweep.map((p) => p.N)];
   const losses = [...curves.flatMap((c) => c.points.map((p) => p.loss)), ...shownSweep.map((p) => p.loss)];
+  const sweepFits = fittedParabolas(shownSweep);
   const xDomain = decadeDomain(ns);
   const { domain: yDomain, ticks: yTicks } = lossAxis(losses);
   return {
     curves,
     minima: curves.map((c) => ({ ...c.minimum, budget: c.budget, label: c.label, highlighted: c.highlighted })),
     sweep: shownSweep,
+    sweepFits,
     xDomain,
     xTicks: decadeTicks(xDomain),
     yDomain,
     yTicks,
   };
+}
+
+/** Each fittable budget's parabola, drawn a little past its smallest and largest run. */
+function fittedParabolas(sweep: readonly SweepResult[], nPoints = 25): IsoFlopChartData['sweepFits'] {
+  return fitIsoFlopSweep(sweep).perBudget.map(({ budget, fit }) => {
+    const ns = sweep.filter((p) => sameBudget(p.budget, budget)).map((p) => p.N);
+    const lo = Math.log(Math.min(...ns) / 1.5);
+    const hi = Math.log(Math.max(...ns) * 1.5);
+    const points = Array.from({ length: nPoints }, (_, i) => {
+      const x = lo + ((hi - lo) * i) / (nPoints - 1);
+      return { N: Math.exp(x), loss: fit.c0 + fit.c1 * x + fit.c2 * x * x };
+    });
+    return { budget, label: `fit at ${formatFlops(budget)} FLOPs`, points, nOpt: fit.nOpt };
+  });
 }
 
 function isUsableBudget(b: number): boolean {
