@@ -16,28 +16,12 @@ import { BUNDLED_ID } from '../src/ui/data/source-form';
 import { createWorkerClient } from '../src/ui/data/worker-client';
 import { ANOTHER_TAB_TRAINS, createLabStore, exportFolderName, NO_WEBGPU } from '../src/ui/lab/lab-store';
 import { FakeWorker } from './helpers/fake-worker';
+import { testManifest } from './helpers/manifest';
 
 const CORPUS = 'the cat sat on the mat.\nthe dog ate the bone.\n'.repeat(30);
 
 function manifestFor(tokenizerJson: string, id = BUNDLED_ID, tokens = 5000): DatasetManifest {
-  return {
-    format: 'gpt-garden-tokens',
-    version: 1,
-    id,
-    name: `${id} name`,
-    source: { kind: 'bundled', url: 'http://localhost/corpus.txt' },
-    tokenizer: { vocabSize: 300, fingerprint: fingerprint(tokenizerJson) },
-    dtype: 'uint16',
-    shards: [{ key: `${id}/shard-00000`, tokens, rows: 10 }],
-    tokens,
-    rows: 10,
-    textBytes: tokens * 4,
-    cursor: { file: 0, row: 10 },
-    complete: true,
-    valFraction: 0.05,
-    createdAt: '2026-01-01T00:00:00Z',
-    updatedAt: '2026-01-01T00:00:00Z',
-  };
+  return testManifest(id, { tokens, tokenizer: { vocabSize: 300, fingerprint: fingerprint(tokenizerJson) } });
 }
 
 function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; datasets?: (json: string | undefined) => DatasetManifest[]; trainingLock?: () => Promise<(() => void) | null> } = {}) {

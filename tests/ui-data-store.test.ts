@@ -12,6 +12,7 @@ import { createDataStore, type DataStoreDeps } from '../src/ui/data/data-store';
 import { BUNDLED_ID, buildIngestInput, initialForm, progressSummary, type IngestProgress } from '../src/ui/data/source-form';
 import { createWorkerClient } from '../src/ui/data/worker-client';
 import { FakeWorker } from './helpers/fake-worker';
+import { testManifest } from './helpers/manifest';
 import { vocabSizeOf } from '../src/ui/tokenizer/tokenizer-info';
 
 // A tiny but real tokenizer.json: 3 vocab entries and one special token.
@@ -23,25 +24,7 @@ const TOKENIZER_JSON = JSON.stringify({
 const BUNDLED: SourceSpec = { kind: 'bundled', url: 'http://localhost/corpus/brown-fiction.txt' };
 
 function manifest(id: string, tokens: number, complete: boolean, source: SourceSpec = BUNDLED, maxTokens?: number): DatasetManifest {
-  return {
-    format: 'gpt-garden-tokens',
-    version: 1,
-    id,
-    name: `${id} name`,
-    source,
-    tokenizer: { vocabSize: 4, fingerprint: 'f00d' },
-    dtype: 'uint16',
-    shards: [{ key: `${id}/shard-00000`, tokens, rows: 10 }],
-    tokens,
-    rows: 10,
-    textBytes: tokens * 4,
-    cursor: { file: 0, row: 10 },
-    complete,
-    maxTokens,
-    valFraction: 0.05,
-    createdAt: '2025-01-01T00:00:00Z',
-    updatedAt: '2025-01-01T00:00:00Z',
-  };
+  return testManifest(id, { tokens, complete, source, maxTokens });
 }
 
 function progress(tokens: number, fraction?: number): IngestProgress {
