@@ -25,17 +25,11 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   let importing = false;
   /** The training lock's release while this tab prepares or trains a run; null when not held. */
   let releaseLock: (() => void) | null = null;
-  let locking = false;
 
   /** Takes the lock (true), or says another tab trains (false). */
   async function takeLock(): Promise<boolean> {
     if (releaseLock || !deps.trainingLock) return true;
-    locking = true;
-    try {
-      releaseLock = await deps.trainingLock();
-    } finally {
-      locking = false;
-    }
+    releaseLock = await deps.trainingLock();
     if (!releaseLock) set({ error: { kind: 'config', message: ANOTHER_TAB_TRAINS } });
     return releaseLock !== null;
   }
@@ -82,7 +76,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
     },
 
     async train(run) {
-      if (isBusy(get().phase) || locking) return;
+      if (isBusy(get().phase)) return; // 'preparing' is set before the lock is awaited
       const form = run?.settings ?? get().form;
       const problems = settingsProblems(form, get().device.report?.limits);
       if (problems.length > 0) {
@@ -144,7 +138,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
 
     async resume(runId) {
       const id = runId ?? get().run?.id;
-      if (!id || isBusy(get().phase) || locking) return;
+      if (!id || isBusy(get().phase)) return;
       pressedAt = now();
       stopRequested = false;
       const previous = get().phase;
