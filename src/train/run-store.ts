@@ -6,11 +6,9 @@
  * Needs no GPU (exporting a run works even where WebGPU does not).
  */
 import { createStore, del, delMany, get, keys, set, type UseStore } from 'idb-keyval';
-import { ParameterStore } from '../autograd/params';
-import { gpt2ParamShapes, hfConfigJson } from '../model/hf';
-import { writeSafetensors } from '../model/safetensors';
 import { DataError, writing } from '../data/types';
 import type { EvalPoint, RunSettings, RunSummary, StepPoint } from './protocol';
+import { hfFolderFiles } from './run-dir';
 
 /** Everything needed to continue a run exactly where it stopped. */
 export interface CheckpointData {
@@ -173,19 +171,7 @@ export class RunStore {
     const record = await this.require(id);
     const data = await this.latestCheckpoint(id);
     if (!data) throw new DataError('config', `run "${record.summary.name}" has no checkpoint yet: train it for a while (or pause it) before exporting`);
-    const config = record.summary.settings.model;
-    const arena = new Float32Array(data.params.buffer, data.params.byteOffset, data.params.byteLength / 4);
-    const entries = paramLayout(config);
-    const tensors = entries.map((e) => {
-      if (e.offset + e.numel > arena.length) throw new DataError('format', `the checkpoint of run "${record.summary.name}" is shorter than its model: it is damaged; start the run again`);
-      return { name: e.name, dtype: 'F32' as const, shape: e.shape, data: arena.slice(e.offset, e.offset + e.numel) };
-    });
-    const encoder = new TextEncoder();
-    return [
-      { name: 'model.safetensors', bytes: writeSafetensors(tensors) },
-      { name: 'config.json', bytes: encoder.encode(JSON.stringify(hfConfigJson(config), null, 2) + '\n') },
-      { name: 'tokenizer.json', bytes: encoder.encode(record.tokenizerJson) },
-    ];
+    return hfFolderFiles(record.summary.settings.model, data.params, record.tokenizerJson);
   }
 
   private async require(id: string): Promise<RunRecord> {
@@ -204,19 +190,5 @@ export class RunStore {
   }
 }
 
-/**
- * Where each parameter sits in a checkpoint's arena: the ParameterStore's own layout code, run
- * without a device (its constructor only computes offsets; buffers are made on first use).
- */
-export function paramLayout(config: RunSettings['model']): ParameterStore['entries'] {
-  return layoutStore(config).entries;
-}
-
-/** Floats in one arena of a checkpoint (what writeArena expects), padding included. */
-export function paramArenaLength(config: RunSettings['model']): number {
-  return layoutStore(config).length;
-}
-
-function layoutStore(config: RunSettings['model']): ParameterStore {
-  return new ParameterStore(undefined as unknown as GPUDevice, gpt2ParamShapes(config));
-}
+// The arena layout lives with the run directory format; kept importable from here.
+export { paramArenaLength, paramLayout } from './run-dir';
