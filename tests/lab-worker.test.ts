@@ -252,6 +252,18 @@ describe('lab worker', () => {
     expect(resumed.events.at(-1)).toMatchObject({ type: 'run', run: { id: runId, status: 'done', checkpointStep: 8 } });
   });
 
+  it("stop ends a run 'stopped' (not done) at its checkpoint; resume trains it on to maxSteps, 'done'", async () => {
+    const settings = { ...SETTINGS, maxSteps: 4, evalBatches: 0 };
+    const stopped = lab({ react: (event, handle) => event.type === 'step' && event.point.step === 2 && void handle({ type: 'stop' }) });
+    await stopped.handle({ type: 'start', settings, tokenizerJson });
+    const runId = stopped.of('run')[0]!.run.id;
+    expect(stopped.of('run').at(-1)!.run).toMatchObject({ id: runId, status: 'stopped', checkpointStep: 2 });
+    await stopped.handle({ type: 'resume', runId });
+    expect(stopped.of('error')).toEqual([]);
+    expect(stopped.of('step').map((e) => e.point.step)).toEqual([1, 2, 3, 4]);
+    expect(stopped.of('run').at(-1)!.run).toMatchObject({ id: runId, status: 'done', checkpointStep: 4 });
+  });
+
   it('delete-run removes the run and its checkpoints', async () => {
     const { handle, of, runDb } = lab();
     await handle({ type: 'start', settings: { ...SETTINGS, maxSteps: 1, evalBatches: 0 }, tokenizerJson });

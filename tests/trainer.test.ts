@@ -1,7 +1,7 @@
 /**
  * The training loop on SwiftShader with a tiny model: the loss falls on a repetitive corpus,
  * a checkpoint resumed in a fresh Trainer reproduces the uninterrupted run bit for bit (sampling
- * between steps included), and a NaN loss stops the run without checkpointing broken weights.
+ * between steps included), Stop ends a run 'stopped' that runs on to 'done', and a NaN loss stops the run without checkpointing broken weights.
  */
 import { describe, expect, it } from 'vitest';
 import type { DatasetManifest, ShardStore, TokenArray } from '../src/data/types';
@@ -169,6 +169,27 @@ describe('Trainer', () => {
     const evals = resumed.events.filter((e) => e.type === 'eval').map((e) => (e as Extract<TrainerEvent, { type: 'eval' }>).point.valLoss);
     expect(evals).toEqual(expectedEval.slice(1));
     resumed.trainer.destroy();
+  });
+
+  it("Stop ends the run 'stopped' at the next step boundary (eval and checkpoint there); run() again continues to maxSteps, 'done'", async () => {
+    const s = settings({ model: { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 }, maxSteps: 4, evalEvery: 100, checkpointEvery: 100 });
+    let stopAt = 2;
+    const { trainer, events, saved, steps } = await makeTrainer(s, {
+      onEvent: (e, t) => {
+        if (e.type === 'step' && e.point.step === stopAt) t.stop();
+      },
+    });
+    expect(await trainer.run()).toBe('stopped');
+    expect(trainer.status).toBe('stopped');
+    expect(steps().map((p) => p.step)).toEqual([1, 2]);
+    expect(saved.map((c) => c.step)).toEqual([2]);
+    expect(events.filter((e) => e.type === 'eval').map((e) => (e as Extract<TrainerEvent, { type: 'eval' }>).point.step)).toEqual([2]);
+    // A stop on the last step still reaches maxSteps: that run is done, not stopped.
+    stopAt = 4;
+    expect(await trainer.run()).toBe('done');
+    expect(steps().map((p) => p.step)).toEqual([1, 2, 3, 4]);
+    expect(saved.map((c) => c.step)).toEqual([2, 4]);
+    trainer.destroy();
   });
 
   it('a NaN loss stops the run with a clear message and never checkpoints the broken weights', async () => {

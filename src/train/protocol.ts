@@ -56,7 +56,8 @@ export interface EvalPoint {
   valLoss: number;
 }
 
-export type RunStatus = 'running' | 'paused' | 'done' | 'error';
+/** 'done': reached maxSteps; 'stopped' (Stop pressed) and 'paused' resume from their checkpoint. */
+export type RunStatus = 'running' | 'paused' | 'stopped' | 'done' | 'error';
 
 export interface RunSummary {
   id: string;
@@ -116,8 +117,12 @@ export type LabRequest =
   /** A stored run's summary and curve, to show it without training (answers 'run' then 'history'). */
   | { type: 'load-run'; runId: string }
   | { type: 'delete-run'; runId: string }
-  | { type: 'export-run'; runId: string }
-  /** A Hugging Face folder's files (config.json, model.safetensors, tokenizer.json) become a run. */
+  /** The Hugging Face folder, or with `full` the run directory (plus optimizer and sampler state, run.json). */
+  | { type: 'export-run'; runId: string; full?: boolean }
+  /**
+   * A Hugging Face folder's files (config.json, model.safetensors, tokenizer.json) become a run to
+   * sample; a run directory's (those plus training_state.safetensors and run.json) a run to resume.
+   */
   | { type: 'import-run'; files: { name: string; bytes: Uint8Array }[]; source: string }
   /** Times a few training steps of `model` on random ids (refused while a run trains); answers 'speed'. */
   | { type: 'speed-probe'; model: GPTConfig; batchSize: number; steps?: number };
@@ -136,7 +141,7 @@ export type LabEvent =
   | { type: 'sample-done'; requestId: number; text: string; tokens: number; seconds: number }
   | { type: 'runs'; runs: RunSummary[] }
   /** A Hugging Face folder: model.safetensors, config.json, tokenizer.json. */
-  | { type: 'export'; runId: string; files: { name: string; bytes: Uint8Array }[] }
+  | { type: 'export'; runId: string; files: { name: string; bytes: Uint8Array }[]; full?: boolean }
   | { type: 'error'; kind: LabErrorKind; message: string; runId?: string; requestId?: number }
   /** Training throughput of `model` on this device (tokens/s × its FLOPs per token = FLOP/s). */
   | { type: 'speed'; model: GPTConfig; tokensPerSecond: number; flopsPerSecond: number };

@@ -40,7 +40,10 @@ export interface TrainerOptions {
   saveCheckpoint?: (data: CheckpointData) => Promise<void>;
 }
 
-export type TrainerStatus = 'idle' | 'running' | 'paused' | 'done' | 'error';
+export type TrainerStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'done' | 'error';
+
+/** How run() ended: 'done' reached maxSteps; 'stopped' and 'paused' can be run again from there. */
+export type TrainerOutcome = 'done' | 'paused' | 'stopped' | 'error';
 
 interface PendingBatches {
   batches: Promise<MicroBatch[]>;
@@ -123,7 +126,7 @@ export class Trainer {
   }
 
   /** Trains up to settings.maxSteps; resolves when done, paused, stopped, or the loss went NaN. */
-  async run(): Promise<'done' | 'paused' | 'error'> {
+  async run(): Promise<TrainerOutcome> {
     if (this.status === 'running') throw new Error('this run is already training');
     const { maxSteps, evalEvery, checkpointEvery } = this.settings;
     this.status = 'running';
@@ -138,7 +141,7 @@ export class Trainer {
     }
   }
 
-  private async loop(maxSteps: number, evalEvery: number, checkpointEvery: number): Promise<'done' | 'paused' | 'error'> {
+  private async loop(maxSteps: number, evalEvery: number, checkpointEvery: number): Promise<TrainerOutcome> {
     let tick = performance.now();
     while (this.step < maxSteps) {
       const step = this.step + 1;
@@ -177,7 +180,8 @@ export class Trainer {
       }
       tick = performance.now(); // evals and checkpoints are not training time
     }
-    this.status = this.request === 'pause' ? 'paused' : 'done';
+    // A request that lands on the last step still finishes the run: 'done' means maxSteps reached.
+    this.status = this.step >= maxSteps ? 'done' : this.request === 'pause' ? 'paused' : 'stopped';
     return this.status;
   }
 
@@ -186,7 +190,7 @@ export class Trainer {
     if (this.status === 'running') this.request = 'pause';
   }
 
-  /** Like pause, but the run ends: run() resolves 'done'. */
+  /** Like pause (validation loss first), but the run ends here for now: run() resolves 'stopped'; run() again continues it. */
   stop(): void {
     if (this.status === 'running') this.request = 'stop';
   }

@@ -93,6 +93,7 @@ const PHASE_TEXT: Record<LabPhase, string> = {
   pausing: 'Pausing after this step',
   stopping: 'Stopping after this step',
   paused: 'Paused',
+  stopped: 'Stopped',
   done: 'Finished',
   error: 'Stopped by an error',
 };

@@ -9,7 +9,7 @@ import type { StoreApi } from 'zustand/vanilla';
 import type { DataState } from '../data/data-store';
 import type { WorkerClient } from '../data/worker-client';
 
-export type LabPhase = 'idle' | 'preparing' | 'running' | 'pausing' | 'stopping' | 'paused' | 'done' | 'error';
+export type LabPhase = 'idle' | 'preparing' | 'running' | 'pausing' | 'stopping' | 'paused' | 'stopped' | 'done' | 'error';
 
 export interface LabError {
   kind: LabErrorKind;
@@ -71,8 +71,12 @@ export interface LabState {
   open(runId: string): void;
   generate(options: SampleOptions): void;
   deleteRun(runId: string): void;
-  exportRun(runId: string): void;
-  /** Makes a run of a Hugging Face folder's files (config.json, model.safetensors, tokenizer.json) and shows it. */
+  /** Downloads the run as a Hugging Face folder; `full` adds the training state (a run directory the CLI resumes). */
+  exportRun(runId: string, options?: { full?: boolean }): void;
+  /**
+   * Makes a run of a Hugging Face folder's files (config.json, model.safetensors, tokenizer.json),
+   * or of a run directory's (a full-state download, or the CLI's run folder: resumable), and shows it.
+   */
   importRun(files: { name: string; bytes: Uint8Array }[], source: string): void;
   dismissError(): void;
 }

@@ -197,7 +197,8 @@ export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage })
         if (!running() && !isBusy(s.phase)) outcome = { kind: 'interrupted' };
         else if (ours && s.phase === 'done') outcome = { kind: 'done', valLoss: s.run!.lastValLoss };
         else if (ours && s.phase === 'error') outcome = { kind: 'error', message: s.run!.message ?? s.error?.message ?? 'the run failed' };
-        else if (ours && s.phase === 'paused') outcome = { kind: 'paused' };
+        // Stopped from the Train tab mid-point: its loss is not the budget's; the sweep waits like a pause.
+        else if (ours && (s.phase === 'paused' || s.phase === 'stopped')) outcome = { kind: 'paused' };
         // Not ours and idle: the start failed before the run existed (bad settings, data, GPU).
         else if (!ours && !isBusy(s.phase)) outcome = { kind: 'error', message: s.error?.message ?? 'the run did not start' };
         if (!outcome) return;
