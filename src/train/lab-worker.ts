@@ -20,7 +20,9 @@ import { importHfRun } from './import-run';
 import { describeDevice } from './probe';
 import { measureTrainingSpeed, speedProbeProblems, DEFAULT_SPEED_STEPS } from './speed-probe';
 import type { EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, SampleRequest, StepPoint } from './protocol';
+import { isRunDir } from './run-dir';
 import { RunStore, type CheckpointData, type RunRecord } from './run-store';
+import { exportRunDir, importRunDir, locateDataset } from './run-transfer';
 import { sampleText, writeArena } from './sampling';
 import { Trainer } from './trainer';
 
@@ -271,7 +273,8 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           const record = await runStore.get(message.runId);
           if (!record) throw new DataError('config', `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`);
           if (record.summary.imported) throw new DataError('config', `"${record.summary.name}" was imported, not trained here: sample it, or download it to train it further`);
-          await train(record, await runStore.latestCheckpoint(message.runId));
+          // A run made elsewhere names its dataset by the id it had there: find the local copy.
+          await train(await locateDataset(runStore, shardStore, record), await runStore.latestCheckpoint(message.runId));
           return;
         }
         case 'pause':
@@ -305,6 +308,11 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           post({ type: 'runs', runs: await listRuns() });
           return;
         case 'import-run': {
+          if (isRunDir(message.files)) {
+            post({ type: 'run', run: await importRunDir(runStore, shardStore, message.files, message.source) });
+            post({ type: 'runs', runs: await listRuns() });
+            return;
+          }
           const imported = importHfRun(message.files);
           const { nLayer, nEmbd } = imported.settings.model;
           const record = await runStore.create({ ...imported, name: `${nLayer}L ${nEmbd}w imported from ${message.source}` });
@@ -320,7 +328,8 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           return;
         }
         case 'export-run':
-          post({ type: 'export', runId: message.runId, files: await runStore.exportHf(message.runId) });
+          if (message.full) post({ type: 'export', runId: message.runId, files: await exportRunDir(runStore, shardStore, message.runId), full: true });
+          else post({ type: 'export', runId: message.runId, files: await runStore.exportHf(message.runId) });
           return;
         case 'speed-probe': {
           // The GPU is busy with the run: a probe now would time both and slow the run down.

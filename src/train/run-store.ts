@@ -9,6 +9,7 @@ import { createStore, del, delMany, get, keys, set, type UseStore } from 'idb-ke
 import { DataError, writing } from '../data/types';
 import type { EvalPoint, RunSettings, RunSummary, StepPoint } from './protocol';
 import { hfFolderFiles } from './run-dir';
+import type { RunDataset } from './run-dir';
 
 /** Everything needed to continue a run exactly where it stopped. */
 export interface CheckpointData {
@@ -32,6 +33,8 @@ export interface RunRecord {
   /** The curve up to summary.checkpointStep (a reload continues from there). */
   steps: StepPoint[];
   evals: EvalPoint[];
+  /** Where its tokens come from, for a run imported from elsewhere (to find or prepare them here). */
+  dataset?: RunDataset;
 }
 
 export interface ExportFile {
@@ -56,6 +59,7 @@ export class RunStore {
     tokenizer: RunSummary['tokenizer'];
     name?: string;
     id?: string;
+    dataset?: RunDataset;
   }): Promise<RunRecord> {
     const now = new Date().toISOString();
     const id = options.id ?? `run-${now.replace(/[-:.TZ]/g, '')}-${Math.random().toString(36).slice(2, 6)}`;
@@ -74,6 +78,7 @@ export class RunStore {
       tokenizerJson: options.tokenizerJson,
       steps: [],
       evals: [],
+      ...(options.dataset ? { dataset: options.dataset } : {}),
     };
     await this.put(record);
     return record;

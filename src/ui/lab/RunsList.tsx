@@ -1,6 +1,7 @@
 /**
- * Stored runs: open one to see its curve, resume it, download it as a Hugging Face folder, delete
- * it; and import a Hugging Face folder (or a downloaded zip) as a run to sample from.
+ * Stored runs: open one to see its curve, resume it, download it as a Hugging Face folder or with
+ * its full training state, delete it; and import a Hugging Face folder (a run to sample from) or a
+ * run directory (a run to resume), loose files or a downloaded zip.
  */
 import { useId, useState } from 'react';
 import { appLabStore, useLabStore } from './browser-lab';
@@ -30,7 +31,7 @@ export function RunsList() {
       <h3 id="runs-title">Runs in this browser</h3>
       <div className="actions">
         <label className={busy ? 'button secondary disabled' : 'button secondary'} htmlFor={importId}>
-          Import a Hugging Face model
+          Import a Hugging Face model or run
         </label>
         <input
           id={importId}
@@ -44,7 +45,10 @@ export function RunsList() {
             void onPick(picked).finally(() => (e.target.value = ''));
           }}
         />
-        <span className="muted">config.json, model.safetensors and tokenizer.json, or a zip the lab downloaded.</span>
+        <span className="muted">
+          A Hugging Face folder's config.json, model.safetensors and tokenizer.json (to sample), a run folder's files with training_state.safetensors and
+          run.json (to resume: the command line's run directory), or a zip the lab downloaded.
+        </span>
       </div>
       {readError && <p className="muted error-text">{readError}</p>}
       {runs.length === 0 && <p className="muted">No runs yet: press Train.</p>}
@@ -73,8 +77,18 @@ export function RunsList() {
                 <button type="button" className="secondary" disabled={busy || !resumable} onClick={() => void resume(r.id)} aria-label={`Resume ${r.name}`}>
                   Resume
                 </button>
-                <button type="button" className="secondary" disabled={!hasWeights} onClick={() => exportRun(r.id)} aria-label={`Download ${r.name}`}>
+                <button type="button" className="secondary" disabled={!hasWeights} onClick={() => exportRun(r.id)} aria-label={`Download ${r.name}`} title="The model as a Hugging Face folder (zip)">
                   Download
+                </button>
+                <button
+                  type="button"
+                  className="secondary"
+                  disabled={r.checkpointStep === 0 || !!r.imported}
+                  onClick={() => exportRun(r.id, { full: true })}
+                  aria-label={`Download the full state of ${r.name}`}
+                  title="The model plus its optimizer and data-sampler state and its curve: the command line (train --resume) or another browser continues it exactly"
+                >
+                  Full state
                 </button>
                 <button type="button" className="secondary" disabled={busy && active} onClick={() => deleteRun(r.id)} aria-label={`Delete ${r.name}`}>
                   Delete

@@ -6,6 +6,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { settingsProblems } from '../../train/defaults';
 import type { LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary } from '../../train/protocol';
+import { CONFIRM_SECONDS, confirmMessage, runEstimate } from './estimate';
 import { prepareData } from './first-run';
 import { ANOTHER_TAB_TRAINS, IDLE_SAMPLE, initialForm, isBusy, NO_WEBGPU, type LabDeps, type LabPhase, type LabState, type SampleState, type SampleWeights } from './lab-state';
 
@@ -50,6 +51,10 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
     evals: [],
     checkpointStep: 0,
     firstStepMs: null,
+    stepStartedAt: null,
+    measuredSpeed: null,
+    confirm: null,
+    planNotes: [],
     error: null,
     samples: { current: IDLE_SAMPLE, initial: IDLE_SAMPLE },
 
@@ -65,14 +70,48 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
 
     setForm(patch) {
       const { form } = get();
+      const model = { ...form.model, ...patch.model };
+      // The model's vocabulary is its tokenizer's: only a first tokenizer's size can be chosen here.
+      const tokenizer = deps.data.getState().tokenizer;
+      if (tokenizer.status === 'ready') model.vocabSize = tokenizer.vocabSize!;
       set({
         formEdited: true,
-        form: { ...form, ...patch, model: { ...form.model, ...patch.model }, lr: { ...form.lr, ...patch.lr } },
+        confirm: null,
+        form: { ...form, ...patch, model, lr: { ...form.lr, ...patch.lr } },
       });
     },
 
     problems() {
       return settingsProblems(get().form, get().device.report?.limits);
+    },
+
+    estimate() {
+      const { form, device, measuredSpeed } = get();
+      if (settingsProblems(form).length > 0) return null;
+      return runEstimate(form, device.report, measuredSpeed);
+    },
+
+    stepElapsedMs() {
+      const started = get().stepStartedAt;
+      return started === null ? null : now() - started;
+    },
+
+    setMeasuredSpeed(measuredSpeed) {
+      set({ measuredSpeed });
+    },
+
+    setPlanNotes(planNotes) {
+      set({ planNotes });
+    },
+
+    async confirmTrain() {
+      if (!get().confirm) return;
+      set({ confirm: null });
+      await get().train({ confirmed: true });
+    },
+
+    cancelTrain() {
+      set({ confirm: null });
     },
 
     async train(run) {
@@ -83,6 +122,15 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         set({ error: { kind: 'config', message: problems.join(' ') } });
         return;
       }
+      if (!run?.settings && !run?.confirmed) {
+        // Time before cost: a run past a few hours on this device is asked about, not started.
+        const estimate = get().estimate();
+        if (estimate && estimate.seconds > CONFIRM_SECONDS) {
+          set({ confirm: { message: confirmMessage(estimate) }, error: null });
+          return;
+        }
+      }
+      set({ confirm: null });
       pressedAt = now();
       stopRequested = false;
       const previous = get().phase;
@@ -92,10 +140,8 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         return;
       }
       set({ run: null, steps: [], evals: [], checkpointStep: 0, firstStepMs: null });
-      const tokenizer = deps.data.getState().tokenizer;
       try {
         const prepared = await prepareData(deps.data, {
-          retrainVocab: tokenizer.status === 'ready' && tokenizer.vocabSize !== form.model.vocabSize ? form.model.vocabSize : undefined,
           defaultVocab: form.model.vocabSize,
           datasetId: form.datasetId,
           bundledUrl: deps.bundledUrl(),
@@ -103,7 +149,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
           stopped: () => stopRequested,
         });
         const settings: RunSettings = { ...form, model: { ...form.model, vocabSize: prepared.vocabSize }, datasetId: prepared.dataset.id };
-        // The form shows what the run really uses (BPE may stop short of the vocabulary asked for).
+        // The form shows what the run really uses: the tokenizer's vocabulary (a first BPE may stop short of the size asked for).
         if (!run?.settings) set({ form: { ...form, model: settings.model } });
         set({ stage: 'Compiling the model on the GPU…' });
         const late = settingsProblems(settings, get().device.report?.limits);
@@ -118,7 +164,8 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
 
     pause() {
       if (get().phase !== 'running') return;
-      set({ phase: 'pausing' });
+      // Said at once; the worker pauses at the next step boundary (a step may take minutes on a slow device).
+      set({ phase: 'pausing', stage: null });
       deps.worker.post({ type: 'pause' });
     },
 
@@ -128,11 +175,11 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         stopRequested = true;
         deps.data.getState().cancelTokenizer();
         deps.data.getState().cancel();
-        set({ stage: 'Stopping…' });
+        set({ stage: 'Stopping before training starts…' });
         return;
       }
       if (get().phase !== 'running' && get().phase !== 'pausing') return;
-      set({ phase: 'stopping' });
+      set({ phase: 'stopping', stage: null });
       deps.worker.post({ type: 'stop' });
     },
 
@@ -188,8 +235,8 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       deps.worker.post({ type: 'delete-run', runId });
     },
 
-    exportRun(runId) {
-      deps.worker.post({ type: 'export-run', runId });
+    exportRun(runId, options) {
+      deps.worker.post({ type: 'export-run', runId, full: options?.full });
     },
 
     importRun(files, source) {
@@ -206,10 +253,10 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
 
   const { setState: set, getState: get } = store;
 
-  /** The model's vocabulary follows the tokenizer's unless the user typed another one. */
+  /** The model's vocabulary is the tokenizer's, whatever else the user typed. */
   function syncVocab(vocabSize: number) {
-    const { form, formEdited } = get();
-    if (!formEdited || form.model.vocabSize !== vocabSize) set({ form: { ...form, model: { ...form.model, vocabSize } } });
+    const { form } = get();
+    if (form.model.vocabSize !== vocabSize) set({ form: { ...form, model: { ...form.model, vocabSize } } });
   }
 
   deps.data.subscribe((state, previous) => {
@@ -250,9 +297,11 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       }
       case 'run': {
         const runs = [event.run, ...get().runs.filter((r) => r.id !== event.run.id)];
-        if (importing && event.run.imported) {
+        if (importing) {
           importing = false;
-          set({ runs, run: event.run, steps: [], evals: [], phase: 'done', stage: null, checkpointStep: 0 });
+          set({ runs, run: event.run, steps: [], evals: [], phase: event.run.imported ? 'done' : phaseOf(event.run), stage: null, checkpointStep: event.run.checkpointStep });
+          // A full-state import brings its curve: show it.
+          if (!event.run.imported) deps.worker.post({ type: 'load-run', runId: event.run.id });
           return;
         }
         const mine = !current || current.id === event.run.id || get().phase === 'preparing';
@@ -261,13 +310,15 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
           // Stop came while the worker was building this run: it ends after its first step.
           stopRequested = false;
           deps.worker.post({ type: 'stop' });
-          set({ runs, run: event.run, phase: 'stopping', stage: null, checkpointStep: event.run.checkpointStep });
+          set({ runs, run: event.run, phase: 'stopping', stage: null, checkpointStep: event.run.checkpointStep, stepStartedAt: now() });
           return;
         }
         const phase = phaseOf(event.run);
+        const starting = phase === 'running' && get().phase === 'preparing';
         // Until the first step lands, the status line says what the wait is for.
-        const stage = phase === 'running' && get().phase === 'preparing' ? 'Compiling the kernels and running the first step…' : phase === 'running' ? get().stage : null;
-        set({ runs, run: event.run, phase, stage, checkpointStep: event.run.checkpointStep });
+        const stage = starting ? 'Compiling the kernels and running the first step…' : phase === 'running' ? get().stage : null;
+        const stepStartedAt = starting ? now() : isBusy(phase) ? get().stepStartedAt : null;
+        set({ runs, run: event.run, phase, stage, checkpointStep: event.run.checkpointStep, stepStartedAt });
         return;
       }
       case 'history':
@@ -275,7 +326,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         return;
       case 'step':
         if (current?.id !== event.runId) return;
-        set({ steps: [...get().steps, event.point], stage: null });
+        set({ steps: [...get().steps, event.point], stage: null, stepStartedAt: now() });
         if (get().firstStepMs === null && pressedAt !== null) set({ firstStepMs: now() - pressedAt });
         return;
       case 'eval':
@@ -301,7 +352,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         set({ runs: event.runs });
         return;
       case 'export':
-        deps.download(exportFolderName(get().runs.find((r) => r.id === event.runId)?.name ?? event.runId), event.files);
+        deps.download(exportFolderName(get().runs.find((r) => r.id === event.runId)?.name ?? event.runId) + (event.full ? '-full-state' : ''), event.files);
         return;
       case 'error':
         if (event.requestId !== undefined) {
