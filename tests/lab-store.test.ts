@@ -6,102 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { fingerprint } from '../src/data/fingerprint';
-import type { IngestJob, IngestRequest, IngestResponse } from '../src/data/ingest-worker';
-import type { DatasetManifest } from '../src/data/types';
-import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/tokenizer/train-worker';
-import type { LabEvent, LabRequest, RunSettings, RunSummary, StepPoint } from '../src/train/protocol';
-import { createDataStore } from '../src/ui/data/data-store';
 import { BUNDLED_ID } from '../src/ui/data/source-form';
-import { createWorkerClient } from '../src/ui/data/worker-client';
-import { ANOTHER_TAB_TRAINS, createLabStore, exportFolderName, NO_WEBGPU } from '../src/ui/lab/lab-store';
-import { FakeWorker } from './helpers/fake-worker';
-import { testManifest } from './helpers/manifest';
-
-const CORPUS = 'the cat sat on the mat.\nthe dog ate the bone.\n'.repeat(30);
-
-function manifestFor(tokenizerJson: string, id = BUNDLED_ID, tokens = 5000): DatasetManifest {
-  return testManifest(id, { tokens, tokenizer: { vocabSize: 300, fingerprint: fingerprint(tokenizerJson) } });
-}
-
-function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; datasets?: (json: string | undefined) => DatasetManifest[]; trainingLock?: () => Promise<(() => void) | null> } = {}) {
-  let tokenizerJson = options.savedTokenizer;
-  const ingests: IngestJob[] = [];
-  const ingest = new FakeWorker((message, reply) => {
-    const m = message as IngestRequest;
-    if (m.type === 'list') queueMicrotask(() => reply({ type: 'datasets', manifests: options.datasets?.(tokenizerJson) ?? [] } satisfies IngestResponse));
-    if (m.type === 'delete') queueMicrotask(() => reply({ type: 'datasets', manifests: [] } satisfies IngestResponse));
-    if (m.type === 'ingest') {
-      ingests.push(m);
-      queueMicrotask(() => reply({ type: 'done', manifest: manifestFor(m.tokenizerJson) } satisfies IngestResponse));
-    }
-  });
-  const data = createDataStore({
-    ingestWorker: createWorkerClient<IngestRequest, IngestResponse>(ingest),
-    // A fresh worker per training, as on the page.
-    createTrainWorker() {
-      let handler: ((m: TrainRequest) => Promise<void>) | null = null;
-      return createWorkerClient<TrainRequest, TrainResponse>(
-        new FakeWorker((m, reply) => {
-          handler ??= createTrainHandler(reply as (r: TrainResponse) => void);
-          void handler(m as TrainRequest);
-        }),
-      );
-    },
-    storage: { status: async () => ({ supported: true, usage: 0, quota: 1e9, persisted: false }), persist: async () => true },
-    tokenizerStore: { get: async () => tokenizerJson, set: async (json) => void (tokenizerJson = json) },
-    fetchCorpus: async () => CORPUS,
-    tokenizerOptions: { vocabSize: 300, minFrequency: 1 },
-  });
-  const lab = new FakeWorker();
-  const downloads: { folder: string; names: string[] }[] = [];
-  let clock = 0;
-  const store = createLabStore({
-    worker: createWorkerClient<LabRequest, LabEvent>(lab),
-    data,
-    bundledUrl: () => 'http://localhost/corpus/brown-fiction.txt',
-    download: (folder, files) => downloads.push({ folder, names: files.map((f) => f.name) }),
-    hasWebGpu: () => options.hasWebGpu ?? true,
-    trainingLock: options.trainingLock,
-    now: () => clock,
-  });
-  const send = (event: LabEvent) => lab.reply(event);
-  const posted = () => lab.posted as LabRequest[];
-  return { store, data, lab, send, posted, ingests, downloads, tick: (ms: number) => (clock += ms), tokenizer: () => tokenizerJson };
-}
-
-const SUGGESTED: Omit<RunSettings, 'datasetId'> = {
-  model: { vocabSize: 2048, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 },
-  batchSize: 2,
-  accumSteps: 1,
-  maxSteps: 10,
-  lr: { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 2 },
-  weightDecay: 0.1,
-  gradClip: 1,
-  evalEvery: 5,
-  evalBatches: 2,
-  checkpointEvery: 5,
-  seed: 1,
-};
-
-const LIMITS = { maxBufferSize: 2 ** 28, maxStorageBufferBindingSize: 2 ** 27, maxComputeWorkgroupStorageSize: 16384 };
-
-function summary(settings: RunSettings, patch: Partial<RunSummary> = {}): RunSummary {
-  return { id: 'run-1', name: '2L 32w', createdAt: 'x', updatedAt: 'x', settings, status: 'running', checkpointStep: 0, tokens: 0, tokenizer: { vocabSize: 300, fingerprint: 'f' }, ...patch };
-}
-
-function point(step: number, loss: number): StepPoint {
-  return { step, loss, lr: 1e-3, gradNorm: 1, tokens: step * 64, elapsedSeconds: step * 0.5, tokensPerSecond: 128, tflops: 1e-6 };
-}
-
-async function started(env: ReturnType<typeof setup>) {
-  env.store.getState().init();
-  env.send({ type: 'device', report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: SUGGESTED } });
-  await env.store.getState().train();
-  const start = env.posted().find((m) => m.type === 'start');
-  if (!start || start.type !== 'start') throw new Error(`no start posted; error: ${env.store.getState().error?.message}`);
-  return start;
-}
+import { ANOTHER_TAB_TRAINS, exportFolderName, NO_WEBGPU } from '../src/ui/lab/lab-store';
+import { LIMITS, manifestFor, point, setup, started, SUGGESTED, summary } from './helpers/lab-store-env';
 
 describe('lab store', () => {
   it('first run: probe fills the form, Train makes a tokenizer at the suggested size and the bundled dataset, then starts', async () => {
@@ -163,8 +70,8 @@ describe('lab store', () => {
     expect(store.getState().steps.map((p) => p.step)).toEqual([1, 2, 3]);
     store.getState().stop();
     expect(env.posted().at(-1)).toEqual({ type: 'stop' });
-    send({ type: 'run', run: summary(start.settings, { status: 'done', checkpointStep: 3 }) });
-    expect(store.getState().phase).toBe('done');
+    send({ type: 'run', run: summary(start.settings, { status: 'stopped', checkpointStep: 3 }) });
+    expect(store.getState().phase).toBe('stopped');
   });
 
   it('explains settings that cannot work before sending anything', async () => {
@@ -258,8 +165,8 @@ describe('lab store', () => {
     env.send({ type: 'run', run: summary(start.settings) });
     expect(env.posted().at(-1)).toEqual({ type: 'stop' });
     expect(env.store.getState().phase).toBe('stopping');
-    env.send({ type: 'run', run: summary(start.settings, { status: 'done', checkpointStep: 1 }) });
-    expect(env.store.getState().phase).toBe('done');
+    env.send({ type: 'run', run: summary(start.settings, { status: 'stopped', checkpointStep: 1 }) });
+    expect(env.store.getState().phase).toBe('stopped');
   });
 
   it('Show opens a stored run: its curve replaces the current one and Resume continues it', async () => {
@@ -331,21 +238,38 @@ describe('lab store', () => {
     expect(env.posted().at(-1)).toMatchObject({ type: 'sample', runId: 'imp', weights: 'current' });
   });
 
-  it('retrains the tokenizer when the form asks for another vocabulary, and remakes the bundled dataset', async () => {
+  it('the vocabulary is the tokenizer\'s: the form cannot change it, Train never retrains it, a new tokenizer in Data does', async () => {
     const env = setup({ datasets: (json) => (json ? [manifestFor(json)] : []) });
     await started(env);
     const firstJson = env.tokenizer()!;
-    const firstVocab = env.data.getState().tokenizer.vocabSize!;
+    const vocab = env.data.getState().tokenizer.vocabSize!;
     env.send({ type: 'error', kind: 'internal', message: 'stop' }); // back to idle for the next Train
-    expect(env.store.getState().phase).toBe('idle');
-    env.store.getState().setForm({ model: { vocabSize: 270 } });
+    env.store.getState().setForm({ model: { vocabSize: 270, nLayer: 3 } });
+    expect(env.store.getState().form.model).toMatchObject({ vocabSize: vocab, nLayer: 3 });
     await env.store.getState().train();
-    await vi.waitFor(() => expect(env.posted().filter((m) => m.type === 'start')).toHaveLength(2));
-    expect(env.tokenizer()).not.toBe(firstJson);
-    expect(env.data.getState().tokenizer.vocabSize).toBe(270);
-    expect(firstVocab).not.toBe(270);
-    expect(env.ingests).toHaveLength(2);
-    expect(env.ingests.at(-1)!.tokenizerJson).toBe(env.tokenizer());
-    expect(env.lab.posted).toContainEqual(expect.objectContaining({ type: 'start', tokenizerJson: env.tokenizer() }));
+    const starts = env.posted().filter((m) => m.type === 'start');
+    expect(starts).toHaveLength(2);
+    expect(env.tokenizer()).toBe(firstJson);
+    expect(env.ingests).toHaveLength(1);
+    expect(starts[1]).toMatchObject({ tokenizerJson: firstJson, settings: { model: { vocabSize: vocab, nLayer: 3 } } });
+    // Retrained in Data (not by the lab): the form follows it.
+    env.send({ type: 'error', kind: 'internal', message: 'stop' });
+    await env.data.getState().trainTokenizer(270);
+    await vi.waitFor(() => expect(env.data.getState().tokenizer.status).toBe('ready'));
+    expect(env.store.getState().form.model.vocabSize).toBe(env.data.getState().tokenizer.vocabSize);
+    expect(env.data.getState().tokenizer.vocabSize).not.toBe(vocab);
+  });
+
+  it('a picked dataset that is not ready for this tokenizer is said, and nothing trains on the bundled corpus instead', async () => {
+    const env = setup({ datasets: (json) => (json ? [manifestFor(json), { ...manifestFor('another tokenizer', 'books'), name: 'BookCorpus' }] : []) });
+    await started(env);
+    env.send({ type: 'error', kind: 'internal', message: 'stop' });
+    env.store.getState().setForm({ datasetId: 'books' });
+    await env.store.getState().train();
+    expect(env.posted().filter((m) => m.type === 'start')).toHaveLength(1);
+    expect(env.store.getState().error?.message).toBe('The dataset "BookCorpus" was tokenized with another tokenizer than the current one: re-tokenize it in Data (or load its tokenizer), then press Train again.');
+    env.store.getState().setForm({ datasetId: 'nope' });
+    await env.store.getState().train();
+    expect(env.store.getState().error?.message).toMatch(/^The dataset "nope" is not prepared yet: prepare it in Data/);
   });
 });

@@ -1,30 +1,52 @@
 /**
  * The Train form: model shape, batch and accumulation, schedule, dataset; what the settings cost
- * (parameters, tokens, FLOPs, GPU memory) and what is wrong with them, before anything starts.
+ * (parameters, tokens, FLOPs, GPU memory, time on this device, passes over the data) and what is
+ * wrong with them, before anything starts. The vocabulary is the tokenizer's (made in Data).
  */
 import { useMemo } from 'react';
 import { paramCount, trainingFlopsPerToken } from '../../model/hf';
+import { formatDuration } from '../../scaling/format';
 import { estimateGpuBytes, settingsProblems } from '../../train/defaults';
 import { formatBytes } from '../../data/storage';
+import type { DatasetManifest } from '../../data/types';
 import { useDataStore } from '../data/data-store';
+import { BUNDLED_ID } from '../data/source-form';
+import { navStore } from '../plan/nav-store';
 import { formatCount } from './chart-data';
+import { passesNote, runEstimate, runTokens } from './estimate';
 import { usableDatasets } from './first-run';
 import { isBusy } from './lab-store';
 import { appLabStore, useLabStore } from './browser-lab';
 import { NumberField } from './NumberField';
 
+/** The bundled corpus's size before it is tokenized (326,808 tokens with a 16,384-token BPE). */
+const BUNDLED_TOKENS_ABOUT = 330_000;
+
+/** The dataset a run of the form would train on, as far as the page knows before Train. */
+function chosenDataset(datasetId: string, usable: DatasetManifest[], all: DatasetManifest[]): { name: string; tokens: number } | null {
+  if (datasetId) return all.find((d) => d.id === datasetId) ?? null;
+  const bundled = usable.find((d) => d.id === BUNDLED_ID);
+  return bundled ?? { name: 'the bundled corpus', tokens: BUNDLED_TOKENS_ABOUT };
+}
+
 export function TrainForm() {
   const form = useLabStore((s) => s.form);
   const busy = useLabStore((s) => isBusy(s.phase));
-  const limits = useLabStore((s) => s.device.report?.limits);
+  const report = useLabStore((s) => s.device.report);
+  const limits = report?.limits;
+  const measured = useLabStore((s) => s.measuredSpeed);
+  const notes = useLabStore((s) => s.planNotes);
   const tokenizer = useDataStore((s) => s.tokenizer);
   const datasets = useDataStore((s) => s.datasets);
-  const { setForm } = appLabStore().getState();
+  const { setForm, setPlanNotes } = appLabStore().getState();
   const problems = useMemo(() => settingsProblems(form, limits), [form, limits]);
+  const estimate = useMemo(() => (problems.length === 0 ? runEstimate(form, report, measured) : null), [problems, form, report, measured]);
   const usable = tokenizer.json ? usableDatasets(datasets, tokenizer.json) : [];
   const m = form.model;
   const numbersOk = problems.length === 0 || Object.values(m).every((v) => Number.isInteger(v) && v > 0);
   const tokensPerStep = form.batchSize * m.blockSize * form.accumSteps;
+  const picked = form.datasetId && !usable.some((d) => d.id === form.datasetId) ? (datasets.find((d) => d.id === form.datasetId) ?? null) : null;
+  const passes = problems.length === 0 ? passesNote(runTokens(form), chosenDataset(form.datasetId, usable, datasets)) : null;
 
   return (
     <form className="train-form" aria-label="Training settings" onSubmit={(e) => e.preventDefault()}>
@@ -35,16 +57,16 @@ export function TrainForm() {
           <NumberField label="Heads" value={m.nHead} onChange={(nHead) => setForm({ model: { nHead } })} />
           <NumberField label="Width" value={m.nEmbd} onChange={(nEmbd) => setForm({ model: { nEmbd } })} />
           <NumberField label="Block size" value={m.blockSize} onChange={(blockSize) => setForm({ model: { blockSize } })} />
-          <NumberField
-            label="Vocabulary"
-            value={m.vocabSize}
-            onChange={(vocabSize) => setForm({ model: { vocabSize } })}
-            hint={
-              tokenizer.status === 'ready' && tokenizer.vocabSize !== m.vocabSize
-                ? `The tokenizer has ${tokenizer.vocabSize!.toLocaleString('en-US')} tokens: Train retrains it at this size.`
-                : undefined
-            }
-          />
+          <div className="field">
+            <label htmlFor="train-vocab">Vocabulary</label>
+            <input id="train-vocab" type="text" readOnly value={m.vocabSize} aria-describedby="train-vocab-hint" />
+            <span id="train-vocab-hint" className="muted hint">
+              {tokenizer.status === 'ready' ? 'The tokenizer’s size. ' : 'No tokenizer yet: Train makes one of this size from the bundled corpus. '}
+              <button type="button" className="secondary" onClick={() => navStore.getState().show('data')}>
+                Train another tokenizer in Data
+              </button>
+            </span>
+          </div>
         </div>
       </fieldset>
       <fieldset disabled={busy}>
@@ -63,6 +85,9 @@ export function TrainForm() {
           <label htmlFor="train-dataset">Dataset</label>
           <select id="train-dataset" value={form.datasetId} onChange={(e) => setForm({ datasetId: e.target.value })}>
             <option value="">Automatic (the bundled corpus, tokenized on first use)</option>
+            {form.datasetId && !usable.some((d) => d.id === form.datasetId) && (
+              <option value={form.datasetId}>{picked ? `${picked.name} (tokenized with another tokenizer: re-tokenize it in Data)` : `${form.datasetId} (not prepared yet: prepare it in Data)`}</option>
+            )}
             {usable.map((d) => (
               <option key={d.id} value={d.id}>
                 {d.name} · {formatCount(d.tokens)} tokens{d.complete ? '' : ' (partial)'}
@@ -75,7 +100,27 @@ export function TrainForm() {
         <p className="muted cost" aria-label="Run size">
           {formatCount(paramCount(m))} parameters · {formatCount(tokensPerStep)} tokens per step · {formatCount(tokensPerStep * form.maxSteps)} tokens in all ·{' '}
           {(trainingFlopsPerToken(m, m.blockSize) * tokensPerStep * form.maxSteps).toExponential(1)} FLOPs · about {formatBytes(estimateGpuBytes(form))} of GPU memory
+          {passes && ` · ${passes} over it`}
         </p>
+      )}
+      {problems.length === 0 && (
+        <p className="cost" aria-label="Time on this device">
+          {estimate
+            ? `About ${formatDuration(estimate.seconds)} on this device (${estimate.device}), ${estimate.basis}.`
+            : 'Time on this device: known once the device check has run.'}
+        </p>
+      )}
+      {notes.length > 0 && (
+        <div className="notes" role="note" aria-label="Plan notes">
+          <ul>
+            {notes.map((n) => (
+              <li key={n}>{n}</li>
+            ))}
+          </ul>
+          <button type="button" className="secondary" onClick={() => setPlanNotes([])}>
+            Dismiss
+          </button>
+        </div>
       )}
       {problems.length > 0 && (
         <ul className="problems" aria-label="Problems with these settings">

@@ -2,11 +2,12 @@
  * The lab's Train section: the form, Train / Pause / Resume / Stop, the status line, the numbers
  * of the run and its loss chart, sampling, and the stored runs.
  */
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { appDataStore, useDataStore } from '../data/data-store';
 import { formatCount, formatDuration, runNumbers } from './chart-data';
 import { appLabStore, useLabStore } from './browser-lab';
-import { isBusy, type LabPhase } from './lab-store';
+import { canResume, isBusy } from './lab-store';
+import { statusText } from './status-text';
 import { LossChart } from './LossChart';
 import { RunsList } from './RunsList';
 import { SamplePanel } from './SamplePanel';
@@ -37,6 +38,7 @@ export function TrainPanel() {
             <h3 id="train-title">Train a GPT</h3>
             <TrainForm />
             <Controls />
+            <ConfirmLongRun />
             <StatusLine />
           </section>
           {error && (
@@ -66,54 +68,62 @@ function Controls() {
   const phase = useLabStore((s) => s.phase);
   const run = useLabStore((s) => s.run);
   const deviceReady = useLabStore((s) => s.device.status === 'ready');
+  const asking = useLabStore((s) => s.confirm !== null);
   const { train, pause, resume, stop } = appLabStore().getState();
-  const canResume = !!run && (phase === 'paused' || phase === 'error') && run.checkpointStep > 0 && run.checkpointStep < run.settings.maxSteps;
+  // Each button says at once what was asked of it; the run obeys at the next step boundary.
   return (
     <div className="actions">
-      <button type="button" onClick={() => void train()} disabled={isBusy(phase) || !deviceReady}>
+      <button type="button" onClick={() => void train()} disabled={isBusy(phase) || !deviceReady || asking}>
         Train
       </button>
       <button type="button" className="secondary" onClick={pause} disabled={phase !== 'running'}>
-        Pause
+        {phase === 'pausing' ? 'Pausing…' : 'Pause'}
       </button>
-      <button type="button" className="secondary" onClick={() => void resume()} disabled={!canResume}>
+      <button type="button" className="secondary" onClick={() => void resume()} disabled={!canResume(run, phase)}>
         Resume
       </button>
       <button type="button" className="secondary" onClick={stop} disabled={phase !== 'running' && phase !== 'pausing' && phase !== 'preparing'}>
-        Stop
+        {phase === 'stopping' ? 'Stopping…' : 'Stop'}
       </button>
     </div>
   );
 }
 
-const PHASE_TEXT: Record<LabPhase, string> = {
-  idle: 'Ready',
-  preparing: 'Preparing',
-  running: 'Training',
-  pausing: 'Pausing after this step',
-  stopping: 'Stopping after this step',
-  paused: 'Paused',
-  stopped: 'Stopped',
-  done: 'Finished',
-  error: 'Stopped by an error',
-};
+/** Asked before a run estimated past a few hours on this device starts. */
+function ConfirmLongRun() {
+  const confirm = useLabStore((s) => s.confirm);
+  const { confirmTrain, cancelTrain } = appLabStore().getState();
+  if (!confirm) return null;
+  return (
+    <div className="card offer" role="group" aria-label="Confirm a long run">
+      <p>{confirm.message}</p>
+      <div className="actions">
+        <button type="button" onClick={() => void confirmTrain()}>
+          Train anyway
+        </button>
+        <button type="button" className="secondary" onClick={cancelTrain}>
+          Cancel
+        </button>
+      </div>
+    </div>
+  );
+}
 
-/** The step and latest loss as text: people read it, and tests find it by its role and name. */
+/** The step and latest loss as text, and the step in flight's time (redrawn every second while one runs). */
 function StatusLine() {
-  const phase = useLabStore((s) => s.phase);
-  const stage = useLabStore((s) => s.stage);
-  const device = useLabStore((s) => s.device);
-  const step = useLabStore((s) => s.steps.at(-1));
-  const run = useLabStore((s) => s.run);
-  const checkpointStep = useLabStore((s) => s.checkpointStep);
-  let text: string;
-  if (device.status === 'probing') text = 'Checking this device’s GPU…';
-  else if (phase === 'preparing' || (stage && !step)) text = stage ?? 'Preparing…';
-  else if (step) text = `${PHASE_TEXT[phase]} · step ${step.step} of ${run?.settings.maxSteps ?? '?'} · loss ${step.loss.toFixed(4)}`;
-  else text = device.status === 'ready' ? `${PHASE_TEXT[phase]}: press Train to start.` : 'No GPU to train on.';
+  const state = useLabStore((s) => s);
+  const { phase, checkpointStep, stepStartedAt } = state;
+  const [, setTick] = useState(0);
+  const inFlight = stepStartedAt !== null && isBusy(phase);
+  useEffect(() => {
+    if (!inFlight) return;
+    const timer = setInterval(() => setTick((t) => t + 1), 1000);
+    return () => clearInterval(timer);
+  }, [inFlight]);
+  const now = stepStartedAt === null ? 0 : stepStartedAt + (appLabStore().getState().stepElapsedMs() ?? 0);
   return (
     <p role="status" aria-label="Training status" className="status-line">
-      {text}
+      {statusText(state, now)}
       {checkpointStep > 0 && phase !== 'preparing' && <span className="muted"> · checkpoint at step {checkpointStep}</span>}
     </p>
   );
@@ -167,7 +177,7 @@ function ResumeOffer() {
   const current = useLabStore((s) => s.run);
   const hasTokenizer = useDataStore((s) => s.tokenizer.status !== 'loading');
   const { resume } = appLabStore().getState();
-  const unfinished = runs.find((r) => r.status !== 'done' && r.checkpointStep > 0 && r.checkpointStep < r.settings.maxSteps);
+  const unfinished = runs.find((r) => canResume(r, phase));
   if (!unfinished || current || isBusy(phase) || !hasTokenizer) return null;
   return (
     <div className="card offer" role="region" aria-label="Unfinished run">

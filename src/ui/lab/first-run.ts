@@ -28,11 +28,9 @@ export interface PreparedData {
 }
 
 export interface PrepareOptions {
-  /** Train a new tokenizer with this vocabulary (also when one exists with another size). */
-  retrainVocab?: number;
-  /** The vocabulary for a first tokenizer, when there is none yet. */
+  /** The vocabulary for a first tokenizer, when there is none yet (an existing one is never replaced here). */
   defaultVocab: number;
-  /** The dataset the user picked ('' lets the lab choose). */
+  /** The dataset the user picked ('' lets the lab choose; a picked one that is not ready is an error). */
   datasetId: string;
   bundledUrl: string;
   onStage(message: string): void;
@@ -56,9 +54,8 @@ export async function prepareData(data: StoreApi<DataState>, options: PrepareOpt
     throw new Error('A dataset is being tokenized (see Data): wait for it to finish or cancel it, then press Train again.');
   }
 
-  const { tokenizer } = state;
-  const wanted = tokenizer.status === 'ready' ? options.retrainVocab : (options.retrainVocab ?? options.defaultVocab);
-  if (wanted !== undefined && !(tokenizer.status === 'ready' && tokenizer.vocabSize === wanted)) {
+  if (state.tokenizer.status !== 'ready') {
+    const wanted = options.defaultVocab;
     checkStopped();
     options.onStage(`Training a ${wanted.toLocaleString('en-US')}-token BPE tokenizer on the bundled corpus…`);
     await data.getState().trainTokenizer(wanted);
@@ -71,6 +68,7 @@ export async function prepareData(data: StoreApi<DataState>, options: PrepareOpt
   const usable = usableDatasets(state.datasets, tokenizerJson);
   const picked = usable.find((d) => d.id === options.datasetId);
   if (picked) return { tokenizerJson, vocabSize, dataset: picked };
+  if (options.datasetId !== '') throw new Error(notReady(state, options.datasetId));
   const bundled = usable.find((d) => d.id === BUNDLED_ID);
   if (bundled && !bundled.complete) {
     // A first run cut short (a reload mid-tokenizing): finish the bundled corpus rather than train on part of it.
@@ -93,6 +91,14 @@ export async function prepareData(data: StoreApi<DataState>, options: PrepareOpt
   options.onStage('Tokenizing the bundled corpus…');
   data.getState().startIngest(built.input);
   return { tokenizerJson, vocabSize, dataset: await ingestionResult(data) };
+}
+
+/** Why a picked dataset cannot be trained on with the current tokenizer, and what to do. */
+function notReady(state: DataState, id: string): string {
+  const dataset = state.datasets.find((d) => d.id === id);
+  if (!dataset) return `The dataset "${id}" is not prepared yet: prepare it in Data (or pick another dataset), then press Train again.`;
+  if (dataset.tokens === 0) return `The dataset "${dataset.name}" holds no tokens yet: prepare it in Data, then press Train again.`;
+  return `The dataset "${dataset.name}" was tokenized with another tokenizer than the current one: re-tokenize it in Data (or load its tokenizer), then press Train again.`;
 }
 
 /** Waits for the bundled corpus's ingestion (just started) to end; its manifest, or why not. */

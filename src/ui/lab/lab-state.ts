@@ -8,6 +8,7 @@ import type { DeviceReport, EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSe
 import type { StoreApi } from 'zustand/vanilla';
 import type { DataState } from '../data/data-store';
 import type { WorkerClient } from '../data/worker-client';
+import type { MeasuredSpeed, RunEstimate } from './estimate';
 
 export type LabPhase = 'idle' | 'preparing' | 'running' | 'pausing' | 'stopping' | 'paused' | 'stopped' | 'done' | 'error';
 
@@ -52,6 +53,14 @@ export interface LabState {
   checkpointStep: number;
   /** Milliseconds from pressing Train (or Resume) to the first loss point. */
   firstStepMs: number | null;
+  /** When the step in flight began (the store's clock), while a run trains; null otherwise. */
+  stepStartedAt: number | null;
+  /** The Plan tab's measured training speed, for the Train form's time estimate. */
+  measuredSpeed: MeasuredSpeed | null;
+  /** Train was pressed for a run estimated past a few hours: the question asked before starting. */
+  confirm: { message: string } | null;
+  /** What the lab says about the last plan applied to the form (vocabulary kept, passes over the data). */
+  planNotes: string[];
   error: LabError | null;
   samples: Record<SampleWeights, SampleState>;
 
@@ -59,11 +68,21 @@ export interface LabState {
   setForm(patch: Partial<Omit<RunSettings, 'model' | 'lr'>> & { model?: Partial<GPTConfig>; lr?: Partial<RunSettings['lr']> }): void;
   /** Problems that keep the form from starting, as sentences. */
   problems(): string[];
+  /** The form's run time on this device, and where the speed comes from; null before any probe. */
+  estimate(): RunEstimate | null;
+  /** Milliseconds the step in flight has run (null when none is). */
+  stepElapsedMs(): number | null;
+  setMeasuredSpeed(speed: MeasuredSpeed | null): void;
+  setPlanNotes(notes: string[]): void;
   /**
    * Starts a run with the form's settings (or `run.settings`, e.g. one point of an IsoFLOP sweep),
-   * after making a tokenizer and dataset if there are none. Resolves once the start is sent.
+   * after making a tokenizer and dataset if there are none. Resolves once the start is sent. The
+   * form's own run, estimated past CONFIRM_SECONDS, first asks (`confirm`) unless `confirmed`.
    */
-  train(run?: { settings?: RunSettings; name?: string }): Promise<void>;
+  train(run?: { settings?: RunSettings; name?: string; confirmed?: boolean }): Promise<void>;
+  /** "Train anyway": starts the run the confirm asked about. */
+  confirmTrain(): Promise<void>;
+  cancelTrain(): void;
   pause(): void;
   stop(): void;
   resume(runId?: string): Promise<void>;
@@ -115,3 +134,8 @@ export function isBusy(phase: LabPhase): boolean {
 
 export const ANOTHER_TAB_TRAINS =
   'Another tab of the lab is training (or preparing data): one run trains at a time in this browser, since they share the GPU, the tokenizer and the datasets. Pause or stop it there, or close that tab, then press Train again.';
+
+/** Resume can continue this run: trained here, checkpointed short of its steps (paused, stopped, failed), and nothing trains now. */
+export function canResume(run: RunSummary | null | undefined, phase: LabPhase): boolean {
+  return !!run && !run.imported && !isBusy(phase) && run.status !== 'done' && run.status !== 'running' && run.checkpointStep > 0 && run.checkpointStep < run.settings.maxSteps;
+}

@@ -93,7 +93,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
 
     stepElapsedMs() {
       const started = get().stepStartedAt;
-      return started === null ? null : now() - started;
+      return started === null || !isBusy(get().phase) ? null : now() - started;
     },
 
     setMeasuredSpeed(measuredSpeed) {
@@ -326,7 +326,8 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         return;
       case 'step':
         if (current?.id !== event.runId) return;
-        set({ steps: [...get().steps, event.point], stage: null, stepStartedAt: now() });
+        // After a pause or stop request this was the last step: nothing else runs in flight.
+        set({ steps: [...get().steps, event.point], stage: null, stepStartedAt: get().phase === 'running' ? now() : null });
         if (get().firstStepMs === null && pressedAt !== null) set({ firstStepMs: now() - pressedAt });
         return;
       case 'eval':
