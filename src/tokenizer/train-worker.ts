@@ -1,8 +1,13 @@
 /**
  * Web Worker entry for BPE training, so a long training never blocks the page:
  *   new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' })
+ * It trains on texts it is sent, or streams the first N bytes of a source itself ('train-source':
+ * a Hub dataset, a URL, picked files as Blobs), so a 100 MB sample never passes through the page.
  * The message logic is the plain function createTrainHandler, which tests drive in Node.
  */
+import { createSource, type SourceEnv } from '../data/sources/index';
+import { trainBpeOnSample } from '../data/text-sample';
+import type { SourceSpec } from '../data/types';
 import { type TrainOptions, type TrainProgress, isCancelled, splitLines, trainBpe, utf8Length } from './trainer';
 import { toTokenizerJson } from './tokenizer-json';
 import type { BpeModel } from './types';
@@ -19,27 +24,41 @@ export type TrainRequest =
       /** Cut each text into lines first, as Hugging Face reads a file (default true). */
       splitLines?: boolean;
     }
+  | {
+      type: 'train-source';
+      spec: SourceSpec;
+      /** A 'files' spec's contents (Blobs are cheap to post: the worker reads them in slices). */
+      files?: { name: string; blob: Blob }[];
+      /** Train on the source's first sampleBytes UTF-8 bytes of text. */
+      sampleBytes: number;
+      options: TrainWorkerOptions;
+    }
   /** Stops the running training: it answers { type: 'error', message: 'cancelled', cancelled: true }. */
   | { type: 'cancel' };
 
 export type TrainResponse =
   | { type: 'progress'; progress: TrainProgress }
   /** BpeModel holds a Map, which structured cloning carries as is; `json` is its tokenizer.json. */
-  | { type: 'done'; model: BpeModel; json: string }
+  /** `sampleBytes`: the text a 'train-source' read (less than asked when the source is smaller). */
+  | { type: 'done'; model: BpeModel; json: string; sampleBytes?: number }
   | { type: 'error'; message: string; cancelled: boolean };
 
 /**
  * Returns the function that handles one incoming message, answering through `post`. One training
  * runs at a time: a second 'train' while one runs is answered with an error.
  */
-export function createTrainHandler(post: (message: TrainResponse) => void): (message: TrainRequest) => Promise<void> {
+export function createTrainHandler(
+  post: (message: TrainResponse) => void,
+  /** Network settings for 'train-source' (tests point the Hub at a local server). */
+  sourceEnv: Omit<SourceEnv, 'files' | 'signal'> = {},
+): (message: TrainRequest) => Promise<void> {
   let running: AbortController | null = null;
   return async (message) => {
     if (message.type === 'cancel') {
       running?.abort();
       return;
     }
-    if (message.type !== 'train') {
+    if (message.type !== 'train' && message.type !== 'train-source') {
       post({ type: 'error', message: `unknown message type ${JSON.stringify((message as { type?: unknown }).type)}`, cancelled: false });
       return;
     }
@@ -50,6 +69,14 @@ export function createTrainHandler(post: (message: TrainResponse) => void): (mes
     const controller = new AbortController();
     running = controller;
     try {
+      const onProgress = (progress: TrainProgress) => post({ type: 'progress', progress });
+      if (message.type === 'train-source') {
+        const { spec, files, sampleBytes, options } = message;
+        const source = await createSource(spec, { ...sourceEnv, files, signal: controller.signal });
+        const result = await trainBpeOnSample(source, { ...options, sampleBytes, signal: controller.signal, onProgress });
+        post({ type: 'done', model: result.model, json: toTokenizerJson(result.model), sampleBytes: result.stats.bytes });
+        return;
+      }
       const { texts, options, splitLines: lines = true } = message;
       if (!Array.isArray(texts)) throw new TypeError('texts must be an array of strings');
       const corpus = lines ? (function* () { for (const t of texts) yield* splitLines(t); })() : texts;
@@ -58,14 +85,15 @@ export function createTrainHandler(post: (message: TrainResponse) => void): (mes
         ...options,
         totalBytes,
         signal: controller.signal,
-        onProgress: (progress) => post({ type: 'progress', progress }),
+        onProgress,
       });
       post({ type: 'done', model, json: toTokenizerJson(model) });
     } catch (error) {
       post({
         type: 'error',
         message: error instanceof Error ? error.message : String(error),
-        cancelled: isCancelled(error),
+        // Aborting also stops a source's fetch mid-way, which throws its own error.
+        cancelled: isCancelled(error) || controller.signal.aborted,
       });
     } finally {
       running = null;

@@ -1,0 +1,124 @@
+/**
+ * "The first N MB" of any TextSource as the BPE trainer's texts: rows of a 'line' source are lines
+ * (each with its '\n', as the trainer reads a file), rows of a 'document' source are documents.
+ * The cut is exact: the texts hold the source's first `maxBytes` UTF-8 bytes (the last row cut on
+ * a character boundary), and reading stops there, so a 5 GB dataset costs only its first N MB.
+ */
+import { type TrainOptions, type TrainProgress, trainBpe, utf8Length } from '../tokenizer/trainer';
+import { type BpeModel, TokenizerError } from '../tokenizer/types';
+import { CANCELLED } from '../tokenizer/trainer';
+import type { TextSource } from './types';
+
+/** Bytes in a "MB" of sample (decimal, as sizes are shown). */
+export const MB = 1e6;
+export const DEFAULT_SAMPLE_MB = 100;
+
+export interface SampleProgress {
+  /** UTF-8 bytes of text taken so far. */
+  bytes: number;
+  /** The sample's size limit. */
+  total: number;
+}
+
+export interface SampleStats {
+  /** UTF-8 bytes of text taken. */
+  bytes: number;
+  /** Rows taken (the last one possibly cut). */
+  rows: number;
+  /** True when the limit was reached (false: the whole source was smaller). */
+  cut: boolean;
+}
+
+export interface SampleOptions {
+  maxBytes: number;
+  signal?: AbortSignal;
+  onProgress?: (p: SampleProgress) => void;
+}
+
+/** The longest prefix of `text` with at most `maxBytes` UTF-8 bytes that ends on a whole character. */
+export function cutUtf8(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let i = 0;
+  while (i < text.length) {
+    const c = text.codePointAt(i)!;
+    const size = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    i += c >= 0x10000 ? 2 : 1;
+  }
+  return text.slice(0, i);
+}
+
+/**
+ * Streams the first `maxBytes` of `source` as texts; `stats` fills in as they are read. Aborting
+ * `signal` ends the stream with TokenizerError('cancelled') (the trainer's cancel error).
+ */
+export function sampleTexts(source: TextSource, options: SampleOptions): { texts: AsyncIterable<string>; stats: SampleStats } {
+  const { maxBytes, signal, onProgress } = options;
+  if (!Number.isFinite(maxBytes) || maxBytes <= 0) throw new TokenizerError(`the sample size must be above 0 bytes, got ${String(maxBytes)}`);
+  const stats: SampleStats = { bytes: 0, rows: 0, cut: false };
+  const newline = source.rowKind === 'line' ? '\n' : '';
+  async function* texts(): AsyncGenerator<string> {
+    try {
+      for await (const batch of source.read({ file: 0, row: 0 }, signal)) {
+        if (signal?.aborted) break;
+        for (const row of batch.rows) {
+          const text = row + newline;
+          const size = utf8Length(text);
+          if (stats.bytes + size >= maxBytes) {
+            const last = size === maxBytes - stats.bytes ? text : cutUtf8(text, maxBytes - stats.bytes);
+            stats.bytes += utf8Length(last);
+            stats.rows++;
+            stats.cut = true;
+            onProgress?.({ bytes: stats.bytes, total: maxBytes });
+            if (last) yield last;
+            return; // leaving the loop closes the source's reader: nothing more is fetched
+          }
+          stats.bytes += size;
+          stats.rows++;
+          yield text;
+        }
+        onProgress?.({ bytes: stats.bytes, total: maxBytes });
+      }
+    } catch (error) {
+      if (signal?.aborted) throw new TokenizerError(CANCELLED);
+      throw error;
+    }
+    if (signal?.aborted) throw new TokenizerError(CANCELLED);
+  }
+  return { texts: texts(), stats };
+}
+
+export interface SampleTrainOptions extends Omit<TrainOptions, 'totalBytes' | 'onProgress'> {
+  /** Sample size in bytes (MB * sampleMb). */
+  sampleBytes: number;
+  onProgress?: (p: TrainProgress) => void;
+}
+
+export interface SampleTrainResult {
+  model: BpeModel;
+  stats: SampleStats;
+  /** The vocabulary reached (model.vocab.size); below `asked` when the sample ran out of pairs. */
+  reached: number;
+  asked: number;
+}
+
+/** Trains a byte-level BPE on the first `sampleBytes` of `source`. */
+export async function trainBpeOnSample(source: TextSource, options: SampleTrainOptions): Promise<SampleTrainResult> {
+  const { sampleBytes, signal, onProgress, ...train } = options;
+  const { texts, stats } = sampleTexts(source, { maxBytes: sampleBytes, signal });
+  // Counting progress is bytes of sample read out of the sample size (the trainer counts the same bytes).
+  const model = await trainBpe(texts, { ...train, signal, totalBytes: sampleBytes, onProgress });
+  return { model, stats, reached: model.vocab.size, asked: train.vocabSize };
+}
+
+/** One line saying that a sample falls short of a vocabulary, and what to do. */
+export function shortfallMessage(reached: number, asked: number, sampleBytes: number, stats: SampleStats): string {
+  const sample = stats.cut ? `the first ${formatMb(sampleBytes)} MB` : `the whole source (${formatMb(stats.bytes)} MB)`;
+  const more = stats.cut ? ' or a larger --sample-mb' : ' or more text';
+  return `${sample} reaches a vocabulary of ${reached}, not ${asked}: use --vocab ${reached}${more} (--allow-smaller keeps ${reached})`;
+}
+
+function formatMb(bytes: number): string {
+  return (bytes / MB).toLocaleString('en-US', { maximumFractionDigits: 2, useGrouping: false });
+}
