@@ -3,27 +3,28 @@
  * stored datasets and this site's storage budget. All work happens in workers; this only renders
  * the store and sends it the user's intents.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
+import { fingerprint } from '../../data/fingerprint';
 import { TokenizerCard } from '../tokenizer/TokenizerCard';
 import { bundledCorpusUrl } from './browser-deps';
 import { appDataStore, useDataStore } from './data-store';
 import { DatasetList } from './DatasetList';
-import { buildIngestInput, initialForm, progressSummary, storageSummary, type SourceForm } from './source-form';
+import { buildIngestInput, progressSummary, storageSummary } from './source-form';
 import { SourcePicker } from './SourcePicker';
 
 export function DataPanel() {
-  const plannedTokens = useDataStore((s) => s.plannedTokens);
-  // A plan's token count pre-fills the limit (the user can still clear or change it).
-  const [form, setForm] = useState<SourceForm>(() => (plannedTokens ? { ...initialForm, tokenLimit: String(plannedTokens) } : initialForm));
-  useEffect(() => {
-    if (plannedTokens) setForm((f) => ({ ...f, tokenLimit: String(plannedTokens) }));
-  }, [plannedTokens]);
+  // The form lives in the store: a plan or "The post's recipe" fills it, and the tokenizer card trains on its source.
+  const form = useDataStore((s) => s.sourceForm);
+  const setForm = useDataStore((s) => s.setSourceForm);
   const [formError, setFormError] = useState<string | null>(null);
   const error = useDataStore((s) => s.error);
   const status = useDataStore((s) => s.ingestion.status);
   const datasets = useDataStore((s) => s.datasets);
   const hasTokenizer = useDataStore((s) => s.tokenizer.status === 'ready');
-  const { startIngest, cancel, resume, remove, dismissError } = appDataStore().getState();
+  const tokenizerJson = useDataStore((s) => s.tokenizer.json);
+  const tokenizerPrint = useMemo(() => (tokenizerJson ? fingerprint(tokenizerJson) : null), [tokenizerJson]);
+  const retokenizing = useDataStore((s) => s.retokenizing);
+  const { startIngest, cancel, resume, remove, dismissError, retokenize } = appDataStore().getState();
   const busy = status === 'running' || status === 'cancelling';
 
   useEffect(() => {
@@ -76,7 +77,15 @@ export function DataPanel() {
 
       <section className="card" aria-labelledby="datasets-title">
         <h3 id="datasets-title">Datasets in this browser</h3>
-        <DatasetList datasets={datasets} busy={busy} onResume={(id) => resume(id, form.files)} onDelete={remove} />
+        <DatasetList
+          datasets={datasets}
+          busy={busy}
+          tokenizerFingerprint={tokenizerPrint}
+          retokenizing={retokenizing}
+          onResume={(id) => resume(id, form.files)}
+          onDelete={remove}
+          onRetokenize={(id) => retokenize(id, form.files)}
+        />
         <StorageLine />
       </section>
     </div>

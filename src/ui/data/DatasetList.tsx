@@ -1,49 +1,74 @@
 /**
  * The datasets stored in this browser. One that stopped early (cancelled, quota, network) is
- * "paused" and can be resumed from where it stopped.
+ * "paused" and can be resumed from where it stopped. One tokenized with another tokenizer than the
+ * current one stays listed, marked, with "Re-tokenize" (its source again, with this tokenizer).
  */
 import type { DatasetManifest } from '../../data/types';
 import { formatBytes } from '../../data/storage';
+import type { Retokenizing } from './data-store';
 import { formatCount } from './source-form';
 
 interface Props {
   datasets: DatasetManifest[];
-  /** Resume and Delete wait while an ingestion runs (the worker runs one at a time). */
+  /** Resume, Delete and Re-tokenize wait while an ingestion runs (the worker runs one at a time). */
   busy: boolean;
+  /** The current tokenizer's fingerprint (null: none yet). */
+  tokenizerFingerprint: string | null;
+  retokenizing: Retokenizing | null;
   onResume(id: string): void;
   onDelete(id: string): void;
+  onRetokenize(id: string): void;
 }
 
-export function DatasetList({ datasets, busy, onResume, onDelete }: Props) {
+export function DatasetList({ datasets, busy, tokenizerFingerprint, retokenizing, onResume, onDelete, onRetokenize }: Props) {
   if (datasets.length === 0) return <p className="muted">No datasets yet: pick a source above and press Start.</p>;
   return (
     <ul className="dataset-list">
-      {datasets.map((d) => (
-        <li key={d.id} className="dataset">
-          <div className="dataset-main">
-            <strong>{d.name}</strong>
-            <span className="muted">
-              {formatCount(d.tokens)} tokens · {d.shards.length} shard{d.shards.length === 1 ? '' : 's'} · {formatBytes(d.textBytes)} of text ·
-              vocabulary {d.tokenizer.vocabSize.toLocaleString('en-US')}
-            </span>
-          </div>
-          <div className="dataset-actions">
-            {d.complete ? (
-              <span className="badge done">complete</span>
-            ) : (
-              <>
-                <span className="badge paused">paused at {formatCount(d.tokens)} tokens</span>
-                <button type="button" disabled={busy} onClick={() => onResume(d.id)} aria-label={`Resume ${d.name}`}>
-                  Resume
+      {datasets.map((d) => {
+        const other = tokenizerFingerprint !== null && d.tokenizer.fingerprint !== tokenizerFingerprint;
+        const beingReplaced = retokenizing?.from === d.id;
+        return (
+          <li key={d.id} className="dataset" data-other-tokenizer={other || undefined}>
+            <div className="dataset-main">
+              <strong>{d.name}</strong>
+              <span className="muted">
+                {formatCount(d.tokens)} tokens · {d.shards.length} shard{d.shards.length === 1 ? '' : 's'} · {formatBytes(d.textBytes)} of text ·
+                vocabulary {d.tokenizer.vocabSize.toLocaleString('en-US')}
+              </span>
+              {other && (
+                <span className="muted">
+                  {beingReplaced
+                    ? 'Being re-tokenized: this copy is deleted once the new one is complete.'
+                    : 'Runs with the current tokenizer cannot train on it. Re-tokenize reads its source again into a new dataset; this one stays until that one is complete, then it is deleted.'}
+                </span>
+              )}
+            </div>
+            <div className="dataset-actions">
+              {other && <span className="badge other">tokenized with another tokenizer ({d.tokenizer.vocabSize.toLocaleString('en-US')} tokens)</span>}
+              {d.complete ? (
+                <span className="badge done">complete</span>
+              ) : (
+                <>
+                  <span className="badge paused">paused at {formatCount(d.tokens)} tokens</span>
+                  {!other && (
+                    <button type="button" disabled={busy} onClick={() => onResume(d.id)} aria-label={`Resume ${d.name}`}>
+                      Resume
+                    </button>
+                  )}
+                </>
+              )}
+              {other && (
+                <button type="button" disabled={busy} onClick={() => onRetokenize(d.id)} aria-label={`Re-tokenize ${d.name}`}>
+                  Re-tokenize
                 </button>
-              </>
-            )}
-            <button type="button" className="secondary" disabled={busy} onClick={() => onDelete(d.id)} aria-label={`Delete ${d.name}`}>
-              Delete
-            </button>
-          </div>
-        </li>
-      ))}
+              )}
+              <button type="button" className="secondary" disabled={busy} onClick={() => onDelete(d.id)} aria-label={`Delete ${d.name}`}>
+                Delete
+              </button>
+            </div>
+          </li>
+        );
+      })}
     </ul>
   );
 }

@@ -9,11 +9,13 @@ import type { IngestRequest, IngestResponse } from '../../data/ingest-worker';
 import type { DataErrorKind, DatasetManifest } from '../../data/types';
 import type { StorageStatus } from '../../data/storage';
 import type { TrainRequest, TrainResponse } from '../../tokenizer/train-worker';
-import { parseTokenizerJson } from '../../tokenizer/tokenizer-json';
-import { vocabSizeOf } from '../tokenizer/tokenizer-info';
+import { fingerprint } from '../../data/fingerprint';
 import { browserDataDeps } from './browser-deps';
-import type { IngestInput, IngestProgress, PickedFile } from './source-form';
+import { DEFAULT_SAMPLE_MB, initialForm, type IngestInput, type IngestProgress, type PickedFile, type SourceForm, type TokenizerForm } from './source-form';
+import { DEFAULT_TOKENIZER_OPTIONS, tokenizerActions, type TokenizerProposal, type TokenizerSample } from './tokenizer-actions';
 import type { WorkerClient } from './worker-client';
+
+export { DEFAULT_TOKENIZER_OPTIONS, type TokenizerProposal, type TokenizerSample };
 
 export type IngestStatus = 'idle' | 'running' | 'cancelling' | 'error' | 'done';
 export type TrainProgress = Extract<TrainResponse, { type: 'progress' }>['progress'];
@@ -33,9 +35,31 @@ export interface PanelError {
 export interface TokenizerState {
   /** 'loading': reading the saved one; 'missing': none saved yet. */
   status: 'loading' | 'missing' | 'training' | 'ready';
+  /** The current tokenizer (kept while a new one trains: only a finished training replaces it). */
   json: string | null;
   vocabSize: number | null;
   progress: TrainProgress | null;
+  /** While training on a source: "the first 100 MB of bookcorpus/bookcorpus". */
+  sampleLabel?: string;
+  /** A training that reached fewer tokens than asked, waiting for acceptProposal or rejectProposal. */
+  proposal?: TokenizerProposal | null;
+}
+
+/**
+ * What the Plan tab's "The post's recipe" puts in the Data tab (it starts nothing):
+ *   applyRecipe({ source: hubSourceForm('bookcorpus/bookcorpus'), maxTokens: 1.1e9, tokenizer: { sampleMb: 100, vocabSize: 50304 } })
+ */
+export interface DataRecipe {
+  /** Source picker values, over the defaults (hubSourceForm(id) for a Hub dataset). */
+  source: Partial<SourceForm>;
+  maxTokens: number;
+  tokenizer: { sampleMb: number; vocabSize: number };
+}
+
+/** A dataset being tokenized again with the current tokenizer, under a new id; `from` goes once it is complete. */
+export interface Retokenizing {
+  from: string;
+  to: string;
 }
 
 export interface DataState {
@@ -50,6 +74,11 @@ export interface DataState {
   tokenizer: TokenizerState;
   /** Tokens a plan (Plan tab, "Use this plan") wants: pre-fills the source form's token limit. */
   plannedTokens: number | null;
+  /** The source picker's values (kept here so a plan or recipe can fill them). */
+  sourceForm: SourceForm;
+  /** The tokenizer card's sample size and vocabulary, as typed. */
+  tokenizerForm: TokenizerForm;
+  retokenizing: Retokenizing | null;
 
   /** Loads the saved tokenizer, the dataset list and the storage estimate (safe to call twice). */
   init(): Promise<void>;
@@ -61,9 +90,17 @@ export interface DataState {
   remove(id: string): void;
   refreshStorage(): Promise<void>;
   persist(): Promise<void>;
-  /** Trains on the bundled corpus; `vocabSize` overrides the default target. */
-  trainTokenizer(vocabSize?: number): Promise<void>;
+  /**
+   * Trains on the bundled corpus, or on the first `sample.sampleMb` MB of `sample.spec` (streamed in
+   * the worker); `vocabSize` overrides the default target. The current tokenizer stays until the
+   * new one reaches `vocabSize`; a smaller one becomes `tokenizer.proposal`, with a message.
+   */
+  trainTokenizer(vocabSize?: number, sample?: TokenizerSample): Promise<void>;
   cancelTokenizer(): void;
+  /** Makes the smaller tokenizer of a short training the current one. */
+  acceptProposal(): Promise<void>;
+  /** Drops it: the current tokenizer stays. */
+  rejectProposal(): void;
   /**
    * Makes a tokenizer.json the user picked the current one (checked first: a malformed file is an
    * error message and the saved tokenizer stays).
@@ -71,6 +108,15 @@ export interface DataState {
   importTokenizer(text: string): Promise<void>;
   dismissError(): void;
   setPlannedTokens(tokens: number | null): void;
+  setSourceForm(form: SourceForm): void;
+  setTokenizerForm(patch: Partial<TokenizerForm>): void;
+  /** Fills the source picker, token limit and tokenizer card (see DataRecipe); starts nothing. */
+  applyRecipe(recipe: DataRecipe): void;
+  /**
+   * Tokenizes a dataset's source again with the current tokenizer, as a new dataset; the old one is
+   * deleted once the new one is complete (kept if it fails or is cancelled).
+   */
+  retokenize(id: string, files?: PickedFile[]): void;
 }
 
 export interface DataStoreDeps {
@@ -85,17 +131,16 @@ export interface DataStoreDeps {
   tokenizerOptions?: { vocabSize: number; minFrequency: number };
 }
 
-export const DEFAULT_TOKENIZER_OPTIONS = { vocabSize: 16384, minFrequency: 2 };
-
 const NO_STORAGE: StorageStatus = { supported: false, usage: 0, quota: 0, persisted: false };
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+export const initialTokenizerForm: TokenizerForm = { sampleMb: String(DEFAULT_SAMPLE_MB), vocab: String(DEFAULT_TOKENIZER_OPTIONS.vocabSize) };
+
 export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
   let initialized = false;
-  let trainer: WorkerClient<TrainRequest, TrainResponse> | null = null;
 
   const store = createStore<DataState>()((set, get) => ({
     datasets: [],
@@ -106,12 +151,15 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
     persistGranted: null,
     tokenizer: { status: 'loading', json: null, vocabSize: null, progress: null },
     plannedTokens: null,
+    sourceForm: initialForm,
+    tokenizerForm: initialTokenizerForm,
+    retokenizing: null,
 
     async init() {
       if (initialized) return;
       initialized = true;
       get().refresh();
-      await Promise.all([get().refreshStorage(), loadTokenizer()]);
+      await Promise.all([get().refreshStorage(), tokenizer.loadTokenizer()]);
     },
 
     refresh() {
@@ -143,19 +191,9 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
         set({ error: { kind: 'config', message: `There is no dataset "${id}" any more: refresh the list and start it again.` } });
         return;
       }
-      const spec = manifest.source;
-      let picked: PickedFile[] | undefined;
-      if (spec.kind === 'files') {
-        // Picked files do not survive a reload: the user has to pick the same ones again.
-        const byName = new Map(files.map((f) => [f.name, f]));
-        const missing = spec.files.filter((f) => !byName.has(f.name)).map((f) => f.name);
-        if (missing.length > 0) {
-          set({ error: { kind: 'config', message: `To resume "${manifest.name}", pick its files again (${missing.join(', ')}) under "Your files", then press Resume.` } });
-          return;
-        }
-        picked = spec.files.map((f) => byName.get(f.name)!);
-      }
-      get().startIngest({ id: manifest.id, name: manifest.name, spec, maxTokens: manifest.maxTokens, files: picked });
+      const picked = filesFor(manifest, files, 'resume', 'Resume');
+      if (picked === null) return;
+      get().startIngest({ id: manifest.id, name: manifest.name, spec: manifest.source, maxTokens: manifest.maxTokens, files: picked });
     },
 
     cancel() {
@@ -186,94 +224,76 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
       await get().refreshStorage();
     },
 
-    async trainTokenizer(vocabSize) {
-      if (get().tokenizer.status === 'training') return;
-      set({ error: null, tokenizer: { status: 'training', json: null, vocabSize: null, progress: null } });
-      let text: string;
-      try {
-        text = await deps.fetchCorpus();
-      } catch (error) {
-        setTokenizerMissing({ kind: 'tokenizer', message: messageOf(error) });
-        return;
-      }
-      const client = deps.createTrainWorker();
-      trainer = client;
-      client.subscribe((message) => void onTrainMessage(client, message));
-      const options = deps.tokenizerOptions ?? DEFAULT_TOKENIZER_OPTIONS;
-      client.post({ type: 'train', texts: [text], options: vocabSize ? { ...options, vocabSize } : options });
-    },
-
-    cancelTokenizer() {
-      trainer?.post({ type: 'cancel' });
-    },
-
-    async importTokenizer(text) {
-      if (get().tokenizer.status === 'training') return;
-      const json = text;
-      try {
-        // The same checks the workers run when they load it (ids, merges, pre-tokenizer, specials).
-        parseTokenizerJson(text);
-      } catch (error) {
-        set({ error: { kind: 'tokenizer', message: `That file is not a tokenizer GPT Garden can use: ${messageOf(error)}. The current tokenizer is unchanged.` } });
-        return;
-      }
-      set({ error: null, tokenizer: { status: 'ready', json, vocabSize: vocabSizeOf(json), progress: null } });
-      try {
-        await deps.tokenizerStore.set(json);
-      } catch (error) {
-        set({ error: { kind: 'storage', message: `The tokenizer works for now but could not be saved (${messageOf(error)}); free some space, or it must be loaded again on the next visit.` } });
-      }
-    },
+    trainTokenizer: (vocabSize, sample) => tokenizer.trainTokenizer(vocabSize, sample),
+    cancelTokenizer: () => tokenizer.cancelTokenizer(),
+    acceptProposal: () => tokenizer.acceptProposal(),
+    rejectProposal: () => tokenizer.rejectProposal(),
+    importTokenizer: (text) => tokenizer.importTokenizer(text),
 
     dismissError() {
       set({ error: null });
     },
 
     setPlannedTokens(tokens) {
-      set({ plannedTokens: tokens !== null && Number.isFinite(tokens) && tokens > 0 ? Math.round(tokens) : null });
+      const planned = tokens !== null && Number.isFinite(tokens) && tokens > 0 ? Math.round(tokens) : null;
+      // A plan's token count pre-fills the limit (the user can still clear or change it).
+      set((s) => ({ plannedTokens: planned, ...(planned ? { sourceForm: { ...s.sourceForm, tokenLimit: String(planned) } } : {}) }));
+    },
+
+    setSourceForm(form) {
+      set({ sourceForm: form });
+    },
+
+    setTokenizerForm(patch) {
+      set((s) => ({ tokenizerForm: { ...s.tokenizerForm, ...patch } }));
+    },
+
+    applyRecipe({ source, maxTokens, tokenizer: wanted }) {
+      const tokens = Math.round(maxTokens);
+      set({
+        plannedTokens: tokens,
+        sourceForm: { ...initialForm, ...source, tokenLimit: String(tokens) },
+        tokenizerForm: { sampleMb: String(wanted.sampleMb), vocab: String(wanted.vocabSize) },
+      });
+    },
+
+    retokenize(id, files) {
+      retokenizeDataset(id, files);
     },
   }));
 
   const { setState: set, getState: get } = store;
+  const tokenizer = tokenizerActions(deps, set, get);
 
-  function setTokenizerMissing(error: PanelError | null) {
-    set({ tokenizer: { status: 'missing', json: null, vocabSize: null, progress: null }, ...(error ? { error } : {}) });
+  /** A 'files' dataset's files, picked again (they do not survive a reload); null after saying which are missing. */
+  function filesFor(manifest: DatasetManifest, files: PickedFile[], verb: string, button: string): PickedFile[] | undefined | null {
+    const spec = manifest.source;
+    if (spec.kind !== 'files') return undefined;
+    const byName = new Map(files.map((f) => [f.name, f]));
+    const missing = spec.files.filter((f) => !byName.has(f.name)).map((f) => f.name);
+    if (missing.length > 0) {
+      set({ error: { kind: 'config', message: `To ${verb} "${manifest.name}", pick its files again (${missing.join(', ')}) under "Your files", then press ${button}.` } });
+      return null;
+    }
+    return spec.files.map((f) => byName.get(f.name)!);
   }
 
-  async function loadTokenizer() {
-    let json: string | undefined;
-    try {
-      json = await deps.tokenizerStore.get();
-    } catch (error) {
-      setTokenizerMissing({ kind: 'tokenizer', message: `Could not read the saved tokenizer (${messageOf(error)}): train it again.` });
+  function retokenizeDataset(id: string, files: PickedFile[] = []) {
+    const { datasets, tokenizer: current, ingestion } = get();
+    const manifest = datasets.find((d) => d.id === id);
+    if (!manifest) {
+      set({ error: { kind: 'config', message: `There is no dataset "${id}" any more: refresh the list and start it again.` } });
       return;
     }
-    if (get().tokenizer.status !== 'loading') return; // a training started meanwhile
-    if (json === undefined) return setTokenizerMissing(null);
-    try {
-      set({ tokenizer: { status: 'ready', json, vocabSize: vocabSizeOf(json), progress: null } });
-    } catch (error) {
-      setTokenizerMissing({ kind: 'tokenizer', message: `The saved tokenizer is damaged (${messageOf(error)}): train it again.` });
-    }
-  }
-
-  async function onTrainMessage(client: WorkerClient<TrainRequest, TrainResponse>, message: TrainResponse) {
-    if (message.type === 'progress') {
-      set((s) => ({ tokenizer: { ...s.tokenizer, progress: message.progress } }));
-      return;
-    }
-    client.terminate();
-    if (trainer === client) trainer = null;
-    if (message.type === 'error') {
-      setTokenizerMissing(message.cancelled ? null : { kind: 'tokenizer', message: `Training the tokenizer failed: ${message.message}` });
-      return;
-    }
-    set({ tokenizer: { status: 'ready', json: message.json, vocabSize: vocabSizeOf(message.json), progress: null } });
-    try {
-      await deps.tokenizerStore.set(message.json);
-    } catch (error) {
-      set({ error: { kind: 'storage', message: `The tokenizer works for now but could not be saved (${messageOf(error)}); free some space, or it must be trained again on the next visit.` } });
-    }
+    if (current.status !== 'ready' || !current.json || ingestion.status === 'running' || ingestion.status === 'cancelling') return;
+    const print = fingerprint(current.json);
+    if (manifest.tokenizer.fingerprint === print) return;
+    const picked = filesFor(manifest, files, 're-tokenize', 'Re-tokenize');
+    if (picked === null) return;
+    // A new id per tokenizer, so the old dataset stays whole until the new one is complete.
+    const to = `${id.replace(/@[0-9a-f]{8}$/, '')}@${print.slice(0, 8)}`;
+    set({ retokenizing: { from: id, to } });
+    get().startIngest({ id: to, name: manifest.name, spec: manifest.source, maxTokens: manifest.maxTokens, files: picked });
   }
 
   // The new list's arrival refreshes the storage estimate too.
@@ -293,10 +313,17 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
       case 'done': {
         const others = get().datasets.filter((d) => d.id !== message.manifest.id);
         set({ ingestion: { ...ingestion, status: 'done' }, datasets: [...others, message.manifest] });
+        const { retokenizing } = get();
+        if (retokenizing?.to === message.manifest.id) {
+          set({ retokenizing: null });
+          // The list that answers the delete refreshes the panel.
+          if (message.manifest.complete) deps.ingestWorker.post({ type: 'delete', id: retokenizing.from });
+        }
         afterIngestion();
         return;
       }
       case 'error':
+        if (get().retokenizing?.to === ingestion.id && active) set({ retokenizing: null });
         if (message.kind === 'cancelled') {
           // A cancelled ingestion is a paused one: its dataset shows Resume.
           set({ ingestion: { ...ingestion, status: 'idle' } });

@@ -44,15 +44,15 @@ export const initialForm: SourceForm = { choice: 'bundled', remote: DEFAULT_REMO
 // owner/name, or a bare name (the Hub's canonical datasets).
 const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
 
-/** Builds the request for `form`, or says what to fix. `bundledUrl` is the corpus URL on this site. */
-export function buildIngestInput(form: SourceForm, bundledUrl: string): { input: IngestInput } | { error: string } {
-  const limit = parseTokenLimit(form.tokenLimit);
-  if ('error' in limit) return limit;
-  const maxTokens = limit.value;
+/** The source a form names, with the id and name a dataset of it gets, or what to fix. */
+export type BuiltSource = { id: string; name: string; spec: SourceSpec; files?: PickedFile[] };
+
+/** The source `form` names (no token limit involved: the tokenizer card trains on it too). */
+export function buildSource(form: SourceForm, bundledUrl: string): BuiltSource | { error: string } {
   const column = form.column.trim() || undefined;
   switch (form.choice) {
     case 'bundled':
-      return { input: { id: BUNDLED_ID, name: 'Brown corpus, fiction (bundled)', spec: { kind: 'bundled', url: bundledUrl }, maxTokens } };
+      return { id: BUNDLED_ID, name: 'Brown corpus, fiction (bundled)', spec: { kind: 'bundled', url: bundledUrl } };
     case 'remote': {
       const value = form.remote.trim();
       if (!value) return { error: 'Enter a Hugging Face dataset id (like bookcorpus/bookcorpus) or a URL.' };
@@ -64,28 +64,60 @@ export function buildIngestInput(form: SourceForm, bundledUrl: string): { input:
           return { error: `"${value}" is not a valid URL: check it for typos.` };
         }
         const id = lastPathSegment(url);
-        return { input: { id, name: id, spec: { kind: 'url', url: url.href, column }, maxTokens } };
+        return { id, name: id, spec: { kind: 'url', url: url.href, column } };
       }
       if (!HUB_ID.test(value)) {
         return { error: `"${value}" is neither a Hugging Face dataset id (owner/name) nor an http(s) URL.` };
       }
-      return { input: { id: value, name: value, spec: { kind: 'hub', dataset: value, column }, maxTokens } };
+      return { id: value, name: value, spec: { kind: 'hub', dataset: value, column } };
     }
     case 'files': {
       if (form.files.length === 0) return { error: 'Pick or drop at least one .txt, .jsonl or .parquet file.' };
       const [first] = form.files;
       const more = form.files.length - 1;
       return {
-        input: {
-          id: first.name,
-          name: more ? `${first.name} and ${more} more` : first.name,
-          spec: { kind: 'files', files: form.files.map((f) => ({ name: f.name, size: f.blob.size })), column },
-          maxTokens,
-          files: form.files,
-        },
+        id: first.name,
+        name: more ? `${first.name} and ${more} more` : first.name,
+        spec: { kind: 'files', files: form.files.map((f) => ({ name: f.name, size: f.blob.size })), column },
+        files: form.files,
       };
     }
   }
+}
+
+/** Builds the request for `form`, or says what to fix. `bundledUrl` is the corpus URL on this site. */
+export function buildIngestInput(form: SourceForm, bundledUrl: string): { input: IngestInput } | { error: string } {
+  const limit = parseTokenLimit(form.tokenLimit);
+  if ('error' in limit) return limit;
+  const built = buildSource(form, bundledUrl);
+  if ('error' in built) return built;
+  const { files, ...rest } = built;
+  return { input: { ...rest, maxTokens: limit.value, ...(files ? { files } : {}) } };
+}
+
+/** The form values for a Hugging Face dataset id (what the Plan tab's recipe puts in the picker). */
+export function hubSourceForm(dataset: string): Partial<SourceForm> {
+  return { choice: 'remote', remote: dataset };
+}
+
+/** The tokenizer card's fields as typed: train on the first `sampleMb` MB of the source at `vocab` tokens. */
+export interface TokenizerForm {
+  sampleMb: string;
+  vocab: string;
+}
+
+/** What the tokenizer card trains on by default: the first 100 MB of the chosen source. */
+export const DEFAULT_SAMPLE_MB = 100;
+
+/** Checks the tokenizer card's fields; the numbers, or what to fix. */
+export function parseTokenizerForm(form: TokenizerForm): { sampleMb: number; vocabSize: number } | { error: string } {
+  const vocabSize = Number(form.vocab.trim());
+  if (!Number.isInteger(vocabSize) || vocabSize < 260 || vocabSize > 200_000) return { error: 'A vocabulary of 260 to 200,000 tokens.' };
+  const sampleMb = Number(form.sampleMb.trim());
+  if (!form.sampleMb.trim() || !Number.isFinite(sampleMb) || sampleMb <= 0 || sampleMb > 100_000) {
+    return { error: 'A sample of more than 0 and at most 100,000 MB.' };
+  }
+  return { sampleMb, vocabSize };
 }
 
 function parseTokenLimit(text: string): { value: number | undefined } | { error: string } {

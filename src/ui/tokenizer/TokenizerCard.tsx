@@ -1,20 +1,32 @@
 /**
- * The tokenizer every dataset is stored with. On a first visit there is none: one button trains
- * it on the bundled corpus in a worker, and it is kept in IndexedDB for later visits. A
- * tokenizer.json from elsewhere (Hugging Face, the CLI) can be loaded instead, and the current one
- * downloaded.
+ * The tokenizer every dataset is stored with. It trains "on the first N MB of" the source chosen in
+ * the Data tab's picker (the bundled corpus, a Hub dataset, a URL, the user's files), streamed by
+ * the tokenizer worker, and is kept in IndexedDB. A training that reaches fewer tokens than asked
+ * replaces nothing: the card says the size the sample reaches and offers it. A tokenizer.json from
+ * elsewhere (Hugging Face, the CLI) can be loaded instead, and the current one downloaded.
  */
-import { useId, useState } from 'react';
-import { appDataStore, DEFAULT_TOKENIZER_OPTIONS, useDataStore } from '../data/data-store';
+import { useId } from 'react';
+import { bundledCorpusUrl } from '../data/browser-deps';
+import { appDataStore, useDataStore } from '../data/data-store';
+import { buildSource, parseTokenizerForm } from '../data/source-form';
 
 export function TokenizerCard() {
   const tokenizer = useDataStore((s) => s.tokenizer);
-  const { trainTokenizer, cancelTokenizer, importTokenizer } = appDataStore().getState();
-  const [vocab, setVocab] = useState(String(DEFAULT_TOKENIZER_OPTIONS.vocabSize));
+  const form = useDataStore((s) => s.tokenizerForm);
+  const source = useDataStore((s) => s.sourceForm);
+  const ingesting = useDataStore((s) => s.ingestion.status === 'running' || s.ingestion.status === 'cancelling');
+  const { trainTokenizer, cancelTokenizer, importTokenizer, setTokenizerForm, acceptProposal, rejectProposal } = appDataStore().getState();
   const vocabId = useId();
+  const sampleId = useId();
   const fileId = useId();
-  const vocabSize = Number(vocab);
-  const vocabOk = Number.isInteger(vocabSize) && vocabSize >= 260 && vocabSize <= 200_000;
+  const parsed = parseTokenizerForm(form);
+  const built = buildSource(source, bundledCorpusUrl());
+  const proposal = tokenizer.proposal;
+
+  const train = () => {
+    if ('error' in parsed || 'error' in built) return;
+    void trainTokenizer(parsed.vocabSize, { spec: built.spec, files: built.files, sampleMb: parsed.sampleMb, label: built.name });
+  };
 
   const download = () => {
     if (!tokenizer.json) return;
@@ -26,30 +38,52 @@ export function TokenizerCard() {
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
   };
 
+  const problem = 'error' in parsed ? parsed.error : 'error' in built ? `Source: ${built.error}` : null;
   return (
     <section className="card" aria-labelledby="tokenizer-title">
       <h3 id="tokenizer-title">Tokenizer</h3>
       {tokenizer.status === 'loading' && <p>Looking for a saved tokenizer…</p>}
-      {tokenizer.status === 'ready' && (
+      {tokenizer.json && tokenizer.vocabSize !== null && (
         <p>
-          Ready: a byte-level BPE tokenizer with a vocabulary of <strong>{tokenizer.vocabSize?.toLocaleString('en-US')}</strong> tokens.
-          A new one replaces it; datasets made with this one stay, but train only with this one.
+          {tokenizer.status === 'training' ? 'In use until the new one is ready' : 'Ready'}: a byte-level BPE tokenizer with a vocabulary of{' '}
+          <strong>{tokenizer.vocabSize.toLocaleString('en-US')}</strong> tokens. A new one replaces it; datasets made with this one stay, marked,
+          and can be re-tokenized.
         </p>
       )}
       {tokenizer.status === 'missing' && (
         <p>
-          Datasets are stored as token ids, so a tokenizer comes first. Train one on the bundled Brown fiction corpus (about 1.4
-          MB, works offline), or load a tokenizer.json; it is saved in this browser.
+          Datasets are stored as token ids, so a tokenizer comes first. Train one on the first megabytes of the source picked under
+          “Add a dataset” (the bundled Brown fiction corpus, about 1.4 MB, works offline), or load a tokenizer.json; it is saved in this browser.
         </p>
+      )}
+      {proposal && tokenizer.status !== 'training' && (
+        <div className="alert" role="group" aria-label="Smaller vocabulary">
+          <p>
+            {proposal.trainedOn[0]!.toUpperCase() + proposal.trainedOn.slice(1)} reaches only <strong>{proposal.vocabSize.toLocaleString('en-US')}</strong>{' '}
+            tokens, not {proposal.asked.toLocaleString('en-US')}. Nothing was replaced.
+          </p>
+          <div className="actions">
+            <button type="button" onClick={() => void acceptProposal()}>
+              Use {proposal.vocabSize.toLocaleString('en-US')}
+            </button>
+            <button type="button" className="secondary" onClick={rejectProposal}>
+              {tokenizer.status === 'ready' ? 'Keep the current tokenizer' : 'Discard'}
+            </button>
+          </div>
+        </div>
       )}
       {tokenizer.status === 'training' && <TrainingProgress onCancel={cancelTokenizer} />}
       {(tokenizer.status === 'ready' || tokenizer.status === 'missing') && (
         <div className="actions">
           <div className="field narrow">
-            <label htmlFor={vocabId}>Tokenizer vocabulary</label>
-            <input id={vocabId} type="text" inputMode="numeric" value={vocab} onChange={(e) => setVocab(e.target.value)} />
+            <label htmlFor={sampleId}>Sample (MB)</label>
+            <input id={sampleId} type="text" inputMode="decimal" value={form.sampleMb} onChange={(e) => setTokenizerForm({ sampleMb: e.target.value })} />
           </div>
-          <button type="button" disabled={!vocabOk} onClick={() => void trainTokenizer(vocabSize)}>
+          <div className="field narrow">
+            <label htmlFor={vocabId}>Tokenizer vocabulary</label>
+            <input id={vocabId} type="text" inputMode="numeric" value={form.vocab} onChange={(e) => setTokenizerForm({ vocab: e.target.value })} />
+          </div>
+          <button type="button" disabled={problem !== null || ingesting} onClick={train}>
             Train tokenizer
           </button>
           <label className="button secondary" htmlFor={fileId}>
@@ -72,7 +106,9 @@ export function TokenizerCard() {
               Download tokenizer.json
             </button>
           )}
-          {!vocabOk && <span className="muted">A vocabulary of 260 to 200,000 tokens.</span>}
+          <span className="muted" data-testid="tokenizer-sample">
+            {problem ?? `Trains on the first ${form.sampleMb.trim()} MB of ${'error' in built ? 'the source' : built.name}.`}
+          </span>
         </div>
       )}
     </section>
@@ -81,11 +117,13 @@ export function TokenizerCard() {
 
 function TrainingProgress({ onCancel }: { onCancel: () => void }) {
   const progress = useDataStore((s) => s.tokenizer.progress);
+  const label = useDataStore((s) => s.tokenizer.sampleLabel) ?? 'the corpus';
   const fraction = progress && progress.total > 0 ? Math.min(1, progress.done / progress.total) : undefined;
+  const mb = (bytes: number) => (bytes / 1e6).toLocaleString('en-US', { maximumFractionDigits: 1, minimumFractionDigits: 1 });
   const text = !progress
-    ? 'Fetching the corpus…'
+    ? `Opening ${label}…`
     : progress.phase === 'counting'
-      ? 'Reading the corpus…'
+      ? `Reading ${label}: ${mb(progress.bytes ?? progress.done)}${progress.total > 0 ? ` of ${mb(progress.total)}` : ''} MB`
       : `Learning merges: ${progress.done.toLocaleString('en-US')} of ${progress.total.toLocaleString('en-US')}`;
   return (
     <div className="progress-block">
