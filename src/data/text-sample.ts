@@ -111,14 +111,3 @@ export async function trainBpeOnSample(source: TextSource, options: SampleTrainO
   const model = await trainBpe(texts, { ...train, signal, totalBytes: sampleBytes, onProgress });
   return { model, stats, reached: model.vocab.size, asked: train.vocabSize };
 }
-
-/** One line saying that a sample falls short of a vocabulary, and what to do. */
-export function shortfallMessage(reached: number, asked: number, sampleBytes: number, stats: SampleStats): string {
-  const sample = stats.cut ? `the first ${formatMb(sampleBytes)} MB` : `the whole source (${formatMb(stats.bytes)} MB)`;
-  const more = stats.cut ? ' or a larger --sample-mb' : ' or more text';
-  return `${sample} reaches a vocabulary of ${reached}, not ${asked}: use --vocab ${reached}${more} (--allow-smaller keeps ${reached})`;
-}
-
-function formatMb(bytes: number): string {
-  return (bytes / MB).toLocaleString('en-US', { maximumFractionDigits: 2, useGrouping: false });
-}
