@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { trainingFlopsPerToken } from '../src/model/hf';
-import { formatDuration } from '../src/scaling/format';
+import { formatRunTime } from '../src/ui/lab/estimate';
 import { canResume } from '../src/ui/lab/lab-store';
 import { statusText } from '../src/ui/lab/status-text';
 import { LIMITS, point, setup, started, SUGGESTED, summary } from './helpers/lab-store-env';
@@ -43,7 +43,7 @@ describe('the Train form says the time before the cost', () => {
     const seconds = env.store.getState().estimate()!.seconds;
     expect(seconds).toBeGreaterThan(3 * 3600);
     await env.store.getState().train();
-    expect(env.store.getState().confirm).toEqual({ message: `This run would take about ${formatDuration(seconds)} on this device (software adapter). Train anyway?` });
+    expect(env.store.getState().confirm).toEqual({ message: `This run would take about ${formatRunTime(seconds)} on this device (software adapter). Train anyway?` });
     expect(env.store.getState().phase).toBe('idle');
     expect(env.posted().some((m) => m.type === 'start')).toBe(false);
     expect(env.data.getState().tokenizer.json).toBeNull(); // nothing was prepared either

@@ -5,29 +5,16 @@
  */
 import { useMemo } from 'react';
 import { paramCount, trainingFlopsPerToken } from '../../model/hf';
-import { formatDuration } from '../../scaling/format';
 import { estimateGpuBytes, settingsProblems } from '../../train/defaults';
 import { formatBytes } from '../../data/storage';
-import type { DatasetManifest } from '../../data/types';
 import { useDataStore } from '../data/data-store';
-import { BUNDLED_ID } from '../data/source-form';
 import { navStore } from '../plan/nav-store';
 import { formatCount } from './chart-data';
-import { passesNote, runEstimate, runTokens } from './estimate';
+import { chosenDataset, formatRunTime, passesNote, runEstimate, runTokens } from './estimate';
 import { usableDatasets } from './first-run';
 import { isBusy } from './lab-store';
 import { appLabStore, useLabStore } from './browser-lab';
 import { NumberField } from './NumberField';
-
-/** The bundled corpus's size before it is tokenized (326,808 tokens with a 16,384-token BPE). */
-const BUNDLED_TOKENS_ABOUT = 330_000;
-
-/** The dataset a run of the form would train on, as far as the page knows before Train. */
-function chosenDataset(datasetId: string, usable: DatasetManifest[], all: DatasetManifest[]): { name: string; tokens: number } | null {
-  if (datasetId) return all.find((d) => d.id === datasetId) ?? null;
-  const bundled = usable.find((d) => d.id === BUNDLED_ID);
-  return bundled ?? { name: 'the bundled corpus', tokens: BUNDLED_TOKENS_ABOUT };
-}
 
 export function TrainForm() {
   const form = useLabStore((s) => s.form);
@@ -106,7 +93,7 @@ export function TrainForm() {
       {problems.length === 0 && (
         <p className="cost" aria-label="Time on this device">
           {estimate
-            ? `About ${formatDuration(estimate.seconds)} on this device (${estimate.device}), ${estimate.basis}.`
+            ? `About ${formatRunTime(estimate.seconds)} on this device (${estimate.device}), ${estimate.basis}.`
             : 'Time on this device: known once the device check has run.'}
         </p>
       )}

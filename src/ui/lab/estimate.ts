@@ -6,7 +6,9 @@
 import type { GPTConfig } from '../../model/config';
 import { trainingFlopsPerToken } from '../../model/hf';
 import { formatCount, formatDuration } from '../../scaling/format';
+import type { DatasetManifest } from '../../data/types';
 import type { DeviceReport, RunSettings } from '../../train/protocol';
+import { BUNDLED_ID } from '../data/source-form';
 
 /** A measured training speed (the Plan tab's probe): tokens/s of `model` at `batchSize`. */
 export interface MeasuredSpeed {
@@ -70,9 +72,18 @@ export function runEstimate(settings: CostSettings, device: DeviceReport | null 
   return null;
 }
 
+/** formatDuration, and whole days or years past a few weeks ("4,200 days" reads worse than "11 years"). */
+export function formatRunTime(seconds: number): string {
+  const days = seconds / 86400;
+  if (!(days >= 30)) return formatDuration(seconds);
+  if (days < 730) return `${Math.round(days)} days`;
+  const years = days / 365.25;
+  return years < 1000 ? `${Math.round(years)} years` : `${formatCount(years)} years`;
+}
+
 /** "This run would take about 2.1 days on this device (software adapter). Train anyway?" */
 export function confirmMessage(estimate: RunEstimate): string {
-  return `This run would take about ${formatDuration(estimate.seconds)} on this device (${estimate.device}). Train anyway?`;
+  return `This run would take about ${formatRunTime(estimate.seconds)} on this device (${estimate.device}). Train anyway?`;
 }
 
 /** 130_000 ms -> "2 min 10 s"; 45_000 -> "45 s"; 3_900_000 -> "1 h 5 min". */
@@ -97,4 +108,13 @@ export function vocabNote(planVocab: number, tokenizerVocab: number | null): str
   const wanted = planVocab.toLocaleString('en-US');
   if (tokenizerVocab === null) return `The plan assumes ${wanted} tokens; there is no tokenizer yet: train a ${wanted}-token tokenizer in Data (Train would otherwise make a small one from the bundled corpus).`;
   return `The plan assumes ${wanted} tokens; your tokenizer has ${tokenizerVocab.toLocaleString('en-US')}: train a ${wanted}-token tokenizer in Data.`;
+}
+
+/** The bundled corpus's size before it is tokenized (326,808 tokens with a 16,384-token BPE). */
+const BUNDLED_TOKENS_ABOUT = 330_000;
+
+/** The dataset a run of the form would train on, as far as the page knows before Train (null: unknown yet). */
+export function chosenDataset(datasetId: string, usable: DatasetManifest[], all: DatasetManifest[]): { name: string; tokens: number } | null {
+  if (datasetId) return all.find((d) => d.id === datasetId) ?? null;
+  return usable.find((d) => d.id === BUNDLED_ID) ?? { name: 'the bundled corpus', tokens: BUNDLED_TOKENS_ABOUT };
 }

@@ -32,9 +32,14 @@ function probeInWorker(request: Extract<LabRequest, { type: 'speed-probe' }>): P
 let speed: StoreApi<SpeedState> | null = null;
 
 export function appSpeedStore(): StoreApi<SpeedState> {
-  speed ??= createSpeedStore({
+  if (speed) return speed;
+  speed = createSpeedStore({
     probe: (request) => probeInWorker({ type: 'speed-probe', ...request }),
     busy: () => (isBusy(appLabStore().getState().phase) ? 'A run is training: measure the speed when it has ended (pause or stop it first).' : null),
+  });
+  // The Train form's time estimate uses the latest measurement.
+  speed.subscribe((s, previous) => {
+    if (s.result && s.result !== previous.result) appLabStore().getState().setMeasuredSpeed(s.result);
   });
   return speed;
 }
