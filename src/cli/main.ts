@@ -7,9 +7,12 @@ import { parseArgs } from 'node:util';
 import { createNodeContext } from '../gpu/node';
 import { checkFixture, formatReport } from '../model/fixture';
 import { runBench } from './bench';
+import { exportCommand } from './export';
 import { planCommand } from './plan';
 import { prepareCommand } from './prepare';
+import { sampleCommand } from './sample';
 import { tokenizeCommand } from './tokenize';
+import { trainCommand } from './train';
 import { trainTokenizerCommand } from './train-tokenizer';
 
 const HELP = `gpt-garden <command>
@@ -26,6 +29,18 @@ const HELP = `gpt-garden <command>
   plan --flops C [--fit hoffmann|epoch] [--vocab N] [--block N]
                                      the compute-optimal model and token count for a FLOP budget
                                      (Chinchilla fits); the plan as JSON on the last line
+  train --data <dir from prepare> --out <run dir> [--layers N --heads N --width N --block N --batch N
+        --accum N --steps N | --tokens N --lr X --min-lr X --warmup N --weight-decay X --grad-clip X
+        --eval-every N --eval-batches N --checkpoint-every N --seed N] [--plan <plan JSON | file>]
+        [--init <Hugging Face folder>] [--print-every N]
+                                     train on the GPU; the run directory is a Hugging Face folder plus
+                                     training_state.safetensors, run.json and log.jsonl; Ctrl-C
+                                     checkpoints and exits; the summary as JSON on the last line
+  train --resume <run dir> [--data <dir>] [--steps N]   continue a run (the lab's full-state download too)
+  sample --run <run dir | Hugging Face folder> --prompt "life is about" [--tokens N --temperature T
+         --top-k K --top-p P --seed S]      stream generated text (--temperature 0: greedy)
+  export --run <run dir> --out <dir>  the bare Hugging Face folder (config.json, model.safetensors,
+                                     tokenizer.json) of the run's latest checkpoint
   bench [options]                    kernel GFLOP/s and GB/s, training-step tokens/s
       --model seed|small|tiny        model to time (default: seed on a GPU, tiny on SwiftShader)
       --layers N --heads N --width N --vocab N --block N --batch N --accum N
@@ -56,6 +71,9 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'tokenize') return tokenizeCommand(rest);
   if (command === 'prepare') return prepareCommand(rest);
   if (command === 'plan') return planCommand(rest);
+  if (command === 'train') return trainCommand(rest);
+  if (command === 'sample') return sampleCommand(rest);
+  if (command === 'export') return exportCommand(rest);
   if (command === 'bench') {
     const { values } = parseArgs({
       args: rest,

@@ -5,8 +5,8 @@
  * The last line of stdout is a JSON summary; errors go to stderr with exit code 2.
  */
 import { openAsBlob } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FolderShardStore } from '../data/folder-store';
 import { fingerprint, ingest, type IngestProgress } from '../data/ingest';
@@ -37,6 +37,18 @@ function progressLine(p: IngestProgress): string {
   const pct = p.fraction !== undefined ? `${(p.fraction * 100).toFixed(1)}% ` : '';
   const eta = p.etaSeconds !== undefined ? ` ETA ${Math.round(p.etaSeconds)} s` : '';
   return `\r${pct}${p.rows} rows, ${p.tokens} tokens, ${p.shards} shards, ${formatBytes(p.textBytesPerSecond)}/s text${eta}   `;
+}
+
+/**
+ * The data folder keeps the tokenizer its ids were made with (train gives it to the run). One that
+ * is there already stays: ingest refused a mismatch before writing anything.
+ */
+async function keepTokenizer(out: string, tokenizerJson: string): Promise<void> {
+  const path = join(out, 'tokenizer.json');
+  if (await stat(path).catch(() => undefined)) return;
+  await mkdir(out, { recursive: true });
+  await writeFile(`${path}.tmp`, tokenizerJson);
+  await rename(`${path}.tmp`, path);
 }
 
 export async function prepareCommand(args: string[]): Promise<number> {
@@ -89,6 +101,7 @@ export async function prepareCommand(args: string[]): Promise<number> {
       onProgress: (p) => process.stderr.write(progressLine(p)),
     });
     process.stderr.write('\n');
+    await keepTokenizer(out, tokenizerJson);
     const { id, tokens, rows, textBytes, dtype, complete, shards } = manifest;
     process.stdout.write(`${JSON.stringify({ id, dir: out, tokens, rows, textBytes, dtype, shards: shards.length, complete })}\n`);
     return 0;

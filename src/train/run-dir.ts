@@ -32,6 +32,8 @@ export interface RunDataset {
   maxTokens?: number;
   valFraction: number;
   shardTokens?: number;
+  /** The folder the CLI read the tokens from (on the machine that trained), for `train --resume`. */
+  path?: string;
 }
 
 /** The five files, in the order a checkpoint writes them (the state last, run.json very last). */

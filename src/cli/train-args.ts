@@ -1,0 +1,169 @@
+/**
+ * `train`'s flags turned into RunSettings: numbers checked one by one (each bad one is a line that
+ * names the flag), a plan printed by `plan` as the model and token budget, device defaults for the
+ * rest. No GPU and no files written here.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { DataError } from '../data/types';
+import type { GPTConfig } from '../model/config';
+import { suggestSettings } from '../train/defaults';
+import type { RunSettings } from '../train/protocol';
+
+export const TRAIN_USAGE = `usage: train --data <dir from prepare> --out <run dir> [--layers N --heads N --width N --block N
+             --batch N --accum N --steps N | --tokens N --lr X --min-lr X --warmup N --weight-decay X
+             --grad-clip X --eval-every N --eval-batches N --checkpoint-every N --seed N]
+             [--plan <JSON printed by plan, or a file holding it>] [--init <Hugging Face folder>] [--print-every N]
+       train --resume <run dir> [--data <dir>] [--steps N]`;
+
+/** Flags that set a run's settings (fixed once it started: --resume takes only --steps). */
+const SETTING_FLAGS = {
+  layers: 'int', heads: 'int', width: 'int', block: 'int', batch: 'int', accum: 'int', steps: 'int', tokens: 'count',
+  lr: 'positive', 'min-lr': 'nonneg', warmup: 'int0', 'weight-decay': 'nonneg', 'grad-clip': 'nonneg',
+  'eval-every': 'int', 'eval-batches': 'int0', 'checkpoint-every': 'int', seed: 'seed',
+} as const;
+type SettingFlag = keyof typeof SETTING_FLAGS;
+
+export interface TrainArgs {
+  data?: string;
+  out?: string;
+  resume?: string;
+  plan?: string;
+  init?: string;
+  printEvery?: number;
+  numbers: Partial<Record<SettingFlag, number>>;
+}
+
+function usage(message: string): DataError {
+  return new DataError('config', message);
+}
+
+/** A flag's number, checked against its kind ("1e3" and "1_000" are fine for counts; "lots" is not). */
+function parseNumber(flag: string, kind: (typeof SETTING_FLAGS)[SettingFlag] | 'int', text: string): number {
+  const value = Number(text.replace(/_/g, ''));
+  const whole = Number.isSafeInteger(value);
+  const ok =
+    kind === 'int' ? whole && value >= 1
+    : kind === 'int0' ? whole && value >= 0
+    : kind === 'count' ? Number.isFinite(value) && value >= 1
+    : kind === 'seed' ? whole && value >= 0 && value < 2 ** 32
+    : kind === 'positive' ? Number.isFinite(value) && value > 0
+    : Number.isFinite(value) && value >= 0;
+  if (text.trim() === '' || !ok) {
+    const want = { int: 'a whole number of at least 1', int0: 'a whole number of at least 0', count: 'a number of at least 1 (e.g. 1.1e9)', seed: 'a whole number from 0 to 2^32-1', positive: 'a number above 0 (e.g. 6e-4)', nonneg: 'a number of at least 0' }[kind];
+    throw usage(`--${flag} must be ${want}, got "${text}"`);
+  }
+  return value;
+}
+
+/** parseArgs reads "--steps -3" as two flags; glue a negative number on so it gets a clear error. */
+function attachNegatives(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (args[i]!.startsWith('--') && !args[i]!.includes('=') && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${args[i]}=${next}`);
+      i++;
+    } else out.push(args[i]!);
+  }
+  return out;
+}
+
+export function parseTrainArgs(args: string[]): TrainArgs {
+  const strings = Object.fromEntries(Object.keys(SETTING_FLAGS).map((k) => [k, { type: 'string' as const }]));
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: attachNegatives(args),
+      options: { ...strings, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, plan: { type: 'string' }, init: { type: 'string' }, 'print-every': { type: 'string' } },
+    }) as { values: Record<string, string | undefined> });
+  } catch (error) {
+    throw usage(`${error instanceof Error ? error.message : String(error)}\n${TRAIN_USAGE}`);
+  }
+  const numbers: TrainArgs['numbers'] = {};
+  for (const [flag, kind] of Object.entries(SETTING_FLAGS) as [SettingFlag, (typeof SETTING_FLAGS)[SettingFlag]][]) {
+    const text = values[flag];
+    if (text !== undefined) numbers[flag] = parseNumber(flag, kind, text);
+  }
+  const printEvery = values['print-every'] === undefined ? undefined : parseNumber('print-every', 'int', values['print-every']);
+  if (values.resume !== undefined) {
+    const fixed = Object.keys(numbers).filter((k) => k !== 'steps');
+    if (values.out || values.plan || values.init || fixed.length > 0) {
+      const given = [...(values.out ? ['out'] : []), ...(values.plan ? ['plan'] : []), ...(values.init ? ['init'] : []), ...fixed];
+      throw usage(`--resume continues a run with its own settings: drop --${given.join(', --')} (only --steps N extends it, --data names where its tokens are)`);
+    }
+    return { resume: values.resume, data: values.data, printEvery, numbers };
+  }
+  if (!values.data || !values.out) throw usage(`train needs --data and --out (or --resume)\n${TRAIN_USAGE}`);
+  if (numbers.steps !== undefined && numbers.tokens !== undefined) throw usage('give --steps or --tokens, not both');
+  return { data: values.data, out: values.out, plan: values.plan, init: values.init, printEvery, numbers };
+}
+
+export interface PlanInput {
+  model: Omit<GPTConfig, 'vocabSize'> & { vocabSize?: number };
+  tokens?: number;
+}
+
+/** The JSON `plan` prints (its last line), given inline or as a file. */
+export async function readPlan(text: string): Promise<PlanInput> {
+  let source = text.trim();
+  if (!source.startsWith('{')) {
+    const file = await readFile(text, 'utf8').catch(() => undefined);
+    if (file === undefined) throw usage(`--plan ${text} is neither plan's JSON nor a file holding it`);
+    // A saved `plan` output: its JSON is the last non-empty line.
+    source = file.trim().split('\n').at(-1)!.trim();
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(source);
+  } catch {
+    throw usage('--plan is not valid JSON: pass the last line `plan --flops C` prints (or a file holding it)');
+  }
+  const model = (json as { model?: Record<string, unknown> }).model;
+  const dims = ['blockSize', 'nLayer', 'nHead', 'nEmbd'] as const;
+  if (typeof model !== 'object' || model === null || !dims.every((k) => Number.isSafeInteger(model[k]) && (model[k] as number) > 0)) {
+    throw usage('--plan has no model {nLayer, nHead, nEmbd, blockSize}: pass the JSON `plan --flops C` prints');
+  }
+  const tokens = (json as { tokens?: unknown }).tokens;
+  if (tokens !== undefined && !(typeof tokens === 'number' && tokens >= 1)) throw usage('--plan tokens must be a number of at least 1');
+  return {
+    model: { blockSize: model.blockSize as number, nLayer: model.nLayer as number, nHead: model.nHead as number, nEmbd: model.nEmbd as number, ...(typeof model.vocabSize === 'number' ? { vocabSize: model.vocabSize } : {}) },
+    ...(tokens !== undefined ? { tokens: tokens as number } : {}),
+  };
+}
+
+/**
+ * The run's settings: explicit flags over the plan over this device's defaults. The vocabulary is
+ * always the tokenizer's; steps come from --tokens (or the plan's tokens) when --steps is not given.
+ */
+export function buildSettings(args: TrainArgs, options: { isSoftware: boolean; vocabSize: number; datasetId: string; plan?: PlanInput; initModel?: GPTConfig }): RunSettings {
+  const n = args.numbers;
+  const base = suggestSettings({ isSoftware: options.isSoftware, probeGflops: options.isSoftware ? 0 : Infinity });
+  const fromPlan = options.plan?.model;
+  const model: GPTConfig = options.initModel ?? {
+    vocabSize: options.vocabSize,
+    blockSize: n.block ?? fromPlan?.blockSize ?? base.model.blockSize,
+    nLayer: n.layers ?? fromPlan?.nLayer ?? base.model.nLayer,
+    nHead: n.heads ?? fromPlan?.nHead ?? base.model.nHead,
+    nEmbd: n.width ?? fromPlan?.nEmbd ?? base.model.nEmbd,
+  };
+  const batchSize = n.batch ?? base.batchSize;
+  const accumSteps = n.accum ?? base.accumSteps;
+  const tokens = n.tokens ?? options.plan?.tokens;
+  const maxSteps = n.steps ?? (tokens !== undefined ? Math.max(1, Math.ceil(tokens / (batchSize * accumSteps * model.blockSize))) : base.maxSteps);
+  const maxLr = n.lr ?? base.lr.maxLr;
+  return {
+    model,
+    batchSize,
+    accumSteps,
+    maxSteps,
+    lr: { maxLr, minLr: n['min-lr'] ?? (n.lr !== undefined ? maxLr / 10 : base.lr.minLr), warmupSteps: n.warmup ?? Math.min(base.lr.warmupSteps, Math.floor(maxSteps / 10)) },
+    weightDecay: n['weight-decay'] ?? base.weightDecay,
+    gradClip: n['grad-clip'] ?? base.gradClip,
+    evalEvery: n['eval-every'] ?? Math.min(base.evalEvery, maxSteps),
+    evalBatches: n['eval-batches'] ?? base.evalBatches,
+    checkpointEvery: n['checkpoint-every'] ?? Math.min(base.checkpointEvery, maxSteps),
+    seed: n.seed ?? base.seed,
+    datasetId: options.datasetId,
+  };
+}

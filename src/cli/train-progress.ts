@@ -1,0 +1,59 @@
+/**
+ * `train`'s progress on stderr: a bar redrawn in place on a terminal, otherwise one line every N
+ * steps (logs and CI keep them): step, loss, learning rate, tokens/s, TFLOP/s and the ETA.
+ */
+import { paramCount } from '../model/hf';
+import { formatDuration } from '../scaling/format';
+import type { EvalPoint, RunSettings, StepPoint } from '../train/protocol';
+
+const BAR = 24;
+
+export class Progress {
+  private readonly tty = process.stderr.isTTY === true;
+  private readonly every: number;
+  private readonly started = performance.now();
+  private stepsThisSession = 0;
+  private lastVal: number | undefined;
+  private drawn = false;
+
+  constructor(
+    private readonly settings: RunSettings,
+    every: number | undefined,
+    private readonly firstStep: number,
+  ) {
+    // About 100 lines for a whole run unless told otherwise.
+    this.every = every ?? Math.max(1, Math.round(settings.maxSteps / 100));
+  }
+
+  describe(): string {
+    const { model, batchSize, accumSteps, maxSteps } = this.settings;
+    const from = this.firstStep > 0 ? `, from step ${this.firstStep}` : '';
+    return `${model.nLayer} layers × ${model.nEmbd} wide, ${model.nHead} heads, block ${model.blockSize}, vocab ${model.vocabSize} (${paramCount(model).toLocaleString('en-US')} parameters); ${maxSteps} steps of ${batchSize}×${accumSteps}×${model.blockSize} tokens${from}`;
+  }
+
+  step(p: StepPoint): void {
+    this.stepsThisSession++;
+    const { maxSteps } = this.settings;
+    const perStep = (performance.now() - this.started) / 1000 / this.stepsThisSession;
+    const eta = formatDuration(Math.max(0, maxSteps - p.step) * perStep);
+    const val = this.lastVal !== undefined ? ` val ${this.lastVal.toFixed(4)}` : '';
+    const stats = `step ${p.step}/${maxSteps} loss ${p.loss.toFixed(4)}${val} lr ${p.lr.toExponential(2)} ${Math.round(p.tokensPerSecond)} tok/s ${p.tflops.toPrecision(3)} TFLOP/s ETA ${eta}${p.skipped ? ' (skipped: gradients not finite)' : ''}`;
+    if (this.tty) {
+      const filled = Math.round((BAR * p.step) / maxSteps);
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${stats}\x1b[K`);
+      this.drawn = true;
+    } else if (p.step % this.every === 0 || p.step === maxSteps || this.stepsThisSession === 1) {
+      process.stderr.write(`${stats}\n`);
+    }
+  }
+
+  eval(p: EvalPoint): void {
+    this.lastVal = p.valLoss;
+    if (!this.tty) process.stderr.write(`step ${p.step} val_loss ${p.valLoss.toFixed(4)}\n`);
+  }
+
+  finish(): void {
+    if (this.drawn) process.stderr.write('\n');
+    this.drawn = false;
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * `train`: the lab's Trainer, headless. Token shards from `prepare` in, a run directory out (a
+ * Hugging Face folder plus training state, see src/train/run-dir.ts), checkpointed crash-safely;
+ * every step appended to log.jsonl, progress on stderr, one JSON summary as stdout's last line.
+ * SIGINT/SIGTERM pause the Trainer (the step finishes and is checkpointed) and exit 0;
+ * `train --resume` continues bit for bit. Every refusal is one line on stderr, exit 2, and comes
+ * before anything is written.
+ */
+import { appendFile, readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { BatchSampler } from '../data/sampler';
+import { fingerprint } from '../data/fingerprint';
+import { FolderShardStore } from '../data/folder-store';
+import { DataError, type DatasetManifest } from '../data/types';
+import type { GpuContext } from '../gpu/context';
+import { createNodeContext } from '../gpu/node';
+import { Tokenizer } from '../tokenizer/tokenizer';
+import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
+import { settingsProblems } from '../train/defaults';
+import { importHfRun } from '../train/import-run';
+import { isSoftwareAdapter } from '../train/probe';
+import type { EvalPoint, RunSettings, RunStatus, StepPoint } from '../train/protocol';
+import { HF_FILES, readRunDir, runDirFiles, type RunDataset } from '../train/run-dir';
+import type { CheckpointData, RunRecord } from '../train/run-store';
+import { writeArena } from '../train/sampling';
+import { Trainer, type TrainerEvent } from '../train/trainer';
+import { buildSettings, parseTrainArgs, readPlan, type TrainArgs } from './train-args';
+import { Progress } from './train-progress';
+import { folderEntries, readRunFolder, recoverRunFolder, writeRunCheckpoint, writeTextAtomic } from './run-folder';
+
+export interface TrainOptions {
+  /** The GPU to train on (tests pass theirs); by default a Dawn device made here and destroyed at the end. */
+  context?: () => Promise<GpuContext>;
+}
+
+interface DataFolder {
+  dir: string;
+  store: FolderShardStore;
+  manifest: DatasetManifest;
+  tokenizerJson: string;
+  tokenizer: Tokenizer;
+}
+
+/** A folder from `prepare`: its manifest and the tokenizer.json whose fingerprint the manifest records. */
+async function openData(dirArg: string): Promise<DataFolder> {
+  const dir = resolve(dirArg);
+  const store = new FolderShardStore(dir);
+  const [manifest] = await store.listManifests();
+  if (!manifest) throw new DataError('config', `${dir} holds no manifest.json: make the data with \`prepare --source ... --tokenizer tokenizer.json --out ${dirArg}\``);
+  if (manifest.shards.length === 0) throw new DataError('config', `${dir} has no token shards yet: run prepare on it until some are written`);
+  const tokenizerJson = await readFile(join(dir, 'tokenizer.json'), 'utf8').catch(() => undefined);
+  if (tokenizerJson === undefined) throw new DataError('config', `${dir} has no tokenizer.json: run prepare on it again (it copies the tokenizer there), or copy in the tokenizer.json its tokens were made with`);
+  const print = fingerprint(tokenizerJson);
+  if (print !== manifest.tokenizer.fingerprint) {
+    throw new DataError('config', `${dir}/tokenizer.json (fingerprint ${print}) is not the tokenizer its tokens were made with (manifest.json says ${manifest.tokenizer.fingerprint}): copy the right tokenizer.json there, or prepare the data again`);
+  }
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = new Tokenizer(parseTokenizerJson(tokenizerJson));
+  } catch (error) {
+    throw new DataError('format', `${dir}/tokenizer.json: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return { dir, store, manifest, tokenizerJson, tokenizer };
+}
+
+/** Opens both samplers without a GPU: a block size longer than the data's windows is refused here. */
+async function checkWindows(data: DataFolder, settings: RunSettings): Promise<void> {
+  const options = { batchSize: settings.batchSize, seqLen: settings.model.blockSize, seed: settings.seed };
+  await BatchSampler.open(data.store, data.manifest, { ...options, split: 'train' });
+  if (settings.evalBatches > 0) await BatchSampler.open(data.store, data.manifest, { ...options, split: 'val' });
+}
+
+function datasetOf(data: DataFolder): RunDataset {
+  const m = data.manifest;
+  return {
+    id: m.id,
+    name: m.name,
+    source: m.source,
+    tokenizerFingerprint: m.tokenizer.fingerprint,
+    tokens: m.tokens,
+    ...(m.maxTokens !== undefined ? { maxTokens: m.maxTokens } : {}),
+    valFraction: m.valFraction,
+    ...(m.shards.length > 1 ? { shardTokens: m.shards[0]!.tokens } : {}),
+    path: data.dir,
+  };
+}
+
+/** log.jsonl keeps each step once: lines past the checkpoint a resume starts from are dropped. */
+async function trimLog(path: string, step: number): Promise<void> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const kept = text.split('\n').filter((line) => {
+    try {
+      return (JSON.parse(line) as { step: number }).step <= step;
+    } catch {
+      return false; // a line cut short by a crash
+    }
+  });
+  await writeTextAtomic(path, kept.map((l) => l + '\n').join(''));
+}
+
+interface Prepared {
+  out: string;
+  data: DataFolder;
+  record: RunRecord;
+  dataset: RunDataset;
+  resume?: CheckpointData;
+  initParams?: Uint8Array;
+}
+
+/** Everything checked and read before a GPU is touched or a file written. */
+async function prepareRun(args: TrainArgs, isSoftware: () => Promise<boolean>): Promise<Prepared> {
+  if (args.resume !== undefined) {
+    const out = resolve(args.resume);
+    await recoverRunFolder(out).catch(() => undefined);
+    const run = readRunDir(await readRunFolder(out));
+    const dataDir = args.data ?? run.dataset?.path;
+    if (!dataDir) {
+      const source = run.dataset ? ` (${run.dataset.name}, source ${JSON.stringify(run.dataset.source)})` : '';
+      throw new DataError('config', `run.json names no data folder here: prepare its dataset${source} with \`prepare --tokenizer ${join(args.resume, 'tokenizer.json')} ...\` and pass --data <that folder>`);
+    }
+    const data = await openData(dataDir);
+    if (data.manifest.tokenizer.fingerprint !== run.record.summary.tokenizer.fingerprint) {
+      throw new DataError('config', `the data in ${data.dir} was tokenized with another tokenizer (fingerprint ${data.manifest.tokenizer.fingerprint}) than the run's (${run.record.summary.tokenizer.fingerprint}): prepare it with ${join(args.resume, 'tokenizer.json')}`);
+    }
+    const settings = { ...run.record.summary.settings, datasetId: data.manifest.id };
+    if (args.numbers.steps !== undefined) {
+      if (args.numbers.steps < run.checkpoint.step) throw new DataError('config', `--steps ${args.numbers.steps} is before the checkpoint at step ${run.checkpoint.step}: give more steps to extend the run`);
+      settings.maxSteps = args.numbers.steps;
+    }
+    await checkWindows(data, settings);
+    const record = { ...run.record, summary: { ...run.record.summary, settings } };
+    return { out, data, record, dataset: { ...(run.dataset ?? datasetOf(data)), path: data.dir }, resume: run.checkpoint };
+  }
+  const out = resolve(args.out!);
+  const entries = await folderEntries(out);
+  if (entries.includes('run.json')) throw new DataError('config', `${out} holds another run: continue it with \`train --resume ${args.out}\`, or give a new --out`);
+  if (entries.length > 0) throw new DataError('config', `${out} is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}): give a new or empty folder as --out`);
+  const data = await openData(args.data!);
+  const plan = args.plan !== undefined ? await readPlan(args.plan) : undefined;
+  const vocabSize = data.tokenizer.vocabSize;
+  if (plan?.model.vocabSize !== undefined && plan.model.vocabSize !== vocabSize) {
+    process.stderr.write(`train: the plan is for a ${plan.model.vocabSize}-token vocabulary; the data's tokenizer has ${vocabSize}, so the model has ${vocabSize}\n`);
+  }
+  let initParams: Uint8Array | undefined;
+  let initModel: RunSettings['model'] | undefined;
+  if (args.init !== undefined) {
+    const imported = importHfRun(await readRunFolder(resolve(args.init), HF_FILES));
+    if (imported.tokenizer.fingerprint !== data.manifest.tokenizer.fingerprint) {
+      throw new DataError('config', `${args.init}/tokenizer.json is another tokenizer (fingerprint ${imported.tokenizer.fingerprint}) than the data's (${data.manifest.tokenizer.fingerprint}): prepare the data with ${join(args.init, 'tokenizer.json')}`);
+    }
+    initParams = imported.checkpoint.params;
+    initModel = imported.settings.model;
+  }
+  const settings = buildSettings(args, { isSoftware: await isSoftware(), vocabSize, datasetId: data.manifest.id, plan, initModel });
+  const problems = settingsProblems(settings);
+  if (problems.length > 0) throw new DataError('config', problems.join(' '));
+  await checkWindows(data, settings);
+  const now = new Date().toISOString();
+  const { nLayer, nEmbd } = settings.model;
+  const record: RunRecord = {
+    summary: {
+      id: `run-${now.replace(/[-:.TZ]/g, '').slice(0, 14)}-${basename(out)}`,
+      name: `${nLayer}L ${nEmbd}w on ${data.manifest.name}`,
+      createdAt: now,
+      updatedAt: now,
+      settings,
+      status: 'running',
+      checkpointStep: 0,
+      tokens: 0,
+      tokenizer: { vocabSize, fingerprint: data.manifest.tokenizer.fingerprint },
+      ...(args.init !== undefined ? { imported: basename(resolve(args.init)) } : {}),
+    },
+    tokenizerJson: data.tokenizerJson,
+    steps: [],
+    evals: [],
+  };
+  return { out, data, record, dataset: datasetOf(data), initParams };
+}
+
+export async function trainCommand(argv: string[], options: TrainOptions = {}): Promise<number> {
+  let ctx: GpuContext | undefined;
+  let trainer: Trainer | undefined;
+  let signalled = false;
+  const onSignal = () => {
+    if (signalled) process.exit(130); // a second Ctrl-C: leave now (the last checkpoint stays whole)
+    signalled = true;
+    process.stderr.write('\ntrain: stopping after this step (checkpointing)… press Ctrl-C again to quit at once\n');
+    trainer?.pause();
+  };
+  try {
+    const args = parseTrainArgs(argv);
+    const getContext = async () => (ctx ??= await (options.context ?? createNodeContext)());
+    const prepared = await prepareRun(args, async () => isSoftwareAdapter(await getContext()));
+    const device = await getContext();
+    const { out, data, dataset } = prepared;
+    const settings = prepared.record.summary.settings;
+    const limitProblems = settingsProblems(settings, device.limits);
+    if (limitProblems.length > 0) throw new DataError('config', limitProblems.join(' '));
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    const logPath = join(out, 'log.jsonl');
+    const steps: StepPoint[] = [...prepared.record.steps];
+    const evals: EvalPoint[] = [...prepared.record.evals];
+    const status = (step: number): RunStatus => (step >= settings.maxSteps ? 'done' : signalled ? 'paused' : 'running');
+    const save = async (data: CheckpointData) => {
+      const lastLoss = steps.filter((p) => p.step <= data.step).at(-1)?.loss;
+      const lastValLoss = evals.filter((p) => p.step <= data.step).at(-1)?.valLoss;
+      const summary = {
+        ...prepared.record.summary,
+        status: status(data.step),
+        updatedAt: new Date().toISOString(),
+        ...(lastLoss !== undefined ? { lastLoss } : {}),
+        ...(lastValLoss !== undefined ? { lastValLoss } : {}),
+      };
+      const record: RunRecord = { ...prepared.record, summary, steps: steps.filter((p) => p.step <= data.step), evals: evals.filter((p) => p.step <= data.step) };
+      await writeRunCheckpoint(out, runDirFiles(record, data, dataset));
+    };
+    const progress = new Progress(settings, args.printEvery, prepared.resume?.step ?? 0);
+    const log = (line: object) => appendFile(logPath, JSON.stringify(line) + '\n');
+    let pendingLog: Promise<void> = Promise.resolve();
+    const onEvent = (event: TrainerEvent) => {
+      if (event.type === 'step') {
+        const p = event.point;
+        steps.push(p);
+        pendingLog = pendingLog.then(() => log({ step: p.step, loss: p.loss, lr: p.lr, tokens: p.tokens, tokens_per_s: p.tokensPerSecond, elapsed_s: p.elapsedSeconds }));
+        progress.step(p);
+      } else if (event.type === 'eval') {
+        evals.push(event.point);
+        pendingLog = pendingLog.then(() => log({ step: event.point.step, val_loss: event.point.valLoss }));
+        progress.eval(event.point);
+      } else if (event.type === 'error') {
+        process.stderr.write(`\ntrain: ${event.message}\n`);
+      }
+    };
+    process.stderr.write(`train: ${device.adapterInfo.description || device.adapterInfo.vendor || 'GPU'}; ${progress.describe()} -> ${out}\n`);
+    trainer = await Trainer.create({
+      ctx: device,
+      settings,
+      store: data.store,
+      manifest: data.manifest,
+      tokenizer: data.tokenizer,
+      resume: prepared.resume,
+      onEvent,
+      saveCheckpoint: async (checkpoint) => {
+        await pendingLog;
+        await save(checkpoint);
+      },
+    });
+    if (prepared.initParams) writeArena(trainer.model, 'param', prepared.initParams);
+    if (prepared.resume) await trimLog(logPath, prepared.resume.step);
+    // A checkpoint of the starting point: a run killed before its first save can still be resumed.
+    else await save(await trainer.snapshot());
+    const outcome = signalled ? 'paused' : await trainer.run();
+    await pendingLog;
+    progress.finish();
+    const last = steps.at(-1);
+    const lastEval = evals.at(-1);
+    process.stderr.write(`train: ${outcome} at step ${trainer.step} of ${settings.maxSteps}${outcome === 'done' ? '' : `; continue with \`train --resume ${args.resume ?? args.out}\``}\n`);
+    process.stdout.write(`${JSON.stringify({ run: out, step: trainer.step, tokens: trainer.tokens, loss: last?.loss ?? null, val_loss: lastEval?.valLoss ?? null })}\n`);
+    return outcome === 'error' ? 1 : 0;
+  } catch (error) {
+    process.stderr.write(`\ntrain: ${error instanceof Error ? error.message : String(error)}\n`);
+    return error instanceof DataError ? 2 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await trainer?.close().catch(() => undefined);
+    if (ctx && !options.context) ctx.device.destroy();
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * Headless training as a user runs it (the bundled CLI in child processes, on SwiftShader): a tiny
+ * model's loss falls and log.jsonl is well formed; Ctrl-C, then --resume, then kill -9, then
+ * --resume again ends on the uninterrupted run's weights bit for bit; the run directory is a
+ * Hugging Face folder the HF import reads, `sample` is the lab's greedy text, `export` gives the bare
+ * folder; every refusal is one line, exit 2, with nothing written or overwritten.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { exportCommand } from '../src/cli/export';
+import { prepareCommand } from '../src/cli/prepare';
+import { trainCommand } from '../src/cli/train';
+import { GPTModel } from '../src/model/gpt';
+import { Sampler } from '../src/model/sample';
+import { parseSafetensors, writeSafetensors } from '../src/model/safetensors';
+import { Tokenizer } from '../src/tokenizer/tokenizer';
+import { parseTokenizerJson, toTokenizerJson } from '../src/tokenizer/tokenizer-json';
+import { trainBpe } from '../src/tokenizer/trainer';
+import { END_OF_TEXT } from '../src/tokenizer/types';
+import { importHfRun } from '../src/train/import-run';
+import { readRunDir } from '../src/train/run-dir';
+import { sampleText, writeArena } from '../src/train/sampling';
+import { gpu } from './helpers/gpu';
+
+const STEPS = 12;
+const MODEL = ['--layers', '1', '--heads', '2', '--width', '32', '--block', '16', '--batch', '4', '--lr', '1e-2', '--seed', '5'];
+const RUN = [...MODEL, '--steps', String(STEPS), '--checkpoint-every', '4', '--eval-every', '6', '--eval-batches', '2', '--print-every', '1'];
+const FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'training_state.safetensors', 'run.json'];
+const bundle = join('dist', `cli-train-test-${process.pid}.mjs`);
+
+let dir: string;
+let data: string;
+let otherData: string;
+let full: string;
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The bundled CLI in a child process; `signal` is sent once the run's log.jsonl has `after` steps. */
+function cli(args: string[], interrupt?: { signal: 'SIGINT' | 'SIGKILL'; after: number; runDir: string }): Promise<Result> {
+  const child = spawn(process.execPath, [bundle, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const watch = interrupt && setInterval(() => {
+    void readFile(join(interrupt.runDir, 'log.jsonl'), 'utf8').catch(() => '').then((log) => {
+      if (log.split('\n').filter((l) => l.includes('"loss"')).length >= interrupt.after) {
+        clearInterval(watch);
+        child.kill(interrupt.signal);
+      }
+    });
+  }, 25);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (watch) clearInterval(watch);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A command called in-process, its output captured. */
+async function inProcess(command: (args: string[]) => Promise<number>, args: string[]): Promise<Result> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+  try {
+    const code = await command(args);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+const train = (args: string[]) => inProcess((a) => trainCommand(a, { context: gpu }), ['--print-every', '1', ...args]);
+
+async function digest(folder: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of (await readdir(folder)).sort()) out[name] = createHash('sha256').update(await readFile(join(folder, name))).digest('hex');
+  return out;
+}
+
+async function runFiles(folder: string) {
+  return Promise.all(FILES.map(async (name) => ({ name, bytes: new Uint8Array(await readFile(join(folder, name))) })));
+}
+
+/** The optimizer state's tensors (its metadata holds the wall-clock time, which differs run to run). */
+function stateTensors(bytes: Uint8Array): Record<string, Buffer> {
+  return Object.fromEntries([...parseSafetensors(bytes).tensors].map(([name, t]) => [name, Buffer.from(t.data)]));
+}
+
+async function prepare(tokenizerJson: string, out: string): Promise<void> {
+  await writeFile(join(dir, 'tok.json'), tokenizerJson);
+  const result = await inProcess(prepareCommand, ['--source', join(dir, 'corpus.txt'), '--tokenizer', join(dir, 'tok.json'), '--out', out]);
+  expect(result.code).toBe(0);
+}
+
+beforeAll(async () => {
+  const build = spawnSync(process.execPath, ['scripts/build-cli.mjs', 'src/cli/main.ts', bundle], { encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(build.stderr);
+  dir = await mkdtemp(join(tmpdir(), 'garden-train-'));
+  const text = (await readFile('public/corpus/brown-fiction.txt', 'utf8')).slice(0, 60_000);
+  await writeFile(join(dir, 'corpus.txt'), text);
+  const lines = text.split('\n');
+  data = join(dir, 'data');
+  await prepare(toTokenizerJson(await trainBpe(lines, { vocabSize: 400, minFrequency: 2, specialTokens: [END_OF_TEXT] })), data);
+  otherData = join(dir, 'other-data');
+  await prepare(toTokenizerJson(await trainBpe(lines, { vocabSize: 350, minFrequency: 2, specialTokens: [END_OF_TEXT] })), otherData);
+  full = join(dir, 'full');
+  // The uninterrupted run every other test compares with.
+  const result = await cli(['train', '--data', data, '--out', full, ...RUN]);
+  if (result.code !== 0) throw new Error(result.stderr);
+}, 240_000);
+
+afterAll(async () => {
+  await rm(bundle, { force: true });
+  await rm(`${bundle}.map`, { force: true });
+});
+
+describe('train CLI', () => {
+  it('trains: the loss falls, log.jsonl has every step once and each validation, stdout ends in a JSON summary', async () => {
+    const lines = (await readFile(join(full, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const steps = lines.filter((l) => 'loss' in l);
+    expect(steps.map((l) => l.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+    for (const l of steps) {
+      expect(Object.keys(l).sort()).toEqual(['elapsed_s', 'loss', 'lr', 'step', 'tokens', 'tokens_per_s']);
+      expect(l.tokens).toBe(l.step! * 4 * 16);
+      expect(l.tokens_per_s).toBeGreaterThan(0);
+    }
+    expect(lines.filter((l) => 'val_loss' in l).map((l) => l.step)).toEqual([6, 12]);
+    const first = steps[0]!.loss!;
+    const last = steps.slice(-3).reduce((s, l) => s + l.loss!, 0) / 3;
+    expect(last).toBeLessThan(first - 0.4);
+    const run = readRunDir(await runFiles(full));
+    expect(run.checkpoint.step).toBe(STEPS);
+    expect(run.record.summary.status).toBe('done');
+    expect(run.record.steps.map((p) => p.loss)).toEqual(steps.map((l) => l.loss));
+    expect(run.dataset?.path).toBe(data);
+    expect(await readFile(join(full, 'tokenizer.json'), 'utf8')).toBe(await readFile(join(data, 'tokenizer.json'), 'utf8'));
+    expect(await readdir(full)).toEqual(expect.not.arrayContaining(['.next', '.next-tmp']));
+  });
+
+  it('Ctrl-C checkpoints and exits 0; --resume, kill -9, --resume again end on the same weights bit for bit', async () => {
+    const out = join(dir, 'interrupted');
+    const first = await cli(['train', '--data', data, '--out', out, ...RUN], { signal: 'SIGINT', after: 2, runDir: out });
+    expect(first.stderr).toMatch(/stopping after this step/);
+    expect(first.code).toBe(0);
+    const paused = readRunDir(await runFiles(out));
+    expect(paused.record.summary.status).toBe('paused');
+    expect(paused.checkpoint.step).toBeGreaterThanOrEqual(2);
+    expect(paused.checkpoint.step).toBeLessThan(STEPS - 4);
+    expect(JSON.parse(first.stdout.trim().split('\n').at(-1)!)).toMatchObject({ run: out, step: paused.checkpoint.step });
+    // Killed mid-run: the log has steps past the last checkpoint, which the next resume drops.
+    const killed = await cli(['train', '--resume', out], { signal: 'SIGKILL', after: paused.checkpoint.step + 5, runDir: out });
+    expect(killed.code).toBe(null);
+    const resumed = await cli(['train', '--resume', out]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(/from step \d+/);
+    expect(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!)).toMatchObject({ step: STEPS, tokens: STEPS * 64 });
+    expect(await readFile(join(out, 'model.safetensors'))).toEqual(await readFile(join(full, 'model.safetensors')));
+    expect(stateTensors(await readFile(join(out, 'training_state.safetensors')))).toEqual(stateTensors(await readFile(join(full, 'training_state.safetensors'))));
+    const log = (await readFile(join(out, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const fullLog = (await readFile(join(full, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(log.filter((l) => 'loss' in l).map((l) => [l.step, l.loss])).toEqual(fullLog.filter((l) => 'loss' in l).map((l) => [l.step, l.loss]));
+  }, 240_000);
+
+  it('the run directory is a Hugging Face folder; sample and export read it', async () => {
+    const files = await runFiles(full);
+    const run = readRunDir(files);
+    const imported = importHfRun(files.slice(0, 3));
+    expect(Buffer.from(imported.checkpoint.params).equals(Buffer.from(run.checkpoint.params))).toBe(true);
+    const exported = join(dir, 'exported');
+    expect((await inProcess(exportCommand, ['--run', full, '--out', exported])).code).toBe(0);
+    for (const name of FILES.slice(0, 3)) expect(await readFile(join(exported, name))).toEqual(await readFile(join(full, name)));
+    expect((await readdir(exported)).sort()).toEqual(FILES.slice(0, 3).sort());
+
+    const prompt = 'life is about';
+    const sampled = await cli(['sample', '--run', full, '--prompt', prompt, '--tokens', '12', '--temperature', '0']);
+    expect(sampled.code).toBe(0);
+    const fromHf = await cli(['sample', '--run', exported, '--prompt', prompt, '--tokens', '12', '--temperature', '0']);
+    // The lab's sampling on the same weights, in this process.
+    const model = new GPTModel(await gpu(), run.record.summary.settings.model);
+    writeArena(model, 'param', run.checkpoint.params);
+    const sampler = new Sampler(model);
+    const lab = await sampleText(sampler, new Tokenizer(parseTokenizerJson(run.record.tokenizerJson)), { prompt, maxTokens: 12, temperature: 0 }, () => undefined);
+    sampler.destroy();
+    model.destroy();
+    expect(lab.tokens).toBe(12);
+    expect(sampled.stdout).toBe(`${prompt}${lab.text}\n`);
+    expect(fromHf.stdout).toBe(sampled.stdout);
+  }, 120_000);
+
+  it('refuses with one line and exit 2, writing nothing: another tokenizer, a block longer than the data, an --out in use, bad flags', async () => {
+    const before = await digest(full);
+    const refusals: [string[], RegExp][] = [
+      [['--resume', full, '--data', otherData], /was tokenized with another tokenizer \(fingerprint \w+\) than the run's/],
+      [['--data', data, '--out', full, ...MODEL], /holds another run: continue it with `train --resume/],
+      [['--data', data, '--out', dir, ...MODEL], /is not empty/],
+      [['--data', data, '--out', join(dir, 'x'), '--layers', '0'], /--layers must be a whole number of at least 1, got "0"/],
+      [['--data', data, '--out', join(dir, 'x'), '--lr', 'fast'], /--lr must be a number above 0/],
+      [['--data', data, '--out', join(dir, 'x'), '--steps', '-5'], /--steps must be a whole number of at least 1, got "-5"/],
+      [['--data', data, '--out', join(dir, 'x'), '--steps', '5', '--tokens', '1e6'], /give --steps or --tokens, not both/],
+      [['--data', data, '--out', join(dir, 'x'), '--width', '30', '--heads', '4'], /width 30 is not divisible by 4 heads/],
+      [['--resume', full, '--layers', '2'], /--resume continues a run with its own settings: drop --layers/],
+      [['--data', join(dir, 'nowhere'), '--out', join(dir, 'x')], /holds no manifest\.json/],
+      [['--data', data, '--out', join(dir, 'x'), ...MODEL, '--block', '2048'], /split of "data" has \d+ tokens .* one window needs 2049/],
+    ];
+    for (const [args, message] of refusals) {
+      const result = await train(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr.trim()).toMatch(message);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(await readdir(dir)).not.toContain('x');
+    expect(await digest(full)).toEqual(before);
+
+    // Data whose tokenizer.json is not the one its manifest names.
+    const mixed = join(dir, 'mixed');
+    await cp(data, mixed, { recursive: true });
+    await cp(join(otherData, 'tokenizer.json'), join(mixed, 'tokenizer.json'));
+    expect((await train(['--data', mixed, '--out', join(dir, 'x')])).stderr).toMatch(/tokenizer\.json \(fingerprint \w+\) is not the tokenizer its tokens were made with/);
+  }, 120_000);
+
+  it('refuses to resume a malformed run directory, naming the file, and changes nothing in it', async () => {
+    const damaged = async (name: string, edit: (folder: string) => Promise<void>) => {
+      const folder = join(dir, `damaged-${name}`);
+      await mkdir(folder);
+      await cp(full, folder, { recursive: true });
+      await edit(folder);
+      const before = await digest(folder);
+      const result = await train(['--resume', folder]);
+      expect(await digest(folder)).toEqual(before);
+      return result;
+    };
+    const cases: [string, (folder: string) => Promise<void>, RegExp][] = [
+      ['missing', (f) => rm(join(f, 'training_state.safetensors')), /^train: training_state\.safetensors: missing from the run directory/],
+      ['truncated', async (f) => writeFile(join(f, 'model.safetensors'), (await readFile(join(f, 'model.safetensors'))).subarray(0, 5000)), /^train: model\.safetensors: file truncated/],
+      ['shape', async (f) => {
+        const file = parseSafetensors(new Uint8Array(await readFile(join(f, 'model.safetensors'))));
+        const tensors = [...file.tensors.values()].map((t) => ({ name: t.name, dtype: 'F32' as const, shape: t.name === 'transformer.wpe.weight' ? [8, 64] : t.shape, data: new Float32Array(t.data.byteLength / 4) }));
+        await writeFile(join(f, 'model.safetensors'), writeSafetensors(tensors));
+      }, /^train: model\.safetensors: tensor transformer\.wpe\.weight has shape \[8,64\], expected \[16,32\]/],
+      ['json', (f) => writeFile(join(f, 'run.json'), '{"format": "gpt-garden-run", "version": 1, "summ'), /^train: run\.json: not valid JSON/],
+    ];
+    for (const [name, edit, message] of cases) {
+      const result = await damaged(name, edit);
+      expect(result.code, name).toBe(2);
+      expect(result.stderr.trim()).toMatch(message);
+    }
+  }, 60_000);
+});
