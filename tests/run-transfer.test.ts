@@ -134,6 +134,9 @@ describe('full-state runs between labs', () => {
     const imported = second.of('run').at(-1)!.run;
     expect(imported.status).toBe('paused');
     expect(imported.message).toMatch(/its dataset .* is not here yet/);
+    expect(imported.missingDataset).toMatchObject({ id: 'here', source: { kind: 'bundled' }, tokenizerFingerprint: fingerprint(tokenizerJson) });
+    await second.handle({ type: 'run-tokenizer', runId: imported.id });
+    expect(second.of('run-tokenizer').at(-1)).toEqual({ type: 'run-tokenizer', runId: imported.id, tokenizerJson });
     await second.handle({ type: 'resume', runId: imported.id });
     const error = second.of('error').at(-1)!;
     expect(error.kind).toBe('config');
@@ -143,6 +146,7 @@ describe('full-state runs between labs', () => {
     await second.handle({ type: 'resume', runId: imported.id });
     expect(second.of('run').at(-1)!.run).toMatchObject({ status: 'done', checkpointStep: SETTINGS.maxSteps });
     expect(second.of('run').at(-1)!.run.settings.datasetId).toBe('prepared-later');
+    expect(second.of('run').at(-1)!.run.missingDataset).toBeUndefined();
   });
 
   it('a damaged run directory is refused with the file named, and nothing is stored', async () => {

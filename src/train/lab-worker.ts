@@ -301,6 +301,12 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           post({ type: 'history', runId: message.runId, steps: [...(live?.steps ?? record.steps)], evals: [...(live?.evals ?? record.evals)] });
           return;
         }
+        case 'run-tokenizer': {
+          const record = await runStore.get(message.runId);
+          if (!record) throw new DataError('config', `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`);
+          post({ type: 'run-tokenizer', runId: message.runId, tokenizerJson: record.tokenizerJson });
+          return;
+        }
         case 'delete-run':
           if (active?.runId === message.runId) throw new DataError('config', 'this run is training: stop it before deleting it');
           if (stored?.key.startsWith(`${message.runId}:`)) destroyStored();

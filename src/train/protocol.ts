@@ -3,6 +3,7 @@
  * types; everything on the other side of postMessage (WebGPU, the model, the data) stays in the
  * worker. Plain data only: every message survives structured cloning.
  */
+import type { SourceSpec } from '../data/types';
 import type { GPTConfig } from '../model/config';
 
 export interface LrSettings {
@@ -57,6 +58,20 @@ export interface EvalPoint {
 }
 
 /** 'done': reached maxSteps; 'stopped' (Stop pressed) and 'paused' resume from their checkpoint. */
+/** The dataset a run trains on, so another machine can find (by content) or prepare the same tokens. */
+export interface RunDataset {
+  id: string;
+  name: string;
+  source: SourceSpec;
+  tokenizerFingerprint: string;
+  tokens: number;
+  maxTokens?: number;
+  valFraction: number;
+  shardTokens?: number;
+  /** The `prepare` folder the CLI trained from, so `train --resume` on that machine needs no --data. */
+  path?: string;
+}
+
 export type RunStatus = 'running' | 'paused' | 'stopped' | 'done' | 'error';
 
 export interface RunSummary {
@@ -74,6 +89,8 @@ export interface RunSummary {
   /** The tokenizer's vocabulary size and fingerprint (runs are tied to their tokenizer). */
   tokenizer: { vocabSize: number; fingerprint: string };
   message?: string;
+  /** Imported with its training state, its dataset not found here: what to prepare before resuming. */
+  missingDataset?: RunDataset;
   /** Made from a Hugging Face folder (named here) rather than trained: its checkpoint is at step 0. */
   imported?: string;
 }
@@ -117,6 +134,8 @@ export type LabRequest =
   /** A stored run's summary and curve, to show it without training (answers 'run' then 'history'). */
   | { type: 'load-run'; runId: string }
   | { type: 'delete-run'; runId: string }
+  /** The run's tokenizer.json, to prepare its dataset with (answers 'run-tokenizer'). */
+  | { type: 'run-tokenizer'; runId: string }
   /** The Hugging Face folder, or with `full` the run directory (plus optimizer and sampler state, run.json). */
   | { type: 'export-run'; runId: string; full?: boolean }
   /**
@@ -140,6 +159,7 @@ export type LabEvent =
   | { type: 'sample-token'; requestId: number; text: string }
   | { type: 'sample-done'; requestId: number; text: string; tokens: number; seconds: number }
   | { type: 'runs'; runs: RunSummary[] }
+  | { type: 'run-tokenizer'; runId: string; tokenizerJson: string }
   /** A Hugging Face folder: model.safetensors, config.json, tokenizer.json. */
   | { type: 'export'; runId: string; files: { name: string; bytes: Uint8Array }[]; full?: boolean }
   | { type: 'error'; kind: LabErrorKind; message: string; runId?: string; requestId?: number }

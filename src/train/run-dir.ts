@@ -7,14 +7,14 @@
  */
 import { ParameterStore } from '../autograd/params';
 import { fingerprint } from '../data/fingerprint';
-import { DataError, type SourceSpec } from '../data/types';
+import { DataError } from '../data/types';
 import type { GPTConfig } from '../model/config';
 import { configFromHfJson, gpt2ParamShapes, hfConfigJson } from '../model/hf';
 import { expectTensor, parseSafetensors, tensorAsFloat32, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../model/safetensors';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { settingsProblems } from './defaults';
-import type { EvalPoint, RunSummary, StepPoint } from './protocol';
+import type { EvalPoint, RunDataset, RunSummary, StepPoint } from './protocol';
 import type { CheckpointData, RunRecord } from './run-store';
 
 export interface RunDirFile {
@@ -22,19 +22,7 @@ export interface RunDirFile {
   bytes: Uint8Array;
 }
 
-/** The dataset a run trains on, so another machine can find or prepare the same tokens. */
-export interface RunDataset {
-  id: string;
-  name: string;
-  source: SourceSpec;
-  tokenizerFingerprint: string;
-  tokens: number;
-  maxTokens?: number;
-  valFraction: number;
-  shardTokens?: number;
-  /** The folder the CLI read the tokens from (on the machine that trained), for `train --resume`. */
-  path?: string;
-}
+export type { RunDataset };
 
 /** The five files, in the order a checkpoint writes them (the state last, run.json very last). */
 export const RUN_DIR_FILES = ['config.json', 'tokenizer.json', 'model.safetensors', 'training_state.safetensors', 'run.json'] as const;

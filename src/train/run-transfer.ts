@@ -8,8 +8,8 @@
  * same token count in the same shards, which is what bit-identical training needs anyway.
  */
 import { DataError, type DatasetManifest, type ShardStore } from '../data/types';
-import type { RunSummary } from './protocol';
-import { readRunDir, runDirFiles, type RunDataset, type RunDirFile } from './run-dir';
+import type { RunDataset, RunSummary } from './protocol';
+import { readRunDir, runDirFiles, type RunDirFile } from './run-dir';
 import type { RunRecord, RunStore } from './run-store';
 
 /** What a run needs to know of its dataset to find (or prepare) the same tokens elsewhere. */
@@ -59,8 +59,8 @@ export async function locateDataset(runStore: RunStore, shardStore: ShardStore, 
     );
   }
   const settings = { ...record.summary.settings, datasetId: found.id };
-  await runStore.updateSummary(record.summary.id, { settings });
-  return { ...record, summary: { ...record.summary, settings } };
+  const summary = await runStore.updateSummary(record.summary.id, { settings, missingDataset: undefined });
+  return { ...record, summary };
 }
 
 /** The run's latest checkpoint as a run directory's files (the lab's "full state" download). */
@@ -96,6 +96,7 @@ export async function importRunDir(runStore: RunStore, shardStore: ShardStore, f
       status: checkpoint.step >= maxSteps ? 'done' : 'paused',
       message: `imported from ${source} at step ${checkpoint.step}${missing}`,
       createdAt: incoming.summary.createdAt,
+      ...(dataset && !local ? { missingDataset: dataset } : {}),
     });
   } catch (error) {
     await runStore.delete(id).catch(() => undefined); // a run without its checkpoint is of no use

@@ -179,3 +179,21 @@ export function storageSummary(usage: number, quota: number): string {
   const percent = quota > 0 ? (100 * usage) / quota : 0;
   return `Using ${formatBytes(usage)} of ${formatBytes(quota)} (${percent < 10 ? percent.toFixed(1) : Math.round(percent)}%)`;
 }
+
+/**
+ * The form that names `spec` again, with `maxTokens` as the limit: what a run imported from
+ * elsewhere was trained on. Picked files cannot be named back: the user picks them again.
+ */
+export function sourceFormFor(spec: SourceSpec, maxTokens?: number): SourceForm {
+  const base: SourceForm = { ...initialForm, column: (spec.kind !== 'bundled' && spec.column) || '', tokenLimit: maxTokens ? String(maxTokens) : '' };
+  switch (spec.kind) {
+    case 'bundled':
+      return { ...base, choice: 'bundled' };
+    case 'hub':
+      return { ...base, choice: 'remote', remote: spec.dataset };
+    case 'url':
+      return { ...base, choice: 'remote', remote: spec.url };
+    case 'files':
+      return { ...base, choice: 'files' };
+  }
+}

@@ -8,12 +8,14 @@ import { appLabStore, useLabStore } from './browser-lab';
 import { formatCount } from './chart-data';
 import { importSource, readModelFiles } from './import-files';
 import { isBusy } from './lab-store';
+import { navStore } from '../plan/nav-store';
 
 export function RunsList() {
   const runs = useLabStore((s) => s.runs);
   const current = useLabStore((s) => s.run);
   const busy = useLabStore((s) => isBusy(s.phase));
-  const { open, resume, exportRun, deleteRun, importRun } = appLabStore().getState();
+  const { open, resume, exportRun, deleteRun, importRun, prepareRunData } = appLabStore().getState();
+  const [preparing, setPreparing] = useState<string | null>(null);
   const importId = useId();
   const [readError, setReadError] = useState<string | null>(null);
   const onPick = async (list: FileList | null) => {
@@ -68,6 +70,30 @@ export function RunsList() {
                   {r.lastValLoss !== undefined ? ` · val ${r.lastValLoss.toFixed(3)}` : ''} · {new Date(r.updatedAt).toLocaleString()}
                 </span>
                 {r.message && <span className="muted"> · {r.message}</span>}
+                {r.missingDataset && (
+                  <div className="actions">
+                    <button
+                      type="button"
+                      className="secondary"
+                      disabled={busy}
+                      onClick={() => {
+                        prepareRunData(r.id);
+                        setPreparing(r.id);
+                        navStore.getState().show('data');
+                      }}
+                      aria-label={`Prepare the data of ${r.name}`}
+                    >
+                      Prepare its data
+                    </button>
+                    {preparing === r.id && (
+                      <span className="muted">
+                        {' '}
+                        The run's tokenizer is now the current one and the Data tab names its source
+                        {r.missingDataset.source.kind === 'files' ? ' (pick its files again)' : ''}: tokenize it there, then Resume.
+                      </span>
+                    )}
+                  </div>
+                )}
               </div>
               <div className="dataset-actions">
                 <span className={`badge ${r.status === 'done' ? 'done' : 'paused'}`}>{r.status}</span>

@@ -97,6 +97,11 @@ export interface LabState {
    * or of a run directory's (a full-state download, or the CLI's run folder: resumable), and shows it.
    */
   importRun(files: { name: string; bytes: Uint8Array }[], source: string): void;
+  /**
+   * For a run imported without its dataset: makes the run's tokenizer the current one and names its
+   * source (and token limit) in the Data tab, ready to tokenize; Resume then finds the tokens.
+   */
+  prepareRunData(runId: string): void;
   dismissError(): void;
 }
 

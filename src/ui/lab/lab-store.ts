@@ -8,6 +8,7 @@ import { settingsProblems } from '../../train/defaults';
 import type { LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary } from '../../train/protocol';
 import { CONFIRM_SECONDS, confirmMessage, runEstimate } from './estimate';
 import { prepareData } from './first-run';
+import { sourceFormFor } from '../data/source-form';
 import { ANOTHER_TAB_TRAINS, IDLE_SAMPLE, initialForm, isBusy, NO_WEBGPU, type LabDeps, type LabPhase, type LabState, type SampleState, type SampleWeights } from './lab-state';
 
 export * from './lab-state';
@@ -24,6 +25,8 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   let stopRequested = false;
   /** An import was sent: the run it answers with becomes the current one. */
   let importing = false;
+  /** The run whose tokenizer was asked for, to prepare its dataset with. */
+  let preparingDataFor: string | null = null;
   /** The training lock's release while this tab prepares or trains a run; null when not held. */
   let releaseLock: (() => void) | null = null;
 
@@ -246,6 +249,11 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       deps.worker.post({ type: 'import-run', files, source });
     },
 
+    prepareRunData(runId) {
+      preparingDataFor = runId;
+      deps.worker.post({ type: 'run-tokenizer', runId });
+    },
+
     dismissError() {
       set({ error: null });
     },
@@ -349,6 +357,16 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       case 'sample-done':
         finishSample(event.requestId, { status: 'done', text: event.text, tokens: event.tokens, seconds: event.seconds });
         return;
+      case 'run-tokenizer': {
+        if (preparingDataFor !== event.runId) return;
+        preparingDataFor = null;
+        const dataset = get().runs.find((r) => r.id === event.runId)?.missingDataset;
+        const data = deps.data.getState();
+        void data.importTokenizer(event.tokenizerJson).then(() => {
+          if (dataset && deps.data.getState().tokenizer.json === event.tokenizerJson) data.setSourceForm(sourceFormFor(dataset.source, dataset.maxTokens));
+        });
+        return;
+      }
       case 'runs':
         set({ runs: event.runs });
         return;
