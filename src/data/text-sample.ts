@@ -4,9 +4,9 @@
  * The cut is exact: the texts hold the source's first `maxBytes` UTF-8 bytes (the last row cut on
  * a character boundary), and reading stops there, so a 5 GB dataset costs only its first N MB.
  */
-import { type TrainOptions, type TrainProgress, trainBpe, utf8Length } from '../tokenizer/trainer';
-import { type BpeModel, TokenizerError } from '../tokenizer/types';
-import { CANCELLED } from '../tokenizer/trainer';
+import { CANCELLED, type TrainOptions, type TrainProgress, trainBpe, trainBpeFromWordCounts, utf8Length } from '../tokenizer/trainer';
+import { type BpeModel, END_OF_TEXT, TokenizerError } from '../tokenizer/types';
+import { WordCounter } from '../tokenizer/word-counts';
 import type { TextSource } from './types';
 
 /** Bytes in a "MB" of sample (decimal, as sizes are shown). */
@@ -50,18 +50,18 @@ export function cutUtf8(text: string, maxBytes: number): string {
 }
 
 /**
- * Streams the first `maxBytes` of `source` as texts; `stats` fills in as they are read. Aborting
- * `signal` ends the stream with TokenizerError('cancelled') (the trainer's cancel error).
+ * The first `maxBytes` of `source`, a batch of texts at a time (the cut rule above); `stats` fills
+ * in as they are read. Aborting `signal` ends it with TokenizerError('cancelled').
  */
-export function sampleTexts(source: TextSource, options: SampleOptions): { texts: AsyncIterable<string>; stats: SampleStats } {
+function sampleBatches(source: TextSource, options: SampleOptions, stats: SampleStats): AsyncGenerator<string[]> {
   const { maxBytes, signal, onProgress } = options;
   if (!Number.isFinite(maxBytes) || maxBytes <= 0) throw new TokenizerError(`the sample size must be above 0 bytes, got ${String(maxBytes)}`);
-  const stats: SampleStats = { bytes: 0, rows: 0, cut: false };
   const newline = source.rowKind === 'line' ? '\n' : '';
-  async function* texts(): AsyncGenerator<string> {
+  return (async function* () {
     try {
       for await (const batch of source.read({ file: 0, row: 0 }, signal)) {
         if (signal?.aborted) break;
+        const texts: string[] = [];
         for (const row of batch.rows) {
           const text = row + newline;
           const size = utf8Length(text);
@@ -70,21 +70,32 @@ export function sampleTexts(source: TextSource, options: SampleOptions): { texts
             stats.bytes += utf8Length(last);
             stats.rows++;
             stats.cut = true;
+            if (last) texts.push(last);
             onProgress?.({ bytes: stats.bytes, total: maxBytes });
-            if (last) yield last;
+            yield texts;
             return; // leaving the loop closes the source's reader: nothing more is fetched
           }
           stats.bytes += size;
           stats.rows++;
-          yield text;
+          texts.push(text);
         }
         onProgress?.({ bytes: stats.bytes, total: maxBytes });
+        yield texts;
       }
     } catch (error) {
       if (signal?.aborted) throw new TokenizerError(CANCELLED);
       throw error;
     }
     if (signal?.aborted) throw new TokenizerError(CANCELLED);
+  })();
+}
+
+/** Streams the first `maxBytes` of `source` as texts, one at a time; `stats` fills in as they are read. */
+export function sampleTexts(source: TextSource, options: SampleOptions): { texts: AsyncIterable<string>; stats: SampleStats } {
+  const stats: SampleStats = { bytes: 0, rows: 0, cut: false };
+  const batches = sampleBatches(source, options, stats);
+  async function* texts(): AsyncGenerator<string> {
+    for await (const batch of batches) yield* batch;
   }
   return { texts: texts(), stats };
 }
@@ -103,11 +114,34 @@ export interface SampleTrainResult {
   asked: number;
 }
 
-/** Trains a byte-level BPE on the first `sampleBytes` of `source`. */
+/**
+ * Trains a byte-level BPE on the first `sampleBytes` of `source`: the same model as trainBpe on
+ * those texts. Words are counted a batch of rows at a time (an await per row would cost more than
+ * counting it), then merged by the trainer.
+ */
 export async function trainBpeOnSample(source: TextSource, options: SampleTrainOptions): Promise<SampleTrainResult> {
   const { sampleBytes, signal, onProgress, ...train } = options;
-  const { texts, stats } = sampleTexts(source, { maxBytes: sampleBytes, signal });
-  // Counting progress is bytes of sample read out of the sample size (the trainer counts the same bytes).
-  const model = await trainBpe(texts, { ...train, signal, totalBytes: sampleBytes, onProgress });
+  // Bad options are said before any text is read (trainBpe checks them first; an empty corpus is all that is left).
+  await trainBpe([], train).catch((error: unknown) => {
+    if (!(error instanceof TokenizerError && /corpus is empty/.test(error.message))) throw error;
+  });
+  const stats: SampleStats = { bytes: 0, rows: 0, cut: false };
+  const counter = new WordCounter([...new Set(train.specialTokens ?? [END_OF_TEXT])]);
+  const report = () => onProgress?.({ phase: 'counting', done: stats.bytes, total: sampleBytes, bytes: stats.bytes });
+  let last = 0;
+  for await (const texts of sampleBatches(source, { maxBytes: sampleBytes, signal }, stats)) {
+    for (const text of texts) counter.add(text);
+    if (signal?.aborted) throw new TokenizerError(CANCELLED);
+    const now = performance.now();
+    if (now - last > 50) {
+      last = now;
+      report();
+      // Lets a Worker receive 'cancel' while a fast local source keeps the loop busy.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+  report();
+  const { words, counts } = counter.result();
+  const model = await trainBpeFromWordCounts(new Map(words.map((w, i) => [w, counts[i]!])), { ...train, signal, onProgress });
   return { model, stats, reached: model.vocab.size, asked: train.vocabSize };
 }
