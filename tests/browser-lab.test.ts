@@ -1,7 +1,9 @@
 /**
  * The lab as a person meets it, in headless Chromium on SwiftShader against the built app: open the
- * page, press Train (tokenizer, bundled corpus and model all made on the spot), watch the loss fall,
- * pause, generate text, reload, resume from the checkpoint; and the page a browser without WebGPU gets.
+ * page, train a small tokenizer in Data, press Train (bundled corpus and model made on the spot; the
+ * time on this device shown first), watch the loss fall, pause (said at once), generate text, reload,
+ * resume from the checkpoint, stop (said at once) and resume the stopped run; and the page a browser
+ * without WebGPU gets.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { readFile } from 'node:fs/promises';
@@ -9,6 +11,7 @@ import { unzipSync } from 'fflate';
 import type { Page } from 'playwright-core';
 import { parseSafetensors } from '../src/model/safetensors';
 import { useBuiltApp } from './helpers/built-app';
+import { recordStatus, trainTokenizerInData } from './helpers/lab-page';
 
 // SwiftShader on two shared cores: the run trains dozens of steps, several minutes when the suite runs beside it.
 vi.setConfig({ testTimeout: 360_000 });
@@ -54,9 +57,10 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
     const status = page.getByRole('status', { name: 'Training status' });
     await expect.poll(() => status.textContent(), { timeout: 150_000 }).toMatch(/press Train to start/);
 
-    // A model small enough for a CPU GPU: every other setting stays the lab's default.
+    // A model small enough for a CPU GPU: a 512-token tokenizer (made in Data: the vocabulary is the
+    // tokenizer's), every other setting the lab's default.
+    await trainTokenizerInData(page, 512);
     for (const [label, value] of [
-      ['Vocabulary', '512'],
       ['Width', '32'],
       ['Block size', '32'],
       ['Steps', '40'],
@@ -68,6 +72,8 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
       await setField(page, label!, value!);
     }
     expect(await page.getByRole('list', { name: 'Problems with these settings' }).count()).toBe(0);
+    expect(await page.getByLabel('Time on this device').textContent()).toMatch(/^About .+ on this device \(software adapter\), rough: from the device check's matmul speed/);
+    let statusLog = await recordStatus(page);
     await page.getByRole('button', { name: 'Train', exact: true }).click();
 
     // A second tab of the lab cannot train at the same time (Web Locks): it says why.
@@ -85,8 +91,13 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
     const latest = seen.get(Math.max(...seen.keys()))!;
     expect(latest).toBeLessThan(first - 0.3);
 
+    // The first step's wait was shown with its time ("… 3 s"), as every long step's is.
+    expect(await statusLog()).toContainEqual(expect.stringMatching(/^Compiling the kernels and running the first step… \d+ s/));
     await page.getByRole('button', { name: 'Pause' }).click();
     await watchSteps(page, (_, text) => text.startsWith('Paused'));
+    // Said the moment Pause was pressed, before the run reached its step boundary.
+    const pausing = (await statusLog()).filter((t) => t.startsWith('Pausing after this step…'));
+    expect(pausing.length).toBeGreaterThan(0);
     const paused = (await statusStep(page))!;
     await expect.poll(() => status.textContent()).toContain(`checkpoint at step ${paused.step}`);
 
@@ -122,8 +133,21 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
     // The curve continues from the checkpoint: no step before it is shown (or trained) again.
     expect(Math.min(...resumed.keys())).toBeGreaterThanOrEqual(paused.step);
     expect(Math.max(...resumed.keys())).toBeGreaterThanOrEqual(paused.step + 2);
+    statusLog = await recordStatus(page);
     await page.getByRole('button', { name: 'Stop' }).click();
-    await watchSteps(page, (_, text) => text.startsWith('Finished'));
+    await watchSteps(page, (_, text) => text.startsWith('Stopped'));
+    expect((await statusLog()).some((t) => t.startsWith('Stopping after this step…'))).toBe(true);
+    // Stopped, not finished: short of its 40 steps, it resumes from the runs list or the Resume button.
+    const stopped = (await statusStep(page))!;
+    expect(stopped.step).toBeLessThan(40);
+    expect(stopped.text).toMatch(/Resume continues it/);
+    await expect.poll(() => runs.textContent()).toMatch(/stopped/);
+    await expect.poll(() => page.getByRole('button', { name: 'Resume', exact: true }).isEnabled()).toBe(true);
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
+    const again = await watchSteps(page, (step) => step >= stopped.step + 1);
+    expect(Math.min(...again.keys())).toBeGreaterThanOrEqual(stopped.step);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await watchSteps(page, (_, text) => text.startsWith('Stopped'));
     expect(errors).toEqual([]);
     await context.close();
   });
