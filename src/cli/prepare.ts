@@ -4,34 +4,20 @@
  * command again resumes after the last saved shard (Ctrl-C keeps what is saved).
  * The last line of stdout is a JSON summary; errors go to stderr with exit code 2.
  */
-import { openAsBlob } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FolderShardStore } from '../data/folder-store';
 import { fingerprint, ingest, type IngestProgress } from '../data/ingest';
-import { createSource, type SourceEnv } from '../data/sources/index';
+import { createSource } from '../data/sources/index';
 import { formatBytes } from '../data/storage';
-import { DataError, type SourceSpec } from '../data/types';
+import { DataError } from '../data/types';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
+import { sourceFromArg } from './source-arg';
 
 const USAGE = `usage: prepare --source <dataset id | url | file | bundled> --tokenizer tokenizer.json --out dir
        [--max-tokens N] [--column text] [--shard-tokens N] [--val-fraction 0.05]`;
-
-const BUNDLED = 'public/corpus/brown-fiction.txt';
-
-async function sourceFromArg(arg: string, column: string | undefined): Promise<{ spec: SourceSpec; env: SourceEnv }> {
-  if (/^https?:\/\//.test(arg)) return { spec: { kind: 'url', url: arg, column }, env: {} };
-  const path = arg === 'bundled' ? BUNDLED : arg;
-  const info = await stat(path).catch(() => undefined);
-  if (info?.isFile()) {
-    const name = basename(path);
-    return { spec: { kind: 'files', files: [{ name, size: info.size }], column }, env: { files: [{ name, blob: await openAsBlob(path) }] } };
-  }
-  if (/^[\w.-]+(\/[\w.-]+)?$/.test(arg)) return { spec: { kind: 'hub', dataset: arg, column }, env: {} };
-  throw new DataError('config', `--source ${arg} is neither a file, a URL, nor a Hugging Face dataset id`);
-}
 
 function progressLine(p: IngestProgress): string {
   const pct = p.fraction !== undefined ? `${(p.fraction * 100).toFixed(1)}% ` : '';
