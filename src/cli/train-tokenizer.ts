@@ -73,8 +73,8 @@ function formatMb(bytes: number): string {
 
 /** One line saying that a sample falls short of a vocabulary, and what to do. */
 export function shortfallMessage(reached: number, asked: number, sampleBytes: number, stats: SampleStats): string {
-  const sample = stats.cut ? `the first ${formatMb(sampleBytes)} MB` : `all ${formatMb(stats.bytes)} MB of text`;
-  const more = stats.cut ? ' or a larger --sample-mb' : ' or more text';
+  const sample = stats.cut ? `the first ${formatMb(sampleBytes)} MB` : `the whole source (${formatMb(stats.bytes)} MB of text)`;
+  const more = stats.cut ? ' or a larger --sample-mb' : ' or a larger source';
   return `${sample} reaches a vocabulary of ${reached}, not ${asked}: use --vocab ${reached}${more} (or --allow-smaller); nothing was written`;
 }
 
