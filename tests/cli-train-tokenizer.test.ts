@@ -103,6 +103,12 @@ describe('train-tokenizer CLI', () => {
     );
     expect(await readFile(out, 'utf8')).toBe('the previous tokenizer');
 
+    // The whole source is smaller than the sample: said as such.
+    const whole = await run('--source', 'bundled', '--vocab', '50304', '--out', out, '--quiet');
+    expect(whole.code).toBe(2);
+    expect(whole.stderr).toMatch(/^train-tokenizer: the whole source \(1\.4\d* MB of text\) reaches a vocabulary of 18447, not 50304: use --vocab 18447 or a larger source \(or --allow-smaller\); nothing was written\n$/);
+    expect(await readFile(out, 'utf8')).toBe('the previous tokenizer');
+
     const allowed = await run('--source', 'bundled', '--sample-mb', '0.01', '--vocab', '50304', '--out', out, '--quiet', '--allow-smaller');
     expect(allowed.code).toBe(0);
     expect(JSON.parse(await readFile(out, 'utf8')).model.merges.length).toBe(reached - 257);
