@@ -1,12 +1,14 @@
 /**
  * The Plan tab in headless Chromium on SwiftShader against the built app: the measured device
  * speed, the IsoFLOP chart, a budget change that changes the plan, "Use this plan" filling the
- * Train form and the data token limit; and a short IsoFLOP sweep of tiny models that trains every
- * point, plots them and reports the fit next to Chinchilla's optimum.
+ * Train form and the data token limit; "The post's recipe" filling Data and Train and saying its
+ * time here; the question before a run of more than three hours; and a short IsoFLOP sweep of tiny
+ * models that trains every point, plots them and reports the fit next to Chinchilla's optimum.
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { Page } from 'playwright-core';
 import { useBuiltApp } from './helpers/built-app';
+import { trainTokenizerInData } from './helpers/lab-page';
 
 // SwiftShader on two shared cores: a sweep trains several models in a row, several minutes when the suite runs beside it.
 vi.setConfig({ testTimeout: 360_000 });
@@ -79,6 +81,45 @@ describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)',
 
     await page.getByRole('tab', { name: 'Data' }).click();
     expect(await page.getByLabel('Token limit (empty: all)').inputValue()).toBe(String(tokens));
+
+    // The post's recipe: one press fills Data and Train and says what the run costs here.
+    await page.getByRole('tab', { name: 'Plan' }).click();
+    await page.getByRole('button', { name: "The post's recipe" }).click();
+    const recipe = (await page.getByRole('status', { name: 'Recipe' }).textContent()) ?? '';
+    console.log(recipe);
+    expect(recipe).toMatch(
+      /^The post's recipe: 7 layers × 512 wide, 48,347,648 parameters, 1\.1B tokens of bookcorpus\/bookcorpus with a 50,304-token tokenizer from its first 100 MB: about \d+ (days|years) on this device \(software adapter; from the Plan tab's measured speed/,
+    );
+    await page.getByRole('tab', { name: 'Data' }).click();
+    expect(await page.getByLabel('Token limit (empty: all)').inputValue()).toBe('1100000000');
+    expect(await page.getByLabel(/^Dataset id/).inputValue()).toBe('bookcorpus/bookcorpus');
+    expect(await page.getByLabel('Tokenizer vocabulary', { exact: true }).inputValue()).toBe('50304');
+    expect(await page.getByLabel('Sample (MB)', { exact: true }).inputValue()).toBe('100');
+    await page.getByRole('tab', { name: 'Train' }).click();
+    expect([await field('Layers'), await field('Width'), await field('Block size')]).toEqual(['7', '512', '1024']);
+    expect(await page.getByLabel('Dataset', { exact: true }).inputValue()).toBe('bookcorpus/bookcorpus');
+    // No tokenizer of 50,304 yet: the model keeps the tokenizer's size, and the lab says why.
+    expect(Number(await field('Vocabulary'))).toBe(Number(plan['Vocabulary']!.replace(/,/g, '')));
+    expect(await page.getByRole('note', { name: 'Plan notes' }).textContent()).toMatch(/The recipe's tokenizer is not trained yet: in Data, train a 50,304-token BPE/);
+
+    // A run past three hours is asked about first; Cancel starts nothing.
+    for (const [label, value] of [
+      ['Layers', '1'],
+      ['Width', '32'],
+      ['Block size', '32'],
+      ['Micro-batch', '2'],
+      ['Accumulation steps', '1'],
+      ['Steps', '100000000'],
+    ]) {
+      await page.getByLabel(label!, { exact: true }).fill(value!);
+    }
+    expect(await page.getByLabel('Time on this device').textContent()).toMatch(/^About \d+ (days|years) on this device \(software adapter\), from the Plan tab's measured speed/);
+    await page.getByRole('button', { name: 'Train', exact: true }).click();
+    const confirm = page.getByRole('group', { name: 'Confirm a long run' });
+    expect(await confirm.textContent()).toMatch(/^This run would take about \d+ (days|years) on this device \(software adapter\)\. Train anyway\?/);
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    expect(await confirm.count()).toBe(0);
+    expect(await page.getByRole('status', { name: 'Training status' }).textContent()).toMatch(/press Train to start/);
     expect(errors).toEqual([]);
     await context.close();
   });
@@ -89,8 +130,8 @@ describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)',
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await openLab(page);
+    await trainTokenizerInData(page, 512);
     for (const [label, value] of [
-      ['Vocabulary', '512'],
       ['Block size', '32'],
       ['Peak learning rate', '0.01'],
     ]) {

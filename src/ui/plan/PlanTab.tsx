@@ -1,7 +1,8 @@
 /**
  * The Plan section: this device's measured training speed, the Chinchilla planner (PlanPanel) fed
  * with the Train form's vocabulary and block size, and the user's own IsoFLOP sweep drawn over it.
- * "Use this plan" fills the Train form and the data token limit, then shows the Train tab.
+ * "Use this plan" fills the Train form and the data token limit, then shows the Train tab; "The
+ * post's recipe" fills Data and Train with the post's run and says what it would cost here.
  */
 import { useEffect, useId, useMemo, useState } from 'react';
 import { SEED_CONFIG, type GPTConfig } from '../../model/config';
@@ -9,22 +10,21 @@ import { formatCount, formatFlops } from '../../scaling/format';
 import type { TrainingPlan } from '../../scaling/model-picker';
 import { appDataStore } from '../data/data-store';
 import { appLabStore, useLabStore } from '../lab/browser-lab';
+import { applyPlan as applyPlanTo, applyRecipe, type PlanTargets } from './apply-plan';
 import { appSpeedStore, useSpeedStore, useSweepStore } from './browser-plan';
 import { navStore } from './nav-store';
 import { PlanPanel } from './PlanPanel';
 import { SweepPanel } from './SweepPanel';
 import { sweepResults } from './sweep-results';
 
-/** Steps of the current form's batch shape that train on `plan.tokens` tokens. */
-export function stepsForPlan(plan: TrainingPlan, form: { batchSize: number; accumSteps: number }): number {
-  return Math.max(1, Math.ceil(plan.tokens / (form.batchSize * form.accumSteps * plan.config.blockSize)));
+export { stepsForPlan } from './apply-plan';
+
+function pageTargets(): PlanTargets {
+  return { lab: appLabStore(), data: appDataStore(), show: (section) => navStore.getState().show(section) };
 }
 
 export function applyPlan(plan: TrainingPlan): void {
-  const lab = appLabStore().getState();
-  lab.setForm({ model: { ...plan.config }, maxSteps: stepsForPlan(plan, lab.form) });
-  appDataStore().getState().setPlannedTokens(plan.tokens);
-  navStore.getState().show('train');
+  applyPlanTo(pageTargets(), plan);
 }
 
 /** The speed probe's model: the device's suggested first-run model, which trains in seconds here. */
@@ -60,6 +60,7 @@ export function PlanTab() {
   const measured = speed.status === 'done' ? speed.result : null;
   return (
     <div className="panel">
+      <Recipe />
       <section className="card" aria-labelledby="speed-title">
         <h3 id="speed-title">This device's training speed</h3>
         <p role="status" aria-label="Device speed" className="muted">
@@ -99,6 +100,39 @@ export function PlanTab() {
       />
       <SweepPanel />
     </div>
+  );
+}
+
+/** One action for the post's whole run: the dataset and its tokenizer in Data, the model and budget in Train. */
+function Recipe() {
+  const [summary, setSummary] = useState<string | null>(null);
+  return (
+    <section className="card" aria-labelledby="recipe-title">
+      <h3 id="recipe-title">The post's run</h3>
+      <p className="muted">
+        BookCorpus to 1.1B tokens, a 50,304-token BPE trained on its first 100 MB, and the compute-optimal model for 3.2e17 FLOPs at block 1024.
+      </p>
+      <div className="actions">
+        <button type="button" onClick={() => setSummary(applyRecipe(pageTargets()).summary)}>
+          The post&apos;s recipe
+        </button>
+        {summary && (
+          <>
+            <button type="button" className="secondary" onClick={() => navStore.getState().show('data')}>
+              Open Data
+            </button>
+            <button type="button" className="secondary" onClick={() => navStore.getState().show('train')}>
+              Open Train
+            </button>
+          </>
+        )}
+      </div>
+      {summary && (
+        <p role="status" aria-label="Recipe">
+          {summary} Data and Train are filled in: prepare the tokenizer and the dataset in Data, then Train.
+        </p>
+      )}
+    </section>
   );
 }
 
