@@ -78,9 +78,12 @@ describe('Stop and Pause answer at once', () => {
     const start = await started(env);
     const { store, send, tick } = env;
     const status = () => statusText(store.getState(), tick(0));
+    expect(status()).toBe('Compiling the model on the GPU…');
+    tick(5_000); // the worker builds the model: timed from the start sent
+    expect(status()).toBe('Compiling the model on the GPU… 5 s');
     send({ type: 'run', run: summary(start.settings) });
-    expect(status()).toBe('Compiling the kernels and running the first step… 0 s');
-    tick(45_000);
+    expect(status()).toBe('Compiling the kernels and running the first step… 5 s');
+    tick(40_000);
     expect(status()).toBe('Compiling the kernels and running the first step… 45 s');
     store.getState().stop();
     // Before the worker answers anything: the status says it, and the step in flight keeps its clock.

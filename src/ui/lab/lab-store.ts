@@ -142,7 +142,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         set({ phase: previous, stage: null });
         return;
       }
-      set({ run: null, steps: [], evals: [], checkpointStep: 0, firstStepMs: null });
+      set({ run: null, steps: [], evals: [], checkpointStep: 0, firstStepMs: null, stepStartedAt: null });
       try {
         const prepared = await prepareData(deps.data, {
           defaultVocab: form.model.vocabSize,
@@ -158,6 +158,8 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         const late = settingsProblems(settings, get().device.report?.limits);
         if (late.length > 0) throw Object.assign(new Error(late.join(' ')), { kind: 'config' as const });
         if (stopRequested) throw new Error('Stopped before training started.');
+        // The first step's clock starts here: building the model on the GPU is part of its wait.
+        set({ stepStartedAt: now() });
         deps.worker.post({ type: 'start', settings, tokenizerJson: prepared.tokenizerJson, name: run?.name });
       } catch (error) {
         const kind = (error as { kind?: LabErrorKind }).kind ?? 'data';
@@ -198,6 +200,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         set({ phase: previous, stage: null });
         return;
       }
+      set({ stepStartedAt: now() });
       deps.worker.post({ type: 'resume', runId: id });
     },
 
@@ -325,7 +328,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         const starting = phase === 'running' && get().phase === 'preparing';
         // Until the first step lands, the status line says what the wait is for.
         const stage = starting ? 'Compiling the kernels and running the first step…' : phase === 'running' ? get().stage : null;
-        const stepStartedAt = starting ? now() : isBusy(phase) ? get().stepStartedAt : null;
+        const stepStartedAt = starting ? (get().stepStartedAt ?? now()) : isBusy(phase) ? get().stepStartedAt : null;
         set({ runs, run: event.run, phase, stage, checkpointStep: event.run.checkpointStep, stepStartedAt });
         return;
       }

@@ -26,7 +26,11 @@ type StatusState = Pick<LabState, 'phase' | 'stage' | 'device' | 'steps' | 'run'
 /** The status line at time `now` (the store's clock). */
 export function statusText(s: StatusState, now: number): string {
   if (s.device.status === 'probing') return 'Checking this device’s GPU…';
-  if (s.phase === 'preparing') return s.stage ?? 'Preparing…';
+  if (s.phase === 'preparing') {
+    // Once the worker builds the model (stepStartedAt set), its wait is timed like a step's.
+    const stage = s.stage ?? 'Preparing…';
+    return s.stepStartedAt !== null && now - s.stepStartedAt >= SHOW_AFTER_MS ? `${stage} ${formatElapsed(now - s.stepStartedAt)}` : stage;
+  }
   const step = s.steps.at(-1);
   const training = s.phase === 'running' || s.phase === 'pausing' || s.phase === 'stopping';
   const inFlight = training && s.stepStartedAt !== null ? now - s.stepStartedAt : null;
