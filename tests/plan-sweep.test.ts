@@ -93,7 +93,7 @@ describe('sweep grid', () => {
 });
 
 /** A lab whose runs finish by themselves a few ticks after they start, with a loss from `lossOf`. */
-function fakeLab(options: { lossOf?: (settings: RunSettings) => number; pauseAt?: number; failTrainAt?: number } = {}) {
+function fakeLab(options: { lossOf?: (settings: RunSettings) => number; pauseAt?: number; stopAt?: number; failTrainAt?: number } = {}) {
   const calls: string[] = [];
   let runCount = 0;
   const summaries = new Map<string, RunSummary>();
@@ -109,11 +109,16 @@ function fakeLab(options: { lossOf?: (settings: RunSettings) => number; pauseAt?
         set({ run: { ...run, status: 'paused' }, phase: 'paused' });
         return;
       }
+      if (options.stopAt === runCount && get().phase === 'running') {
+        options.stopAt = undefined;
+        get().stop(); // pressed in the Train tab
+      }
       await tick();
+      // Stop ends a run short of its steps 'stopped' (with the validation loss of where it stopped).
       const stopped = get().phase === 'stopping';
-      const done = { ...run, status: 'done' as const, lastValLoss: stopped ? 99 : lossOf(run.settings) };
-      summaries.set(run.id, done);
-      set({ run: done, phase: 'done' });
+      const ended = { ...run, status: stopped ? ('stopped' as const) : ('done' as const), lastValLoss: stopped ? 99 : lossOf(run.settings) };
+      summaries.set(run.id, ended);
+      set({ run: ended, phase: ended.status });
     };
     return {
       phase: 'idle' as LabPhase,
@@ -241,6 +246,20 @@ describe('sweep queue', () => {
     await until(() => sweep.getState().sweep?.status === 'done');
     expect(lab.calls[2]).toBe('resume run-2');
     expect(lab.calls).toHaveLength(7);
+  });
+
+  it('a run stopped from the Train tab pauses the sweep (its partial loss is not kept); continue resumes that run', async () => {
+    const lab = fakeLab({ stopAt: 2 });
+    const sweep = createSweepStore({ lab: lab.store, storage: memoryStorage() });
+    await sweep.getState().init();
+    sweep.getState().start(DEFINITION);
+    await until(() => sweep.getState().sweep?.status === 'paused');
+    expect(sweep.getState().sweep!.points[1]).toMatchObject({ status: 'running', runId: 'run-2' });
+    expect(sweep.getState().sweep!.points[1]!.valLoss).toBeUndefined();
+    sweep.getState().proceed();
+    await until(() => sweep.getState().sweep?.status === 'done');
+    expect(lab.calls.slice(1, 4)).toEqual([`train ${pointName(DEFINITION, sweepPoints(DEFINITION)[1]!)}`, 'stop', 'resume run-2']);
+    expect(sweep.getState().sweep!.points.every((p) => p.status === 'done' && p.valLoss !== 99)).toBe(true);
   });
 
   it('a point whose run cannot start is marked failed and the sweep goes on', async () => {
