@@ -187,6 +187,18 @@ describe('train CLI', () => {
     for (const name of FILES.slice(0, 3)) expect(await readFile(join(exported, name))).toEqual(await readFile(join(full, name)));
     expect((await readdir(exported)).sort()).toEqual(FILES.slice(0, 3).sort());
 
+    // --init starts from the folder's weights (one step at a negligible learning rate leaves them).
+    const initRun = join(dir, 'from-init');
+    const init = await train(['--init', exported, '--data', data, '--out', initRun, '--steps', '1', '--lr', '1e-9', '--eval-batches', '0']);
+    expect(init.code, init.stderr).toBe(0);
+    const started = readRunDir(await runFiles(initRun));
+    expect(started.record.summary.settings.model).toEqual(run.record.summary.settings.model);
+    expect(started.record.summary.imported).toBe('exported');
+    const [a, b] = [new Float32Array(started.checkpoint.params.buffer), new Float32Array(run.checkpoint.params.buffer)];
+    expect(Math.max(...a.map((x, i) => Math.abs(x - b[i]!)))).toBeLessThan(1e-7);
+    expect(a.some((x, i) => x !== b[i])).toBe(true); // it did train a step
+    expect((await train(['--init', exported, '--data', data, '--out', join(dir, 'x'), '--layers', '2'])).stderr).toMatch(/--init takes the model's shape from its config\.json: drop --layers/);
+
     const prompt = 'life is about';
     const sampled = await inProcess((a) => sampleCommand(a, { context: gpu }), ['--run', full, '--prompt', prompt, '--tokens', '12', '--temperature', '0']);
     expect(sampled.code).toBe(0);

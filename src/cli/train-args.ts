@@ -96,6 +96,8 @@ export function parseTrainArgs(args: string[]): TrainArgs {
   }
   if (!values.data || !values.out) throw usage(`train needs --data and --out (or --resume)\n${TRAIN_USAGE}`);
   if (numbers.steps !== undefined && numbers.tokens !== undefined) throw usage('give --steps or --tokens, not both');
+  const shape = (['layers', 'heads', 'width', 'block'] as const).filter((k) => numbers[k] !== undefined);
+  if (values.init && shape.length > 0) throw usage(`--init takes the model's shape from its config.json: drop --${shape.join(', --')}`);
   return { data: values.data, out: values.out, plan: values.plan, init: values.init, printEvery, numbers };
 }
 
