@@ -108,6 +108,16 @@ describe('data store: tokenizer from a dataset sample', () => {
     expect(saved()).toBe(proposed);
   });
 
+  it('a source smaller than the sample is named by what it held', async () => {
+    const { store } = setup();
+    await store.getState().init();
+    await store.getState().trainTokenizer(50_000, sample(100));
+    await vi.waitFor(() => expect(store.getState().tokenizer.proposal).toBeTruthy());
+    const bytes = new TextEncoder().encode(TEXT).length;
+    expect(store.getState().tokenizer.proposal!.trainedOn).toBe(`all ${Number((bytes / 1e6).toPrecision(3))} MB of garden/books`);
+    expect(store.getState().error?.message).toMatch(/^All 0\.\d+ MB of garden\/books reaches only [\d,]+ tokens, not 50,000: /);
+  });
+
   it('cancel keeps the current tokenizer (and a first one stays missing)', async () => {
     const { store, saved } = setup();
     await store.getState().init();

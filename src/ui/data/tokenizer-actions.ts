@@ -69,7 +69,13 @@ export function tokenizerActions(
     set({ tokenizer: { ...before, progress: null, proposal }, ...(error ? { error } : {}) });
   }
 
-  async function onTrainMessage(client: WorkerClient<TrainRequest, TrainResponse>, message: TrainResponse, asked: number | null, trainedOn: string) {
+  async function onTrainMessage(
+    client: WorkerClient<TrainRequest, TrainResponse>,
+    message: TrainResponse,
+    asked: number | null,
+    trainedOn: string,
+    sample: TokenizerSample | undefined,
+  ) {
     if (message.type === 'progress') {
       set((s) => ({ tokenizer: { ...s.tokenizer, progress: message.progress } }));
       return;
@@ -82,6 +88,10 @@ export function tokenizerActions(
     }
     const vocabSize = vocabSizeOf(message.json);
     if (asked !== null && vocabSize < asked) {
+      // A source smaller than the sample asked for is named by what it held.
+      if (sample && message.sampleBytes !== undefined && message.sampleBytes < sample.sampleMb * 1e6) {
+        trainedOn = `all ${sampleText(message.sampleBytes / 1e6)} of ${sample.label}`;
+      }
       // Said before anything is replaced: the user picks the smaller one or keeps the current one.
       const proposal = { json: message.json, vocabSize, asked, trainedOn };
       const keep = before.status === 'ready' ? 'keep the current tokenizer' : 'train on a larger sample';
@@ -144,7 +154,7 @@ export function tokenizerActions(
       trainer = client;
       // The lab's own retraining on the bundled corpus (no sample) keeps what it reaches, as it always
       // did (the lab then sizes the model to it); a training the user asked for on a sample is held.
-      client.subscribe((message) => void onTrainMessage(client, message, sample ? asked : null, trainedOn));
+      client.subscribe((message) => void onTrainMessage(client, message, sample ? asked : null, trainedOn, sample));
       client.post(request);
     },
 

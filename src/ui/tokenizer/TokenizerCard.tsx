@@ -123,7 +123,7 @@ function TrainingProgress({ onCancel }: { onCancel: () => void }) {
   const text = !progress
     ? `Opening ${label}…`
     : progress.phase === 'counting'
-      ? `Reading ${label}: ${mb(progress.bytes ?? progress.done)}${progress.total > 0 ? ` of ${mb(progress.total)}` : ''} MB`
+      ? `Reading ${label}: ${mb(progress.bytes ?? progress.done)} MB read`
       : `Learning merges: ${progress.done.toLocaleString('en-US')} of ${progress.total.toLocaleString('en-US')}`;
   return (
     <div className="progress-block">
