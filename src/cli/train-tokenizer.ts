@@ -10,6 +10,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSource } from '../data/sources/index';
 import { DEFAULT_SAMPLE_MB, MB, type SampleStats, trainBpeOnSample } from '../data/text-sample';
@@ -182,6 +183,8 @@ export async function trainTokenizerCommand(args: string[]): Promise<number> {
     out = values.out;
     const outInfo = await stat(out).catch(() => null);
     if (outInfo && !outInfo.isFile()) throw new UsageError(`--out ${out} is a directory: give a file name such as ${out}/tokenizer.json`);
+    // Said now, not after an hour of training.
+    if (!(await stat(dirname(resolve(out))).catch(() => null))?.isDirectory()) throw new UsageError(`--out ${out}: the folder ${dirname(resolve(out))} does not exist`);
 
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
