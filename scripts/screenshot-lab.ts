@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { startBuiltAppEnv } from '../tests/helpers/browser';
+import { trainTokenizerInData } from '../tests/helpers/lab-page';
 
 const { values } = parseArgs({ options: { steps: { type: 'string', default: '60' }, out: { type: 'string', default: 'public/screenshot-lab.png' } } });
 const env = await startBuiltAppEnv();
@@ -13,7 +14,8 @@ try {
   await page.goto(env.base);
   const status = page.getByRole('status', { name: 'Training status' });
   while (!((await status.textContent()) ?? '').includes('press Train')) await page.waitForTimeout(200);
-  const small: [string, string][] = [['Vocabulary', '1024'], ['Width', '48'], ['Block size', '32'], ['Steps', '300'], ['Peak learning rate', '0.006'], ['Validate every', '10'], ['Checkpoint every', '50']];
+  await trainTokenizerInData(page, 1024);
+  const small: [string, string][] = [['Width', '48'], ['Block size', '32'], ['Steps', '300'], ['Peak learning rate', '0.006'], ['Validate every', '10'], ['Checkpoint every', '50']];
   for (const [label, value] of small) await page.getByLabel(label, { exact: true }).fill(value);
   await page.getByRole('button', { name: 'Train', exact: true }).click();
   const target = Number(values.steps);

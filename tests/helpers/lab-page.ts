@@ -1,5 +1,4 @@
-/** Steps on the lab's page that several browser tests take. */
-import { expect } from 'vitest';
+/** Steps on the lab's page that browser tests and scripts take (no vitest here: scripts import it too). */
 import type { Page } from 'playwright-core';
 
 /** Trains the tokenizer in the Data tab on its default source (the bundled corpus) at `vocab` tokens, then shows Train. */
@@ -8,10 +7,14 @@ export async function trainTokenizerInData(page: Page, vocab: number): Promise<v
   await page.getByLabel('Tokenizer vocabulary', { exact: true }).fill(String(vocab));
   await page.getByRole('button', { name: 'Train tokenizer', exact: true }).click();
   const card = page.locator('section', { has: page.getByRole('heading', { name: 'Tokenizer', exact: true }) });
-  await expect.poll(() => card.textContent(), { timeout: 120_000 }).toMatch(new RegExp(`Ready: a byte-level BPE tokenizer with a vocabulary of ${vocab}`));
+  await card.getByText(new RegExp(`Ready: a byte-level BPE tokenizer with a vocabulary of ${vocab} `)).waitFor({ timeout: 120_000 });
   await page.getByRole('tab', { name: 'Train' }).click();
   // The model's vocabulary is the tokenizer's: shown, not typed.
-  await expect.poll(() => page.getByLabel('Vocabulary', { exact: true }).inputValue()).toBe(String(vocab));
+  const field = page.getByLabel('Vocabulary', { exact: true });
+  for (let i = 0; (await field.inputValue()) !== String(vocab); i++) {
+    if (i > 100) throw new Error(`the Train form's vocabulary is ${await field.inputValue()}, not the tokenizer's ${vocab}`);
+    await page.waitForTimeout(100);
+  }
 }
 
 /** Records every text the Training status line shows from now on (a state may last less than a poll). */
