@@ -94,11 +94,11 @@ export function tokenizerActions(
       }
       // Said before anything is replaced: the user picks the smaller one or keeps the current one.
       const proposal = { json: message.json, vocabSize, asked, trainedOn };
-      const keep = before.status === 'ready' ? 'keep the current tokenizer' : 'train on a larger sample';
+      const keep = before.status === 'ready' ? 'keep the current tokenizer (a larger sample can reach more)' : 'train on a larger sample';
       restore(
         {
           kind: 'tokenizer',
-          message: `${trainedOn[0]!.toUpperCase()}${trainedOn.slice(1)} reaches only ${vocabSize.toLocaleString('en-US')} tokens, not ${asked.toLocaleString('en-US')}: use ${vocabSize.toLocaleString('en-US')}, or ${keep} (a larger sample can reach more).`,
+          message: `${trainedOn[0]!.toUpperCase()}${trainedOn.slice(1)} reaches only ${vocabSize.toLocaleString('en-US')} tokens, not ${asked.toLocaleString('en-US')}: use ${vocabSize.toLocaleString('en-US')}, or ${keep}.`,
         },
         proposal,
       );
