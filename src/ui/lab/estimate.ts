@@ -68,7 +68,7 @@ export function runEstimate(settings: CostSettings, device: DeviceReport | null 
     return { seconds: (tokens * flopsPerToken) / measured.flopsPerSecond, basis: `from the Plan tab's measured speed (${m.nLayer}-layer, ${m.nEmbd}-wide model)`, device: name };
   }
   if (device?.probeGflops && device.probeGflops > 0) {
-    return { seconds: (tokens * flopsPerToken) / (device.probeGflops * 1e9 * PROBE_EFFICIENCY), basis: "rough: from the device check's matmul speed (measure in the Plan tab for a better one)", device: name };
+    return { seconds: (tokens * flopsPerToken) / (device.probeGflops * 1e9 * PROBE_EFFICIENCY), basis: "rough: from the device check's matmul speed; the Plan tab measures a better one", device: name };
   }
   return null;
 }
