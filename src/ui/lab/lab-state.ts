@@ -144,3 +144,8 @@ export const ANOTHER_TAB_TRAINS =
 export function canResume(run: RunSummary | null | undefined, phase: LabPhase): boolean {
   return !!run && !run.imported && !isBusy(phase) && run.status !== 'done' && run.status !== 'running' && run.checkpointStep > 0 && run.checkpointStep < run.settings.maxSteps;
 }
+
+/** "4L 256w on Brown" -> "4L-256w-on-Brown": a folder name that every OS accepts. */
+export function exportFolderName(runName: string): string {
+  return runName.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'gpt-garden-run';
+}

@@ -9,7 +9,7 @@ import type { LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary } from
 import { CONFIRM_SECONDS, confirmMessage, runEstimate } from './estimate';
 import { prepareData } from './first-run';
 import { sourceFormFor } from '../data/source-form';
-import { ANOTHER_TAB_TRAINS, IDLE_SAMPLE, initialForm, isBusy, NO_WEBGPU, type LabDeps, type LabPhase, type LabState, type SampleState, type SampleWeights } from './lab-state';
+import { ANOTHER_TAB_TRAINS, exportFolderName, IDLE_SAMPLE, initialForm, isBusy, NO_WEBGPU, type LabDeps, type LabPhase, type LabState, type SampleState, type SampleWeights } from './lab-state';
 
 export * from './lab-state';
 
@@ -99,13 +99,8 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       return started === null || !isBusy(get().phase) ? null : now() - started;
     },
 
-    setMeasuredSpeed(measuredSpeed) {
-      set({ measuredSpeed });
-    },
-
-    setPlanNotes(planNotes) {
-      set({ planNotes });
-    },
+    setMeasuredSpeed: (measuredSpeed) => set({ measuredSpeed }),
+    setPlanNotes: (planNotes) => set({ planNotes }),
 
     async confirmTrain() {
       if (!get().confirm) return;
@@ -113,9 +108,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       await get().train({ confirmed: true });
     },
 
-    cancelTrain() {
-      set({ confirm: null });
-    },
+    cancelTrain: () => set({ confirm: null }),
 
     async train(run) {
       if (isBusy(get().phase)) return; // 'preparing' is set before the lock is awaited
@@ -400,9 +393,4 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
     }
   });
   return store;
-}
-
-/** "4L 256w on Brown" -> "4L-256w-on-Brown": a folder name that every OS accepts. */
-export function exportFolderName(runName: string): string {
-  return runName.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'gpt-garden-run';
 }
