@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DataError } from '../data/types';
 import { hfFolderFiles, readRunDir } from '../train/run-dir';
-import { folderEntries, readRunFolder, recoverRunFolder, writeFolder } from './run-folder';
+import { folderEntries, readRunFolder, writeFolder } from './run-folder';
 
 const USAGE = 'usage: export --run <run dir> --out <dir>';
 
@@ -24,8 +24,7 @@ export async function exportCommand(args: string[]): Promise<number> {
     if (out === dir) throw new DataError('config', '--out is the run directory itself: give another folder');
     const entries = await folderEntries(out);
     if (entries.length > 0) throw new DataError('config', `${out} is not empty: give a new or empty folder as --out (nothing was written)`);
-    await recoverRunFolder(dir).catch(() => undefined);
-    const { record, checkpoint } = readRunDir(await readRunFolder(dir));
+      const { record, checkpoint } = readRunDir(await readRunFolder(dir));
     await writeFolder(out, hfFolderFiles(record.summary.settings.model, checkpoint.params, record.tokenizerJson));
     process.stdout.write(`${JSON.stringify({ run: dir, out, step: checkpoint.step, files: ['model.safetensors', 'config.json', 'tokenizer.json'] })}\n`);
     return 0;

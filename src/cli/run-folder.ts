@@ -65,9 +65,28 @@ export async function writeFolder(dir: string, files: RunDirFile[]): Promise<voi
 export async function readRunFolder(dir: string, names: readonly string[] = RUN_DIR_FILES): Promise<RunDirFile[]> {
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) throw new DataError('config', `${dir} is not a folder: give a run directory (train --out) or a Hugging Face model folder`);
+  // Reads only (a run may be training into this folder). Files still in .next/ are the newer whole
+  // set, the others were moved already, so preferring .next/ reads one checkpoint; a read that a
+  // checkpoint started or finished during is done again.
+  for (let attempt = 0; ; attempt++) {
+    const before = await checkpointMark(dir);
+    const files = await readFiles(dir, names);
+    if (before === (await checkpointMark(dir)) || attempt >= 20) return files;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Changes whenever a checkpoint is moved into the folder. */
+async function checkpointMark(dir: string): Promise<string> {
+  const moving = await exists(join(dir, NEXT));
+  const run = await stat(join(dir, 'run.json')).catch(() => undefined);
+  return `${moving ? 'moving' : 'still'} ${run?.ino ?? 0} ${run?.mtimeMs ?? 0}`;
+}
+
+async function readFiles(dir: string, names: readonly string[]): Promise<RunDirFile[]> {
   const files: RunDirFile[] = [];
   for (const name of names) {
-    const bytes = await readFile(join(dir, name)).catch(() => undefined);
+    const bytes = (await readFile(join(dir, NEXT, name)).catch(() => undefined)) ?? (await readFile(join(dir, name)).catch(() => undefined));
     if (bytes) files.push({ name, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
   }
   return files;

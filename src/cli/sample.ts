@@ -15,7 +15,7 @@ import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { importHfRun } from '../train/import-run';
 import { isRunDir, readRunDir } from '../train/run-dir';
 import { sampleText, writeArena } from '../train/sampling';
-import { readRunFolder, recoverRunFolder } from './run-folder';
+import { readRunFolder } from './run-folder';
 
 const USAGE = 'usage: sample --run <run dir | Hugging Face folder> --prompt "life is about" [--tokens N --temperature T --top-k K --top-p P --seed S]';
 
@@ -29,7 +29,6 @@ function number(flag: string, text: string | undefined, fallback: number | undef
 /** The weights and tokenizer of a run directory (its checkpoint) or of a bare HF folder. */
 export async function loadModelFolder(dirArg: string): Promise<{ model: ReturnType<typeof importHfRun>['settings']['model']; params: Uint8Array; tokenizerJson: string }> {
   const dir = resolve(dirArg);
-  await recoverRunFolder(dir).catch(() => undefined);
   const files = await readRunFolder(dir);
   if (isRunDir(files)) {
     const run = readRunDir(files);

@@ -234,6 +234,7 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
       }
     };
     process.stderr.write(`train: ${device.adapterInfo.description || device.adapterInfo.vendor || 'GPU'}; ${progress.describe()} -> ${out}\n`);
+    process.stderr.write('train: compiling the kernels and running the first step…\n'); // minutes on a CPU adapter
     trainer = await Trainer.create({
       ctx: device,
       settings,
