@@ -199,6 +199,18 @@ describe('train CLI', () => {
     expect(a.some((x, i) => x !== b[i])).toBe(true); // it did train a step
     expect((await train(['--init', exported, '--data', data, '--out', join(dir, 'x'), '--layers', '2'])).stderr).toMatch(/--init takes the model's shape from its config\.json: drop --layers/);
 
+    // A run directory without log.jsonl (as the lab downloads one), extended by a step: the log is
+    // rebuilt from run.json's curve, then continues.
+    const moved = join(dir, 'moved');
+    await cp(full, moved, { recursive: true });
+    await rm(join(moved, 'log.jsonl'));
+    expect((await train(['--resume', moved, '--steps', String(STEPS + 1)])).code).toBe(0);
+    const movedLog = (await readFile(join(moved, 'log.jsonl'), 'utf8')).trim().split('\n');
+    const fullLog = (await readFile(join(full, 'log.jsonl'), 'utf8')).trim().split('\n');
+    expect(movedLog.slice(0, fullLog.length)).toEqual(fullLog);
+    expect(movedLog.slice(fullLog.length).map((l) => Object.keys(JSON.parse(l) as object).join())).toEqual(['step,loss,lr,tokens,tokens_per_s,elapsed_s', 'step,val_loss']);
+    expect(readRunDir(await runFiles(moved)).checkpoint.step).toBe(STEPS + 1);
+
     const prompt = 'life is about';
     const sampled = await inProcess((a) => sampleCommand(a, { context: gpu }), ['--run', full, '--prompt', prompt, '--tokens', '12', '--temperature', '0']);
     expect(sampled.code).toBe(0);

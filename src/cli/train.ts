@@ -85,10 +85,26 @@ function datasetOf(data: DataFolder): RunDataset {
   };
 }
 
-/** log.jsonl keeps each step once: lines past the checkpoint a resume starts from are dropped. */
-async function trimLog(path: string, step: number): Promise<void> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  const kept = text.split('\n').filter((line) => {
+function stepLine(p: StepPoint): object {
+  return { step: p.step, loss: p.loss, lr: p.lr, tokens: p.tokens, tokens_per_s: p.tokensPerSecond, elapsed_s: p.elapsedSeconds };
+}
+
+function evalLine(p: EvalPoint): object {
+  return { step: p.step, val_loss: p.valLoss };
+}
+
+/**
+ * log.jsonl keeps each step once: lines past the checkpoint a resume starts from are dropped. A run
+ * directory without one (the lab's download) gets its curve from run.json written out first.
+ */
+async function trimLog(path: string, record: RunRecord, step: number): Promise<void> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  const lines = text !== undefined
+    ? text.split('\n')
+    : [...record.steps.map((p) => [p.step, 0, stepLine(p)] as const), ...record.evals.map((p) => [p.step, 1, evalLine(p)] as const)]
+        .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+        .map(([, , line]) => JSON.stringify(line));
+  const kept = lines.filter((line) => {
     try {
       return (JSON.parse(line) as { step: number }).step <= step;
     } catch {
@@ -223,11 +239,12 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
       if (event.type === 'step') {
         const p = event.point;
         steps.push(p);
-        pendingLog = pendingLog.then(() => log({ step: p.step, loss: p.loss, lr: p.lr, tokens: p.tokens, tokens_per_s: p.tokensPerSecond, elapsed_s: p.elapsedSeconds }));
+        pendingLog = pendingLog.then(() => log(stepLine(p)));
         progress.step(p);
       } else if (event.type === 'eval') {
         evals.push(event.point);
-        pendingLog = pendingLog.then(() => log({ step: event.point.step, val_loss: event.point.valLoss }));
+        const point = event.point;
+        pendingLog = pendingLog.then(() => log(evalLine(point)));
         progress.eval(event.point);
       } else if (event.type === 'error') {
         process.stderr.write(`\ntrain: ${event.message}\n`);
@@ -249,7 +266,7 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
       },
     });
     if (prepared.initParams) writeArena(trainer.model, 'param', prepared.initParams);
-    if (prepared.resume) await trimLog(logPath, prepared.resume.step);
+    if (prepared.resume) await trimLog(logPath, prepared.record, prepared.resume.step);
     // A checkpoint of the starting point: a run killed before its first save can still be resumed.
     else await save(await trainer.snapshot());
     const outcome = signalled ? 'paused' : await trainer.run();
