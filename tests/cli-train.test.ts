@@ -252,6 +252,23 @@ describe('train CLI', () => {
     expect(await readdir(dir)).not.toContain('x');
     expect(await digest(full)).toEqual(before);
 
+    // sample and export: bad flags, a folder that is not a model, an --out in use.
+    const sample = (args: string[]) => inProcess((a) => sampleCommand(a, { context: gpu }), args);
+    for (const [result, message] of [
+      [await sample(['--run', full, '--temperature', '-1']), /--temperature must be a number of at least 0/],
+      [await sample(['--run', full, '--top-p', '2']), /--top-p must be a number above 0 and at most 1/],
+      [await sample(['--run', full, '--tokens', 'many']), /--tokens must be a whole number/],
+      [await sample(['--run', data, '--prompt', 'x']), /a Hugging Face model folder needs config\.json, model\.safetensors, tokenizer\.json/],
+      [await sample(['--prompt', 'x']), /usage: sample --run/],
+      [await inProcess(exportCommand, ['--run', full, '--out', data]), /is not empty: give a new or empty folder/],
+      [await inProcess(exportCommand, ['--run', data, '--out', join(dir, 'x')]), /config\.json: missing from the run directory/],
+    ] as const) {
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr.trim().split('\n'), result.stderr).toHaveLength(1);
+    }
+    expect(await readdir(dir)).not.toContain('x');
+
     // Data whose tokenizer.json is not the one its manifest names.
     const mixed = join(dir, 'mixed');
     await cp(data, mixed, { recursive: true });

@@ -16,6 +16,7 @@ import { importHfRun } from '../train/import-run';
 import { isRunDir, readRunDir } from '../train/run-dir';
 import { sampleText, writeArena } from '../train/sampling';
 import { readRunFolder } from './run-folder';
+import { attachNegatives } from './train-args';
 
 const USAGE = 'usage: sample --run <run dir | Hugging Face folder> --prompt "life is about" [--tokens N --temperature T --top-k K --top-p P --seed S]';
 
@@ -44,7 +45,7 @@ export async function sampleCommand(args: string[], options: { context?: () => P
     let values: Record<string, string | undefined>;
     try {
       ({ values } = parseArgs({
-        args,
+        args: attachNegatives(args),
         options: { run: { type: 'string' }, prompt: { type: 'string' }, tokens: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, seed: { type: 'string' } },
       }) as { values: Record<string, string | undefined> });
     } catch (error) {

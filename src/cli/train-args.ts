@@ -57,7 +57,7 @@ function parseNumber(flag: string, kind: (typeof SETTING_FLAGS)[SettingFlag] | '
 }
 
 /** parseArgs reads "--steps -3" as two flags; glue a negative number on so it gets a clear error. */
-function attachNegatives(args: string[]): string[] {
+export function attachNegatives(args: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const next = args[i + 1];
