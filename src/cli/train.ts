@@ -138,6 +138,10 @@ async function prepareRun(args: TrainArgs, isSoftware: () => Promise<boolean>): 
     if (data.manifest.tokenizer.fingerprint !== run.record.summary.tokenizer.fingerprint) {
       throw new DataError('config', `the data in ${data.dir} was tokenized with another tokenizer (fingerprint ${data.manifest.tokenizer.fingerprint}) than the run's (${run.record.summary.tokenizer.fingerprint}): prepare it with ${join(args.resume, 'tokenizer.json')}`);
     }
+    if (run.dataset && run.dataset.tokens !== data.manifest.tokens) {
+      // Allowed (a dataset prepared further), but the batches then differ from an uninterrupted run.
+      process.stderr.write(`train: the run started on ${run.dataset.tokens} tokens; ${data.dir} has ${data.manifest.tokens}, so its batches differ from those the run would have drawn\n`);
+    }
     const settings = { ...run.record.summary.settings, datasetId: data.manifest.id };
     if (args.numbers.steps !== undefined) {
       if (args.numbers.steps < run.checkpoint.step) throw new DataError('config', `--steps ${args.numbers.steps} is before the checkpoint at step ${run.checkpoint.step}: give more steps to extend the run`);
