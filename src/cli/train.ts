@@ -20,7 +20,7 @@ import { settingsProblems } from '../train/defaults';
 import { importHfRun } from '../train/import-run';
 import { isSoftwareAdapter } from '../train/probe';
 import type { EvalPoint, RunSettings, RunStatus, StepPoint } from '../train/protocol';
-import { HF_FILES, readRunDir, runDirFiles, type RunDataset } from '../train/run-dir';
+import { datasetOf as manifestDataset, HF_FILES, readRunDir, runDirFiles, type RunDataset } from '../train/run-dir';
 import type { CheckpointData, RunRecord } from '../train/run-store';
 import { writeArena } from '../train/sampling';
 import { Trainer, type TrainerEvent } from '../train/trainer';
@@ -70,19 +70,9 @@ async function checkWindows(data: DataFolder, settings: RunSettings): Promise<vo
   if (settings.evalBatches > 0) await BatchSampler.open(data.store, data.manifest, { ...options, split: 'val' });
 }
 
+/** The dataset as the run records it, with the folder it was read from. */
 function datasetOf(data: DataFolder): RunDataset {
-  const m = data.manifest;
-  return {
-    id: m.id,
-    name: m.name,
-    source: m.source,
-    tokenizerFingerprint: m.tokenizer.fingerprint,
-    tokens: m.tokens,
-    ...(m.maxTokens !== undefined ? { maxTokens: m.maxTokens } : {}),
-    valFraction: m.valFraction,
-    ...(m.shards.length > 1 ? { shardTokens: m.shards[0]!.tokens } : {}),
-    path: data.dir,
-  };
+  return { ...manifestDataset(data.manifest), path: data.dir };
 }
 
 function stepLine(p: StepPoint): object {

@@ -7,7 +7,7 @@
  */
 import { ParameterStore } from '../autograd/params';
 import { fingerprint } from '../data/fingerprint';
-import { DataError } from '../data/types';
+import { DataError, type DatasetManifest } from '../data/types';
 import type { GPTConfig } from '../model/config';
 import { configFromHfJson, gpt2ParamShapes, hfConfigJson } from '../model/hf';
 import { expectTensor, parseSafetensors, tensorAsFloat32, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../model/safetensors';
@@ -23,6 +23,20 @@ export interface RunDirFile {
 }
 
 export type { RunDataset };
+
+/** What a run records of its dataset, to find (by content) or prepare the same tokens elsewhere. */
+export function datasetOf(manifest: DatasetManifest): RunDataset {
+  return {
+    id: manifest.id,
+    name: manifest.name,
+    source: manifest.source,
+    tokenizerFingerprint: manifest.tokenizer.fingerprint,
+    tokens: manifest.tokens,
+    ...(manifest.maxTokens !== undefined ? { maxTokens: manifest.maxTokens } : {}),
+    valFraction: manifest.valFraction,
+    ...(manifest.shards.length > 1 ? { shardTokens: manifest.shards[0]!.tokens } : {}),
+  };
+}
 
 /** The five files, in the order a checkpoint writes them (the state last, run.json very last). */
 export const RUN_DIR_FILES = ['config.json', 'tokenizer.json', 'model.safetensors', 'training_state.safetensors', 'run.json'] as const;

@@ -9,21 +9,8 @@
  */
 import { DataError, type DatasetManifest, type ShardStore } from '../data/types';
 import type { RunDataset, RunSummary } from './protocol';
-import { readRunDir, runDirFiles, type RunDirFile } from './run-dir';
+import { datasetOf, readRunDir, runDirFiles, type RunDirFile } from './run-dir';
 import type { RunRecord, RunStore } from './run-store';
-
-/** What a run needs to know of its dataset to find (or prepare) the same tokens elsewhere. */
-export function datasetOf(manifest: DatasetManifest): RunDataset {
-  return {
-    id: manifest.id,
-    name: manifest.name,
-    source: manifest.source,
-    tokenizerFingerprint: manifest.tokenizer.fingerprint,
-    tokens: manifest.tokens,
-    valFraction: manifest.valFraction,
-    ...(manifest.maxTokens !== undefined ? { maxTokens: manifest.maxTokens } : {}),
-  };
-}
 
 /** A local dataset holds the run's tokens: same tokenizer, same token count, same validation split. */
 export function holdsDataset(manifest: DatasetManifest, dataset: RunDataset): boolean {
