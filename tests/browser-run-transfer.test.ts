@@ -19,7 +19,7 @@ import { trainBpe } from '../src/tokenizer/trainer';
 import { END_OF_TEXT } from '../src/tokenizer/types';
 import type { LabEvent, RunSettings } from '../src/train/protocol';
 import { startBrowserEnv, type BrowserEnv } from './helpers/browser';
-import { buildCli, runCli } from './helpers/cli';
+import { buildCli, removeCli, runCli } from './helpers/cli';
 
 const CORPUS = 'public/corpus/brown-fiction.txt';
 const LINES = (await readFile(CORPUS, 'utf8')).split('\n').filter(Boolean).slice(0, 400);
@@ -68,6 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await env?.close();
+  await removeCli();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

@@ -5,7 +5,7 @@
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareCommand } from '../src/cli/prepare';
 import { FolderShardStore } from '../src/data/folder-store';
 import { readAllTokens } from '../src/data/ingest';
@@ -16,6 +16,7 @@ import { trainBpe } from '../src/tokenizer/trainer';
 import { END_OF_TEXT } from '../src/tokenizer/types';
 import { startDataServer, type DataServer } from './helpers/data-server';
 import { makeParquet } from './helpers/parquet';
+import { inProcess } from './helpers/cli';
 import { bookRows } from './helpers/text';
 
 const ROWS = bookRows(1500, 3);
@@ -41,19 +42,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function prepare(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
-  try {
-    const code = await prepareCommand(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
+const prepare = (...args: string[]) => inProcess(prepareCommand, args);
 
 async function folderTokens(folder: string): Promise<{ manifest: DatasetManifest; tokens: number[] }> {
   const manifest = JSON.parse(await readFile(join(folder, 'manifest.json'), 'utf8')) as DatasetManifest;

@@ -7,13 +7,14 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainTokenizerCommand } from '../src/cli/train-tokenizer';
 import { cutUtf8 } from '../src/data/text-sample';
 import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
 import { splitLines, trainBpe } from '../src/tokenizer/trainer';
 import { startDataServer, type DataServer } from './helpers/data-server';
 import { makeParquet } from './helpers/parquet';
+import { inProcess } from './helpers/cli';
 import { bookRows } from './helpers/text';
 
 const BUNDLED = await readFile('public/corpus/brown-fiction.txt', 'utf8');
@@ -37,19 +38,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
-  try {
-    const code = await trainTokenizerCommand(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
+const run = (...args: string[]) => inProcess(trainTokenizerCommand, args);
 
 const expected = async (text: string, vocabSize: number) => toTokenizerJson(await trainBpe(splitLines(text), { vocabSize }));
 

@@ -6,12 +6,11 @@
  * Hugging Face folder the HF import reads, `sample` is the lab's greedy text, `export` gives the bare
  * folder; every refusal is one line, exit 2, with nothing written or overwritten.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportCommand } from '../src/cli/export';
 import { prepareCommand } from '../src/cli/prepare';
 import { sampleCommand } from '../src/cli/sample';
@@ -26,63 +25,18 @@ import { END_OF_TEXT } from '../src/tokenizer/types';
 import { importHfRun } from '../src/train/import-run';
 import { readRunDir } from '../src/train/run-dir';
 import { sampleText, writeArena } from '../src/train/sampling';
+import { buildCli, inProcess, removeCli, runCli } from './helpers/cli';
 import { gpu } from './helpers/gpu';
 
 const STEPS = 8;
 const MODEL = ['--layers', '1', '--heads', '2', '--width', '32', '--block', '16', '--batch', '4', '--lr', '1e-2', '--seed', '5'];
 const RUN = [...MODEL, '--steps', String(STEPS), '--checkpoint-every', '3', '--eval-every', '4', '--eval-batches', '2', '--print-every', '1'];
 const FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'training_state.safetensors', 'run.json'];
-const bundle = join('dist', `cli-train-test-${process.pid}.mjs`);
 
 let dir: string;
 let data: string;
 let otherData: string;
 let full: string;
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The bundled CLI in a child process; `signal` is sent once the run's log.jsonl has `after` steps. */
-function cli(args: string[], interrupt?: { signal: 'SIGINT' | 'SIGKILL'; after: number; runDir: string }): Promise<Result> {
-  const child = spawn(process.execPath, [bundle, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const watch = interrupt && setInterval(() => {
-    void readFile(join(interrupt.runDir, 'log.jsonl'), 'utf8').catch(() => '').then((log) => {
-      if (log.split('\n').filter((l) => l.includes('"loss"')).length >= interrupt.after) {
-        clearInterval(watch);
-        child.kill(interrupt.signal);
-      }
-    });
-  }, 25);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (watch) clearInterval(watch);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** A command called in-process, its output captured. */
-async function inProcess(command: (args: string[]) => Promise<number>, args: string[]): Promise<Result> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
-  try {
-    const code = await command(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
 
 const train = (args: string[]) => inProcess((a) => trainCommand(a, { context: gpu }), ['--print-every', '1', ...args]);
 
@@ -108,8 +62,7 @@ async function prepare(tokenizerJson: string, out: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  const build = spawnSync(process.execPath, ['scripts/build-cli.mjs', 'src/cli/main.ts', bundle], { encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(build.stderr);
+  await buildCli();
   dir = await mkdtemp(join(tmpdir(), 'garden-train-'));
   const text = (await readFile('public/corpus/brown-fiction.txt', 'utf8')).slice(0, 60_000);
   await writeFile(join(dir, 'corpus.txt'), text);
@@ -126,8 +79,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await rm(bundle, { force: true });
-  await rm(`${bundle}.map`, { force: true });
+  await removeCli();
 });
 
 describe('train CLI', () => {
@@ -155,7 +107,7 @@ describe('train CLI', () => {
 
   it('Ctrl-C checkpoints and exits 0; --resume, kill -9, --resume again end on the same weights bit for bit', async () => {
     const out = join(dir, 'interrupted');
-    const first = await cli(['train', '--data', data, '--out', out, ...RUN], { signal: 'SIGINT', after: 1, runDir: out });
+    const first = await runCli(['train', '--data', data, '--out', out, ...RUN], { interruptAfterSteps: 1 });
     expect(first.stderr).toMatch(/stopping after this step/);
     expect(first.code).toBe(0);
     const paused = readRunDir(await runFiles(out));
@@ -164,7 +116,7 @@ describe('train CLI', () => {
     expect(paused.checkpoint.step).toBeLessThan(STEPS - 3); // room for a kill past the next checkpoint
     expect(JSON.parse(first.stdout.trim().split('\n').at(-1)!)).toMatchObject({ run: out, step: paused.checkpoint.step });
     // Killed mid-run: the log has steps past the last checkpoint, which the next resume drops.
-    const killed = await cli(['train', '--resume', out], { signal: 'SIGKILL', after: paused.checkpoint.step + 3, runDir: out });
+    const killed = await runCli(['train', '--resume', out], { killAfterSteps: paused.checkpoint.step + 3 });
     expect(killed.code).toBe(null);
     const resumed = await train(['--resume', out]);
     expect(resumed.code).toBe(0);

@@ -1,11 +1,13 @@
 /**
- * The command line as a user runs it: the esbuild bundle (WGSL inlined, Dawn from node_modules) in
- * a child process. Each test process bundles its own copy, so parallel test files never run a
- * bundle another one is rewriting.
+ * The command line in tests: as a user runs it (the esbuild bundle, WGSL inlined, Dawn from
+ * node_modules, in a child process: where signals matter), or a command function called in this
+ * process with its output captured (no kernel compilation per call). Each test process bundles
+ * its own copy, so parallel test files never run a bundle another one is rewriting.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { vi } from 'vitest';
 
 const bundle = join('dist', `cli-test-${process.pid}.mjs`);
 let built = false;
@@ -19,11 +21,33 @@ export async function buildCli(): Promise<string> {
   return bundle;
 }
 
+/** Removes this process's bundle (call in afterAll). */
+export async function removeCli(): Promise<void> {
+  await rm(bundle, { force: true });
+  await rm(`${bundle}.map`, { force: true });
+  built = false;
+}
+
 export interface CliResult {
   code: number | null;
-  signal: NodeJS.Signals | null;
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+}
+
+/** A command function (`trainCommand`, `prepareCommand`...) called here, stdout and stderr captured. */
+export async function inProcess(command: (args: string[]) => Promise<number>, args: string[]): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+  try {
+    const code = await command(args);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
 }
 
 export interface CliOptions {
@@ -49,7 +73,8 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const after = options.interruptAfterSteps ?? options.killAfterSteps;
-  const runDir = args[args.indexOf('--out') + 1] ?? args[args.indexOf('--resume') + 1];
+  const flag = args.includes('--resume') ? '--resume' : '--out';
+  const runDir = args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined;
   let watch: ReturnType<typeof setInterval> | undefined;
   if (after !== undefined && runDir) {
     watch = setInterval(() => {
