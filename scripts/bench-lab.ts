@@ -54,7 +54,7 @@ try {
   results.tokensPerSecond = (await page.locator('.stats dd').first().textContent()) ?? '';
 
   await page.getByRole('button', { name: 'Stop' }).click();
-  await until(page, (t) => t.startsWith('Finished'));
+  await until(page, (t) => t.startsWith('Stopped'));
   pressed = Date.now();
   await page.getByRole('button', { name: 'Train', exact: true }).click();
   await until(page, (t) => /step 1 of/.test(t) || /step [2-9]\d* of/.test(t));
