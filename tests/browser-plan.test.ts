@@ -86,7 +86,8 @@ describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)',
     await page.getByRole('tab', { name: 'Plan' }).click();
     await page.getByRole('button', { name: "The post's recipe" }).click();
     const recipe = (await page.getByRole('status', { name: 'Recipe' }).textContent()) ?? '';
-    console.log(recipe);
+    // The planner below now plans at the recipe's vocabulary and context too.
+    expect(await page.getByLabel('Vocabulary and context').inputValue()).toBe('post');
     expect(recipe).toMatch(
       /^The post's recipe: 7 layers × 512 wide, 48,347,648 parameters, 1\.1B tokens of bookcorpus\/bookcorpus with a 50,304-token tokenizer from its first 100 MB: about \d+ (days|years) on this device \(software adapter; from the Plan tab's measured speed/,
     );

@@ -60,7 +60,7 @@ export function PlanTab() {
   const measured = speed.status === 'done' ? speed.result : null;
   return (
     <div className="panel">
-      <Recipe />
+      <Recipe onApplied={() => setShape('post')} />
       <section className="card" aria-labelledby="speed-title">
         <h3 id="speed-title">This device's training speed</h3>
         <p role="status" aria-label="Device speed" className="muted">
@@ -104,7 +104,7 @@ export function PlanTab() {
 }
 
 /** One action for the post's whole run: the dataset and its tokenizer in Data, the model and budget in Train. */
-function Recipe() {
+function Recipe({ onApplied }: { onApplied: () => void }) {
   const [summary, setSummary] = useState<string | null>(null);
   return (
     <section className="card" aria-labelledby="recipe-title">
@@ -113,7 +113,13 @@ function Recipe() {
         BookCorpus to 1.1B tokens, a 50,304-token BPE trained on its first 100 MB, and the compute-optimal model for 3.2e17 FLOPs at block 1024.
       </p>
       <div className="actions">
-        <button type="button" onClick={() => setSummary(applyRecipe(pageTargets()).summary)}>
+        <button
+          type="button"
+          onClick={() => {
+            setSummary(applyRecipe(pageTargets()).summary);
+            onApplied(); // the planner below shows the same vocabulary and context as the recipe
+          }}
+        >
           The post&apos;s recipe
         </button>
         {summary && (
