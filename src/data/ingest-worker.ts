@@ -8,6 +8,7 @@ import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { IdbShardStore } from './idb-store';
 import { fingerprint, ingest, type IngestProgress } from './ingest';
+import type { DamagedRecord } from './records';
 import { createSource, type SourceEnv } from './sources/index';
 import { DataError, type DataErrorKind, type DatasetManifest, type ShardStore, type SourceSpec } from './types';
 
@@ -30,6 +31,8 @@ export interface IngestJob {
   /** Network retries per request and the first retry's delay (defaults 2 and 500 ms). */
   retries?: number;
   retryDelayMs?: number;
+  /** A response silent this long is aborted and retried (default 30 s). */
+  stallTimeoutMs?: number;
 }
 
 export type IngestRequest =
@@ -42,12 +45,19 @@ export type IngestRequest =
 export type IngestResponse =
   | { type: 'progress'; id: string; progress: IngestProgress }
   | { type: 'done'; manifest: DatasetManifest }
-  | { type: 'datasets'; manifests: DatasetManifest[] }
+  /** The healthy datasets; `damaged`: manifests that failed their check (listed to be deleted). */
+  | { type: 'datasets'; manifests: DatasetManifest[]; damaged?: DamagedRecord[] }
   | { type: 'error'; kind: DataErrorKind | 'internal'; message: string };
 
 export function errorResponse(error: unknown): IngestResponse {
   if (error instanceof DataError) return { type: 'error', kind: error.kind, message: error.message };
   return { type: 'error', kind: 'internal', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Healthy and damaged manifests where the store can tell them apart (IndexedDB), else all listed. */
+async function listDatasets(store: ShardStore): Promise<{ manifests: DatasetManifest[]; damaged: DamagedRecord[] }> {
+  if (store instanceof IdbShardStore) return store.listAll();
+  return { manifests: await store.listManifests(), damaged: [] };
 }
 
 /** Returns the handler of one incoming message; one ingestion runs at a time. */
@@ -64,12 +74,12 @@ export function createIngestHandler(
           running?.abort();
           return;
         case 'list':
-          post({ type: 'datasets', manifests: await store.listManifests() });
+          post({ type: 'datasets', ...(await listDatasets(store)) });
           return;
         case 'delete':
           if (running) throw new DataError('config', 'wait for the running ingestion to finish (or cancel it) before deleting a dataset');
           await store.deleteDataset(message.id);
-          post({ type: 'datasets', manifests: await store.listManifests() });
+          post({ type: 'datasets', ...(await listDatasets(store)) });
           return;
         case 'ingest':
           break;
@@ -88,6 +98,7 @@ export function createIngestHandler(
           datasetsServer: message.datasetsServer,
           retries: message.retries,
           retryDelayMs: message.retryDelayMs,
+          stallTimeoutMs: message.stallTimeoutMs,
           signal: controller.signal,
         };
         const source = await createSource(message.spec, env);

@@ -7,6 +7,9 @@
  *   /norange/files/<name>                  ignores Range: 200 and the whole file
  *   /drop/files/<name>                     sends half the body, then destroys the socket
  *   /status/<code>/files/<name>            answers <code>
+ *   /stall/files/<name>                    headers and half the body, then silence (socket kept open)
+ *   /stall-headers/files/<name>            accepts the request and never answers
+ *   setStall('body' | 'headers')           the same for every /files/ request, until setStall(undefined)
  *   /datasets-server/parquet?dataset=<id>  {"parquet_files": [{dataset, config, split, url, filename, size}]}
  *   /hub/api/datasets/<id>/parquet         {"<config>": {"<split>": ["url", ...]}}
  */
@@ -29,8 +32,13 @@ export interface DataServer {
   add(name: string, content: Uint8Array | string): void;
   /** Lists files for a Hub dataset id; `viewer: false` makes the datasets-server answer 404 for it. */
   addDataset(id: string, files: DatasetFile[], options?: { viewer?: boolean }): void;
+  /** Makes every file request stall (as under /stall or /stall-headers); undefined ends it. */
+  setStall(mode: Stall | undefined): void;
   close(): Promise<void>;
 }
+
+type Behaviour = 'norange' | 'drop' | 'stall' | 'stall-headers';
+export type Stall = 'body' | 'headers';
 
 const CORS_HEADERS = {
   'Access-Control-Allow-Origin': '*',
@@ -42,6 +50,7 @@ export async function startDataServer(): Promise<DataServer> {
   const datasets = new Map<string, { files: DatasetFile[]; viewer: boolean }>();
   const requests: DataServer['requests'] = [];
   let base = '';
+  let stall: Stall | undefined;
 
   const datasetFilePath = (id: string, f: DatasetFile) => `hub/${id}/${f.config}/${f.split}/${f.name}`;
 
@@ -65,14 +74,17 @@ export async function startDataServer(): Promise<DataServer> {
     const hubMatch = /^\/hub\/api\/datasets\/(.+)\/parquet$/.exec(path);
     if (hubMatch) return hubListing(decodeURIComponent(hubMatch[1]), res);
 
-    const match = /^(?:\/(norange|drop)|\/status\/(\d{3}))?\/files\/(.+)$/.exec(path);
+    const match = /^(?:\/(norange|drop|stall|stall-headers)|\/status\/(\d{3}))?\/files\/(.+)$/.exec(path);
     const bytes = match ? files.get(decodeURIComponent(match[3])) : undefined;
     if (match?.[2]) return send(res, Number(match[2]), `status ${match[2]} on purpose`);
     if (!match || !bytes) return send(res, 404, 'not found');
-    serveFile(req, res, bytes, match[1] as 'norange' | 'drop' | undefined);
+    const forced = stall === 'body' ? 'stall' : stall === 'headers' ? 'stall-headers' : undefined;
+    serveFile(req, res, bytes, (match[1] as Behaviour | undefined) ?? forced);
   }
 
-  function serveFile(req: IncomingMessage, res: ServerResponse, bytes: Uint8Array, behaviour?: 'norange' | 'drop'): void {
+  function serveFile(req: IncomingMessage, res: ServerResponse, bytes: Uint8Array, behaviour?: Behaviour): void {
+    // Silence with the socket open: only the client's deadline (or close()) ends the request.
+    if (behaviour === 'stall-headers') return;
     const head = req.method === 'HEAD';
     const headers: Record<string, string | number> = { 'Content-Type': 'application/octet-stream' };
     if (behaviour !== 'norange') headers['Accept-Ranges'] = 'bytes';
@@ -95,6 +107,10 @@ export async function startDataServer(): Promise<DataServer> {
     if (head) return void res.end();
     if (behaviour === 'drop') {
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => req.socket.destroy(), 5));
+      return;
+    }
+    if (behaviour === 'stall') {
+      res.write(body.subarray(0, Math.floor(body.length / 2)));
       return;
     }
     res.end(body);
@@ -143,6 +159,9 @@ export async function startDataServer(): Promise<DataServer> {
     addDataset(id, list, options = {}) {
       datasets.set(id, { files: list, viewer: options.viewer ?? true });
       for (const f of list) files.set(datasetFilePath(id, f), f.bytes);
+    },
+    setStall(mode) {
+      stall = mode;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -144,6 +144,13 @@ export function httpError(url: string, response: Response): DataError {
 }
 
 export function networkError(url: string, cause: unknown): DataError {
+  if (cause instanceof StallError) {
+    return new DataError(
+      'network',
+      `${url} sent nothing for ${cause.seconds} s (retried): the server stalled; try again later (what was already saved is kept, a rerun resumes)`,
+      { cause },
+    );
+  }
   const reason = describe(cause);
   return new DataError(
     'network',
@@ -188,6 +195,82 @@ async function discard(response: Response): Promise<void> {
   } catch {
     // The body is not needed; a failure to cancel it changes nothing.
   }
+}
+
+/** No bytes (headers or body) arrived for the deadline: retried like a dropped connection. */
+export class StallError extends Error {
+  constructor(
+    readonly url: string,
+    readonly seconds: number,
+  ) {
+    super(`no bytes from ${url} for ${seconds} s`);
+  }
+}
+
+/** The default deadline: a response silent this long is aborted and retried. */
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+
+/**
+ * `doFetch` with a deadline on silence: the headers and then every body chunk must arrive within
+ * `stallMs`, else the request is aborted and fails with a StallError. Without it a server that
+ * stops sending (headers and a few bytes, or nothing at all) holds a read forever.
+ */
+export function withStallDeadline(doFetch: typeof fetch, stallMs: number = DEFAULT_STALL_TIMEOUT_MS): typeof fetch {
+  return async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const seconds = Math.round(stallMs / 100) / 10;
+    const controller = new AbortController();
+    const outer = init?.signal;
+    const onAbort = () => controller.abort(outer?.reason);
+    if (outer?.aborted) onAbort();
+    else outer?.addEventListener('abort', onAbort, { once: true });
+    const stall = new StallError(url, seconds);
+    const deadline = <T>(promise: Promise<T>): Promise<T> => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          controller.abort(stall);
+          reject(stall);
+        }, stallMs);
+      });
+      return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+    };
+    const done = () => outer?.removeEventListener('abort', onAbort);
+    let response: Response;
+    try {
+      response = await deadline(doFetch(input, { ...init, signal: controller.signal }));
+    } catch (error) {
+      done();
+      throw error;
+    }
+    const body = response.body;
+    // A body-less status (204, 304...) cannot be rebuilt with a stream; nothing more can stall.
+    if (!body || response.status === 204 || response.status === 205 || response.status === 304) {
+      done();
+      return response;
+    }
+    const reader = body.getReader();
+    const guarded = new ReadableStream<Uint8Array>({
+      async pull(stream) {
+        try {
+          const chunk = await deadline(reader.read());
+          if (chunk.done) {
+            done();
+            stream.close();
+          } else stream.enqueue(chunk.value);
+        } catch (error) {
+          done();
+          reader.cancel().catch(() => undefined);
+          stream.error(error);
+        }
+      },
+      cancel(reason) {
+        done();
+        return reader.cancel(reason);
+      },
+    });
+    return new Response(guarded, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
 }
 
 /** The innermost message of an error chain: undici hides "ECONNRESET" inside `cause`. */

@@ -6,7 +6,7 @@ import type { AsyncBuffer } from 'hyparquet';
 import { DataError, type SourceCursor, type SourceSpec, type TextRows, type TextSource } from '../types';
 import { baseName, formatBytes, kindFromName, type FileKind } from './format';
 import { resolveHubDataset } from './hub';
-import { rangeBuffer, withRetries, type HttpOptions } from './http';
+import { DEFAULT_STALL_TIMEOUT_MS, rangeBuffer, withRetries, withStallDeadline, type HttpOptions } from './http';
 import { blobBuffer, parquetSource } from './parquet';
 import { blobText, textSource, urlText } from './text';
 
@@ -21,6 +21,8 @@ export interface SourceEnv {
   /** Network retries per request (default 2) and the first retry's delay (default 500 ms). */
   retries?: number;
   retryDelayMs?: number;
+  /** A response silent this long (headers or body) is aborted and retried (default 30 s). */
+  stallTimeoutMs?: number;
   /**
    * How parquet rows join, overriding the guess ('line' for BookCorpus, else 'document'); text
    * files are always lines and JSON lines always documents.
@@ -32,7 +34,8 @@ export interface SourceEnv {
 const LINE_DATASETS = /(^|\/)bookcorpus(open)?$/i;
 
 export async function createSource(spec: SourceSpec, env: SourceEnv = {}): Promise<TextSource> {
-  const http: HttpOptions = { fetch: env.fetch, signal: env.signal, retries: env.retries, retryDelayMs: env.retryDelayMs };
+  const guarded = withStallDeadline(env.fetch ?? ((input, init) => globalThis.fetch(input, init)), env.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS);
+  const http: HttpOptions = { fetch: guarded, signal: env.signal, retries: env.retries, retryDelayMs: env.retryDelayMs };
   switch (spec.kind) {
     case 'bundled':
       return textSource(urlText(spec.url, { ...http, name: baseName(spec.url) }), { format: 'lines' });
