@@ -7,6 +7,7 @@
  */
 import { IdbShardStore } from '../data/idb-store';
 import { fingerprint } from '../data/ingest';
+import type { DamagedRecord } from '../data/records';
 import { DataError, type ShardStore } from '../data/types';
 import { createBrowserContext } from '../gpu/browser';
 import { GpuError, type GpuContext } from '../gpu/context';
@@ -114,8 +115,9 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
     return { ...summary, status: 'paused', message: summary.message ?? 'interrupted: the page closed while it trained' };
   }
 
-  async function listRuns(): Promise<RunSummary[]> {
-    return (await runStore.list()).map(asStored);
+  async function listRuns(): Promise<{ runs: RunSummary[]; damaged: DamagedRecord[] }> {
+    const { runs, damaged } = await runStore.listAll();
+    return { runs: runs.map(asStored), damaged };
   }
 
   function requireIdle(): void {
@@ -291,7 +293,7 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           }
           return;
         case 'list-runs':
-          post({ type: 'runs', runs: await listRuns() });
+          post({ type: 'runs', ...(await listRuns()) });
           return;
         case 'load-run': {
           const record = await runStore.get(message.runId);
@@ -311,12 +313,12 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           if (active?.runId === message.runId) throw new DataError('config', 'this run is training: stop it before deleting it');
           if (stored?.key.startsWith(`${message.runId}:`)) destroyStored();
           await runStore.delete(message.runId);
-          post({ type: 'runs', runs: await listRuns() });
+          post({ type: 'runs', ...(await listRuns()) });
           return;
         case 'import-run': {
           if (isRunDir(message.files)) {
             post({ type: 'run', run: await importRunDir(runStore, shardStore, message.files, message.source) });
-            post({ type: 'runs', runs: await listRuns() });
+            post({ type: 'runs', ...(await listRuns()) });
             return;
           }
           const imported = importHfRun(message.files);
@@ -330,7 +332,7 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
             await runStore.delete(id).catch(() => undefined); // a run without its weights is of no use
             throw error;
           }
-          post({ type: 'runs', runs: await listRuns() });
+          post({ type: 'runs', ...(await listRuns()) });
           return;
         }
         case 'export-run':

@@ -3,6 +3,7 @@
  * types; everything on the other side of postMessage (WebGPU, the model, the data) stays in the
  * worker. Plain data only: every message survives structured cloning.
  */
+import type { DamagedRecord } from '../data/records';
 import type { SourceSpec } from '../data/types';
 import type { GPTConfig } from '../model/config';
 
@@ -158,7 +159,8 @@ export type LabEvent =
   | { type: 'checkpoint'; runId: string; step: number }
   | { type: 'sample-token'; requestId: number; text: string }
   | { type: 'sample-done'; requestId: number; text: string; tokens: number; seconds: number }
-  | { type: 'runs'; runs: RunSummary[] }
+  /** The healthy runs; `damaged`: run records that failed their check (listed to be deleted). */
+  | { type: 'runs'; runs: RunSummary[]; damaged?: DamagedRecord[] }
   | { type: 'run-tokenizer'; runId: string; tokenizerJson: string }
   /** A Hugging Face folder: model.safetensors, config.json, tokenizer.json. */
   | { type: 'export'; runId: string; files: { name: string; bytes: Uint8Array }[]; full?: boolean }

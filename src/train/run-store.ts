@@ -6,6 +6,7 @@
  * Needs no GPU (exporting a run works even where WebGPU does not).
  */
 import { createStore, del, delMany, get, keys, set, type UseStore } from 'idb-keyval';
+import { checkCheckpoint, checkRunRecord, damagedError, damagedRecord, type DamagedRecord } from '../data/records';
 import { DataError, writing } from '../data/types';
 import type { EvalPoint, RunSettings, RunSummary, StepPoint } from './protocol';
 import { hfFolderFiles } from './run-dir';
@@ -84,18 +85,34 @@ export class RunStore {
     return record;
   }
 
-  get(id: string): Promise<RunRecord | undefined> {
-    return get<RunRecord>(RUN + id, this.db);
+  /** The run's record, checked: a damaged one throws a DataError naming its key and what is wrong. */
+  async get(id: string): Promise<RunRecord | undefined> {
+    const value = await get<unknown>(RUN + id, this.db);
+    if (value === undefined) return undefined;
+    const checked = checkRunRecord(value);
+    if (!checked.ok) throw damagedError(`the record of run "${id}"`, RUN + id, checked.problems);
+    return checked.value;
   }
 
   /** Every run's summary, the most recently updated first. */
   async list(): Promise<RunSummary[]> {
+    return (await this.listAll()).runs;
+  }
+
+  /** Healthy runs' summaries and the damaged records beside them (one never hides the others). */
+  async listAll(): Promise<{ runs: RunSummary[]; damaged: DamagedRecord[] }> {
     const runKeys = (await keys(this.db)).filter((k): k is string => typeof k === 'string' && k.startsWith(RUN));
-    const records = await Promise.all(runKeys.map((k) => get<RunRecord>(k, this.db)));
-    return records
-      .filter((r): r is RunRecord => r !== undefined)
-      .map((r) => r.summary)
-      .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+    const runs: RunSummary[] = [];
+    const damaged: DamagedRecord[] = [];
+    for (const key of runKeys) {
+      const value = await get<unknown>(key, this.db);
+      if (value === undefined) continue;
+      const checked = checkRunRecord(value);
+      if (checked.ok) runs.push(checked.value.summary);
+      else damaged.push(damagedRecord(key, RUN, checked.problems));
+    }
+    runs.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+    return { runs, damaged };
   }
 
   /** Changes a run's summary (status, message...) and keeps its history and checkpoint as they are. */
@@ -152,14 +169,17 @@ export class RunStore {
   async latestCheckpoint(id: string): Promise<CheckpointData | undefined> {
     const record = await this.get(id);
     if (!record || (record.summary.checkpointStep === 0 && !record.summary.imported)) return undefined;
-    const data = await get<CheckpointData>(checkpointKey(id, record.summary.checkpointStep), this.db);
-    if (!data) {
+    const key = checkpointKey(id, record.summary.checkpointStep);
+    const data = await get<unknown>(key, this.db);
+    if (data === undefined) {
       throw new DataError(
         'format',
         `the checkpoint of run "${record.summary.name}" at step ${record.summary.checkpointStep} is missing from IndexedDB (the browser may have evicted it): start the run again`,
       );
     }
-    return data;
+    const checked = checkCheckpoint(data);
+    if (!checked.ok) throw damagedError(`the checkpoint of run "${record.summary.name}" at step ${record.summary.checkpointStep}`, key, checked.problems);
+    return checked.value;
   }
 
   /** Removes the run and every checkpoint of it (the record first, so nothing names a deleted checkpoint). */

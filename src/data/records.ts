@@ -1,0 +1,225 @@
+/**
+ * One checker per kind of stored record (run record, checkpoint, dataset manifest). IndexedDB
+ * hands back whatever was written, by this version of the lab, an older one, or a damaged disk:
+ * every read goes through these so a bad record is named (its key and what is wrong) instead of
+ * crashing the list or the page that reads a nested field of it. Hand-written: a few dozen field
+ * checks do not need a schema library.
+ */
+import type { RunRecord, CheckpointData } from '../train/run-store';
+import { DataError, type DatasetManifest } from './types';
+
+/** A stored record that failed its check: listed in the UI so it can be deleted. */
+export interface DamagedRecord {
+  /** The store key, e.g. `run:run-2026…` or `manifest:bundled-…`. */
+  key: string;
+  /** The id the delete request takes (the key without its prefix). */
+  id: string;
+  /** What is wrong, e.g. "summary.settings is missing". */
+  problem: string;
+}
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; problems: string[] };
+
+type Obj = Record<string, unknown>;
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `a string`;
+  return `a ${typeof v}`;
+}
+
+/** Collects problems under a path prefix ("summary.settings.model.nLayer is missing"). */
+class Checker {
+  readonly problems: string[] = [];
+  constructor(private readonly prefix = '') {}
+
+  private at(path: string): string {
+    return this.prefix ? (path ? `${this.prefix}.${path}` : this.prefix) : path || 'the record';
+  }
+
+  private bad(path: string, v: unknown, expected: string): void {
+    this.problems.push(v === undefined ? `${this.at(path)} is missing` : `${this.at(path)} is ${describe(v)}, expected ${expected}`);
+  }
+
+  object(o: Obj, key: string): Obj | undefined {
+    const v = key ? o[key] : o;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Obj;
+    this.bad(key, v, 'an object');
+    return undefined;
+  }
+
+  string(o: Obj, key: string, optional = false): void {
+    const v = o[key];
+    if (typeof v === 'string' || (optional && v === undefined)) return;
+    this.bad(key, v, 'a string');
+  }
+
+  /** A finite number, at least `min`; `integer` for counts. */
+  number(o: Obj, key: string, min = -Infinity, integer = false, optional = false): void {
+    const v = o[key];
+    if (optional && v === undefined) return;
+    if (typeof v !== 'number' || !Number.isFinite(v)) return this.bad(key, v, 'a finite number');
+    if (v < min || (integer && !Number.isInteger(v))) this.problems.push(`${this.at(key)} is ${v}, expected ${integer ? 'an integer' : 'a number'} ≥ ${min}`);
+  }
+
+  array(o: Obj, key: string): unknown[] | undefined {
+    const v = o[key];
+    if (Array.isArray(v)) return v;
+    this.bad(key, v, 'an array');
+    return undefined;
+  }
+
+  oneOf(o: Obj, key: string, allowed: readonly string[]): void {
+    const v = o[key];
+    if (typeof v === 'string' && allowed.includes(v)) return;
+    this.bad(key, v, `one of ${allowed.join(', ')}`);
+  }
+
+  bytes(o: Obj, key: string): void {
+    const v = o[key];
+    if (!(v instanceof Uint8Array)) this.bad(key, v, 'bytes (Uint8Array)');
+  }
+
+  nested(path: string): Checker {
+    const child = new Checker(this.at(path) === 'the record' ? '' : this.at(path));
+    return child;
+  }
+
+  merge(child: Checker): void {
+    this.problems.push(...child.problems);
+  }
+}
+
+function result<T>(c: Checker, value: unknown): Checked<T> {
+  return c.problems.length === 0 ? { ok: true, value: value as T } : { ok: false, problems: c.problems };
+}
+
+function checkTokenizerInfo(c: Checker, o: Obj, key: string): void {
+  const t = c.object(o, key);
+  if (!t) return;
+  const n = c.nested(key);
+  n.number(t, 'vocabSize', 1, true);
+  n.string(t, 'fingerprint');
+  c.merge(n);
+}
+
+/** A `run:<id>` record: the fields the lab, the runs list and resume read. */
+export function checkRunRecord(value: unknown): Checked<RunRecord> {
+  const c = new Checker();
+  const root = c.object({ v: value }, 'v');
+  if (!root) return { ok: false, problems: [`the record is ${describe(value)}, expected an object`] };
+  const summary = c.object(root, 'summary');
+  if (summary) {
+    const s = c.nested('summary');
+    for (const k of ['id', 'name', 'createdAt', 'updatedAt']) s.string(summary, k);
+    s.oneOf(summary, 'status', ['running', 'paused', 'stopped', 'done', 'error']);
+    s.number(summary, 'checkpointStep', 0, true);
+    s.number(summary, 'tokens', 0);
+    s.string(summary, 'message', true);
+    checkTokenizerInfo(s, summary, 'tokenizer');
+    const settings = s.object(summary, 'settings');
+    if (settings) {
+      const st = s.nested('settings');
+      const model = st.object(settings, 'model');
+      if (model) {
+        const m = st.nested('model');
+        for (const k of ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd']) m.number(model, k, 1, true);
+        st.merge(m);
+      }
+      for (const k of ['batchSize', 'accumSteps', 'maxSteps', 'evalEvery', 'evalBatches', 'checkpointEvery']) st.number(settings, k, 1, true);
+      st.number(settings, 'seed', -Infinity, true);
+      st.number(settings, 'weightDecay', 0);
+      st.number(settings, 'gradClip', 0);
+      st.string(settings, 'datasetId');
+      const lr = st.object(settings, 'lr');
+      if (lr) {
+        const l = st.nested('lr');
+        for (const k of ['maxLr', 'minLr', 'warmupSteps']) l.number(lr, k, 0);
+        st.merge(l);
+      }
+      s.merge(st);
+    }
+    c.merge(s);
+  }
+  c.string(root, 'tokenizerJson');
+  c.array(root, 'steps');
+  c.array(root, 'evals');
+  return result(c, value);
+}
+
+/** A `ckpt:<id>:<step>` record: counters and the three arenas, all of the same length. */
+export function checkCheckpoint(value: unknown): Checked<CheckpointData> {
+  const c = new Checker();
+  const root = c.object({ v: value }, 'v');
+  if (!root) return { ok: false, problems: [`the record is ${describe(value)}, expected an object`] };
+  for (const k of ['step', 'adamStep', 'samplerState']) c.number(root, k, 0, true);
+  c.number(root, 'tokens', 0);
+  c.number(root, 'elapsedSeconds', 0);
+  for (const k of ['params', 'adamM', 'adamV']) c.bytes(root, k);
+  if (c.problems.length === 0) {
+    const { params, adamM, adamV } = root as unknown as CheckpointData;
+    if (params.byteLength % 4 !== 0) c.problems.push(`params holds ${params.byteLength} bytes, not a whole number of f32 values`);
+    if (adamM.byteLength !== params.byteLength || adamV.byteLength !== params.byteLength)
+      c.problems.push(`adamM/adamV hold ${adamM.byteLength}/${adamV.byteLength} bytes, params ${params.byteLength}`);
+  }
+  return result(c, value);
+}
+
+/** A `manifest:<id>` record: what the dataset list, the sampler and a resumed ingestion read. */
+export function checkManifest(value: unknown): Checked<DatasetManifest> {
+  const c = new Checker();
+  const root = c.object({ v: value }, 'v');
+  if (!root) return { ok: false, problems: [`the record is ${describe(value)}, expected an object`] };
+  if (root.format !== 'gpt-garden-tokens') c.problems.push(`format is ${JSON.stringify(root.format) ?? 'missing'}, expected "gpt-garden-tokens"`);
+  c.number(root, 'version', 1, true);
+  for (const k of ['id', 'name', 'createdAt', 'updatedAt']) c.string(root, k);
+  c.oneOf(root, 'dtype', ['uint16', 'uint32']);
+  for (const k of ['tokens', 'rows', 'textBytes']) c.number(root, k, 0, true);
+  c.number(root, 'valFraction', 0);
+  c.number(root, 'maxTokens', 1, false, true);
+  if (typeof root.complete !== 'boolean') c.problems.push(`complete is ${describe(root.complete)}, expected true or false`);
+  const source = c.object(root, 'source');
+  if (source && typeof source.kind !== 'string') c.problems.push('source.kind is missing');
+  checkTokenizerInfo(c, root, 'tokenizer');
+  const cursor = c.object(root, 'cursor');
+  if (cursor) {
+    const n = c.nested('cursor');
+    n.number(cursor, 'file', 0, true);
+    n.number(cursor, 'row', 0, true);
+    c.merge(n);
+  }
+  const shards = c.array(root, 'shards');
+  shards?.forEach((shard, i) => {
+    const n = c.nested(`shards[${i}]`);
+    const o = n.object({ v: shard }, 'v');
+    if (!o) return c.problems.push(`shards[${i}] is ${describe(shard)}, expected an object`);
+    n.string(o, 'key');
+    n.number(o, 'tokens', 0, true);
+    n.number(o, 'rows', 0, true);
+    c.merge(n);
+  });
+  return result(c, value);
+}
+
+/** What is wrong, in one line: the first three problems (a record can have dozens). */
+export function problemText(problems: string[]): string {
+  const shown = problems.slice(0, 3).join('; ');
+  return `${shown}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`;
+}
+
+/** The entry a list shows for a record that failed its check. */
+export function damagedRecord(key: string, prefix: string, problems: string[]): DamagedRecord {
+  return { key, id: key.slice(prefix.length), problem: problemText(problems) };
+}
+
+/** The line the lists show: "damaged: run:<id> — summary.settings is missing". */
+export function damagedLine(record: DamagedRecord): string {
+  return `damaged: ${record.key} — ${record.problem}`;
+}
+
+/** The error a read of a damaged record throws: names the record and says how to get out. */
+export function damagedError(what: string, key: string, problems: string[]): DataError {
+  return new DataError('format', `${what} is damaged (${key}: ${problemText(problems)}): delete it and start again`);
+}
