@@ -4,6 +4,7 @@
  */
 import { useEffect, useState, type ReactNode } from 'react';
 import { DataPanel } from './data/DataPanel';
+import { ErrorBoundary } from './ErrorBoundary';
 import { TrainPanel } from './lab/TrainPanel';
 import { appSweepStore } from './plan/browser-plan';
 import { navStore, useSection } from './plan/nav-store';
@@ -106,7 +107,10 @@ export function App() {
       </header>
       <main id="section" role="tabpanel" aria-labelledby="section-title">
         <h2 id="section-title">{section.title}</h2>
-        {section.render()}
+        {/* Keyed by section: a panel that failed gets a fresh boundary when shown again. */}
+        <ErrorBoundary key={section.id} name={section.title}>
+          {section.render()}
+        </ErrorBoundary>
       </main>
     </div>
   );

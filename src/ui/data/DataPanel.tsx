@@ -20,6 +20,7 @@ export function DataPanel() {
   const error = useDataStore((s) => s.error);
   const status = useDataStore((s) => s.ingestion.status);
   const datasets = useDataStore((s) => s.datasets);
+  const damagedDatasets = useDataStore((s) => s.damagedDatasets);
   const hasTokenizer = useDataStore((s) => s.tokenizer.status === 'ready');
   const tokenizerJson = useDataStore((s) => s.tokenizer.json);
   const tokenizerPrint = useMemo(() => (tokenizerJson ? fingerprint(tokenizerJson) : null), [tokenizerJson]);
@@ -79,6 +80,7 @@ export function DataPanel() {
         <h3 id="datasets-title">Datasets in this browser</h3>
         <DatasetList
           datasets={datasets}
+          damaged={damagedDatasets}
           busy={busy}
           tokenizerFingerprint={tokenizerPrint}
           retokenizing={retokenizing}

@@ -3,13 +3,17 @@
  * "paused" and can be resumed from where it stopped. One tokenized with another tokenizer than the
  * current one stays listed, marked, with "Re-tokenize" (its source again, with this tokenizer).
  */
+import type { DamagedRecord } from '../../data/records';
 import type { DatasetManifest } from '../../data/types';
+import { DamagedList } from '../DamagedList';
 import { formatBytes } from '../../data/storage';
 import type { Retokenizing } from './data-store';
 import { formatCount } from './source-form';
 
 interface Props {
   datasets: DatasetManifest[];
+  /** Manifests that failed their check: listed with Delete, below the healthy ones. */
+  damaged?: DamagedRecord[];
   /** Resume, Delete and Re-tokenize wait while an ingestion runs (the worker runs one at a time). */
   busy: boolean;
   /** The current tokenizer's fingerprint (null: none yet). */
@@ -20,9 +24,17 @@ interface Props {
   onRetokenize(id: string): void;
 }
 
-export function DatasetList({ datasets, busy, tokenizerFingerprint, retokenizing, onResume, onDelete, onRetokenize }: Props) {
-  if (datasets.length === 0) return <p className="muted">No datasets yet: pick a source above and press Start.</p>;
+export function DatasetList({ datasets, damaged = [], busy, tokenizerFingerprint, retokenizing, onResume, onDelete, onRetokenize }: Props) {
+  const broken = <DamagedList items={damaged} label="Damaged datasets" busy={busy} onDelete={onDelete} />;
+  if (datasets.length === 0)
+    return (
+      <>
+        <p className="muted">No datasets yet: pick a source above and press Start.</p>
+        {broken}
+      </>
+    );
   return (
+    <>
     <ul className="dataset-list">
       {datasets.map((d) => {
         const other = tokenizerFingerprint !== null && d.tokenizer.fingerprint !== tokenizerFingerprint;
@@ -70,5 +82,7 @@ export function DatasetList({ datasets, busy, tokenizerFingerprint, retokenizing
         );
       })}
     </ul>
+    {broken}
+    </>
   );
 }

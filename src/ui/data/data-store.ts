@@ -6,6 +6,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { useStore } from 'zustand';
 import type { IngestRequest, IngestResponse } from '../../data/ingest-worker';
+import type { DamagedRecord } from '../../data/records';
 import type { DataErrorKind, DatasetManifest } from '../../data/types';
 import type { StorageStatus } from '../../data/storage';
 import type { TrainRequest, TrainResponse } from '../../tokenizer/train-worker';
@@ -64,6 +65,8 @@ export interface Retokenizing {
 
 export interface DataState {
   datasets: DatasetManifest[];
+  /** Stored manifests that failed their check: listed (with Delete) so they never hide the rest. */
+  damagedDatasets: DamagedRecord[];
   /** The worker has answered the first dataset list (before that, `datasets` is not yet known). */
   datasetsLoaded: boolean;
   ingestion: IngestionState;
@@ -144,6 +147,7 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
 
   const store = createStore<DataState>()((set, get) => ({
     datasets: [],
+    damagedDatasets: [],
     datasetsLoaded: false,
     ingestion: { id: null, progress: null, status: 'idle' },
     error: null,
@@ -307,7 +311,7 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
         if (active && message.id === ingestion.id) set({ ingestion: { ...ingestion, progress: message.progress } });
         return;
       case 'datasets':
-        set({ datasets: message.manifests, datasetsLoaded: true });
+        set({ datasets: message.manifests, damagedDatasets: message.damaged ?? [], datasetsLoaded: true });
         void get().refreshStorage(); // a delete frees space
         return;
       case 'done': {

@@ -9,9 +9,11 @@ import { formatCount } from './chart-data';
 import { importSource, readModelFiles } from './import-files';
 import { isBusy } from './lab-store';
 import { navStore } from '../plan/nav-store';
+import { DamagedList } from '../DamagedList';
 
 export function RunsList() {
   const runs = useLabStore((s) => s.runs);
+  const damaged = useLabStore((s) => s.damagedRuns);
   const current = useLabStore((s) => s.run);
   const busy = useLabStore((s) => isBusy(s.phase));
   const { open, resume, exportRun, deleteRun, importRun, prepareRunData } = appLabStore().getState();
@@ -53,7 +55,7 @@ export function RunsList() {
         </span>
       </div>
       {readError && <p className="muted error-text">{readError}</p>}
-      {runs.length === 0 && <p className="muted">No runs yet: press Train.</p>}
+      {runs.length === 0 && damaged.length === 0 && <p className="muted">No runs yet: press Train.</p>}
       <ul className="dataset-list" aria-label="Runs">
         {runs.map((r) => {
           const active = current?.id === r.id;
@@ -124,6 +126,7 @@ export function RunsList() {
           );
         })}
       </ul>
+      <DamagedList items={damaged} label="Damaged runs" onDelete={deleteRun} />
     </section>
   );
 }

@@ -5,6 +5,7 @@
 import { suggestSettings } from '../../train/defaults';
 import type { GPTConfig } from '../../model/config';
 import type { DeviceReport, EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, StepPoint } from '../../train/protocol';
+import type { DamagedRecord } from '../../data/records';
 import type { StoreApi } from 'zustand/vanilla';
 import type { DataState } from '../data/data-store';
 import type { WorkerClient } from '../data/worker-client';
@@ -48,6 +49,8 @@ export interface LabState {
   stage: string | null;
   run: RunSummary | null;
   runs: RunSummary[];
+  /** Stored run records that failed their check: listed (with Delete) so they never hide the rest. */
+  damagedRuns: DamagedRecord[];
   steps: StepPoint[];
   evals: EvalPoint[];
   checkpointStep: number;

@@ -50,6 +50,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
     stage: null,
     run: null,
     runs: [],
+    damagedRuns: [],
     steps: [],
     evals: [],
     checkpointStep: 0,
@@ -364,7 +365,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         return;
       }
       case 'runs':
-        set({ runs: event.runs });
+        set({ runs: event.runs, damagedRuns: event.damaged ?? [] });
         return;
       case 'export':
         deps.download(exportFolderName(get().runs.find((r) => r.id === event.runId)?.name ?? event.runId) + (event.full ? '-full-state' : ''), event.files);
