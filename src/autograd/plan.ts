@@ -5,6 +5,8 @@
  */
 import { type GpuContext, withErrorScopes } from '../gpu/context';
 import { BufferPool } from '../gpu/pool';
+import type { DispatchTag, Profiler } from '../gpu/profiler';
+import { nodeCost } from './cost';
 import type { Graph } from './graph';
 import type { KernelCall } from './op';
 import { numel } from './op';
@@ -17,6 +19,8 @@ interface CompiledDispatch {
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
   workgroups: readonly [number, number, number];
+  /** Op, direction and cost, for the profiler. */
+  tag: DispatchTag;
 }
 
 export interface PlanOptions {
@@ -30,6 +34,8 @@ export interface PlanOptions {
   label?: string;
   /** Buffers supplied by the caller for some input tensors (state shared between plans, e.g. KV caches). */
   external?: ReadonlyMap<Tensor, Slice>;
+  /** Index of the first backward node (the graph's length before backward() ran); none when absent. */
+  backwardFrom?: number;
 }
 
 export class Plan {
@@ -103,7 +109,13 @@ export class Plan {
       for (const t of node.outputs) if (!this.slices.has(t.id)) this.slices.set(t.id, acquire(t.numel * 4));
       const scratch = (node.op.scratch?.(node.inputs.map((t) => t.spec), node.attrs) ?? []).map((n) => acquire(n * 4));
       const calls = node.op.encode(node.inputs.map((t) => t.spec), node.attrs);
-      for (const call of calls) this.dispatches.push(this.compileCall(call, node.inputs, node.outputs, scratch, options.stepUniforms));
+      const phase = options.backwardFrom !== undefined && i >= options.backwardFrom ? 'backward' : 'forward';
+      const cost = nodeCost(node);
+      calls.forEach((call, k) => {
+        // The node's cost is charged to its first dispatch, so a call counts once.
+        const tag: DispatchTag = k === 0 ? { op: node.op.name, phase, first: true, ...cost } : { op: node.op.name, phase, first: false, bytes: 0, ...(cost.flops !== undefined ? { flops: 0 } : {}) };
+        this.dispatches.push(this.compileCall(call, node.inputs, node.outputs, scratch, tag, options.stepUniforms));
+      });
       scratch.forEach(release);
       // Free temporaries whose last reader is this node, and outputs nobody reads.
       const dying = new Set<Tensor>();
@@ -113,7 +125,7 @@ export class Plan {
     });
   }
 
-  private compileCall(call: KernelCall, inputs: Tensor[], outputs: Tensor[], scratch: Slice[], stepUniforms?: GPUBuffer): CompiledDispatch {
+  private compileCall(call: KernelCall, inputs: Tensor[], outputs: Tensor[], scratch: Slice[], tag: DispatchTag, stepUniforms?: GPUBuffer): CompiledDispatch {
     const device = this.ctx.device;
     const pipeline = this.ctx.pipelines.get(call.label, call.code, call.entryPoint);
     const entries: GPUBindGroupEntry[] = [];
@@ -135,7 +147,7 @@ export class Plan {
       entries.push({ binding: k + 1, resource: { buffer: slice.buffer, offset: slice.offset, size: Math.ceil(slice.size / 4) * 4 } });
     });
     const bindGroup = device.createBindGroup({ label: call.label, layout: pipeline.getBindGroupLayout(0), entries });
-    return { label: `${call.label}.${call.entryPoint}`, pipeline, bindGroup, workgroups: call.workgroups };
+    return { label: `${call.label}.${call.entryPoint}`, pipeline, bindGroup, workgroups: call.workgroups, tag };
   }
 
   /** Compiles inside error scopes: shader, validation and out-of-memory errors become a GpuError. */
@@ -143,8 +155,21 @@ export class Plan {
     return withErrorScopes(ctx.device, `compiling ${options.label ?? 'plan'}`, () => new Plan(ctx, graph, options));
   }
 
-  /** Records every dispatch of the plan into one compute pass. */
-  encode(encoder: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites): void {
+  /**
+   * Records every dispatch of the plan into one compute pass; with a profiler, each dispatch into
+   * its own pass with begin/end timestamps instead (profile mode only: passes cost time).
+   */
+  encode(encoder: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites, profiler?: Profiler): void {
+    if (profiler) {
+      for (const d of this.dispatches) {
+        const pass = encoder.beginComputePass({ label: d.label, timestampWrites: profiler.next(d.tag) });
+        pass.setPipeline(d.pipeline);
+        pass.setBindGroup(0, d.bindGroup);
+        pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+        pass.end();
+      }
+      return;
+    }
     const pass = encoder.beginComputePass({ label: this.label, ...(timestampWrites ? { timestampWrites } : {}) });
     for (const d of this.dispatches) {
       pass.setPipeline(d.pipeline);
@@ -163,6 +188,11 @@ export class Plan {
 
   get dispatchCount(): number {
     return this.dispatches.length;
+  }
+
+  /** Each dispatch's op, direction and cost, in order. */
+  get dispatchTags(): DispatchTag[] {
+    return this.dispatches.map((d) => d.tag);
   }
 
   /** The dispatches' labels in order (for profiling and tests). */

@@ -11,6 +11,7 @@ import { Plan } from '../autograd/plan';
 import type { GpuContext } from '../gpu/context';
 import { createNodeContext } from '../gpu/node';
 import { BufferPool } from '../gpu/pool';
+import { formatProfile } from '../gpu/profiler';
 import { type GPTConfig, SEED_CONFIG } from '../model/config';
 import { GPTModel } from '../model/gpt';
 import { trainingFlopsPerToken } from '../model/hf';
@@ -49,28 +50,9 @@ async function benchGelu(ctx: GpuContext, n: number): Promise<{ ms: number; gbps
   return { ms, gbps: (2 * n * 4) / (ms * 1e6) };
 }
 
-export async function runBench(opts: Record<string, string | undefined>): Promise<void> {
-  const ctx = await createNodeContext();
-  const onCpu = /swiftshader/i.test(`${ctx.adapterInfo.description} ${ctx.adapterInfo.vendor} ${ctx.adapterInfo.architecture}`);
-  const results: Record<string, unknown> = { device: ctx.adapterInfo, features: [...ctx.features] };
-  console.log(`device: ${ctx.adapterInfo.description || ctx.adapterInfo.vendor} (${ctx.adapterInfo.architecture})${onCpu ? ' — SwiftShader, a CPU: figures are tiny' : ''}`);
-
-  const preset = PRESETS[opts.model ?? (onCpu ? 'tiny' : 'seed')];
-  if (!preset) throw new Error(`unknown model preset ${opts.model} (seed, small, tiny)`);
-  const int = (v: string | undefined, d: number) => (v === undefined ? d : Number.parseInt(v, 10));
-  const config: GPTConfig = {
-    vocabSize: int(opts.vocab, preset.config.vocabSize),
-    blockSize: int(opts.block, preset.config.blockSize),
-    nLayer: int(opts.layers, preset.config.nLayer),
-    nHead: int(opts.heads, preset.config.nHead),
-    nEmbd: int(opts.width, preset.config.nEmbd),
-  };
-  const B = int(opts.batch, preset.batch);
-  const accum = int(opts.accum, preset.accum);
-  const T = config.blockSize;
+async function benchKernels(ctx: GpuContext, results: Record<string, unknown>, matmul: string | boolean | undefined, onCpu: boolean, B: number, T: number, config: GPTConfig): Promise<void> {
   const C = config.nEmbd;
-
-  const n = int(opts.matmul, onCpu ? 256 : 4096);
+  const n = typeof matmul === 'string' ? Number.parseInt(matmul, 10) : onCpu ? 256 : 4096;
   const matmuls: { name: string; M: number; N: number; K: number; transA?: boolean; transB?: boolean }[] = [
     { name: `square ${n}³`, M: n, N: n, K: n },
     { name: 'qkv  (BT x C -> 3C)', M: B * T, N: 3 * C, K: C },
@@ -91,6 +73,43 @@ export async function runBench(opts: Record<string, string | undefined>): Promis
   const g = await benchGelu(ctx, onCpu ? 1 << 18 : 1 << 26);
   results.gelu = g;
   console.log(`\ngelu (elementwise)  ${g.ms.toFixed(3)} ms  ${g.gbps.toFixed(1)} GB/s (read + write)`);
+
+}
+
+/** Runs the bench; resolves with the exit code (2: --profile on an adapter without timestamps). */
+export async function runBench(opts: Record<string, string | boolean | undefined>): Promise<number> {
+  const profile = opts.profile === true;
+  const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
+  const ctx = await createNodeContext();
+  const onCpu = /swiftshader/i.test(`${ctx.adapterInfo.description} ${ctx.adapterInfo.vendor} ${ctx.adapterInfo.architecture}`);
+  const results: Record<string, unknown> = { device: ctx.adapterInfo, features: [...ctx.features] };
+  console.log(`device: ${ctx.adapterInfo.description || ctx.adapterInfo.vendor} (${ctx.adapterInfo.architecture})${onCpu ? ' — SwiftShader, a CPU: figures are tiny' : ''}`);
+  if (profile && !ctx.features.has('timestamp-query')) {
+    console.error('bench --profile: this adapter has no timestamp-query feature, so single dispatches cannot be timed');
+    ctx.device.destroy();
+    return 2;
+  }
+
+  const preset = PRESETS[str(opts.model) ?? (onCpu ? 'tiny' : 'seed')];
+  if (!preset) throw new Error(`unknown model preset ${opts.model} (seed, small, tiny)`);
+  const int = (v: string | boolean | undefined, d: number) => {
+    if (typeof v !== 'string') return d;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`bench: expected a positive integer, got "${v}"`);
+    return n;
+  };
+  const config: GPTConfig = {
+    vocabSize: int(opts.vocab, preset.config.vocabSize),
+    blockSize: int(opts.block, preset.config.blockSize),
+    nLayer: int(opts.layers, preset.config.nLayer),
+    nHead: int(opts.heads, preset.config.nHead),
+    nEmbd: int(opts.width, preset.config.nEmbd),
+  };
+  const B = int(opts.batch, preset.batch);
+  const accum = int(opts.accum, preset.accum);
+  const T = config.blockSize;
+
+  if (!profile) await benchKernels(ctx, results, opts.matmul, onCpu, B, T, config);
 
   const steps = int(opts.steps, onCpu ? 3 : 10);
   const pool = new BufferPool(ctx.device);
@@ -125,9 +144,16 @@ export async function runBench(opts: Record<string, string | undefined>): Promis
       `${Math.round(tokensPerSecond).toLocaleString()} tokens/s, ${step.tflops.toFixed(2)} TFLOP/s achieved ` +
       `(${(flopsPerToken / 1e6).toFixed(1)} MFLOP/token), activations ${(pool.allocatedBytes / 2 ** 20).toFixed(0)} MiB`,
   );
+  if (profile) {
+    const p = { ...(await train.profile(batch(), 1e-4)), wallMs: msPerStep };
+    results.profile = { rows: p.rows, totalMs: p.totalMs, dispatches: p.dispatches, wallMs: p.wallMs };
+    console.log(`\nprofile of one step (each dispatch in its own timestamped pass):\n${formatProfile(p)}`);
+  }
   train.destroy();
   model.destroy();
   pool.destroy();
-  if (opts.out) await writeFile(opts.out, JSON.stringify(results, null, 2));
+  const out = str(opts.out);
+  if (out) await writeFile(out, JSON.stringify(results, null, 2));
   ctx.device.destroy();
+  return 0;
 }

@@ -41,13 +41,15 @@ const HELP = `gpt-garden <command>
          --top-k K --top-p P --seed S]      stream generated text (--temperature 0: greedy)
   export --run <run dir> --out <dir>  the bare Hugging Face folder (config.json, model.safetensors,
                                      tokenizer.json) of the run's latest checkpoint
-  bench [options]                    kernel GFLOP/s and GB/s, training-step tokens/s
+  bench [--profile] [options]        kernel GFLOP/s and GB/s, training-step tokens/s
       --model seed|small|tiny        model to time (default: seed on a GPU, tiny on SwiftShader)
       --layers N --heads N --width N --vocab N --block N --batch N --accum N
                                      override the model, micro-batch and accumulation
       --matmul N                     square matmul size (default 4096 on a GPU, 256 on SwiftShader)
       --steps N                      timed training steps (default 10)
       --out file.json                also write the results as JSON
+      --profile                      time each dispatch of one training step (timestamp queries):
+                                     a table per op and direction, beside the step's wall time
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -89,10 +91,10 @@ async function main(argv: string[]): Promise<number> {
         matmul: { type: 'string' },
         steps: { type: 'string' },
         out: { type: 'string' },
+        profile: { type: 'boolean' },
       },
     });
-    await runBench(values);
-    return 0;
+    return runBench(values);
   }
   throw new Error(`unknown command "${command}"\n\n${HELP}`);
 }

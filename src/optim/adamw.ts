@@ -121,7 +121,7 @@ export class AdamW {
    * Records one clip + AdamW step (one compute pass) and writes its uniforms to the queue. At most
    * `ringSize` steps may be recorded before the command buffer is submitted.
    */
-  encodeStep(encoder: GPUCommandEncoder, { lr = this.options.lr, step = this.stepCount + 1 }: AdamWStepOptions = {}): void {
+  encodeStep(encoder: GPUCommandEncoder, { lr = this.options.lr, step = this.stepCount + 1 }: AdamWStepOptions = {}, timestampWrites?: GPUComputePassTimestampWrites): void {
     if (!Number.isInteger(step) || step < 1) throw new Error(`AdamW: step must be a positive integer (Adam counts from 1), got ${step}`);
     if (!Number.isFinite(lr) || lr < 0) throw new Error(`AdamW: bad learning rate ${lr}`);
     const { beta1, beta2, eps, weightDecay, gradClip } = this.options;
@@ -147,7 +147,7 @@ export class AdamW {
     ]);
     this.ctx.device.queue.writeBuffer(slot.uniforms, 0, params);
 
-    const pass = encoder.beginComputePass({ label: 'adamw' });
+    const pass = encoder.beginComputePass({ label: 'adamw', ...(timestampWrites ? { timestampWrites } : {}) });
     pass.setPipeline(this.pipelines.partial);
     pass.setBindGroup(0, slot.partial);
     pass.dispatchWorkgroups(...grid1d(this.numPartials));

@@ -5,10 +5,12 @@
  * gradient norm are copied aside and read back asynchronously, so the step never waits on the CPU.
  */
 import { backward } from '../autograd/backward';
+import { adamwCost } from '../autograd/cost';
 import { Graph } from '../autograd/graph';
 import { Plan } from '../autograd/plan';
 import type { Tensor } from '../autograd/tensor';
 import type { BufferPool } from '../gpu/pool';
+import { Profiler, type ProfileResult } from '../gpu/profiler';
 import type { GPTModel } from '../model/gpt';
 import { AdamW, type AdamWOptions } from '../optim/adamw';
 
@@ -58,12 +60,14 @@ export class TrainStep {
     this.loss = loss;
     // d(mean over micro-batches)/d(micro-batch loss)
     const seed = this.graph.constant('dloss', Float32Array.of(1 / accumSteps), [1]);
+    const backwardFrom = this.graph.nodes.length;
     backward(this.graph, [{ tensor: loss, grad: seed }]);
     this.plan = new Plan(model.ctx, this.graph, {
       store: model.store,
       retain: options.retainLogits ? [loss, logits] : [loss],
       pool: options.pool,
       label: 'train-step',
+      backwardFrom,
     });
     this.optimizer = new AdamW(model.ctx, model.store, optimizer);
     this.upload = device.createBuffer({ label: 'batch-upload', size: accumSteps * 2 * B * T * 4, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
@@ -85,7 +89,7 @@ export class TrainStep {
   }
 
   /** Records zero-grad + forward/backward of every micro-batch. */
-  encodeForwardBackward(encoder: GPUCommandEncoder, batches: readonly MicroBatch[]): void {
+  encodeForwardBackward(encoder: GPUCommandEncoder, batches: readonly MicroBatch[], profiler?: Profiler): void {
     this.writeBatches(batches);
     const bytes = this.shape.batchSize * this.shape.seqLen * 4;
     const idx = this.plan.slice(this.idx);
@@ -95,15 +99,16 @@ export class TrainStep {
     for (let k = 0; k < batches.length; k++) {
       encoder.copyBufferToBuffer(this.upload, 2 * k * bytes, idx.buffer, idx.offset, bytes);
       encoder.copyBufferToBuffer(this.upload, (2 * k + 1) * bytes, targets.buffer, targets.offset, bytes);
-      this.plan.encode(encoder);
+      this.plan.encode(encoder, undefined, profiler);
       encoder.copyBufferToBuffer(loss.buffer, loss.offset, this.stats, k * 4, 4);
     }
   }
 
   /** Records clipping + AdamW and keeps the gradient norm. */
-  encodeOptimizer(encoder: GPUCommandEncoder, lr: number): void {
+  encodeOptimizer(encoder: GPUCommandEncoder, lr: number, profiler?: Profiler): void {
     this.stepCount++;
-    this.optimizer.encodeStep(encoder, { lr, step: this.stepCount });
+    const n = this.model.store.length;
+    this.optimizer.encodeStep(encoder, { lr, step: this.stepCount }, profiler?.next({ op: 'adamw', phase: 'optimizer', first: true, ...adamwCost(n) }));
     encoder.copyBufferToBuffer(this.optimizer.normBuffer, 0, this.stats, this.shape.accumSteps * 4, 4);
   }
 
@@ -117,6 +122,31 @@ export class TrainStep {
       if (!Number.isFinite(result.gradNorm)) this.stepCount--;
       return result;
     });
+  }
+
+  /** Dispatches one profiled step records: the plan per micro-batch, and AdamW's pass. */
+  get profiledDispatches(): number {
+    return this.shape.accumSteps * this.plan.dispatchCount + 1;
+  }
+
+  /**
+   * One real optimizer step (the weights move) with every dispatch in its own timestamped pass;
+   * resolves with the per-op table. Throws ProfilerUnavailable without timestamp-query.
+   */
+  async profile(batches: readonly MicroBatch[], lr: number): Promise<ProfileResult & StepResult> {
+    const ctx = this.model.ctx;
+    const profiler = new Profiler(ctx.device, ctx.features, this.profiledDispatches);
+    try {
+      const result = await this.submit('train-step.profile', (encoder) => {
+        this.encodeForwardBackward(encoder, batches, profiler);
+        this.encodeOptimizer(encoder, lr, profiler);
+        profiler.resolve(encoder);
+      });
+      if (!Number.isFinite(result.gradNorm)) this.stepCount--;
+      return { ...(await profiler.read()), ...result };
+    } finally {
+      profiler.destroy();
+    }
   }
 
   /** Forward and backward only (gradients stay in the arena): for checks against references. */
