@@ -56,7 +56,7 @@ export class IdbShardStore implements ShardStore {
     const expected = dtype === 'uint16' ? Uint16Array : Uint32Array;
     // A damaged shard (a string, null, another array type) is named, never read as tokens.
     if (!(tokens instanceof expected)) {
-      const held = tokens === null ? 'null' : ((tokens as object)?.constructor?.name ?? typeof tokens);
+      const held = tokens === null ? 'null' : typeof tokens === 'object' ? (tokens.constructor?.name ?? 'an object') : `a ${typeof tokens}`;
       throw new DataError('format', `shard ${key} is damaged: it holds ${held}, expected ${expected.name}; delete this dataset and prepare it again`);
     }
     return tokens;
