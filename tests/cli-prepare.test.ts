@@ -94,6 +94,6 @@ describe('prepare CLI', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/usage: prepare/);
     const badLimit = await prepare('--source', join(dir, 'book.txt'), '--tokenizer', tokenizerPath, '--out', join(dir, 'y'), '--max-tokens', 'lots');
-    expect(badLimit.stderr).toMatch(/--max-tokens must be a positive number/);
+    expect(badLimit.stderr).toMatch(/--max-tokens must be a whole number of at least 1 \(e\.g\. 1\.1e9\), got "lots"/);
   });
 });

@@ -110,7 +110,7 @@ describe('train-tokenizer CLI', () => {
       [['--source', 'bundled', '--sample-mb=-1', '--vocab', '500', '--out', out], '--sample-mb must be a number of MB above 0, got "-1"'],
       [['--source', 'bundled', '--in', 'x.txt', '--vocab', '500', '--out', out], 'give --source or --in, not both'],
       [['--vocab', '500', '--out', out], '--source <dataset id | url | file | bundled> or --in FILE is required'],
-      [['--source', 'bundled', '--vocab', '12', '--out', out], 'vocabSize 12 is too small: the minimum is 257 (256 byte symbols + 1 special token)'],
+      [['--source', 'bundled', '--vocab', '12', '--out', out], '--vocab must be a whole number from 257 to 2147483648, got "12"'],
       [['--source', 'bundled', '--vocab', '500', '--out', join(dir, 'missing', 'tokenizer.json')], `--out ${join(dir, 'missing', 'tokenizer.json')}: the folder ${join(dir, 'missing')} does not exist`],
       [['--source', 'bundled', '--vocab', '500', '--out', dir], `--out ${dir} is a directory: give a file name such as ${dir}/tokenizer.json`],
       [['--source', 'no such thing', '--vocab', '500', '--out', out], '--source no such thing is neither a file, a URL, nor a Hugging Face dataset id'],

@@ -275,8 +275,9 @@ describe('plan CLI (bundled)', () => {
       [['--flops', '-3e17'], /--flops must be a positive number/],
       [['--flops', 'lots'], /--flops must be a positive number/],
       [['--flops', '0'], /--flops must be a positive number/],
-      [['--flops', '1e17', '--fit', 'kaplan'], /unknown --fit "kaplan"/],
-      [['--flops', '1e17', '--vocab', '12.5'], /--vocab must be a positive integer/],
+      [['--flops', '1e17', '--fit', 'kaplan'], /--fit must be hoffmann or epoch, got "kaplan"/],
+      [['--flops', '1e17', '--vocab', '12.5'], /--vocab must be a whole number from 257 to 2147483648, got "12.5"/],
+      [['--flops', '1e17', '--vocab', '1e12'], /--vocab must be a whole number from 257 to 2147483648, got "1e12"/],
     ];
     for (const [args, message] of cases) {
       const { code, stdout, stderr } = await plan(...args);

@@ -3,21 +3,16 @@
  * (model.safetensors, config.json, tokenizer.json), the same bytes the run directory holds.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DataError } from '../data/types';
 import { hfFolderFiles, readRunDir } from '../train/run-dir';
+import { parseFlags } from './args';
 import { folderEntries, readRunFolder, writeFolder } from './run-folder';
 
 const USAGE = 'usage: export --run <run dir> --out <dir>';
 
 export async function exportCommand(args: string[]): Promise<number> {
   try {
-    let values: { run?: string; out?: string };
-    try {
-      ({ values } = parseArgs({ args, options: { run: { type: 'string' }, out: { type: 'string' } } }));
-    } catch (error) {
-      throw new DataError('config', `${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-    }
+    const { values } = parseFlags(args, { run: { type: 'string' }, out: { type: 'string' } }, { command: 'export' });
     if (!values.run || !values.out) throw new DataError('config', USAGE);
     const dir = resolve(values.run);
     const out = resolve(values.out);

@@ -3,63 +3,29 @@
  * FLOP budget under a Chinchilla fit. Prints a short summary, then one JSON object on the last line
  * of stdout. Errors go to stderr with exit code 2.
  */
-import { parseArgs } from 'node:util';
+import { DataError } from '../data/types';
 import { SEED_CONFIG } from '../model/config';
 import { FITS, type FitId } from '../scaling/chinchilla';
-import { formatCount, formatFlops, parsePositiveNumber } from '../scaling/format';
+import { formatCount, formatFlops } from '../scaling/format';
 import { planForBudget } from '../scaling/model-picker';
+import { parseFlags, VOCAB_FLAG } from './args';
 
 const USAGE = 'usage: plan --flops C [--fit hoffmann|epoch] [--vocab N] [--block N]   (e.g. --flops 3.2e17)';
 
-class UsageError extends Error {}
-
-function positiveNumber(flag: string, text: string | undefined): number {
-  if (text === undefined) throw new UsageError(`--${flag} is required\n${USAGE}`);
-  const value = parsePositiveNumber(text);
-  if (value === undefined) throw new UsageError(`--${flag} must be a positive number such as 3.2e17 (got "${text}")`);
-  return value;
-}
-
-function positiveInteger(flag: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`--${flag} must be a positive integer (got "${text}")`);
-  return value;
-}
-
-function parseFit(text: string | undefined): FitId {
-  if (text === undefined) return 'hoffmann';
-  if (Object.hasOwn(FITS, text)) return text as FitId;
-  throw new UsageError(`unknown --fit "${text}": choose ${Object.keys(FITS).join(' or ')}`);
-}
-
-/** parseArgs reads "--flops -3" as a flag with no value; glue negative numbers on so they get a clear error. */
-function attachNegativeValues(args: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const next = args[i + 1];
-    if (/^--(flops|vocab|block)$/.test(args[i]!) && next !== undefined && /^-[\d.]/.test(next)) {
-      out.push(`${args[i]}=${next}`);
-      i++;
-    } else out.push(args[i]!);
-  }
-  return out;
-}
+export const PLAN_FLAGS = {
+  flops: { type: 'number', above: 0, want: 'a positive number such as 3.2e17' },
+  fit: { type: 'enum', values: Object.keys(FITS) as FitId[] },
+  vocab: VOCAB_FLAG,
+  block: { type: 'int', min: 1, max: 2 ** 20 },
+} as const;
 
 function run(args: string[]): void {
-  let values: { flops?: string; fit?: string; vocab?: string; block?: string };
-  try {
-    ({ values } = parseArgs({
-      args: attachNegativeValues(args),
-      options: { flops: { type: 'string' }, fit: { type: 'string' }, vocab: { type: 'string' }, block: { type: 'string' } },
-    }));
-  } catch (e) {
-    throw new UsageError(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
-  }
-  const flops = positiveNumber('flops', values.flops);
-  const fit = FITS[parseFit(values.fit)];
-  const vocabSize = positiveInteger('vocab', values.vocab, SEED_CONFIG.vocabSize);
-  const blockSize = positiveInteger('block', values.block, SEED_CONFIG.blockSize);
+  const { values } = parseFlags(args, PLAN_FLAGS, { command: 'plan' });
+  if (values.flops === undefined) throw new DataError('config', `--flops is required: ${USAGE}`);
+  const flops = values.flops;
+  const fit = FITS[values.fit ?? 'hoffmann'];
+  const vocabSize = values.vocab ?? SEED_CONFIG.vocabSize;
+  const blockSize = values.block ?? SEED_CONFIG.blockSize;
   const plan = planForBudget({ flops, fit, vocabSize, blockSize });
   const { config } = plan;
 

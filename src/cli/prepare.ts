@@ -6,7 +6,6 @@
  */
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { FolderShardStore } from '../data/folder-store';
 import { fingerprint, ingest, type IngestProgress } from '../data/ingest';
 import { createSource } from '../data/sources/index';
@@ -14,10 +13,25 @@ import { formatBytes } from '../data/storage';
 import { DataError } from '../data/types';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
+import { parseFlags } from './args';
 import { sourceFromArg } from './source-arg';
 
 const USAGE = `usage: prepare --source <dataset id | url | file | bundled> --tokenizer tokenizer.json --out dir
-       [--max-tokens N] [--column text] [--shard-tokens N] [--val-fraction 0.05]`;
+       [--max-tokens N] [--column text] [--shard-tokens N] [--val-fraction 0.05] [--stall-timeout 30]`;
+
+export const PREPARE_FLAGS = {
+  source: { type: 'string' },
+  tokenizer: { type: 'string' },
+  out: { type: 'string' },
+  'max-tokens': { type: 'int', min: 1, want: 'a whole number of at least 1 (e.g. 1.1e9)' },
+  column: { type: 'string' },
+  'shard-tokens': { type: 'int', min: 1 },
+  'val-fraction': { type: 'number', above: 0, max: 0.5 },
+  'hub-endpoint': { type: 'string' },
+  'datasets-server': { type: 'string' },
+  /** Seconds without a byte before a request is retried (then given up on). */
+  'stall-timeout': { type: 'number', above: 0, max: 3600, want: 'a number of seconds above 0 and at most 3600' },
+} as const;
 
 function progressLine(p: IngestProgress): string {
   const pct = p.fraction !== undefined ? `${(p.fraction * 100).toFixed(1)}% ` : '';
@@ -39,27 +53,8 @@ async function keepTokenizer(out: string, tokenizerJson: string): Promise<void> 
 
 export async function prepareCommand(args: string[]): Promise<number> {
   try {
-    const { values } = parseArgs({
-      args,
-      options: {
-        source: { type: 'string' },
-        tokenizer: { type: 'string' },
-        out: { type: 'string' },
-        'max-tokens': { type: 'string' },
-        column: { type: 'string' },
-        'shard-tokens': { type: 'string' },
-        'val-fraction': { type: 'string' },
-        'hub-endpoint': { type: 'string' },
-        'datasets-server': { type: 'string' },
-      },
-    });
-    if (!values.source || !values.tokenizer || !values.out) throw new DataError('config', USAGE);
-    const number = (name: string, text: string | undefined) => {
-      if (text === undefined) return undefined;
-      const n = Number(text);
-      if (!Number.isFinite(n) || n <= 0) throw new DataError('config', `--${name} must be a positive number, got ${text}`);
-      return n;
-    };
+    const { values } = parseFlags(args, PREPARE_FLAGS, { command: 'prepare' });
+    if (!values.source || !values.tokenizer || !values.out) throw new DataError('config', USAGE.replace(/\n\s*/g, ' '));
     const tokenizerJson = await readFile(values.tokenizer, 'utf8');
     const tokenizer = new Tokenizer(parseTokenizerJson(tokenizerJson));
     const { spec, env } = await sourceFromArg(values.source, values.column);
@@ -69,6 +64,7 @@ export async function prepareCommand(args: string[]): Promise<number> {
       ...env,
       hubEndpoint: values['hub-endpoint'],
       datasetsServer: values['datasets-server'],
+      ...(values['stall-timeout'] !== undefined ? { stallTimeoutMs: values['stall-timeout'] * 1000 } : {}),
       signal: controller.signal,
     });
     const out = resolve(values.out);
@@ -80,9 +76,9 @@ export async function prepareCommand(args: string[]): Promise<number> {
       id: basename(out),
       spec,
       source,
-      maxTokens: number('max-tokens', values['max-tokens']),
-      shardTokens: number('shard-tokens', values['shard-tokens']),
-      valFraction: number('val-fraction', values['val-fraction']),
+      maxTokens: values['max-tokens'],
+      shardTokens: values['shard-tokens'],
+      valFraction: values['val-fraction'],
       signal: controller.signal,
       onProgress: (p) => process.stderr.write(progressLine(p)),
     });

@@ -3,9 +3,9 @@
  * line of stdout; `--decode "[ids]"` prints the text instead. Errors go to stderr with exit code 2.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
+import { parseFlags } from './args';
 
 const USAGE = 'usage: tokenize --tokenizer tokenizer.json (--text "..." | --decode "[ids]")';
 
@@ -25,15 +25,7 @@ function parseIds(text: string): number[] {
 }
 
 async function run(args: string[]): Promise<void> {
-  let values: { tokenizer?: string; text?: string; decode?: string };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { tokenizer: { type: 'string' }, text: { type: 'string' }, decode: { type: 'string' } },
-    }));
-  } catch (e) {
-    throw new UsageError(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
-  }
+  const { values } = parseFlags(args, { tokenizer: { type: 'string' }, text: { type: 'string' }, decode: { type: 'string' } }, { command: 'tokenize' });
   if (values.tokenizer === undefined) throw new UsageError(`--tokenizer is required\n${USAGE}`);
   if ((values.text === undefined) === (values.decode === undefined)) {
     throw new UsageError(`give exactly one of --text and --decode\n${USAGE}`);

@@ -1,14 +1,14 @@
 /**
- * `train`'s flags turned into RunSettings: numbers checked one by one (each bad one is a line that
- * names the flag), a plan printed by `plan` as the model and token budget, device defaults for the
+ * `train`'s flags turned into RunSettings: numbers checked by the shared parser (each bad one is a
+ * line that names the flag), a plan printed by `plan` as the model and token budget, device defaults for the
  * rest. No GPU and no files written here.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { DataError } from '../data/types';
 import type { GPTConfig } from '../model/config';
 import { suggestSettings } from '../train/defaults';
 import type { RunSettings } from '../train/protocol';
+import { parseFlags } from './args';
 
 export const TRAIN_USAGE = `usage: train --data <dir from prepare> --out <run dir> [--layers N --heads N --width N --block N
              --batch N --accum N --steps N | --tokens N --lr X --min-lr X --warmup N --weight-decay X
@@ -16,13 +16,25 @@ export const TRAIN_USAGE = `usage: train --data <dir from prepare> --out <run di
              [--plan <JSON printed by plan, or a file holding it>] [--init <Hugging Face folder>] [--print-every N]
        train --resume <run dir> [--data <dir>] [--steps N]`;
 
+const WHOLE = { type: 'int', min: 1 } as const;
+const WHOLE0 = { type: 'int', min: 0 } as const;
+const NONNEG = { type: 'number', min: 0 } as const;
+
 /** Flags that set a run's settings (fixed once it started: --resume takes only --steps). */
 const SETTING_FLAGS = {
-  layers: 'int', heads: 'int', width: 'int', block: 'int', batch: 'int', accum: 'int', steps: 'int', tokens: 'count',
-  lr: 'positive', 'min-lr': 'nonneg', warmup: 'int0', 'weight-decay': 'nonneg', 'grad-clip': 'nonneg',
-  'eval-every': 'int', 'eval-batches': 'int0', 'checkpoint-every': 'int', seed: 'seed',
+  layers: WHOLE, heads: WHOLE, width: WHOLE, block: WHOLE, batch: WHOLE, accum: WHOLE, steps: WHOLE,
+  tokens: { type: 'number', min: 1, want: 'a number of at least 1 (e.g. 1.1e9)' },
+  lr: { type: 'number', above: 0, want: 'a number above 0 (e.g. 6e-4)' }, 'min-lr': NONNEG, warmup: WHOLE0,
+  'weight-decay': NONNEG, 'grad-clip': NONNEG, 'eval-every': WHOLE, 'eval-batches': WHOLE0, 'checkpoint-every': WHOLE,
+  seed: { type: 'int', min: 0, max: 2 ** 32 - 1, want: 'a whole number from 0 to 2^32-1' },
 } as const;
 type SettingFlag = keyof typeof SETTING_FLAGS;
+
+export const TRAIN_FLAGS = {
+  ...SETTING_FLAGS,
+  data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, plan: { type: 'string' }, init: { type: 'string' },
+  'print-every': WHOLE,
+} as const;
 
 export interface TrainArgs {
   data?: string;
@@ -38,54 +50,11 @@ function usage(message: string): DataError {
   return new DataError('config', message);
 }
 
-/** A flag's number, checked against its kind ("1e3" and "1_000" are fine for counts; "lots" is not). */
-function parseNumber(flag: string, kind: (typeof SETTING_FLAGS)[SettingFlag] | 'int', text: string): number {
-  const value = Number(text.replace(/_/g, ''));
-  const whole = Number.isSafeInteger(value);
-  const ok =
-    kind === 'int' ? whole && value >= 1
-    : kind === 'int0' ? whole && value >= 0
-    : kind === 'count' ? Number.isFinite(value) && value >= 1
-    : kind === 'seed' ? whole && value >= 0 && value < 2 ** 32
-    : kind === 'positive' ? Number.isFinite(value) && value > 0
-    : Number.isFinite(value) && value >= 0;
-  if (text.trim() === '' || !ok) {
-    const want = { int: 'a whole number of at least 1', int0: 'a whole number of at least 0', count: 'a number of at least 1 (e.g. 1.1e9)', seed: 'a whole number from 0 to 2^32-1', positive: 'a number above 0 (e.g. 6e-4)', nonneg: 'a number of at least 0' }[kind];
-    throw usage(`--${flag} must be ${want}, got "${text}"`);
-  }
-  return value;
-}
-
-/** parseArgs reads "--steps -3" as two flags; glue a negative number on so it gets a clear error. */
-export function attachNegatives(args: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const next = args[i + 1];
-    if (args[i]!.startsWith('--') && !args[i]!.includes('=') && next !== undefined && /^-[\d.]/.test(next)) {
-      out.push(`${args[i]}=${next}`);
-      i++;
-    } else out.push(args[i]!);
-  }
-  return out;
-}
-
 export function parseTrainArgs(args: string[]): TrainArgs {
-  const strings = Object.fromEntries(Object.keys(SETTING_FLAGS).map((k) => [k, { type: 'string' as const }]));
-  let values: Record<string, string | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: attachNegatives(args),
-      options: { ...strings, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, plan: { type: 'string' }, init: { type: 'string' }, 'print-every': { type: 'string' } },
-    }) as { values: Record<string, string | undefined> });
-  } catch (error) {
-    throw usage(`${error instanceof Error ? error.message : String(error)}\n${TRAIN_USAGE}`);
-  }
+  const { values } = parseFlags(args, TRAIN_FLAGS, { command: 'train' });
   const numbers: TrainArgs['numbers'] = {};
-  for (const [flag, kind] of Object.entries(SETTING_FLAGS) as [SettingFlag, (typeof SETTING_FLAGS)[SettingFlag]][]) {
-    const text = values[flag];
-    if (text !== undefined) numbers[flag] = parseNumber(flag, kind, text);
-  }
-  const printEvery = values['print-every'] === undefined ? undefined : parseNumber('print-every', 'int', values['print-every']);
+  for (const flag of Object.keys(SETTING_FLAGS) as SettingFlag[]) if (values[flag] !== undefined) numbers[flag] = values[flag];
+  const printEvery = values['print-every'];
   if (values.resume !== undefined) {
     const fixed = Object.keys(numbers).filter((k) => k !== 'steps');
     if (values.out || values.plan || values.init || fixed.length > 0) {

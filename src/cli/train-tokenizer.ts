@@ -11,13 +11,13 @@
 import { createReadStream } from 'node:fs';
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createSource } from '../data/sources/index';
 import { DEFAULT_SAMPLE_MB, MB, type SampleStats, trainBpeOnSample } from '../data/text-sample';
 import { DataError, type TextRows, type TextSource } from '../data/types';
 import { toTokenizerJson } from '../tokenizer/tokenizer-json';
 import { DEFAULT_MIN_FREQUENCY, isCancelled, type TrainProgress } from '../tokenizer/trainer';
 import { END_OF_TEXT, TokenizerError } from '../tokenizer/types';
+import { parseFlags, VOCAB_FLAG } from './args';
 import { sourceFromArg } from './source-arg';
 
 export const TRAIN_TOKENIZER_HELP = `gpt-garden train-tokenizer --vocab N --source <dataset id | url | file | bundled> [--sample-mb N] --out tokenizer.json
@@ -35,17 +35,29 @@ gpt-garden train-tokenizer --vocab N --in corpus.txt [--in more.txt] --out token
   --special TOKEN      special token (repeatable; default ${END_OF_TEXT})
   --column NAME        the text column of a parquet or JSON-lines source (default: guessed)
   --hub-endpoint URL, --datasets-server URL   other Hub servers (mirrors, tests)
+  --stall-timeout S    a server silent for S seconds is retried, then given up on (default 30)
   --quiet              no progress bar
 `;
 
+export const TRAIN_TOKENIZER_FLAGS = {
+  vocab: VOCAB_FLAG,
+  in: { type: 'string', multiple: true },
+  source: { type: 'string' },
+  'sample-mb': { type: 'number', above: 0, want: 'a number of MB above 0' },
+  out: { type: 'string' },
+  'allow-smaller': { type: 'boolean' },
+  'min-frequency': { type: 'int', min: 0 },
+  special: { type: 'string', multiple: true },
+  column: { type: 'string' },
+  'hub-endpoint': { type: 'string' },
+  'datasets-server': { type: 'string' },
+  'stall-timeout': { type: 'number', above: 0, max: 3600, want: 'a number of seconds above 0 and at most 3600' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
 /** Bad command-line input: reported without a stack, exit code 2. */
 class UsageError extends Error {}
-
-function parseCount(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value.trim())) throw new UsageError(`--${name} must be a non-negative integer, got "${value}"`);
-  return Number(value);
-}
 
 /** Files given with --in as a source whose rows are lines that already end in '\n'. */
 function linesSource(files: string[], totalBytes: number): TextSource {
@@ -132,11 +144,8 @@ function progressBar(stream: NodeJS.WriteStream): { update(p: TrainProgress): vo
   };
 }
 
-function parseMb(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const mb = Number(value.trim());
-  if (!value.trim() || !Number.isFinite(mb) || mb <= 0) throw new UsageError(`--sample-mb must be a number of MB above 0, got "${value}"`);
-  return mb;
+function stallOption(seconds: number | undefined): { stallTimeoutMs?: number } {
+  return seconds === undefined ? {} : { stallTimeoutMs: seconds * 1000 };
 }
 
 export async function trainTokenizerCommand(args: string[]): Promise<number> {
@@ -145,37 +154,14 @@ export async function trainTokenizerCommand(args: string[]): Promise<number> {
   const onSignal = () => controller.abort();
   let out: string | undefined;
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: {
-          vocab: { type: 'string' },
-          in: { type: 'string', multiple: true },
-          source: { type: 'string' },
-          'sample-mb': { type: 'string' },
-          out: { type: 'string' },
-          'allow-smaller': { type: 'boolean' },
-          'min-frequency': { type: 'string' },
-          special: { type: 'string', multiple: true },
-          column: { type: 'string' },
-          'hub-endpoint': { type: 'string' },
-          'datasets-server': { type: 'string' },
-          quiet: { type: 'boolean' },
-          help: { type: 'boolean' },
-        },
-      });
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    const { values } = parsed;
+    const { values } = parseFlags(args, TRAIN_TOKENIZER_FLAGS, { command: 'train-tokenizer' });
     if (values.help) {
       process.stdout.write(TRAIN_TOKENIZER_HELP);
       return 0;
     }
-    const vocabSize = parseCount('vocab', values.vocab);
-    const minFrequency = parseCount('min-frequency', values['min-frequency']);
-    const sampleMb = parseMb(values['sample-mb']);
+    const vocabSize = values.vocab;
+    const minFrequency = values['min-frequency'];
+    const sampleMb = values['sample-mb'];
     if (vocabSize === undefined) throw new UsageError('--vocab N is required');
     if (values.in?.length && values.source) throw new UsageError('give --source or --in, not both');
     if (!values.in?.length && !values.source) throw new UsageError('--source <dataset id | url | file | bundled> or --in FILE is required');
@@ -192,7 +178,7 @@ export async function trainTokenizerCommand(args: string[]): Promise<number> {
     let sampleBytes: number;
     if (values.source) {
       const { spec, env } = await sourceFromArg(values.source, values.column);
-      source = await createSource(spec, { ...env, hubEndpoint: values['hub-endpoint'], datasetsServer: values['datasets-server'], signal: controller.signal });
+      source = await createSource(spec, { ...env, hubEndpoint: values['hub-endpoint'], datasetsServer: values['datasets-server'], ...stallOption(values['stall-timeout']), signal: controller.signal });
       sampleBytes = Math.round((sampleMb ?? DEFAULT_SAMPLE_MB) * MB);
     } else {
       let totalBytes = 0;
