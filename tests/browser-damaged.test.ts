@@ -1,0 +1,117 @@
+/**
+ * Damaged IndexedDB records in headless Chromium (built app): run records set to a string, `{}` or
+ * without summary.settings, and manifests set to a string or with `shards: null`, written beside a
+ * healthy run and dataset; after a reload the page renders, the healthy ones are listed, each
+ * damaged one is listed by key and what is wrong, and Delete removes it.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { useBuiltApp } from './helpers/built-app';
+
+vi.setConfig({ testTimeout: 120_000 });
+
+const app = useBuiltApp();
+
+/** Runs in the page: writes raw values into an idb-keyval store (database `db`, object store 'kv'). */
+async function putRaw(db: string, entries: [string, unknown][]): Promise<void> {
+  const open = indexedDB.open(db);
+  open.onupgradeneeded = () => open.result.createObjectStore('kv');
+  const database = await new Promise<IDBDatabase>((resolve, reject) => {
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  const tx = database.transaction('kv', 'readwrite');
+  for (const [key, value] of entries) tx.objectStore('kv').put(value, key);
+  await new Promise<void>((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+  });
+  database.close();
+}
+
+const settings = {
+  model: { vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 },
+  batchSize: 2,
+  accumSteps: 1,
+  maxSteps: 10,
+  lr: { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 2 },
+  weightDecay: 0.1,
+  gradClip: 1,
+  evalEvery: 5,
+  evalBatches: 1,
+  checkpointEvery: 5,
+  seed: 1,
+  datasetId: 'good-data',
+};
+const summary = { id: 'good', name: 'the healthy run', createdAt: '2026-12-01T00:00:00Z', updatedAt: '2026-12-01T00:00:00Z', settings, status: 'paused', checkpointStep: 0, tokens: 0, tokenizer: { vocabSize: 300, fingerprint: 'f' } };
+const manifest = {
+  format: 'gpt-garden-tokens',
+  version: 1,
+  id: 'good-data',
+  name: 'the healthy dataset',
+  source: { kind: 'bundled', url: '/corpus/brown-fiction.txt' },
+  tokenizer: { vocabSize: 300, fingerprint: 'f' },
+  dtype: 'uint16',
+  shards: [],
+  tokens: 0,
+  rows: 0,
+  textBytes: 0,
+  cursor: { file: 0, row: 0 },
+  complete: false,
+  valFraction: 0.1,
+  createdAt: '2026-12-01T00:00:00Z',
+  updatedAt: '2026-12-01T00:00:00Z',
+};
+const { settings: _dropped, ...noSettings } = summary;
+
+describe('damaged records in the built app', () => {
+  it('renders after a reload, lists the healthy and the damaged, and deletes the damaged', async () => {
+    const page = await (await app().browser.newContext()).newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(app().base);
+    await page.getByRole('heading', { name: 'Runs in this browser' }).waitFor({ timeout: 60_000 });
+    const runs: [string, unknown][] = [
+      ['run:good', { summary, tokenizerJson: '{}', steps: [], evals: [] }],
+      ['run:str', 'not a record'],
+      ['run:empty', {}],
+      ['run:nosettings', { summary: { ...noSettings, id: 'nosettings' }, tokenizerJson: '{}', steps: [], evals: [] }],
+    ];
+    const data: [string, unknown][] = [
+      ['manifest:good-data', manifest],
+      ['manifest:str', 'oops'],
+      ['manifest:noshards', { ...manifest, id: 'noshards', shards: null }],
+    ];
+    await page.evaluate(`(${putRaw.toString()})('gpt-garden-runs', ${JSON.stringify(runs)})`);
+    await page.evaluate(`(${putRaw.toString()})('gpt-garden-data', ${JSON.stringify(data)})`);
+    await page.reload();
+
+    const damagedRuns = page.getByRole('list', { name: 'Damaged runs' });
+    await expect.poll(() => damagedRuns.textContent(), { timeout: 60_000 }).toContain('damaged: run:nosettings — summary.settings is missing');
+    expect(await damagedRuns.textContent()).toContain('damaged: run:str — the record is a string, expected an object');
+    expect(await damagedRuns.textContent()).toContain('damaged: run:empty — summary is missing');
+    await expect.poll(() => page.getByRole('list', { name: 'Runs', exact: true }).textContent()).toContain('the healthy run');
+
+    await page.getByRole('button', { name: 'Delete the damaged run:str' }).click();
+    await expect.poll(() => damagedRuns.locator('li').count()).toBe(2);
+    await page.getByRole('button', { name: 'Delete the damaged run:empty' }).click();
+    await page.getByRole('button', { name: 'Delete the damaged run:nosettings' }).click();
+    await expect.poll(() => damagedRuns.count()).toBe(0);
+    expect(await page.getByRole('list', { name: 'Runs', exact: true }).textContent()).toContain('the healthy run');
+
+    await page.getByRole('tab', { name: 'Data' }).click();
+    const damagedData = page.getByRole('list', { name: 'Damaged datasets' });
+    await expect.poll(() => damagedData.textContent(), { timeout: 30_000 }).toContain('damaged: manifest:noshards — shards is null, expected an array');
+    expect(await damagedData.textContent()).toContain('damaged: manifest:str — the record is a string, expected an object');
+    expect(await page.getByText('the healthy dataset').count()).toBe(1);
+    await page.getByRole('button', { name: 'Delete the damaged manifest:noshards' }).click();
+    await page.getByRole('button', { name: 'Delete the damaged manifest:str' }).click();
+    await expect.poll(() => damagedData.count()).toBe(0);
+    expect(await page.getByText('the healthy dataset').count()).toBe(1);
+
+    // Deleted for good: a reload lists only the healthy ones.
+    await page.reload();
+    await expect.poll(() => page.getByRole('list', { name: 'Runs', exact: true }).textContent(), { timeout: 60_000 }).toContain('the healthy run');
+    expect(await page.getByRole('list', { name: 'Damaged runs' }).count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+});
