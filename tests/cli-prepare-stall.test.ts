@@ -1,0 +1,89 @@
+/**
+ * `prepare` against a server that stalls: headers and half the body then silence, or no headers
+ * at all. With --stall-timeout 0.3 it gives up in seconds (retrying first), says the URL and the
+ * wait in one line, keeps the shards it saved, and a rerun once the server answers resumes to the
+ * same tokens as an uninterrupted run.
+ */
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareCommand } from '../src/cli/prepare';
+import { FolderShardStore } from '../src/data/folder-store';
+import { readAllTokens } from '../src/data/ingest';
+import type { DatasetManifest } from '../src/data/types';
+import { Tokenizer } from '../src/tokenizer/tokenizer';
+import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
+import { trainBpe } from '../src/tokenizer/trainer';
+import { END_OF_TEXT } from '../src/tokenizer/types';
+import { inProcess } from './helpers/cli';
+import { startDataServer, type DataServer } from './helpers/data-server';
+import { bookRows } from './helpers/text';
+
+// Lines come in batches of 1000: half of 4000 lines gives the reader whole batches to save.
+const ROWS = bookRows(4000, 8);
+const model = await trainBpe(ROWS.slice(0, 1000), { vocabSize: 400, minFrequency: 2, specialTokens: [END_OF_TEXT] });
+const tokenizer = new Tokenizer(model);
+const eot = tokenizer.idOf(END_OF_TEXT)!;
+
+let dir: string;
+let tokenizerPath: string;
+let server: DataServer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'garden-stall-'));
+  tokenizerPath = join(dir, 'tokenizer.json');
+  await writeFile(tokenizerPath, toTokenizerJson(model));
+  server = await startDataServer();
+  server.add('book.txt', ROWS.join('\n') + '\n');
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+const prepare = (url: string, out: string) =>
+  inProcess(prepareCommand, ['--source', url, '--tokenizer', tokenizerPath, '--out', out, '--shard-tokens', '500', '--stall-timeout', '0.3']);
+
+async function folderTokens(folder: string): Promise<{ manifest: DatasetManifest; tokens: number[] }> {
+  const manifest = JSON.parse(await readFile(join(folder, 'manifest.json'), 'utf8')) as DatasetManifest;
+  return { manifest, tokens: Array.from(await readAllTokens(new FolderShardStore(folder), manifest)) };
+}
+
+describe('prepare on a stalled server', () => {
+  it('headers and half the body, then silence: a clear error in seconds, the saved shards kept, a rerun resumes', async () => {
+    const url = `${server.url}/files/book.txt`;
+    const out = join(dir, 'body');
+    server.setStall('body');
+    const started = performance.now();
+    const stalled = await prepare(url, out);
+    const seconds = (performance.now() - started) / 1000;
+    expect(stalled.code).toBe(2);
+    expect(stalled.stderr.trim().split('\n').at(-1)).toBe(
+      `prepare: ${url} sent nothing for 0.3 s (retried): the server stalled; try again later (what was already saved is kept, a rerun resumes)`,
+    );
+    expect(seconds).toBeLessThan(15);
+    const expected = [...ROWS.flatMap((r) => tokenizer.encode(r + '\n')), eot];
+    const saved = await folderTokens(out);
+    expect(saved.manifest.complete).toBe(false);
+    expect(saved.tokens.length).toBeGreaterThan(0);
+    expect(saved.tokens.length).toBeLessThan(expected.length);
+    expect(saved.tokens).toEqual(expected.slice(0, saved.tokens.length));
+
+    server.setStall(undefined);
+    const resumed = await prepare(url, out);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const whole = await folderTokens(out);
+    expect(whole.manifest.complete).toBe(true);
+    expect(whole.tokens).toEqual(expected);
+  }, 60_000);
+
+  it('no headers at all: the same clear error, nothing written', async () => {
+    const url = `${server.url}/stall-headers/files/book.txt`;
+    const out = join(dir, 'headers');
+    const result = await prepare(url, out);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^prepare: ${url.replace(/[.?/]/g, '\\$&')} sent nothing for 0\\.3 s \\(retried\\)`));
+    await expect(readFile(join(out, 'manifest.json'))).rejects.toThrow();
+  }, 60_000);
+});
