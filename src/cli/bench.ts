@@ -17,6 +17,7 @@ import { GPTModel } from '../model/gpt';
 import { trainingFlopsPerToken } from '../model/hf';
 import { TrainStep } from '../train/step';
 import { randint, rng } from '../util/random';
+import { parseBenchArgs } from './bench-args';
 
 // The seed runs B=16 as 2 micro-batches of 8: 8 x 1024 x 50304 logits (1.65 GB) fit one
 // storage binding, 16 x 1024 x 50304 (3.3 GB) would not.
@@ -92,12 +93,7 @@ export async function runBench(opts: Record<string, string | boolean | undefined
 
   const preset = PRESETS[str(opts.model) ?? (onCpu ? 'tiny' : 'seed')];
   if (!preset) throw new Error(`unknown model preset ${opts.model} (seed, small, tiny)`);
-  const int = (v: string | boolean | undefined, d: number) => {
-    if (typeof v !== 'string') return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`bench: expected a positive integer, got "${v}"`);
-    return n;
-  };
+  const int = (v: string | boolean | undefined, d: number) => (typeof v === 'string' ? Number(v) : d);
   const config: GPTConfig = {
     vocabSize: int(opts.vocab, preset.config.vocabSize),
     blockSize: int(opts.block, preset.config.blockSize),
@@ -156,4 +152,9 @@ export async function runBench(opts: Record<string, string | boolean | undefined
   if (out) await writeFile(out, JSON.stringify(results, null, 2));
   ctx.device.destroy();
   return 0;
+}
+
+/** `bench [--profile] [options]`: the flags as main's help lists them. */
+export async function benchCommand(args: string[]): Promise<number> {
+  return runBench(parseBenchArgs(args));
 }

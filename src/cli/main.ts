@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createNodeContext } from '../gpu/node';
 import { checkFixture, formatReport } from '../model/fixture';
-import { runBench } from './bench';
+import { benchCommand } from './bench';
 import { exportCommand } from './export';
 import { planCommand } from './plan';
 import { prepareCommand } from './prepare';
@@ -76,26 +76,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'train') return trainCommand(rest);
   if (command === 'sample') return sampleCommand(rest);
   if (command === 'export') return exportCommand(rest);
-  if (command === 'bench') {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        model: { type: 'string' },
-        layers: { type: 'string' },
-        heads: { type: 'string' },
-        width: { type: 'string' },
-        vocab: { type: 'string' },
-        block: { type: 'string' },
-        batch: { type: 'string' },
-        accum: { type: 'string' },
-        matmul: { type: 'string' },
-        steps: { type: 'string' },
-        out: { type: 'string' },
-        profile: { type: 'boolean' },
-      },
-    });
-    return runBench(values);
-  }
+  if (command === 'bench') return benchCommand(rest);
   throw new Error(`unknown command "${command}"\n\n${HELP}`);
 }
 
