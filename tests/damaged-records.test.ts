@@ -113,6 +113,17 @@ describe('run records', () => {
     await expect(store.latestCheckpoint('good')).rejects.toThrow(`adamM/adamV hold ${arenaBytes}/4 bytes, params ${arenaBytes}`);
   });
 
+  it('a checkpoint whose weights do not fit the model, or are NaN, is damaged (not offered to resume)', async () => {
+    const { db, store } = await damagedRuns();
+    const short = { ...checkpoint(5), params: new Uint8Array(8), adamM: new Uint8Array(8), adamV: new Uint8Array(8) };
+    await set('ckpt:good:5', short, db);
+    await expect(store.latestCheckpoint('good')).rejects.toThrow(/is damaged \(ckpt:good:5: params holds 8 bytes, the run's model needs \d+/);
+    const nan = checkpoint(5);
+    new Float32Array(nan.params.buffer)[17] = NaN;
+    await set('ckpt:good:5', nan, db);
+    await expect(store.latestCheckpoint('good')).rejects.toThrow('params hold a non-finite value (NaN) at index 17');
+  });
+
   it('the lab worker lists damaged runs with the healthy and deletes them by id', async () => {
     const { db, store } = await damagedRuns();
     const events: LabEvent[] = [];

@@ -9,7 +9,7 @@ import { createStore, del, delMany, get, keys, set, type UseStore } from 'idb-ke
 import { checkCheckpoint, checkRunRecord, damagedError, damagedRecord, type DamagedRecord } from '../data/records';
 import { DataError, writing } from '../data/types';
 import type { EvalPoint, RunSettings, RunSummary, StepPoint } from './protocol';
-import { hfFolderFiles } from './run-dir';
+import { hfFolderFiles, paramArenaLength, paramLayout } from './run-dir';
 import type { RunDataset } from './run-dir';
 
 /** Everything needed to continue a run exactly where it stopped. */
@@ -177,8 +177,11 @@ export class RunStore {
         `the checkpoint of run "${record.summary.name}" at step ${record.summary.checkpointStep} is missing from IndexedDB (the browser may have evicted it): start the run again`,
       );
     }
+    const what = `the checkpoint of run "${record.summary.name}" at step ${record.summary.checkpointStep}`;
     const checked = checkCheckpoint(data);
-    if (!checked.ok) throw damagedError(`the checkpoint of run "${record.summary.name}" at step ${record.summary.checkpointStep}`, key, checked.problems);
+    if (!checked.ok) throw damagedError(what, key, checked.problems);
+    const problems = arenaProblems(checked.value.params, record.summary.settings.model);
+    if (problems.length > 0) throw damagedError(what, key, problems);
     return checked.value;
   }
 
@@ -213,6 +216,20 @@ export class RunStore {
     const prefix = `${CKPT}${id}:`;
     return (await keys(this.db)).filter((k): k is string => typeof k === 'string' && k.startsWith(prefix));
   }
+}
+
+/** Weights that do not fit the run's model, or are not finite, would load as garbage: named instead. */
+function arenaProblems(params: Uint8Array, model: RunSummary['settings']['model']): string[] {
+  // Between the end of the last tensor and the whole arena (its tail padding is optional).
+  const least = 4 * paramLayout(model).reduce((end, e) => Math.max(end, e.offset + e.numel), 0);
+  const most = 4 * paramArenaLength(model);
+  if (params.byteLength < least || params.byteLength > most || params.byteLength % 4 !== 0)
+    return [`params holds ${params.byteLength} bytes, the run's model needs ${least === most ? least : `${least} to ${most}`}`];
+  // A view needs 4-byte alignment; a misaligned array (a subarray) is copied first.
+  const aligned = params.byteOffset % 4 === 0 ? params : params.slice();
+  const values = new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  return bad < 0 ? [] : [`params hold a non-finite value (${values[bad]}) at index ${bad}`];
 }
 
 // The arena layout lives with the run directory format; kept importable from here.
