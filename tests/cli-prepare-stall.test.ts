@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareCommand } from '../src/cli/prepare';
+import { trainTokenizerCommand } from '../src/cli/train-tokenizer';
 import { FolderShardStore } from '../src/data/folder-store';
 import { readAllTokens } from '../src/data/ingest';
 import type { DatasetManifest } from '../src/data/types';
@@ -60,7 +61,7 @@ describe('prepare on a stalled server', () => {
     const seconds = (performance.now() - started) / 1000;
     expect(stalled.code).toBe(2);
     expect(stalled.stderr.trim().split('\n').at(-1)).toBe(
-      `prepare: ${url} sent nothing for 0.3 s (retried): the server stalled; try again later (what was already saved is kept, a rerun resumes)`,
+      `prepare: ${url} sent nothing for 0.3 s (retried): the server stalled; try again later (the shards saved so far are kept: the same command resumes)`,
     );
     expect(seconds).toBeLessThan(15);
     const expected = [...ROWS.flatMap((r) => tokenizer.encode(r + '\n')), eot];
@@ -85,5 +86,14 @@ describe('prepare on a stalled server', () => {
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^prepare: ${url.replace(/[.?/]/g, '\\$&')} sent nothing for 0\\.3 s \\(retried\\)`));
     await expect(readFile(join(out, 'manifest.json'))).rejects.toThrow();
+  }, 60_000);
+
+  it('train-tokenizer takes the same --stall-timeout and writes nothing', async () => {
+    const url = `${server.url}/stall/files/book.txt`;
+    const out = join(dir, 'tokenizer-from-stall.json');
+    const result = await inProcess(trainTokenizerCommand, ['--source', url, '--vocab', '300', '--out', out, '--stall-timeout', '0.3', '--quiet']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(`train-tokenizer: ${url} sent nothing for 0.3 s (retried): the server stalled; try again later`);
+    await expect(readFile(out)).rejects.toThrow();
   }, 60_000);
 });

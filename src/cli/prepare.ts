@@ -8,6 +8,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { FolderShardStore } from '../data/folder-store';
 import { fingerprint, ingest, type IngestProgress } from '../data/ingest';
+import { StallError } from '../data/sources/http';
 import { createSource } from '../data/sources/index';
 import { formatBytes } from '../data/storage';
 import { DataError } from '../data/types';
@@ -88,7 +89,9 @@ export async function prepareCommand(args: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ id, dir: out, tokens, rows, textBytes, dtype, shards: shards.length, complete })}\n`);
     return 0;
   } catch (error) {
-    process.stderr.write(`\nprepare: ${error instanceof Error ? error.message : String(error)}\n`);
+    // A stalled server is worth another try later: say that what was saved waits for it.
+    const resumable = error instanceof DataError && error.cause instanceof StallError ? ' (the shards saved so far are kept: the same command resumes)' : '';
+    process.stderr.write(`\nprepare: ${error instanceof Error ? error.message : String(error)}${resumable}\n`);
     return 2;
   }
 }

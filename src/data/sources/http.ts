@@ -147,7 +147,7 @@ export function networkError(url: string, cause: unknown): DataError {
   if (cause instanceof StallError) {
     return new DataError(
       'network',
-      `${url} sent nothing for ${cause.seconds} s (retried): the server stalled; try again later (what was already saved is kept, a rerun resumes)`,
+      `${url} sent nothing for ${cause.seconds} s (retried): the server stalled; try again later`,
       { cause },
     );
   }
