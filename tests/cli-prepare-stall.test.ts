@@ -82,8 +82,12 @@ describe('prepare on a stalled server', () => {
   it('no headers at all: the same clear error, nothing written', async () => {
     const url = `${server.url}/stall-headers/files/book.txt`;
     const out = join(dir, 'headers');
+    const started = performance.now();
     const result = await prepare(url, out);
     expect(result.code).toBe(2);
+    // Three tries of 0.3 s and two back-offs (0.5 s, 1 s): retried, but not retries × retries times.
+    expect((performance.now() - started) / 1000).toBeLessThan(6);
+    expect(server.requests.filter((r) => r.path === '/stall-headers/files/book.txt')).toHaveLength(3);
     expect(result.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^prepare: ${url.replace(/[.?/]/g, '\\$&')} sent nothing for 0\\.3 s \\(retried\\)`));
     await expect(readFile(join(out, 'manifest.json'))).rejects.toThrow();
   }, 60_000);

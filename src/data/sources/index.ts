@@ -38,7 +38,7 @@ export async function createSource(spec: SourceSpec, env: SourceEnv = {}): Promi
   const http: HttpOptions = { fetch: guarded, signal: env.signal, retries: env.retries, retryDelayMs: env.retryDelayMs };
   switch (spec.kind) {
     case 'bundled':
-      return textSource(urlText(spec.url, { ...http, name: baseName(spec.url) }), { format: 'lines' });
+      return textSource(urlText(spec.url, { ...http, ...TEXT_OPEN, name: baseName(spec.url) }), { format: 'lines', ...textRetries(http) });
     case 'url':
       return urlSource(spec.url, spec.column, http, spec.rowKind ?? env.rowKind);
     case 'hub': {
@@ -60,6 +60,16 @@ export async function createSource(spec: SourceSpec, env: SourceEnv = {}): Promi
   }
 }
 
+/**
+ * A text stream is retried by the text source, which reopens it where it stopped; its opening is
+ * not retried again inside, or a server that never answers would be waited on retries² times.
+ */
+const TEXT_OPEN = { retries: 0 } as const;
+
+function textRetries(http: HttpOptions): { retries?: number; retryDelayMs?: number } {
+  return { retries: http.retries, retryDelayMs: http.retryDelayMs };
+}
+
 function hubEndpoints(env: SourceEnv): { hubEndpoint?: string; datasetsServer?: string } {
   return { hubEndpoint: env.hubEndpoint, datasetsServer: env.datasetsServer };
 }
@@ -73,7 +83,7 @@ async function urlSource(
   const name = baseName(url);
   const kind = kindFromName(url) ?? ((await urlStartsWithPar1(url, http)) ? 'parquet' : 'text');
   if (kind === 'parquet') return parquetSource([remoteParquet(url, name, undefined, http)], { column, rowKind, description: url });
-  return textSource(urlText(url, { ...http, name }), { format: kind === 'jsonl' ? 'jsonl' : 'lines', column, description: url });
+  return textSource(urlText(url, { ...http, ...TEXT_OPEN, name }), { format: kind === 'jsonl' ? 'jsonl' : 'lines', column, description: url, ...textRetries(http) });
 }
 
 /** A remote parquet file; its size is asked for once, not on every (resumed) read. */
