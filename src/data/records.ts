@@ -128,7 +128,8 @@ export function checkRunRecord(value: unknown): Checked<RunRecord> {
         for (const k of ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd']) m.number(model, k, 1, true);
         st.merge(m);
       }
-      for (const k of ['batchSize', 'accumSteps', 'maxSteps', 'evalEvery', 'evalBatches', 'checkpointEvery']) st.number(settings, k, 1, true);
+      // Types and signs only: whether settings are sensible is settingsProblems' job (0 evalBatches is fine).
+      for (const k of ['batchSize', 'accumSteps', 'maxSteps', 'evalEvery', 'evalBatches', 'checkpointEvery']) st.number(settings, k, 0, true);
       st.number(settings, 'seed', -Infinity, true);
       st.number(settings, 'weightDecay', 0);
       st.number(settings, 'gradClip', 0);
@@ -154,7 +155,8 @@ export function checkCheckpoint(value: unknown): Checked<CheckpointData> {
   const c = new Checker();
   const root = c.object({ v: value }, 'v');
   if (!root) return { ok: false, problems: [`the record is ${describe(value)}, expected an object`] };
-  for (const k of ['step', 'adamStep', 'samplerState']) c.number(root, k, 0, true);
+  for (const k of ['step', 'adamStep']) c.number(root, k, 0, true);
+  c.number(root, 'samplerState', -Infinity, true); // an RNG state: any integer
   c.number(root, 'tokens', 0);
   c.number(root, 'elapsedSeconds', 0);
   for (const k of ['params', 'adamM', 'adamV']) c.bytes(root, k);
