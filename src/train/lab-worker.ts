@@ -19,6 +19,7 @@ import { TokenizerError } from '../tokenizer/types';
 import { settingsProblems } from './defaults';
 import { importHfRun } from './import-run';
 import { describeDevice } from './probe';
+import { profileTrainingStep } from './profile-step';
 import { measureTrainingSpeed, speedProbeProblems, DEFAULT_SPEED_STEPS } from './speed-probe';
 import type { EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, SampleRequest, StepPoint } from './protocol';
 import { isRunDir } from './run-dir';
@@ -349,6 +350,13 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           destroyStored(); // free the sampling model's buffers for the probe's
           const speed = await measureTrainingSpeed(gpu, message.model, message.batchSize, steps);
           post({ type: 'speed', model: message.model, tokensPerSecond: speed.tokensPerSecond, flopsPerSecond: speed.flopsPerSecond });
+          return;
+        }
+        case 'profile': {
+          if (active) throw new DataError('config', 'a run is training: profile a step when it has ended (pause or stop it first)');
+          const gpu = await context();
+          destroyStored(); // free the sampling model's buffers for the profiled one's
+          post({ type: 'profile', model: message.model, profile: await profileTrainingStep(gpu, message.model, message.batchSize) });
           return;
         }
         default:

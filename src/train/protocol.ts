@@ -5,6 +5,7 @@
  */
 import type { DamagedRecord } from '../data/records';
 import type { SourceSpec } from '../data/types';
+import type { ProfileResult } from '../gpu/profiler';
 import type { GPTConfig } from '../model/config';
 
 export interface LrSettings {
@@ -145,7 +146,9 @@ export type LabRequest =
    */
   | { type: 'import-run'; files: { name: string; bytes: Uint8Array }[]; source: string }
   /** Times a few training steps of `model` on random ids (refused while a run trains); answers 'speed'. */
-  | { type: 'speed-probe'; model: GPTConfig; batchSize: number; steps?: number };
+  | { type: 'speed-probe'; model: GPTConfig; batchSize: number; steps?: number }
+  /** Times each dispatch of one training step of a fresh model of this shape. */
+  | { type: 'profile'; model: GPTConfig; batchSize: number };
 
 export type LabErrorKind = 'webgpu' | 'device-lost' | 'nan' | 'data' | 'config' | 'quota' | 'internal';
 
@@ -166,4 +169,5 @@ export type LabEvent =
   | { type: 'export'; runId: string; files: { name: string; bytes: Uint8Array }[]; full?: boolean }
   | { type: 'error'; kind: LabErrorKind; message: string; runId?: string; requestId?: number }
   /** Training throughput of `model` on this device (tokens/s × its FLOPs per token = FLOP/s). */
-  | { type: 'speed'; model: GPTConfig; tokensPerSecond: number; flopsPerSecond: number };
+  | { type: 'speed'; model: GPTConfig; tokensPerSecond: number; flopsPerSecond: number }
+  | { type: 'profile'; model: GPTConfig; profile: ProfileResult };

@@ -9,6 +9,7 @@ import { appLabStore, useLabStore } from './browser-lab';
 import { canResume, isBusy } from './lab-store';
 import { statusText } from './status-text';
 import { LossChart } from './LossChart';
+import { ProfileTable } from './ProfileTable';
 import { RunsList } from './RunsList';
 import { SamplePanel } from './SamplePanel';
 import { TrainForm } from './TrainForm';
@@ -57,6 +58,7 @@ export function TrainPanel() {
             <Curve />
           </section>
           <SamplePanel />
+          <ProfileTable />
         </div>
       </div>
       <RunsList />
