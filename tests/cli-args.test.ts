@@ -166,6 +166,8 @@ describe('the issue\'s CLI inputs: one line, exit 2, nothing written', () => {
       [['plan', '--flops', '1e17', '--vocab', '1e12'], 'plan: --vocab must be a whole number from 257 to 2147483648, got "1e12"'],
       [['prepare', '--source', 'nope.txt', '--tokenizer', tokenizerPath, '--out', 'x'], 'prepare: --source nope.txt: no such file'],
       [['prepare', '--source', '.', '--tokenizer', tokenizerPath, '--out', 'x'], 'prepare: --source . is a folder; give a .txt, .jsonl or .parquet file'],
+      [['check-fixture', '--bogus', 'f.safetensors'], 'gpt-garden: unknown flag --bogus for check-fixture: it takes none'],
+      [['check-fixture', 'a.safetensors', 'b.safetensors'], 'gpt-garden: unexpected argument "b.safetensors": only 1 expected'],
     ];
     for (const [args, message] of cases) {
       const result = cli(...args);

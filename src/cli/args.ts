@@ -75,7 +75,7 @@ export function parseFlags<const S extends Record<string, FlagSpec>>(
 ): { values: Flags<S>; positionals: string[] } {
   const values: Record<string, unknown> = {};
   const positionals: string[] = [];
-  const known = () => Object.keys(spec).map((k) => `--${k}`).join(' ');
+  const known = () => (Object.keys(spec).length === 0 ? 'it takes none' : `the flags are ${Object.keys(spec).map((k) => `--${k}`).join(' ')}`);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '--') {
@@ -91,7 +91,7 @@ export function parseFlags<const S extends Record<string, FlagSpec>>(
     const flag = Object.hasOwn(spec, name) ? spec[name]! : undefined;
     if (!flag) {
       const shown = eq < 0 ? arg : arg.slice(0, eq);
-      throw refuse(`unknown flag ${shown}${options.command ? ` for ${options.command}` : ''}: the flags are ${known()}`);
+      throw refuse(`unknown flag ${shown}${options.command ? ` for ${options.command}` : ''}: ${known()}`);
     }
     if (flag.type === 'boolean') {
       if (eq >= 0) throw refuse(`--${name} takes no value, got "${arg.slice(eq + 1)}"`);

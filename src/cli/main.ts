@@ -3,9 +3,9 @@
  * Runs the engine headless on Dawn (a real GPU when present, SwiftShader otherwise).
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { createNodeContext } from '../gpu/node';
 import { checkFixture, formatReport } from '../model/fixture';
+import { parseFlags } from './args';
 import { benchCommand } from './bench';
 import { exportCommand } from './export';
 import { planCommand } from './plan';
@@ -19,13 +19,17 @@ const HELP = `gpt-garden <command>
 
   check-fixture <file.safetensors>   forward, backward, two AdamW steps and greedy decoding against a
                                      PyTorch fixture; exits 1 if any error exceeds float32 tolerance
-  train-tokenizer --vocab N --in corpus.txt --out tokenizer.json [--min-frequency N]
+  train-tokenizer --vocab N (--source SRC [--sample-mb N] | --in corpus.txt) --out tokenizer.json
+                  [--min-frequency N] [--stall-timeout S]   (train-tokenizer --help: every flag)
                                      train a byte-level BPE (Hugging Face tokenizer.json)
   tokenize --tokenizer tokenizer.json --text "..."   print the ids as a JSON array (last line)
   tokenize --tokenizer tokenizer.json --decode "[ids]"   print the decoded text
   prepare --source <dataset id | url | file | bundled> --tokenizer tokenizer.json --out dir
-          [--max-tokens N] [--column text]
-                                     tokenize a corpus into token shards + manifest.json (resumable)
+          [--max-tokens N] [--column text] [--shard-tokens N] [--val-fraction F (0-0.5]] [--stall-timeout S]
+                                     tokenize a corpus into token shards + manifest.json (resumable);
+                                     a source is an existing file, bundled (the package's corpus), a
+                                     Hub id owner/name or hf:name, or an http(s) URL; a server silent
+                                     for S seconds (default 30) is retried, then given up on
   plan --flops C [--fit hoffmann|epoch] [--vocab N] [--block N]
                                      the compute-optimal model and token count for a FLOP budget
                                      (Chinchilla fits); the plan as JSON on the last line
@@ -59,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 1;
   }
   if (command === 'check-fixture') {
-    const { positionals } = parseArgs({ args: rest, allowPositionals: true });
+    const { positionals } = parseFlags(rest, {}, { positionals: 1, command: 'check-fixture' });
     if (positionals.length !== 1) throw new Error('usage: check-fixture <file.safetensors>');
     const bytes = new Uint8Array(await readFile(positionals[0]!));
     const ctx = await createNodeContext();
