@@ -3,6 +3,7 @@
  * dispatches, every dispatch counted once, FLOPs from the shapes, the total near the wall time;
  * and `bench --profile --out` writes the same as JSON.
  */
+import 'fake-indexeddb/auto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,11 @@ import type { GPTConfig } from '../src/model/config';
 import { GPTModel } from '../src/model/gpt';
 import { TrainStep } from '../src/train/step';
 import { randint, rng } from '../src/util/random';
+import { createStore } from 'idb-keyval';
+import { IdbShardStore } from '../src/data/idb-store';
+import { createLabHandler } from '../src/train/lab-worker';
+import type { LabEvent } from '../src/train/protocol';
+import { RunStore } from '../src/train/run-store';
 import { inProcess } from './helpers/cli';
 import { gpu } from './helpers/gpu';
 
@@ -78,6 +84,7 @@ describe('profiling one training step (tiny model, SwiftShader)', () => {
       const start = performance.now();
       await train.step(batches(), 1e-3);
       const wallMs = performance.now() - start;
+      await train.profile(batches(), 1e-3); // the first single-dispatch replay pays one-off costs
       const before = await model.store.readAll('param');
       const p: ProfileResult & { loss: number } = await train.profile(batches(), 1e-3);
       const after = await model.store.readAll('param');
@@ -146,4 +153,27 @@ describe('bench --profile', () => {
   it('refuses a bad number in one line', async () => {
     await expect(benchCommand(['--profile', '--batch', 'x'])).rejects.toThrow(/--batch must be a whole number/);
   });
+});
+
+describe("the lab's 'profile' message", () => {
+  it('answers with the same table for the model asked', async () => {
+    const events: LabEvent[] = [];
+    const handle = createLabHandler((e) => events.push(e), {
+      createContext: gpu,
+      shardStore: new IdbShardStore(createStore('profile-data', 'kv')),
+      runStore: new RunStore(createStore('profile-runs', 'kv')),
+    });
+    await handle({ type: 'profile', model: CONFIG, batchSize: 2 });
+    expect(events.filter((e) => e.type === 'error')).toEqual([]);
+    const answer = events.find((e): e is Extract<LabEvent, { type: 'profile' }> => e.type === 'profile')!;
+    expect(answer.model).toEqual(CONFIG);
+    const p = answer.profile;
+    expect(p.rows.reduce((s, r) => s + r.share, 0)).toBeCloseTo(1, 9);
+    expect(p.rows.reduce((s, r) => s + r.dispatches, 0)).toBe(p.dispatches);
+    expect(p.wallMs).toBeGreaterThan(0);
+    // The lm head alone: 2·(B·T)·C·V FLOPs in the forward matmuls.
+    const forward = p.rows.find((r) => r.op === 'matmul' && r.phase === 'forward')!;
+    expect(forward.flops).toBeGreaterThan(2 * 2 * CONFIG.blockSize * CONFIG.nEmbd * CONFIG.vocabSize);
+    expect(p.rows.some((r) => r.op === 'adamw' && r.phase === 'optimizer')).toBe(true);
+  }, 120_000);
 });
