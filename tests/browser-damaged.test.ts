@@ -2,8 +2,10 @@
  * Damaged IndexedDB records in headless Chromium (built app): run records set to a string, `{}` or
  * without summary.settings, and manifests set to a string or with `shards: null`, written beside a
  * healthy run and dataset; after a reload the page renders, the healthy ones are listed, each
- * damaged one is listed by key and what is wrong, and Delete removes it.
+ * damaged one is listed by key and what is wrong, Download raw gives its stored JSON, and Delete
+ * removes it.
  */
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it, vi } from 'vitest';
 import { useBuiltApp } from './helpers/built-app';
 
@@ -90,6 +92,13 @@ describe('damaged records in the built app', () => {
     expect(await damagedRuns.textContent()).toContain('damaged: run:str — the record is a string, expected an object');
     expect(await damagedRuns.textContent()).toContain('damaged: run:empty — summary is missing');
     await expect.poll(() => page.getByRole('list', { name: 'Runs', exact: true }).textContent()).toContain('the healthy run');
+
+    // Download raw: the stored value as JSON, as it is (here the record without its settings).
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download the damaged run:nosettings as JSON' }).click()]);
+    expect(download.suggestedFilename()).toBe('run-nosettings.json');
+    const raw = JSON.parse(await readFile((await download.path())!, 'utf8')) as { summary: Record<string, unknown> };
+    expect(raw.summary).toMatchObject({ id: 'nosettings', name: 'the healthy run', checkpointStep: 0 });
+    expect(raw.summary.settings).toBeUndefined();
 
     await page.getByRole('button', { name: 'Delete the damaged run:str' }).click();
     await expect.poll(() => damagedRuns.locator('li').count()).toBe(2);

@@ -14,6 +14,7 @@ import { DatasetList } from '../src/ui/data/DatasetList';
 import { createWorkerClient } from '../src/ui/data/worker-client';
 import { DamagedList } from '../src/ui/DamagedList';
 import { ErrorBoundary } from '../src/ui/ErrorBoundary';
+import { rawJson } from '../src/ui/raw-record';
 import { FakeWorker } from './helpers/fake-worker';
 import { setup, summary, SUGGESTED } from './helpers/lab-store-env';
 import { testManifest } from './helpers/manifest';
@@ -55,12 +56,13 @@ describe('damaged records in the stores', () => {
 
 describe('damaged records in the lists', () => {
   it('DamagedList names the key and the problem, with a Delete per entry', () => {
-    const html = renderToStaticMarkup(<DamagedList items={[RUN, MANIFEST]} label="Damaged runs" onDelete={() => undefined} />);
+    const html = renderToStaticMarkup(<DamagedList items={[RUN, MANIFEST]} label="Damaged runs" database="gpt-garden-runs" onDelete={() => undefined} />);
     expect(html).toContain('damaged: run:broken — summary.settings is missing');
     expect(html).toContain('damaged: manifest:old — shards is null, expected an array');
     expect(html).toContain('aria-label="Delete the damaged run:broken"');
     expect(html).toContain('aria-label="Delete the damaged manifest:old"');
-    expect(renderToStaticMarkup(<DamagedList items={[]} label="x" onDelete={() => undefined} />)).toBe('');
+    expect(html).toContain('aria-label="Download the damaged run:broken as JSON"');
+    expect(renderToStaticMarkup(<DamagedList items={[]} label="x" database="gpt-garden-data" onDelete={() => undefined} />)).toBe('');
   });
 
   it('DatasetList shows damaged manifests with the healthy, and when no healthy one is left', () => {
@@ -71,6 +73,14 @@ describe('damaged records in the lists', () => {
     const onlyDamaged = renderToStaticMarkup(<DatasetList {...props} datasets={[]} damaged={[MANIFEST]} />);
     expect(onlyDamaged).toContain('No datasets yet');
     expect(onlyDamaged).toContain('damaged: manifest:old');
+  });
+});
+
+describe('Download raw', () => {
+  it('writes any stored value as JSON: strings, typed arrays by type and size, NaN by name', () => {
+    expect(rawJson('not a record')).toBe('"not a record"');
+    expect(rawJson(undefined)).toBe('null');
+    expect(JSON.parse(rawJson({ step: NaN, params: new Uint8Array(12), shards: null }))).toEqual({ step: 'NaN', params: { typedArray: 'Uint8Array', byteLength: 12 }, shards: null });
   });
 });
 

@@ -4,16 +4,19 @@
  * it nor leaves the user without a way out.
  */
 import { damagedLine, type DamagedRecord } from '../data/records';
+import { downloadRawRecord, type RecordDatabase } from './raw-record';
 
 interface Props {
   items: DamagedRecord[];
   /** What the list holds, for its accessible name ("Damaged runs"). */
   label: string;
   busy?: boolean;
+  /** Where the records are stored, for Download raw. */
+  database: RecordDatabase;
   onDelete(id: string): void;
 }
 
-export function DamagedList({ items, label, busy = false, onDelete }: Props) {
+export function DamagedList({ items, label, busy = false, database, onDelete }: Props) {
   if (items.length === 0) return null;
   return (
     <ul className="dataset-list damaged-list" aria-label={label}>
@@ -24,6 +27,9 @@ export function DamagedList({ items, label, busy = false, onDelete }: Props) {
             <span className="muted"> This record cannot be read; deleting it removes only it.</span>
           </div>
           <div className="dataset-actions">
+            <button type="button" className="secondary" onClick={() => void downloadRawRecord(database, d.key)} aria-label={`Download the damaged ${d.key} as JSON`}>
+              Download raw
+            </button>
             <button type="button" className="secondary" disabled={busy} onClick={() => onDelete(d.id)} aria-label={`Delete the damaged ${d.key}`}>
               Delete
             </button>

@@ -25,7 +25,7 @@ interface Props {
 }
 
 export function DatasetList({ datasets, damaged = [], busy, tokenizerFingerprint, retokenizing, onResume, onDelete, onRetokenize }: Props) {
-  const broken = <DamagedList items={damaged} label="Damaged datasets" busy={busy} onDelete={onDelete} />;
+  const broken = <DamagedList items={damaged} label="Damaged datasets" database="gpt-garden-data" busy={busy} onDelete={onDelete} />;
   if (datasets.length === 0)
     return (
       <>

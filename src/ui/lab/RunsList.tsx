@@ -126,7 +126,7 @@ export function RunsList() {
           );
         })}
       </ul>
-      <DamagedList items={damaged} label="Damaged runs" onDelete={deleteRun} />
+      <DamagedList items={damaged} label="Damaged runs" database="gpt-garden-runs" onDelete={deleteRun} />
     </section>
   );
 }
