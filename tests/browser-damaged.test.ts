@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it, vi } from 'vitest';
 import { useBuiltApp } from './helpers/built-app';
+import { testSettings } from './helpers/settings';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -30,20 +31,7 @@ async function putRaw(db: string, entries: [string, unknown][]): Promise<void> {
   database.close();
 }
 
-const settings = {
-  model: { vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 },
-  batchSize: 2,
-  accumSteps: 1,
-  maxSteps: 10,
-  lr: { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 2 },
-  weightDecay: 0.1,
-  gradClip: 1,
-  evalEvery: 5,
-  evalBatches: 1,
-  checkpointEvery: 5,
-  seed: 1,
-  datasetId: 'good-data',
-};
+const settings = testSettings({ vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 }, { datasetId: 'good-data' });
 const summary = { id: 'good', name: 'the healthy run', createdAt: '2026-12-01T00:00:00Z', updatedAt: '2026-12-01T00:00:00Z', settings, status: 'paused', checkpointStep: 0, tokens: 0, tokenizer: { vocabSize: 300, fingerprint: 'f' } };
 const manifest = {
   format: 'gpt-garden-tokens',

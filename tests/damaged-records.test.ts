@@ -13,24 +13,12 @@ import { createIngestHandler, type IngestResponse } from '../src/data/ingest-wor
 import { checkCheckpoint, checkManifest, checkRunRecord } from '../src/data/records';
 import type { DatasetManifest } from '../src/data/types';
 import { createLabHandler } from '../src/train/lab-worker';
-import type { LabEvent, RunSettings } from '../src/train/protocol';
+import type { LabEvent } from '../src/train/protocol';
 import { RunStore, paramLayout, type CheckpointData } from '../src/train/run-store';
+import { testSettings } from './helpers/settings';
 
 const model = { vocabSize: 40, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8 };
-const settings: RunSettings = {
-  model,
-  batchSize: 2,
-  accumSteps: 1,
-  maxSteps: 10,
-  lr: { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 2 },
-  weightDecay: 0.1,
-  gradClip: 1,
-  evalEvery: 5,
-  evalBatches: 1,
-  checkpointEvery: 5,
-  seed: 1,
-  datasetId: 'd',
-};
+const settings = testSettings(model);
 const arenaBytes = 4 * paramLayout(model).reduce((end, e) => Math.max(end, e.offset + e.numel), 0);
 
 function checkpoint(step: number): CheckpointData {

@@ -14,24 +14,12 @@ import { importHfRun } from '../src/train/import-run';
 import type { RunSettings } from '../src/train/protocol';
 import { hfFolderFiles, isRunDir, paramArenaLength, paramLayout, readRunDir, runDirFiles, type RunDataset, type RunDirFile } from '../src/train/run-dir';
 import type { CheckpointData, RunRecord } from '../src/train/run-store';
+import { testSettings } from './helpers/settings';
 
 const text = readFileSync('public/corpus/brown-fiction.txt', 'utf8').split('\n').slice(0, 200);
 const tokenizerJson = toTokenizerJson(await trainBpe(text, { vocabSize: 280, minFrequency: 2, specialTokens: [END_OF_TEXT] }));
 const model = { vocabSize: 280, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8 };
-const settings: RunSettings = {
-  model,
-  batchSize: 2,
-  accumSteps: 1,
-  maxSteps: 10,
-  lr: { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 2 },
-  weightDecay: 0.1,
-  gradClip: 1,
-  evalEvery: 5,
-  evalBatches: 1,
-  checkpointEvery: 5,
-  seed: 3,
-  datasetId: 'brown',
-};
+const settings = testSettings(model, { seed: 3, datasetId: 'brown' });
 
 /** An arena of random floats (odd bit patterns included), zero in the padding between tensors. */
 function arena(seed: number): Uint8Array {

@@ -8,24 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { DataError } from '../src/data/types';
 import { configFromHfJson, gpt2ParamShapes } from '../src/model/hf';
 import { parseSafetensors, tensorAsFloat32 } from '../src/model/safetensors';
-import type { RunSettings, StepPoint } from '../src/train/protocol';
+import type { StepPoint } from '../src/train/protocol';
 import { RunStore, paramLayout, type CheckpointData } from '../src/train/run-store';
+import { testSettings } from './helpers/settings';
 
 const model = { vocabSize: 40, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 8 };
-const settings: RunSettings = {
-  model,
-  batchSize: 2,
-  accumSteps: 1,
-  maxSteps: 10,
-  lr: { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 2 },
-  weightDecay: 0.1,
-  gradClip: 1,
-  evalEvery: 5,
-  evalBatches: 1,
-  checkpointEvery: 5,
-  seed: 1,
-  datasetId: 'd',
-};
+const settings = testSettings(model);
 const arenaLength = paramLayout(model).reduce((end, e) => Math.max(end, e.offset + e.numel), 0);
 
 function checkpoint(step: number): CheckpointData {
