@@ -19,15 +19,16 @@ describe('lab store: runs with their training state', () => {
     env.store.getState().init();
     env.send({ type: 'runs', runs: [summary(settings, { id: 'a', name: '2L 32w', status: 'paused', checkpointStep: 4 })] });
     env.store.getState().exportRun('a', { full: true });
-    expect(env.posted().at(-1)).toEqual({ type: 'export-run', runId: 'a', full: true });
+    expect(env.posted().at(-1)).toEqual({ type: 'export-run', runId: 'a', full: true, requestId: expect.any(Number) });
     env.send({ type: 'export', runId: 'a', full: true, files: [{ name: 'run.json', bytes: new Uint8Array(2) }] });
     expect(env.downloads.at(-1)).toEqual({ folder: '2L-32w-full-state', names: ['run.json'] });
 
     env.store.getState().importRun([{ name: 'run.json', bytes: new Uint8Array(2) }], 'run.zip');
-    expect(env.posted().at(-1)).toMatchObject({ type: 'import-run', source: 'run.zip' });
-    env.send({ type: 'run', run: summary(settings, { id: 'b', status: 'paused', checkpointStep: 7 }) });
+    const asked = env.posted().at(-1) as { requestId: number };
+    expect(asked).toMatchObject({ type: 'import-run', source: 'run.zip', requestId: expect.any(Number) });
+    env.send({ type: 'run', run: summary(settings, { id: 'b', status: 'paused', checkpointStep: 7 }), requestId: asked.requestId });
     expect(env.store.getState()).toMatchObject({ phase: 'paused', checkpointStep: 7, run: { id: 'b' } });
-    expect(env.posted().at(-1)).toEqual({ type: 'load-run', runId: 'b' });
+    expect(env.posted().at(-1)).toEqual({ type: 'load-run', runId: 'b', requestId: expect.any(Number) });
   });
 
   it('"Prepare its data" makes the run\'s tokenizer current and names its source and token limit in the Data tab', async () => {
@@ -46,7 +47,7 @@ describe('lab store: runs with their training state', () => {
     };
     env.send({ type: 'runs', runs: [summary(settings, { id: 'c', status: 'paused', checkpointStep: 3, missingDataset })] });
     env.store.getState().prepareRunData('c');
-    expect(env.posted().at(-1)).toEqual({ type: 'run-tokenizer', runId: 'c' });
+    expect(env.posted().at(-1)).toEqual({ type: 'run-tokenizer', runId: 'c', requestId: expect.any(Number) });
     env.send({ type: 'run-tokenizer', runId: 'other', tokenizerJson: '{}' }); // not asked for: ignored
     env.send({ type: 'run-tokenizer', runId: 'c', tokenizerJson: runTokenizer });
     await expect.poll(() => env.data.getState().tokenizer.json).toBe(runTokenizer);

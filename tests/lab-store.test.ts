@@ -126,7 +126,7 @@ describe('lab store', () => {
 
     const bare = setup({ hasWebGpu: false });
     bare.store.getState().init();
-    expect(bare.posted()).toEqual([{ type: 'list-runs' }]);
+    expect(bare.posted()).toEqual([{ type: 'list-runs', requestId: expect.any(Number) }]);
     expect(bare.store.getState().device).toEqual({ status: 'unavailable', report: { ok: false, reason: NO_WEBGPU } });
   });
 
@@ -136,11 +136,11 @@ describe('lab store', () => {
     const settings = { ...SUGGESTED, datasetId: 'd' };
     env.send({ type: 'runs', runs: [summary(settings, { id: 'a', name: '4L 256w on Brown corpus', status: 'paused', checkpointStep: 4 })] });
     env.store.getState().exportRun('a');
-    expect(env.posted().at(-1)).toEqual({ type: 'export-run', runId: 'a' });
+    expect(env.posted().at(-1)).toEqual({ type: 'export-run', runId: 'a', requestId: expect.any(Number) });
     env.send({ type: 'export', runId: 'a', files: [{ name: 'model.safetensors', bytes: new Uint8Array(8) }, { name: 'config.json', bytes: new Uint8Array(2) }] });
     expect(env.downloads).toEqual([{ folder: '4L-256w-on-Brown-corpus', names: ['model.safetensors', 'config.json'] }]);
     env.store.getState().deleteRun('a');
-    expect(env.posted().at(-1)).toEqual({ type: 'delete-run', runId: 'a' });
+    expect(env.posted().at(-1)).toEqual({ type: 'delete-run', runId: 'a', requestId: expect.any(Number) });
     env.send({ type: 'runs', runs: [] });
     expect(env.store.getState().runs).toEqual([]);
     expect(exportFolderName('///')).toBe('gpt-garden-run');
@@ -178,7 +178,7 @@ describe('lab store', () => {
     env.send({ type: 'run', run: summary(settings, { id: 'new', status: 'done', checkpointStep: 10 }) });
     env.send({ type: 'history', runId: 'new', steps: [point(1, 5)], evals: [] });
     env.store.getState().open('old');
-    expect(env.posted().at(-1)).toEqual({ type: 'load-run', runId: 'old' });
+    expect(env.posted().at(-1)).toEqual({ type: 'load-run', runId: 'old', requestId: expect.any(Number) });
     expect(env.store.getState()).toMatchObject({ run: { id: 'old' }, phase: 'paused', steps: [] });
     env.send({ type: 'run', run: stored });
     env.send({ type: 'history', runId: 'old', steps: [point(1, 6), point(2, 5.5)], evals: [] });
@@ -230,9 +230,10 @@ describe('lab store', () => {
     env.store.getState().init();
     const files = [{ name: 'config.json', bytes: new Uint8Array([123, 125]) }];
     env.store.getState().importRun(files, 'my-model.zip');
-    expect(env.posted().at(-1)).toEqual({ type: 'import-run', files, source: 'my-model.zip' });
+    const asked = env.posted().at(-1) as { requestId: number };
+    expect(asked).toEqual({ type: 'import-run', files, source: 'my-model.zip', requestId: expect.any(Number) });
     const settings = { ...SUGGESTED, datasetId: '' };
-    env.send({ type: 'run', run: summary(settings, { id: 'imp', status: 'done', imported: 'my-model.zip' }) });
+    env.send({ type: 'run', run: summary(settings, { id: 'imp', status: 'done', imported: 'my-model.zip' }), requestId: asked.requestId });
     expect(env.store.getState()).toMatchObject({ run: { id: 'imp', imported: 'my-model.zip' }, phase: 'done', steps: [] });
     env.store.getState().generate({ prompt: 'life is about', maxTokens: 3, temperature: 0, compare: false });
     expect(env.posted().at(-1)).toMatchObject({ type: 'sample', runId: 'imp', weights: 'current' });

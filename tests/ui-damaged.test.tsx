@@ -31,7 +31,7 @@ describe('damaged records in the stores', () => {
     expect(env.store.getState().runs.map((r) => r.id)).toEqual(['a']);
     expect(env.store.getState().damagedRuns).toEqual([RUN]);
     env.store.getState().deleteRun('broken');
-    expect(env.posted().at(-1)).toEqual({ type: 'delete-run', runId: 'broken' });
+    expect(env.posted().at(-1)).toEqual({ type: 'delete-run', runId: 'broken', requestId: expect.any(Number) });
     env.send({ type: 'runs', runs: [healthy] });
     expect(env.store.getState().damagedRuns).toEqual([]);
   });

@@ -294,32 +294,32 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           }
           return;
         case 'list-runs':
-          post({ type: 'runs', ...(await listRuns()) });
+          post({ type: 'runs', ...(await listRuns()), requestId: message.requestId });
           return;
         case 'load-run': {
           const record = await runStore.get(message.runId);
           if (!record) throw new DataError('config', `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`);
           const live = active?.runId === message.runId ? active : null;
-          post({ type: 'run', run: asStored(record.summary) });
-          post({ type: 'history', runId: message.runId, steps: [...(live?.steps ?? record.steps)], evals: [...(live?.evals ?? record.evals)] });
+          post({ type: 'run', run: asStored(record.summary), requestId: message.requestId });
+          post({ type: 'history', runId: message.runId, steps: [...(live?.steps ?? record.steps)], evals: [...(live?.evals ?? record.evals)], requestId: message.requestId });
           return;
         }
         case 'run-tokenizer': {
           const record = await runStore.get(message.runId);
           if (!record) throw new DataError('config', `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`);
-          post({ type: 'run-tokenizer', runId: message.runId, tokenizerJson: record.tokenizerJson });
+          post({ type: 'run-tokenizer', runId: message.runId, tokenizerJson: record.tokenizerJson, requestId: message.requestId });
           return;
         }
         case 'delete-run':
           if (active?.runId === message.runId) throw new DataError('config', 'this run is training: stop it before deleting it');
           if (stored?.key.startsWith(`${message.runId}:`)) destroyStored();
           await runStore.delete(message.runId);
-          post({ type: 'runs', ...(await listRuns()) });
+          post({ type: 'runs', ...(await listRuns()), requestId: message.requestId });
           return;
         case 'import-run': {
           if (isRunDir(message.files)) {
-            post({ type: 'run', run: await importRunDir(runStore, shardStore, message.files, message.source) });
-            post({ type: 'runs', ...(await listRuns()) });
+            post({ type: 'run', run: await importRunDir(runStore, shardStore, message.files, message.source), requestId: message.requestId });
+            post({ type: 'runs', ...(await listRuns()), requestId: message.requestId });
             return;
           }
           const imported = importHfRun(message.files);
@@ -328,17 +328,17 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           const id = record.summary.id;
           try {
             const summary = await runStore.saveCheckpoint(id, imported.checkpoint, { steps: [], evals: [] }, { status: 'done', imported: message.source });
-            post({ type: 'run', run: summary });
+            post({ type: 'run', run: summary, requestId: message.requestId });
           } catch (error) {
             await runStore.delete(id).catch(() => undefined); // a run without its weights is of no use
             throw error;
           }
-          post({ type: 'runs', ...(await listRuns()) });
+          post({ type: 'runs', ...(await listRuns()), requestId: message.requestId });
           return;
         }
         case 'export-run':
-          if (message.full) post({ type: 'export', runId: message.runId, files: await exportRunDir(runStore, shardStore, message.runId), full: true });
-          else post({ type: 'export', runId: message.runId, files: await runStore.exportHf(message.runId) });
+          if (message.full) post({ type: 'export', runId: message.runId, files: await exportRunDir(runStore, shardStore, message.runId), full: true, requestId: message.requestId });
+          else post({ type: 'export', runId: message.runId, files: await runStore.exportHf(message.runId), requestId: message.requestId });
           return;
         case 'speed-probe': {
           // The GPU is busy with the run: a probe now would time both and slow the run down.
@@ -349,21 +349,22 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           if (problems.length) throw new DataError('config', problems.join(' '));
           destroyStored(); // free the sampling model's buffers for the probe's
           const speed = await measureTrainingSpeed(gpu, message.model, message.batchSize, steps);
-          post({ type: 'speed', model: message.model, tokensPerSecond: speed.tokensPerSecond, flopsPerSecond: speed.flopsPerSecond });
+          post({ type: 'speed', model: message.model, tokensPerSecond: speed.tokensPerSecond, flopsPerSecond: speed.flopsPerSecond, requestId: message.requestId });
           return;
         }
         case 'profile': {
           if (active) throw new DataError('config', 'a run is training: profile a step when it has ended (pause or stop it first)');
           const gpu = await context();
           destroyStored(); // free the sampling model's buffers for the profiled one's
-          post({ type: 'profile', model: message.model, profile: await profileTrainingStep(gpu, message.model, message.batchSize) });
+          post({ type: 'profile', model: message.model, profile: await profileTrainingStep(gpu, message.model, message.batchSize), requestId: message.requestId });
           return;
         }
         default:
           throw new Error(`unknown message type ${JSON.stringify((message as { type?: unknown }).type)}`);
       }
     } catch (error) {
-      fail(error, 'runId' in message ? { runId: message.runId } : {});
+      // The id goes back with the error, so only the store that asked takes it.
+      fail(error, { ...('runId' in message ? { runId: message.runId } : {}), ...('requestId' in message ? { requestId: message.requestId } : {}) });
     }
   };
 }

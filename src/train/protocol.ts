@@ -124,6 +124,21 @@ export interface SampleRequest {
   runId?: string;
 }
 
+/**
+ * A request that can fail on its own carries an id, and every answer to it (errors included) carries
+ * it back: several stores share one worker, and each takes only the replies to what it asked.
+ * Training's own events for the active run are matched by runId instead.
+ */
+export interface Asked {
+  requestId?: number;
+}
+
+let lastRequestId = 0;
+/** A fresh id, unique across every store on the page (they all post to the same worker). */
+export function nextRequestId(): number {
+  return ++lastRequestId;
+}
+
 export type LabRequest =
   | { type: 'probe' }
   | { type: 'start'; settings: RunSettings; tokenizerJson: string; name?: string }
@@ -132,42 +147,42 @@ export type LabRequest =
   | { type: 'pause' }
   | { type: 'stop' }
   | ({ type: 'sample' } & SampleRequest)
-  | { type: 'list-runs' }
+  | ({ type: 'list-runs' } & Asked)
   /** A stored run's summary and curve, to show it without training (answers 'run' then 'history'). */
-  | { type: 'load-run'; runId: string }
-  | { type: 'delete-run'; runId: string }
+  | ({ type: 'load-run'; runId: string } & Asked)
+  | ({ type: 'delete-run'; runId: string } & Asked)
   /** The run's tokenizer.json, to prepare its dataset with (answers 'run-tokenizer'). */
-  | { type: 'run-tokenizer'; runId: string }
+  | ({ type: 'run-tokenizer'; runId: string } & Asked)
   /** The Hugging Face folder, or with `full` the run directory (plus optimizer and sampler state, run.json). */
-  | { type: 'export-run'; runId: string; full?: boolean }
+  | ({ type: 'export-run'; runId: string; full?: boolean } & Asked)
   /**
    * A Hugging Face folder's files (config.json, model.safetensors, tokenizer.json) become a run to
    * sample; a run directory's (those plus training_state.safetensors and run.json) a run to resume.
    */
-  | { type: 'import-run'; files: { name: string; bytes: Uint8Array }[]; source: string }
+  | ({ type: 'import-run'; files: { name: string; bytes: Uint8Array }[]; source: string } & Asked)
   /** Times a few training steps of `model` on random ids (refused while a run trains); answers 'speed'. */
-  | { type: 'speed-probe'; model: GPTConfig; batchSize: number; steps?: number }
+  | ({ type: 'speed-probe'; model: GPTConfig; batchSize: number; steps?: number } & Asked)
   /** Times each dispatch of one training step of a fresh model of this shape. */
-  | { type: 'profile'; model: GPTConfig; batchSize: number };
+  | ({ type: 'profile'; model: GPTConfig; batchSize: number } & Asked);
 
 export type LabErrorKind = 'webgpu' | 'device-lost' | 'nan' | 'data' | 'config' | 'quota' | 'internal';
 
 export type LabEvent =
   | { type: 'device'; report: DeviceReport }
-  | { type: 'run'; run: RunSummary }
+  | ({ type: 'run'; run: RunSummary } & Asked)
   /** The whole curve so far (after start or resume); then 'step' and 'eval' add to it. */
-  | { type: 'history'; runId: string; steps: StepPoint[]; evals: EvalPoint[] }
+  | ({ type: 'history'; runId: string; steps: StepPoint[]; evals: EvalPoint[] } & Asked)
   | { type: 'step'; runId: string; point: StepPoint }
   | { type: 'eval'; runId: string; point: EvalPoint }
   | { type: 'checkpoint'; runId: string; step: number }
   | { type: 'sample-token'; requestId: number; text: string }
   | { type: 'sample-done'; requestId: number; text: string; tokens: number; seconds: number }
   /** The healthy runs; `damaged`: run records that failed their check (listed to be deleted). */
-  | { type: 'runs'; runs: RunSummary[]; damaged?: DamagedRecord[] }
-  | { type: 'run-tokenizer'; runId: string; tokenizerJson: string }
+  | ({ type: 'runs'; runs: RunSummary[]; damaged?: DamagedRecord[] } & Asked)
+  | ({ type: 'run-tokenizer'; runId: string; tokenizerJson: string } & Asked)
   /** A Hugging Face folder: model.safetensors, config.json, tokenizer.json. */
-  | { type: 'export'; runId: string; files: { name: string; bytes: Uint8Array }[]; full?: boolean }
+  | ({ type: 'export'; runId: string; files: { name: string; bytes: Uint8Array }[]; full?: boolean } & Asked)
   | { type: 'error'; kind: LabErrorKind; message: string; runId?: string; requestId?: number }
   /** Training throughput of `model` on this device (tokens/s × its FLOPs per token = FLOP/s). */
-  | { type: 'speed'; model: GPTConfig; tokensPerSecond: number; flopsPerSecond: number }
-  | { type: 'profile'; model: GPTConfig; profile: ProfileResult };
+  | ({ type: 'speed'; model: GPTConfig; tokensPerSecond: number; flopsPerSecond: number } & Asked)
+  | ({ type: 'profile'; model: GPTConfig; profile: ProfileResult } & Asked);

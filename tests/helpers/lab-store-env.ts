@@ -53,8 +53,10 @@ export function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; d
   const lab = new FakeWorker();
   const downloads: { folder: string; names: string[] }[] = [];
   let clock = 0;
+  // One client, as on the page: the speed store and the profile share it with the lab store.
+  const worker = createWorkerClient<LabRequest, LabEvent>(lab);
   const store = createLabStore({
-    worker: createWorkerClient<LabRequest, LabEvent>(lab),
+    worker,
     data,
     bundledUrl: () => 'http://localhost/corpus/brown-fiction.txt',
     download: (folder, files) => downloads.push({ folder, names: files.map((f) => f.name) }),
@@ -64,7 +66,7 @@ export function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; d
   });
   const send = (event: LabEvent) => lab.reply(event);
   const posted = () => lab.posted as LabRequest[];
-  return { store, data, lab, send, posted, ingests, downloads, tick: (ms: number) => (clock += ms), tokenizer: () => tokenizerJson };
+  return { store, data, lab, worker, send, posted, ingests, downloads, tick: (ms: number) => (clock += ms), tokenizer: () => tokenizerJson };
 }
 
 export const SUGGESTED: Omit<RunSettings, 'datasetId'> = {

@@ -3,7 +3,7 @@
  * fresh one on arbitrary ids) and answers with the per-op table that `bench --profile` prints.
  */
 import { useState } from 'react';
-import type { LabEvent } from '../../train/protocol';
+import { nextRequestId, type LabEvent } from '../../train/protocol';
 import { labWorker, useLabStore } from './browser-lab';
 import { isBusy } from './lab-store';
 
@@ -17,17 +17,18 @@ function rate(r: Row): string {
 
 function requestProfile(model: Extract<LabEvent, { type: 'profile' }>['model'], batchSize: number): Promise<Profile> {
   const worker = labWorker();
+  const requestId = nextRequestId();
   return new Promise((resolve, reject) => {
     const stop = worker.subscribe((message: LabEvent) => {
-      if (message.type === 'profile') {
+      if (message.type === 'profile' && message.requestId === requestId) {
         stop();
         resolve(message.profile);
-      } else if (message.type === 'error' && message.requestId === undefined && message.runId === undefined) {
+      } else if (message.type === 'error' && message.requestId === requestId) {
         stop();
         reject(new Error(message.message));
       }
     });
-    worker.post({ type: 'profile', model, batchSize });
+    worker.post({ type: 'profile', model, batchSize, requestId });
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { settingsProblems } from '../../train/defaults';
-import type { LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary } from '../../train/protocol';
+import { nextRequestId, type LabErrorKind, type LabEvent, type LabRequest, type RunSettings, type RunSummary } from '../../train/protocol';
 import { CONFIRM_SECONDS, confirmMessage, runEstimate } from './estimate';
 import { prepareData } from './first-run';
 import { sourceFormFor } from '../data/source-form';
@@ -23,8 +23,10 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   let pressedAt: number | null = null;
   /** Stop was pressed while preparing: nothing starts, or what the worker is starting stops at once. */
   let stopRequested = false;
-  /** An import was sent: the run it answers with becomes the current one. */
-  let importing = false;
+  /** The import sent (its id): the run it answers with becomes the current one. */
+  let importing: number | null = null;
+  /** Ids of this store's other requests: an error carrying one is ours to show; others' (speed probe, profile) are not. */
+  const asked = new Set<number>();
   /** The run whose tokenizer was asked for, to prepare its dataset with. */
   let preparingDataFor: string | null = null;
   /** The training lock's release while this tab prepares or trains a run; null when not held. */
@@ -37,7 +39,6 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
     if (!releaseLock) set({ error: { kind: 'config', message: ANOTHER_TAB_TRAINS } });
     return releaseLock !== null;
   }
-  let nextRequestId = 1;
   /** Which sample each request id fills; samples run one after another (the worker caches one model). */
   const requests = new Map<number, SampleWeights>();
   const queued: LabRequest[] = [];
@@ -67,7 +68,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       initialized = true;
       if (deps.hasWebGpu && !deps.hasWebGpu()) set({ device: { status: 'unavailable', report: { ok: false, reason: NO_WEBGPU } } });
       else deps.worker.post({ type: 'probe' });
-      deps.worker.post({ type: 'list-runs' });
+      ask({ type: 'list-runs' });
       const tokenizer = deps.data.getState().tokenizer;
       if (tokenizer.status === 'ready') syncVocab(tokenizer.vocabSize!);
     },
@@ -203,7 +204,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       // Becoming the current run first makes its 'run' and 'history' answers ours.
       const run = get().runs.find((r) => r.id === runId) ?? null;
       set({ run, steps: [], evals: [], checkpointStep: run?.checkpointStep ?? 0, phase: run ? phaseOf(run) : 'idle', error: null });
-      deps.worker.post({ type: 'load-run', runId });
+      ask({ type: 'load-run', runId });
     },
 
     generate(options) {
@@ -212,7 +213,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       const samples = { ...get().samples, initial: options.compare ? { ...IDLE_SAMPLE, status: 'running' as const } : IDLE_SAMPLE, current: { ...IDLE_SAMPLE, status: 'running' as const } };
       set({ samples });
       for (const weights of order) {
-        const requestId = nextRequestId++;
+        const requestId = nextRequestId();
         requests.set(requestId, weights);
         queued.push({
           type: 'sample',
@@ -232,23 +233,22 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
     deleteRun(runId) {
       if (get().run?.id === runId && isBusy(get().phase)) return;
       if (get().run?.id === runId) set({ run: null, steps: [], evals: [], phase: 'idle', checkpointStep: 0 });
-      deps.worker.post({ type: 'delete-run', runId });
+      ask({ type: 'delete-run', runId });
     },
 
     exportRun(runId, options) {
-      deps.worker.post({ type: 'export-run', runId, full: options?.full });
+      ask({ type: 'export-run', runId, full: options?.full });
     },
 
     importRun(files, source) {
       if (isBusy(get().phase)) return;
-      importing = true;
       set({ error: null });
-      deps.worker.post({ type: 'import-run', files, source });
+      importing = ask({ type: 'import-run', files, source });
     },
 
     prepareRunData(runId) {
       preparingDataFor = runId;
-      deps.worker.post({ type: 'run-tokenizer', runId });
+      ask({ type: 'run-tokenizer', runId });
     },
 
     dismissError() {
@@ -257,6 +257,14 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   }));
 
   const { setState: set, getState: get } = store;
+
+  /** Posts a request under a fresh id this store will recognise in the replies. */
+  function ask(request: Extract<LabRequest, { type: 'list-runs' | 'load-run' | 'delete-run' | 'export-run' | 'import-run' | 'run-tokenizer' }>): number {
+    const requestId = nextRequestId();
+    asked.add(requestId);
+    deps.worker.post({ ...request, requestId });
+    return requestId;
+  }
 
   /** The model's vocabulary is the tokenizer's, whatever else the user typed. */
   function syncVocab(vocabSize: number) {
@@ -302,11 +310,11 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       }
       case 'run': {
         const runs = [event.run, ...get().runs.filter((r) => r.id !== event.run.id)];
-        if (importing) {
-          importing = false;
+        if (importing !== null && event.requestId === importing) {
+          importing = null;
           set({ runs, run: event.run, steps: [], evals: [], phase: event.run.imported ? 'done' : phaseOf(event.run), stage: null, checkpointStep: event.run.checkpointStep });
           // A full-state import brings its curve: show it.
-          if (!event.run.imported) deps.worker.post({ type: 'load-run', runId: event.run.id });
+          if (!event.run.imported) ask({ type: 'load-run', runId: event.run.id });
           return;
         }
         const mine = !current || current.id === event.run.id || get().phase === 'preparing';
@@ -372,12 +380,17 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         return;
       case 'error':
         if (event.requestId !== undefined) {
-          // A failed sample also ends the ones queued behind it.
-          queued.length = 0;
-          for (const id of [...requests.keys()]) finishSample(id, { status: 'error', error: event.message });
+          if (requests.has(event.requestId)) {
+            // A failed sample also ends the ones queued behind it.
+            queued.length = 0;
+            for (const id of [...requests.keys()]) finishSample(id, { status: 'error', error: event.message });
+          } else if (asked.delete(event.requestId)) {
+            // Only the failed request's own state ends: the phase of a Train press is not its business.
+            if (event.requestId === importing) importing = null;
+            set({ error: { kind: event.kind, message: event.message } });
+          }
           return;
         }
-        importing = false;
         set({ error: { kind: event.kind, message: event.message } });
         if (event.kind === 'device-lost') set({ device: { status: 'unavailable', report: { ok: false, reason: event.message } } });
         if (get().phase === 'preparing' && (event.runId === undefined || event.runId === current?.id || !current)) set({ phase: current ? 'error' : 'idle', stage: null });

@@ -5,36 +5,19 @@
 import { createStore as createIdbStore, del, get, set } from 'idb-keyval';
 import { useStore } from 'zustand';
 import type { StoreApi } from 'zustand/vanilla';
-import type { LabEvent, LabRequest } from '../../train/protocol';
 import { appLabStore, labWorker } from '../lab/browser-lab';
 import { isBusy } from '../lab/lab-store';
 import type { SweepState } from './sweep-plan';
-import { type SpeedState, createSpeedStore } from './speed-store';
+import { type SpeedState, createSpeedStore, workerProbe } from './speed-store';
 import { type SweepStoreState, createSweepStore } from './sweep-store';
-
-/** Runs the probe in the lab's own worker: its device and compiled kernels are already there. */
-function probeInWorker(request: Extract<LabRequest, { type: 'speed-probe' }>): Promise<{ tokensPerSecond: number; flopsPerSecond: number }> {
-  const worker = labWorker();
-  return new Promise((resolve, reject) => {
-    const stop = worker.subscribe((message: LabEvent) => {
-      if (message.type === 'speed') {
-        stop();
-        resolve({ tokensPerSecond: message.tokensPerSecond, flopsPerSecond: message.flopsPerSecond });
-      } else if (message.type === 'error' && message.requestId === undefined && message.runId === undefined) {
-        stop();
-        reject(new Error(message.message));
-      }
-    });
-    worker.post(request);
-  });
-}
 
 let speed: StoreApi<SpeedState> | null = null;
 
 export function appSpeedStore(): StoreApi<SpeedState> {
   if (speed) return speed;
   speed = createSpeedStore({
-    probe: (request) => probeInWorker({ type: 'speed-probe', ...request }),
+    // In the lab's own worker: its device and compiled kernels are already there.
+    probe: workerProbe(labWorker()),
     busy: () => (isBusy(appLabStore().getState().phase) ? 'A run is training: measure the speed when it has ended (pause or stop it first).' : null),
   });
   // The Train form's time estimate uses the latest measurement.

@@ -5,6 +5,8 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { GPTConfig } from '../../model/config';
+import { nextRequestId, type LabEvent, type LabRequest } from '../../train/protocol';
+import type { WorkerClient } from '../data/worker-client';
 
 export interface SpeedMeasurement {
   model: GPTConfig;
@@ -54,4 +56,25 @@ export function createSpeedStore(deps: SpeedDeps): StoreApi<SpeedState> {
       }
     },
   }));
+}
+
+/**
+ * The probe through the lab's worker. Its replies are matched by request id only: an error from
+ * another request (an import, a run list) never ends the measurement, and its own never reaches them.
+ */
+export function workerProbe(worker: WorkerClient<LabRequest, LabEvent>): SpeedDeps['probe'] {
+  return (request) =>
+    new Promise((resolve, reject) => {
+      const requestId = nextRequestId();
+      const stop = worker.subscribe((message) => {
+        if (message.type === 'speed' && message.requestId === requestId) {
+          stop();
+          resolve({ tokensPerSecond: message.tokensPerSecond, flopsPerSecond: message.flopsPerSecond });
+        } else if (message.type === 'error' && message.requestId === requestId) {
+          stop();
+          reject(new Error(message.message));
+        }
+      });
+      worker.post({ type: 'speed-probe', ...request, requestId });
+    });
 }
