@@ -8,6 +8,7 @@ import { BufferPool } from '../gpu/pool';
 import { TrainStep } from '../train/step';
 import type { GPTConfig } from './config';
 import { GPTModel } from './gpt';
+import { checkWeightsFit, configFromHfJson } from './hf';
 import { Sampler } from './sample';
 import { parseSafetensors, tensorAsFloat32, tensorAsFloat64, tensorAsInt32, type SafetensorsFile } from './safetensors';
 
@@ -55,7 +56,8 @@ function need(file: SafetensorsFile, name: string) {
   return t;
 }
 
-function readConfig(file: SafetensorsFile): GPTConfig & { batchSize: number } {
+/** The fixture's model, bounded by the file's size (and the device's largest buffer when known). */
+export function fixtureConfig(file: SafetensorsFile, fileBytes: number, maxBufferSize?: number): GPTConfig & { batchSize: number } {
   const raw = file.metadata.config;
   if (!raw) throw new Error('fixture has no "config" in its __metadata__');
   let c: Record<string, unknown>;
@@ -67,9 +69,18 @@ function readConfig(file: SafetensorsFile): GPTConfig & { batchSize: number } {
   const num = (k: string) => {
     const v = c[k];
     if (typeof v !== 'number') throw new Error(`fixture config has no numeric "${k}"`);
+    if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`fixture config ${k} is ${v}, expected a positive integer`);
     return v;
   };
-  return { vocabSize: num('vocab_size'), blockSize: num('block_size'), nLayer: num('n_layer'), nHead: num('n_head'), nEmbd: num('n_embd'), batchSize: num('batch_size') };
+  const dims = { vocabSize: num('vocab_size'), blockSize: num('block_size'), nLayer: num('n_layer'), nHead: num('n_head'), nEmbd: num('n_embd') };
+  try {
+    // Same bounds as config.json, and the weights must fit in this file: before any model is made.
+    configFromHfJson({ vocab_size: dims.vocabSize, n_positions: dims.blockSize, n_layer: dims.nLayer, n_head: dims.nHead, n_embd: dims.nEmbd });
+    checkWeightsFit(dims, fileBytes, 'the fixture', maxBufferSize);
+  } catch (error) {
+    throw new Error(`fixture config: ${error instanceof Error ? error.message.replace(/^config /, '') : String(error)}`, { cause: error });
+  }
+  return { ...dims, batchSize: num('batch_size') };
 }
 
 function weights(file: SafetensorsFile, prefix: string): Map<string, Float32Array> {
@@ -80,7 +91,7 @@ function weights(file: SafetensorsFile, prefix: string): Map<string, Float32Arra
 
 export async function checkFixture(ctx: GpuContext, bytes: Uint8Array): Promise<FixtureReport> {
   const file = parseSafetensors(bytes);
-  const config = readConfig(file);
+  const config = fixtureConfig(file, bytes.byteLength, ctx.device.limits.maxBufferSize);
   const optimizer = JSON.parse(file.metadata.optimizer ?? '{}') as { lr?: number; betas?: number[]; eps?: number; weight_decay?: number; grad_clip_global_norm?: number };
   const rows: FixtureRow[] = [];
   const row = (quantity: string, error: number, tolerance: number) => rows.push({ quantity, error, tolerance, ok: error <= tolerance });

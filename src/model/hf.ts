@@ -49,6 +49,54 @@ export function hfConfigJson(cfg: GptDims): Record<string, unknown> {
   };
 }
 
+/** Upper bounds per config field, checked before anything is sized from them. */
+export const HF_CAPS: Record<string, number> = {
+  vocab_size: 1 << 22,
+  n_positions: 1 << 20,
+  n_layer: 1 << 12,
+  n_head: 1 << 12,
+  n_embd: 1 << 16,
+};
+
+/** "1.2 TB", "730 KB": decimal units, as file managers show sizes. */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return i === 0 ? `${bytes} bytes` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/**
+ * Throws when the weights config.json implies cannot be in a file of `fileBytes` bytes (at the
+ * narrowest dtype we read, 2 bytes per weight) or exceed a device's largest buffer: checked before
+ * any arena or typed array is made, so a crafted n_layer never reaches the allocator. The message
+ * names the field that makes the count largest.
+ */
+export function checkWeightsFit(cfg: GptDims, fileBytes: number, fileName = 'model.safetensors', maxBufferSize?: number): void {
+  const params = paramCount(cfg);
+  const need = params * 4; // f32, as the arena holds them
+  // Which field would shrink the count most if it were small: that one is to blame.
+  const trials: [string, number][] = [
+    ['n_layer', paramCount({ ...cfg, nLayer: 1 })],
+    ['n_embd', paramCount({ ...cfg, nEmbd: cfg.nHead })],
+    ['vocab_size', paramCount({ ...cfg, vocabSize: 1 })],
+    ['n_positions', paramCount({ ...cfg, blockSize: 1 })],
+  ];
+  trials.sort((a, b) => a[1] - b[1]);
+  const field = trials[0][0];
+  const value = { n_layer: cfg.nLayer, n_embd: cfg.nEmbd, vocab_size: cfg.vocabSize, n_positions: cfg.blockSize }[field];
+  if (params * 2 > fileBytes) {
+    throw new HfConfigError(`${field} ${value} needs ${formatBytes(need)} of weights but ${fileName} holds ${formatBytes(fileBytes)}`);
+  }
+  if (maxBufferSize !== undefined && need > maxBufferSize) {
+    throw new HfConfigError(`${field} ${value} needs ${formatBytes(need)} of weights but this device's largest buffer is ${formatBytes(maxBufferSize)}`);
+  }
+}
+
 /** Activation names meaning the tanh approximation of GELU (HF, PyTorch and nanoGPT spellings). */
 const TANH_GELU = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_tanh'];
 
@@ -74,6 +122,9 @@ export function configFromHfJson(json: unknown): GptDims {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
       throw new HfConfigError(`config ${key} is ${JSON.stringify(v)}, expected a positive integer`);
     }
+    // Caps far past any model this engine trains, but small enough that the counts stay exact.
+    const cap = HF_CAPS[keys[0]];
+    if (cap !== undefined && v > cap) throw new HfConfigError(`config ${key} is ${v}, more than the ${cap} this engine allows`);
     return v;
   };
   const cfg: GptDims = {

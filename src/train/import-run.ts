@@ -7,7 +7,7 @@
 import { DataError } from '../data/types';
 import { fingerprint } from '../data/fingerprint';
 import type { GPTConfig } from '../model/config';
-import { configFromHfJson } from '../model/hf';
+import { checkWeightsFit, configFromHfJson } from '../model/hf';
 import { expectTensor, parseSafetensors, tensorAsFloat32 } from '../model/safetensors';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { Tokenizer } from '../tokenizer/tokenizer';
@@ -63,6 +63,12 @@ function readWeights(bytes: Uint8Array, config: GPTConfig): Uint8Array {
 export function importHfRun(files: { name: string; bytes: Uint8Array }[]): ImportedRun {
   const picked = pick(files);
   const model = readConfig(picked['config.json']);
+  // Before the tokenizer or the arena: a crafted size must never reach an allocation.
+  try {
+    checkWeightsFit(model, picked['model.safetensors'].byteLength);
+  } catch (error) {
+    throw new DataError('format', `config.json: ${messageOf(error)}`);
+  }
   const tokenizerJson = new TextDecoder().decode(picked['tokenizer.json']);
   let vocabSize: number;
   try {

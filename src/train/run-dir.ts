@@ -9,7 +9,7 @@ import { ParameterStore } from '../autograd/params';
 import { fingerprint } from '../data/fingerprint';
 import { DataError, type DatasetManifest } from '../data/types';
 import type { GPTConfig } from '../model/config';
-import { configFromHfJson, gpt2ParamShapes, hfConfigJson } from '../model/hf';
+import { checkWeightsFit, configFromHfJson, gpt2ParamShapes, hfConfigJson } from '../model/hf';
 import { expectTensor, parseSafetensors, tensorAsFloat32, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../model/safetensors';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
@@ -135,6 +135,12 @@ export function readRunDir(files: RunDirFile[]): { record: RunRecord; checkpoint
   const file = (name: (typeof RUN_DIR_FILES)[number]) => byName.get(name)!;
   const run = readRunJson(file('run.json'));
   const config = readConfig(file('config.json'));
+  try {
+    // Bounded by the file before any arena (the state's arenas are the same size as this one).
+    checkWeightsFit(config, file('model.safetensors').byteLength);
+  } catch (error) {
+    fail('config.json', messageOf(error));
+  }
   const settings = run.summary.settings;
   if ((['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd'] as const).some((k) => config[k] !== settings.model[k])) {
     fail('config.json', `the model ${JSON.stringify(config)} is not run.json's ${JSON.stringify(settings.model)}: the files come from different runs`);
