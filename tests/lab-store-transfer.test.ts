@@ -19,8 +19,9 @@ describe('lab store: runs with their training state', () => {
     env.store.getState().init();
     env.send({ type: 'runs', runs: [summary(settings, { id: 'a', name: '2L 32w', status: 'paused', checkpointStep: 4 })] });
     env.store.getState().exportRun('a', { full: true });
-    expect(env.posted().at(-1)).toEqual({ type: 'export-run', runId: 'a', full: true, requestId: expect.any(Number) });
-    env.send({ type: 'export', runId: 'a', full: true, files: [{ name: 'run.json', bytes: new Uint8Array(2) }] });
+    const exported = env.posted().at(-1) as { requestId: number };
+    expect(exported).toEqual({ type: 'export-run', runId: 'a', full: true, requestId: expect.any(Number) });
+    env.send({ type: 'export', runId: 'a', full: true, requestId: exported.requestId, files: [{ name: 'run.json', bytes: new Uint8Array(2) }] });
     expect(env.downloads.at(-1)).toEqual({ folder: '2L-32w-full-state', names: ['run.json'] });
 
     env.store.getState().importRun([{ name: 'run.json', bytes: new Uint8Array(2) }], 'run.zip');
@@ -47,9 +48,10 @@ describe('lab store: runs with their training state', () => {
     };
     env.send({ type: 'runs', runs: [summary(settings, { id: 'c', status: 'paused', checkpointStep: 3, missingDataset })] });
     env.store.getState().prepareRunData('c');
-    expect(env.posted().at(-1)).toEqual({ type: 'run-tokenizer', runId: 'c', requestId: expect.any(Number) });
-    env.send({ type: 'run-tokenizer', runId: 'other', tokenizerJson: '{}' }); // not asked for: ignored
-    env.send({ type: 'run-tokenizer', runId: 'c', tokenizerJson: runTokenizer });
+    const asked = env.posted().at(-1) as { requestId: number };
+    expect(asked).toEqual({ type: 'run-tokenizer', runId: 'c', requestId: expect.any(Number) });
+    env.send({ type: 'run-tokenizer', runId: 'c', tokenizerJson: '{}', requestId: asked.requestId + 1000 }); // not asked for: ignored
+    env.send({ type: 'run-tokenizer', runId: 'c', tokenizerJson: runTokenizer, requestId: asked.requestId });
     await expect.poll(() => env.data.getState().tokenizer.json).toBe(runTokenizer);
     await expect.poll(() => env.data.getState().sourceForm).toMatchObject({ choice: 'remote', remote: 'bookcorpus/bookcorpus', column: 'text', tokenLimit: '1100000000' });
   });

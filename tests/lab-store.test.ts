@@ -136,8 +136,10 @@ describe('lab store', () => {
     const settings = { ...SUGGESTED, datasetId: 'd' };
     env.send({ type: 'runs', runs: [summary(settings, { id: 'a', name: '4L 256w on Brown corpus', status: 'paused', checkpointStep: 4 })] });
     env.store.getState().exportRun('a');
-    expect(env.posted().at(-1)).toEqual({ type: 'export-run', runId: 'a', requestId: expect.any(Number) });
-    env.send({ type: 'export', runId: 'a', files: [{ name: 'model.safetensors', bytes: new Uint8Array(8) }, { name: 'config.json', bytes: new Uint8Array(2) }] });
+    const asked = env.posted().at(-1) as { requestId: number };
+    expect(asked).toEqual({ type: 'export-run', runId: 'a', requestId: expect.any(Number) });
+    env.send({ type: 'export', runId: 'a', requestId: asked.requestId + 1000, files: [] }); // not asked for here: no download
+    env.send({ type: 'export', runId: 'a', requestId: asked.requestId, files: [{ name: 'model.safetensors', bytes: new Uint8Array(8) }, { name: 'config.json', bytes: new Uint8Array(2) }] });
     expect(env.downloads).toEqual([{ folder: '4L-256w-on-Brown-corpus', names: ['model.safetensors', 'config.json'] }]);
     env.store.getState().deleteRun('a');
     expect(env.posted().at(-1)).toEqual({ type: 'delete-run', runId: 'a', requestId: expect.any(Number) });

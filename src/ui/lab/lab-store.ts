@@ -8,8 +8,8 @@ import { settingsProblems } from '../../train/defaults';
 import { nextRequestId, type LabErrorKind, type LabEvent, type LabRequest, type RunSettings, type RunSummary } from '../../train/protocol';
 import { CONFIRM_SECONDS, confirmMessage, runEstimate } from './estimate';
 import { prepareData } from './first-run';
-import { sourceFormFor } from '../data/source-form';
-import { ANOTHER_TAB_TRAINS, exportFolderName, IDLE_SAMPLE, initialForm, isBusy, NO_WEBGPU, type LabDeps, type LabPhase, type LabState, type SampleState, type SampleWeights } from './lab-state';
+import { runFiles } from './run-files';
+import { ANOTHER_TAB_TRAINS, IDLE_SAMPLE, initialForm, isBusy, NO_WEBGPU, type LabDeps, type LabPhase, type LabState, type SampleState, type SampleWeights } from './lab-state';
 
 export * from './lab-state';
 
@@ -27,8 +27,6 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   let importing: number | null = null;
   /** Ids of this store's other requests: an error carrying one is ours to show; others' (speed probe, profile) are not. */
   const asked = new Set<number>();
-  /** The run whose tokenizer was asked for, to prepare its dataset with. */
-  let preparingDataFor: string | null = null;
   /** The training lock's release while this tab prepares or trains a run; null when not held. */
   let releaseLock: (() => void) | null = null;
 
@@ -236,9 +234,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       ask({ type: 'delete-run', runId });
     },
 
-    exportRun(runId, options) {
-      ask({ type: 'export-run', runId, full: options?.full });
-    },
+    exportRun: (runId, options) => files.exportRun(runId, options),
 
     importRun(files, source) {
       if (isBusy(get().phase)) return;
@@ -246,10 +242,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       importing = ask({ type: 'import-run', files, source });
     },
 
-    prepareRunData(runId) {
-      preparingDataFor = runId;
-      ask({ type: 'run-tokenizer', runId });
-    },
+    prepareRunData: (runId) => files.prepareRunData(runId),
 
     dismissError() {
       set({ error: null });
@@ -265,6 +258,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
     deps.worker.post({ ...request, requestId });
     return requestId;
   }
+  const files = runFiles(deps, () => get().runs, ask);
 
   /** The model's vocabulary is the tokenizer's, whatever else the user typed. */
   function syncVocab(vocabSize: number) {
@@ -292,6 +286,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   }
 
   function onEvent(event: LabEvent) {
+    if (files.onEvent(event)) return;
     const current = get().run;
     switch (event.type) {
       case 'device': {
@@ -362,21 +357,8 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       case 'sample-done':
         finishSample(event.requestId, { status: 'done', text: event.text, tokens: event.tokens, seconds: event.seconds });
         return;
-      case 'run-tokenizer': {
-        if (preparingDataFor !== event.runId) return;
-        preparingDataFor = null;
-        const dataset = get().runs.find((r) => r.id === event.runId)?.missingDataset;
-        const data = deps.data.getState();
-        void data.importTokenizer(event.tokenizerJson).then(() => {
-          if (dataset && deps.data.getState().tokenizer.json === event.tokenizerJson) data.setSourceForm(sourceFormFor(dataset.source, dataset.maxTokens));
-        });
-        return;
-      }
       case 'runs':
         set({ runs: event.runs, damagedRuns: event.damaged ?? [] });
-        return;
-      case 'export':
-        deps.download(exportFolderName(get().runs.find((r) => r.id === event.runId)?.name ?? event.runId) + (event.full ? '-full-state' : ''), event.files);
         return;
       case 'error':
         if (event.requestId !== undefined) {
