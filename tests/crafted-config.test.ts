@@ -4,8 +4,12 @@
  * file and the field, never "Invalid typed array length" or an out-of-memory crash. The files start
  * from a tiny valid model; only the config is edited. A seeded fuzz covers the rest of the space.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../src/data/fingerprint';
 import { DataError } from '../src/data/types';
 import { fixtureConfig } from '../src/model/fixture';
@@ -17,6 +21,7 @@ import { END_OF_TEXT } from '../src/tokenizer/types';
 import { importHfRun } from '../src/train/import-run';
 import { paramArenaLength, readRunDir, runDirFiles, type RunDirFile } from '../src/train/run-dir';
 import type { CheckpointData, RunRecord } from '../src/train/run-store';
+import { buildCli, removeCli } from './helpers/cli';
 import { testSettings } from './helpers/settings';
 
 const text = readFileSync('public/corpus/brown-fiction.txt', 'utf8').split('\n').slice(0, 200);
@@ -150,6 +155,29 @@ describe('crafted fixture config (check-fixture)', () => {
       expect(() => fixtureCheck(craftedFixture(patch))).toThrow(message);
     });
   }
+});
+
+describe('check-fixture on a crafted file, as a user runs it', () => {
+  afterAll(() => removeCli());
+
+  it('the bundle refuses n_layer 1e8 and n_layer 1000 in one line, exit 2, no heap crash', async () => {
+    const script = resolve(await buildCli());
+    const dir = await mkdtemp(join(tmpdir(), 'crafted-'));
+    try {
+      for (const [n, message] of [
+        [100000000, 'gpt-garden: fixture config: n_layer is 100000000, more than the 4096 this engine allows'],
+        [1000, /^gpt-garden: fixture config: n_layer 1000 needs 51 MB of weights but the fixture holds 93\d KB$/],
+      ] as [number, string | RegExp][]) {
+        const file = join(dir, `n${n}.safetensors`);
+        await writeFile(file, craftedFixture({ n_layer: n }));
+        const r = spawnSync(process.execPath, [script, 'check-fixture', file], { encoding: 'utf8', timeout: 60_000 });
+        expect(r.status, r.stderr).toBe(2);
+        expect(r.stderr.trim()).toMatch(message);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 /** mulberry32: a small seeded generator, so a failing case can be replayed. */
