@@ -63,6 +63,12 @@ function readWeights(bytes: Uint8Array, config: GPTConfig): Uint8Array {
 export function importHfRun(files: { name: string; bytes: Uint8Array }[]): ImportedRun {
   const picked = pick(files);
   const model = readConfig(picked['config.json']);
+  // A truncated or garbled weights file is that file's fault, whatever the config says: check it first.
+  try {
+    parseSafetensors(picked['model.safetensors']);
+  } catch (error) {
+    throw new DataError('format', `model.safetensors: ${messageOf(error)}`);
+  }
   // Before the tokenizer or the arena: a crafted size must never reach an allocation.
   try {
     checkWeightsFit(model, picked['model.safetensors'].byteLength);

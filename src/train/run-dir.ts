@@ -135,6 +135,8 @@ export function readRunDir(files: RunDirFile[]): { record: RunRecord; checkpoint
   const file = (name: (typeof RUN_DIR_FILES)[number]) => byName.get(name)!;
   const run = readRunJson(file('run.json'));
   const config = readConfig(file('config.json'));
+  // A truncated or garbled weights file is that file's fault, whatever the config says: check it first.
+  parseOrFail('model.safetensors', file('model.safetensors'));
   try {
     // Bounded by the file before any arena (the state's arenas are the same size as this one).
     checkWeightsFit(config, file('model.safetensors').byteLength);
