@@ -9,13 +9,12 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Page } from 'playwright-core';
-import { cutUtf8 } from '../src/data/text-sample';
 import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
 import { trainBpe } from '../src/tokenizer/trainer';
 import { startBrowserEnv, type BrowserEnv } from './helpers/browser';
 import { startDataServer, type DataServer } from './helpers/data-server';
 import { makeParquet } from './helpers/parquet';
-import { bookRows } from './helpers/text';
+import { bookRows, docsUpTo } from './helpers/text';
 
 vi.setConfig({ testTimeout: 300_000 });
 
@@ -37,21 +36,6 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** Parquet rows from a URL are documents: the sample is the documents up to `n` bytes, the last cut. */
-function docsUpTo(rows: string[], n: number): string[] {
-  const out: string[] = [];
-  let left = n;
-  for (const row of rows) {
-    const bytes = Buffer.byteLength(row);
-    if (bytes >= left) {
-      out.push(cutUtf8(row, left));
-      break;
-    }
-    out.push(row);
-    left -= bytes;
-  }
-  return out;
-}
 
 const card = (page: Page) => page.locator('section', { has: page.getByRole('heading', { name: 'Tokenizer', exact: true }) });
 const datasets = (page: Page) => page.locator('section', { has: page.getByRole('heading', { name: 'Datasets in this browser' }) });

@@ -15,7 +15,7 @@ import { splitLines, trainBpe } from '../src/tokenizer/trainer';
 import { startDataServer, type DataServer } from './helpers/data-server';
 import { makeParquet } from './helpers/parquet';
 import { inProcess } from './helpers/cli';
-import { bookRows } from './helpers/text';
+import { bookRows, docsUpTo } from './helpers/text';
 
 const BUNDLED = await readFile('public/corpus/brown-fiction.txt', 'utf8');
 const ROWS = bookRows(2000, 21);
@@ -143,18 +143,3 @@ describe('train-tokenizer CLI', () => {
   }, 60_000);
 });
 
-/** Documents up to `n` UTF-8 bytes in all, the last one cut (what the sample takes of document rows). */
-function docsUpTo(rows: string[], n: number): string[] {
-  const out: string[] = [];
-  let left = n;
-  for (const row of rows) {
-    const bytes = Buffer.byteLength(row);
-    if (bytes >= left) {
-      out.push(cutUtf8(row, left));
-      break;
-    }
-    out.push(row);
-    left -= bytes;
-  }
-  return out;
-}

@@ -14,6 +14,7 @@ import { createWorkerClient } from '../../src/ui/data/worker-client';
 import { createLabStore } from '../../src/ui/lab/lab-store';
 import { FakeWorker } from './fake-worker';
 import { testManifest } from './manifest';
+import { testSettings } from './settings';
 
 const CORPUS = 'the cat sat on the mat.\nthe dog ate the bone.\n'.repeat(30);
 
@@ -69,19 +70,8 @@ export function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; d
   return { store, data, lab, worker, send, posted, ingests, downloads, tick: (ms: number) => (clock += ms), tokenizer: () => tokenizerJson };
 }
 
-export const SUGGESTED: Omit<RunSettings, 'datasetId'> = {
-  model: { vocabSize: 2048, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 },
-  batchSize: 2,
-  accumSteps: 1,
-  maxSteps: 10,
-  lr: { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 2 },
-  weightDecay: 0.1,
-  gradClip: 1,
-  evalEvery: 5,
-  evalBatches: 2,
-  checkpointEvery: 5,
-  seed: 1,
-};
+const { datasetId: _unused, ...suggested } = testSettings({ vocabSize: 2048, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 }, { evalBatches: 2 });
+export const SUGGESTED: Omit<RunSettings, 'datasetId'> = suggested;
 
 export const LIMITS = { maxBufferSize: 2 ** 28, maxStorageBufferBindingSize: 2 ** 27, maxComputeWorkgroupStorageSize: 16384 };
 

@@ -1,4 +1,5 @@
 /** Seeded, book-like sentences for data tests: varied lengths, punctuation, quotes and accents. */
+import { cutUtf8 } from '../../src/data/text-sample';
 import { rng } from './random';
 
 const WORDS = (
@@ -23,4 +24,20 @@ export function bookRows(count: number, seed: number): string[] {
     rows.push(sentence);
   }
   return rows;
+}
+
+/** Documents up to `n` UTF-8 bytes in all, the last one cut (what a sample takes of document rows). */
+export function docsUpTo(rows: string[], n: number): string[] {
+  const out: string[] = [];
+  let left = n;
+  for (const row of rows) {
+    const bytes = Buffer.byteLength(row);
+    if (bytes >= left) {
+      out.push(cutUtf8(row, left));
+      break;
+    }
+    out.push(row);
+    left -= bytes;
+  }
+  return out;
 }
