@@ -20,6 +20,8 @@ export interface KernelCall {
   /** WGSL source (one file per family, from shaders/). */
   code: string;
   entryPoint: string;
+  /** WGSL `override` values (workgroup and tile sizes); each set of values is its own pipeline. */
+  constants?: Readonly<Record<string, number>>;
   /**
    * Storage buffers bound at @binding(1..n) of @group(0), in order. A number is an index into the
    * node's inputs, `out: k` is the node's k-th output, `scratch: k` a temporary owned by the node.

@@ -127,7 +127,7 @@ export class Plan {
 
   private compileCall(call: KernelCall, inputs: Tensor[], outputs: Tensor[], scratch: Slice[], tag: DispatchTag, stepUniforms?: GPUBuffer): CompiledDispatch {
     const device = this.ctx.device;
-    const pipeline = this.ctx.pipelines.get(call.label, call.code, call.entryPoint);
+    const pipeline = this.ctx.pipelines.get(call.label, call.code, call.entryPoint, call.constants);
     const entries: GPUBindGroupEntry[] = [];
     if (call.stepUniforms) {
       if (!stepUniforms) throw new Error(`${call.label}: needs step uniforms but the plan has none`);

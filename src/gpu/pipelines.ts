@@ -1,13 +1,16 @@
-/** Compute pipelines compiled once per (shader source, entry point) and reused by every plan. */
+/**
+ * Compute pipelines compiled once per (shader source, entry point, override constants) and reused
+ * by every plan. Workgroup and tile sizes live in TypeScript beside each op and reach the WGSL as
+ * `override` constants, so one shader source serves every specialisation.
+ */
 export class PipelineCache {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
 
   constructor(private readonly device: GPUDevice) {}
 
-  get(label: string, code: string, entryPoint: string, constants?: Record<string, number>): GPUComputePipeline {
-    const constKey = constants ? JSON.stringify(constants) : '';
-    const key = `${label}\u0000${entryPoint}\u0000${constKey}\u0000${code}`;
+  get(label: string, code: string, entryPoint: string, constants?: Readonly<Record<string, number>>): GPUComputePipeline {
+    const key = `${label}\u0000${entryPoint}\u0000${constantsKey(constants)}\u0000${code}`;
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {
       let module = this.modules.get(code);
@@ -18,7 +21,7 @@ export class PipelineCache {
       pipeline = this.device.createComputePipeline({
         label: `${label}.${entryPoint}`,
         layout: 'auto',
-        compute: { module, entryPoint, ...(constants ? { constants } : {}) },
+        compute: { module, entryPoint, ...(constants ? { constants: { ...constants } } : {}) },
       });
       this.pipelines.set(key, pipeline);
     }
@@ -28,4 +31,13 @@ export class PipelineCache {
   get size(): number {
     return this.pipelines.size;
   }
+}
+
+/** The same values in any key order name the same pipeline. */
+function constantsKey(constants?: Readonly<Record<string, number>>): string {
+  if (!constants) return '';
+  return Object.keys(constants)
+    .sort()
+    .map((k) => `${k}=${constants[k]}`)
+    .join(',');
 }
