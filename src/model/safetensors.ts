@@ -9,6 +9,8 @@
  * instead of loading garbage weights.
  */
 
+import { preview } from '../util/preview';
+
 export type SafetensorsDtype =
   | 'BOOL' | 'U8' | 'I8' | 'F8_E5M2' | 'F8_E4M3' | 'I16' | 'U16' | 'F16' | 'BF16'
   | 'I32' | 'U32' | 'F32' | 'F64' | 'I64' | 'U64';
@@ -105,7 +107,7 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFi
   if (rawMeta !== undefined) {
     if (!isPlainObject(rawMeta)) throw new SafetensorsError('__metadata__ is not an object of strings');
     for (const [k, v] of Object.entries(rawMeta)) {
-      if (typeof v !== 'string') throw new SafetensorsError(`__metadata__ value for "${k}" is not a string`);
+      if (typeof v !== 'string') throw new SafetensorsError(`__metadata__ value for ${preview(k)} is not a string`);
       metadata[k] = v;
     }
   }
@@ -115,18 +117,18 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFi
   const entries: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === METADATA_KEY) continue;
-    const where = `tensor "${name}"`;
+    const where = `tensor ${preview(name)}`;
     if (!isPlainObject(raw)) throw new SafetensorsError(`${where}: entry is not an object`);
     for (const key of ['dtype', 'shape', 'data_offsets']) {
       if (!(key in raw)) throw new SafetensorsError(`${where}: missing ${key}`);
     }
     const { dtype, shape, data_offsets: offsets } = raw;
-    if (!isDtype(dtype)) throw new SafetensorsError(`${where}: unknown dtype ${JSON.stringify(dtype)}`);
+    if (!isDtype(dtype)) throw new SafetensorsError(`${where}: unknown dtype ${preview(dtype)}`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new SafetensorsError(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+      throw new SafetensorsError(`${where}: shape ${preview(shape)} is not a list of non-negative integers`);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      throw new SafetensorsError(`${where}: data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
+      throw new SafetensorsError(`${where}: data_offsets ${preview(offsets)} is not a pair of non-negative integers`);
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end) throw new SafetensorsError(`${where}: data_offsets [${begin},${end}] out of range (begin > end)`);
@@ -150,10 +152,10 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFi
   let prev = '';
   for (const e of sorted) {
     if (e.begin < cursor) {
-      throw new SafetensorsError(`tensor "${e.name}" data_offsets [${e.begin},${e.end}] overlap tensor "${prev}" (which ends at ${cursor})`);
+      throw new SafetensorsError(`tensor ${preview(e.name)} data_offsets [${e.begin},${e.end}] overlap tensor ${preview(prev)} (which ends at ${cursor})`);
     }
     if (e.begin > cursor) {
-      throw new SafetensorsError(`data_offsets do not cover the data section: bytes [${cursor},${e.begin}) before tensor "${e.name}" belong to no tensor`);
+      throw new SafetensorsError(`data_offsets do not cover the data section: bytes [${cursor},${e.begin}) before tensor ${preview(e.name)} belong to no tensor`);
     }
     cursor = e.end;
     prev = e.name;
