@@ -35,6 +35,12 @@ export interface KernelCall {
   workgroups: readonly [number, number, number];
 }
 
+/** What an op may know of the device when it encodes: its optional features and its limits. */
+export interface EncodeDevice {
+  features: ReadonlySet<string>;
+  limits: Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize' | 'maxComputeInvocationsPerWorkgroup'>;
+}
+
 export type BufferRef = { in: number } | { out: number } | { scratch: number };
 
 export type Attrs = Record<string, unknown>;
@@ -48,8 +54,8 @@ export interface OpDef<A extends Attrs = Attrs> {
   outputs(inputs: readonly TensorSpec[], attrs: A): TensorSpec[];
   /** Extra temporary buffers (in elements of f32) the kernels need, freed right after the node. */
   scratch?(inputs: readonly TensorSpec[], attrs: A): number[];
-  /** The dispatches that compute the outputs. */
-  encode(inputs: readonly TensorSpec[], attrs: A): KernelCall[];
+  /** The dispatches that compute the outputs; `device` (absent outside a plan) lets an op pick a kernel by feature and limit. */
+  encode(inputs: readonly TensorSpec[], attrs: A, device?: EncodeDevice): KernelCall[];
   /**
    * Reverse mode: given the node's inputs, outputs (saved state included) and the gradients of its
    * outputs (null when an output has none), return the gradient of each input (null = none).

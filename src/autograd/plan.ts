@@ -108,7 +108,7 @@ export class Plan {
     graph.nodes.forEach((node, i) => {
       for (const t of node.outputs) if (!this.slices.has(t.id)) this.slices.set(t.id, acquire(t.numel * 4));
       const scratch = (node.op.scratch?.(node.inputs.map((t) => t.spec), node.attrs) ?? []).map((n) => acquire(n * 4));
-      const calls = node.op.encode(node.inputs.map((t) => t.spec), node.attrs);
+      const calls = node.op.encode(node.inputs.map((t) => t.spec), node.attrs, this.ctx);
       const phase = options.backwardFrom !== undefined && i >= options.backwardFrom ? 'backward' : 'forward';
       const cost = nodeCost(node);
       calls.forEach((call, k) => {
