@@ -4,6 +4,7 @@
  * anything that would change the encoding (another model type, a normalizer, another
  * pre-tokenizer, subword prefixes) is refused with a TokenizerError naming it.
  */
+import { preview } from '../util/preview';
 import { Tokenizer } from './tokenizer';
 import { type BpeModel, TokenizerError } from './types';
 
@@ -13,7 +14,8 @@ const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\
 type JsonObject = Record<string, unknown>;
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
+// Bounded: a crafted value may be deeply nested, huge, or (from a stored record) cyclic.
+const show = (v: unknown): string => preview(v);
 const typeName = (v: unknown): string => (isObject(v) ? show(v.type) : show(v));
 
 function checkModel(model: JsonObject): void {
@@ -119,6 +121,27 @@ function readAddedTokens(added: unknown, vocab: Map<string, number>): { content:
   });
 }
 
+/**
+ * Ids may leave holes, but the model gets one embedding row per id up to the largest: a crafted
+ * file of a few KB claiming id 16,777,215 would size a table of millions of unused rows.
+ */
+function checkIdRange(vocab: Map<string, number>): void {
+  let maxId = -1;
+  let maxToken = '';
+  for (const [token, id] of vocab) {
+    if (id > maxId) {
+      maxId = id;
+      maxToken = token;
+    }
+  }
+  const limit = 2 * vocab.size + 65536;
+  if (maxId >= limit) {
+    throw new TokenizerError(
+      `token ${show(maxToken)} has id ${maxId} but only ${vocab.size} tokens are listed: ids past ${limit - 1} (twice the tokens + 65536) would leave the embedding table mostly unused rows`,
+    );
+  }
+}
+
 /** A BpeModel from a tokenizer.json's text (or its parsed JSON); every problem is a TokenizerError. */
 export function parseTokenizerJson(json: unknown): BpeModel {
   let root = json;
@@ -138,6 +161,7 @@ export function parseTokenizerJson(json: unknown): BpeModel {
   const vocab = readVocab(model.vocab);
   const merges = readMerges(model.merges);
   const specialTokens = readAddedTokens(root.added_tokens, vocab);
+  checkIdRange(vocab);
   const result: BpeModel = { vocab, merges, specialTokens };
   if (addPrefixSpace) result.addPrefixSpace = true;
   new Tokenizer(result); // checks ids, merges against the vocab, lone surrogates

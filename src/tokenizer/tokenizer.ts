@@ -3,6 +3,7 @@
  * tokens are cut out first, the rest is split by GPT-2's regex, each word's UTF-8 bytes become
  * byte tokens, and merges apply lowest rank first (leftmost first among equal ranks).
  */
+import { preview } from '../util/preview';
 import { BYTE_TO_CHAR, CHAR_TO_BYTE } from './bytes';
 import { GPT2_SPLIT, splitSpecial } from './pretokenize';
 import { createStreamDecoder, type StreamDecoder } from './stream-decoder';
@@ -25,7 +26,8 @@ const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 /** In `u` mode a surrogate class matches only unpaired halves. */
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-const quote = (s: string): string => JSON.stringify(s);
+// Bounded: a crafted tokenizer.json may hold a token of megabytes.
+const quote = (s: string): string => preview(s, 100);
 
 /**
  * (left id, right id) -> merge rank, by open addressing in typed arrays: faster than a Map keyed by
