@@ -6,6 +6,7 @@
  * checks do not need a schema library.
  */
 import type { RunRecord, CheckpointData } from '../train/run-store';
+import { preview } from '../util/preview';
 import { DataError, type DatasetManifest } from './types';
 
 /** A stored record that failed its check: listed in the UI so it can be deleted. */
@@ -77,6 +78,12 @@ class Checker {
     this.bad(key, v, `one of ${allowed.join(', ')}`);
   }
 
+  /** Any number, NaN included (a diverged run's last loss), when present. */
+  optionalNumber(o: Obj, key: string): void {
+    const v = o[key];
+    if (v !== undefined && typeof v !== 'number') this.bad(key, v, 'a number');
+  }
+
   bytes(o: Obj, key: string): void {
     const v = o[key];
     if (!(v instanceof Uint8Array)) this.bad(key, v, 'bytes (Uint8Array)');
@@ -94,6 +101,36 @@ class Checker {
 
 function result<T>(c: Checker, value: unknown): Checked<T> {
   return c.problems.length === 0 ? { ok: true, value: value as T } : { ok: false, problems: c.problems };
+}
+
+/** A dataset's source: the fields a resumed ingestion and the source form read for its kind. */
+function checkSource(c: Checker, o: Obj, key: string): void {
+  const source = c.object(o, key);
+  if (!source) return;
+  const n = c.nested(key);
+  n.oneOf(source, 'kind', ['bundled', 'hub', 'url', 'files']);
+  if (source.kind === 'bundled' || source.kind === 'url') n.string(source, 'url');
+  if (source.kind === 'hub') n.string(source, 'dataset');
+  if (source.kind === 'files') {
+    const files = n.array(source, 'files');
+    const bad = files?.findIndex((f) => typeof f !== 'object' || f === null || typeof (f as Obj).name !== 'string' || typeof (f as Obj).size !== 'number');
+    if (files && bad !== undefined && bad >= 0) n.problems.push(`${key}.files[${bad}] is ${preview(files[bad])}, expected { name, size }`);
+  }
+  c.merge(n);
+}
+
+/** The first entry of a list (steps, evals) missing a number the chart reads: one problem, not thousands. */
+function checkPoints(c: Checker, o: Obj, key: string, fields: readonly string[]): void {
+  const list = c.array(o, key);
+  if (!list) return;
+  for (let i = 0; i < list.length; i++) {
+    const p = list[i];
+    const field = typeof p === 'object' && p !== null ? fields.find((f) => typeof (p as Obj)[f] !== 'number') : fields[0];
+    if (field !== undefined) {
+      c.problems.push(`${key}[${i}]${typeof p === 'object' && p !== null ? `.${field}` : ''} is ${preview(typeof p === 'object' && p !== null ? (p as Obj)[field] : p)}, expected a number`);
+      return;
+    }
+  }
 }
 
 function checkTokenizerInfo(c: Checker, o: Obj, key: string): void {
@@ -118,7 +155,23 @@ export function checkRunRecord(value: unknown): Checked<RunRecord> {
     s.number(summary, 'checkpointStep', 0, true);
     s.number(summary, 'tokens', 0);
     s.string(summary, 'message', true);
+    s.string(summary, 'imported', true);
+    s.optionalNumber(summary, 'lastLoss');
+    s.optionalNumber(summary, 'lastValLoss');
     checkTokenizerInfo(s, summary, 'tokenizer');
+    if (summary.missingDataset !== undefined) {
+      const d = s.object(summary, 'missingDataset');
+      if (d) {
+        const n = s.nested('missingDataset');
+        // As strict as run.json's reader (run-dir.ts), which such a record comes from.
+        for (const k of ['id', 'tokenizerFingerprint']) n.string(d, k);
+        n.string(d, 'name', true);
+        n.optionalNumber(d, 'tokens');
+        n.optionalNumber(d, 'valFraction');
+        checkSource(n, d, 'source');
+        s.merge(n);
+      }
+    }
     const settings = s.object(summary, 'settings');
     if (settings) {
       const st = s.nested('settings');
@@ -145,8 +198,9 @@ export function checkRunRecord(value: unknown): Checked<RunRecord> {
     c.merge(s);
   }
   c.string(root, 'tokenizerJson');
-  c.array(root, 'steps');
-  c.array(root, 'evals');
+  // The loss curve's fields; run.json's reader asks the same of an imported run.
+  checkPoints(c, root, 'steps', ['step', 'loss']);
+  checkPoints(c, root, 'evals', ['step', 'valLoss']);
   return result(c, value);
 }
 
@@ -174,7 +228,7 @@ export function checkManifest(value: unknown): Checked<DatasetManifest> {
   const c = new Checker();
   const root = c.object({ v: value }, 'v');
   if (!root) return { ok: false, problems: [`the record is ${describe(value)}, expected an object`] };
-  if (root.format !== 'gpt-garden-tokens') c.problems.push(`format is ${JSON.stringify(root.format) ?? 'missing'}, expected "gpt-garden-tokens"`);
+  if (root.format !== 'gpt-garden-tokens') c.problems.push(`format is ${root.format === undefined ? 'missing' : preview(root.format)}, expected "gpt-garden-tokens"`);
   c.number(root, 'version', 1, true);
   for (const k of ['id', 'name', 'createdAt', 'updatedAt']) c.string(root, k);
   c.oneOf(root, 'dtype', ['uint16', 'uint32']);
@@ -182,8 +236,7 @@ export function checkManifest(value: unknown): Checked<DatasetManifest> {
   c.number(root, 'valFraction', 0);
   c.number(root, 'maxTokens', 1, false, true);
   if (typeof root.complete !== 'boolean') c.problems.push(`complete is ${describe(root.complete)}, expected true or false`);
-  const source = c.object(root, 'source');
-  if (source && typeof source.kind !== 'string') c.problems.push('source.kind is missing');
+  checkSource(c, root, 'source');
   checkTokenizerInfo(c, root, 'tokenizer');
   const cursor = c.object(root, 'cursor');
   if (cursor) {
