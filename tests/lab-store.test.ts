@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
+import { datasetIdFor, fingerprint } from '../src/data/fingerprint';
 import { BUNDLED_ID } from '../src/ui/data/source-form';
 import { ANOTHER_TAB_TRAINS, exportFolderName, NO_WEBGPU } from '../src/ui/lab/lab-store';
 import { LIMITS, manifestFor, point, setup, started, SUGGESTED, summary } from './helpers/lab-store-env';
@@ -19,11 +20,13 @@ describe('lab store', () => {
     const tokenizerJson = env.tokenizer()!;
     expect(start.tokenizerJson).toBe(tokenizerJson);
     expect(env.ingests).toHaveLength(1);
-    expect(env.ingests[0]).toMatchObject({ id: BUNDLED_ID, spec: { kind: 'bundled', url: 'http://localhost/corpus/brown-fiction.txt' } });
+    // The dataset's id names its tokenizer: a later tokenizer makes its own copy beside this one.
+    const bundledId = datasetIdFor(BUNDLED_ID, fingerprint(tokenizerJson));
+    expect(env.ingests[0]).toMatchObject({ id: bundledId, spec: { kind: 'bundled', url: 'http://localhost/corpus/brown-fiction.txt' } });
     const vocab = env.data.getState().tokenizer.vocabSize!;
     expect(vocab).toBeGreaterThan(256);
     expect(vocab).toBeLessThanOrEqual(2048);
-    expect(start.settings).toEqual({ ...SUGGESTED, model: { ...SUGGESTED.model, vocabSize: vocab }, datasetId: BUNDLED_ID });
+    expect(start.settings).toEqual({ ...SUGGESTED, model: { ...SUGGESTED.model, vocabSize: vocab }, datasetId: bundledId });
     expect(env.store.getState().form.model.vocabSize).toBe(vocab);
     expect(env.store.getState()).toMatchObject({ phase: 'preparing', stage: 'Compiling the model on the GPU…' });
   });

@@ -4,12 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
+import { datasetIdFor, fingerprint } from '../src/data/fingerprint';
 import type { IngestRequest, IngestResponse } from '../src/data/ingest-worker';
 import type { DatasetManifest, SourceSpec } from '../src/data/types';
 import type { StorageStatus } from '../src/data/storage';
 import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/tokenizer/train-worker';
 import { createDataStore, type DataStoreDeps } from '../src/ui/data/data-store';
-import { BUNDLED_ID, buildIngestInput, initialForm, progressSummary, type IngestProgress } from '../src/ui/data/source-form';
+import { BUNDLED_ID as BUNDLED_SOURCE_ID, buildIngestInput, initialForm, progressSummary, type IngestProgress } from '../src/ui/data/source-form';
 import { createWorkerClient } from '../src/ui/data/worker-client';
 import { FakeWorker } from './helpers/fake-worker';
 import { testManifest } from './helpers/manifest';
@@ -23,9 +24,13 @@ const TOKENIZER_JSON = JSON.stringify({
 
 const BUNDLED: SourceSpec = { kind: 'bundled', url: 'http://localhost/corpus/brown-fiction.txt' };
 
+// Datasets made with TOKENIZER_JSON: resuming one keeps its id.
 function manifest(id: string, tokens: number, complete: boolean, source: SourceSpec = BUNDLED, maxTokens?: number): DatasetManifest {
-  return testManifest(id, { tokens, complete, source, maxTokens });
+  return testManifest(id, { tokens, complete, source, maxTokens, tokenizer: { vocabSize: 4, fingerprint: fingerprint(TOKENIZER_JSON) } });
 }
+
+/** The id a new dataset of `base` gets under TOKENIZER_JSON. */
+const idFor = (base: string) => datasetIdFor(base, fingerprint(TOKENIZER_JSON));
 
 function progress(tokens: number, fraction?: number): IngestProgress {
   return { rows: tokens / 10, tokens, textBytes: tokens * 4, bytesRead: tokens * 4, shards: 0, elapsedSeconds: 1, textBytesPerSecond: 2_500_000, tokensPerSecond: tokens, fraction, etaSeconds: 70 };
@@ -107,6 +112,7 @@ describe('data store: dataset list and storage', () => {
 describe('data store: ingestion', () => {
   it('start posts the request, progress updates state, done refreshes the list', async () => {
     const { store, ingest, storageCalls } = await ready();
+    const BUNDLED_ID = idFor(BUNDLED_SOURCE_ID); // already named by the tokenizer: kept as it is
     store.getState().startIngest({ id: BUNDLED_ID, name: 'Brown', spec: BUNDLED, maxTokens: 2000 });
     expect(ingest.posted.at(-1)).toEqual({ type: 'ingest', id: BUNDLED_ID, name: 'Brown', spec: BUNDLED, tokenizerJson: TOKENIZER_JSON, maxTokens: 2000, files: undefined });
     expect(store.getState().ingestion).toEqual({ id: BUNDLED_ID, progress: null, status: 'running' });
@@ -165,7 +171,7 @@ describe('data store: ingestion', () => {
     store.getState().startIngest({ id: 'x', spec: BUNDLED });
     store.getState().startIngest({ id: 'y', spec: BUNDLED });
     expect(ingest.posted.filter((m) => (m as { type: string }).type === 'ingest').length).toBe(1);
-    expect(store.getState().ingestion.id).toBe('x');
+    expect(store.getState().ingestion.id).toBe(idFor('x'));
   });
 
   it('resume sends the paused dataset’s id, spec and token limit again', async () => {

@@ -3,7 +3,7 @@
  * handler behind a fake Worker streams the sample off a local Hub-like parquet server. A vocabulary
  * the sample cannot reach replaces nothing until accepted; cancel keeps the current tokenizer;
  * "The post's recipe" fills the forms and starts nothing; datasets of another tokenizer are marked
- * and re-tokenized into a new dataset, the old one deleted only once that is complete.
+ * and re-tokenized into a new dataset beside the old one, which is never deleted by it.
  */
 import { renderToStaticMarkup } from 'react-dom/server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -170,13 +170,13 @@ describe('data store: datasets of another tokenizer', () => {
     const [first, second] = html.split('</li>');
     expect(first).toContain('tokenized with another tokenizer (16,384 tokens)');
     expect(first).toContain('aria-label="Re-tokenize Books"');
-    expect(first).toContain('this one stays until that one is complete, then it is deleted');
+    expect(first).toContain('a new dataset beside this one, which stays for the runs made with its tokenizer');
     expect(second).not.toContain('another tokenizer');
     expect(second).toContain('aria-label="Resume Brown"');
     expect(second).not.toContain('Re-tokenize');
   });
 
-  it('Re-tokenize ingests the same source with the current tokenizer under a new id; the old one goes only once that is complete', async () => {
+  it('Re-tokenize ingests the same source with the current tokenizer under a new id; the old one stays, even once that is complete', async () => {
     const { store, ingest } = setup();
     await store.getState().init();
     ingest.reply({ type: 'datasets', manifests: [old, mine] });
@@ -195,8 +195,10 @@ describe('data store: datasets of another tokenizer', () => {
 
     store.getState().retokenize('books');
     ingest.reply({ type: 'done', manifest: testManifest(to, { name: 'Books', source: BOOKS, tokenizer: { vocabSize: 270, fingerprint: print } }) });
-    expect(ingest.posted.slice(-2)).toEqual([{ type: 'delete', id: 'books' }, { type: 'list' }]);
+    expect(ingest.posted.at(-1)).toEqual({ type: 'list' });
+    expect(ingest.posted.some((m) => (m as IngestRequest).type === 'delete')).toBe(false);
     expect(store.getState().retokenizing).toBeNull();
+    expect(store.getState().datasets.map((d) => d.id).sort()).toEqual(['books', to, 'brown']);
   });
 
   it('a dataset of picked files asks for the files again', async () => {

@@ -11,3 +11,19 @@ export function fingerprint(text: string): string {
   }
   return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
 }
+
+/** How a dataset id ends when it names its tokenizer: "@" and the fingerprint's first 8 hex digits. */
+const TOKENIZER_SUFFIX = /@[0-9a-f]{8}$/;
+
+/**
+ * The id a dataset of `base` gets under a tokenizer: "bundled-brown-fiction@1a2b3c4d". A source
+ * tokenized again with another tokenizer gets another id, so the old tokens stay for the runs on them.
+ */
+export function datasetIdFor(base: string, tokenizerFingerprint: string): string {
+  return `${datasetBase(base)}@${tokenizerFingerprint.slice(0, 8)}`;
+}
+
+/** The id without its tokenizer part (ids made before they carried one are their own base). */
+export function datasetBase(id: string): string {
+  return id.replace(TOKENIZER_SUFFIX, '');
+}

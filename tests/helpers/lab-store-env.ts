@@ -31,7 +31,7 @@ export function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; d
     if (m.type === 'delete') queueMicrotask(() => reply({ type: 'datasets', manifests: [] } satisfies IngestResponse));
     if (m.type === 'ingest') {
       ingests.push(m);
-      queueMicrotask(() => reply({ type: 'done', manifest: manifestFor(m.tokenizerJson) } satisfies IngestResponse));
+      queueMicrotask(() => reply({ type: 'done', manifest: manifestFor(m.tokenizerJson, m.id) } satisfies IngestResponse));
     }
   });
   const data = createDataStore({

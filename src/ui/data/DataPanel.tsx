@@ -8,7 +8,8 @@ import { fingerprint } from '../../data/fingerprint';
 import { TokenizerCard } from '../tokenizer/TokenizerCard';
 import { bundledCorpusUrl } from './browser-deps';
 import { appDataStore, useDataStore } from './data-store';
-import { DatasetList } from './DatasetList';
+import { useLabStore } from '../lab/browser-lab';
+import { DatasetList, runsByDataset } from './DatasetList';
 import { buildIngestInput, progressSummary, storageSummary } from './source-form';
 import { SourcePicker } from './SourcePicker';
 
@@ -25,6 +26,9 @@ export function DataPanel() {
   const tokenizerJson = useDataStore((s) => s.tokenizer.json);
   const tokenizerPrint = useMemo(() => (tokenizerJson ? fingerprint(tokenizerJson) : null), [tokenizerJson]);
   const retokenizing = useDataStore((s) => s.retokenizing);
+  // Saved runs name their dataset: the list marks those datasets and asks before deleting one.
+  const runs = useLabStore((s) => s.runs);
+  const usedBy = useMemo(() => runsByDataset(runs), [runs]);
   const { startIngest, cancel, resume, remove, dismissError, retokenize } = appDataStore().getState();
   const busy = status === 'running' || status === 'cancelling';
 
@@ -84,6 +88,7 @@ export function DataPanel() {
           busy={busy}
           tokenizerFingerprint={tokenizerPrint}
           retokenizing={retokenizing}
+          usedBy={usedBy}
           onResume={(id) => resume(id, form.files)}
           onDelete={remove}
           onRetokenize={(id) => retokenize(id, form.files)}

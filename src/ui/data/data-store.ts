@@ -10,10 +10,11 @@ import type { DamagedRecord } from '../../data/records';
 import type { DataErrorKind, DatasetManifest } from '../../data/types';
 import type { StorageStatus } from '../../data/storage';
 import type { TrainRequest, TrainResponse } from '../../tokenizer/train-worker';
-import { fingerprint } from '../../data/fingerprint';
+import { datasetBase, datasetIdFor, fingerprint } from '../../data/fingerprint';
 import { browserDataDeps } from './browser-deps';
 import { DEFAULT_SAMPLE_MB, initialForm, type IngestInput, type IngestProgress, type PickedFile, type SourceForm, type TokenizerForm } from './source-form';
 import { DEFAULT_TOKENIZER_OPTIONS, tokenizerActions, type TokenizerProposal, type TokenizerSample } from './tokenizer-actions';
+import { anotherTabBusy, type TakeLock } from './training-lock';
 import type { WorkerClient } from './worker-client';
 
 export { DEFAULT_TOKENIZER_OPTIONS, type TokenizerProposal, type TokenizerSample };
@@ -57,7 +58,7 @@ export interface DataRecipe {
   tokenizer: { sampleMb: number; vocabSize: number };
 }
 
-/** A dataset being tokenized again with the current tokenizer, under a new id; `from` goes once it is complete. */
+/** A dataset being tokenized again with the current tokenizer, under a new id; `from` stays (runs may train on it). */
 export interface Retokenizing {
   from: string;
   to: string;
@@ -116,8 +117,8 @@ export interface DataState {
   /** Fills the source picker, token limit and tokenizer card (see DataRecipe); starts nothing. */
   applyRecipe(recipe: DataRecipe): void;
   /**
-   * Tokenizes a dataset's source again with the current tokenizer, as a new dataset; the old one is
-   * deleted once the new one is complete (kept if it fails or is cancelled).
+   * Tokenizes a dataset's source again with the current tokenizer, as a new dataset beside the old
+   * one (never deleted here: a paused run on the old tokens must still resume).
    */
   retokenize(id: string, files?: PickedFile[]): void;
 }
@@ -132,6 +133,8 @@ export interface DataStoreDeps {
   /** The text the tokenizer learns from (the bundled corpus). */
   fetchCorpus(): Promise<string>;
   tokenizerOptions?: { vocabSize: number; minFrequency: number };
+  /** The one-trainer lock (see training-lock.ts): training a tokenizer and tokenizing take it; none: no other tab to mind. */
+  trainingLock?: TakeLock;
 }
 
 const NO_STORAGE: StorageStatus = { supported: false, usage: 0, quota: 0, persisted: false };
@@ -177,15 +180,25 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
         set({ error: { kind: 'config', message: 'Train the tokenizer first: datasets are stored as its token ids.' } });
         return;
       }
-      set({ error: null, ingestion: { id: input.id, progress: null, status: 'running' } });
-      deps.ingestWorker.post({
-        type: 'ingest',
-        id: input.id,
-        name: input.name,
-        spec: input.spec,
-        tokenizerJson: tokenizer.json,
-        maxTokens: input.maxTokens,
-        files: input.files,
+      const id = ingestId(input.id, fingerprint(tokenizer.json), get().datasets);
+      set({ error: null, ingestion: { id, progress: null, status: 'running' } });
+      const request: IngestRequest = { type: 'ingest', id, name: input.name, spec: input.spec, tokenizerJson: tokenizer.json, maxTokens: input.maxTokens, files: input.files };
+      if (!deps.trainingLock) return deps.ingestWorker.post(request);
+      void deps.trainingLock().then((release) => {
+        const now = get().ingestion;
+        const mine = now.id === id && (now.status === 'running' || now.status === 'cancelling');
+        if (!release) {
+          if (mine) set({ ingestion: { ...now, status: 'error' }, error: { kind: 'config', message: anotherTabBusy('tokenize a dataset') }, retokenizing: null });
+          return;
+        }
+        if (!mine || now.status === 'cancelling') {
+          // Cancelled before it started: nothing ran, nothing to wait for.
+          release();
+          if (mine) set({ ingestion: { ...now, status: 'idle' }, retokenizing: null });
+          return;
+        }
+        deps.ingestWorker.post(request);
+        releaseWhen((s) => s.ingestion.status !== 'running' && s.ingestion.status !== 'cancelling', release);
       });
     },
 
@@ -228,7 +241,16 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
       await get().refreshStorage();
     },
 
-    trainTokenizer: (vocabSize, sample) => tokenizer.trainTokenizer(vocabSize, sample),
+    async trainTokenizer(vocabSize, sample) {
+      if (!deps.trainingLock) return tokenizer.trainTokenizer(vocabSize, sample);
+      if (get().tokenizer.status === 'training') return;
+      const release = await deps.trainingLock();
+      if (!release) return set({ error: { kind: 'tokenizer', message: anotherTabBusy('train the tokenizer') } });
+      if (get().tokenizer.status === 'training') return release(); // pressed twice: the first one trains
+      const training = tokenizer.trainTokenizer(vocabSize, sample); // 'training' from here until it ends
+      releaseWhen((s) => s.tokenizer.status !== 'training', release);
+      await training;
+    },
     cancelTokenizer: () => tokenizer.cancelTokenizer(),
     acceptProposal: () => tokenizer.acceptProposal(),
     rejectProposal: () => tokenizer.rejectProposal(),
@@ -282,6 +304,16 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
     return spec.files.map((f) => byName.get(f.name)!);
   }
 
+  /** Calls `release` once `done` holds (now, or on a later change). */
+  function releaseWhen(done: (s: DataState) => boolean, release: () => void) {
+    if (done(get())) return release();
+    const stop = store.subscribe((s) => {
+      if (!done(s)) return;
+      stop();
+      release();
+    });
+  }
+
   function retokenizeDataset(id: string, files: PickedFile[] = []) {
     const { datasets, tokenizer: current, ingestion } = get();
     const manifest = datasets.find((d) => d.id === id);
@@ -294,8 +326,12 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
     if (manifest.tokenizer.fingerprint === print) return;
     const picked = filesFor(manifest, files, 're-tokenize', 'Re-tokenize');
     if (picked === null) return;
-    // A new id per tokenizer, so the old dataset stays whole until the new one is complete.
-    const to = `${id.replace(/@[0-9a-f]{8}$/, '')}@${print.slice(0, 8)}`;
+    // A new id per tokenizer: the old dataset stays whole, for the runs that train on it.
+    const to = datasetIdFor(id, print);
+    if (datasets.some((d) => d.id === to && d.complete)) {
+      set({ error: { kind: 'config', message: `"${manifest.name}" is already tokenized with the current tokenizer (dataset ${to}): train on that one.` } });
+      return;
+    }
     set({ retokenizing: { from: id, to } });
     get().startIngest({ id: to, name: manifest.name, spec: manifest.source, maxTokens: manifest.maxTokens, files: picked });
   }
@@ -317,12 +353,7 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
       case 'done': {
         const others = get().datasets.filter((d) => d.id !== message.manifest.id);
         set({ ingestion: { ...ingestion, status: 'done' }, datasets: [...others, message.manifest] });
-        const { retokenizing } = get();
-        if (retokenizing?.to === message.manifest.id) {
-          set({ retokenizing: null });
-          // The list that answers the delete refreshes the panel.
-          if (message.manifest.complete) deps.ingestWorker.post({ type: 'delete', id: retokenizing.from });
-        }
+        if (get().retokenizing?.to === message.manifest.id) set({ retokenizing: null });
         afterIngestion();
         return;
       }
@@ -340,6 +371,16 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
   });
 
   return store;
+}
+
+/**
+ * The id an ingestion of `id` stores under with this tokenizer: a dataset already made with it keeps
+ * its id (resuming one, even from before ids named their tokenizer); otherwise "<base>@<fingerprint>",
+ * so tokens of another tokenizer are never replaced.
+ */
+export function ingestId(id: string, tokenizerFingerprint: string, datasets: DatasetManifest[]): string {
+  if (datasets.some((d) => d.id === id && d.tokenizer.fingerprint === tokenizerFingerprint)) return id;
+  return datasetIdFor(datasetBase(id), tokenizerFingerprint);
 }
 
 let appStore: StoreApi<DataState> | null = null;

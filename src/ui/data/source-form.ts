@@ -3,6 +3,7 @@
  * functions: the store and the tests use them without a DOM.
  */
 import type { IngestResponse } from '../../data/ingest-worker';
+import { datasetBase } from '../../data/fingerprint';
 import type { SourceSpec } from '../../data/types';
 import { formatBytes } from '../../data/storage';
 
@@ -36,7 +37,13 @@ export interface SourceForm {
   tokenLimit: string;
 }
 
+/** The bundled corpus's dataset id before the tokenizer part (see datasetIdFor): one copy per tokenizer. */
 export const BUNDLED_ID = 'bundled-brown-fiction';
+
+/** A copy of the bundled corpus, under any tokenizer (ids from before they named one included). */
+export function isBundledDataset(id: string): boolean {
+  return datasetBase(id) === BUNDLED_ID;
+}
 export const DEFAULT_REMOTE = 'bookcorpus/bookcorpus';
 
 export const initialForm: SourceForm = { choice: 'bundled', remote: DEFAULT_REMOTE, files: [], column: '', tokenLimit: '' };

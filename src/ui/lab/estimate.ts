@@ -8,7 +8,7 @@ import { trainingFlopsPerToken } from '../../model/hf';
 import { formatCount, formatDuration } from '../../scaling/format';
 import type { DatasetManifest } from '../../data/types';
 import type { DeviceReport, RunSettings } from '../../train/protocol';
-import { BUNDLED_ID } from '../data/source-form';
+import { isBundledDataset } from '../data/source-form';
 
 /** A measured training speed (the Plan tab's probe): tokens/s of `model` at `batchSize`. */
 export interface MeasuredSpeed {
@@ -117,5 +117,5 @@ const BUNDLED_TOKENS_ABOUT = 330_000;
 /** The dataset a run of the form would train on, as far as the page knows before Train (null: unknown yet). */
 export function chosenDataset(datasetId: string, usable: DatasetManifest[], all: DatasetManifest[]): { name: string; tokens: number } | null {
   if (datasetId) return all.find((d) => d.id === datasetId) ?? null;
-  return usable.find((d) => d.id === BUNDLED_ID) ?? { name: 'the bundled corpus', tokens: BUNDLED_TOKENS_ABOUT };
+  return usable.find((d) => isBundledDataset(d.id)) ?? { name: 'the bundled corpus', tokens: BUNDLED_TOKENS_ABOUT };
 }

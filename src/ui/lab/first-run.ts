@@ -1,13 +1,14 @@
 /**
  * What pressing Train needs before the worker can start: a tokenizer and a dataset tokenized with
  * it. On a first visit neither exists, so both are made from the bundled corpus (no network; a few
- * seconds). Works on the Data panel's store, so the Data section shows the same progress.
+ * seconds). Works on the Data panel's store, so the Data section shows the same progress. A new
+ * tokenizer gets its own copy of the bundled corpus beside the old one: runs on the old tokens resume.
  */
 import type { StoreApi } from 'zustand/vanilla';
-import { fingerprint } from '../../data/fingerprint';
+import { datasetBase, fingerprint } from '../../data/fingerprint';
 import type { DatasetManifest } from '../../data/types';
 import type { DataState } from '../data/data-store';
-import { BUNDLED_ID, buildIngestInput, initialForm } from '../data/source-form';
+import { buildIngestInput, initialForm, isBundledDataset } from '../data/source-form';
 
 /** Resolves with the store's state once `done` holds for it (checked now and on every change). */
 export function waitForState<S>(store: StoreApi<S>, done: (state: S) => boolean): Promise<S> {
@@ -66,25 +67,23 @@ export async function prepareData(data: StoreApi<DataState>, options: PrepareOpt
   const vocabSize = state.tokenizer.vocabSize!;
 
   const usable = usableDatasets(state.datasets, tokenizerJson);
-  const picked = usable.find((d) => d.id === options.datasetId);
+  // A picked dataset of another tokenizer is fine when its source was already tokenized again with this one.
+  const picked = usable.find((d) => d.id === options.datasetId) ?? usable.find((d) => d.complete && datasetBase(d.id) === datasetBase(options.datasetId));
   if (picked) return { tokenizerJson, vocabSize, dataset: picked };
   if (options.datasetId !== '') throw new Error(notReady(state, options.datasetId));
-  const bundled = usable.find((d) => d.id === BUNDLED_ID);
+  const bundled = usable.filter((d) => isBundledDataset(d.id)).sort((a, b) => Number(b.complete) - Number(a.complete))[0];
   if (bundled && !bundled.complete) {
     // A first run cut short (a reload mid-tokenizing): finish the bundled corpus rather than train on part of it.
     checkStopped();
     options.onStage('Tokenizing the rest of the bundled corpus…');
-    data.getState().resume(BUNDLED_ID);
+    data.getState().resume(bundled.id);
     return { tokenizerJson, vocabSize, dataset: await ingestionResult(data) };
   }
   const chosen = bundled ?? usable.find((d) => d.complete) ?? usable[0];
   if (chosen) return { tokenizerJson, vocabSize, dataset: chosen };
 
-  // The bundled corpus tokenized by an older tokenizer is of no use to this one: make it again.
-  if (state.datasets.some((d) => d.id === BUNDLED_ID)) {
-    data.getState().remove(BUNDLED_ID);
-    await waitForState(data, (s) => !s.datasets.some((d) => d.id === BUNDLED_ID) || s.error !== null);
-  }
+  // None for this tokenizer: a new copy of the bundled corpus, under an id naming the tokenizer. Copies
+  // made with other tokenizers stay (a paused run on one resumes from it; Data can delete them).
   const built = buildIngestInput({ ...initialForm, choice: 'bundled' }, options.bundledUrl);
   if ('error' in built) throw new Error(built.error);
   checkStopped();
@@ -101,10 +100,11 @@ function notReady(state: DataState, id: string): string {
   return `The dataset "${dataset.name}" was tokenized with another tokenizer than the current one: re-tokenize it in Data (or load its tokenizer), then press Train again.`;
 }
 
-/** Waits for the bundled corpus's ingestion (just started) to end; its manifest, or why not. */
+/** Waits for the bundled corpus's ingestion (just started: the store names its id) to end; its manifest, or why not. */
 async function ingestionResult(data: StoreApi<DataState>): Promise<DatasetManifest> {
-  const state = await waitForState(data, (s) => s.ingestion.id === BUNDLED_ID && (s.ingestion.status === 'done' || s.ingestion.status === 'error' || s.ingestion.status === 'idle'));
-  const dataset = state.datasets.find((d) => d.id === BUNDLED_ID);
+  const id = data.getState().ingestion.id;
+  const state = await waitForState(data, (s) => s.ingestion.id !== id || s.ingestion.status === 'done' || s.ingestion.status === 'error' || s.ingestion.status === 'idle');
+  const dataset = state.datasets.find((d) => d.id === id);
   if (state.ingestion.status !== 'done' || !dataset) throw new Error(state.error?.message ?? 'Tokenizing the bundled corpus was cancelled.');
   return dataset;
 }
