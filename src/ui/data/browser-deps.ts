@@ -7,6 +7,7 @@ import type { IngestRequest, IngestResponse } from '../../data/ingest-worker';
 import { requestPersistence, storageStatus } from '../../data/storage';
 import type { TrainRequest, TrainResponse } from '../../tokenizer/train-worker';
 import type { DataStoreDeps } from './data-store';
+import { tabTrainingLock } from './training-lock';
 import { createWorkerClient } from './worker-client';
 
 const TOKENIZER_KEY = 'tokenizer';
@@ -33,6 +34,8 @@ export function browserDataDeps(): DataStoreDeps {
         cancelled: false,
       }));
     },
+    // The lab store's lock: tokenizing here while another tab trains (or the reverse) is refused.
+    trainingLock: tabTrainingLock,
     storage: { status: () => storageStatus(), persist: () => requestPersistence() },
     tokenizerStore: {
       get: () => get<string>(TOKENIZER_KEY, kv),

@@ -8,6 +8,7 @@ import type { StoreApi } from 'zustand/vanilla';
 import type { LabEvent, LabRequest } from '../../train/protocol';
 import { bundledCorpusUrl } from '../data/browser-deps';
 import { appDataStore } from '../data/data-store';
+import { tabTrainingLock } from '../data/training-lock';
 import { createWorkerClient, type WorkerClient } from '../data/worker-client';
 import { createLabStore, type LabState } from './lab-store';
 
@@ -21,18 +22,6 @@ export function saveFile(name: string, bytes: Uint8Array, type = 'application/zi
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
-
-/** The Web Locks API's "one lab trains" lock, held until the returned function is called. */
-export function webTrainingLock(): Promise<(() => void) | null> {
-  if (!navigator.locks) return Promise.resolve(() => undefined);
-  return new Promise((resolve) => {
-    void navigator.locks.request('gpt-garden-training', { ifAvailable: true }, (lock) => {
-      if (!lock) return resolve(null);
-      // The lock lasts as long as this promise is pending.
-      return new Promise<void>((release) => resolve(() => release()));
-    });
-  });
 }
 
 let appStore: StoreApi<LabState> | null = null;
@@ -57,7 +46,8 @@ export function appLabStore(): StoreApi<LabState> {
     data: appDataStore(),
     bundledUrl: bundledCorpusUrl,
     hasWebGpu: () => 'gpu' in navigator && !!navigator.gpu,
-    trainingLock: webTrainingLock,
+    // One lock for the tab, shared with the Data store: Train's own data preparation is not refused by it.
+    trainingLock: tabTrainingLock,
     // Stored without compression: weights do not compress, and the zip opens anywhere.
     download: (folder, files) => saveFile(`${folder}.zip`, zipSync(Object.fromEntries(files.map((f) => [`${folder}/${f.name}`, f.bytes])), { level: 0 })),
   });
