@@ -88,16 +88,16 @@ describe('Stop and Pause answer at once', () => {
     store.getState().stop();
     // Before the worker answers anything: the status says it, and the step in flight keeps its clock.
     expect(store.getState().phase).toBe('stopping');
-    expect(status()).toBe('Stopping after this step… · Step 1 running for 45 s…');
+    expect(status()).toBe('Stopping after this step… · 2L 32w · Step 1 running for 45 s…');
     tick(85_000);
-    expect(status()).toBe('Stopping after this step… · Step 1 running for 2 min 10 s…');
+    expect(status()).toBe('Stopping after this step… · 2L 32w · Step 1 running for 2 min 10 s…');
     expect(store.getState().stepElapsedMs()).toBe(130_000);
     send({ type: 'step', runId: 'run-1', point: point(1, 5) });
-    expect(status()).toBe('Stopping after this step… · step 1 of 10 · loss 5.0000');
+    expect(status()).toBe('Stopping after this step… · 2L 32w · step 1 of 10 · loss 5.0000');
     send({ type: 'checkpoint', runId: 'run-1', step: 1 });
     send({ type: 'run', run: summary(start.settings, { status: 'stopped', checkpointStep: 1 }) });
     expect(store.getState().phase).toBe('stopped');
-    expect(status()).toBe('Stopped · step 1 of 10 · loss 5.0000 · Resume continues it');
+    expect(status()).toBe('Stopped · 2L 32w · step 1 of 10 · loss 5.0000 · Resume continues it');
     expect(canResume(store.getState().run, store.getState().phase)).toBe(true);
     expect(store.getState().stepElapsedMs()).toBeNull();
 
@@ -107,7 +107,7 @@ describe('Stop and Pause answer at once', () => {
     send({ type: 'history', runId: 'run-1', steps: [point(1, 5)], evals: [] });
     for (let step = 2; step <= 10; step++) send({ type: 'step', runId: 'run-1', point: point(step, 5 - step / 10) });
     send({ type: 'run', run: summary(start.settings, { status: 'done', checkpointStep: 10 }) });
-    expect(status()).toBe('Finished · step 10 of 10 · loss 4.0000');
+    expect(status()).toBe('Finished · 2L 32w · step 10 of 10 · loss 4.0000');
     expect(canResume(store.getState().run, store.getState().phase)).toBe(false);
   });
 
@@ -121,11 +121,11 @@ describe('Stop and Pause answer at once', () => {
     send({ type: 'step', runId: 'run-1', point: point(1, 5) });
     send({ type: 'step', runId: 'run-1', point: point(2, 4.5) });
     tick(1000);
-    expect(status()).toBe('Training · step 2 of 10 · loss 4.5000'); // a fast step is not announced
+    expect(status()).toBe('Training · 2L 32w · step 2 of 10 · loss 4.5000'); // a fast step is not announced
     tick(129_000);
-    expect(status()).toBe('Training · step 2 of 10 · loss 4.5000 · Step 3 running for 2 min 10 s…');
+    expect(status()).toBe('Training · 2L 32w · step 2 of 10 · loss 4.5000 · Step 3 running for 2 min 10 s…');
     store.getState().pause();
-    expect(status()).toBe('Pausing after this step… · step 2 of 10 · loss 4.5000 · Step 3 running for 2 min 10 s…');
+    expect(status()).toBe('Pausing after this step… · 2L 32w · step 2 of 10 · loss 4.5000 · Step 3 running for 2 min 10 s…');
     // Stop still answers while pausing.
     store.getState().stop();
     expect(status()).toMatch(/^Stopping after this step… · /);

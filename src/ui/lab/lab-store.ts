@@ -188,7 +188,9 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       stopRequested = false;
       const previous = get().phase;
       const run = get().runs.find((r) => r.id === id) ?? get().run;
-      set({ phase: 'preparing', stage: 'Loading the checkpoint…', error: null, firstStepMs: null, run: run?.id === id ? run : get().run });
+      // Another run than the one shown: its curve comes with the worker's answer, never the last one's.
+      const other = run?.id === id && get().run?.id !== id ? { steps: [], evals: [], checkpointStep: run.checkpointStep } : {};
+      set({ phase: 'preparing', stage: 'Loading the checkpoint…', error: null, firstStepMs: null, run: run?.id === id ? run : get().run, ...other });
       if (!(await takeLock()) || stopRequested) {
         set({ phase: previous, stage: null });
         return;
