@@ -2,20 +2,32 @@
 // Shapes (row-major): A [M,K] or [K,M] (transA), B [K,N] or [N,K] (transB), C [M,N], bias [N].
 // Leading batch dims are already folded into rows by the caller (e.g. [B,T,C] is [B*T, C]).
 //
-// Main kernel: a 128x128 tile of C per workgroup of 256 threads, 8x8 outputs per thread held in
-// registers, K staged 8 at a time through double-buffered workgroup memory (2 x 8 KiB = 16 KiB).
+// Main kernel (sizes as MATMUL_TILE sets them today): a 128x128 tile of C per workgroup of 256
+// threads, 8x8 outputs per thread held in registers, K staged 8 at a time through double-buffered
+// workgroup memory (2 x 8 KiB = 16 KiB).
 // Global loads run two stages ahead in registers (one barrier per stage), which hides DRAM latency
-// when an operand streams from memory. Each thread's 8x8 block is split in 4x4 quarters 64 apart
+// when an operand streams from memory. Each thread's 8x8 block is split in 4x4 quarters BM / 2 (BN / 2) apart
 // so its workgroup-memory reads are vec4s, conflict-free across a warp. Measured on an H200
 // (Dawn/Vulkan): ~28-30 TFLOP/s on the model's shapes, ~0.6x cuBLAS fp32.
 // Split-K (grid z > 1): workgroup z covers K in [z*kChunk, (z+1)*kChunk) and writes its partial
 // product to scratch [splits, M, N]; mm_reduce (matmul_reduce.wgsl) sums them in a fixed order.
 
-const BM: u32 = 128u; // tile rows (M)
-const BN: u32 = 128u; // tile cols (N)
-const BK: u32 = 8u; // K per stage
-const STAGE: u32 = 256u; // vec4s per stage buffer: BK * BM / 4 (= BK * BN / 4)
-const GROUP_M: u32 = 8u; // tiles along M visited together (keeps B tiles hot in L2)
+// Sizes and the variant are override constants set by src/autograd/ops/matmul.ts (MATMUL_TILE and
+// matmulConstants), the one place they are written; everything below derives from them.
+override WG: u32; // threads per workgroup: one 8x8 block of C each, (BM / 8) * (BN / 8)
+override BM: u32; // tile rows (M)
+override BN: u32; // tile cols (N)
+override BK: u32; // K per stage; BM * BK / 4 = BN * BK / 4 = WG, so each thread loads one vec4 of each
+override GROUP_M: u32; // tiles along M visited together (keeps B tiles hot in L2)
+override TRANS_A: bool; // A is stored [K, M]
+override TRANS_B: bool; // B is stored [N, K]
+override BIAS: bool; // add bias[N] (binding 4 is a stand-in buffer, never read, when false)
+override ACCUMULATE: bool; // C += result instead of C = result
+override A_ROW4: u32 = BM / 4u; // vec4s per k-row of a stage buffer (of a_tile)
+override B_ROW4: u32 = BN / 4u; // vec4s per k-row of b_tile
+override K4: u32 = BK / 4u; // vec4s per row of K in a stage
+override STAGE: u32 = BK * A_ROW4; // vec4s per stage buffer (= BK * B_ROW4)
+override TX: u32 = BN / 8u; // threads across a tile's columns
 
 struct Params {
   M: u32,
@@ -24,8 +36,6 @@ struct Params {
   kChunk: u32, // K per split (a multiple of BK; >= K when there is no split)
   tilesM: u32,
   tilesN: u32,
-  accumulate: u32, // 1: C += result, 0: C = result
-  _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -34,12 +44,12 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> mm_c: array<f32>; // [M, N], or scratch [splits, M, N]
 @group(0) @binding(4) var<storage, read> mm_bias: array<f32>; // [N]
 
-// Stage buffers, K-major: a_tile[buf * STAGE + k * 32 + m / 4][m % 4] holds op(A)[m0 + m, k0 + k].
-var<workgroup> a_tile: array<vec4f, 512>; // [2][BK][BM / 4]
-var<workgroup> b_tile: array<vec4f, 512>; // [2][BK][BN / 4]
+// Stage buffers, K-major: a_tile[buf * STAGE + k * A_ROW4 + m / 4][m % 4] holds op(A)[m0 + m, k0 + k].
+var<workgroup> a_tile: array<vec4f, 2u * STAGE>; // [2][BK][BM / 4]
+var<workgroup> b_tile: array<vec4f, 2u * STAGE>; // [2][BK][BN / 4]
 
-// Per-thread accumulators: acc[2 r + h] = C rows (r < 4 ? 4 ty + r : 64 + 4 ty + r - 4),
-// cols 64 h + 4 tx .. +3. Only ever indexed by constants so they stay in registers.
+// Per-thread accumulators: acc[2 r + h] = C rows (r < 4 ? 4 ty + r : BM / 2 + 4 ty + r - 4),
+// cols BN / 2 * h + 4 tx .. +3. Only ever indexed by constants so they stay in registers.
 var<private> acc: array<vec4f, 16>;
 
 // Where this workgroup's tile sits; set by mm_main, read by the stores.
@@ -47,12 +57,12 @@ var<private> tile_m0: u32;
 var<private> tile_n0: u32;
 var<private> out_base: u32;
 
-fn load_a(trans: bool, m0: u32, k0: u32, k_end: u32, lid: u32) -> vec4f {
+fn load_a(m0: u32, k0: u32, k_end: u32, lid: u32) -> vec4f {
   var v = vec4f(0.0);
-  if (trans) {
-    // A [K, M]: 8 rows of k, 128 contiguous m; each thread takes 4 consecutive m.
-    let k = k0 + lid / 32u;
-    let m = m0 + (lid % 32u) * 4u;
+  if (TRANS_A) {
+    // A [K, M]: BK rows of k, BM contiguous m; each thread takes 4 consecutive m.
+    let k = k0 + lid / A_ROW4;
+    let m = m0 + (lid % A_ROW4) * 4u;
     let base = k * p.M + m;
     if (m0 + BM <= p.M && k0 + BK <= k_end) { // whole stage in bounds: no per-element checks
       v = vec4f(mm_a[base], mm_a[base + 1u], mm_a[base + 2u], mm_a[base + 3u]);
@@ -63,9 +73,9 @@ fn load_a(trans: bool, m0: u32, k0: u32, k_end: u32, lid: u32) -> vec4f {
       if (m + 3u < p.M) { v.w = mm_a[base + 3u]; }
     }
   } else {
-    // A [M, K]: 128 rows of m, 8 contiguous k; each thread takes 4 consecutive k of one row.
-    let m = m0 + lid / 2u;
-    let k = k0 + (lid % 2u) * 4u;
+    // A [M, K]: BM rows of m, BK contiguous k; each thread takes 4 consecutive k of one row.
+    let m = m0 + lid / K4;
+    let k = k0 + (lid % K4) * 4u;
     let base = m * p.K + k;
     if (m0 + BM <= p.M && k0 + BK <= k_end) { // whole stage in bounds: no per-element checks
       v = vec4f(mm_a[base], mm_a[base + 1u], mm_a[base + 2u], mm_a[base + 3u]);
@@ -79,28 +89,28 @@ fn load_a(trans: bool, m0: u32, k0: u32, k_end: u32, lid: u32) -> vec4f {
   return v;
 }
 
-fn store_a(trans: bool, buf: u32, lid: u32, v: vec4f) {
+fn store_a(buf: u32, lid: u32, v: vec4f) {
   let s = buf * STAGE;
-  if (trans) {
-    a_tile[s + lid] = v; // k = lid / 32, m = 4 (lid % 32): already K-major
+  if (TRANS_A) {
+    a_tile[s + lid] = v; // k = lid / A_ROW4, m = 4 (lid % A_ROW4): already K-major
   } else {
-    let m = lid / 2u;
-    let k = (lid % 2u) * 4u;
-    let i = s + k * 32u + m / 4u;
+    let m = lid / K4;
+    let k = (lid % K4) * 4u;
+    let i = s + k * A_ROW4 + m / 4u;
     let c = m % 4u;
     a_tile[i][c] = v.x;
-    a_tile[i + 32u][c] = v.y;
-    a_tile[i + 64u][c] = v.z;
-    a_tile[i + 96u][c] = v.w;
+    a_tile[i + A_ROW4][c] = v.y;
+    a_tile[i + 2u * A_ROW4][c] = v.z;
+    a_tile[i + 3u * A_ROW4][c] = v.w;
   }
 }
 
-fn load_b(trans: bool, n0: u32, k0: u32, k_end: u32, lid: u32) -> vec4f {
+fn load_b(n0: u32, k0: u32, k_end: u32, lid: u32) -> vec4f {
   var v = vec4f(0.0);
-  if (trans) {
-    // B [N, K]: 128 rows of n, 8 contiguous k.
-    let n = n0 + lid / 2u;
-    let k = k0 + (lid % 2u) * 4u;
+  if (TRANS_B) {
+    // B [N, K]: BN rows of n, BK contiguous k.
+    let n = n0 + lid / K4;
+    let k = k0 + (lid % K4) * 4u;
     let base = n * p.K + k;
     if (n0 + BN <= p.N && k0 + BK <= k_end) { // whole stage in bounds
       v = vec4f(mm_b[base], mm_b[base + 1u], mm_b[base + 2u], mm_b[base + 3u]);
@@ -111,9 +121,9 @@ fn load_b(trans: bool, n0: u32, k0: u32, k_end: u32, lid: u32) -> vec4f {
       if (k + 3u < k_end) { v.w = mm_b[base + 3u]; }
     }
   } else {
-    // B [K, N]: 8 rows of k, 128 contiguous n.
-    let k = k0 + lid / 32u;
-    let n = n0 + (lid % 32u) * 4u;
+    // B [K, N]: BK rows of k, BN contiguous n.
+    let k = k0 + lid / B_ROW4;
+    let n = n0 + (lid % B_ROW4) * 4u;
     let base = k * p.N + n;
     if (n0 + BN <= p.N && k0 + BK <= k_end) { // whole stage in bounds
       v = vec4f(mm_b[base], mm_b[base + 1u], mm_b[base + 2u], mm_b[base + 3u]);
@@ -127,17 +137,17 @@ fn load_b(trans: bool, n0: u32, k0: u32, k_end: u32, lid: u32) -> vec4f {
   return v;
 }
 
-fn store_b(trans: bool, buf: u32, lid: u32, v: vec4f) {
+fn store_b(buf: u32, lid: u32, v: vec4f) {
   let s = buf * STAGE;
-  if (trans) {
-    let n = lid / 2u;
-    let k = (lid % 2u) * 4u;
-    let i = s + k * 32u + n / 4u;
+  if (TRANS_B) {
+    let n = lid / K4;
+    let k = (lid % K4) * 4u;
+    let i = s + k * B_ROW4 + n / 4u;
     let c = n % 4u;
     b_tile[i][c] = v.x;
-    b_tile[i + 32u][c] = v.y;
-    b_tile[i + 64u][c] = v.z;
-    b_tile[i + 96u][c] = v.w;
+    b_tile[i + B_ROW4][c] = v.y;
+    b_tile[i + 2u * B_ROW4][c] = v.z;
+    b_tile[i + 3u * B_ROW4][c] = v.w;
   } else {
     b_tile[s + lid] = v;
   }
@@ -164,19 +174,21 @@ fn fma_block(a0: vec4f, a1: vec4f, b0: vec4f, b1: vec4f) {
 }
 
 // One K-stage from workgroup memory into the register block.
+// A thread's rows are 4 ty .. +3 and BM / 2 + 4 ty .. +3: vec4s ty and BM / 8 + ty of a k-row.
 fn compute_stage(buf: u32, lid: u32) {
-  let tx = lid % 16u;
-  let ty = lid / 16u;
+  let tx = lid % TX;
+  let ty = lid / TX;
   let s = buf * STAGE;
   for (var k = 0u; k < BK; k++) {
-    let row = s + k * 32u;
-    fma_block(a_tile[row + ty], a_tile[row + 16u + ty], b_tile[row + tx], b_tile[row + 16u + tx]);
+    let row_a = s + k * A_ROW4;
+    let row_b = s + k * B_ROW4;
+    fma_block(a_tile[row_a + ty], a_tile[row_a + A_ROW4 / 2u + ty], b_tile[row_b + tx], b_tile[row_b + B_ROW4 / 2u + tx]);
   }
 }
 
 // Computes this workgroup's tile into `acc`. Returns false when the workgroup has no tile
 // (the tile grid is folded into x/y and may overshoot).
-fn mm_main(trans_a: bool, trans_b: bool, wid: vec3u, nwg: vec3u, lid: u32) -> bool {
+fn mm_main(wid: vec3u, nwg: vec3u, lid: u32) -> bool {
   let id = wid.x + wid.y * nwg.x;
   let tiles = p.tilesM * p.tilesN;
   if (id >= tiles) { return false; }
@@ -202,36 +214,36 @@ fn mm_main(trans_a: bool, trans_b: bool, wid: vec3u, nwg: vec3u, lid: u32) -> bo
   var a_odd = vec4f(0.0); // stages 1, 3, 5, ... (buffer 1)
   var b_odd = vec4f(0.0);
   if (steps > 0u) {
-    store_a(trans_a, 0u, lid, load_a(trans_a, tile_m0, k_start, k_end, lid));
-    store_b(trans_b, 0u, lid, load_b(trans_b, tile_n0, k_start, k_end, lid));
+    store_a(0u, lid, load_a(tile_m0, k_start, k_end, lid));
+    store_b(0u, lid, load_b(tile_n0, k_start, k_end, lid));
   }
   if (steps > 1u) {
-    a_odd = load_a(trans_a, tile_m0, k_start + BK, k_end, lid);
-    b_odd = load_b(trans_b, tile_n0, k_start + BK, k_end, lid);
+    a_odd = load_a(tile_m0, k_start + BK, k_end, lid);
+    b_odd = load_b(tile_n0, k_start + BK, k_end, lid);
   }
   workgroupBarrier();
   for (var step = 0u; step < steps; step += 2u) {
     // Even phase: compute buffer 0, fetch stage step+2, then publish stage step+1 into buffer 1.
     if (step + 2u < steps) {
-      a_even = load_a(trans_a, tile_m0, k_start + (step + 2u) * BK, k_end, lid);
-      b_even = load_b(trans_b, tile_n0, k_start + (step + 2u) * BK, k_end, lid);
+      a_even = load_a(tile_m0, k_start + (step + 2u) * BK, k_end, lid);
+      b_even = load_b(tile_n0, k_start + (step + 2u) * BK, k_end, lid);
     }
     compute_stage(0u, lid);
     if (step + 1u < steps) {
-      store_a(trans_a, 1u, lid, a_odd);
-      store_b(trans_b, 1u, lid, b_odd);
+      store_a(1u, lid, a_odd);
+      store_b(1u, lid, b_odd);
     }
     workgroupBarrier();
     if (step + 1u < steps) {
       // Odd phase: compute buffer 1, fetch stage step+3, publish stage step+2 into buffer 0.
       if (step + 3u < steps) {
-        a_odd = load_a(trans_a, tile_m0, k_start + (step + 3u) * BK, k_end, lid);
-        b_odd = load_b(trans_b, tile_n0, k_start + (step + 3u) * BK, k_end, lid);
+        a_odd = load_a(tile_m0, k_start + (step + 3u) * BK, k_end, lid);
+        b_odd = load_b(tile_n0, k_start + (step + 3u) * BK, k_end, lid);
       }
       compute_stage(1u, lid);
       if (step + 2u < steps) {
-        store_a(trans_a, 0u, lid, a_even);
-        store_b(trans_b, 0u, lid, b_even);
+        store_a(0u, lid, a_even);
+        store_b(0u, lid, b_even);
       }
       workgroupBarrier();
     }
@@ -240,7 +252,7 @@ fn mm_main(trans_a: bool, trans_b: bool, wid: vec3u, nwg: vec3u, lid: u32) -> bo
 }
 
 fn put(i: u32, v: f32) {
-  if (p.accumulate == 1u) {
+  if (ACCUMULATE) {
     mm_c[i] = mm_c[i] + v;
   } else {
     mm_c[i] = v;
@@ -267,9 +279,10 @@ fn bias4(n: u32) -> vec4f {
 }
 
 fn store_tile(lid: u32, bias0: vec4f, bias1: vec4f) {
-  let m = tile_m0 + (lid / 16u) * 4u;
-  let n0 = tile_n0 + (lid % 16u) * 4u;
-  let n1 = n0 + 64u;
+  let m = tile_m0 + (lid / TX) * 4u;
+  let n0 = tile_n0 + (lid % TX) * 4u;
+  let n1 = n0 + BN / 2u;
+  let m1 = m + BM / 2u;
   put4(m, n0, acc[0] + bias0);
   put4(m, n1, acc[1] + bias1);
   put4(m + 1u, n0, acc[2] + bias0);
@@ -278,57 +291,24 @@ fn store_tile(lid: u32, bias0: vec4f, bias1: vec4f) {
   put4(m + 2u, n1, acc[5] + bias1);
   put4(m + 3u, n0, acc[6] + bias0);
   put4(m + 3u, n1, acc[7] + bias1);
-  put4(m + 64u, n0, acc[8] + bias0);
-  put4(m + 64u, n1, acc[9] + bias1);
-  put4(m + 65u, n0, acc[10] + bias0);
-  put4(m + 65u, n1, acc[11] + bias1);
-  put4(m + 66u, n0, acc[12] + bias0);
-  put4(m + 66u, n1, acc[13] + bias1);
-  put4(m + 67u, n0, acc[14] + bias0);
-  put4(m + 67u, n1, acc[15] + bias1);
+  put4(m1, n0, acc[8] + bias0);
+  put4(m1, n1, acc[9] + bias1);
+  put4(m1 + 1u, n0, acc[10] + bias0);
+  put4(m1 + 1u, n1, acc[11] + bias1);
+  put4(m1 + 2u, n0, acc[12] + bias0);
+  put4(m1 + 2u, n1, acc[13] + bias1);
+  put4(m1 + 3u, n0, acc[14] + bias0);
+  put4(m1 + 3u, n1, acc[15] + bias1);
 }
 
-fn mm_run(trans_a: bool, trans_b: bool, wid: vec3u, nwg: vec3u, lid: u32) {
-  if (mm_main(trans_a, trans_b, wid, nwg, lid)) { store_tile(lid, vec4f(0.0), vec4f(0.0)); }
-}
-
-fn mm_run_bias(trans_a: bool, trans_b: bool, wid: vec3u, nwg: vec3u, lid: u32) {
-  if (mm_main(trans_a, trans_b, wid, nwg, lid)) {
-    let n0 = tile_n0 + (lid % 16u) * 4u;
-    store_tile(lid, bias4(n0), bias4(n0 + 64u));
+// The one entry point; TRANS_A, TRANS_B, BIAS and ACCUMULATE pick the variant at pipeline creation.
+@compute @workgroup_size(WG)
+fn mm(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  if (!mm_main(wid, nwg, lid)) { return; }
+  if (BIAS) {
+    let n0 = tile_n0 + (lid % TX) * 4u;
+    store_tile(lid, bias4(n0), bias4(n0 + BN / 2u));
+  } else {
+    store_tile(lid, vec4f(0.0), vec4f(0.0));
   }
-}
-
-// Entry points: mm_<op(A)><op(B)>[_bias], n = as stored, t = transposed.
-@compute @workgroup_size(256)
-fn mm_nn(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  mm_run(false, false, wid, nwg, lid);
-}
-@compute @workgroup_size(256)
-fn mm_nt(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  mm_run(false, true, wid, nwg, lid);
-}
-@compute @workgroup_size(256)
-fn mm_tn(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  mm_run(true, false, wid, nwg, lid);
-}
-@compute @workgroup_size(256)
-fn mm_tt(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  mm_run(true, true, wid, nwg, lid);
-}
-@compute @workgroup_size(256)
-fn mm_nn_bias(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  mm_run_bias(false, false, wid, nwg, lid);
-}
-@compute @workgroup_size(256)
-fn mm_nt_bias(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  mm_run_bias(false, true, wid, nwg, lid);
-}
-@compute @workgroup_size(256)
-fn mm_tn_bias(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  mm_run_bias(true, false, wid, nwg, lid);
-}
-@compute @workgroup_size(256)
-fn mm_tt_bias(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  mm_run_bias(true, true, wid, nwg, lid);
 }

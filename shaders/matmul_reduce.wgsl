@@ -1,5 +1,9 @@
 // Fixed-order reductions for matmul: the split-K sum of partial products and the bias gradient
 // (column sums of dy). WGSL has no float atomics; summing in a fixed order keeps results deterministic.
+// Sizes are override constants set by src/autograd/ops/matmul.ts (REDUCE_WG, BIAS_GRAD).
+
+override WG: u32; // threads per workgroup
+override BG_COLS: u32; // bias_grad_partial: columns per workgroup (WG / 4), 4 row lanes each
 
 // ---- split-K reduction: out[i] (+)= sum_z part[z, i] (+ bias[i % N]), z in order ----
 struct ReduceParams {
@@ -28,23 +32,23 @@ fn reduce_put(i: u32, v: f32) {
   }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn mm_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= rp.MN) { return; }
   reduce_put(i, reduce_sum(i));
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn mm_reduce_bias(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= rp.MN) { return; }
   reduce_put(i, reduce_sum(i) + red_bias[i % rp.N]);
 }
 
 // ---- bias gradient: dbias[n] = sum over rows of dy[r, n] ----
-// Two deterministic passes: bias_grad_partial sums a chunk of rows per workgroup (64 columns x 4
-// row lanes, coalesced along n) into part[chunk, n]; bias_grad_finish sums the chunks in order.
+// Two deterministic passes: bias_grad_partial sums a chunk of rows per workgroup (BG_COLS columns x
+// 4 row lanes, coalesced along n) into part[chunk, n]; bias_grad_finish sums the chunks in order.
 struct BiasGradParams {
   R: u32, // rows (all leading dims of dy)
   N: u32,
@@ -57,12 +61,12 @@ struct BiasGradParams {
 @group(0) @binding(1) var<storage, read> bg_dy: array<f32>; // [R, N]
 @group(0) @binding(2) var<storage, read_write> bg_part: array<f32>; // [chunks, N]
 
-var<workgroup> bg_lanes: array<f32, 256>;
+var<workgroup> bg_lanes: array<f32, WG>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn bias_grad_partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let col = wid.x * 64u + lid % 64u;
-  let lane = lid / 64u;
+  let col = wid.x * BG_COLS + lid % BG_COLS;
+  let lane = lid / BG_COLS;
   let r0 = wid.y * bp.rowsPerChunk;
   let r1 = min(bp.R, r0 + bp.rowsPerChunk);
   var s = 0.0;
@@ -72,17 +76,17 @@ fn bias_grad_partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocatio
   bg_lanes[lid] = s;
   workgroupBarrier();
   if (lane == 0u && col < bp.N) {
-    let c = lid % 64u;
-    bg_part[wid.y * bp.N + col] = (bg_lanes[c] + bg_lanes[c + 64u]) + (bg_lanes[c + 128u] + bg_lanes[c + 192u]);
+    let c = lid % BG_COLS;
+    bg_part[wid.y * bp.N + col] = (bg_lanes[c] + bg_lanes[c + BG_COLS]) + (bg_lanes[c + 2u * BG_COLS] + bg_lanes[c + 3u * BG_COLS]);
   }
 }
 
 @group(0) @binding(1) var<storage, read> bgf_part: array<f32>; // [chunks, N]
 @group(0) @binding(2) var<storage, read_write> bgf_out: array<f32>; // [N]
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn bias_grad_finish(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let n = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let n = (wid.x + wid.y * nwg.x) * WG + lid;
   if (n >= bp.N) { return; }
   var s = 0.0;
   for (var z = 0u; z < bp.chunks; z++) { s += bgf_part[z * bp.N + n]; }

@@ -6,7 +6,7 @@
 import source from '../../../shaders/matmul.wgsl?raw';
 import reduceSource from '../../../shaders/matmul_reduce.wgsl?raw';
 import { grid1d, u32Params } from '../../gpu/uniforms';
-import type { KernelCall, OpDef, RefArray, Shape, TensorSpec } from '../op';
+import type { BufferRef, KernelCall, OpDef, RefArray, Shape, TensorSpec } from '../op';
 import { assertShape, numel, shapeString } from '../op';
 import type { Tensor } from '../tensor';
 
@@ -21,9 +21,21 @@ export type MatmulAttrs = {
   outShape?: Shape;
 };
 
-/** Tile of C per workgroup and K per stage; must match shaders/matmul.wgsl. */
-const TILE = 128;
-const BK = 8;
+/**
+ * The kernel's sizes, written only here and passed to shaders/matmul.wgsl as override constants:
+ * a BM x BN tile of C per workgroup of WG threads (one 8x8 register block each), K staged BK at a
+ * time, GROUP_M tiles down M visited together.
+ */
+export const MATMUL_TILE = { WG: 256, BM: 128, BN: 128, BK: 8, GROUP_M: 8 } as const;
+const { BM, BN, BK } = MATMUL_TILE;
+// The kernel's thread mapping: one 8x8 block per thread, one vec4 of A and of B loaded per stage.
+if (MATMUL_TILE.WG !== (BM / 8) * (BN / 8) || (BM * BK) / 4 !== MATMUL_TILE.WG || (BN * BK) / 4 !== MATMUL_TILE.WG || BK % 4 !== 0)
+  throw new Error('MATMUL_TILE: WG must be (BM/8)(BN/8) = BM*BK/4 = BN*BK/4, BK a multiple of 4');
+/** Split-K's ordered sum, one output per thread. */
+const REDUCE_WG = 256;
+/** Bias gradient: first pass BG_COLS columns x 4 row lanes per workgroup (its sum is written for 4), then one column per thread. */
+const BIAS_GRAD = { WG: 256, BG_COLS: 64 } as const;
+if (BIAS_GRAD.WG !== 4 * BIAS_GRAD.BG_COLS) throw new Error('BIAS_GRAD: WG must be 4 * BG_COLS');
 /** Split K when the tile grid alone would leave the GPU idle (~2 workgroups per SM on big GPUs). */
 const TARGET_WORKGROUPS = 512;
 /** Each split keeps at least this much K, so the partials stay worth their memory traffic. */
@@ -56,13 +68,18 @@ export function matmulDims(a: TensorSpec, b: TensorSpec, attrs: MatmulAttrs): Ma
 
 /** How many K-splits a product gets (1 = none); a pure function of the shape, so runs are deterministic. */
 export function matmulSplits({ M, N, K }: MatmulDims): number {
-  const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
+  const tiles = Math.ceil(M / BM) * Math.ceil(N / BN);
   if (tiles >= TARGET_WORKGROUPS || M * N === 0) return 1;
   const want = Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(K / MIN_SPLIT_K), MAX_SPLITS, Math.floor(MAX_SCRATCH / (M * N)));
   if (want <= 1) return 1;
   // Round the chunk up to whole K-stages, then drop splits that would be empty.
   const chunk = Math.ceil(K / want / BK) * BK;
   return Math.ceil(K / chunk);
+}
+
+/** The kernel's override constants: the tile sizes and the variant (transposes, bias, accumulate). */
+export function matmulConstants(attrs: MatmulAttrs, bias: boolean, accumulate: boolean): Record<string, number> {
+  return { ...MATMUL_TILE, TRANS_A: attrs.transA ? 1 : 0, TRANS_B: attrs.transB ? 1 : 0, BIAS: bias ? 1 : 0, ACCUMULATE: accumulate ? 1 : 0 };
 }
 
 function kChunk(K: number, splits: number): number {
@@ -91,28 +108,37 @@ export const matmulOp: OpDef<MatmulAttrs> = {
     const hasBias = inputs.length === 3;
     assertShape(!(attrs.accumulate && hasBias), 'matmul', 'accumulate mode takes no bias');
     const splits = matmulSplits(dims);
-    const tilesM = Math.ceil(M / TILE);
-    const tilesN = Math.ceil(N / TILE);
+    const tilesM = Math.ceil(M / BM);
+    const tilesN = Math.ceil(N / BN);
     const [gx, gy] = grid1d(tilesM * tilesN);
-    const variant = `mm_${attrs.transA ? 't' : 'n'}${attrs.transB ? 't' : 'n'}`;
-    const params = (accumulate: boolean) => u32Params(M, N, K, kChunk(K, splits), tilesM, tilesN, accumulate ? 1 : 0, 0);
+    const params = u32Params(M, N, K, kChunk(K, splits), tilesM, tilesN);
+    // Without a bias, binding 4 gets B as a stand-in: the kernel never reads it then.
+    const bias: BufferRef = hasBias ? { in: 2 } : { in: 1 };
     if (splits === 1) {
-      const buffers: KernelCall['buffers'] = [{ in: 0 }, { in: 1 }, { out: 0 }];
-      if (hasBias) buffers.push({ in: 2 });
-      return [{ label: 'matmul', code: source, entryPoint: hasBias ? `${variant}_bias` : variant, buffers, params: params(!!attrs.accumulate), workgroups: [gx, gy, 1] }];
+      const constants = matmulConstants(attrs, hasBias, !!attrs.accumulate);
+      return [{ label: 'matmul', code: source, entryPoint: 'mm', constants, buffers: [{ in: 0 }, { in: 1 }, { out: 0 }, bias], params, workgroups: [gx, gy, 1] }];
     }
     // Split-K: partial products into scratch [splits, M, N], then an ordered sum into the output.
     const reduceBuffers: KernelCall['buffers'] = [{ scratch: 0 }, { out: 0 }];
     if (hasBias) reduceBuffers.push({ in: 2 });
     return [
-      { label: 'matmul', code: source, entryPoint: variant, buffers: [{ in: 0 }, { in: 1 }, { scratch: 0 }], params: params(false), workgroups: [gx, gy, splits] },
+      {
+        label: 'matmul',
+        code: source,
+        entryPoint: 'mm',
+        constants: matmulConstants(attrs, false, false),
+        buffers: [{ in: 0 }, { in: 1 }, { scratch: 0 }, { in: 1 }],
+        params,
+        workgroups: [gx, gy, splits],
+      },
       {
         label: 'matmul_reduce',
         code: reduceSource,
         entryPoint: hasBias ? 'mm_reduce_bias' : 'mm_reduce',
+        constants: { WG: REDUCE_WG },
         buffers: reduceBuffers,
         params: u32Params(M * N, N, splits, attrs.accumulate ? 1 : 0),
-        workgroups: grid1d(Math.ceil((M * N) / 256)),
+        workgroups: grid1d(Math.ceil((M * N) / REDUCE_WG)),
       },
     ];
   },
@@ -217,8 +243,8 @@ export const biasGradOp: OpDef<{ accumulate?: boolean }> = {
     const { rowsPerChunk, chunks } = biasGradChunks(R);
     const params = u32Params(R, N, rowsPerChunk, chunks, attrs.accumulate ? 1 : 0);
     return [
-      { label: 'bias_grad', code: reduceSource, entryPoint: 'bias_grad_partial', buffers: [{ in: 0 }, { scratch: 0 }], params, workgroups: [Math.ceil(N / 64), chunks, 1] },
-      { label: 'bias_grad', code: reduceSource, entryPoint: 'bias_grad_finish', buffers: [{ scratch: 0 }, { out: 0 }], params, workgroups: grid1d(Math.ceil(N / 256)) },
+      { label: 'bias_grad', code: reduceSource, entryPoint: 'bias_grad_partial', constants: BIAS_GRAD, buffers: [{ in: 0 }, { scratch: 0 }], params, workgroups: [Math.ceil(N / BIAS_GRAD.BG_COLS), chunks, 1] },
+      { label: 'bias_grad', code: reduceSource, entryPoint: 'bias_grad_finish', constants: BIAS_GRAD, buffers: [{ scratch: 0 }, { out: 0 }], params, workgroups: grid1d(Math.ceil(N / BIAS_GRAD.WG)) },
     ];
   },
 };
