@@ -30,12 +30,13 @@ struct NormRecord {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-const WG: u32 = 256u;
-const NORM_VPT: u32 = 4u; // vec4s per thread in the partial norm: 4096 floats per workgroup
-const ADAM_VPT: u32 = 2u; // vec4s per thread in the update: 2048 floats per workgroup
+// Sizes are override constants set by src/optim/adamw.ts (ADAMW_SIZES).
+override WG: u32; // threads per workgroup, a power of two (the tree reduction halves it)
+override NORM_VPT: u32; // vec4s per thread in the partial norm (4: 4096 floats per workgroup of 256)
+override ADAM_VPT: u32; // vec4s per thread in the update (2: 2048 floats per workgroup of 256)
 
-var<workgroup> red_sum: array<f32, 256>;
-var<workgroup> red_bad: array<u32, 256>;
+var<workgroup> red_sum: array<f32, WG>;
+var<workgroup> red_bad: array<u32, WG>;
 
 // Classified by bits, not by x != x, which fast-math compilers may fold away.
 fn classify4(x: vec4f) -> u32 {
@@ -67,11 +68,11 @@ fn reduce_workgroup(lid: u32) {
   workgroupBarrier();
 }
 
-// ---- stage 1: each workgroup writes the sum of squares of its 4096 floats to partials[wg] ----
+// ---- stage 1: each workgroup writes the sum of squares of its 4 * WG * NORM_VPT floats to partials[wg] ----
 @group(0) @binding(1) var<storage, read> gn_grad: array<vec4f>;       // [N4]
 @group(0) @binding(2) var<storage, read_write> gn_partials: array<f32>; // [P]
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn grad_norm_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.x + wid.y * nwg.x;
   var acc = 0.0;
@@ -96,7 +97,7 @@ fn grad_norm_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
 @group(0) @binding(1) var<storage, read> gf_partials: array<f32>; // [P]
 @group(0) @binding(2) var<storage, read_write> gf_record: NormRecord;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn grad_norm_final(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
   var bad = 0u;
@@ -129,7 +130,7 @@ fn grad_norm_final(@builtin(local_invocation_index) lid: u32) {
 @group(0) @binding(4) var<storage, read_write> ad_m: array<vec4f>;     // [N4]
 @group(0) @binding(5) var<storage, read_write> ad_v: array<vec4f>;     // [N4]
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn adamw_update(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   // Non-finite gradients: skip the whole step so params, m and v stay as they were.
   if (ad_record.bad != 0u) { return; }

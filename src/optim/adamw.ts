@@ -40,9 +40,12 @@ export interface NormRecord {
 
 export const NORM_RECORD_BYTES = 16;
 
-const WG = 256;
-const NORM_VPT = 4; // vec4s per thread, must match shaders/adamw.wgsl
-const ADAM_VPT = 2;
+/**
+ * The kernels' sizes, written only here and passed to shaders/adamw.wgsl as override constants:
+ * WG threads per workgroup, NORM_VPT vec4s per thread in the partial norm, ADAM_VPT in the update.
+ */
+const ADAMW_SIZES = { WG: 256, NORM_VPT: 4, ADAM_VPT: 2 } as const;
+const { WG, NORM_VPT, ADAM_VPT } = ADAMW_SIZES;
 const NAN_BITS = 0x7fc00000;
 const INF_BITS = 0x7f800000;
 
@@ -85,9 +88,9 @@ export class AdamW {
     this.n4 = store.length / 4;
     this.numPartials = Math.ceil(this.n4 / (WG * NORM_VPT));
     this.pipelines = {
-      partial: ctx.pipelines.get('adamw', source, 'grad_norm_partial'),
-      final: ctx.pipelines.get('adamw', source, 'grad_norm_final'),
-      update: ctx.pipelines.get('adamw', source, 'adamw_update'),
+      partial: ctx.pipelines.get('adamw', source, 'grad_norm_partial', ADAMW_SIZES),
+      final: ctx.pipelines.get('adamw', source, 'grad_norm_final', ADAMW_SIZES),
+      update: ctx.pipelines.get('adamw', source, 'adamw_update', ADAMW_SIZES),
     };
     this.normBuffer = device.createBuffer({ label: 'adamw.norm', size: NORM_RECORD_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     this.partials = device.createBuffer({ label: 'adamw.partials', size: this.numPartials * 4, usage: GPUBufferUsage.STORAGE });
