@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../src/data/fingerprint';
 import { DataError } from '../src/data/types';
-import { fixtureConfig } from '../src/model/fixture';
+import { fixtureConfig } from '../src/train/fixture-check';
 import { checkWeightsFit, configFromHfJson, formatBytes, paramCount } from '../src/model/hf';
 import { parseSafetensors } from '../src/model/safetensors';
 import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Graph } from '../src/autograd/graph';
 import { Plan } from '../src/autograd/plan';
 import type { GPTConfig } from '../src/model/config';
-import { checkFixture, formatReport } from '../src/model/fixture';
+import { checkFixture, formatReport } from '../src/train/fixture-check';
 import { GPTModel } from '../src/model/gpt';
 import { paramCount } from '../src/model/hf';
 import { parseSafetensors, tensorAsFloat32, tensorAsFloat64, tensorAsInt32, writeSafetensors } from '../src/model/safetensors';
@@ -12,32 +12,52 @@ import { TrainStep } from '../src/train/step';
 import { gpu } from './helpers/gpu';
 import { rng } from './helpers/random';
 
-describe('PyTorch fixtures (transformers GPT2LMHeadModel + torch AdamW, float64)', () => {
+describe('PyTorch fixtures (float64 references, judged beside PyTorch float32)', () => {
   for (const name of ['gpt-tiny', 'gpt-mid']) {
     it(`${name}: logits, loss, gradients, two AdamW steps and greedy decoding match`, async () => {
       const ctx = await gpu();
-      const report = await checkFixture(ctx, new Uint8Array(readFileSync(`tests/fixtures/${name}.safetensors`)));
+      const bytes = new Uint8Array(readFileSync(`tests/fixtures/${name}.safetensors`));
+      const report = await checkFixture(ctx, bytes);
       const table = formatReport(report);
       for (const row of report.rows) expect(row.error, `${row.quantity}\n${table}`).toBeLessThanOrEqual(row.tolerance);
       expect(report.rows.map((r) => r.quantity.split(' ')[0])).toEqual([
         'step1.logits', 'step1.loss', 'grad.*', 'step1.grad_norm', 'step1.param.*',
         'step2.loss', 'step2.grad_norm', 'step2.param.*', 'gen.greedy', 'gen10.greedy',
       ]);
+      // Each row says how many values it judges.
+      const file = parseSafetensors(bytes);
+      const size = (n: string) => file.tensors.get(n)!.shape.reduce((a, b) => a * b, 1);
+      const weightCount = [...file.tensors.keys()].filter((n) => n.startsWith('param.')).reduce((sum, n) => sum + size(n), 0);
+      expect(report.rows.find((r) => r.quantity.startsWith('step1.param.*'))!.elements).toBe(weightCount);
+      expect(report.rows.find((r) => r.quantity === 'step1.logits')!.elements).toBe(size('step1.logits'));
+      expect(report.rows.find((r) => r.quantity.startsWith('gen10.greedy'))!.elements).toBe(size('gen10.greedy'));
     });
   }
 
-  it('fails when a weight after the AdamW step is off by what decaying a bias would cause', async () => {
+  it('fails when one weight after the AdamW step is off by 5e-5 (what decaying a bias would cause)', async () => {
     const ctx = await gpu();
     const file = parseSafetensors(new Uint8Array(readFileSync('tests/fixtures/gpt-tiny.safetensors')));
+    // Moving the float64 weight and PyTorch float32's copy together is the engine's weight moving the other way.
+    const shifted = ['step1.param.transformer.h.0.attn.c_proj.bias', 'torch32.step1.param.transformer.h.0.attn.c_proj.bias'];
     const tensors = [...file.tensors.values()].map((t) => {
       const data = t.dtype === 'I32' ? tensorAsInt32(t) : t.dtype === 'F64' ? tensorAsFloat64(t) : tensorAsFloat32(t);
       // lr 1e-2 x weight decay 0.1 x a bias of ~0.05: a 5e-5 shift.
-      if (t.name === 'step1.param.transformer.h.0.attn.c_proj.bias') data[3] = data[3]! + 5e-5;
+      if (shifted.includes(t.name)) data[3] = data[3]! + 5e-5;
       return { name: t.name, dtype: t.dtype as 'F32' | 'F64' | 'I32', shape: t.shape, data };
     });
     const report = await checkFixture(ctx, writeSafetensors(tensors, file.metadata));
     expect(report.ok).toBe(false);
     expect(report.rows.filter((r) => !r.ok).map((r) => r.quantity.split(' ')[0])).toEqual(['step1.param.*']);
+    expect(report.rows.find((r) => !r.ok)!.quantity).toContain('worst: transformer.h.0.attn.c_proj.bias');
+  });
+
+  it('asks for torch32.* when a fixture lacks them', async () => {
+    const ctx = await gpu();
+    const file = parseSafetensors(new Uint8Array(readFileSync('tests/fixtures/gpt-tiny.safetensors')));
+    const without = [...file.tensors.values()]
+      .filter((t) => !t.name.startsWith('torch32.'))
+      .map((t) => ({ name: t.name, dtype: t.dtype as 'F32' | 'F64' | 'I32', shape: t.shape, data: t.dtype === 'I32' ? tensorAsInt32(t) : t.dtype === 'F64' ? tensorAsFloat64(t) : tensorAsFloat32(t) }));
+    await expect(checkFixture(ctx, writeSafetensors(without, file.metadata))).rejects.toThrow(/missing tensor torch32\.step1\.param\..*regenerate the fixture with scripts\/fixtures/);
   });
 
   it('a truncated fixture gives a clear error', async () => {

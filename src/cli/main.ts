@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createNodeContext } from '../gpu/node';
-import { checkFixture, formatReport } from '../model/fixture';
+import { checkFixture, formatReport } from '../train/fixture-check';
 import { parseFlags } from './args';
 import { benchCommand } from './bench';
 import { exportCommand } from './export';

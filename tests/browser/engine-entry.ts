@@ -1,6 +1,6 @@
 /** Runs the PyTorch fixture check inside the browser, on the same engine modules Node uses. */
 import { createBrowserContext } from '../../src/gpu/browser';
-import { checkFixture, formatReport } from '../../src/model/fixture';
+import { checkFixture, formatReport } from '../../src/train/fixture-check';
 
 const out = document.getElementById('result')!;
 

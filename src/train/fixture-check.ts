@@ -1,22 +1,25 @@
 /**
- * Checks the engine against a PyTorch reference fixture (see tests/fixtures and
- * ../shared/fixtures/README.md): logits, loss, gradients, two clipped AdamW steps and greedy
- * decoding, each reported as its largest error next to the float32 tolerance it must meet.
+ * Checks the engine against a PyTorch reference fixture (tests/fixtures, made by
+ * scripts/fixtures/make_fixtures.py): logits, loss, gradients, two clipped AdamW steps and greedy
+ * decoding, each reported as its largest error next to the float32 tolerance it must meet and the
+ * number of elements it covers. Lives beside the training step it drives.
  */
 import type { GpuContext } from '../gpu/context';
 import { BufferPool } from '../gpu/pool';
-import { TrainStep } from '../train/step';
-import type { GPTConfig } from './config';
-import { GPTModel } from './gpt';
-import { checkWeightsFit, configFromHfJson } from './hf';
-import { Sampler } from './sample';
-import { parseSafetensors, tensorAsFloat32, tensorAsFloat64, tensorAsInt32, type SafetensorsFile } from './safetensors';
+import type { GPTConfig } from '../model/config';
+import { GPTModel } from '../model/gpt';
+import { checkWeightsFit, configFromHfJson } from '../model/hf';
+import { Sampler } from '../model/sample';
+import { parseSafetensors, tensorAsFloat32, tensorAsFloat64, tensorAsInt32, type SafetensorsFile } from '../model/safetensors';
+import { TrainStep } from './step';
 
 export interface FixtureRow {
   quantity: string;
   /** Largest error: relative to the tensor's largest entry, absolute for weights, mismatches for tokens. */
   error: number;
   tolerance: number;
+  /** How many values the row judges. */
+  elements: number;
   ok: boolean;
 }
 
@@ -26,7 +29,15 @@ export interface FixtureReport {
   ok: boolean;
 }
 
-const TOL = { logits: 1e-5, loss: 1e-5, grad: 1e-4, gradNorm: 1e-4, weights: 1e-5 };
+const TOL = { logits: 1e-5, loss: 1e-5, grad: 1e-4, gradNorm: 1e-4 };
+
+/**
+ * Weights after AdamW have no fixed float32 tolerance (Adam divides by sqrt(v), so where a gradient
+ * is near zero any rounding moves the weight by up to lr). Each tensor is judged against what
+ * PyTorch float32 itself reaches from the same start (`torch32.*`): the engine's largest error from
+ * the float64 weights may be at most twice PyTorch float32's, plus a floor.
+ */
+const WEIGHTS_VS_TORCH32 = { factor: 2, floor: 1e-7 };
 
 function maxRel(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   if (actual.length !== expected.length) return Infinity;
@@ -50,9 +61,9 @@ function maxAbs(actual: ArrayLike<number>, expected: ArrayLike<number>): number 
   return diff;
 }
 
-function need(file: SafetensorsFile, name: string) {
+function need(file: SafetensorsFile, name: string, hint?: string) {
   const t = file.tensors.get(name);
-  if (!t) throw new Error(`fixture is missing tensor ${name}`);
+  if (!t) throw new Error(`fixture is missing tensor ${name}${hint ? `: ${hint}` : ''}`);
   return t;
 }
 
@@ -94,7 +105,7 @@ export async function checkFixture(ctx: GpuContext, bytes: Uint8Array): Promise<
   const config = fixtureConfig(file, bytes.byteLength, ctx.device.limits.maxBufferSize);
   const optimizer = JSON.parse(file.metadata.optimizer ?? '{}') as { lr?: number; betas?: number[]; eps?: number; weight_decay?: number; grad_clip_global_norm?: number };
   const rows: FixtureRow[] = [];
-  const row = (quantity: string, error: number, tolerance: number) => rows.push({ quantity, error, tolerance, ok: error <= tolerance });
+  const row = (quantity: string, error: number, tolerance: number, elements = 1) => rows.push({ quantity, error, tolerance, elements, ok: error <= tolerance });
 
   const model = new GPTModel(ctx, config);
   const pool = new BufferPool(ctx.device);
@@ -119,28 +130,27 @@ export async function checkFixture(ctx: GpuContext, bytes: Uint8Array): Promise<
 
     // Step 1: forward + backward at the initial weights.
     const loss1 = await step.forwardBackward([batch(1)]);
-    row('step1.logits', maxRel(await step.plan.read(step.logits), tensorAsFloat64(need(file, 'step1.logits'))), TOL.logits);
+    const logits = tensorAsFloat64(need(file, 'step1.logits'));
+    row('step1.logits', maxRel(await step.plan.read(step.logits), logits), TOL.logits, logits.length);
     row('step1.loss', maxRel([loss1], tensorAsFloat64(need(file, 'step1.loss'))), TOL.loss);
     const grads = await model.store.readAll('grad');
     let worstGrad = 0;
     let worstName = '';
+    let gradElements = 0;
     for (const [name, g] of grads) {
       const e = maxRel(g, tensorAsFloat64(need(file, `grad.${name}`)));
+      gradElements += g.length;
       if (e >= worstGrad) [worstGrad, worstName] = [e, name];
     }
-    row(`grad.* (worst: ${worstName})`, worstGrad, TOL.grad);
+    row(`grad.* (worst: ${worstName})`, worstGrad, TOL.grad, gradElements);
     row('step1.grad_norm', maxRel([await step.optimizerStep(lr)], tensorAsFloat64(need(file, 'step1.grad_norm'))), TOL.gradNorm);
-    const refGrads1 = new Map([...grads.keys()].map((name) => [name, tensorAsFloat64(need(file, `grad.${name}`))]));
-    const slack = new AdamSlack(lr, optimizer.betas?.[1] ?? 0.95, optimizer.eps ?? 1e-8);
-    slack.addStep(refGrads1);
-    weightRow(row, await model.exportWeights(), file, 'step1.param.', slack);
+    weightRow(row, await model.exportWeights(), file, 'step1.param.');
 
     // Step 2: the updated weights on batch 2.
     const loss2 = await step.forwardBackward([batch(2)]);
     row('step2.loss', maxRel([loss2], tensorAsFloat64(need(file, 'step2.loss'))), TOL.loss);
-    slack.addStep(await model.store.readAll('grad'));
     row('step2.grad_norm', maxRel([await step.optimizerStep(lr)], tensorAsFloat64(need(file, 'step2.grad_norm'))), TOL.gradNorm);
-    weightRow(row, await model.exportWeights(), file, 'step2.param.', slack);
+    weightRow(row, await model.exportWeights(), file, 'step2.param.');
     step.destroy();
 
     // Greedy decoding with the KV cache and nanoGPT's context cropping.
@@ -153,7 +163,7 @@ export async function checkFixture(ctx: GpuContext, bytes: Uint8Array): Promise<
       sampler.destroy();
       let mismatches = 0;
       expected.forEach((t, i) => (mismatches += got[i] === t ? 0 : 1));
-      row(`${prefix}.greedy (${expected.length} tokens, mismatches)`, mismatches, 0);
+      row(`${prefix}.greedy (mismatches)`, mismatches, 0, expected.length);
     }
   } finally {
     model.destroy();
@@ -162,85 +172,41 @@ export async function checkFixture(ctx: GpuContext, bytes: Uint8Array): Promise<
   return { config, rows, ok: rows.every((r) => r.ok) };
 }
 
-/** Relative size of float32 rounding in our gradients (measured: <= 7e-7 of each tensor's largest entry). */
-const GRAD_ROUNDING = 1e-6;
-
 /**
- * How far AdamW may legitimately move each weight away from the float64 reference because the
- * gradients it was fed carry float32 rounding. Adam divides by sqrt(v): for a gradient near zero
- * (a key bias's gradient is exactly zero in theory) a 1e-11 rounding residue moves the weight by up
- * to lr. To first order, step t moves by at most lr * 2 * (dg_1 + ... + dg_t) / (sqrt(v_hat_t) + eps),
- * where dg_s is the rounding size of step s's gradients (the 2 bounds both m's and v's share, and
- * the sum carries earlier steps' errors through the moments). The bound is summed over steps.
- */
-class AdamSlack {
-  private readonly slack = new Map<string, Float64Array>();
-  private readonly v = new Map<string, Float64Array>();
-  private readonly dgSum = new Map<string, number>();
-  private steps = 0;
-
-  constructor(
-    private readonly lr: number,
-    private readonly beta2: number,
-    private readonly eps: number,
-  ) {}
-
-  addStep(grads: ReadonlyMap<string, ArrayLike<number>>): void {
-    this.steps++;
-    const bc2 = 1 - this.beta2 ** this.steps;
-    for (const [name, g] of grads) {
-      let maxG = 0;
-      for (let i = 0; i < g.length; i++) maxG = Math.max(maxG, Math.abs(g[i]!));
-      const dg = (this.dgSum.get(name) ?? 0) + GRAD_ROUNDING * maxG;
-      this.dgSum.set(name, dg);
-      const v = this.v.get(name) ?? new Float64Array(g.length);
-      const slack = this.slack.get(name) ?? new Float64Array(g.length);
-      for (let i = 0; i < g.length; i++) {
-        v[i] = this.beta2 * v[i]! + (1 - this.beta2) * g[i]! * g[i]!;
-        slack[i] = slack[i]! + (2 * this.lr * dg) / (Math.sqrt(v[i]! / bc2) + this.eps);
-      }
-      this.v.set(name, v);
-      this.slack.set(name, slack);
-    }
-  }
-
-  get(name: string): Float64Array {
-    return this.slack.get(name)!;
-  }
-}
-
-/**
- * Weights after AdamW steps: the error beyond AdamSlack's bound must stay under 1e-5; the row also
- * names the raw largest difference, so the reader sees both.
+ * Weights after an AdamW step, all tensors as one quantity against PyTorch float32's own error on
+ * it (see WEIGHTS_VS_TORCH32). Judged as a whole, not per tensor: where gradients are near zero the
+ * two float32 runs land far from float64 at different elements, so per-tensor maxima scatter.
  */
 function weightRow(
-  row: (quantity: string, error: number, tolerance: number) => void,
+  row: (quantity: string, error: number, tolerance: number, elements: number) => void,
   weights: ReadonlyMap<string, Float32Array>,
   file: SafetensorsFile,
   prefix: string,
-  slack: AdamSlack,
 ): void {
-  let raw = 0;
-  let beyond = 0;
+  let engine = { name: '', error: 0 };
+  let torch32 = 0;
+  let elements = 0;
   for (const [name, w] of weights) {
     const ref = tensorAsFloat64(need(file, prefix + name));
-    const s = slack.get(name);
-    raw = Math.max(raw, maxAbs(w, ref));
-    for (let i = 0; i < ref.length; i++) {
-      const e = Math.abs(w[i]! - ref[i]!);
-      beyond = Math.max(beyond, Number.isNaN(e) ? Infinity : e - s[i]!);
-    }
+    const torch = tensorAsFloat64(need(file, `torch32.${prefix}${name}`, 'regenerate the fixture with scripts/fixtures/make_fixtures.py'));
+    const error = maxAbs(w, ref);
+    torch32 = Math.max(torch32, maxAbs(torch, ref));
+    elements += w.length;
+    if (!(error <= engine.error)) engine = { name, error: Number.isNaN(error) ? Infinity : error };
   }
-  row(`${prefix}* (raw max ${raw.toExponential(1)}; beyond f32-gradient slack)`, Math.max(0, beyond), TOL.weights);
+  const tolerance = WEIGHTS_VS_TORCH32.factor * torch32 + WEIGHTS_VS_TORCH32.floor;
+  row(`${prefix}* (worst: ${engine.name}; PyTorch f32 reaches ${torch32.toExponential(1)})`, engine.error, tolerance, elements);
 }
 
 export function formatReport(report: FixtureReport): string {
   const c = report.config;
   const lines = [`model: V=${c.vocabSize} T=${c.blockSize} L=${c.nLayer} NH=${c.nHead} C=${c.nEmbd} B=${c.batchSize}`];
   const width = Math.max(...report.rows.map((r) => r.quantity.length));
-  lines.push(`${'quantity'.padEnd(width)}  ${'max error'.padStart(10)}  ${'tolerance'.padStart(9)}  result`);
-  for (const r of report.rows)
-    lines.push(`${r.quantity.padEnd(width)}  ${r.error.toExponential(2).padStart(10)}  ${r.tolerance.toExponential(0).padStart(9)}  ${r.ok ? 'ok' : 'FAIL'}`);
+  lines.push(`${'quantity'.padEnd(width)}  ${'elements'.padStart(8)}  ${'max error'.padStart(10)}  ${'tolerance'.padStart(9)}  result`);
+  for (const r of report.rows) {
+    const cells = [r.quantity.padEnd(width), String(r.elements).padStart(8), r.error.toExponential(2).padStart(10), r.tolerance.toExponential(1).padStart(9)];
+    lines.push(`${cells.join('  ')}  ${r.ok ? 'ok' : 'FAIL'}`);
+  }
   lines.push(report.ok ? 'all quantities within float32 tolerance' : 'FAILED: some quantities exceed float32 tolerance');
   return lines.join('\n');
 }
