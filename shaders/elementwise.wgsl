@@ -1,5 +1,7 @@
-// Elementwise kernels over flat f32 arrays. Grids fold into (x, y): i = (wid.x + wid.y * nwg.x) * 256 + lid.
+// Elementwise kernels over flat f32 arrays. Grids fold into (x, y): i = (wid.x + wid.y * nwg.x) * WG + lid.
 // Shapes: every buffer holds n = numel values.
+
+override WG: u32; // threads per workgroup, set by src/autograd/ops/elementwise.ts (ELEMENTWISE_WG)
 
 struct Params {
   n: u32,
@@ -13,9 +15,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read> add_b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> add_out: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn add_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= p.n) { return; }
   add_out[i] = add_a[i] + add_b[i];
 }
@@ -24,9 +26,9 @@ fn add_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 @group(0) @binding(1) var<storage, read> copy_x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> copy_out: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn copy_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= p.n) { return; }
   if (p.accumulate == 1u) {
     copy_out[i] = copy_out[i] + copy_x[i];
@@ -48,9 +50,9 @@ fn stable_tanh(z: f32) -> f32 {
 @group(0) @binding(1) var<storage, read> gelu_x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> gelu_y: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn gelu_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= p.n) { return; }
   let x = gelu_x[i];
   gelu_y[i] = 0.5 * x * (1.0 + stable_tanh(GELU_K * (x + GELU_C * x * x * x)));
@@ -61,9 +63,9 @@ fn gelu_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 @group(0) @binding(2) var<storage, read> geluB_dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> geluB_dx: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn gelu_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= p.n) { return; }
   let x = geluB_x[i];
   let t = stable_tanh(GELU_K * (x + GELU_C * x * x * x));

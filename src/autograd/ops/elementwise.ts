@@ -5,8 +5,12 @@ import type { KernelCall, OpDef, TensorSpec } from '../op';
 import { assertShape, numel, shapeString } from '../op';
 import type { Tensor } from '../tensor';
 
+/** One thread per element; passed to shaders/elementwise.wgsl as the override WG. */
+const ELEMENTWISE_WG = 256;
+
 function flatCall(entryPoint: string, n: number, buffers: KernelCall['buffers'], accumulate = false): KernelCall {
-  return { label: 'elementwise', code: source, entryPoint, buffers, params: u32Params(n, accumulate ? 1 : 0), workgroups: grid1d(Math.ceil(n / 256)) };
+  const params = u32Params(n, accumulate ? 1 : 0);
+  return { label: 'elementwise', code: source, entryPoint, constants: { WG: ELEMENTWISE_WG }, buffers, params, workgroups: grid1d(Math.ceil(n / ELEMENTWISE_WG)) };
 }
 
 const sameShape = (name: string, a: TensorSpec, b: TensorSpec) =>
