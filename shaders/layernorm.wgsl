@@ -14,11 +14,15 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-const LN_WG: u32 = 128u;
-const LN_MAXK: u32 = 16u;
+// Sizes are set by src/autograd/ops/layernorm.ts (LAYERNORM_SIZES): overrides, and LN_MAXK (columns
+// per thread, a const because it sizes private arrays) in a const block placed before this source.
+override LN_WG: u32; // threads per row, a power of two (the tree sums halve it)
+override LNR_WG: u32; // layernorm_param_grad: threads per workgroup
+override LNR_COLS: u32; // layernorm_param_grad: columns per workgroup
+override LNR_LANES: u32 = LNR_WG / LNR_COLS; // layernorm_param_grad: lanes per column
 
-var<workgroup> ln_red: array<f32, 128>;
-var<workgroup> ln_red2: array<vec2<f32>, 128>;
+var<workgroup> ln_red: array<f32, LN_WG>;
+var<workgroup> ln_red2: array<vec2<f32>, LN_WG>;
 
 // Tree sum over the workgroup in a fixed order (deterministic). Call from uniform control flow.
 fn ln_sum(lid: u32, v: f32) -> f32 {
@@ -55,14 +59,14 @@ fn ln_sum2(lid: u32, v: vec2<f32>) -> vec2<f32> {
 @group(0) @binding(5) var<storage, read_write> ln_mean: array<f32>; // [N]
 @group(0) @binding(6) var<storage, read_write> ln_rstd: array<f32>; // [N]
 
-@compute @workgroup_size(128)
+@compute @workgroup_size(LN_WG)
 fn layernorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
   if (row >= p.rows) { return; }
   let C = p.C;
   let base = row * C;
   let pivot = ln_x[base];
-  var xs: array<f32, 16>; // x - pivot
+  var xs: array<f32, LN_MAXK>; // x - pivot
   var s = 0.0;
   for (var k = 0u; k < LN_MAXK; k++) {
     let c = lid + k * LN_WG;
@@ -105,14 +109,14 @@ fn layernorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
 @group(0) @binding(6) var<storage, read_write> lnB_dx: array<f32>;   // [N, C]
 @group(0) @binding(7) var<storage, read_write> lnB_part: array<f32>; // [P, 2, C]: dw partials then db partials
 
-@compute @workgroup_size(128)
+@compute @workgroup_size(LN_WG)
 fn layernorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let chunk = wid.x + wid.y * nwg.x;
   if (chunk >= p.chunks) { return; }
   let C = p.C;
   let invC = 1.0 / f32(C);
-  var dw_acc: array<f32, 16>;
-  var db_acc: array<f32, 16>;
+  var dw_acc: array<f32, LN_MAXK>;
+  var db_acc: array<f32, LN_MAXK>;
   for (var k = 0u; k < LN_MAXK; k++) {
     dw_acc[k] = 0.0;
     db_acc[k] = 0.0;
@@ -123,8 +127,8 @@ fn layernorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
     let base = row * C;
     let mean = lnB_mean[row];
     let rstd = lnB_rstd[row];
-    var xh: array<f32, 16>;
-    var g: array<f32, 16>;
+    var xh: array<f32, LN_MAXK>;
+    var g: array<f32, LN_MAXK>;
     var sums = vec2<f32>(0.0, 0.0);
     for (var k = 0u; k < LN_MAXK; k++) {
       let c = lid + k * LN_WG;
@@ -158,20 +162,20 @@ fn layernorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
 }
 
 // ---- backward, stage 2: out[c] = sum over chunks of partials, in a fixed order. A workgroup takes
-// 32 columns; 8 lanes per column sum strided chunks, then lane 0 adds the 8 lane sums in order ----
+// LNR_COLS columns; LNR_LANES lanes per column sum strided chunks, then lane 0 adds the lane sums in order ----
 @group(0) @binding(1) var<storage, read> lnR_part: array<f32>;       // [P, 2, C]
 @group(0) @binding(2) var<storage, read_write> lnR_out: array<f32>;  // [C]
 
-var<workgroup> lnR_red: array<f32, 256>;
+var<workgroup> lnR_red: array<f32, LNR_WG>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(LNR_WG)
 fn layernorm_param_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let C = p.C;
-  let col = (wid.x + wid.y * nwg.x) * 32u + lid % 32u;
-  let lane = lid / 32u;
+  let col = (wid.x + wid.y * nwg.x) * LNR_COLS + lid % LNR_COLS;
+  let lane = lid / LNR_COLS;
   var s = 0.0;
   if (col < C) {
-    for (var k = lane; k < p.chunks; k += 8u) {
+    for (var k = lane; k < p.chunks; k += LNR_LANES) {
       s += lnR_part[k * 2u * C + p.col_offset + col];
     }
   }
@@ -179,7 +183,7 @@ fn layernorm_param_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
   workgroupBarrier();
   if (lane == 0u && col < C) {
     var total = 0.0;
-    for (var j = 0u; j < 8u; j++) { total += lnR_red[j * 32u + lid]; }
+    for (var j = 0u; j < LNR_LANES; j++) { total += lnR_red[j * LNR_COLS + lid]; }
     if (p.accumulate == 1u) {
       lnR_out[col] = lnR_out[col] + total;
     } else {

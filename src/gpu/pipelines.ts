@@ -41,3 +41,16 @@ function constantsKey(constants?: Readonly<Record<string, number>>): string {
     .map((k) => `${k}=${constants[k]}`)
     .join(',');
 }
+
+/**
+ * `const NAME: u32 = VALUE;` lines to put before a shader's source, for the few sizes WGSL needs as
+ * const-expressions (a function-scope array's length cannot be an override).
+ */
+export function wgslConstBlock(values: Readonly<Record<string, number>>): string {
+  return Object.entries(values)
+    .map(([name, v]) => {
+      if (!Number.isInteger(v) || v < 0) throw new Error(`wgslConstBlock: ${name} = ${v} is not a u32`);
+      return `const ${name}: u32 = ${v}u;\n`;
+    })
+    .join('');
+}

@@ -3,14 +3,25 @@
  * The forward saves the per-row mean and rstd; the backward computes dx per row and reduces dw, db
  * over rows in two deterministic stages (per-chunk partials, then a fixed-order sum).
  */
-import source from '../../../shaders/layernorm.wgsl?raw';
+import shader from '../../../shaders/layernorm.wgsl?raw';
+import { wgslConstBlock } from '../../gpu/pipelines';
 import { grid1d, packUniforms } from '../../gpu/uniforms';
 import type { KernelCall, OpDef, RefArray, TensorSpec } from '../op';
 import { assertShape, numel, shapeString } from '../op';
 import type { Tensor } from '../tensor';
 
+/**
+ * The kernels' sizes, written only here and passed to shaders/layernorm.wgsl as override constants:
+ * LN_WG threads per row (forward, backward); the param-grad reduce takes LNR_COLS columns per
+ * workgroup of LNR_WG threads (LNR_WG / LNR_COLS lanes per column).
+ */
+const LAYERNORM_SIZES = { LN_WG: 128, LNR_WG: 256, LNR_COLS: 32 } as const;
+/** Columns per thread: sizes private arrays, so WGSL needs it as a const (a block before the source). */
+const LN_MAXK = 16;
+const source = wgslConstBlock({ LN_MAXK }) + shader;
+
 /** Threads per row times columns per thread in the kernels (private arrays are sized for this). */
-export const LAYERNORM_MAX_C = 128 * 16;
+export const LAYERNORM_MAX_C = LAYERNORM_SIZES.LN_WG * LN_MAXK;
 
 export type LayerNormAttrs = { eps?: number };
 
@@ -57,6 +68,7 @@ const call = (entryPoint: string, buffers: KernelCall['buffers'], p: ArrayBuffer
   label: 'layernorm',
   code: source,
   entryPoint,
+  constants: LAYERNORM_SIZES,
   buffers,
   params: p,
   workgroups: grid1d(workgroups),
@@ -176,7 +188,7 @@ export const layerNormParamGradOp: OpDef<{ part: 'weight' | 'bias'; accumulate?:
   encode: ([partials], attrs) => {
     const [chunks, , C] = partials!.shape as [number, number, number];
     const p = params({ N: 0, C, chunks, colOffset: attrs.part === 'bias' ? C : 0, accumulate: attrs.accumulate });
-    return [call('layernorm_param_grad', [{ in: 0 }, { out: 0 }], p, Math.ceil(C / 32))];
+    return [call('layernorm_param_grad', [{ in: 0 }, { out: 0 }], p, Math.ceil(C / LAYERNORM_SIZES.LNR_COLS))];
   },
 };
 
