@@ -7,6 +7,8 @@
 import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
 import { createStore } from 'idb-keyval';
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it, vi } from 'vitest';
 import { datasetBase, datasetIdFor, fingerprint } from '../src/data/fingerprint';
 import { IdbShardStore } from '../src/data/idb-store';
@@ -16,8 +18,9 @@ import { createTrainHandler, type TrainRequest, type TrainResponse } from '../sr
 import type { LabEvent, LabRequest, RunSettings } from '../src/train/protocol';
 import { RunStore } from '../src/train/run-store';
 import { locateDataset } from '../src/train/run-transfer';
-import { createDataStore, ingestId } from '../src/ui/data/data-store';
-import { BUNDLED_ID, isBundledDataset } from '../src/ui/data/source-form';
+import { createDataStore } from '../src/ui/data/data-store';
+import { BUNDLED_ID, ingestId, isBundledDataset } from '../src/ui/data/source-form';
+import { DatasetList, runsByDataset, usedByText } from '../src/ui/data/DatasetList';
 import { createWorkerClient } from '../src/ui/data/worker-client';
 import { createLabStore } from '../src/ui/lab/lab-store';
 import { FakeWorker } from './helpers/fake-worker';
@@ -142,5 +145,31 @@ describe('datasets versioned by tokenizer', () => {
     expect(ingestId(`books.txt@${print.slice(0, 8)}`, 'abcdef0123456789', [])).toBe('books.txt@abcdef01');
     expect(datasetBase('books.txt@abcdef01')).toBe('books.txt');
     expect(datasetBase('name@with-at')).toBe('name@with-at');
+  });
+
+  it('the list marks the copies: the old one stays (no Re-tokenize once a copy for this tokenizer exists), and says which saved runs use it', () => {
+    const newPrint = 'abcdef0123456789';
+    const old = testManifest(`${BUNDLED_ID}@11111111`, { name: 'Brown', tokenizer: { vocabSize: 1000, fingerprint: '1111111111111111' } });
+    const copy = testManifest(datasetIdFor(BUNDLED_ID, newPrint), { name: 'Brown', tokens: 4000, tokenizer: { vocabSize: 300, fingerprint: newPrint } });
+    const settings = (datasetId: string) => ({ ...SUGGESTED, datasetId });
+    const runs = [
+      summary(settings(old.id), { id: 'a', name: 'run A', status: 'paused' }),
+      summary(settings(old.id), { id: 'b', name: 'run B', status: 'stopped' }),
+      summary(settings(old.id), { id: 'c', name: 'run C', status: 'done' }), // cannot train further: not a user
+      summary(settings(copy.id), { id: 'd', name: 'run D', status: 'paused', imported: true }), // trains elsewhere
+    ];
+    const usedBy = runsByDataset(runs);
+    expect(usedBy).toEqual({ [old.id]: ['run A', 'run B'] });
+    expect(usedByText(['x'])).toBe('used by run x');
+    expect(usedByText(['x', 'y', 'z', 'w'])).toBe('used by runs x, y and 2 more');
+    const html = renderToStaticMarkup(
+      createElement(DatasetList, { datasets: [old, copy], busy: false, tokenizerFingerprint: newPrint, retokenizing: null, usedBy, onResume() {}, onDelete() {}, onRetokenize() {} }),
+    );
+    const [first, second] = html.split('</li>');
+    expect(first).toContain('used by runs run A and run B');
+    expect(first).toContain('train on its copy &quot;Brown&quot; (4000 tokens); this one stays');
+    expect(first).not.toContain('Re-tokenize');
+    expect(second).not.toContain('used by');
+    expect(second).not.toContain('another tokenizer');
   });
 });

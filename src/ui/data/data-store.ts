@@ -10,9 +10,9 @@ import type { DamagedRecord } from '../../data/records';
 import type { DataErrorKind, DatasetManifest } from '../../data/types';
 import type { StorageStatus } from '../../data/storage';
 import type { TrainRequest, TrainResponse } from '../../tokenizer/train-worker';
-import { datasetBase, datasetIdFor, fingerprint } from '../../data/fingerprint';
+import { datasetIdFor, fingerprint } from '../../data/fingerprint';
 import { browserDataDeps } from './browser-deps';
-import { DEFAULT_SAMPLE_MB, initialForm, type IngestInput, type IngestProgress, type PickedFile, type SourceForm, type TokenizerForm } from './source-form';
+import { DEFAULT_SAMPLE_MB, ingestId, initialForm, type IngestInput, type IngestProgress, type PickedFile, type SourceForm, type TokenizerForm } from './source-form';
 import { DEFAULT_TOKENIZER_OPTIONS, tokenizerActions, type TokenizerProposal, type TokenizerSample } from './tokenizer-actions';
 import { anotherTabBusy, type TakeLock } from './training-lock';
 import type { WorkerClient } from './worker-client';
@@ -371,16 +371,6 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
   });
 
   return store;
-}
-
-/**
- * The id an ingestion of `id` stores under with this tokenizer: a dataset already made with it keeps
- * its id (resuming one, even from before ids named their tokenizer); otherwise "<base>@<fingerprint>",
- * so tokens of another tokenizer are never replaced.
- */
-export function ingestId(id: string, tokenizerFingerprint: string, datasets: DatasetManifest[]): string {
-  if (datasets.some((d) => d.id === id && d.tokenizer.fingerprint === tokenizerFingerprint)) return id;
-  return datasetIdFor(datasetBase(id), tokenizerFingerprint);
 }
 
 let appStore: StoreApi<DataState> | null = null;

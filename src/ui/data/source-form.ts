@@ -3,8 +3,8 @@
  * functions: the store and the tests use them without a DOM.
  */
 import type { IngestResponse } from '../../data/ingest-worker';
-import { datasetBase } from '../../data/fingerprint';
-import type { SourceSpec } from '../../data/types';
+import { datasetBase, datasetIdFor } from '../../data/fingerprint';
+import type { DatasetManifest, SourceSpec } from '../../data/types';
 import { formatBytes } from '../../data/storage';
 
 export type IngestProgress = Extract<IngestResponse, { type: 'progress' }>['progress'];
@@ -90,6 +90,16 @@ export function buildSource(form: SourceForm, bundledUrl: string): BuiltSource |
       };
     }
   }
+}
+
+/**
+ * The id an ingestion of `id` stores under with this tokenizer: a dataset already made with it keeps
+ * its id (resuming one, even from before ids named their tokenizer); otherwise "<base>@<fingerprint>",
+ * so tokens of another tokenizer are never replaced.
+ */
+export function ingestId(id: string, tokenizerFingerprint: string, datasets: DatasetManifest[]): string {
+  if (datasets.some((d) => d.id === id && d.tokenizer.fingerprint === tokenizerFingerprint)) return id;
+  return datasetIdFor(datasetBase(id), tokenizerFingerprint);
 }
 
 /** Builds the request for `form`, or says what to fix. `bundledUrl` is the corpus URL on this site. */
