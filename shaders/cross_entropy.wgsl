@@ -9,13 +9,15 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-var<workgroup> ce_red: array<f32, 256>;
+override WG: u32; // threads per workgroup, a power of two; set by src/autograd/ops/cross-entropy.ts (CROSS_ENTROPY_WG)
 
-// Tree reductions over 256 threads in a fixed order. Call from uniform control flow.
+var<workgroup> ce_red: array<f32, WG>;
+
+// Tree reductions over WG threads in a fixed order. Call from uniform control flow.
 fn ce_max(lid: u32, v: f32) -> f32 {
   ce_red[lid] = v;
   workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) { ce_red[lid] = max(ce_red[lid], ce_red[lid + s]); }
     workgroupBarrier();
   }
@@ -27,7 +29,7 @@ fn ce_max(lid: u32, v: f32) -> f32 {
 fn ce_sum(lid: u32, v: f32) -> f32 {
   ce_red[lid] = v;
   workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) { ce_red[lid] += ce_red[lid + s]; }
     workgroupBarrier();
   }
@@ -47,17 +49,17 @@ fn ce_valid(t: i32) -> bool {
 @group(0) @binding(3) var<storage, read_write> ce_lse: array<f32>;     // [N]
 @group(0) @binding(4) var<storage, read_write> ce_rowloss: array<f32>; // [N] scratch
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn cross_entropy_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
   if (row >= p.N) { return; }
   let base = row * p.V;
   var m = -3.402823e38;
-  for (var v = lid; v < p.V; v += 256u) { m = max(m, ce_logits[base + v]); }
+  for (var v = lid; v < p.V; v += WG) { m = max(m, ce_logits[base + v]); }
   m = ce_max(lid, m);
   var s = 0.0;
   var comp = 0.0;
-  for (var v = lid; v < p.V; v += 256u) {
+  for (var v = lid; v < p.V; v += WG) {
     let y = exp(ce_logits[base + v] - m) - comp;
     let t = s + y;
     comp = (t - s) - y;
@@ -74,17 +76,17 @@ fn cross_entropy_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
 }
 
 // ---- forward, stage 2: one workgroup: loss = (sum of row losses) / (number of valid rows), or 0
-// when no row is valid. Thread k sums rows k, k + 256, ... in order, then a tree sum ----
+// when no row is valid. Thread k sums rows k, k + WG, ... in order, then a tree sum ----
 @group(0) @binding(1) var<storage, read> ceM_targets: array<i32>;   // [N]
 @group(0) @binding(2) var<storage, read> ceM_rowloss: array<f32>;   // [N] scratch
 @group(0) @binding(3) var<storage, read_write> ceM_loss: array<f32>; // [1]
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn cross_entropy_mean(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
   var comp = 0.0;
   var count = 0.0;
-  for (var n = lid; n < p.N; n += 256u) {
+  for (var n = lid; n < p.N; n += WG) {
     if (ce_valid(ceM_targets[n])) {
       let y = ceM_rowloss[n] - comp;
       let t = s + y;
@@ -105,10 +107,10 @@ fn cross_entropy_mean(@builtin(local_invocation_index) lid: u32) {
 @group(0) @binding(2) var<storage, read> ceS_dloss: array<f32>;       // [1]
 @group(0) @binding(3) var<storage, read_write> ceS_scale: array<f32>; // [1] scratch
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn cross_entropy_scale(@builtin(local_invocation_index) lid: u32) {
   var count = 0.0;
-  for (var n = lid; n < p.N; n += 256u) {
+  for (var n = lid; n < p.N; n += WG) {
     if (ce_valid(ceS_targets[n])) { count += 1.0; }
   }
   let rows = ce_sum(lid, count);
@@ -125,9 +127,9 @@ fn cross_entropy_scale(@builtin(local_invocation_index) lid: u32) {
 @group(0) @binding(4) var<storage, read> ceB_scale: array<f32>;         // [1] scratch
 @group(0) @binding(5) var<storage, read_write> ceB_dlogits: array<f32>; // [N, V]
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn cross_entropy_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= p.N * p.V) { return; }
   let row = i / p.V;
   let v = i % p.V;

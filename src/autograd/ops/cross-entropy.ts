@@ -15,10 +15,14 @@ function dims(logits: TensorSpec): { N: number; V: number } {
   return { N: numel(logits.shape) / V, V };
 }
 
+/** Threads per workgroup (a row, the mean, or WG logits of the backward); the override WG of the shader. */
+const CROSS_ENTROPY_WG = 256;
+
 const call = (entryPoint: string, buffers: KernelCall['buffers'], N: number, V: number, workgroups: number): KernelCall => ({
   label: 'cross_entropy',
   code: source,
   entryPoint,
+  constants: { WG: CROSS_ENTROPY_WG },
   buffers,
   params: u32Params(N, V),
   workgroups: grid1d(workgroups),
@@ -108,7 +112,7 @@ export const crossEntropyBackwardOp: OpDef = {
     const { N, V } = dims(logits!);
     return [
       call('cross_entropy_scale', [{ in: 1 }, { in: 3 }, { scratch: 0 }], N, V, 1),
-      call('cross_entropy_backward', [{ in: 0 }, { in: 1 }, { in: 2 }, { scratch: 0 }, { out: 0 }], N, V, Math.ceil((N * V) / 256)),
+      call('cross_entropy_backward', [{ in: 0 }, { in: 1 }, { in: 2 }, { scratch: 0 }, { out: 0 }], N, V, Math.ceil((N * V) / CROSS_ENTROPY_WG)),
     ];
   },
 };
