@@ -49,13 +49,6 @@ export class Graph {
     return t;
   }
 
-  /** The gradient slot of a param: nodes writing it add into the parameter store's gradients. */
-  paramGrad(param: Tensor): Tensor {
-    const t = this.add(param.spec, 'paramGrad', `grad(${param.label})`, false);
-    t.paramName = param.paramName;
-    return t;
-  }
-
   /** Applies an op: checks shapes, creates the output tensors and records the node. */
   apply<A extends Attrs>(op: OpDef<A>, inputs: Tensor[], attrs: A, labels?: string[]): Tensor[] {
     for (const t of inputs) if (t.graph !== this) throw new Error(`${op.name}: input ${t} belongs to another graph`);

@@ -53,11 +53,6 @@ export function chinchillaLoss(fit: ChinchillaFit, N: number, D: number): number
   return fit.E + fit.A / N ** fit.alpha + fit.B / D ** fit.beta;
 }
 
-/** C ≈ 6ND. */
-export function trainingCompute(N: number, D: number): number {
-  return FLOPS_PER_PARAM_TOKEN * N * D;
-}
-
 /** The tokens a budget of C FLOPs buys for N parameters: D = C / (6N). */
 export function tokensForCompute(C: number, N: number): number {
   return C / (FLOPS_PER_PARAM_TOKEN * N);

@@ -30,14 +30,3 @@ export function toByteLevel(text: string): string {
   for (const b of encoder.encode(text)) out += BYTE_TO_CHAR[b];
   return out;
 }
-
-/** Bytes of a byte-level string (throws on a character outside the alphabet). */
-export function fromByteLevel(symbols: string): Uint8Array {
-  const out = new Uint8Array(symbols.length);
-  for (let i = 0; i < symbols.length; i++) {
-    const b = CHAR_TO_BYTE.get(symbols[i]!);
-    if (b === undefined) throw new Error(`character ${JSON.stringify(symbols[i])} is not in the byte-level alphabet`);
-    out[i] = b;
-  }
-  return out;
-}

@@ -2,7 +2,7 @@
  * Settings a first run starts from, and the checks the page runs before it starts one. Pure
  * functions with no GPU code, so the page can import them.
  */
-import { configProblems, type GPTConfig } from '../model/config';
+import { configProblems } from '../model/config';
 import { paramCount } from '../model/hf';
 import type { DeviceReport, RunSettings } from './protocol';
 
@@ -134,10 +134,4 @@ export function settingsProblems(settings: SuggestedSettings, limits?: BufferLim
   const budget = MEMORY_BUFFERS * limits.maxBufferSize;
   if (estimate > budget) problems.push(`Training would need about ${bytesText(estimate)} of GPU memory, likely more than this GPU has (its largest buffer is ${bytesText(limits.maxBufferSize)}): use a smaller model or batch size.`);
   return problems;
-}
-
-/** The model a probe suggests, with the tokenizer's vocabulary (runs are tied to their tokenizer). */
-export function withVocab(settings: SuggestedSettings, vocabSize: number): SuggestedSettings {
-  const model: GPTConfig = { ...settings.model, vocabSize };
-  return { ...settings, model };
 }
