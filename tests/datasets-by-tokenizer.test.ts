@@ -156,7 +156,7 @@ describe('datasets versioned by tokenizer', () => {
       summary(settings(old.id), { id: 'a', name: 'run A', status: 'paused' }),
       summary(settings(old.id), { id: 'b', name: 'run B', status: 'stopped' }),
       summary(settings(old.id), { id: 'c', name: 'run C', status: 'done' }), // cannot train further: not a user
-      summary(settings(copy.id), { id: 'd', name: 'run D', status: 'paused', imported: true }), // trains elsewhere
+      summary(settings(copy.id), { id: 'd', name: 'run D', status: 'paused', imported: 'a Hugging Face model' }), // trains elsewhere
     ];
     const usedBy = runsByDataset(runs);
     expect(usedBy).toEqual({ [old.id]: ['run A', 'run B'] });
