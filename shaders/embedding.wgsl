@@ -13,6 +13,12 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
+// Sizes are set by src/autograd/ops/embedding.ts (EMBEDDING_SIZES): overrides, and WTE_PER (it sizes
+// a private array, so it is a const) in a const block placed before this source.
+override WG: u32; // threads per workgroup
+override WTE_VB: u32; // dwte: vocab rows per workgroup
+override WTE_CHUNK: u32 = WG * WTE_PER; // dwte: idx rows scanned per chunk
+
 // ---- forward, flat over B * T * C ----
 @group(0) @binding(1) var<storage, read> emb_idx: array<i32>;  // [B, T]
 @group(0) @binding(2) var<storage, read> emb_wte: array<f32>;  // [V, C]
@@ -32,50 +38,46 @@ fn emb_value(i: u32, offset: i32) -> f32 {
   return v;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn embedding_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= p.rows * p.C) { return; }
   emb_out[i] = emb_value(i, 0);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn embedding_forward_pos(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= p.rows * p.C) { return; }
   emb_out_p[i] = emb_value(i, emb_pos[0]);
 }
 
 // ---- dwte: dwte[v, :] = sum of dx[r, :] over rows r (= b * T + t) with idx[r] == v, in increasing r.
-// A workgroup owns WTE_VB vocab rows x 256 columns and keeps their sums in workgroup memory. It scans
-// idx in chunks of 1024 rows (4 per thread); a prefix sum over the threads' match counts compacts the
+// A workgroup owns WTE_VB vocab rows x WG columns and keeps their sums in workgroup memory. It scans
+// idx in chunks of WTE_CHUNK rows (WTE_PER per thread); a prefix sum over the threads' match counts compacts the
 // matches, in row order, into a list; then each thread adds the listed dx rows into its column. The
 // scan is cheap (idx is small and cached); the adds total B*T*C over all workgroups. ----
-const WTE_VB: u32 = 8u;   // vocab rows per workgroup
-const WTE_PER: u32 = 4u;  // idx entries per thread per chunk
-const WTE_CHUNK: u32 = 1024u;
-
 @group(0) @binding(1) var<storage, read> wteB_idx: array<i32>;        // [B, T]
 @group(0) @binding(2) var<storage, read> wteB_dx: array<f32>;         // [B, T, C]
 @group(0) @binding(3) var<storage, read_write> wteB_out: array<f32>;  // [V, C]
 
-var<workgroup> wte_acc: array<f32, 2048>;   // [WTE_VB, 256] column sums
-var<workgroup> wte_list: array<u32, 1024>;  // matches of the chunk: row * WTE_VB + (v - v0)
-var<workgroup> wte_scan: array<u32, 256>;   // inclusive prefix sum of per-thread match counts
+var<workgroup> wte_acc: array<f32, WTE_VB * WG>; // [WTE_VB, WG] column sums
+var<workgroup> wte_list: array<u32, WTE_CHUNK>;  // matches of the chunk: row * WTE_VB + (v - v0)
+var<workgroup> wte_scan: array<u32, WG>;         // inclusive prefix sum of per-thread match counts
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn embedding_wte_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let tiles = (p.C + 255u) / 256u;
+  let tiles = (p.C + WG - 1u) / WG;
   let blocks = (p.V + WTE_VB - 1u) / WTE_VB;
   let g = wid.x + wid.y * nwg.x;
   if (g >= blocks * tiles) { return; }
   let v0 = (g / tiles) * WTE_VB;
-  let c = (g % tiles) * 256u + lid;
+  let c = (g % tiles) * WG + lid;
   let C = p.C;
   // Each thread only touches its own column of wte_acc, so no barrier is needed around these.
-  for (var j = 0u; j < WTE_VB; j++) { wte_acc[j * 256u + lid] = 0.0; }
+  for (var j = 0u; j < WTE_VB; j++) { wte_acc[j * WG + lid] = 0.0; }
   for (var start = 0u; start < p.rows; start += WTE_CHUNK) {
-    var mine: array<u32, 4>;
+    var mine: array<u32, WTE_PER>;
     var n = 0u;
     for (var j = 0u; j < WTE_PER; j++) {
       let r = start + lid * WTE_PER + j;
@@ -90,7 +92,7 @@ fn embedding_wte_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
     // Hillis-Steele inclusive scan of the counts (threads hold consecutive rows, so the list stays in row order).
     wte_scan[lid] = n;
     workgroupBarrier();
-    for (var off = 1u; off < 256u; off <<= 1u) {
+    for (var off = 1u; off < WG; off <<= 1u) {
       var add = 0u;
       if (lid >= off) { add = wte_scan[lid - off]; }
       workgroupBarrier();
@@ -98,7 +100,7 @@ fn embedding_wte_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
       workgroupBarrier();
     }
     let first = wte_scan[lid] - n;
-    let total = wte_scan[255];
+    let total = wte_scan[WG - 1u];
     for (var j = 0u; j < n; j++) { wte_list[first + j] = mine[j]; }
     workgroupBarrier();
     if (c < C) {
@@ -113,14 +115,14 @@ fn embedding_wte_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
         let d1 = wteB_dx[(e1 / WTE_VB) * C + c];
         let d2 = wteB_dx[(e2 / WTE_VB) * C + c];
         let d3 = wteB_dx[(e3 / WTE_VB) * C + c];
-        wte_acc[(e0 % WTE_VB) * 256u + lid] += d0;
-        wte_acc[(e1 % WTE_VB) * 256u + lid] += d1;
-        wte_acc[(e2 % WTE_VB) * 256u + lid] += d2;
-        wte_acc[(e3 % WTE_VB) * 256u + lid] += d3;
+        wte_acc[(e0 % WTE_VB) * WG + lid] += d0;
+        wte_acc[(e1 % WTE_VB) * WG + lid] += d1;
+        wte_acc[(e2 % WTE_VB) * WG + lid] += d2;
+        wte_acc[(e3 % WTE_VB) * WG + lid] += d3;
       }
       for (; m < total; m++) {
         let e = wte_list[m];
-        wte_acc[(e % WTE_VB) * 256u + lid] += wteB_dx[(e / WTE_VB) * C + c];
+        wte_acc[(e % WTE_VB) * WG + lid] += wteB_dx[(e / WTE_VB) * C + c];
       }
     }
     workgroupBarrier(); // the next chunk rewrites wte_scan and wte_list
@@ -130,9 +132,9 @@ fn embedding_wte_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
       let v = v0 + j;
       if (v < p.V) {
         if (p.accumulate == 1u) {
-          wteB_out[v * C + c] = wteB_out[v * C + c] + wte_acc[j * 256u + lid];
+          wteB_out[v * C + c] = wteB_out[v * C + c] + wte_acc[j * WG + lid];
         } else {
-          wteB_out[v * C + c] = wte_acc[j * 256u + lid];
+          wteB_out[v * C + c] = wte_acc[j * WG + lid];
         }
       }
     }
@@ -157,17 +159,17 @@ fn wpe_grad(i: u32, offset: i32) -> f32 {
   return s;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn embedding_wpe_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= p.maxT * p.C) { return; }
   let g = wpe_grad(i, 0);
   if (p.accumulate == 1u) { wpeB_out[i] = wpeB_out[i] + g; } else { wpeB_out[i] = g; }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn embedding_wpe_backward_pos(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= p.maxT * p.C) { return; }
   let g = wpe_grad(i, wpeB_pos[0]);
   if (p.accumulate == 1u) { wpeB_out_p[i] = wpeB_out_p[i] + g; } else { wpeB_out_p[i] = g; }

@@ -5,14 +5,22 @@
  * bounds. The backward is deterministic (no atomics): dwte sums matching rows in increasing (b, t)
  * order, dwpe sums over b in order.
  */
-import source from '../../../shaders/embedding.wgsl?raw';
+import shader from '../../../shaders/embedding.wgsl?raw';
+import { wgslConstBlock } from '../../gpu/pipelines';
 import { grid1d, u32Params } from '../../gpu/uniforms';
 import type { KernelCall, OpDef, TensorSpec } from '../op';
 import { assertShape, shapeString } from '../op';
 import type { Tensor } from '../tensor';
 
-/** Vocab rows per workgroup of the dwte kernel (WTE_VB in the shader). */
-const WTE_VB = 8;
+/**
+ * The kernels' sizes, written only here and passed to shaders/embedding.wgsl as override constants:
+ * WG threads per workgroup (one element each in the flat kernels, one column each in dwte, whose
+ * workgroup owns WTE_VB vocab rows x WG columns).
+ */
+const EMBEDDING_SIZES = { WG: 256, WTE_VB: 8 } as const;
+const { WG, WTE_VB } = EMBEDDING_SIZES;
+/** dwte: idx entries each thread scans per chunk; sizes a private array, so it goes in as a const. */
+const source = wgslConstBlock({ WTE_PER: 4 }) + shader;
 
 interface Dims {
   B: number;
@@ -30,6 +38,7 @@ const call = (entryPoint: string, buffers: KernelCall['buffers'], p: ArrayBuffer
   label: 'embedding',
   code: source,
   entryPoint,
+  constants: EMBEDDING_SIZES,
   buffers,
   params: p,
   workgroups: grid1d(workgroups),
@@ -50,7 +59,7 @@ export const embeddingOp: OpDef = {
     const d = dims(inputs);
     const withPos = inputs.length > 3;
     const buffers: KernelCall['buffers'] = withPos ? [{ in: 0 }, { in: 1 }, { in: 2 }, { in: 3 }, { out: 0 }] : [{ in: 0 }, { in: 1 }, { in: 2 }, { out: 0 }];
-    return [call(withPos ? 'embedding_forward_pos' : 'embedding_forward', buffers, params(d), Math.ceil((d.B * d.T * d.C) / 256))];
+    return [call(withPos ? 'embedding_forward_pos' : 'embedding_forward', buffers, params(d), Math.ceil((d.B * d.T * d.C) / WG))];
   },
   backward: ([idx, wte, wpe, pos], _outputs, [dx]) => {
     const g = idx!.graph;
@@ -105,7 +114,7 @@ export const embeddingWteGradOp: OpDef<{ V: number; accumulate?: boolean }> = {
     const [B, T, C] = dx!.shape as [number, number, number];
     assertShape(idx!.shape.join() === `${B},${T}`, 'embedding_wte_grad', `idx ${shapeString(idx!.shape)} vs dx ${shapeString(dx!.shape)}`);
     const d: Dims = { B, T, C, V: attrs.V, maxT: 0 };
-    const workgroups = Math.ceil(attrs.V / WTE_VB) * Math.ceil(C / 256);
+    const workgroups = Math.ceil(attrs.V / WTE_VB) * Math.ceil(C / WG);
     return [call('embedding_wte_backward', [{ in: 0 }, { in: 1 }, { out: 0 }], params(d, attrs.accumulate), workgroups)];
   },
 };
@@ -120,7 +129,7 @@ export const embeddingWpeGradOp: OpDef<{ maxT: number; accumulate?: boolean }> =
     const d: Dims = { B, T, C, V: 0, maxT: attrs.maxT };
     const withPos = inputs.length > 1;
     const buffers: KernelCall['buffers'] = withPos ? [{ in: 0 }, { in: 1 }, { out: 0 }] : [{ in: 0 }, { out: 0 }];
-    return [call(withPos ? 'embedding_wpe_backward_pos' : 'embedding_wpe_backward', buffers, params(d, attrs.accumulate), Math.ceil((attrs.maxT * C) / 256))];
+    return [call(withPos ? 'embedding_wpe_backward_pos' : 'embedding_wpe_backward', buffers, params(d, attrs.accumulate), Math.ceil((attrs.maxT * C) / WG))];
   },
 };
 
