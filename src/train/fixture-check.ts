@@ -11,6 +11,7 @@ import { GPTModel } from '../model/gpt';
 import { checkWeightsFit, configFromHfJson } from '../model/hf';
 import { Sampler } from '../model/sample';
 import { parseSafetensors, tensorAsFloat32, tensorAsFloat64, tensorAsInt32, type SafetensorsFile } from '../model/safetensors';
+import { maxAbsError as maxAbs, maxRelError as maxRel } from '../util/compare';
 import { TrainStep } from './step';
 
 export interface FixtureRow {
@@ -38,28 +39,6 @@ const TOL = { logits: 1e-5, loss: 1e-5, grad: 1e-4, gradNorm: 1e-4 };
  * the float64 weights may be at most twice PyTorch float32's, plus a floor.
  */
 const WEIGHTS_VS_TORCH32 = { factor: 2, floor: 1e-7 };
-
-function maxRel(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length) return Infinity;
-  let diff = 0;
-  let scale = 1e-30;
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i]! - expected[i]!);
-    diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return diff / scale;
-}
-
-function maxAbs(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length) return Infinity;
-  let diff = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i]! - expected[i]!);
-    diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
-  }
-  return diff;
-}
 
 function need(file: SafetensorsFile, name: string, hint?: string) {
   const t = file.tensors.get(name);
