@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { backward } from '../src/autograd/backward';
 import { Graph } from '../src/autograd/graph';
-import { ParameterStore } from '../src/autograd/params';
-import { Plan } from '../src/autograd/plan';
 import { embedding, embeddingOp } from '../src/autograd/ops/embedding';
-import { checkOp, relError } from './helpers/checkOp';
-import { gpu } from './helpers/gpu';
-import { randint, randn, rng } from './helpers/random';
+import { checkOp } from './helpers/checkOp';
+import { checkParamSlotsAccumulate } from './helpers/param-slots';
+import { randint, rng } from './helpers/random';
 
 /** Token ids in [0, V) with many repeats (a few ids drawn from a small set). */
 function tokens(n: number, V: number, seed: number): Int32Array {
@@ -48,44 +45,6 @@ describe('embedding against float64 references', () => {
     expect(() => embedding(g.input('idx', [1, 4]), g.input('wte', [10, 4]), g.input('wpe', [8, 4]))).toThrow(/i32/);
   });
 
-  it('adds dwte and dwpe into parameter gradient slots', async () => {
-    const ctx = await gpu();
-    const [B, T, C, V, maxT] = [2, 9, 24, 30, 12];
-    const random = rng(9);
-    const idx = tokens(B * T, V, 6);
-    const wte = randn(V * C, random);
-    const wpe = randn(maxT * C, random);
-    const dx = randn(B * T * C, random);
-    const priorWte = randn(V * C, random);
-    const priorWpe = randn(maxT * C, random);
-    const store = new ParameterStore(ctx.device, [
-      { name: 'wte', shape: [V, C] },
-      { name: 'wpe', shape: [maxT, C] },
-    ]);
-    store.write('wte', wte);
-    store.write('wpe', wpe);
-    store.write('wte', priorWte, 'grad');
-    store.write('wpe', priorWpe, 'grad');
-    const graph = new Graph();
-    const idxT = graph.input('idx', [B, T], 'i32');
-    const x = embedding(idxT, graph.param('wte', [V, C]), graph.param('wpe', [maxT, C]));
-    const dxT = graph.input('dx', [B, T, C]);
-    backward(graph, [{ tensor: x, grad: dxT }]);
-    const plan = new Plan(ctx, graph, { store, retain: [x] });
-    expect(plan.dispatchLabels.filter((l) => l.includes('copy'))).toEqual([]);
-    plan.write(idxT, idx);
-    plan.write(dxT, dx);
-    plan.run();
-    const grads = await store.readAll('grad');
-    const specs = [
-      { shape: [B, T], dtype: 'i32' as const },
-      { shape: [V, C], dtype: 'f32' as const },
-      { shape: [maxT, C], dtype: 'f32' as const },
-    ];
-    const ref = embeddingOp.reference!.backward([idx, Float64Array.from(wte), Float64Array.from(wpe)], specs, [Float64Array.from(dx)], {});
-    expect(relError(grads.get('wte')!, ref[1]!.map((v, i) => v + priorWte[i]!))).toBeLessThan(1e-5);
-    expect(relError(grads.get('wpe')!, ref[2]!.map((v, i) => v + priorWpe[i]!))).toBeLessThan(1e-5);
-    plan.destroy();
-    store.destroy();
-  });
+  it('adds dwte and dwpe into parameter gradient slots', () =>
+    checkParamSlotsAccumulate(embeddingOp, [{ shape: [2, 9], ids: tokens(18, 30, 6) }, { shape: [30, 24], param: 'wte' }, { shape: [12, 24], param: 'wpe' }], {}, 9));
 });

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { backward } from '../src/autograd/backward';
 import { Graph } from '../src/autograd/graph';
-import { ParameterStore } from '../src/autograd/params';
-import { Plan } from '../src/autograd/plan';
 import { layerNorm, layerNormOp } from '../src/autograd/ops/layernorm';
-import { checkOp, relError } from './helpers/checkOp';
-import { gpu } from './helpers/gpu';
+import { checkOp } from './helpers/checkOp';
+import { checkParamSlotsAccumulate } from './helpers/param-slots';
 import { randn, rng } from './helpers/random';
 
 describe('layernorm against float64 references', () => {
@@ -29,39 +26,6 @@ describe('layernorm against float64 references', () => {
     expect(() => layerNorm(g.input('x', [4, 8]), g.input('w', [7]), g.input('b', [8]))).toThrow(/weight/);
   });
 
-  it('adds dw and db into parameter gradient slots', async () => {
-    const ctx = await gpu();
-    const [N, C] = [19, 40];
-    const random = rng(11);
-    const x = randn(N * C, random);
-    const w = randn(C, random);
-    const b = randn(C, random);
-    const dy = randn(N * C, random);
-    const prior = randn(C, random);
-    const store = new ParameterStore(ctx.device, [
-      { name: 'w', shape: [C] },
-      { name: 'b', shape: [C] },
-    ]);
-    store.write('w', w);
-    store.write('b', b);
-    store.write('w', prior, 'grad');
-    store.write('b', prior, 'grad');
-    const graph = new Graph();
-    const xt = graph.input('x', [N, C]);
-    const y = layerNorm(xt, graph.param('w', [C]), graph.param('b', [C]));
-    const dyt = graph.input('dy', [N, C]);
-    backward(graph, [{ tensor: y, grad: dyt }]);
-    const plan = new Plan(ctx, graph, { store, retain: [y] });
-    // The reductions write the slots directly: no extra copy node.
-    expect(plan.dispatchLabels.filter((l) => l.includes('copy'))).toEqual([]);
-    plan.write(xt, x);
-    plan.write(dyt, dy);
-    plan.run();
-    const grads = await store.readAll('grad');
-    const ref = layerNormOp.reference!.backward([x, w, b].map((a) => Float64Array.from(a)), [{ shape: [N, C], dtype: 'f32' }], [Float64Array.from(dy), null, null], {});
-    expect(relError(grads.get('w')!, ref[1]!.map((v, i) => v + prior[i]!))).toBeLessThan(1e-5);
-    expect(relError(grads.get('b')!, ref[2]!.map((v, i) => v + prior[i]!))).toBeLessThan(1e-5);
-    plan.destroy();
-    store.destroy();
-  });
+  it('adds dw and db into parameter gradient slots', () =>
+    checkParamSlotsAccumulate(layerNormOp, [{ shape: [19, 40] }, { shape: [40], param: 'w' }, { shape: [40], param: 'b' }], {}, 11));
 });
