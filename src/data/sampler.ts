@@ -7,9 +7,8 @@
  * state, and the RNG is used exactly twice per window, so `state()` saved in a checkpoint resumes
  * the stream where it stopped.
  */
-import type { MicroBatch } from '../train/step';
 import { SeededRandom } from '../util/random';
-import { DataError, type DatasetManifest, type ShardInfo, type ShardStore, type TokenArray } from './types';
+import { DataError, type DatasetManifest, type MicroBatch, type ShardInfo, type ShardStore, type TokenArray } from './types';
 
 export type Split = 'train' | 'val';
 

@@ -159,3 +159,9 @@ export async function writing<T>(what: string, write: () => Promise<T>): Promise
     throw error;
   }
 }
+
+/** One micro-batch of training windows: the tokens and the next token of each. */
+export interface MicroBatch {
+  idx: Int32Array; // [B, T]
+  targets: Int32Array; // [B, T]
+}

@@ -9,7 +9,8 @@ import { type ProfileResult, ProfilerUnavailable } from '../gpu/profiler';
 import type { GPTConfig } from '../model/config';
 import { GPTModel } from '../model/gpt';
 import { speedProbeProblems } from './speed-probe';
-import { TrainStep, type MicroBatch } from './step';
+import type { MicroBatch } from '../data/types';
+import { TrainStep } from './step';
 
 function batch(batchSize: number, seqLen: number, vocabSize: number): MicroBatch {
   const n = batchSize * seqLen;

@@ -10,7 +10,8 @@ import type { GPTConfig } from '../model/config';
 import { GPTModel } from '../model/gpt';
 import { trainingFlopsPerToken } from '../model/hf';
 import { type BufferLimits, settingsProblems, suggestSettings } from './defaults';
-import { TrainStep, type MicroBatch } from './step';
+import type { MicroBatch } from '../data/types';
+import { TrainStep } from './step';
 
 export interface SpeedResult {
   tokensPerSecond: number;

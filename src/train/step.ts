@@ -9,6 +9,7 @@ import { adamwCost } from '../autograd/cost';
 import { Graph } from '../autograd/graph';
 import { Plan } from '../autograd/plan';
 import type { Tensor } from '../autograd/tensor';
+import type { MicroBatch } from '../data/types';
 import type { BufferPool } from '../gpu/pool';
 import { Profiler, type ProfileResult } from '../gpu/profiler';
 import type { GPTModel } from '../model/gpt';
@@ -18,11 +19,6 @@ export interface StepShape {
   batchSize: number; // B per micro-batch
   seqLen: number; // T
   accumSteps: number; // micro-batches per optimizer step
-}
-
-export interface MicroBatch {
-  idx: Int32Array; // [B, T]
-  targets: Int32Array; // [B, T]
 }
 
 export interface StepResult {
