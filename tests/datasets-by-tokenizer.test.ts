@@ -171,5 +171,8 @@ describe('datasets versioned by tokenizer', () => {
     expect(first).not.toContain('Re-tokenize');
     expect(second).not.toContain('used by');
     expect(second).not.toContain('another tokenizer');
+    // Both are "Brown": each button names its own copy.
+    expect(first).toContain('aria-label="Delete Brown (vocabulary 1,000)"');
+    expect(second).toContain('aria-label="Delete Brown (vocabulary 300)"');
   });
 });

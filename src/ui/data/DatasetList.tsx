@@ -60,6 +60,8 @@ export function DatasetList({ datasets, damaged = [], busy, tokenizerFingerprint
       </>
     );
   const current = (d: DatasetManifest) => tokenizerFingerprint !== null && d.tokenizer.fingerprint === tokenizerFingerprint;
+  // Copies of one source share its name: their buttons also say the vocabulary, so each names one dataset.
+  const label = (d: DatasetManifest) => (datasets.some((o) => o !== d && o.name === d.name) ? `${d.name} (vocabulary ${d.tokenizer.vocabSize.toLocaleString('en-US')})` : d.name);
   return (
     <>
     <ul className="dataset-list">
@@ -103,14 +105,14 @@ export function DatasetList({ datasets, damaged = [], busy, tokenizerFingerprint
                 <>
                   <span className="badge paused">paused at {formatCount(d.tokens)} tokens</span>
                   {!other && (
-                    <button type="button" disabled={busy} onClick={() => onResume(d.id)} aria-label={`Resume ${d.name}`}>
+                    <button type="button" disabled={busy} onClick={() => onResume(d.id)} aria-label={`Resume ${label(d)}`}>
                       Resume
                     </button>
                   )}
                 </>
               )}
               {other && !twin && (
-                <button type="button" disabled={busy} onClick={() => onRetokenize(d.id)} aria-label={`Re-tokenize ${d.name}`}>
+                <button type="button" disabled={busy} onClick={() => onRetokenize(d.id)} aria-label={`Re-tokenize ${label(d)}`}>
                   Re-tokenize
                 </button>
               )}
@@ -123,16 +125,16 @@ export function DatasetList({ datasets, damaged = [], busy, tokenizerFingerprint
                       setConfirming(null);
                       onDelete(d.id);
                     }}
-                    aria-label={`Delete ${d.name} anyway`}
+                    aria-label={`Delete ${label(d)} anyway`}
                   >
                     Delete anyway
                   </button>
-                  <button type="button" className="secondary" onClick={() => setConfirming(null)} aria-label={`Keep ${d.name}`}>
+                  <button type="button" className="secondary" onClick={() => setConfirming(null)} aria-label={`Keep ${label(d)}`}>
                     Keep
                   </button>
                 </>
               ) : (
-                <button type="button" className="secondary" disabled={busy} onClick={() => (runs.length > 0 ? setConfirming(d.id) : onDelete(d.id))} aria-label={`Delete ${d.name}`}>
+                <button type="button" className="secondary" disabled={busy} onClick={() => (runs.length > 0 ? setConfirming(d.id) : onDelete(d.id))} aria-label={`Delete ${label(d)}`}>
                   Delete
                 </button>
               )}

@@ -19,11 +19,14 @@ export function anotherTabBusy(action: string): string {
 export function webLock(name = TRAINING_LOCK_NAME): Promise<(() => void) | null> {
   if (typeof navigator === 'undefined' || !navigator.locks) return Promise.resolve(() => undefined);
   return new Promise((resolve) => {
-    void navigator.locks.request(name, { ifAvailable: true }, (lock) => {
-      if (!lock) return resolve(null);
-      // The lock lasts as long as this promise is pending.
-      return new Promise<void>((release) => resolve(() => release()));
-    });
+    navigator.locks
+      .request(name, { ifAvailable: true }, (lock) => {
+        if (!lock) return resolve(null);
+        // The lock lasts as long as this promise is pending.
+        return new Promise<void>((release) => resolve(() => release()));
+      })
+      // A browser that refuses the request itself (a sandboxed frame): work goes on unguarded rather than hang.
+      .catch(() => resolve(() => undefined));
   });
 }
 
