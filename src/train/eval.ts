@@ -8,7 +8,7 @@ import { Plan } from '../autograd/plan';
 import type { Tensor } from '../autograd/tensor';
 import type { BufferPool } from '../gpu/pool';
 import type { GPTModel } from '../model/gpt';
-import type { MicroBatch } from './step';
+import type { MicroBatch } from '../data/types';
 
 export class EvalPlan {
   private readonly plan: Plan;
