@@ -3,6 +3,7 @@
  * stored datasets and this site's storage budget. All work happens in workers; this only renders
  * the store and sends it the user's intents.
  */
+import { ErrorBoundary } from '../ErrorBoundary';
 import { useEffect, useMemo, useState } from 'react';
 import { fingerprint } from '../../data/fingerprint';
 import { TokenizerCard } from '../tokenizer/TokenizerCard';
@@ -54,9 +55,9 @@ export function DataPanel() {
 
   return (
     <div className="panel">
-      <TokenizerCard />
+      <ErrorBoundary name="Tokenizer"><TokenizerCard /></ErrorBoundary>
 
-      <section className="card" aria-labelledby="ingest-title">
+      <ErrorBoundary name="Add a dataset"><section className="card" aria-labelledby="ingest-title">
         <h3 id="ingest-title">Add a dataset</h3>
         <SourcePicker form={form} disabled={busy} onChange={setForm} />
         <div className="actions">
@@ -69,7 +70,7 @@ export function DataPanel() {
           {!hasTokenizer && <span className="muted">Train the tokenizer first.</span>}
         </div>
         <IngestionProgress />
-      </section>
+      </section></ErrorBoundary>
 
       {shownError && (
         <div role="alert" className={error?.kind === 'quota' && !formError ? 'alert quota' : 'alert'}>
@@ -80,7 +81,7 @@ export function DataPanel() {
         </div>
       )}
 
-      <section className="card" aria-labelledby="datasets-title">
+      <ErrorBoundary name="Datasets"><section className="card" aria-labelledby="datasets-title">
         <h3 id="datasets-title">Datasets in this browser</h3>
         <DatasetList
           datasets={datasets}
@@ -94,23 +95,25 @@ export function DataPanel() {
           onRetokenize={(id) => retokenize(id, form.files)}
         />
         <StorageLine />
-      </section>
+      </section></ErrorBoundary>
     </div>
   );
 }
 
 function IngestionProgress() {
   const { status, progress, id } = useDataStore((s) => s.ingestion);
+  // Named as the list names it (the id also carries the tokenizer's fingerprint).
+  const name = useDataStore((s) => s.datasets.find((d) => d.id === id)?.name) ?? id;
   if (status === 'idle' || status === 'error') return null;
   if (status === 'done') {
-    return <p className="muted">Finished {id}{progress ? `: ${progressSummary(progress, true)}` : ''}.</p>;
+    return <p className="muted">Finished {name}{progress ? `: ${progressSummary(progress, true)}` : ''}.</p>;
   }
   return (
     <div className="progress-block">
       <progress aria-label="Ingestion progress" value={progress?.fraction} max={1} />
       <p className="muted">
         {status === 'cancelling' ? 'Stopping… ' : ''}
-        {progress ? progressSummary(progress) : `Starting ${id}…`}
+        {progress ? progressSummary(progress) : `Starting ${name}…`}
       </p>
     </div>
   );
