@@ -19,6 +19,7 @@ import { TokenizerError } from '../tokenizer/types';
 import { settingsProblems } from './defaults';
 import { importHfRun } from './import-run';
 import { describeDevice } from './probe';
+import { dropTrainer, recoverRun, RecoveryBudget, runUntilLost, unlessLost, type RecoveryPolicy } from './device-recovery';
 import { profileTrainingStep } from './profile-step';
 import { measureTrainingSpeed, speedProbeProblems, DEFAULT_SPEED_STEPS } from './speed-probe';
 import type { EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, SampleRequest, StepPoint } from './protocol';
@@ -32,6 +33,8 @@ export interface LabDeps {
   createContext: () => Promise<GpuContext>;
   shardStore: ShardStore;
   runStore: RunStore;
+  /** How often a lost device is replaced during one run (tests shorten the waits). */
+  recovery?: RecoveryPolicy;
 }
 
 interface ActiveRun {
@@ -43,6 +46,10 @@ interface ActiveRun {
   ended: boolean;
   /** Why the loss went NaN, when it did. */
   nanMessage?: string;
+  /** Counts the trainers built for this run (a new one per device). */
+  session: number;
+  /** Pause or stop asked for: carried over to a trainer built on a new device. */
+  request?: 'pause' | 'stop';
 }
 
 /** A stored run's weights loaded for sampling while nothing trains. */
@@ -78,25 +85,15 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
     if (ctx && !ctx.isLost()) return ctx;
     const created = await deps.createContext();
     ctx = created;
-    void created.lost.then((reason) => onDeviceLost(created, reason));
+    void created.lost.then(() => onDeviceLost(created));
     return created;
   }
 
-  async function onDeviceLost(lostCtx: GpuContext, reason: string): Promise<void> {
-    if (ctx === lostCtx) ctx = null;
+  /** The next request makes a new device; a run training on this one recovers by itself (see train). */
+  function onDeviceLost(lostCtx: GpuContext): void {
+    if (ctx !== lostCtx) return;
+    ctx = null;
     stored = null; // its buffers died with the device
-    const run = active;
-    if (!run || run.ended) {
-      post({ type: 'error', kind: 'device-lost', message: `${reason}. Reload the page to get the GPU back.` });
-      return;
-    }
-    run.ended = true;
-    active = null;
-    run.trainer.pause(); // its loop stops at the next step; nothing more is saved or reported
-    const step = run.trainer.lastCheckpointStep;
-    const message = `${reason}. The checkpoint at step ${step} is saved: reload the page and resume the run.`;
-    post({ type: 'error', kind: 'device-lost', message, runId: run.runId });
-    await finishRun(run.runId, { status: 'error', message });
   }
 
   async function finishRun(runId: string, patch: Partial<RunSummary>): Promise<void> {
@@ -142,25 +139,29 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
     return { manifest, tokenizer, fingerprint: print };
   }
 
-  /** Builds the trainer, announces the run and trains until it ends. */
+  /** Builds the trainer, announces the run and trains until it ends, on a new device when one is lost. */
   async function train(record: RunRecord, resume: CheckpointData | undefined): Promise<void> {
     const { settings, id: runId } = record.summary;
     const { manifest, tokenizer } = await loadTokenizer(record.tokenizerJson, settings, record.summary.tokenizer.fingerprint);
-    const gpu = await context();
+    let gpu = await context();
     const problems = settingsProblems(settings, gpu.limits);
     if (problems.length) throw new DataError('config', problems.join(' '));
     destroyStored();
     // The history up to the checkpoint; steps after it were lost with the page and are redone.
-    const run: ActiveRun = { runId, trainer: undefined as unknown as Trainer, steps: [...record.steps], evals: [...record.evals], ended: false };
-    run.trainer = await Trainer.create({
-      ctx: gpu,
+    const run: ActiveRun = { runId, trainer: undefined as unknown as Trainer, steps: [...record.steps], evals: [...record.evals], ended: false, session: 0 };
+    // Each device gets its own trainer; a lost one's late events and saves are dropped.
+    const build = (on: GpuContext, from: CheckpointData | undefined) => {
+      const session = ++run.session;
+      const current = () => !run.ended && run.session === session;
+      return Trainer.create({
+      ctx: on,
       settings,
       store: shardStore,
       manifest,
       tokenizer,
-      resume,
+      resume: from,
       onEvent: (event) => {
-        if (run.ended) return;
+        if (!current()) return;
         if (event.type === 'step') {
           run.steps.push(event.point);
           post({ type: 'step', runId, point: event.point });
@@ -175,21 +176,61 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
         }
       },
       saveCheckpoint: async (data) => {
-        if (run.ended) throw new Error('the run ended (GPU device lost) before this checkpoint could be saved');
+        // Read back from a device that has just been lost, these bytes cannot be trusted.
+        if (!current() || on.isLost()) throw new Error('the GPU device was lost before this checkpoint could be saved');
         await runStore.saveCheckpoint(runId, data, { steps: [...run.steps], evals: [...run.evals] });
       },
-    });
+      });
+    };
+    const first = await unlessLost(gpu, build(gpu, resume));
+    if (!first) throw new GpuError('the GPU device was lost while the model was being built: try again');
+    run.trainer = first;
     active = run;
     lastRunId = runId;
+    const budget = new RecoveryBudget(deps.recovery);
     try {
       post({ type: 'run', run: await runStore.updateSummary(runId, { status: 'running', message: undefined }) });
       post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals] });
-      const outcome = await run.trainer.run();
-      if (run.ended) return;
-      run.ended = true;
-      await finishRun(runId, outcome === 'error' ? { status: 'error', message: run.nanMessage } : { status: outcome, message: undefined });
+      for (;;) {
+        const result = await runUntilLost(run.trainer, gpu, run.request);
+        if ('outcome' in result) {
+          run.ended = true;
+          await finishRun(runId, result.outcome === 'error' ? { status: 'error', message: run.nanMessage } : { status: result.outcome, message: undefined });
+          return;
+        }
+        const lostAt = run.steps.at(-1)?.step ?? 0;
+        dropTrainer(run.trainer);
+        // A pause or stop asked for: the checkpoint is where it would have ended anyway.
+        const next = run.request ? null : await recoverRun({
+          latestCheckpoint: () => runStore.latestCheckpoint(runId),
+          newContext: context,
+          build,
+          onRecovering: (notice) => {
+            run.steps = run.steps.filter((p) => p.step <= notice.from);
+            run.evals = run.evals.filter((p) => p.step <= notice.from);
+            post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals] });
+            post({ type: 'device-recovering', runId, lostAtStep: notice.lostAt, fromStep: notice.from, attempt: notice.attempt, maxTries: notice.maxTries, message: notice.message });
+          },
+        }, budget, lostAt, result.lost);
+        if (next && 'trainer' in next) {
+          run.trainer = next.trainer;
+          gpu = next.ctx;
+          continue;
+        }
+        run.ended = true;
+        const from = next?.from ?? run.trainer.lastCheckpointStep;
+        if (!next) {
+          const status = run.request === 'stop' ? 'stopped' : 'paused';
+          await finishRun(runId, { status, message: `GPU device lost at step ${lostAt}; ${status} at the checkpoint at step ${from}` });
+          return;
+        }
+        const message = `${next.failed} ${from > 0 ? `The checkpoint at step ${from} is saved` : 'No checkpoint was saved yet'}: reload the page and resume the run.`;
+        post({ type: 'error', kind: 'device-lost', message, runId });
+        await finishRun(runId, { status: 'error', message });
+        return;
+      }
     } catch (error) {
-      if (run.ended) return; // the device was lost: already reported
+      if (run.ended) return;
       run.ended = true;
       fail(error, { runId });
       const message = `${messageOf(error)} (the checkpoint at step ${run.trainer.lastCheckpointStep} is kept)`;
@@ -281,10 +322,10 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           return;
         }
         case 'pause':
-          active?.trainer.pause();
-          return;
         case 'stop':
-          active?.trainer.stop();
+          if (active) active.request = message.type;
+          if (message.type === 'pause') active?.trainer.pause();
+          else active?.trainer.stop();
           return;
         case 'sample':
           try {

@@ -175,6 +175,11 @@ export type LabEvent =
   | { type: 'step'; runId: string; point: StepPoint }
   | { type: 'eval'; runId: string; point: EvalPoint }
   | { type: 'checkpoint'; runId: string; step: number }
+  /**
+   * The GPU device was lost at `lostAtStep`: the run goes on from its checkpoint at `fromStep` on a
+   * new device (this is try `attempt` of `maxTries`); a 'history' cut back to that step comes with it.
+   */
+  | { type: 'device-recovering'; runId: string; lostAtStep: number; fromStep: number; attempt: number; maxTries: number; message: string }
   | { type: 'sample-token'; requestId: number; text: string }
   | { type: 'sample-done'; requestId: number; text: string; tokens: number; seconds: number }
   /** The healthy runs; `damaged`: run records that failed their check (listed to be deleted). */

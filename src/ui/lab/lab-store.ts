@@ -334,6 +334,10 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       case 'history':
         if (current?.id === event.runId) set({ steps: event.steps, evals: event.evals });
         return;
+      case 'device-recovering':
+        // The status line says it (and times the wait) until the first step on the new device lands.
+        if (current?.id === event.runId) set({ stage: event.message, stepStartedAt: now() });
+        return;
       case 'step':
         if (current?.id !== event.runId) return;
         // After a pause or stop request this was the last step: nothing else runs in flight.

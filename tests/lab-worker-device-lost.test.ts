@@ -1,0 +1,190 @@
+/**
+ * A GPU device lost mid-run, for real: the test destroys the lab worker's Dawn device (SwiftShader)
+ * while it trains. The worker gets a new device and continues from the last checkpoint, so the run
+ * ends with the same bits as one never interrupted; past the bound on tries it stops with a clear
+ * error and the checkpoint kept. Each context here is its own device (the shared test device must
+ * not be destroyed).
+ */
+import 'fake-indexeddb/auto';
+import { readFileSync } from 'node:fs';
+import { createStore } from 'idb-keyval';
+import { describe, expect, it } from 'vitest';
+import { IdbShardStore } from '../src/data/idb-store';
+import { fingerprint, ingest } from '../src/data/ingest';
+import type { GpuContext } from '../src/gpu/context';
+import { createNodeContext } from '../src/gpu/node';
+import { Tokenizer } from '../src/tokenizer/tokenizer';
+import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
+import { trainBpe } from '../src/tokenizer/trainer';
+import { END_OF_TEXT } from '../src/tokenizer/types';
+import { RecoveryBudget } from '../src/train/device-recovery';
+import { createLabHandler } from '../src/train/lab-worker';
+import type { LabEvent, LabRequest, RunSettings } from '../src/train/protocol';
+import { RunStore, type CheckpointData } from '../src/train/run-store';
+
+const LINES = readFileSync('public/corpus/brown-fiction.txt', 'utf8').split('\n').filter(Boolean).slice(0, 120);
+const bpe = await trainBpe(LINES, { vocabSize: 280, minFrequency: 2, specialTokens: [END_OF_TEXT] });
+const tokenizerJson = toTokenizerJson(bpe);
+const tokenizer = new Tokenizer(bpe);
+const shardStore = new IdbShardStore(createStore('lost-data', 'kv'));
+await ingest({
+  store: shardStore,
+  tokenizer,
+  tokenizerFingerprint: fingerprint(tokenizerJson),
+  id: 'brown',
+  spec: { kind: 'bundled', url: '/corpus/brown-fiction.txt' },
+  source: { description: 'bundled lines', rowKind: 'line', async *read(from) { yield { rows: LINES.slice(from.row), cursor: { file: 0, row: LINES.length }, bytesRead: 0, endOfFile: true }; } },
+  valFraction: 0.1,
+});
+
+const SETTINGS: RunSettings = {
+  model: { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 },
+  batchSize: 2,
+  accumSteps: 1,
+  maxSteps: 8,
+  lr: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 2 },
+  weightDecay: 0.1,
+  gradClip: 1,
+  evalEvery: 4,
+  evalBatches: 1,
+  checkpointEvery: 2,
+  seed: 5,
+  datasetId: 'brown',
+};
+
+const NO_WAIT = { maxTries: 3, windowMs: 60_000, backoffMs: () => 0 };
+
+let dbCount = 0;
+/** A lab handler whose every device is new; `react` sees each event and may destroy the device in use. */
+function lab(react: (event: LabEvent, device: GPUDevice) => void = () => undefined, make: (made: number) => Promise<GpuContext | undefined> = async () => undefined) {
+  const events: LabEvent[] = [];
+  const devices: GpuContext[] = [];
+  const runStore = new RunStore(createStore(`lost-runs-${dbCount++}`, 'kv'));
+  const handle: (m: LabRequest) => Promise<void> = createLabHandler(
+    (event) => {
+      events.push(event);
+      react(event, devices.at(-1)!.device);
+    },
+    {
+      createContext: async () => {
+        const made = (await make(devices.length)) ?? (await createNodeContext());
+        devices.push(made);
+        return made;
+      },
+      shardStore,
+      runStore,
+      recovery: NO_WAIT,
+    },
+  );
+  const of = <T extends LabEvent['type']>(type: T) => events.filter((e): e is Extract<LabEvent, { type: T }> => e.type === type);
+  return { handle, events, of, runStore, devices };
+}
+
+const bits = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+describe('a GPU device lost mid-run', () => {
+  let finished: ReturnType<typeof lab> | undefined;
+  let reference: { losses: number[]; evals: number[]; final: CheckpointData; atStep2: CheckpointData } | undefined;
+
+  it('an uninterrupted run (the reference)', async () => {
+    let atStep2: Promise<CheckpointData | undefined> | undefined;
+    const ref = lab((event) => {
+      // Saved before the event is sent; the next save is two steps away.
+      if (event.type === 'checkpoint' && event.step === 2) atStep2 = ref.runStore.latestCheckpoint(event.runId);
+    });
+    await ref.handle({ type: 'start', settings: SETTINGS, tokenizerJson });
+    expect(ref.of('error')).toEqual([]);
+    const runId = ref.of('run')[0]!.run.id;
+    const record = (await ref.runStore.get(runId))!;
+    expect(record.summary.status).toBe('done');
+    reference = { losses: record.steps.map((p) => p.loss), evals: record.evals.map((p) => p.valLoss), final: (await ref.runStore.latestCheckpoint(runId))!, atStep2: (await atStep2)! };
+    expect(reference.losses).toHaveLength(8);
+    expect(reference.atStep2.step).toBe(2);
+  });
+
+  it('destroyed after the checkpoints at steps 2 and 6: resumes twice by itself and ends bit for bit as the uninterrupted run', async () => {
+    expect(reference).toBeDefined();
+    finished = lab((event, device) => {
+      if (event.type === 'step' && (event.point.step === 3 || event.point.step === 7) && !finished!.of('device-recovering').some((e) => e.lostAtStep === event.point.step)) device.destroy();
+    });
+    const { handle, of, events, runStore, devices } = finished;
+    await handle({ type: 'start', settings: SETTINGS, tokenizerJson });
+    expect(of('error')).toEqual([]);
+    expect(devices).toHaveLength(3);
+    const runId = of('run')[0]!.run.id;
+    expect(of('device-recovering')).toEqual([
+      { type: 'device-recovering', runId, lostAtStep: 3, fromStep: 2, attempt: 1, maxTries: 3, message: 'GPU device lost at step 3: resuming from the checkpoint at step 2 (try 1 of 3)…' },
+      { type: 'device-recovering', runId, lostAtStep: 7, fromStep: 6, attempt: 2, maxTries: 3, message: 'GPU device lost at step 7: resuming from the checkpoint at step 6 (try 2 of 3)…' },
+    ]);
+    // Each recovery sends the curve cut back to its checkpoint; the steps after it are trained again.
+    const cut = of('history').slice(1).map((h) => h.steps.map((p) => p.step));
+    expect(cut).toEqual([[1, 2], [1, 2, 3, 4, 5, 6]]);
+    expect(of('step').map((e) => e.point.step)).toEqual([1, 2, 3, 3, 4, 5, 6, 7, 7, 8]);
+    expect(events.at(-1)).toMatchObject({ type: 'run', run: { id: runId, status: 'done', checkpointStep: 8 } });
+    const record = (await runStore.get(runId))!;
+    expect(record.steps.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(record.steps.map((p) => p.loss)).toEqual(reference!.losses);
+    expect(record.evals.map((p) => p.valLoss)).toEqual(reference!.evals);
+    const final = (await runStore.latestCheckpoint(runId))!;
+    expect(final.step).toBe(8);
+    expect(final.samplerState).toBe(reference!.final.samplerState);
+    expect(bits(final.params)).toBe(bits(reference!.final.params));
+    expect(bits(final.adamM)).toBe(bits(reference!.final.adamM));
+    expect(bits(final.adamV)).toBe(bits(reference!.final.adamV));
+  });
+
+  it('lost on every try: after the bound a clear error, and the checkpoint at step 2 is kept intact', async () => {
+    expect(reference).toBeDefined();
+    // After the first loss every new device is dead on arrival (destroyed before it is handed over).
+    const { handle, of, runStore, devices } = lab(
+      (event, device) => {
+        if (event.type === 'step' && event.point.step === 3) device.destroy();
+      },
+      async (made) => {
+        if (made === 0) return undefined;
+        const dead = await createNodeContext();
+        dead.device.destroy();
+        await dead.lost;
+        return dead;
+      },
+    );
+    await handle({ type: 'start', settings: SETTINGS, tokenizerJson });
+    expect(devices).toHaveLength(4);
+    expect(of('device-recovering').map((e) => [e.lostAtStep, e.fromStep, e.attempt])).toEqual([[3, 2, 1], [3, 2, 2], [3, 2, 3]]);
+    const errors = of('error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.kind).toBe('device-lost');
+    expect(errors[0]!.message).toBe('GPU device lost at step 3: the new GPU device was lost before the run could continue. 3 tries to continue on a new device within 60 seconds failed. The checkpoint at step 2 is saved: reload the page and resume the run.');
+    const runId = of('run')[0]!.run.id;
+    const record = (await runStore.get(runId))!;
+    expect(record.summary).toMatchObject({ status: 'error', checkpointStep: 2 });
+    expect(record.steps.map((p) => p.loss)).toEqual(reference!.losses.slice(0, 2));
+    const kept = (await runStore.latestCheckpoint(runId))!;
+    expect(kept.step).toBe(2);
+    expect(bits(kept.params)).toBe(bits(reference!.atStep2.params));
+    expect(bits(kept.adamV)).toBe(bits(reference!.atStep2.adamV));
+  });
+
+  it('lost while idle: nothing is reported, and the next request gets a new device', async () => {
+    expect(finished).toBeDefined();
+    const { handle, of, devices } = finished!;
+    const before = of('error').length;
+    devices.at(-1)!.device.destroy();
+    await devices.at(-1)!.lost;
+    await handle({ type: 'probe' });
+    expect(devices).toHaveLength(4);
+    expect(of('error')).toHaveLength(before);
+    expect(of('device').at(-1)!.report.ok).toBe(true);
+  });
+});
+
+describe('the bound on tries', () => {
+  it('counts losses in a sliding window', () => {
+    let t = 0;
+    const budget = new RecoveryBudget({ maxTries: 2, windowMs: 1000, backoffMs: () => 0 }, () => t);
+    expect([budget.next(), budget.next(), budget.next()]).toEqual([1, 2, null]);
+    t = 5000; // the old losses have left the window
+    expect(budget.next()).toBe(1);
+    expect(budget.window).toBe('1 second');
+  });
+});
