@@ -1,7 +1,7 @@
 /**
  * Damaged records on the page's side: the lab and Data stores keep the workers' damaged entries
  * beside the healthy ones, the lists render "damaged: <key> — what is wrong" with Delete, and the
- * per-panel ErrorBoundary turns a render error into "This panel hit a bug" with Reload panel.
+ * per-panel ErrorBoundary turns a render error into "This panel failed" with Retry.
  */
 import type { ReactElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
@@ -85,13 +85,13 @@ describe('Download raw', () => {
 });
 
 describe('ErrorBoundary', () => {
-  it('renders its panel, then the bug line and Reload panel once a render threw', () => {
+  it('renders its panel, then the failure line and Retry once a render threw', () => {
     expect(renderToStaticMarkup(<ErrorBoundary name="Data"><p>fine</p></ErrorBoundary>)).toContain('<p>fine</p>');
     const boundary = new ErrorBoundary({ name: 'Data', children: <p>fine</p> });
     boundary.state = { ...boundary.state, ...ErrorBoundary.getDerivedStateFromError(new TypeError("Cannot read properties of undefined (reading 'length')")) };
     const html = renderToStaticMarkup(boundary.render() as ReactElement);
-    expect(html).toContain("This panel hit a bug: Cannot read properties of undefined (reading &#x27;length&#x27;)");
-    expect(html).toContain('Reload panel');
+    expect(html).toContain("This panel failed: Cannot read properties of undefined (reading &#x27;length&#x27;)");
+    expect(html).toContain(">Retry</button>");
     expect(html).not.toContain('<p>fine</p>');
     expect(ErrorBoundary.getDerivedStateFromError('a thrown string').error?.message).toBe('a thrown string');
   });

@@ -1,19 +1,19 @@
 /**
- * One per panel: a render error in a panel (a bug, or a stored value the panel did not expect)
- * replaces that panel with its message and a Reload-panel button; the header, the tabs and the
- * other panels keep working.
+ * One per card (and one per tab around them): a render error in a card (a bug, or a stored value
+ * it did not expect) replaces that card with "This panel failed: <message>" and a Retry button;
+ * the header, the tabs and the neighbouring cards keep working.
  */
-import { Component, type ErrorInfo, type ReactNode } from 'react';
+import { Component, Fragment, type ErrorInfo, type ReactNode } from 'react';
 
 interface Props {
-  /** The panel's name, for the message and the log. */
+  /** The panel's name, for the alert's label and the log. */
   name: string;
   children: ReactNode;
 }
 
 interface State {
   error: Error | null;
-  /** Bumped by Reload panel: remounts the children from scratch. */
+  /** Bumped by Retry: remounts the children from scratch. */
   generation: number;
 }
 
@@ -26,23 +26,24 @@ export class ErrorBoundary extends Component<Props, State> {
 
   override componentDidCatch(error: Error, info: ErrorInfo): void {
     // The stack goes to the console for a bug report; the page shows one line.
-    console.error(`the ${this.props.name} panel hit a bug:`, error, info.componentStack);
+    console.error(`the ${this.props.name} panel failed:`, error, info.componentStack);
   }
 
   override render(): ReactNode {
     const { error, generation } = this.state;
     if (error) {
       return (
-        <div role="alert" className="alert panel-error">
+        <div role="alert" aria-label={`${this.props.name} failed`} className="card alert panel-error">
           <p>
-            This panel hit a bug: {error.message || error.name}. The other panels keep working.
+            This panel failed: {error.message || error.name}. The other panels keep working.
           </p>
           <button type="button" className="secondary" onClick={() => this.setState({ error: null, generation: generation + 1 })}>
-            Reload panel
+            Retry
           </button>
         </div>
       );
     }
-    return <div key={generation} className="panel-boundary">{this.props.children}</div>;
+    // No wrapper element: the card stays a direct child of its column or grid.
+    return <Fragment key={generation}>{this.props.children}</Fragment>;
   }
 }

@@ -4,6 +4,7 @@
  */
 import { useEffect, useState } from 'react';
 import { appDataStore, useDataStore } from '../data/data-store';
+import { ErrorBoundary } from '../ErrorBoundary';
 import { formatCount, formatDuration, runNumbers } from './chart-data';
 import { appLabStore, useLabStore } from './browser-lab';
 import { canResume, isBusy } from './lab-store';
@@ -32,16 +33,20 @@ export function TrainPanel() {
           </p>
         </div>
       )}
-      <ResumeOffer />
+      <ErrorBoundary name="Unfinished run">
+        <ResumeOffer />
+      </ErrorBoundary>
       <div className="lab-grid">
         <div className="lab-column">
-          <section className="card" aria-labelledby="train-title">
-            <h3 id="train-title">Train a GPT</h3>
-            <TrainForm />
-            <Controls />
-            <ConfirmLongRun />
-            <StatusLine />
-          </section>
+          <ErrorBoundary name="Train form">
+            <section className="card" aria-labelledby="train-title">
+              <h3 id="train-title">Train a GPT</h3>
+              <TrainForm />
+              <Controls />
+              <ConfirmLongRun />
+              <StatusLine />
+            </section>
+          </ErrorBoundary>
           {error && (
             <div role="alert" className={error.kind === 'quota' ? 'alert quota' : 'alert'}>
               <p>{error.message}</p>
@@ -52,16 +57,24 @@ export function TrainPanel() {
           )}
         </div>
         <div className="lab-column">
-          <section className="card" aria-labelledby="curve-title">
-            <h3 id="curve-title">Loss</h3>
-            <RunStats />
-            <Curve />
-          </section>
-          <SamplePanel />
-          <ProfileTable />
+          <ErrorBoundary name="Loss chart">
+            <section className="card" aria-labelledby="curve-title">
+              <h3 id="curve-title">Loss</h3>
+              <RunStats />
+              <Curve />
+            </section>
+          </ErrorBoundary>
+          <ErrorBoundary name="Sample">
+            <SamplePanel />
+          </ErrorBoundary>
+          <ErrorBoundary name="Profile">
+            <ProfileTable />
+          </ErrorBoundary>
         </div>
       </div>
-      <RunsList />
+      <ErrorBoundary name="Runs">
+        <RunsList />
+      </ErrorBoundary>
     </div>
   );
 }

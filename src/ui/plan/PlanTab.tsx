@@ -9,6 +9,7 @@ import { SEED_CONFIG, type GPTConfig } from '../../model/config';
 import { formatCount, formatFlops } from '../../scaling/format';
 import type { TrainingPlan } from '../../scaling/model-picker';
 import { appDataStore } from '../data/data-store';
+import { ErrorBoundary } from '../ErrorBoundary';
 import { appLabStore, useLabStore } from '../lab/browser-lab';
 import { applyPlan as applyPlanTo, applyRecipe, type PlanTargets } from './apply-plan';
 import { appSpeedStore, useSpeedStore, useSweepStore } from './browser-plan';
@@ -60,45 +61,53 @@ export function PlanTab() {
   const measured = speed.status === 'done' ? speed.result : null;
   return (
     <div className="panel">
-      <Recipe onApplied={() => setShape('post')} />
-      <section className="card" aria-labelledby="speed-title">
-        <h3 id="speed-title">This device's training speed</h3>
-        <p role="status" aria-label="Device speed" className="muted">
-          {speedLine(speed.status, deviceStatus, speed.result, speed.error)}
-        </p>
-        <div className="actions">
-          <button
-            type="button"
-            className="secondary"
-            disabled={!reference || speed.status === 'measuring'}
-            onClick={() => reference && void appSpeedStore().getState().measure(reference.model, reference.batchSize)}
-          >
-            Measure again
-          </button>
-        </div>
-      </section>
-      <PlanPanel
-        vocabSize={vocabSize}
-        blockSize={blockSize}
-        deviceTokensPerSecond={measured?.tokensPerSecond}
-        referenceConfig={measured?.model}
-        sweep={results}
-        onUsePlan={applyPlan}
-        extraFields={
-          <div className="field">
-            <label htmlFor={shapeId}>Vocabulary and context</label>
-            <select id={shapeId} value={shape} onChange={(e) => setShape(e.target.value as 'form' | 'post')}>
-              <option value="form">
-                From the Train form ({formVocab.toLocaleString('en-US')} tokens, block {formBlock})
-              </option>
-              <option value="post">
-                The post&apos;s ({SEED_CONFIG.vocabSize.toLocaleString('en-US')} tokens, block {SEED_CONFIG.blockSize})
-              </option>
-            </select>
+      <ErrorBoundary name="The post's run">
+        <Recipe onApplied={() => setShape('post')} />
+      </ErrorBoundary>
+      <ErrorBoundary name="Device speed">
+        <section className="card" aria-labelledby="speed-title">
+          <h3 id="speed-title">This device's training speed</h3>
+          <p role="status" aria-label="Device speed" className="muted">
+            {speedLine(speed.status, deviceStatus, speed.result, speed.error)}
+          </p>
+          <div className="actions">
+            <button
+              type="button"
+              className="secondary"
+              disabled={!reference || speed.status === 'measuring'}
+              onClick={() => reference && void appSpeedStore().getState().measure(reference.model, reference.batchSize)}
+            >
+              Measure again
+            </button>
           </div>
-        }
-      />
-      <SweepPanel />
+        </section>
+      </ErrorBoundary>
+      <ErrorBoundary name="Plan">
+        <PlanPanel
+          vocabSize={vocabSize}
+          blockSize={blockSize}
+          deviceTokensPerSecond={measured?.tokensPerSecond}
+          referenceConfig={measured?.model}
+          sweep={results}
+          onUsePlan={applyPlan}
+          extraFields={
+            <div className="field">
+              <label htmlFor={shapeId}>Vocabulary and context</label>
+              <select id={shapeId} value={shape} onChange={(e) => setShape(e.target.value as 'form' | 'post')}>
+                <option value="form">
+                  From the Train form ({formVocab.toLocaleString('en-US')} tokens, block {formBlock})
+                </option>
+                <option value="post">
+                  The post&apos;s ({SEED_CONFIG.vocabSize.toLocaleString('en-US')} tokens, block {SEED_CONFIG.blockSize})
+                </option>
+              </select>
+            </div>
+          }
+        />
+      </ErrorBoundary>
+      <ErrorBoundary name="Sweep">
+        <SweepPanel />
+      </ErrorBoundary>
     </div>
   );
 }
