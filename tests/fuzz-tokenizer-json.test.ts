@@ -15,7 +15,12 @@ import { rng, type Random } from '../src/util/random';
 const FIXTURE = readFileSync(new URL('./fixtures/bpe-1000.tokenizer.json', import.meta.url), 'utf8');
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the fuzz edits arbitrary fields
 type Doc = any;
+/** The fixture cut to its first 400 ids (and the merges making them): the same shapes, fuzzed faster. */
 const fixture = JSON.parse(FIXTURE) as Doc;
+const kept = Object.entries(fixture.model.vocab as Record<string, number>).filter(([, id]) => id < 400);
+fixture.model.vocab = Object.fromEntries(kept);
+fixture.model.merges = (fixture.model.merges as [string, string][]).filter(([a, b]) => (fixture.model.vocab[a + b] ?? Infinity) < 400);
+const fixtureText = JSON.stringify(fixture);
 const vocabKeys = Object.keys(fixture.model.vocab as object);
 const SAMPLE = 'life is about the 12 tables, "quoted" — and café <|endoftext|> done.\n';
 
@@ -107,14 +112,15 @@ function crafted(r: Random): string | Doc {
 }
 
 describe('tokenizer.json fuzz', () => {
-  it('300 crafted files: a TokenizerError in one short line, or a model within the file that round-trips text', () => {
+  it('400 crafted files: a TokenizerError in one short line, or a model within the file that round-trips text', () => {
     const r = rng(77);
+    expect(new Tokenizer(parseTokenizerJson(fixtureText)).vocabSize).toBe(400); // the cut fixture is itself valid
     const outcomes = { valid: 0, refused: 0 };
     const messages = new Set<string>();
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 400; i++) {
       const input = crafted(r);
 
-      const size = typeof input === 'string' ? input.length : FIXTURE.length * 2;
+      const size = typeof input === 'string' ? input.length : fixtureText.length * 2;
       let model: BpeModel;
       try {
         model = parseTokenizerJson(input);
@@ -139,8 +145,8 @@ describe('tokenizer.json fuzz', () => {
       expect(ids.every((id) => id < tokenizer.vocabSize)).toBe(true);
       if (!model.addPrefixSpace) expect(tokenizer.decode(ids), `case ${i}`).toBe(SAMPLE);
     }
-    expect(outcomes.valid).toBeGreaterThan(18);
-    expect(outcomes.refused, JSON.stringify(outcomes)).toBeGreaterThan(110);
+    expect(outcomes.valid).toBeGreaterThan(25);
+    expect(outcomes.refused, JSON.stringify(outcomes)).toBeGreaterThan(150);
     expect(messages.size).toBeGreaterThan(15);
   });
 
