@@ -144,7 +144,7 @@ function fuzz<T>(name: string, healthy: T, check: (v: unknown) => Checked<T>, re
 
 describe('stored record fuzz', () => {
   fuzz('run record', run, checkRunRecord, readRunLikeTheUi, 11);
-  fuzz('dataset manifest', manifest, checkManifest, readManifestLikeTheUi, 12);
+  fuzz('dataset manifest', manifest, checkManifest, readManifestLikeTheUi, 12, 5);
   fuzz('checkpoint', checkpoint, checkCheckpoint, (c) => new Float32Array(c.params.buffer, c.params.byteOffset, c.params.byteLength / 4).length + c.adamM.length + c.adamV.length, 13, 2);
 
   it('names the field that an accepted-looking record would have crashed the list on', () => {
@@ -159,5 +159,7 @@ describe('stored record fuzz', () => {
     expect(checkRunRecord(badStep)).toEqual({ ok: false, problems: ['steps[1].loss is null, expected a number'] });
     const bigFormat = { ...manifest, format: 5n, source: { kind: 'hub' } };
     expect(checkManifest(bigFormat)).toEqual({ ok: false, problems: ['format is 5n, expected "gpt-garden-tokens"', 'source.dataset is missing'] });
+    // A total past its shards would size an array of every token from a claim (1e12: a RangeError).
+    expect(checkManifest({ ...manifest, tokens: 1e12 })).toEqual({ ok: false, problems: ['tokens is 1000000000000 but the shards hold 5000'] });
   });
 });

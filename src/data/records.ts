@@ -255,6 +255,11 @@ export function checkManifest(value: unknown): Checked<DatasetManifest> {
     n.number(o, 'rows', 0, true);
     c.merge(n);
   });
+  // The total sizes the arrays that read every token at once: it must be what the shards hold.
+  if (c.problems.length === 0 && shards) {
+    const sum = (shards as { tokens: number }[]).reduce((total, shard) => total + shard.tokens, 0);
+    if (sum !== root.tokens) c.problems.push(`tokens is ${String(root.tokens)} but the shards hold ${sum}`);
+  }
   return result(c, value);
 }
 
