@@ -41,15 +41,15 @@ vi.mock('../src/ui/data/data-store', async (original) => ({
 }));
 vi.mock('../src/ui/lab/LossChart', async (original) => {
   const real = await original<typeof import('../src/ui/lab/LossChart')>();
-  return { LossChart: explosive('LossChart', real.LossChart) };
+  return { ...real, LossChart: explosive('LossChart', real.LossChart) };
 });
 vi.mock('../src/ui/lab/RunsList', async (original) => {
   const real = await original<typeof import('../src/ui/lab/RunsList')>();
-  return { RunsList: explosive('RunsList', real.RunsList) };
+  return { ...real, RunsList: explosive('RunsList', real.RunsList) };
 });
 vi.mock('../src/ui/tokenizer/TokenizerCard', async (original) => {
   const real = await original<typeof import('../src/ui/tokenizer/TokenizerCard')>();
-  return { TokenizerCard: explosive('TokenizerCard', real.TokenizerCard) };
+  return { ...real, TokenizerCard: explosive('TokenizerCard', real.TokenizerCard) };
 });
 vi.mock('../src/ui/plan/PlanPanel', async (original) => {
   const real = await original<typeof import('../src/ui/plan/PlanPanel')>();
