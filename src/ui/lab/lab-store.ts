@@ -289,6 +289,8 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
 
   function onEvent(event: LabEvent) {
     if (files.onEvent(event)) return;
+    // Another store's 'load-run' (the chart's compared runs) is answered under its own id: not this store's run.
+    if ((event.type === 'run' || event.type === 'history') && event.requestId !== undefined && !asked.has(event.requestId)) return;
     const current = get().run;
     switch (event.type) {
       case 'device': {
