@@ -6,7 +6,8 @@
  * list and resume read it without a TypeError.
  */
 import { describe, expect, it } from 'vitest';
-import { checkCheckpoint, checkManifest, checkRunRecord, problemText, type Checked } from '../src/data/records';
+import { checkManifest, problemText, type Checked } from '../src/data/records';
+import { checkCheckpoint, checkRunRecord } from '../src/train/run-records';
 import type { DatasetManifest } from '../src/data/types';
 import type { CheckpointData, RunRecord } from '../src/train/run-store';
 import { rng, type Random } from '../src/util/random';

@@ -1,11 +1,11 @@
 /**
- * One checker per kind of stored record (run record, checkpoint, dataset manifest). IndexedDB
+ * One checker per kind of stored record (the dataset manifest here; run records and checkpoints
+ * in train/run-records.ts, with the shared Checker). IndexedDB
  * hands back whatever was written, by this version of the lab, an older one, or a damaged disk:
  * every read goes through these so a bad record is named (its key and what is wrong) instead of
  * crashing the list or the page that reads a nested field of it. Hand-written: a few dozen field
  * checks do not need a schema library.
  */
-import type { RunRecord, CheckpointData } from '../train/run-store';
 import { preview } from '../util/preview';
 import { DataError, type DatasetManifest } from './types';
 
@@ -23,7 +23,7 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; problems: string[
 
 type Obj = Record<string, unknown>;
 
-function describe(v: unknown): string {
+export function describe(v: unknown): string {
   if (v === undefined) return 'missing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
@@ -32,7 +32,7 @@ function describe(v: unknown): string {
 }
 
 /** Collects problems under a path prefix ("summary.settings.model.nLayer is missing"). */
-class Checker {
+export class Checker {
   readonly problems: string[] = [];
   constructor(private readonly prefix = '') {}
 
@@ -99,12 +99,12 @@ class Checker {
   }
 }
 
-function result<T>(c: Checker, value: unknown): Checked<T> {
+export function result<T>(c: Checker, value: unknown): Checked<T> {
   return c.problems.length === 0 ? { ok: true, value: value as T } : { ok: false, problems: c.problems };
 }
 
 /** A dataset's source: the fields a resumed ingestion and the source form read for its kind. */
-function checkSource(c: Checker, o: Obj, key: string): void {
+export function checkSource(c: Checker, o: Obj, key: string): void {
   const source = c.object(o, key);
   if (!source) return;
   const n = c.nested(key);
@@ -120,7 +120,7 @@ function checkSource(c: Checker, o: Obj, key: string): void {
 }
 
 /** The first entry of a list (steps, evals) missing a number the chart reads: one problem, not thousands. */
-function checkPoints(c: Checker, o: Obj, key: string, fields: readonly string[]): void {
+export function checkPoints(c: Checker, o: Obj, key: string, fields: readonly string[]): void {
   const list = c.array(o, key);
   if (!list) return;
   for (let i = 0; i < list.length; i++) {
@@ -133,94 +133,13 @@ function checkPoints(c: Checker, o: Obj, key: string, fields: readonly string[])
   }
 }
 
-function checkTokenizerInfo(c: Checker, o: Obj, key: string): void {
+export function checkTokenizerInfo(c: Checker, o: Obj, key: string): void {
   const t = c.object(o, key);
   if (!t) return;
   const n = c.nested(key);
   n.number(t, 'vocabSize', 1, true);
   n.string(t, 'fingerprint');
   c.merge(n);
-}
-
-/** A `run:<id>` record: the fields the lab, the runs list and resume read. */
-export function checkRunRecord(value: unknown): Checked<RunRecord> {
-  const c = new Checker();
-  const root = c.object({ v: value }, 'v');
-  if (!root) return { ok: false, problems: [`the record is ${describe(value)}, expected an object`] };
-  const summary = c.object(root, 'summary');
-  if (summary) {
-    const s = c.nested('summary');
-    for (const k of ['id', 'name', 'createdAt', 'updatedAt']) s.string(summary, k);
-    s.oneOf(summary, 'status', ['running', 'paused', 'stopped', 'done', 'error']);
-    s.number(summary, 'checkpointStep', 0, true);
-    s.number(summary, 'tokens', 0);
-    s.string(summary, 'message', true);
-    s.string(summary, 'imported', true);
-    s.optionalNumber(summary, 'lastLoss');
-    s.optionalNumber(summary, 'lastValLoss');
-    checkTokenizerInfo(s, summary, 'tokenizer');
-    if (summary.missingDataset !== undefined) {
-      const d = s.object(summary, 'missingDataset');
-      if (d) {
-        const n = s.nested('missingDataset');
-        // As strict as run.json's reader (run-dir.ts), which such a record comes from.
-        for (const k of ['id', 'tokenizerFingerprint']) n.string(d, k);
-        n.string(d, 'name', true);
-        n.optionalNumber(d, 'tokens');
-        n.optionalNumber(d, 'valFraction');
-        checkSource(n, d, 'source');
-        s.merge(n);
-      }
-    }
-    const settings = s.object(summary, 'settings');
-    if (settings) {
-      const st = s.nested('settings');
-      const model = st.object(settings, 'model');
-      if (model) {
-        const m = st.nested('model');
-        for (const k of ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd']) m.number(model, k, 1, true);
-        st.merge(m);
-      }
-      // Types and signs only: whether settings are sensible is settingsProblems' job (0 evalBatches is fine).
-      for (const k of ['batchSize', 'accumSteps', 'maxSteps', 'evalEvery', 'evalBatches', 'checkpointEvery']) st.number(settings, k, 0, true);
-      st.number(settings, 'seed', -Infinity, true);
-      st.number(settings, 'weightDecay', 0);
-      st.number(settings, 'gradClip', 0);
-      st.string(settings, 'datasetId');
-      const lr = st.object(settings, 'lr');
-      if (lr) {
-        const l = st.nested('lr');
-        for (const k of ['maxLr', 'minLr', 'warmupSteps']) l.number(lr, k, 0);
-        st.merge(l);
-      }
-      s.merge(st);
-    }
-    c.merge(s);
-  }
-  c.string(root, 'tokenizerJson');
-  // The loss curve's fields; run.json's reader asks the same of an imported run.
-  checkPoints(c, root, 'steps', ['step', 'loss']);
-  checkPoints(c, root, 'evals', ['step', 'valLoss']);
-  return result(c, value);
-}
-
-/** A `ckpt:<id>:<step>` record: counters and the three arenas, all of the same length. */
-export function checkCheckpoint(value: unknown): Checked<CheckpointData> {
-  const c = new Checker();
-  const root = c.object({ v: value }, 'v');
-  if (!root) return { ok: false, problems: [`the record is ${describe(value)}, expected an object`] };
-  for (const k of ['step', 'adamStep']) c.number(root, k, 0, true);
-  c.number(root, 'samplerState', -Infinity, true); // an RNG state: any integer
-  c.number(root, 'tokens', 0);
-  c.number(root, 'elapsedSeconds', 0);
-  for (const k of ['params', 'adamM', 'adamV']) c.bytes(root, k);
-  if (c.problems.length === 0) {
-    const { params, adamM, adamV } = root as unknown as CheckpointData;
-    if (params.byteLength % 4 !== 0) c.problems.push(`params holds ${params.byteLength} bytes, not a whole number of f32 values`);
-    if (adamM.byteLength !== params.byteLength || adamV.byteLength !== params.byteLength)
-      c.problems.push(`adamM/adamV hold ${adamM.byteLength}/${adamV.byteLength} bytes, params ${params.byteLength}`);
-  }
-  return result(c, value);
 }
 
 /** A `manifest:<id>` record: what the dataset list, the sampler and a resumed ingestion read. */

@@ -6,7 +6,8 @@
  * Needs no GPU (exporting a run works even where WebGPU does not).
  */
 import { createStore, del, delMany, get, keys, set, type UseStore } from 'idb-keyval';
-import { checkCheckpoint, checkRunRecord, damagedError, damagedRecord, type DamagedRecord } from '../data/records';
+import { damagedError, damagedRecord, type DamagedRecord } from '../data/records';
+import { checkCheckpoint, checkRunRecord } from './run-records';
 import { DataError, writing } from '../data/types';
 import type { EvalPoint, RunSettings, RunSummary, StepPoint } from './protocol';
 import { hfFolderFiles, paramArenaLength, paramLayout } from './run-dir';

@@ -1,0 +1,87 @@
+/**
+ * The checkers of the training layer's stored records (`run:<id>`, `ckpt:<id>:<step>`), on the
+ * data layer's Checker: every read goes through them so a damaged record is named, not crashed on.
+ */
+import { type Checked, Checker, checkPoints, checkSource, checkTokenizerInfo, describe, result } from '../data/records';
+import type { CheckpointData, RunRecord } from './run-store';
+
+/** A `run:<id>` record: the fields the lab, the runs list and resume read. */
+export function checkRunRecord(value: unknown): Checked<RunRecord> {
+  const c = new Checker();
+  const root = c.object({ v: value }, 'v');
+  if (!root) return { ok: false, problems: [`the record is ${describe(value)}, expected an object`] };
+  const summary = c.object(root, 'summary');
+  if (summary) {
+    const s = c.nested('summary');
+    for (const k of ['id', 'name', 'createdAt', 'updatedAt']) s.string(summary, k);
+    s.oneOf(summary, 'status', ['running', 'paused', 'stopped', 'done', 'error']);
+    s.number(summary, 'checkpointStep', 0, true);
+    s.number(summary, 'tokens', 0);
+    s.string(summary, 'message', true);
+    s.string(summary, 'imported', true);
+    s.optionalNumber(summary, 'lastLoss');
+    s.optionalNumber(summary, 'lastValLoss');
+    checkTokenizerInfo(s, summary, 'tokenizer');
+    if (summary.missingDataset !== undefined) {
+      const d = s.object(summary, 'missingDataset');
+      if (d) {
+        const n = s.nested('missingDataset');
+        // As strict as run.json's reader (run-dir.ts), which such a record comes from.
+        for (const k of ['id', 'tokenizerFingerprint']) n.string(d, k);
+        n.string(d, 'name', true);
+        n.optionalNumber(d, 'tokens');
+        n.optionalNumber(d, 'valFraction');
+        checkSource(n, d, 'source');
+        s.merge(n);
+      }
+    }
+    const settings = s.object(summary, 'settings');
+    if (settings) {
+      const st = s.nested('settings');
+      const model = st.object(settings, 'model');
+      if (model) {
+        const m = st.nested('model');
+        for (const k of ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd']) m.number(model, k, 1, true);
+        st.merge(m);
+      }
+      // Types and signs only: whether settings are sensible is settingsProblems' job (0 evalBatches is fine).
+      for (const k of ['batchSize', 'accumSteps', 'maxSteps', 'evalEvery', 'evalBatches', 'checkpointEvery']) st.number(settings, k, 0, true);
+      st.number(settings, 'seed', -Infinity, true);
+      st.number(settings, 'weightDecay', 0);
+      st.number(settings, 'gradClip', 0);
+      st.string(settings, 'datasetId');
+      const lr = st.object(settings, 'lr');
+      if (lr) {
+        const l = st.nested('lr');
+        for (const k of ['maxLr', 'minLr', 'warmupSteps']) l.number(lr, k, 0);
+        st.merge(l);
+      }
+      s.merge(st);
+    }
+    c.merge(s);
+  }
+  c.string(root, 'tokenizerJson');
+  // The loss curve's fields; run.json's reader asks the same of an imported run.
+  checkPoints(c, root, 'steps', ['step', 'loss']);
+  checkPoints(c, root, 'evals', ['step', 'valLoss']);
+  return result(c, value);
+}
+
+/** A `ckpt:<id>:<step>` record: counters and the three arenas, all of the same length. */
+export function checkCheckpoint(value: unknown): Checked<CheckpointData> {
+  const c = new Checker();
+  const root = c.object({ v: value }, 'v');
+  if (!root) return { ok: false, problems: [`the record is ${describe(value)}, expected an object`] };
+  for (const k of ['step', 'adamStep']) c.number(root, k, 0, true);
+  c.number(root, 'samplerState', -Infinity, true); // an RNG state: any integer
+  c.number(root, 'tokens', 0);
+  c.number(root, 'elapsedSeconds', 0);
+  for (const k of ['params', 'adamM', 'adamV']) c.bytes(root, k);
+  if (c.problems.length === 0) {
+    const { params, adamM, adamV } = root as unknown as CheckpointData;
+    if (params.byteLength % 4 !== 0) c.problems.push(`params holds ${params.byteLength} bytes, not a whole number of f32 values`);
+    if (adamM.byteLength !== params.byteLength || adamV.byteLength !== params.byteLength)
+      c.problems.push(`adamM/adamV hold ${adamM.byteLength}/${adamV.byteLength} bytes, params ${params.byteLength}`);
+  }
+  return result(c, value);
+}
