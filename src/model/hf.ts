@@ -21,9 +21,44 @@ export class HfConfigError extends Error {
   }
 }
 
-/** config.json for GPT2LMHeadModel with our fixed architecture choices. */
-export function hfConfigJson(cfg: GptDims): Record<string, unknown> {
+/** The text that separates documents; its id is the model's bos and eos (GPT-2's convention). */
+export const END_OF_TEXT = '<|endoftext|>';
+
+/**
+ * The id of <|endoftext|> in a tokenizer.json (its added_tokens, else model.vocab); undefined when
+ * it has none or the text is not such a file. A loose read: export must not fail on a tokenizer
+ * that the run already trained with.
+ */
+export function endOfTextId(tokenizerJson: string): number | undefined {
+  let root: unknown;
+  try {
+    root = JSON.parse(tokenizerJson);
+  } catch {
+    return undefined;
+  }
+  if (typeof root !== 'object' || root === null) return undefined;
+  const { added_tokens: added, model } = root as { added_tokens?: unknown; model?: { vocab?: unknown } };
+  const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  if (Array.isArray(added)) {
+    const token = added.find((t) => typeof t === 'object' && t !== null && (t as { content?: unknown }).content === END_OF_TEXT) as { id?: unknown } | undefined;
+    if (token && isId(token.id)) return token.id;
+  }
+  const vocab = model?.vocab;
+  if (typeof vocab === 'object' && vocab !== null && !Array.isArray(vocab)) {
+    const id = (vocab as Record<string, unknown>)[END_OF_TEXT];
+    if (isId(id)) return id;
+  }
+  return undefined;
+}
+
+/**
+ * config.json for GPT2LMHeadModel with our fixed architecture choices. `endOfText` (see
+ * endOfTextId) becomes bos_token_id and eos_token_id, so generate() stops at a document's end.
+ */
+export function hfConfigJson(cfg: GptDims, endOfText?: number): Record<string, unknown> {
   validateDims(cfg);
+  // An id the model has no row for would make generate() fail: none is better than that one.
+  const eot = endOfText !== undefined && Number.isSafeInteger(endOfText) && endOfText >= 0 && endOfText < cfg.vocabSize ? endOfText : null;
   return {
     model_type: 'gpt2',
     architectures: ['GPT2LMHeadModel'],
@@ -42,9 +77,10 @@ export function hfConfigJson(cfg: GptDims): Record<string, unknown> {
     initializer_range: 0.02,
     scale_attn_weights: true,
     tie_word_embeddings: true,
-    // Explicit nulls: left out, transformers would default both to 50256, outside a small vocab.
-    bos_token_id: null,
-    eos_token_id: null,
+    // Null when the tokenizer has no <|endoftext|>: left out, transformers would default both to
+    // 50256, outside a small vocab.
+    bos_token_id: eot,
+    eos_token_id: eot,
     torch_dtype: 'float32',
   };
 }
@@ -94,6 +130,33 @@ export function checkWeightsFit(cfg: GptDims, fileBytes: number, fileName = 'mod
   }
   if (maxBufferSize !== undefined && need > maxBufferSize) {
     throw new HfConfigError(`${field} ${value} needs ${formatBytes(need)} of weights but this device's largest buffer is ${formatBytes(maxBufferSize)}`);
+  }
+}
+
+/**
+ * Throws when config.json's dimensions disagree with the weights' own shapes (wte is [vocab_size,
+ * n_embd], wpe [n_positions, n_embd], one transformer.h.{i} per layer): the config is at fault
+ * then, not the weights, and the message names the field and both values. Tensors that are
+ * missing are left for the weights check to name. n_head leaves no trace in the shapes.
+ */
+export function checkConfigMatchesTensors(cfg: GptDims, shapes: ReadonlyMap<string, readonly number[]>, fileName = 'model.safetensors'): void {
+  const show = (name: string) => `${name} is [${shapes.get(name)!.join(', ')}]`;
+  const wte = shapes.get('transformer.wte.weight');
+  const wpe = shapes.get('transformer.wpe.weight');
+  const found: [field: string, config: number, weights: number, evidence: string][] = [];
+  if (wte?.length === 2) found.push(['n_embd', cfg.nEmbd, wte[1]!, show('transformer.wte.weight')], ['vocab_size', cfg.vocabSize, wte[0]!, show('transformer.wte.weight')]);
+  else if (wpe?.length === 2) found.push(['n_embd', cfg.nEmbd, wpe[1]!, show('transformer.wpe.weight')]);
+  if (wpe?.length === 2) found.push(['n_positions', cfg.blockSize, wpe[0]!, show('transformer.wpe.weight')]);
+  let layers = 0;
+  for (const name of shapes.keys()) {
+    const m = /^transformer\.h\.(\d+)\./.exec(name);
+    if (m) layers = Math.max(layers, Number(m[1]) + 1);
+  }
+  if (layers > 0) found.push(['n_layer', cfg.nLayer, layers, `it has blocks transformer.h.0 to transformer.h.${layers - 1}`]);
+  const wrong = found.find(([, config, weights]) => config !== weights);
+  if (wrong) {
+    const [field, config, weights, evidence] = wrong;
+    throw new HfConfigError(`${field} is ${config} but ${fileName} was saved with ${field} ${weights} (${evidence}): the config is not this model's`);
   }
 }
 

@@ -9,7 +9,7 @@ import { ParameterStore } from '../autograd/params';
 import { fingerprint } from '../data/fingerprint';
 import { DataError, type DatasetManifest } from '../data/types';
 import type { GPTConfig } from '../model/config';
-import { checkWeightsFit, configFromHfJson, gpt2ParamShapes, hfConfigJson } from '../model/hf';
+import { checkWeightsFit, configFromHfJson, endOfTextId, gpt2ParamShapes, hfConfigJson } from '../model/hf';
 import { expectTensor, parseSafetensors, tensorAsFloat32, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../model/safetensors';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
@@ -79,7 +79,7 @@ export function hfFolderFiles(config: GPTConfig, params: Uint8Array, tokenizerJs
   const encoder = new TextEncoder();
   return [
     { name: 'model.safetensors', bytes: writeSafetensors(arenaTensors(config, params, '', 'weights')) },
-    { name: 'config.json', bytes: encoder.encode(JSON.stringify(hfConfigJson(config), null, 2) + '\n') },
+    { name: 'config.json', bytes: encoder.encode(JSON.stringify(hfConfigJson(config, endOfTextId(tokenizerJson)), null, 2) + '\n') },
     { name: 'tokenizer.json', bytes: encoder.encode(tokenizerJson) },
   ];
 }
