@@ -95,6 +95,8 @@ export interface RunSummary {
   missingDataset?: RunDataset;
   /** Made from a Hugging Face folder (named here) rather than trained: its checkpoint is at step 0. */
   imported?: string;
+  /** Imported: a hash of the files' bytes (import-run.ts importKey), so the same files are not imported twice. */
+  importKey?: string;
 }
 
 export interface DeviceReport {

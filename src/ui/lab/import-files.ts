@@ -3,6 +3,8 @@
  * the lab's Download made (unpacked here; the worker only sees named bytes).
  */
 import { unzipSync } from 'fflate';
+import type { StoreApi } from 'zustand';
+import { isBusy, type LabState } from './lab-state';
 
 export interface NamedBytes {
   name: string;
@@ -37,4 +39,20 @@ export async function readModelFiles(files: readonly { name: string; arrayBuffer
 export function importSource(files: readonly { name: string }[]): string {
   const zip = files.find((f) => f.name.toLowerCase().endsWith('.zip'));
   return zip ? zip.name : files.length === 1 ? files[0]!.name : `${files.length} files`;
+}
+
+/**
+ * Reads the picked files and hands them to the store's import. A file that cannot be read (a zip
+ * that is not one) is the store's error like any other import error, shown in the same alert.
+ */
+export async function importPicked(files: readonly { name: string; arrayBuffer(): Promise<ArrayBuffer> }[], lab: Pick<StoreApi<LabState>, 'getState' | 'setState'>): Promise<void> {
+  if (files.length === 0 || isBusy(lab.getState().phase)) return;
+  let named: NamedBytes[];
+  try {
+    named = await readModelFiles(files);
+  } catch (error) {
+    lab.setState({ error: { kind: 'data', message: error instanceof Error ? error.message : String(error) } });
+    return;
+  }
+  lab.getState().importRun(named, importSource(files));
 }
