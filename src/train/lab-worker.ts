@@ -17,15 +17,14 @@ import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { TokenizerError } from '../tokenizer/types';
 import { settingsProblems } from './defaults';
-import { importHfRun } from './import-run';
+import { importRunFiles } from './import-run';
 import { describeDevice } from './probe';
 import { dropTrainer, recoverRun, RecoveryBudget, runUntilLost, unlessLost, type RecoveryPolicy } from './device-recovery';
 import { profileTrainingStep } from './profile-step';
 import { measureTrainingSpeed, speedProbeProblems, DEFAULT_SPEED_STEPS } from './speed-probe';
 import type { EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, SampleRequest, StepPoint } from './protocol';
-import { isRunDir } from './run-dir';
 import { RunStore, type CheckpointData, type RunRecord } from './run-store';
-import { exportRunDir, importRunDir, locateDataset } from './run-transfer';
+import { exportRunDir, locateDataset } from './run-transfer';
 import { sampleText, writeArena } from './sampling';
 import { Trainer } from './trainer';
 
@@ -362,26 +361,10 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           await runStore.delete(message.runId);
           post({ type: 'runs', ...(await listRuns()), requestId: message.requestId });
           return;
-        case 'import-run': {
-          if (isRunDir(message.files)) {
-            post({ type: 'run', run: await importRunDir(runStore, shardStore, message.files, message.source), requestId: message.requestId });
-            post({ type: 'runs', ...(await listRuns()), requestId: message.requestId });
-            return;
-          }
-          const imported = importHfRun(message.files);
-          const { nLayer, nEmbd } = imported.settings.model;
-          const record = await runStore.create({ ...imported, name: `${nLayer}L ${nEmbd}w imported from ${message.source}` });
-          const id = record.summary.id;
-          try {
-            const summary = await runStore.saveCheckpoint(id, imported.checkpoint, { steps: [], evals: [] }, { status: 'done', imported: message.source });
-            post({ type: 'run', run: summary, requestId: message.requestId });
-          } catch (error) {
-            await runStore.delete(id).catch(() => undefined); // a run without its weights is of no use
-            throw error;
-          }
+        case 'import-run':
+          post({ type: 'run', run: await importRunFiles(runStore, shardStore, message.files, message.source), requestId: message.requestId });
           post({ type: 'runs', ...(await listRuns()), requestId: message.requestId });
           return;
-        }
         case 'export-run':
           if (message.full) post({ type: 'export', runId: message.runId, files: await exportRunDir(runStore, shardStore, message.runId), full: true, requestId: message.requestId });
           else post({ type: 'export', runId: message.runId, files: await runStore.exportHf(message.runId), requestId: message.requestId });
