@@ -6,7 +6,7 @@
 import { useId, useState } from 'react';
 import { appLabStore, useLabStore } from './browser-lab';
 import { formatCount } from './chart-data';
-import { importSource, readModelFiles } from './import-files';
+import { importPicked } from './import-files';
 import { isBusy } from './lab-store';
 import { navStore } from '../plan/nav-store';
 import { DamagedList } from '../DamagedList';
@@ -16,20 +16,10 @@ export function RunsList() {
   const damaged = useLabStore((s) => s.damagedRuns);
   const current = useLabStore((s) => s.run);
   const busy = useLabStore((s) => isBusy(s.phase));
-  const { open, resume, exportRun, deleteRun, importRun, prepareRunData } = appLabStore().getState();
+  const { open, resume, exportRun, deleteRun, prepareRunData } = appLabStore().getState();
   const [preparing, setPreparing] = useState<string | null>(null);
   const importId = useId();
-  const [readError, setReadError] = useState<string | null>(null);
-  const onPick = async (list: FileList | null) => {
-    const files = [...(list ?? [])];
-    if (files.length === 0) return;
-    setReadError(null);
-    try {
-      importRun(await readModelFiles(files), importSource(files));
-    } catch (error) {
-      setReadError(error instanceof Error ? error.message : String(error));
-    }
-  };
+  const onPick = (list: FileList | null) => importPicked([...(list ?? [])], appLabStore());
   return (
     <section className="card" aria-labelledby="runs-title">
       <h3 id="runs-title">Runs in this browser</h3>
@@ -54,7 +44,6 @@ export function RunsList() {
           run.json (to resume: the command line's run directory), or a zip the lab downloaded.
         </span>
       </div>
-      {readError && <p className="muted error-text">{readError}</p>}
       {runs.length === 0 && damaged.length === 0 && <p className="muted">No runs yet: press Train.</p>}
       <ul className="dataset-list" aria-label="Runs">
         {runs.map((r) => {
