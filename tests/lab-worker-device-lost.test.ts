@@ -41,13 +41,13 @@ const SETTINGS: RunSettings = {
   model: { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 },
   batchSize: 2,
   accumSteps: 1,
-  maxSteps: 8,
+  maxSteps: 6,
   lr: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 2 },
   weightDecay: 0.1,
   gradClip: 1,
-  evalEvery: 4,
+  evalEvery: 3,
   evalBatches: 1,
-  checkpointEvery: 2,
+  checkpointEvery: 3,
   seed: 5,
   datasetId: 'brown',
 };
@@ -55,8 +55,17 @@ const SETTINGS: RunSettings = {
 const NO_WAIT = { maxTries: 3, windowMs: 60_000, backoffMs: () => 0 };
 
 let dbCount = 0;
-/** A lab handler whose every device is new; `react` sees each event and may destroy the device in use. */
-function lab(react: (event: LabEvent, device: GPUDevice) => void = () => undefined, make: (made: number) => Promise<GpuContext | undefined> = async () => undefined) {
+/**
+ * The device a test's handler starts on: the last one of the test before, its kernels compiled
+ * (compiling them is most of a tiny run's time on SwiftShader).
+ */
+let warm: GpuContext | undefined;
+
+/**
+ * A lab handler whose every new device is its own; `react` sees each event and may destroy the
+ * device in use; `later` makes the devices after the first.
+ */
+function lab(react: (event: LabEvent, device: GPUDevice) => void = () => undefined, later: () => Promise<GpuContext> = createNodeContext) {
   const events: LabEvent[] = [];
   const devices: GpuContext[] = [];
   const runStore = new RunStore(createStore(`lost-runs-${dbCount++}`, 'kv'));
@@ -67,8 +76,9 @@ function lab(react: (event: LabEvent, device: GPUDevice) => void = () => undefin
     },
     {
       createContext: async () => {
-        const made = (await make(devices.length)) ?? (await createNodeContext());
+        const made = devices.length === 0 ? (warm && !warm.isLost() ? warm : await createNodeContext()) : await later();
         devices.push(made);
+        warm = made;
         return made;
       },
       shardStore,
@@ -83,65 +93,62 @@ function lab(react: (event: LabEvent, device: GPUDevice) => void = () => undefin
 const bits = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
 describe('a GPU device lost mid-run', () => {
-  let finished: ReturnType<typeof lab> | undefined;
-  let reference: { losses: number[]; evals: number[]; final: CheckpointData; atStep2: CheckpointData } | undefined;
+  let reference: { losses: number[]; evals: number[]; final: CheckpointData; atStep3: CheckpointData } | undefined;
 
   it('an uninterrupted run (the reference)', async () => {
-    let atStep2: Promise<CheckpointData | undefined> | undefined;
+    let atStep3: Promise<CheckpointData | undefined> | undefined;
     const ref = lab((event) => {
-      // Saved before the event is sent; the next save is two steps away.
-      if (event.type === 'checkpoint' && event.step === 2) atStep2 = ref.runStore.latestCheckpoint(event.runId);
+      // Saved before the event is sent; the next save is three steps away.
+      if (event.type === 'checkpoint' && event.step === 3) atStep3 = ref.runStore.latestCheckpoint(event.runId);
     });
     await ref.handle({ type: 'start', settings: SETTINGS, tokenizerJson });
     expect(ref.of('error')).toEqual([]);
     const runId = ref.of('run')[0]!.run.id;
     const record = (await ref.runStore.get(runId))!;
     expect(record.summary.status).toBe('done');
-    reference = { losses: record.steps.map((p) => p.loss), evals: record.evals.map((p) => p.valLoss), final: (await ref.runStore.latestCheckpoint(runId))!, atStep2: (await atStep2)! };
-    expect(reference.losses).toHaveLength(8);
-    expect(reference.atStep2.step).toBe(2);
+    reference = { losses: record.steps.map((p) => p.loss), evals: record.evals.map((p) => p.valLoss), final: (await ref.runStore.latestCheckpoint(runId))!, atStep3: (await atStep3)! };
+    expect(reference.losses).toHaveLength(6);
+    expect(reference.atStep3.step).toBe(3);
   });
 
-  it('destroyed after the checkpoints at steps 2 and 6: resumes twice by itself and ends bit for bit as the uninterrupted run', async () => {
+  it('destroyed at step 5, after the checkpoint at step 3: resumes by itself and ends bit for bit as the uninterrupted run', async () => {
     expect(reference).toBeDefined();
-    finished = lab((event, device) => {
-      if (event.type === 'step' && (event.point.step === 3 || event.point.step === 7) && !finished!.of('device-recovering').some((e) => e.lostAtStep === event.point.step)) device.destroy();
+    const recovered = lab((event, device) => {
+      if (event.type === 'step' && event.point.step === 5 && recovered.devices.length === 1) device.destroy();
     });
-    const { handle, of, events, runStore, devices } = finished;
+    const { handle, of, events, runStore, devices } = recovered;
     await handle({ type: 'start', settings: SETTINGS, tokenizerJson });
     expect(of('error')).toEqual([]);
-    expect(devices).toHaveLength(3);
+    expect(devices).toHaveLength(2);
     const runId = of('run')[0]!.run.id;
     expect(of('device-recovering')).toEqual([
-      { type: 'device-recovering', runId, lostAtStep: 3, fromStep: 2, attempt: 1, maxTries: 3, message: 'GPU device lost at step 3: resuming from the checkpoint at step 2 (try 1 of 3)…' },
-      { type: 'device-recovering', runId, lostAtStep: 7, fromStep: 6, attempt: 2, maxTries: 3, message: 'GPU device lost at step 7: resuming from the checkpoint at step 6 (try 2 of 3)…' },
+      { type: 'device-recovering', runId, lostAtStep: 5, fromStep: 3, attempt: 1, maxTries: 3, message: 'GPU device lost at step 5: resuming from the checkpoint at step 3 (try 1 of 3)…' },
     ]);
-    // Each recovery sends the curve cut back to its checkpoint; the steps after it are trained again.
-    const cut = of('history').slice(1).map((h) => h.steps.map((p) => p.step));
-    expect(cut).toEqual([[1, 2], [1, 2, 3, 4, 5, 6]]);
-    expect(of('step').map((e) => e.point.step)).toEqual([1, 2, 3, 3, 4, 5, 6, 7, 7, 8]);
-    expect(events.at(-1)).toMatchObject({ type: 'run', run: { id: runId, status: 'done', checkpointStep: 8 } });
+    // The recovery sends the curve cut back to its checkpoint; the steps after it (no more than
+    // checkpointEvery) are trained again.
+    expect(of('history').map((h) => [h.steps.map((p) => p.step), h.evals.map((p) => p.step)])).toEqual([[[], []], [[1, 2, 3], [3]]]);
+    expect(of('step').map((e) => e.point.step)).toEqual([1, 2, 3, 4, 5, 4, 5, 6]);
+    expect(events.at(-1)).toMatchObject({ type: 'run', run: { id: runId, status: 'done', checkpointStep: 6 } });
     const record = (await runStore.get(runId))!;
-    expect(record.steps.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(record.steps.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(record.steps.map((p) => p.loss)).toEqual(reference!.losses);
     expect(record.evals.map((p) => p.valLoss)).toEqual(reference!.evals);
     const final = (await runStore.latestCheckpoint(runId))!;
-    expect(final.step).toBe(8);
+    expect(final.step).toBe(6);
     expect(final.samplerState).toBe(reference!.final.samplerState);
     expect(bits(final.params)).toBe(bits(reference!.final.params));
     expect(bits(final.adamM)).toBe(bits(reference!.final.adamM));
     expect(bits(final.adamV)).toBe(bits(reference!.final.adamV));
   });
 
-  it('lost on every try: after the bound a clear error, and the checkpoint at step 2 is kept intact', async () => {
+  it('lost on every try: after the bound a clear error, and the checkpoint at step 3 is kept intact', async () => {
     expect(reference).toBeDefined();
     // After the first loss every new device is dead on arrival (destroyed before it is handed over).
     const { handle, of, runStore, devices } = lab(
       (event, device) => {
-        if (event.type === 'step' && event.point.step === 3) device.destroy();
+        if (event.type === 'step' && event.point.step === 4) device.destroy();
       },
-      async (made) => {
-        if (made === 0) return undefined;
+      async () => {
         const dead = await createNodeContext();
         dead.device.destroy();
         await dead.lost;
@@ -150,31 +157,30 @@ describe('a GPU device lost mid-run', () => {
     );
     await handle({ type: 'start', settings: SETTINGS, tokenizerJson });
     expect(devices).toHaveLength(4);
-    expect(of('device-recovering').map((e) => [e.lostAtStep, e.fromStep, e.attempt])).toEqual([[3, 2, 1], [3, 2, 2], [3, 2, 3]]);
+    expect(of('device-recovering').map((e) => [e.lostAtStep, e.fromStep, e.attempt])).toEqual([[4, 3, 1], [4, 3, 2], [4, 3, 3]]);
     const errors = of('error');
     expect(errors).toHaveLength(1);
     expect(errors[0]!.kind).toBe('device-lost');
-    expect(errors[0]!.message).toBe('GPU device lost at step 3: the new GPU device was lost before the run could continue. 3 tries to continue on a new device within 60 seconds failed. The checkpoint at step 2 is saved: reload the page and resume the run.');
+    expect(errors[0]!.message).toBe('GPU device lost at step 4: the new GPU device was lost before the run could continue. 3 tries to continue on a new device within 60 seconds failed. The checkpoint at step 3 is saved: reload the page and resume the run.');
     const runId = of('run')[0]!.run.id;
     const record = (await runStore.get(runId))!;
-    expect(record.summary).toMatchObject({ status: 'error', checkpointStep: 2 });
-    expect(record.steps.map((p) => p.loss)).toEqual(reference!.losses.slice(0, 2));
+    expect(record.summary).toMatchObject({ status: 'error', checkpointStep: 3 });
+    expect(record.steps.map((p) => p.loss)).toEqual(reference!.losses.slice(0, 3));
     const kept = (await runStore.latestCheckpoint(runId))!;
-    expect(kept.step).toBe(2);
-    expect(bits(kept.params)).toBe(bits(reference!.atStep2.params));
-    expect(bits(kept.adamV)).toBe(bits(reference!.atStep2.adamV));
+    expect(kept.step).toBe(3);
+    expect(bits(kept.params)).toBe(bits(reference!.atStep3.params));
+    expect(bits(kept.adamV)).toBe(bits(reference!.atStep3.adamV));
   });
 
   it('lost while idle: nothing is reported, and the next request gets a new device', async () => {
-    expect(finished).toBeDefined();
-    const { handle, of, devices } = finished!;
-    const before = of('error').length;
-    devices.at(-1)!.device.destroy();
-    await devices.at(-1)!.lost;
+    const { handle, of, devices } = lab();
     await handle({ type: 'probe' });
-    expect(devices).toHaveLength(4);
-    expect(of('error')).toHaveLength(before);
-    expect(of('device').at(-1)!.report.ok).toBe(true);
+    devices[0]!.device.destroy();
+    await devices[0]!.lost;
+    await handle({ type: 'probe' });
+    expect(devices).toHaveLength(2);
+    expect(of('error')).toEqual([]);
+    expect(of('device').map((e) => e.report.ok)).toEqual([true, true]);
   });
 });
 

@@ -143,7 +143,7 @@ export async function recoverRun(host: RecoveryHost, budget: RecoveryBudget, los
     const attempt = budget.next();
     if (attempt === null) return { failed: `GPU device lost at step ${lostAt}${detail(reason)}. ${budget.tries} tries to continue on a new device within ${budget.window} failed.`, from };
     const { maxTries } = budget.policy;
-    const where = from > 0 ? `resuming from the checkpoint at step ${from}` : 'starting again from step 0 (no checkpoint yet)';
+    const where = checkpoint ? `resuming from the checkpoint at step ${from}` : 'starting again from step 0 (no checkpoint yet)';
     host.onRecovering({ lostAt, from, attempt, maxTries, message: `GPU device lost at step ${lostAt}: ${where} (try ${attempt} of ${maxTries})…` });
     await delay(budget.policy.backoffMs(attempt));
     let ctx: GpuContext | undefined;
