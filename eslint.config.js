@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './scripts/eslint-layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.gpu-pack/', 'coverage/'] },
@@ -12,17 +13,24 @@ export default tseslint.config(
     },
   },
   {
-    // Layering: the engine never imports React or the UI.
-    files: ['src/gpu/**', 'src/autograd/**', 'src/model/**', 'src/optim/**', 'src/data/**', 'src/train/**', 'src/tokenizer/**', 'src/scaling/**', 'src/cli/**', 'shaders/**'],
+    // The package graph (scripts/eslint-layers.js): each layer imports only those below it, the UI
+    // only the worker protocol and pure modules.
+    files: ['src/**/*.ts', 'src/**/*.tsx'],
+    plugins: { layers },
+    rules: { 'layers/allowed-imports': 'error' },
+  },
+  {
+    // The engine never imports React or the UI's libraries.
+    files: ['src/gpu/**', 'src/autograd/**', 'src/model/**', 'src/optim/**', 'src/data/**', 'src/train/**', 'src/tokenizer/**', 'src/scaling/**', 'src/cli/**', 'src/util/**', 'shaders/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['react', 'react-dom', 'react/*', 'zustand', 'recharts', '**/ui/**'] }],
+      'no-restricted-imports': ['error', { patterns: ['react', 'react-dom', 'react/*', 'zustand', 'recharts'] }],
     },
   },
   {
-    // The UI talks to the engine through the worker's messages only.
+    // No GPU bindings in the page: the UI talks to the engine through the worker's messages only.
     files: ['src/ui/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/gpu/**', '**/autograd/**', 'webgpu'] }],
+      'no-restricted-imports': ['error', { patterns: ['webgpu'] }],
     },
   },
 );

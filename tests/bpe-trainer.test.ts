@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { isAscii, scanAscii } from '../src/tokenizer/ascii-split';
 import { SORTED_ALPHABET, toByteLevel } from '../src/tokenizer/bytes';
 import { splitSpecial, splitWords } from '../src/tokenizer/pretokenize';
-import { createTrainHandler, type TrainResponse } from '../src/tokenizer/train-worker';
+import { createTrainHandler, type TrainResponse } from '../src/data/tokenizer-worker';
 import {
   isCancelled, splitLines, trainBpe, trainBpeFromWordCounts, type TrainProgress, utf8Length,
 } from '../src/tokenizer/trainer';

@@ -14,7 +14,7 @@ import { datasetBase, datasetIdFor, fingerprint } from '../src/data/fingerprint'
 import { IdbShardStore } from '../src/data/idb-store';
 import { createIngestHandler, type IngestRequest, type IngestResponse } from '../src/data/ingest-worker';
 import type { DatasetManifest } from '../src/data/types';
-import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/tokenizer/train-worker';
+import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/data/tokenizer-worker';
 import type { LabEvent, LabRequest, RunSettings } from '../src/train/protocol';
 import { RunStore } from '../src/train/run-store';
 import { locateDataset } from '../src/train/run-transfer';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource } from '../src/data/sources/index';
 import { cutUtf8, sampleTexts, trainBpeOnSample } from '../src/data/text-sample';
 import type { SourceSpec, TextSource } from '../src/data/types';
-import { createTrainHandler, type TrainResponse } from '../src/tokenizer/train-worker';
+import { createTrainHandler, type TrainResponse } from '../src/data/tokenizer-worker';
 import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
 import { isCancelled, splitLines, trainBpe, utf8Length } from '../src/tokenizer/trainer';
 import { startDataServer, type DataServer } from './helpers/data-server';

@@ -9,7 +9,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { fingerprint } from '../src/data/fingerprint';
 import type { IngestRequest, IngestResponse } from '../src/data/ingest-worker';
 import type { BpeModel } from '../src/tokenizer/types';
-import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/tokenizer/train-worker';
+import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/data/tokenizer-worker';
 import type { LabEvent, LabRequest } from '../src/train/protocol';
 import { createDataStore } from '../src/ui/data/data-store';
 import { BUNDLED_ID } from '../src/ui/data/source-form';

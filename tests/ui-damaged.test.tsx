@@ -8,7 +8,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import type { IngestRequest, IngestResponse } from '../src/data/ingest-worker';
 import type { DamagedRecord } from '../src/data/records';
-import type { TrainRequest, TrainResponse } from '../src/tokenizer/train-worker';
+import type { TrainRequest, TrainResponse } from '../src/data/tokenizer-worker';
 import { createDataStore } from '../src/ui/data/data-store';
 import { DatasetList } from '../src/ui/data/DatasetList';
 import { createWorkerClient } from '../src/ui/data/worker-client';

@@ -8,7 +8,7 @@ import { datasetIdFor, fingerprint } from '../src/data/fingerprint';
 import type { IngestRequest, IngestResponse } from '../src/data/ingest-worker';
 import type { DatasetManifest, SourceSpec } from '../src/data/types';
 import type { StorageStatus } from '../src/data/storage';
-import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/tokenizer/train-worker';
+import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/data/tokenizer-worker';
 import { createDataStore, type DataStoreDeps } from '../src/ui/data/data-store';
 import { BUNDLED_ID as BUNDLED_SOURCE_ID, buildIngestInput, initialForm, progressSummary, type IngestProgress } from '../src/ui/data/source-form';
 import { createWorkerClient } from '../src/ui/data/worker-client';

@@ -11,7 +11,7 @@ import { fingerprint } from '../src/data/fingerprint';
 import { cutUtf8 } from '../src/data/text-sample';
 import type { IngestRequest, IngestResponse } from '../src/data/ingest-worker';
 import type { SourceSpec } from '../src/data/types';
-import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/tokenizer/train-worker';
+import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/data/tokenizer-worker';
 import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
 import { splitLines, trainBpe } from '../src/tokenizer/trainer';
 import { createDataStore } from '../src/ui/data/data-store';

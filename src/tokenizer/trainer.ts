@@ -6,7 +6,7 @@
  *
  * Pair counts are updated incrementally: a merge visits only the words that hold its pair, so the
  * merge phase costs about as much as the words touched, not a recount of the corpus per merge.
- * Pure TypeScript: runs in a Web Worker (see train-worker.ts) and in Node (the CLI).
+ * Pure TypeScript: runs in a Web Worker (see data/tokenizer-worker.ts) and in Node (the CLI).
  */
 import { BYTE_TO_CHAR, SORTED_ALPHABET } from './bytes';
 import { MergeQueue, PairTable } from './pair-heap';

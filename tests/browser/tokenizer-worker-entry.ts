@@ -1,5 +1,5 @@
 /** Trains a BPE in a real Web Worker, then cancels a second, larger training mid-way. */
-import type { TrainRequest, TrainResponse } from '../../src/tokenizer/train-worker';
+import type { TrainRequest, TrainResponse } from '../../src/data/tokenizer-worker';
 import { Tokenizer } from '../../src/tokenizer/tokenizer';
 
 const out = document.getElementById('result')!;
@@ -17,7 +17,7 @@ function train(worker: Worker, request: TrainRequest, onProgress?: () => void): 
 }
 
 async function run(): Promise<void> {
-  const worker = new Worker(new URL('../../src/tokenizer/train-worker.ts', import.meta.url), { type: 'module' });
+  const worker = new Worker(new URL('../../src/data/tokenizer-worker.ts', import.meta.url), { type: 'module' });
   const text = 'the cat sat on the mat. the dog sat on the log.\n'.repeat(200);
   const first = await train(worker, { type: 'train', texts: [text], options: { vocabSize: 300, minFrequency: 2 } });
   const done = first.at(-1)!;

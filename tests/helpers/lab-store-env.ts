@@ -6,7 +6,7 @@
 import { fingerprint } from '../../src/data/fingerprint';
 import type { IngestJob, IngestRequest, IngestResponse } from '../../src/data/ingest-worker';
 import type { DatasetManifest } from '../../src/data/types';
-import { createTrainHandler, type TrainRequest, type TrainResponse } from '../../src/tokenizer/train-worker';
+import { createTrainHandler, type TrainRequest, type TrainResponse } from '../../src/data/tokenizer-worker';
 import type { LabEvent, LabRequest, RunSettings, RunSummary, StepPoint } from '../../src/train/protocol';
 import { createDataStore } from '../../src/ui/data/data-store';
 import { BUNDLED_ID } from '../../src/ui/data/source-form';

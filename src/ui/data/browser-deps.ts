@@ -5,7 +5,7 @@
 import { createStore as createKeyValueStore, get, set } from 'idb-keyval';
 import type { IngestRequest, IngestResponse } from '../../data/ingest-worker';
 import { requestPersistence, storageStatus } from '../../data/storage';
-import type { TrainRequest, TrainResponse } from '../../tokenizer/train-worker';
+import type { TrainRequest, TrainResponse } from '../../data/tokenizer-worker';
 import type { DataStoreDeps } from './data-store';
 import { tabTrainingLock } from './training-lock';
 import { createWorkerClient } from './worker-client';
@@ -27,7 +27,7 @@ export function browserDataDeps(): DataStoreDeps {
       message: `The ingestion worker stopped: ${message}. Reload the page; datasets saved so far are kept.`,
     })),
     createTrainWorker() {
-      const worker = new Worker(new URL('../../tokenizer/train-worker.ts', import.meta.url), { type: 'module' });
+      const worker = new Worker(new URL('../../data/tokenizer-worker.ts', import.meta.url), { type: 'module' });
       return createWorkerClient<TrainRequest, TrainResponse>(worker, (message) => ({
         type: 'error',
         message: `the tokenizer worker stopped (${message}); reload the page and try again`,

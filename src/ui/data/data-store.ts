@@ -9,7 +9,7 @@ import type { IngestRequest, IngestResponse } from '../../data/ingest-worker';
 import type { DamagedRecord } from '../../data/records';
 import type { DataErrorKind, DatasetManifest } from '../../data/types';
 import type { StorageStatus } from '../../data/storage';
-import type { TrainRequest, TrainResponse } from '../../tokenizer/train-worker';
+import type { TrainRequest, TrainResponse } from '../../data/tokenizer-worker';
 import { datasetIdFor, fingerprint } from '../../data/fingerprint';
 import { browserDataDeps } from './browser-deps';
 import { DEFAULT_SAMPLE_MB, ingestId, initialForm, type IngestInput, type IngestProgress, type PickedFile, type SourceForm, type TokenizerForm } from './source-form';

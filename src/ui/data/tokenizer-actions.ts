@@ -5,7 +5,7 @@
  * new one replaces it: a failed, cancelled or short training changes nothing by itself.
  */
 import type { SourceSpec } from '../../data/types';
-import type { TrainRequest, TrainResponse } from '../../tokenizer/train-worker';
+import type { TrainRequest, TrainResponse } from '../../data/tokenizer-worker';
 import { parseTokenizerJson } from '../../tokenizer/tokenizer-json';
 import { vocabSizeOf } from '../tokenizer/tokenizer-info';
 import type { DataState, DataStoreDeps, PanelError, TokenizerState } from './data-store';

@@ -1,16 +1,16 @@
 /**
  * Web Worker entry for BPE training, so a long training never blocks the page:
- *   new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' })
+ *   new Worker(new URL('./tokenizer-worker.ts', import.meta.url), { type: 'module' })
  * It trains on texts it is sent, or streams the first N bytes of a source itself ('train-source':
  * a Hub dataset, a URL, picked files as Blobs), so a 100 MB sample never passes through the page.
  * The message logic is the plain function createTrainHandler, which tests drive in Node.
  */
-import { createSource, type SourceEnv } from '../data/sources/index';
-import { trainBpeOnSample } from '../data/text-sample';
-import type { SourceSpec } from '../data/types';
-import { type TrainOptions, type TrainProgress, isCancelled, splitLines, trainBpe, utf8Length } from './trainer';
-import { toTokenizerJson } from './tokenizer-json';
-import type { BpeModel } from './types';
+import { createSource, type SourceEnv } from './sources/index';
+import { trainBpeOnSample } from './text-sample';
+import type { SourceSpec } from './types';
+import { type TrainOptions, type TrainProgress, isCancelled, splitLines, trainBpe, utf8Length } from '../tokenizer/trainer';
+import { toTokenizerJson } from '../tokenizer/tokenizer-json';
+import type { BpeModel } from '../tokenizer/types';
 
 /** The options that survive postMessage (no callbacks, no signal). */
 export type TrainWorkerOptions = Omit<TrainOptions, 'onProgress' | 'signal'>;
