@@ -1,7 +1,7 @@
 /** Runs compared on one loss chart: x-axes, smoothing, learning rate, Chinchilla levels, CSV/JSON and the summary (pure functions). */
 import { describe, expect, it } from 'vitest';
 import type { RunSettings, StepPoint } from '../src/train/protocol';
-import { chartSummary, chinchillaPrediction, compareSeries, curvePoints, curvesCsv, curvesJson, scheduleLr, type CompareRun } from '../src/ui/lab/compare-data';
+import { chartSummary, chinchillaPrediction, compareSeries, curvePoints, curvesCsv, curvesJson, logTicks, scheduleLr, type CompareRun } from '../src/ui/lab/compare-data';
 import { csvField } from '../src/ui/lab/csv';
 
 const TINY: RunSettings = {
@@ -119,5 +119,15 @@ describe('compare data', () => {
       'Loss by training FLOPs for 2 runs. tiny: step 3, loss 4.0000, validation loss 3.5000. wide, "two": step 2, loss 5.0000, validation loss 4.5000.',
     );
     expect(chartSummary([], 'step')).toBe('No runs shown.');
+  });
+});
+
+describe('log axis ticks', () => {
+  it('are powers of ten across decades, 1-2-5 steps across one or two, geometric within one', () => {
+    expect(logTicks(3e6, 6e9)).toEqual([1e7, 1e8, 1e9]);
+    expect(logTicks(4.5e6, 5.5e7)).toEqual([5e6, 1e7, 2e7, 5e7]);
+    // 3.5 to 5.5: five ticks evenly spaced in log (ratio (5.5/3.5)^(1/4) ≈ 1.1196), two digits each.
+    expect(logTicks(3.5, 5.5)).toEqual([3.5, 3.9, 4.4, 4.9, 5.5]);
+    expect(logTicks(0, 5)).toEqual([]);
   });
 });

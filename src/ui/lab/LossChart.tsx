@@ -1,27 +1,190 @@
-/** Train loss per step (raw and smoothed) and validation loss, drawn with recharts. */
-import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+/**
+ * The loss of the current run and of the saved runs picked in the runs list, on one chart: x as
+ * steps, tokens or training FLOPs, each run's Chinchilla prediction as a dashed level, log scale,
+ * smoothing (the raw curve faint behind), the learning rate below, the curves as CSV or JSON, and
+ * for screen readers a one-sentence summary per run and the points as a table.
+ */
+import { useId, useMemo } from 'react';
+import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { EvalPoint, StepPoint } from '../../train/protocol';
-import { lossChartRows } from './chart-data';
+import { appCompareStore, useCompareStore } from './browser-compare';
+import { saveFile, useLabStore } from './browser-lab';
+import { formatCount } from './chart-data';
+import { chartSummary, compareSeries, curvesCsv, curvesJson, logTicks, thinned, X_LABELS, type CurveSeries, type XAxisKind } from './compare-data';
+import { shownRuns } from './compare-store';
+import { CurveTable } from './CurveTable';
+import './compare.css';
 
+/** A tick on the x-axis: steps as they are, tokens as 12.3K, FLOPs as 1.2e+12. */
+export function formatX(axis: XAxisKind, value: number): string {
+  if (axis === 'step') return String(value);
+  if (axis === 'tokens') return formatCount(value);
+  return value.toExponential(1);
+}
+
+/** `steps` and `evals`: the current run's live curve (the lab store's). */
 export function LossChart({ steps, evals }: { steps: StepPoint[]; evals: EvalPoint[] }) {
-  const rows = lossChartRows(steps, evals);
-  if (rows.length === 0) {
-    return <div className="chart-empty muted">The loss curve appears here after the first step.</div>;
-  }
+  const run = useLabStore((s) => s.run);
+  const runs = useLabStore((s) => s.runs);
+  const compare = useCompareStore((s) => s);
+  const { axis, smoothing, log, table } = compare;
+  const series = useMemo(
+    () => compareSeries(shownRuns({ run, runs, steps, evals }, compare), axis, smoothing),
+    // The store's object changes with every field; these are the ones the curves depend on.
+    [run, runs, steps, evals, compare.picked, compare.histories, axis, smoothing],
+  );
+  const waiting = compare.picked.some((id) => compare.histories[id]?.status === 'loading');
   return (
-    <figure className="chart" aria-label="Loss chart">
-      <ResponsiveContainer width="100%" height={280}>
-        <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+    <figure className="chart compare-chart" aria-label="Loss chart">
+      <ChartControls series={series} />
+      {series.length === 0 ? (
+        <div className="chart-empty muted">{waiting ? 'Loading the curves…' : 'The loss curve appears here after the first step.'}</div>
+      ) : table ? (
+        <CurveTable series={series} axis={axis} />
+      ) : (
+        <Curves series={series} axis={axis} log={log} />
+      )}
+      {series.length > 0 && <Legend series={series} />}
+    </figure>
+  );
+}
+
+function ChartControls({ series }: { series: CurveSeries[] }) {
+  const id = useId();
+  const { axis, smoothing, log, table } = useCompareStore((s) => s);
+  const { setView } = appCompareStore().getState();
+  const download = (kind: 'csv' | 'json') => {
+    const text = kind === 'csv' ? curvesCsv(series) : curvesJson(series, axis, smoothing);
+    saveFile(`loss-curves.${kind}`, new TextEncoder().encode(text), kind === 'csv' ? 'text/csv' : 'application/json');
+  };
+  return (
+    <div className="compare-controls">
+      <label htmlFor={`${id}-x`}>
+        x-axis{' '}
+        <select id={`${id}-x`} value={axis} onChange={(e) => setView({ axis: e.target.value as XAxisKind })}>
+          <option value="step">steps</option>
+          <option value="tokens">tokens</option>
+          <option value="flops">training FLOPs</option>
+        </select>
+      </label>
+      <label>
+        <input type="checkbox" checked={log} onChange={(e) => setView({ log: e.target.checked })} /> log scale
+      </label>
+      <label htmlFor={`${id}-smooth`}>
+        smoothing{' '}
+        <input
+          id={`${id}-smooth`}
+          type="range"
+          min={0}
+          max={0.99}
+          step={0.01}
+          value={smoothing}
+          onChange={(e) => setView({ smoothing: Number(e.target.value) })}
+          aria-valuetext={smoothing === 0 ? 'none' : smoothing.toFixed(2)}
+        />{' '}
+        <output htmlFor={`${id}-smooth`}>{smoothing.toFixed(2)}</output>
+      </label>
+      <label>
+        <input type="checkbox" checked={table} onChange={(e) => setView({ table: e.target.checked })} /> Show as table
+      </label>
+      <span className="compare-downloads">
+        <button type="button" className="secondary" disabled={series.length === 0} onClick={() => download('csv')} title="One row per run and step: run, step, tokens, flops, loss, smoothed, val_loss, lr">
+          CSV
+        </button>
+        <button type="button" className="secondary" disabled={series.length === 0} onClick={() => download('json')} title="The same numbers with each run's size and prediction">
+          JSON
+        </button>
+      </span>
+    </div>
+  );
+}
+
+const tooltipNumber = (v: unknown) => (typeof v === 'number' ? v.toPrecision(4) : String(v));
+
+/** The chart itself, one image to assistive technology: its label is the summary. */
+function Curves({ series, axis, log }: { series: CurveSeries[]; axis: XAxisKind; log: boolean }) {
+  const drawn = series.map((s) => ({ ...s, points: thinned(s.points) }));
+  const logX = log && axis !== 'step';
+  // recharts' own log ticks skip most of the range: the ticks and domain are given.
+  const xs = drawn.flatMap((s) => s.points.map((p) => p.x)).filter((x) => x > 0);
+  const ys = drawn.flatMap((s) => [...s.points.flatMap((p) => [p.loss, p.smoothed, p.valLoss]), s.prediction.loss ?? undefined]).filter((y): y is number => y !== undefined && y > 0);
+  const [xMin, xMax, yMin, yMax] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const xAxis = (withLabel: boolean) => (
+    <XAxis
+      dataKey="x"
+      type="number"
+      scale={logX ? 'log' : 'auto'}
+      domain={logX ? [xMin, xMax] : ['dataMin', 'dataMax']}
+      ticks={logX ? logTicks(xMin, xMax) : undefined}
+      allowDataOverflow={logX}
+      tickFormatter={(v: number) => formatX(axis, v)}
+      label={withLabel ? { value: X_LABELS[axis], position: 'insideBottomRight', offset: -4 } : undefined}
+    />
+  );
+  const multi = series.length > 1;
+  return (
+    <div role="img" aria-label={chartSummary(series, axis)} className="compare-plot">
+      <ResponsiveContainer width="100%" height={260}>
+        <LineChart margin={{ top: 8, right: 16, bottom: 8, left: 0 }} accessibilityLayer={false}>
           <CartesianGrid stroke="#e4e4df" />
-          <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} label={{ value: 'step', position: 'insideBottomRight', offset: -4 }} />
-          <YAxis domain={['auto', 'auto']} width={48} tickFormatter={(v: number) => v.toFixed(2)} />
-          <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(4) : String(v))} labelFormatter={(step) => `step ${String(step)}`} />
-          <Legend />
-          <Line name="train loss" dataKey="loss" stroke="#9bbfa5" dot={false} isAnimationActive={false} connectNulls strokeWidth={1} />
-          <Line name="smoothed" dataKey="smooth" stroke="#2d7a4f" dot={false} isAnimationActive={false} connectNulls strokeWidth={2} />
-          <Line name="validation" dataKey="val" stroke="#c0562b" dot={{ r: 3 }} isAnimationActive={false} connectNulls strokeWidth={2} />
+          {xAxis(true)}
+          <YAxis
+            scale={log ? 'log' : 'auto'}
+            domain={log ? [yMin, yMax] : ['auto', 'auto']}
+            ticks={log ? logTicks(yMin, yMax) : undefined}
+            allowDataOverflow={log}
+            width={48}
+            tickFormatter={(v: number) => v.toFixed(2)}
+          />
+          <Tooltip formatter={tooltipNumber} labelFormatter={(x) => `${X_LABELS[axis]} ${formatX(axis, Number(x))}`} />
+          {drawn.map((s) => [
+            <Line key={`${s.id}-raw`} data={s.points} name={`${s.name} train loss`} dataKey="loss" stroke={s.color} strokeOpacity={0.25} dot={false} isAnimationActive={false} connectNulls strokeWidth={1} />,
+            <Line key={`${s.id}-smooth`} data={s.points} name={multi ? s.name : 'smoothed'} dataKey="smoothed" stroke={s.color} dot={false} isAnimationActive={false} connectNulls strokeWidth={2} />,
+            <Line key={`${s.id}-val`} data={s.points} name={`${s.name} validation`} dataKey="valLoss" stroke={s.color} strokeDasharray="2 3" dot={{ r: 3, fill: s.color }} isAnimationActive={false} connectNulls strokeWidth={1} />,
+            s.prediction.loss !== null && s.points.length > 0 ? (
+              <ReferenceLine
+                key={`${s.id}-chinchilla`}
+                segment={[
+                  { x: s.points[0]!.x, y: s.prediction.loss },
+                  { x: s.points.at(-1)!.x, y: s.prediction.loss },
+                ]}
+                stroke={s.color}
+                strokeDasharray="6 4"
+                ifOverflow="extendDomain"
+              />
+            ) : null,
+          ])}
         </LineChart>
       </ResponsiveContainer>
-    </figure>
+      <ResponsiveContainer width="100%" height={90}>
+        <LineChart margin={{ top: 4, right: 16, bottom: 4, left: 0 }} accessibilityLayer={false}>
+          <CartesianGrid stroke="#e4e4df" />
+          {xAxis(false)}
+          <YAxis width={48} domain={[0, 'auto']} tickFormatter={(v: number) => v.toExponential(0)} label={{ value: 'lr', angle: -90, position: 'insideLeft' }} />
+          <Tooltip formatter={tooltipNumber} labelFormatter={(x) => `${X_LABELS[axis]} ${formatX(axis, Number(x))}`} />
+          {drawn.map((s) => (
+            <Line key={`${s.id}-lr`} data={s.points} name={`${s.name} lr`} dataKey="lr" stroke={s.color} dot={false} isAnimationActive={false} strokeWidth={1.5} />
+          ))}
+        </LineChart>
+      </ResponsiveContainer>
+    </div>
+  );
+}
+
+/** Which colour is which run, its size, and its prediction (or why there is none). */
+function Legend({ series }: { series: CurveSeries[] }) {
+  return (
+    <ul className="compare-legend" aria-label="Chart legend">
+      {series.map((s) => (
+        <li key={s.id}>
+          <span className="swatch" style={{ background: s.color }} aria-hidden="true" />
+          <strong>{s.name}</strong>
+          <span className="muted">
+            {' '}
+            {formatCount(s.params)} params · {s.prediction.loss !== null ? `dashed: Chinchilla predicts ${s.prediction.loss.toFixed(3)}` : `no Chinchilla level: ${s.prediction.why}`}
+          </span>
+        </li>
+      ))}
+    </ul>
   );
 }

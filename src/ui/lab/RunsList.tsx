@@ -5,6 +5,7 @@
  */
 import { useId, useState } from 'react';
 import { appLabStore, useLabStore } from './browser-lab';
+import { appCompareStore, useCompareStore } from './browser-compare';
 import { formatCount } from './chart-data';
 import { importPicked } from './import-files';
 import { isBusy } from './lab-store';
@@ -16,6 +17,7 @@ export function RunsList() {
   const damaged = useLabStore((s) => s.damagedRuns);
   const current = useLabStore((s) => s.run);
   const busy = useLabStore((s) => isBusy(s.phase));
+  const picked = useCompareStore((s) => s.picked);
   const { open, resume, exportRun, deleteRun, prepareRunData } = appLabStore().getState();
   const [preparing, setPreparing] = useState<string | null>(null);
   const importId = useId();
@@ -88,6 +90,16 @@ export function RunsList() {
               </div>
               <div className="dataset-actions">
                 <span className={`badge ${r.status === 'done' ? 'done' : 'paused'}`}>{r.status}</span>
+                <label className="compare-check" title={active ? 'The current run is always on the loss chart' : "Draw this run's curve on the loss chart beside the current one"}>
+                  <input
+                    type="checkbox"
+                    checked={active || picked.includes(r.id)}
+                    disabled={active || r.checkpointStep === 0}
+                    onChange={(e) => appCompareStore().getState().toggle(r.id, e.target.checked)}
+                    aria-label={`Compare ${r.name}`}
+                  />
+                  Compare
+                </label>
                 <button type="button" className="secondary" disabled={busy || active} onClick={() => open(r.id)}>
                   Show
                 </button>

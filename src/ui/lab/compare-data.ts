@@ -166,3 +166,28 @@ export function chartSummary(series: CurveSeries[], axis: XAxisKind): string {
   });
   return `Loss by ${X_LABELS[axis]} for ${series.length} run${series.length === 1 ? '' : 's'}. ${parts.join(' ')}`;
 }
+
+/**
+ * Ticks for a log axis from `min` to `max` (both > 0): the powers of ten between them when the range
+ * spans a decade or more (with 2× and 5× steps when that gives under three), else `count` evenly
+ * spaced in log, to two significant digits.
+ */
+export function logTicks(min: number, max: number, count = 5): number[] {
+  if (!(min > 0) || !(max >= min)) return [];
+  if (max / min < 10) {
+    const ratio = (max / min) ** (1 / Math.max(1, count - 1));
+    return [...new Set(Array.from({ length: count }, (_, i) => Number((min * ratio ** i).toPrecision(2))))];
+  }
+  const decades = (mantissas: number[]) => {
+    const out: number[] = [];
+    for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) {
+      for (const m of mantissas) {
+        const tick = Number((m * 10 ** e).toPrecision(2));
+        if (tick >= min && tick <= max) out.push(tick);
+      }
+    }
+    return out;
+  };
+  const powers = decades([1]);
+  return powers.length >= 3 ? powers : decades([1, 2, 5]);
+}
