@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Graph } from '../src/autograd/graph';
 import type { Slice } from '../src/autograd/params';
 import { Plan } from '../src/autograd/plan';
-import { attention, attentionOp, referenceForward } from '../src/autograd/ops/attention';
+import { attention, type AttentionKernel, attentionOp, referenceForward } from '../src/autograd/ops/attention';
 import { attentionDecode } from '../src/autograd/ops/attention-decode';
 import type { Tensor } from '../src/autograd/tensor';
 import { checkOp, relError } from './helpers/checkOp';
@@ -23,31 +23,40 @@ async function gpuForward(qkv: Float32Array, B: number, T: number, C: number, nH
 }
 
 describe('attention against the float64 reference (forward, lse, backward)', () => {
-  // [B, T, C, NH]: head sizes 16, 16, 16, 64, 16, 24, 32, 20 (an odd number of vec4 chunks); T = 1 and
-  // sizes off every block multiple. Each head size compiles its own shader (seconds on SwiftShader), so
-  // HS = 128 (the largest supported) was checked outside the suite, on SwiftShader and an H200.
-  const shapes: [number, number, number, number][] = [
-    [2, 16, 32, 2],
-    [1, 37, 48, 3],
-    [2, 40, 64, 4],
-    [1, 64, 128, 2],
-    [2, 1, 32, 2],
-    [1, 19, 48, 2],
-    [1, 23, 64, 2],
-    [1, 11, 40, 2],
-  ];
-  for (const [B, T, C, NH] of shapes)
-    it(`B=${B} T=${T} C=${C} NH=${NH}`, () => checkOp(attentionOp, [{ shape: [B, T, 3 * C] }], { nHead: NH }, { seed: B * 1000 + T }));
+  // [B, T, C, NH] -> head sizes 8, 24, 64, 128 and 20 (an odd number of vec4 chunks). T off every tile:
+  // 300 spans two forward blocks of 64 x 4 rows (HS 8), key tiles of 64, several dK/dV blocks of 64 keys
+  // and query tiles of 64; 1 is a lone row. Each (head size, variant) compiles its own shader module
+  // (tens of seconds on SwiftShader for HS 64 and 128), so HS 64 and 128 run once each: the variants
+  // differ only in group_sum4, which HS 8 (2 threads per key) and 24 (4, with a ragged last chunk) cover.
+  const shapes: Record<AttentionKernel, [number, number, number, number][]> = {
+    subgroups: [
+      [2, 300, 24, 3],
+      [1, 70, 24, 1],
+      [2, 37, 192, 3],
+    ],
+    workgroup: [
+      [1, 300, 24, 3],
+      [2, 70, 72, 3],
+      [2, 19, 128, 1],
+      [1, 1, 40, 2],
+    ],
+  };
+  for (const kernel of ['subgroups', 'workgroup'] as const)
+    for (const [B, T, C, NH] of shapes[kernel])
+      it(`${kernel}: B=${B} T=${T} C=${C} NH=${NH} (HS=${C / NH})`, async () => {
+        if (kernel === 'subgroups' && !(await gpu()).features.has('subgroups')) return; // SwiftShader has them; checked there
+        await checkOp(attentionOp, [{ shape: [B, T, 3 * C] }], { nHead: NH, kernel }, { seed: B * 1000 + T });
+      });
 
   it('large scores (softmax stays max-subtracted)', () => {
-    const data = randn(1 * 21 * 3 * 32, rng(5), 6);
-    return checkOp(attentionOp, [{ shape: [1, 21, 96], data }], { nHead: 2 }, { fdTol: 1e-4 });
+    const data = randn(1 * 21 * 3 * 72, rng(5), 6);
+    return checkOp(attentionOp, [{ shape: [1, 21, 216], data }], { nHead: 3, kernel: 'workgroup' }, { fdTol: 1e-4 });
   });
 });
 
 describe('attention is causal', () => {
   it('row 0 is v_0, and no row depends on later tokens', async () => {
-    const [B, T, C, NH] = [2, 37, 48, 3];
+    const [B, T, C, NH] = [2, 37, 72, 3];
     const qkv = randn(B * T * 3 * C, rng(11));
     const y = await gpuForward(qkv, B, T, C, NH);
     for (let b = 0; b < B; b++)
@@ -72,7 +81,7 @@ describe('attention is causal', () => {
 });
 
 describe('KV-cache decoding', () => {
-  const [T, C, NH] = [19, 48, 3];
+  const [T, C, NH] = [19, 72, 3];
   const HS = C / NH;
   const maxT = 24;
 

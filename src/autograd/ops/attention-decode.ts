@@ -7,11 +7,12 @@
  * pos + Tq <= maxT), the second (so the writes are visible) lets query i attend causally over cache
  * positions [0, pos + i]. Share the cache buffers between plans (prefill, step) with Plan's `external`.
  */
+import source from '../../../shaders/attention_decode.wgsl?raw';
 import { grid1d, packUniforms } from '../../gpu/uniforms';
 import type { OpDef } from '../op';
 import { assertShape, shapeString } from '../op';
 import type { Tensor } from '../tensor';
-import { type AttentionAttrs, attentionDims, attentionShader } from './attention';
+import { type AttentionAttrs, attentionDims } from './attention';
 
 export const attentionDecodeOp: OpDef<AttentionAttrs> = {
   name: 'attention_decode',
@@ -42,7 +43,7 @@ export const attentionDecodeOp: OpDef<AttentionAttrs> = {
     return [
       {
         label: 'attention',
-        code: attentionShader(HS),
+        code: source,
         entryPoint: 'attention_decode_write',
         buffers: [{ in: 0 }, { in: 1 }, { in: 2 }, { in: 3 }],
         params,
@@ -50,7 +51,7 @@ export const attentionDecodeOp: OpDef<AttentionAttrs> = {
       },
       {
         label: 'attention',
-        code: attentionShader(HS),
+        code: source,
         entryPoint: 'attention_decode',
         buffers: [{ in: 0 }, { in: 1 }, { in: 2 }, { in: 3 }, { out: 0 }],
         params,

@@ -3,20 +3,33 @@
  * heads, ready for c_proj. Flash-attention forward (online softmax over key blocks, no T x T matrix)
  * saving the per-row logsumexp; FlashAttention-2 backward without atomics (D, then dK/dV per key
  * block, then dQ per query block). Scale 1/sqrt(HS), causal mask, no dropout.
+ *
+ * Speed comes from register blocking (several query rows per thread in the forward and dQ, two keys
+ * per thread in dK/dV), K/V and Q tiles as large as the device's workgroup memory allows, and
+ * subgroup shuffles (where `subgroups` is offered) for the partial dot products of the threads that
+ * share a key. Every size is chosen once, in attentionTiles, and reaches the WGSL as overrides (tile
+ * and workgroup sizes) or generated consts (register extents, which WGSL cannot take as overrides).
  */
 import source from '../../../shaders/attention.wgsl?raw';
+import subgroupSum from '../../../shaders/attention_sg.wgsl?raw';
+import workgroupSum from '../../../shaders/attention_wg.wgsl?raw';
 import { grid1d, packUniforms } from '../../gpu/uniforms';
-import type { KernelCall, OpDef, RefArray, TensorSpec } from '../op';
+import type { EncodeDevice, KernelCall, OpDef, RefArray, TensorSpec } from '../op';
 import { assertShape, shapeString } from '../op';
 import type { Tensor } from '../tensor';
 
+/**
+ * How the threads that share a key in the dK/dV kernel add up their partial dot products:
+ * subgroup shuffles (needs the `subgroups` feature) or workgroup memory (works everywhere).
+ */
+export type AttentionKernel = 'subgroups' | 'workgroup';
+
 export interface AttentionAttrs extends Record<string, unknown> {
   nHead: number;
+  /** Forces a kernel variant (tests, benches); by default the best the device offers. */
+  kernel?: AttentionKernel;
 }
 
-/** Threads per workgroup, as in attention.wgsl; forward and dQ blocks hold 64 query rows, dK/dV blocks 32 keys. */
-const WG = 64;
-const KEYS_PER_DKV_BLOCK = 32;
 export const MAX_HEAD_SIZE = 128;
 
 export interface AttentionDims {
@@ -40,35 +53,98 @@ export function attentionDims(name: string, qkv: TensorSpec, nHead: number): Att
   return { B, T, C, NH: nHead, HS };
 }
 
-const HS4_LINE = 'const HS4: u32 = 16u;';
-const UNROLL = /^(\s*)for \(var (\w+) = 0u; \2 < (\w+); \2\+\+\) \{ (.*) \} \/\/ unroll$/;
-const specialized = new Map<number, string>();
+// ---------------- tile sizes: defined here only, reaching the WGSL as overrides and consts ----------------
+
+/** Threads per workgroup, every attention kernel. */
+const THREADS = 64;
+/** Per-thread budget of vec4 registers for whole head rows (64 vec4 = 256 floats). */
+const ROW_VEC4_BUDGET = 64;
+const MAX_ROWS_PER_THREAD = 4;
+/** Keys per staged K/V tile (forward, dQ) and query rows per staged tile (dK/dV), at most. */
+const MAX_KEY_TILE = 64;
+const MAX_QUERY_TILE = 64;
+/** Workgroup memory used at most even where more is offered (more would cost occupancy). */
+const MAX_TILE_BYTES = 32768;
+/** The WebGPU default, for encodes outside a plan (no device). */
+const DEFAULT_TILE_BYTES = 16384;
+/** Keys per thread in dK/dV: group_sum4 packs (q.k, dy.v) of at most 2 keys in a vec4. */
+const KEYS_PER_THREAD = 2;
+
+export interface AttentionTiles {
+  kernel: AttentionKernel;
+  /** Register extents (WGSL consts): vec4 chunks per head row, rows per thread (forward, dQ), threads per key and keys per thread (dK/dV), chunks per thread of a key. */
+  consts: { HS4: number; FW_RQ: number; DQ_RQ: number; KV_TPK: number; KV_RK: number; KV_H4: number };
+  /** Workgroup and tile sizes (WGSL overrides). */
+  overrides: { WG: number; FW_BK: number; KV_BQ: number };
+}
+
+/** Every size the kernels use for head size HS on this device (or the WebGPU defaults without one). */
+export function attentionTiles(HS: number, kernel: AttentionKernel, device?: EncodeDevice): AttentionTiles {
+  const HS4 = Math.ceil(HS / 4);
+  const rows = (vectors: number) => Math.max(1, Math.min(MAX_ROWS_PER_THREAD, Math.floor(ROW_VEC4_BUDGET / (vectors * HS4))));
+  const KV_TPK = HS4 >= 4 ? 4 : HS4 >= 2 ? 2 : 1;
+  const WG = Math.min(THREADS, device?.limits.maxComputeInvocationsPerWorkgroup ?? THREADS);
+  const bytes = Math.min(MAX_TILE_BYTES, device?.limits.maxComputeWorkgroupStorageSize ?? DEFAULT_TILE_BYTES);
+  const exchange = kernel === 'workgroup' ? 2 * WG * 16 : 0; // attention_wg.wgsl's kvX
+  return {
+    kernel,
+    // The forward holds 2 row vectors per query row (q, acc), dQ 3 (q, dy, dq).
+    consts: { HS4, FW_RQ: rows(2), DQ_RQ: rows(3), KV_TPK, KV_RK: KEYS_PER_THREAD, KV_H4: Math.ceil(HS4 / KV_TPK) },
+    overrides: {
+      WG,
+      FW_BK: Math.min(MAX_KEY_TILE, Math.floor(bytes / (2 * HS4 * 16))), // tileK + tileV
+      KV_BQ: Math.min(MAX_QUERY_TILE, Math.floor((bytes - exchange) / (2 * HS4 * 16 + 8))), // kvQ + kvO + kvLse + kvD
+    },
+  };
+}
+
+/** The kernel variant for this op: the forced one (checked against the device), else subgroups where offered. */
+function pickKernel(name: string, attrs: AttentionAttrs, device?: EncodeDevice): AttentionKernel {
+  const offered = device?.features.has('subgroups') ?? false;
+  if (attrs.kernel === 'subgroups' && device && !offered) throw new Error(`${name}: kernel 'subgroups' forced, but this device has no 'subgroups' feature`);
+  return attrs.kernel ?? (offered ? 'subgroups' : 'workgroup');
+}
+
+const LOOP = /for \(var (\w+) = 0u; \1 < (\w+); \1\+\+\) \{/;
+
+/** Expands every `for (var i = 0u; i < BOUND; i++) { ... }` in `text` (nested ones too) into its iterations. */
+function unrollLoops(text: string, bounds: Readonly<Record<string, number>>): string {
+  const m = LOOP.exec(text);
+  if (!m) return text;
+  const count = bounds[m[2]!];
+  if (count === undefined) throw new Error(`attention.wgsl: cannot unroll a loop bounded by ${m[2]}`);
+  const open = m.index + m[0].length - 1;
+  let depth = 0;
+  let close = -1;
+  for (let i = open; i < text.length && close < 0; i++) {
+    if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth === 0) close = i;
+  }
+  if (close < 0) throw new Error(`attention.wgsl: unbalanced braces in '${text.trim()}'`);
+  const body = text.slice(open + 1, close);
+  const loopVar = new RegExp(`\\b${m[1]}\\b`, 'g');
+  const iterations = Array.from({ length: count }, (_, k) => `{${body.replace(loopVar, `${k}u`)}}`).join(' ');
+  return unrollLoops(text.slice(0, m.index) + iterations + text.slice(close + 1), bounds);
+}
+
+const specialized = new Map<string, string>();
 
 /**
- * attention.wgsl specialised for a head size: HS4 = ceil(HS / 4) is set, and every one-line loop
- * marked `// unroll` (bounded by HS4 or KV_H4) is expanded into its iterations, each in its own
- * block with the loop variable replaced by a constant. Per-thread arrays are then only indexed by
- * constants, which keeps them in registers. One shader module per head size.
+ * The attention kernels for these tiles: the consts, attention.wgsl with its `// unroll` lines
+ * expanded (per-thread arrays then indexed by constants only, so they stay in registers), and the
+ * variant's group_sum4. One shader module per (head size, variant); overrides pick the rest.
  */
-export function attentionShader(HS: number): string {
-  const HS4 = Math.ceil(HS / 4);
-  let code = specialized.get(HS4);
+export function attentionShader(tiles: AttentionTiles): string {
+  const key = `${tiles.kernel}:${JSON.stringify(tiles.consts)}`;
+  let code = specialized.get(key);
   if (code) return code;
-  if (!source.includes(HS4_LINE)) throw new Error(`attention.wgsl lacks the line '${HS4_LINE}'`);
-  const bounds: Record<string, number> = { HS4, KV_H4: Math.ceil(HS4 / 2) };
-  code = source
-    .replace(HS4_LINE, `const HS4: u32 = ${HS4}u;`)
+  const consts = Object.entries(tiles.consts).map(([name, value]) => `const ${name}: u32 = ${value}u;`);
+  const body = `${source}\n${tiles.kernel === 'subgroups' ? subgroupSum : workgroupSum}`
     .split('\n')
-    .map((line) => {
-      if (!line.endsWith('// unroll')) return line;
-      const m = UNROLL.exec(line);
-      const count = m ? bounds[m[3]!] : undefined;
-      if (!m || count === undefined) throw new Error(`attention.wgsl: cannot unroll '${line.trim()}'`);
-      const loopVar = new RegExp(`\\b${m[2]}\\b`, 'g');
-      return Array.from({ length: count }, (_, k) => `${m[1]}{ ${m[4]!.replace(loopVar, `${k}u`)} }`).join('\n');
-    })
+    .map((line) => (line.endsWith('// unroll') ? unrollLoops(line.slice(0, -'// unroll'.length).trimEnd(), tiles.consts) : line))
     .join('\n');
-  specialized.set(HS4, code);
+  code = [...(tiles.kernel === 'subgroups' ? ['enable subgroups;'] : []), ...consts, body].join('\n');
+  specialized.set(key, code);
   return code;
 }
 
@@ -83,6 +159,11 @@ function params(d: AttentionDims): ArrayBuffer {
   ]);
 }
 
+/** One dispatch of an attention entry point with this op's tiles. */
+function kernelCall(d: AttentionDims, tiles: AttentionTiles, entryPoint: string, buffers: KernelCall['buffers'], workgroups: readonly [number, number, number]): KernelCall {
+  return { label: 'attention', code: attentionShader(tiles), entryPoint, constants: tiles.overrides, buffers, params: params(d), workgroups };
+}
+
 /** outputs: y [B, T, C], lse [B, NH, T] (saved for backward, not differentiable). */
 export const attentionOp: OpDef<AttentionAttrs> = {
   name: 'attention',
@@ -94,18 +175,11 @@ export const attentionOp: OpDef<AttentionAttrs> = {
       { shape: [B, NH, T], dtype: 'f32' },
     ];
   },
-  encode: ([qkv], { nHead }) => {
-    const d = attentionDims('attention', qkv!, nHead);
-    return [
-      {
-        label: 'attention',
-        code: attentionShader(d.HS),
-        entryPoint: 'attention_forward',
-        buffers: [{ in: 0 }, { out: 0 }, { out: 1 }],
-        params: params(d),
-        workgroups: [Math.ceil(d.T / WG), d.B * d.NH, 1],
-      },
-    ];
+  encode: ([qkv], attrs, device) => {
+    const d = attentionDims('attention', qkv!, attrs.nHead);
+    const tiles = attentionTiles(d.HS, pickKernel('attention', attrs, device), device);
+    const rows = tiles.overrides.WG * tiles.consts.FW_RQ;
+    return [kernelCall(d, tiles, 'attention_forward', [{ in: 0 }, { out: 0 }, { out: 1 }], [Math.ceil(d.T / rows), d.B * d.NH, 1])];
   },
   backward: ([qkv], [y, lse], [dy], attrs) => [dy ? qkv!.graph.apply1(attentionBackwardOp, [qkv!, y!, lse!, dy], attrs) : null],
   reference: {
@@ -131,29 +205,25 @@ export const attentionBackwardOp: OpDef<AttentionAttrs> = {
     const { B, NH, T } = attentionDims('attention_backward', qkv!, nHead);
     return [B * NH * T];
   },
-  encode: ([qkv], { nHead }): KernelCall[] => {
-    const d = attentionDims('attention_backward', qkv!, nHead);
-    const call = (entryPoint: string, buffers: KernelCall['buffers'], workgroups: readonly [number, number, number]): KernelCall => ({
-      label: 'attention',
-      code: attentionShader(d.HS),
-      entryPoint,
-      buffers,
-      params: params(d),
-      workgroups,
-    });
+  encode: ([qkv], attrs, device): KernelCall[] => {
+    const d = attentionDims('attention_backward', qkv!, attrs.nHead);
+    const tiles = attentionTiles(d.HS, pickKernel('attention_backward', attrs, device), device);
+    const { WG } = tiles.overrides;
+    const { DQ_RQ, KV_TPK, KV_RK } = tiles.consts;
     // Inputs: 0 qkv, 1 y, 2 lse, 3 dy; scratch 0 = D.
     const grads: KernelCall['buffers'] = [{ in: 0 }, { in: 3 }, { in: 2 }, { scratch: 0 }, { out: 0 }];
     return [
-      call('attention_backward_d', [{ in: 1 }, { in: 3 }, { scratch: 0 }], grid1d(Math.ceil((d.B * d.NH * d.T) / WG))),
-      call('attention_backward_dkv', grads, [Math.ceil(d.T / KEYS_PER_DKV_BLOCK), d.B * d.NH, 1]),
-      call('attention_backward_dq', grads, [Math.ceil(d.T / WG), d.B * d.NH, 1]),
+      kernelCall(d, tiles, 'attention_backward_d', [{ in: 1 }, { in: 3 }, { scratch: 0 }], grid1d(Math.ceil((d.B * d.NH * d.T) / WG))),
+      kernelCall(d, tiles, 'attention_backward_dkv', grads, [Math.ceil(d.T / ((WG / KV_TPK) * KV_RK)), d.B * d.NH, 1]),
+      kernelCall(d, tiles, 'attention_backward_dq', grads, [Math.ceil(d.T / (WG * DQ_RQ)), d.B * d.NH, 1]),
     ];
   },
 };
 
 /** Causal self-attention of qkv [B, T, 3C] with nHead heads; returns y [B, T, C]. */
-export function attention(qkv: Tensor, nHead: number): Tensor {
-  return qkv.graph.apply(attentionOp, [qkv], { nHead }, ['attention', 'attention.lse'])[0]!;
+export function attention(qkv: Tensor, nHead: number, options: { kernel?: AttentionKernel } = {}): Tensor {
+  const attrs: AttentionAttrs = options.kernel ? { nHead, kernel: options.kernel } : { nHead };
+  return qkv.graph.apply(attentionOp, [qkv], attrs, ['attention', 'attention.lse'])[0]!;
 }
 
 // ---------------- float64 references (naive softmax attention) ----------------

@@ -1,0 +1,151 @@
+/**
+ * Times causal attention on the context's GPU, forward alone and forward + backward (the training
+ * step's three backward dispatches included), as matmul.bench.ts does for matmul: random inputs,
+ * warm-up runs, then `reps` replays recorded into one command buffer and submitted once.
+ * Napkin math: the forward does 2 causal products (QK^T, PV) of ~B NH T^2 HS FLOPs each with the
+ * mask halving them; the backward recomputes QK^T and does 4 more (dV, dP, dQ, dK).
+ */
+import type { GpuContext } from '../../gpu/context';
+import { backward } from '../backward';
+import { Graph } from '../graph';
+import { Plan } from '../plan';
+import { attention, type AttentionAttrs, attentionBackwardOp, type AttentionKernel, attentionOp } from './attention';
+
+export interface BenchAttentionOptions {
+  /** Force a kernel variant (default: the best the device offers). */
+  kernel?: AttentionKernel;
+  reps?: number;
+  warmup?: number;
+}
+
+export interface BenchAttentionResult {
+  /** Milliseconds per forward, and per forward + backward (wall clock over one submit / reps). */
+  fwdMs: number;
+  stepMs: number;
+  /** Useful (causal) FLOPs per second of the forward + backward, in TFLOP/s. */
+  tflops: number;
+}
+
+/** Causal FLOPs of one forward (2 products) and one backward (5 products: S again, dV, dP, dQ, dK). */
+export function attentionFlops(B: number, NH: number, T: number, HS: number): { fwd: number; bwd: number } {
+  const product = B * NH * T * (T + 1) * HS; // 2 * HS FLOPs per (query, visible key) pair
+  return { fwd: 2 * product, bwd: 5 * product };
+}
+
+function fill(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = (s >>> 0) / 2147483648 - 1;
+  }
+  return out;
+}
+
+async function timePlan(ctx: GpuContext, plan: Plan, reps: number, warmup: number): Promise<number> {
+  for (let i = 0; i < warmup; i++) plan.run();
+  await ctx.device.queue.onSubmittedWorkDone();
+  const encoder = ctx.device.createCommandEncoder();
+  for (let i = 0; i < reps; i++) plan.encode(encoder);
+  const start = performance.now();
+  ctx.device.queue.submit([encoder.finish()]);
+  await ctx.device.queue.onSubmittedWorkDone();
+  return (performance.now() - start) / reps;
+}
+
+export async function benchAttention(ctx: GpuContext, B: number, NH: number, T: number, HS: number, opts: BenchAttentionOptions = {}): Promise<BenchAttentionResult> {
+  const C = NH * HS;
+  const flops = attentionFlops(B, NH, T, HS);
+  const reps = opts.reps ?? Math.min(20, Math.max(2, Math.ceil(2 ** 38 / (flops.fwd + flops.bwd))));
+  const warmup = opts.warmup ?? 1;
+  const data = fill(B * T * 3 * C, 1);
+  const attrs = opts.kernel ? { kernel: opts.kernel } : {};
+
+  const fwdGraph = new Graph();
+  const x = fwdGraph.input('qkv', [B, T, 3 * C]);
+  attention(x, NH, attrs);
+  const fwd = new Plan(ctx, fwdGraph, { label: 'bench.attention.fwd' });
+  fwd.write(x, data);
+  const fwdMs = await timePlan(ctx, fwd, reps, warmup);
+  fwd.destroy();
+
+  const graph = new Graph();
+  const qkv = graph.input('qkv', [B, T, 3 * C], 'f32', true);
+  const y = attention(qkv, NH, attrs);
+  const dy = graph.input('dy', [B, T, C]);
+  backward(graph, [{ tensor: y, grad: dy }]);
+  const step = new Plan(ctx, graph, { label: 'bench.attention.step' });
+  step.write(qkv, data);
+  step.write(dy, fill(B * T * C, 2));
+  const stepMs = await timePlan(ctx, step, reps, warmup);
+  step.destroy();
+  return { fwdMs, stepMs, tflops: (flops.fwd + flops.bwd) / (stepMs * 1e9) };
+}
+
+/**
+ * GPU milliseconds of each attention dispatch (forward; backward D, dK/dV, dQ), from timestamp
+ * queries around each one in its own pass: where a step's attention time goes. Needs timestamp-query.
+ */
+export async function benchAttentionKernels(ctx: GpuContext, B: number, NH: number, T: number, HS: number, opts: BenchAttentionOptions = {}): Promise<Record<string, number>> {
+  const device = ctx.device;
+  if (!ctx.features.has('timestamp-query')) throw new Error('benchAttentionKernels: this adapter has no timestamp-query feature');
+  const C = NH * HS;
+  const reps = opts.reps ?? 3;
+  const attrs: AttentionAttrs = opts.kernel ? { nHead: NH, kernel: opts.kernel } : { nHead: NH };
+  const spec = { shape: [B, T, 3 * C], dtype: 'f32' as const };
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+  const buffer = (floats: number, data?: Float32Array) => {
+    const b = device.createBuffer({ size: floats * 4, usage });
+    if (data) device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
+    return b;
+  };
+  const [qkv, y, lse, dy, D, dqkv] = [buffer(B * T * 3 * C, fill(B * T * 3 * C, 1)), buffer(B * T * C), buffer(B * NH * T), buffer(B * T * C, fill(B * T * C, 2)), buffer(B * NH * T), buffer(B * T * 3 * C)];
+  // The buffers each call's refs name: forward [qkv] -> [y, lse]; backward [qkv, y, lse, dy] -> [dqkv], scratch [D].
+  const calls = [
+    ...attentionOp.encode([spec], attrs, ctx).map((call) => ({ call, ins: [qkv], outs: [y, lse], scratch: [] as GPUBuffer[] })),
+    ...attentionBackwardOp.encode([spec], attrs, ctx).map((call) => ({ call, ins: [qkv, y, lse, dy], outs: [dqkv], scratch: [D] })),
+  ];
+  const owned: GPUBuffer[] = [qkv, y, lse, dy, D, dqkv];
+  const steps = calls.map(({ call, ins, outs, scratch }) => {
+    const pipeline = ctx.pipelines.get(call.label, call.code, call.entryPoint, call.constants);
+    const params = device.createBuffer({ size: call.params!.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(params, 0, call.params!);
+    owned.push(params);
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: params } }];
+    call.buffers.forEach((ref, k) => {
+      const b = 'in' in ref ? ins[ref.in]! : 'out' in ref ? outs[ref.out]! : scratch[ref.scratch]!;
+      entries.push({ binding: k + 1, resource: { buffer: b } });
+    });
+    return { name: call.entryPoint, pipeline, bindGroup: device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }), workgroups: call.workgroups };
+  });
+  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * steps.length * reps });
+  const resolve = device.createBuffer({ size: 16 * steps.length * reps, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const readback = device.createBuffer({ size: 16 * steps.length * reps, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const encoder = device.createCommandEncoder();
+  for (let r = -1; r < reps; r++) // r = -1: a warm-up round, untimed
+    steps.forEach((s, i) => {
+      const q = 2 * (r * steps.length + i);
+      const pass = encoder.beginComputePass(r < 0 ? {} : { timestampWrites: { querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } });
+      pass.setPipeline(s.pipeline);
+      pass.setBindGroup(0, s.bindGroup);
+      pass.dispatchWorkgroups(...s.workgroups);
+      pass.end();
+    });
+  encoder.resolveQuerySet(querySet, 0, 2 * steps.length * reps, resolve, 0);
+  encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16 * steps.length * reps);
+  device.queue.submit([encoder.finish()]);
+  await readback.mapAsync(GPUMapMode.READ);
+  const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
+  readback.unmap();
+  const ms: Record<string, number> = {};
+  steps.forEach((s, i) => {
+    let best = Infinity; // the fastest repetition: the least disturbed by other work
+    for (let r = 0; r < reps; r++) best = Math.min(best, Number(stamps[2 * (r * steps.length + i) + 1]! - stamps[2 * (r * steps.length + i)]!) / 1e6);
+    ms[s.name] = best;
+  });
+  [...owned, resolve, readback].forEach((b) => b.destroy());
+  querySet.destroy();
+  return ms;
+}

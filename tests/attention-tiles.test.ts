@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { EncodeDevice } from '../src/autograd/op';
+import { attentionBackwardOp, attentionOp, attentionShader, attentionTiles } from '../src/autograd/ops/attention';
+
+/** A device as encode sees it: features and the two limits the tiles follow. */
+function device(features: string[], workgroupBytes: number, invocations = 256): EncodeDevice {
+  return { features: new Set(features), limits: { maxComputeWorkgroupStorageSize: workgroupBytes, maxComputeInvocationsPerWorkgroup: invocations } };
+}
+
+/** Bytes of workgroup memory an entry point's arrays take, from the tile sizes (as attention.wgsl declares them). */
+function workgroupBytes(HS: number, kernel: 'subgroups' | 'workgroup', d: EncodeDevice): { forward: number; dkv: number } {
+  const { consts, overrides } = attentionTiles(HS, kernel, d);
+  return {
+    forward: 2 * overrides.FW_BK * consts.HS4 * 16,
+    dkv: 2 * overrides.KV_BQ * consts.HS4 * 16 + 2 * overrides.KV_BQ * 4 + (kernel === 'workgroup' ? 2 * overrides.WG * 16 : 0),
+  };
+}
+
+describe('attention tiles', () => {
+  it('fit the workgroup memory the device offers, and grow with it', () => {
+    for (const HS of [8, 20, 24, 64, 128])
+      for (const kernel of ['subgroups', 'workgroup'] as const)
+        for (const limit of [16384, 32768, 49152]) {
+          const used = workgroupBytes(HS, kernel, device(['subgroups'], limit));
+          expect(Math.max(used.forward, used.dkv), `HS=${HS} ${kernel} limit ${limit}`).toBeLessThanOrEqual(limit);
+        }
+    // HS = 64: 32 keys per K/V tile in 16 KiB, 64 in 32 KiB (the old kernel staged 32).
+    expect(attentionTiles(64, 'subgroups', device([], 16384)).overrides.FW_BK).toBe(32);
+    expect(attentionTiles(64, 'subgroups', device([], 32768)).overrides.FW_BK).toBe(64);
+    expect(attentionTiles(128, 'workgroup', device([], 16384)).overrides.KV_BQ).toBe(13);
+  });
+
+  it('registers: several query rows per thread where the head is small, one at HS = 128', () => {
+    expect(attentionTiles(64, 'subgroups').consts).toMatchObject({ HS4: 16, FW_RQ: 2, DQ_RQ: 1, KV_TPK: 4, KV_RK: 2, KV_H4: 4 });
+    expect(attentionTiles(128, 'subgroups').consts).toMatchObject({ HS4: 32, FW_RQ: 1, DQ_RQ: 1, KV_H4: 8 });
+    expect(attentionTiles(24, 'subgroups').consts).toMatchObject({ HS4: 6, FW_RQ: 4, DQ_RQ: 3, KV_TPK: 4, KV_H4: 2 });
+    expect(attentionTiles(8, 'workgroup').consts).toMatchObject({ HS4: 2, FW_RQ: 4, KV_TPK: 2, KV_H4: 1 });
+  });
+
+  it('reach the WGSL as override constants and generated consts, never as literals in the shader file', () => {
+    const d = device(['subgroups'], 32768);
+    const spec = { shape: [2, 50, 3 * 192], dtype: 'f32' as const };
+    const calls = [...attentionOp.encode([spec], { nHead: 3 }, d), ...attentionBackwardOp.encode([spec], { nHead: 3 }, d)];
+    const tiles = attentionTiles(64, 'subgroups', d);
+    for (const call of calls) {
+      expect(call.constants).toEqual(tiles.overrides);
+      expect(call.code).toBe(attentionShader(tiles));
+    }
+    const code = calls[0]!.code;
+    expect(code).toMatch(/^enable subgroups;\nconst HS4: u32 = 16u;\nconst FW_RQ: u32 = 2u;/);
+    expect(code).toContain('override FW_BK: u32;'); // no default: TypeScript always gives it
+    expect(code).toContain('var<workgroup> tileK: array<vec4f, FW_BK * HS4>;');
+    expect(code).not.toMatch(/@workgroup_size\(\d/);
+    expect(code).not.toMatch(/\/\/ unroll$/m); // every marked loop expanded
+    // Grids follow the tiles: forward blocks of WG * FW_RQ rows, dK/dV blocks of WG / KV_TPK * KV_RK keys.
+    expect(calls[0]!.workgroups).toEqual([Math.ceil(50 / 128), 6, 1]);
+    expect(calls.find((c) => c.entryPoint === 'attention_backward_dkv')!.workgroups).toEqual([Math.ceil(50 / 32), 6, 1]);
+  });
+
+  it('pick subgroup sums where offered, workgroup memory otherwise; either can be forced', () => {
+    const spec = { shape: [1, 8, 3 * 32], dtype: 'f32' as const };
+    const codeOf = (features: string[], kernel?: 'subgroups' | 'workgroup') => attentionOp.encode([spec], kernel ? { nHead: 2, kernel } : { nHead: 2 }, device(features, 16384))[0]!.code;
+    expect(codeOf(['subgroups'])).toContain('subgroupShuffleXor');
+    expect(codeOf([])).not.toContain('enable subgroups');
+    expect(codeOf([])).toContain('var<workgroup> kvX');
+    expect(codeOf(['subgroups'], 'workgroup')).not.toContain('enable subgroups');
+    expect(() => codeOf([], 'subgroups')).toThrow("attention: kernel 'subgroups' forced, but this device has no 'subgroups' feature");
+  });
+});
