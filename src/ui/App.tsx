@@ -1,64 +1,33 @@
 /**
- * The lab's shell: a header, the WebGPU check and one section at a time (Train first: a first
- * visit needs no choices before pressing Train).
+ * The lab's shell: a header, the GPU's state and one section at a time (Train first: a first
+ * visit needs no choices before pressing Train). The sections are ARIA tabs: one Tab stop, arrow
+ * keys, Home and End move between them. The GPU is probed by the lab worker only; the header
+ * shows that probe's report from the lab store.
  */
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useRef, type KeyboardEvent, type ReactNode } from 'react';
 import { DataPanel } from './data/DataPanel';
+import { appDataStore } from './data/data-store';
 import { ErrorBoundary } from './ErrorBoundary';
+import { appLabStore, useLabStore } from './lab/browser-lab';
 import { TrainPanel } from './lab/TrainPanel';
 import { appSweepStore } from './plan/browser-plan';
 import { navStore, useSection } from './plan/nav-store';
 import { PlanTab } from './plan/PlanTab';
 
-type GpuState = { kind: 'checking' } | { kind: 'missing' } | { kind: 'no-adapter' } | { kind: 'ok'; name: string };
-
-function useWebGpu(): GpuState {
-  const hasApi = typeof navigator !== 'undefined' && 'gpu' in navigator && !!navigator.gpu;
-  const [state, setState] = useState<GpuState>(hasApi ? { kind: 'checking' } : { kind: 'missing' });
-  useEffect(() => {
-    if (!hasApi) return;
-    let live = true;
-    // navigator.gpu can exist with no usable adapter (blocklisted GPU, disabled hardware acceleration).
-    navigator.gpu.requestAdapter().then(
-      (adapter) => {
-        if (!live) return;
-        if (!adapter) setState({ kind: 'no-adapter' });
-        else {
-          const { vendor, architecture, description } = adapter.info;
-          setState({ kind: 'ok', name: description || [vendor, architecture].filter(Boolean).join(' ') || 'unknown GPU' });
-        }
-      },
-      () => live && setState({ kind: 'no-adapter' }),
-    );
-    return () => {
-      live = false;
-    };
-  }, [hasApi]);
-  return state;
-}
-
-function WebGpuStatus() {
-  const gpu = useWebGpu();
-  switch (gpu.kind) {
-    case 'checking':
-      return <p className="gpu-status">Checking for WebGPU…</p>;
-    case 'ok':
-      return <p className="gpu-status ok">WebGPU is available in this browser (adapter: {gpu.name}).</p>;
-    case 'no-adapter':
-      return (
-        <p role="alert" className="gpu-status warn">
-          This browser has WebGPU (<code>navigator.gpu</code>) but offered no GPU adapter. Check that hardware
-          acceleration is on and see <code>chrome://gpu</code> for why WebGPU may be disabled.
-        </p>
-      );
-    case 'missing':
-      return (
-        <p role="alert" className="gpu-status warn">
-          WebGPU is not available here (<code>navigator.gpu</code> is missing). Use a recent Chrome or Edge (113+), or
-          Firefox/Safari with WebGPU enabled; the page must be served over HTTPS or from localhost.
-        </p>
-      );
+/** What the worker's probe found (the page itself never asks for an adapter: one probe, one device). */
+function GpuStatus({ onTrainTab }: { onTrainTab: boolean }) {
+  const device = useLabStore((s) => s.device);
+  if (device.status === 'probing') return <p className="gpu-status">Checking for WebGPU…</p>;
+  if (device.status === 'ready') {
+    const adapter = device.report?.adapter;
+    return <p className="gpu-status ok">WebGPU is available in this browser{adapter ? ` (adapter: ${adapter})` : ''}.</p>;
   }
+  // The Train tab's own alert gives the reason; elsewhere the header is the only place that says it.
+  return (
+    <p role="alert" className="gpu-status warn">
+      WebGPU is not available here{onTrainTab ? ': training is off (the reason is below).' : `: ${device.report?.reason ?? 'training is off.'}`}
+    </p>
+  );
 }
 
 interface Section {
@@ -73,44 +42,92 @@ const SECTIONS: Section[] = [
   { id: 'plan', title: 'Plan', render: () => <PlanTab /> },
 ];
 
+/** The tab a key moves to from `index` (wrapping, as the ARIA tabs pattern does), or null for other keys. */
+function tabForKey(key: string, index: number): number | null {
+  const last = SECTIONS.length - 1;
+  switch (key) {
+    case 'ArrowRight':
+      return index === last ? 0 : index + 1;
+    case 'ArrowLeft':
+      return index === 0 ? last : index - 1;
+    case 'Home':
+      return 0;
+    case 'End':
+      return last;
+    default:
+      return null;
+  }
+}
+
 export function App() {
   const current = useSection();
-  const setCurrent = navStore.getState().show;
-  // A sweep that was running before a reload continues from any tab.
+  const show = navStore.getState().show;
+  const tabs = useRef(new Map<string, HTMLButtonElement>());
   useEffect(() => {
+    // The header shows the worker's probe whichever tab opens first.
+    void appDataStore().getState().init();
+    appLabStore().getState().init();
+    // A sweep that was running before a reload continues from any tab.
     void appSweepStore().getState().init();
   }, []);
   const section = SECTIONS.find((s) => s.id === current) ?? SECTIONS[0];
+  const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
+    const next = tabForKey(event.key, SECTIONS.indexOf(section));
+    if (next === null) return;
+    event.preventDefault();
+    const target = SECTIONS[next];
+    show(target.id);
+    tabs.current.get(target.id)?.focus();
+  };
   return (
     <div className="app">
       <header className="app-header">
         <h1>GPT Garden</h1>
         <p className="tagline">Train a not-so-large GPT from scratch in your browser, on WebGPU.</p>
-        <WebGpuStatus />
-        {/* Tabs, not buttons: the only button named "Train" is the one that starts training. */}
-        <nav aria-label="Lab sections" role="tablist">
-          {SECTIONS.map((s) => (
-            <button
-              key={s.id}
-              type="button"
-              role="tab"
-              id={`tab-${s.id}`}
-              aria-controls="section"
-              className={s.id === current ? 'nav-item current' : 'nav-item'}
-              aria-selected={s.id === current}
-              onClick={() => setCurrent(s.id)}
-            >
-              {s.title}
-            </button>
-          ))}
+        <GpuStatus onTrainTab={section.id === 'train'} />
+        <nav aria-label="Lab sections">
+          {/* Tabs, not buttons: the only button named "Train" is the one that starts training. */}
+          <div role="tablist" aria-label="Lab sections" className="tablist" onKeyDown={onKeyDown}>
+            {SECTIONS.map((s) => {
+              const selected = s.id === section.id;
+              return (
+                <button
+                  key={s.id}
+                  ref={(el) => {
+                    if (el) tabs.current.set(s.id, el);
+                  }}
+                  type="button"
+                  role="tab"
+                  id={`tab-${s.id}`}
+                  aria-controls={`panel-${s.id}`}
+                  aria-selected={selected}
+                  // Roving tabindex: the tab list is one Tab stop, at the selected tab.
+                  tabIndex={selected ? 0 : -1}
+                  className={selected ? 'nav-item current' : 'nav-item'}
+                  onClick={() => show(s.id)}
+                >
+                  {s.title}
+                </button>
+              );
+            })}
+          </div>
         </nav>
       </header>
-      <main id="section" role="tabpanel" aria-labelledby="section-title">
-        <h2 id="section-title">{section.title}</h2>
-        {/* Keyed by section: a panel that failed gets a fresh boundary when shown again. */}
-        <ErrorBoundary key={section.id} name={section.title}>
-          {section.render()}
-        </ErrorBoundary>
+      <main>
+        {SECTIONS.map((s) =>
+          s.id === section.id ? (
+            <section key={s.id} id={`panel-${s.id}`} role="tabpanel" aria-labelledby={`tab-${s.id}`} className="tabpanel">
+              <h2>{s.title}</h2>
+              {/* Keyed by section: a panel that failed gets a fresh boundary when shown again. */}
+              <ErrorBoundary key={s.id} name={s.title}>
+                {s.render()}
+              </ErrorBoundary>
+            </section>
+          ) : (
+            // Hidden and empty, so every tab's aria-controls names a panel; only the shown one is mounted.
+            <section key={s.id} id={`panel-${s.id}`} role="tabpanel" aria-labelledby={`tab-${s.id}`} hidden />
+          ),
+        )}
       </main>
     </div>
   );
