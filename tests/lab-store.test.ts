@@ -82,7 +82,7 @@ describe('lab store', () => {
     env.store.getState().init();
     env.send({ type: 'device', report: { ok: true, limits: LIMITS, suggested: SUGGESTED } });
     env.store.getState().setForm({ model: { nEmbd: 30, nHead: 4 } });
-    expect(env.store.getState().problems()).toEqual(['Model: width 30 is not divisible by 4 heads.']);
+    expect(env.store.getState().problems()).toEqual(['The width 30 is not divisible by 4 heads: each head takes an equal share of the width, so use a multiple of 4.']);
     env.store.getState().setForm({ model: { nEmbd: 32 }, batchSize: NaN });
     await env.store.getState().train();
     expect(env.store.getState().error).toEqual({ kind: 'config', message: 'The batch size must be a whole number of at least 1 (it is NaN).' });

@@ -2,7 +2,7 @@
  * Settings a first run starts from, and the checks the page runs before it starts one. Pure
  * functions with no GPU code, so the page can import them.
  */
-import { configProblems } from '../model/config';
+import { splitRange } from '../data/sampler';
 import { paramCount } from '../model/hf';
 import type { DeviceReport, RunSettings } from './protocol';
 
@@ -88,50 +88,161 @@ function bytesText(bytes: number): string {
   return `${Math.max(1, Math.round(bytes / 2 ** 20))} MiB`;
 }
 
-function wholeNumber(problems: string[], what: string, value: number, min: number): void {
-  if (!Number.isInteger(value) || value < min) problems.push(`The ${what} must be a whole number of at least ${min} (it is ${value}).`);
+/** The Train form field a problem belongs to; null when it is about the settings as a whole. */
+export type SettingsField =
+  | 'nLayer'
+  | 'nHead'
+  | 'nEmbd'
+  | 'blockSize'
+  | 'vocabSize'
+  | 'batchSize'
+  | 'accumSteps'
+  | 'maxSteps'
+  | 'maxLr'
+  | 'minLr'
+  | 'warmupSteps'
+  | 'evalEvery'
+  | 'evalBatches'
+  | 'checkpointEvery'
+  | 'weightDecay'
+  | 'gradClip'
+  | 'seed'
+  | 'datasetId';
+
+/** One thing wrong with the settings, in a user's words, and the field to fix (shown beside it). */
+export interface SettingsProblem {
+  field: SettingsField | null;
+  message: string;
 }
+
+/** The model's numbers as the form names them (never the config's internal keys). */
+const MODEL_WORDS: [SettingsField & keyof SuggestedSettings['model'], string][] = [
+  ['nLayer', 'number of layers'],
+  ['nHead', 'number of heads'],
+  ['nEmbd', 'width'],
+  ['blockSize', 'block size'],
+  ['vocabSize', 'vocabulary'],
+];
+
+function wholeNumber(problems: SettingsProblem[], field: SettingsField, what: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) problems.push({ field, message: `The ${what} must be a whole number of at least ${min} (it is ${value}).` });
+}
+
+/** The head size the attention kernels support (width ÷ heads). */
+const MAX_HEAD_SIZE = 128;
 
 /**
  * What is wrong with these settings on a device with `limits` (limits unknown: only the settings'
- * own consistency is checked), as sentences that say what to change. Empty when they are fine.
+ * own consistency is checked), each with the field to change. Empty when they are fine. These are
+ * the checks every run must pass (the CLI and the worker run them too).
  */
-export function settingsProblems(settings: SuggestedSettings, limits?: BufferLimits): string[] {
-  const problems = configProblems(settings.model).map((p) => `Model: ${p}.`);
-  wholeNumber(problems, 'batch size', settings.batchSize, 1);
-  wholeNumber(problems, 'number of accumulation steps', settings.accumSteps, 1);
-  wholeNumber(problems, 'number of steps', settings.maxSteps, 1);
-  wholeNumber(problems, 'evaluation interval', settings.evalEvery, 1);
-  wholeNumber(problems, 'number of evaluation batches', settings.evalBatches, 0);
-  wholeNumber(problems, 'checkpoint interval', settings.checkpointEvery, 1);
-  wholeNumber(problems, 'number of warmup steps', settings.lr.warmupSteps, 0);
-  if (!Number.isInteger(settings.seed)) problems.push(`The seed must be a whole number (it is ${settings.seed}).`);
+export function settingsFieldProblems(settings: SuggestedSettings, limits?: BufferLimits): SettingsProblem[] {
+  const problems: SettingsProblem[] = [];
+  for (const [field, what] of MODEL_WORDS) wholeNumber(problems, field, what, settings.model[field], 1);
+  const { vocabSize: V, blockSize: T, nHead: NH, nEmbd: C } = settings.model;
+  if (problems.length === 0 && C % NH !== 0) {
+    problems.push({ field: 'nEmbd', message: `The width ${C} is not divisible by ${NH} heads: each head takes an equal share of the width, so use a multiple of ${NH}.` });
+  } else if (problems.length === 0 && C / NH > MAX_HEAD_SIZE) {
+    problems.push({ field: 'nHead', message: `Each head would be ${C / NH} wide (width ÷ heads), above the supported ${MAX_HEAD_SIZE}: use at least ${Math.ceil(C / MAX_HEAD_SIZE)} heads, or a narrower width.` });
+  }
+  wholeNumber(problems, 'batchSize', 'batch size', settings.batchSize, 1);
+  wholeNumber(problems, 'accumSteps', 'number of accumulation steps', settings.accumSteps, 1);
+  wholeNumber(problems, 'maxSteps', 'number of steps', settings.maxSteps, 1);
+  wholeNumber(problems, 'evalEvery', 'evaluation interval', settings.evalEvery, 1);
+  wholeNumber(problems, 'evalBatches', 'number of evaluation batches', settings.evalBatches, 0);
+  wholeNumber(problems, 'checkpointEvery', 'checkpoint interval', settings.checkpointEvery, 1);
+  wholeNumber(problems, 'warmupSteps', 'number of warmup steps', settings.lr.warmupSteps, 0);
+  if (!Number.isInteger(settings.seed)) problems.push({ field: 'seed', message: `The seed must be a whole number (it is ${settings.seed}).` });
   const { maxLr, minLr } = settings.lr;
-  if (!(maxLr > 0 && Number.isFinite(maxLr))) problems.push(`The learning rate must be above 0 (it is ${maxLr}); 1e-3 is a good start for small models.`);
-  else if (!(minLr >= 0 && minLr <= maxLr)) problems.push(`The final learning rate must be between 0 and the peak learning rate ${maxLr} (it is ${minLr}).`);
-  if (!(settings.weightDecay >= 0)) problems.push(`The weight decay must be 0 or more (it is ${settings.weightDecay}).`);
-  if (!(settings.gradClip >= 0)) problems.push(`The gradient clip must be 0 (off) or more (it is ${settings.gradClip}).`);
+  if (!(maxLr > 0 && Number.isFinite(maxLr))) problems.push({ field: 'maxLr', message: `The learning rate must be above 0 (it is ${maxLr}); 1e-3 is a good start for small models.` });
+  else if (!(minLr >= 0 && minLr <= maxLr)) problems.push({ field: 'minLr', message: `The final learning rate must be between 0 and the peak learning rate ${maxLr} (it is ${minLr}).` });
+  if (!(settings.weightDecay >= 0)) problems.push({ field: 'weightDecay', message: `The weight decay must be 0 or more (it is ${settings.weightDecay}).` });
+  if (!(settings.gradClip >= 0)) problems.push({ field: 'gradClip', message: `The gradient clip must be 0 (off) or more (it is ${settings.gradClip}).` });
   if (problems.length > 0) return problems;
 
-  const { vocabSize: V, blockSize: T, nHead: NH, nEmbd: C } = settings.model;
   const B = settings.batchSize;
-  if (B * NH > MAX_GRID) problems.push(`Batch size ${B} × ${NH} heads is over the GPU's limit of ${MAX_GRID}: lower the batch size and raise the accumulation steps.`);
+  if (B * NH > MAX_GRID) problems.push({ field: 'batchSize', message: `Batch size ${B} × ${NH} heads is over the GPU's limit of ${MAX_GRID}: lower the batch size and raise the accumulation steps.` });
   if (!limits) return problems;
   const binding = limits.maxStorageBufferBindingSize;
   const logits = B * T * V * 4;
   if (logits > binding) {
-    problems.push(
-      `One micro-batch's logits (${B} × ${T} tokens × ${V} vocabulary × 4 bytes = ${bytesText(logits)}) are more than this GPU can bind at once (${bytesText(binding)}): lower the batch size (raise the accumulation steps to keep the tokens per step), the block size, or the vocabulary.`,
-    );
+    problems.push({
+      field: 'batchSize',
+      message: `One micro-batch's logits (${B} × ${T} tokens × ${V} vocabulary × 4 bytes = ${bytesText(logits)}) are more than this GPU can bind at once (${bytesText(binding)}): lower the batch size (raise the accumulation steps to keep the tokens per step), the block size, or the vocabulary.`,
+    });
   }
   const mlp = B * T * 4 * C * 4;
-  if (mlp > binding) problems.push(`The MLP activations of one micro-batch (${bytesText(mlp)}) are more than this GPU can bind at once (${bytesText(binding)}): lower the batch size or the block size.`);
+  if (mlp > binding) problems.push({ field: 'batchSize', message: `The MLP activations of one micro-batch (${bytesText(mlp)}) are more than this GPU can bind at once (${bytesText(binding)}): lower the batch size or the block size.` });
   const arena = paramCount(settings.model) * 4;
   if (arena > binding || arena > limits.maxBufferSize) {
-    problems.push(`The model's ${paramCount(settings.model).toLocaleString('en-US')} parameters (${bytesText(arena)}) do not fit in one GPU buffer here (${bytesText(Math.min(binding, limits.maxBufferSize))}): make it narrower or shallower.`);
+    problems.push({
+      field: 'nEmbd',
+      message: `The model's ${paramCount(settings.model).toLocaleString('en-US')} parameters (${bytesText(arena)}) do not fit in one GPU buffer here (${bytesText(Math.min(binding, limits.maxBufferSize))}): make it narrower or shallower.`,
+    });
   }
   const estimate = estimateGpuBytes(settings);
   const budget = MEMORY_BUFFERS * limits.maxBufferSize;
-  if (estimate > budget) problems.push(`Training would need about ${bytesText(estimate)} of GPU memory, likely more than this GPU has (its largest buffer is ${bytesText(limits.maxBufferSize)}): use a smaller model or batch size.`);
+  if (estimate > budget) {
+    problems.push({ field: 'batchSize', message: `Training would need about ${bytesText(estimate)} of GPU memory, likely more than this GPU has (its largest buffer is ${bytesText(limits.maxBufferSize)}): use a smaller model or batch size.` });
+  }
+  return problems;
+}
+
+/** settingsFieldProblems as sentences (for the CLI, the worker and error messages). */
+export function settingsProblems(settings: SuggestedSettings, limits?: BufferLimits): string[] {
+  return settingsFieldProblems(settings, limits).map((p) => p.message);
+}
+
+/** What the form knows of the dataset a run would read, before Train: its shards and validation share. */
+export interface WindowSource {
+  name: string;
+  valFraction: number;
+  shards: readonly { tokens: number }[];
+}
+
+/** The longest piece of `split` in one shard: a training window (block + 1 tokens) never crosses a shard or the split. */
+export function longestPiece(data: WindowSource, split: 'train' | 'val'): number {
+  let longest = 0;
+  for (const shard of data.shards) {
+    const [start, end] = splitRange(shard.tokens, data.valFraction, split);
+    longest = Math.max(longest, end - start);
+  }
+  return longest;
+}
+
+/**
+ * The Train form's checks: every run's (settingsFieldProblems) plus the ones that would waste a
+ * run rather than fail it, said before Train: a warmup as long as the run (the learning rate never
+ * reaches its peak nor decays), and a block size longer than the chosen dataset's windows (the
+ * sampler would refuse it only after the model is built). `data` is null when the dataset is not
+ * known yet (the bundled corpus before its first tokenization).
+ */
+export function formProblems(settings: SuggestedSettings, limits?: BufferLimits, data?: WindowSource | null): SettingsProblem[] {
+  const problems = settingsFieldProblems(settings, limits);
+  const { warmupSteps } = settings.lr;
+  const steps = settings.maxSteps;
+  if (Number.isInteger(steps) && steps >= 1 && Number.isInteger(warmupSteps) && warmupSteps >= steps) {
+    problems.push({
+      field: 'warmupSteps',
+      message: `Warmup (${warmupSteps} steps) must be shorter than the run (${steps} steps), or the learning rate never reaches its peak nor decays: about a tenth of the steps (${Math.max(1, Math.round(steps / 10))}) is usual.`,
+    });
+  }
+  const T = settings.model.blockSize;
+  if (data && data.shards.length > 0 && Number.isInteger(T) && T >= 1) {
+    const train = longestPiece(data, 'train');
+    const val = longestPiece(data, 'val');
+    // A window is block size + 1 tokens (inputs and the next token of each), within one piece.
+    if (train <= T) {
+      problems.push({
+        field: 'blockSize',
+        message: `The block size ${T} is longer than the training text of ${data.name} allows: its longest piece holds ${train} tokens and a window needs ${T + 1}. Use a block size of at most ${Math.max(1, train - 1)}, or more data.`,
+      });
+    } else if (settings.evalBatches > 0 && val <= T) {
+      problems.push({
+        field: 'blockSize',
+        message: `The block size ${T} is longer than the validation part of ${data.name} allows: its longest piece holds ${val} tokens and a window needs ${T + 1}. Use a block size of at most ${Math.max(1, val - 1)}, or tokenize it again with a larger validation share.`,
+      });
+    }
+  }
   return problems;
 }
