@@ -1,6 +1,7 @@
 /**
  * A labelled number input that keeps what the user is typing ("1e-" on the way to "1e-3") and
- * reports the parsed value on every change (NaN while it is not a number: the form's checks say so).
+ * reports the parsed value on every change (NaN while it is not a number: the form's checks say so,
+ * beside the field).
  */
 import { useEffect, useId, useState } from 'react';
 
@@ -10,13 +11,15 @@ export interface NumberFieldProps {
   onChange(value: number): void;
   disabled?: boolean;
   hint?: string;
+  /** What is wrong with the value, said beside the field (and the field marked invalid). */
+  problem?: string;
 }
 
 function parse(text: string): number {
   return text.trim() === '' ? NaN : Number(text);
 }
 
-export function NumberField({ label, value, onChange, disabled, hint }: NumberFieldProps) {
+export function NumberField({ label, value, onChange, disabled, hint, problem }: NumberFieldProps) {
   const id = useId();
   const [text, setText] = useState(String(value));
   // A value set from outside (a device suggestion, a plan) replaces the text unless they agree.
@@ -32,12 +35,18 @@ export function NumberField({ label, value, onChange, disabled, hint }: NumberFi
         inputMode="decimal"
         value={text}
         disabled={disabled}
-        aria-describedby={hint ? `${id}-hint` : undefined}
+        aria-invalid={problem ? true : undefined}
+        aria-describedby={[problem && `${id}-problem`, hint && `${id}-hint`].filter(Boolean).join(' ') || undefined}
         onChange={(event) => {
           setText(event.target.value);
           onChange(parse(event.target.value));
         }}
       />
+      {problem && (
+        <span id={`${id}-problem`} className="field-problem">
+          {problem}
+        </span>
+      )}
       {hint && (
         <span id={`${id}-hint`} className="muted hint">
           {hint}

@@ -1,11 +1,12 @@
 /**
  * The Train form: model shape, batch and accumulation, schedule, dataset; what the settings cost
  * (parameters, tokens, FLOPs, GPU memory, time on this device, passes over the data) and what is
- * wrong with them, before anything starts. The vocabulary is the tokenizer's (made in Data).
+ * wrong with them, each problem beside its field, before anything starts (Train stays disabled
+ * while there are any). The vocabulary is the tokenizer's (made in Data).
  */
 import { useMemo } from 'react';
 import { paramCount, trainingFlopsPerToken } from '../../model/hf';
-import { estimateGpuBytes, settingsProblems } from '../../train/defaults';
+import { estimateGpuBytes, type SettingsField } from '../../train/defaults';
 import { formatBytes } from '../../data/storage';
 import { useDataStore } from '../data/data-store';
 import { navStore } from '../plan/nav-store';
@@ -15,18 +16,23 @@ import { usableDatasets } from './first-run';
 import { isBusy } from './lab-store';
 import { appLabStore, useLabStore } from './browser-lab';
 import { NumberField } from './NumberField';
+import { problemsByField, useFormProblems } from './form-problems';
+import './form.css';
+
+/** The fields this form shows: their problems are said beside them, any other's under the form. */
+const SHOWN: readonly SettingsField[] = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'vocabSize', 'batchSize', 'accumSteps', 'maxSteps', 'maxLr', 'minLr', 'warmupSteps', 'evalEvery', 'checkpointEvery', 'datasetId'];
 
 export function TrainForm() {
   const form = useLabStore((s) => s.form);
   const busy = useLabStore((s) => isBusy(s.phase));
   const report = useLabStore((s) => s.device.report);
-  const limits = report?.limits;
   const measured = useLabStore((s) => s.measuredSpeed);
   const notes = useLabStore((s) => s.planNotes);
   const tokenizer = useDataStore((s) => s.tokenizer);
   const datasets = useDataStore((s) => s.datasets);
   const { setForm, setPlanNotes } = appLabStore().getState();
-  const problems = useMemo(() => settingsProblems(form, limits), [form, limits]);
+  const problems = useFormProblems();
+  const { byField: said, general } = useMemo(() => problemsByField(problems, SHOWN), [problems]);
   const estimate = useMemo(() => (problems.length === 0 ? runEstimate(form, report, measured) : null), [problems, form, report, measured]);
   const usable = tokenizer.json ? usableDatasets(datasets, tokenizer.json) : [];
   const m = form.model;
@@ -40,13 +46,25 @@ export function TrainForm() {
       <fieldset disabled={busy}>
         <legend>Model</legend>
         <div className="field-grid">
-          <NumberField label="Layers" value={m.nLayer} onChange={(nLayer) => setForm({ model: { nLayer } })} />
-          <NumberField label="Heads" value={m.nHead} onChange={(nHead) => setForm({ model: { nHead } })} />
-          <NumberField label="Width" value={m.nEmbd} onChange={(nEmbd) => setForm({ model: { nEmbd } })} />
-          <NumberField label="Block size" value={m.blockSize} onChange={(blockSize) => setForm({ model: { blockSize } })} />
+          <NumberField label="Layers" value={m.nLayer} problem={said.nLayer} onChange={(nLayer) => setForm({ model: { nLayer } })} />
+          <NumberField label="Heads" value={m.nHead} problem={said.nHead} onChange={(nHead) => setForm({ model: { nHead } })} />
+          <NumberField label="Width" value={m.nEmbd} problem={said.nEmbd} onChange={(nEmbd) => setForm({ model: { nEmbd } })} />
+          <NumberField label="Block size" value={m.blockSize} problem={said.blockSize} onChange={(blockSize) => setForm({ model: { blockSize } })} />
           <div className="field">
             <label htmlFor="train-vocab">Vocabulary</label>
-            <input id="train-vocab" type="text" readOnly value={m.vocabSize} aria-describedby="train-vocab-hint" />
+            <input
+              id="train-vocab"
+              type="text"
+              readOnly
+              value={m.vocabSize}
+              aria-invalid={said.vocabSize ? true : undefined}
+              aria-describedby={said.vocabSize ? 'train-vocab-problem train-vocab-hint' : 'train-vocab-hint'}
+            />
+            {said.vocabSize && (
+              <span id="train-vocab-problem" className="field-problem">
+                {said.vocabSize}
+              </span>
+            )}
             <span id="train-vocab-hint" className="muted hint">
               {tokenizer.status === 'ready' ? 'The tokenizer’s size. ' : 'No tokenizer yet: Train makes one of this size from the bundled corpus. '}
               <button type="button" className="secondary" onClick={() => navStore.getState().show('data')}>
@@ -59,18 +77,24 @@ export function TrainForm() {
       <fieldset disabled={busy}>
         <legend>Batch and schedule</legend>
         <div className="field-grid">
-          <NumberField label="Micro-batch" value={form.batchSize} onChange={(batchSize) => setForm({ batchSize })} />
-          <NumberField label="Accumulation steps" value={form.accumSteps} onChange={(accumSteps) => setForm({ accumSteps })} />
-          <NumberField label="Steps" value={form.maxSteps} onChange={(maxSteps) => setForm({ maxSteps })} />
-          <NumberField label="Peak learning rate" value={form.lr.maxLr} onChange={(maxLr) => setForm({ lr: { maxLr } })} />
-          <NumberField label="Final learning rate" value={form.lr.minLr} onChange={(minLr) => setForm({ lr: { minLr } })} />
-          <NumberField label="Warmup steps" value={form.lr.warmupSteps} onChange={(warmupSteps) => setForm({ lr: { warmupSteps } })} />
-          <NumberField label="Validate every" value={form.evalEvery} onChange={(evalEvery) => setForm({ evalEvery })} />
-          <NumberField label="Checkpoint every" value={form.checkpointEvery} onChange={(checkpointEvery) => setForm({ checkpointEvery })} />
+          <NumberField label="Micro-batch" value={form.batchSize} problem={said.batchSize} onChange={(batchSize) => setForm({ batchSize })} />
+          <NumberField label="Accumulation steps" value={form.accumSteps} problem={said.accumSteps} onChange={(accumSteps) => setForm({ accumSteps })} />
+          <NumberField label="Steps" value={form.maxSteps} problem={said.maxSteps} onChange={(maxSteps) => setForm({ maxSteps })} />
+          <NumberField label="Peak learning rate" value={form.lr.maxLr} problem={said.maxLr} onChange={(maxLr) => setForm({ lr: { maxLr } })} />
+          <NumberField label="Final learning rate" value={form.lr.minLr} problem={said.minLr} onChange={(minLr) => setForm({ lr: { minLr } })} />
+          <NumberField label="Warmup steps" value={form.lr.warmupSteps} problem={said.warmupSteps} onChange={(warmupSteps) => setForm({ lr: { warmupSteps } })} />
+          <NumberField label="Validate every" value={form.evalEvery} problem={said.evalEvery} onChange={(evalEvery) => setForm({ evalEvery })} />
+          <NumberField label="Checkpoint every" value={form.checkpointEvery} problem={said.checkpointEvery} onChange={(checkpointEvery) => setForm({ checkpointEvery })} />
         </div>
         <div className="field">
           <label htmlFor="train-dataset">Dataset</label>
-          <select id="train-dataset" value={form.datasetId} onChange={(e) => setForm({ datasetId: e.target.value })}>
+          <select
+            id="train-dataset"
+            value={form.datasetId}
+            aria-invalid={said.datasetId ? true : undefined}
+            aria-describedby={said.datasetId ? 'train-dataset-problem' : undefined}
+            onChange={(e) => setForm({ datasetId: e.target.value })}
+          >
             <option value="">Automatic (the bundled corpus, tokenized on first use)</option>
             {form.datasetId && !usable.some((d) => d.id === form.datasetId) && (
               <option value={form.datasetId}>{picked ? `${picked.name} (tokenized with another tokenizer: re-tokenize it in Data)` : `${form.datasetId} (not prepared yet: prepare it in Data)`}</option>
@@ -81,6 +105,11 @@ export function TrainForm() {
               </option>
             ))}
           </select>
+          {said.datasetId && (
+            <span id="train-dataset-problem" className="field-problem">
+              {said.datasetId}
+            </span>
+          )}
         </div>
       </fieldset>
       {numbersOk && problems.length === 0 && (
@@ -109,9 +138,9 @@ export function TrainForm() {
           </button>
         </div>
       )}
-      {problems.length > 0 && (
+      {general.length > 0 && (
         <ul className="problems" aria-label="Problems with these settings">
-          {problems.map((p) => (
+          {general.map((p) => (
             <li key={p}>{p}</li>
           ))}
         </ul>

@@ -8,6 +8,7 @@ import { ErrorBoundary } from '../ErrorBoundary';
 import { formatCount, formatDuration, runNumbers } from './chart-data';
 import { appLabStore, useLabStore } from './browser-lab';
 import { canResume, isBusy } from './lab-store';
+import { blockedStatus, useFormProblems } from './form-problems';
 import { statusText } from './status-text';
 import { LossChart } from './LossChart';
 import { ProfileTable } from './ProfileTable';
@@ -84,11 +85,12 @@ function Controls() {
   const run = useLabStore((s) => s.run);
   const deviceReady = useLabStore((s) => s.device.status === 'ready');
   const asking = useLabStore((s) => s.confirm !== null);
+  const invalid = useFormProblems().length > 0;
   const { train, pause, resume, stop } = appLabStore().getState();
   // Each button says at once what was asked of it; the run obeys at the next step boundary.
   return (
     <div className="actions">
-      <button type="button" onClick={() => void train()} disabled={isBusy(phase) || !deviceReady || asking}>
+      <button type="button" onClick={() => void train()} disabled={isBusy(phase) || !deviceReady || asking || invalid}>
         Train
       </button>
       <button type="button" className="secondary" onClick={pause} disabled={phase !== 'running'}>
@@ -128,6 +130,7 @@ function ConfirmLongRun() {
 function StatusLine() {
   const state = useLabStore((s) => s);
   const { phase, checkpointStep, stepStartedAt } = state;
+  const blocked = blockedStatus(state, useFormProblems().length);
   const [, setTick] = useState(0);
   const inFlight = stepStartedAt !== null && isBusy(phase);
   useEffect(() => {
@@ -138,7 +141,7 @@ function StatusLine() {
   const now = stepStartedAt === null ? 0 : stepStartedAt + (appLabStore().getState().stepElapsedMs() ?? 0);
   return (
     <p role="status" aria-label="Training status" className="status-line">
-      {statusText(state, now)}
+      {blocked ?? statusText(state, now)}
       {checkpointStep > 0 && phase !== 'preparing' && <span className="muted"> · checkpoint at step {checkpointStep}</span>}
     </p>
   );

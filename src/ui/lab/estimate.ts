@@ -119,3 +119,9 @@ export function chosenDataset(datasetId: string, usable: DatasetManifest[], all:
   if (datasetId) return all.find((d) => d.id === datasetId) ?? null;
   return usable.find((d) => isBundledDataset(d.id)) ?? { name: 'the bundled corpus', tokens: BUNDLED_TOKENS_ABOUT };
 }
+
+/** The stored dataset a run of the form would read, when it exists yet (its shards decide which block sizes fit). */
+export function chosenManifest(datasetId: string, usable: DatasetManifest[], all: DatasetManifest[]): DatasetManifest | null {
+  if (datasetId) return all.find((d) => d.id === datasetId) ?? null;
+  return usable.find((d) => isBundledDataset(d.id)) ?? null;
+}
