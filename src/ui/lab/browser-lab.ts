@@ -11,6 +11,7 @@ import { appDataStore } from '../data/data-store';
 import { tabTrainingLock } from '../data/training-lock';
 import { createWorkerClient, type WorkerClient } from '../data/worker-client';
 import { createLabStore, type LabState } from './lab-store';
+import { keepForm, pageStorage } from './saved-form';
 
 /** Hands `bytes` to the browser as a file download. */
 export function saveFile(name: string, bytes: Uint8Array, type = 'application/zip'): void {
@@ -51,6 +52,7 @@ export function appLabStore(): StoreApi<LabState> {
     // Stored without compression: weights do not compress, and the zip opens anywhere.
     download: (folder, files) => saveFile(`${folder}.zip`, zipSync(Object.fromEntries(files.map((f) => [`${folder}/${f.name}`, f.bytes])), { level: 0 })),
   });
+  keepForm(appStore, pageStorage());
   return appStore;
 }
 
