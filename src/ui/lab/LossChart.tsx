@@ -5,7 +5,7 @@
  * for screen readers a one-sentence summary per run and the points as a table.
  */
 import { useId, useMemo } from 'react';
-import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, XAxis, YAxis } from 'recharts';
 import type { EvalPoint, StepPoint } from '../../train/protocol';
 import { appCompareStore, useCompareStore } from './browser-compare';
 import { saveFile, useLabStore } from './browser-lab';
@@ -99,9 +99,10 @@ function ChartControls({ series }: { series: CurveSeries[] }) {
   );
 }
 
-const tooltipNumber = (v: unknown) => (typeof v === 'number' ? v.toPrecision(4) : String(v));
-
-/** The chart itself, one image to assistive technology: its label is the summary. */
+/**
+ * The chart itself, one image to assistive technology: its label is the summary. No hover tooltip:
+ * recharts finds none for lines that each bring their own points; the table and CSV give the numbers.
+ */
 function Curves({ series, axis, log }: { series: CurveSeries[]; axis: XAxisKind; log: boolean }) {
   const drawn = series.map((s) => ({ ...s, points: thinned(s.points) }));
   const logX = log && axis !== 'step';
@@ -136,7 +137,6 @@ function Curves({ series, axis, log }: { series: CurveSeries[]; axis: XAxisKind;
             width={48}
             tickFormatter={(v: number) => v.toFixed(2)}
           />
-          <Tooltip formatter={tooltipNumber} labelFormatter={(x) => `${X_LABELS[axis]} ${formatX(axis, Number(x))}`} />
           {drawn.map((s) => [
             <Line key={`${s.id}-raw`} data={s.points} name={`${s.name} train loss`} dataKey="loss" stroke={s.color} strokeOpacity={0.25} dot={false} isAnimationActive={false} connectNulls strokeWidth={1} />,
             <Line key={`${s.id}-smooth`} data={s.points} name={multi ? s.name : 'smoothed'} dataKey="smoothed" stroke={s.color} dot={false} isAnimationActive={false} connectNulls strokeWidth={2} />,
@@ -161,7 +161,6 @@ function Curves({ series, axis, log }: { series: CurveSeries[]; axis: XAxisKind;
           <CartesianGrid stroke="#e4e4df" />
           {xAxis(false)}
           <YAxis width={48} domain={[0, 'auto']} tickFormatter={(v: number) => v.toExponential(0)} label={{ value: 'lr', angle: -90, position: 'insideLeft' }} />
-          <Tooltip formatter={tooltipNumber} labelFormatter={(x) => `${X_LABELS[axis]} ${formatX(axis, Number(x))}`} />
           {drawn.map((s) => (
             <Line key={`${s.id}-lr`} data={s.points} name={`${s.name} lr`} dataKey="lr" stroke={s.color} dot={false} isAnimationActive={false} strokeWidth={1.5} />
           ))}
