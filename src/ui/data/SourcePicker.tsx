@@ -1,10 +1,13 @@
 /**
  * Where the text comes from: the bundled corpus, a Hugging Face dataset or URL, or the user's own
- * files (picked or dropped), plus the optional text column and token limit.
+ * files (picked or dropped), plus the optional text column and token limit. Picked files are
+ * checked at once (upload-check.ts): empty ones are refused, ones that do not look like text wait
+ * for "Use anyway" or "Remove".
  */
-import { useState, type DragEvent } from 'react';
+import { useRef, useState, type DragEvent } from 'react';
 import { formatBytes } from '../../data/storage';
-import type { PickedFile, SourceChoice, SourceForm } from './source-form';
+import { keepFlaggedFile, removePickedFile, withPickedFiles, type PickedFile, type SourceChoice, type SourceForm } from './source-form';
+import { checkPickedFiles } from './upload-check';
 
 interface Props {
   form: SourceForm;
@@ -25,13 +28,23 @@ function picked(files: FileList | null): PickedFile[] {
 export function SourcePicker({ form, disabled, onChange }: Props) {
   const [dragging, setDragging] = useState(false);
   const update = (patch: Partial<SourceForm>) => onChange({ ...form, ...patch });
+  // The checks read the files: the latest form is applied when they end, and only the latest pick counts.
+  const latest = useRef(form);
+  latest.current = form;
+  const picks = useRef(0);
+  const pick = (files: PickedFile[]) => {
+    const mine = ++picks.current;
+    void checkPickedFiles(files).then((check) => {
+      if (mine === picks.current) onChange(withPickedFiles(latest.current, check));
+    });
+  };
 
   const onDrop = (event: DragEvent) => {
     event.preventDefault();
     setDragging(false);
     if (disabled) return;
     const files = picked(event.dataTransfer.files);
-    if (files.length > 0) update({ files });
+    if (files.length > 0) pick(files);
   };
 
   return (
@@ -73,7 +86,7 @@ export function SourcePicker({ form, disabled, onChange }: Props) {
             type="file"
             multiple
             accept=".txt,.jsonl,.parquet"
-            onChange={(e) => update({ files: picked(e.target.files) })}
+            onChange={(e) => pick(picked(e.target.files))}
           />
           {form.files.length > 0 && (
             <ul className="file-list">
@@ -84,6 +97,24 @@ export function SourcePicker({ form, disabled, onChange }: Props) {
               ))}
             </ul>
           )}
+          {(form.refused ?? []).map((message) => (
+            <p key={message} role="alert" className="alert upload-problem">
+              {message}
+            </p>
+          ))}
+          {(form.flagged ?? []).map((f) => (
+            <div key={f.name} role="alert" className="alert upload-problem">
+              <p>{f.message}</p>
+              <div className="actions">
+                <button type="button" className="secondary" aria-label={`Use ${f.name} anyway`} onClick={() => onChange(keepFlaggedFile(form, f.name))}>
+                  Use anyway
+                </button>
+                <button type="button" className="secondary" aria-label={`Remove ${f.name}`} onClick={() => onChange(removePickedFile(form, f.name))}>
+                  Remove
+                </button>
+              </div>
+            </div>
+          ))}
         </div>
       )}
 

@@ -6,6 +6,7 @@ import type { IngestResponse } from '../../data/ingest-worker';
 import { datasetBase, datasetIdFor } from '../../data/fingerprint';
 import type { DatasetManifest, SourceSpec } from '../../data/types';
 import { formatBytes } from '../../data/storage';
+import type { FlaggedFile, PickCheck } from './upload-check';
 
 export type IngestProgress = Extract<IngestResponse, { type: 'progress' }>['progress'];
 
@@ -35,6 +36,25 @@ export interface SourceForm {
   column: string;
   /** Token limit as typed; empty means all. */
   tokenLimit: string;
+  /** Picked files that do not look like text, until the user keeps ("Use anyway") or removes each. */
+  flagged?: FlaggedFile[];
+  /** Why files of the last pick were left out (empty ones), one sentence each. */
+  refused?: string[];
+}
+
+/** The form after a pick: the files checked by checkPickedFiles replace the old ones. */
+export function withPickedFiles(form: SourceForm, check: PickCheck): SourceForm {
+  return { ...form, files: check.files, flagged: check.flagged, refused: check.refused };
+}
+
+/** "Use anyway": the flagged file stays and no longer blocks Start. */
+export function keepFlaggedFile(form: SourceForm, name: string): SourceForm {
+  return { ...form, flagged: (form.flagged ?? []).filter((f) => f.name !== name) };
+}
+
+/** "Remove": the file leaves the form (and its flag with it). */
+export function removePickedFile(form: SourceForm, name: string): SourceForm {
+  return { ...form, files: form.files.filter((f) => f.name !== name), flagged: (form.flagged ?? []).filter((f) => f.name !== name) };
 }
 
 /** The bundled corpus's dataset id before the tokenizer part (see datasetIdFor): one copy per tokenizer. */
@@ -80,6 +100,11 @@ export function buildSource(form: SourceForm, bundledUrl: string): BuiltSource |
     }
     case 'files': {
       if (form.files.length === 0) return { error: 'Pick or drop at least one .txt, .jsonl or .parquet file.' };
+      const undecided = form.flagged ?? [];
+      if (undecided.length > 0) {
+        const names = undecided.map((f) => `"${f.name}"`).join(', ');
+        return { error: `${names} ${undecided.length > 1 ? 'do' : 'does'} not look like text: press Use anyway to keep ${undecided.length > 1 ? 'them' : 'it'}, or Remove.` };
+      }
       const [first] = form.files;
       const more = form.files.length - 1;
       return {
