@@ -1,7 +1,7 @@
-/** The loss chart's rows and the numbers beside it (pure functions behind the Train section). */
+/** The loss chart's smoothing and the numbers beside it (pure functions behind the Train section). */
 import { describe, expect, it } from 'vitest';
 import type { StepPoint } from '../src/train/protocol';
-import { formatCount, formatDuration, lossChartRows, runNumbers, smoothed } from '../src/ui/lab/chart-data';
+import { formatCount, formatDuration, runNumbers, smoothed } from '../src/ui/lab/chart-data';
 
 function point(step: number, loss: number, extra: Partial<StepPoint> = {}): StepPoint {
   return { step, loss, lr: 1e-3, gradNorm: 1, tokens: step * 100, elapsedSeconds: step * 2, tokensPerSecond: 50, tflops: 0.5, ...extra };
@@ -15,25 +15,6 @@ describe('loss chart data', () => {
     expect(out[1]).toBeCloseTo(2.5 / 0.75, 12);
     expect(out[2]).toBeCloseTo(3.25 / 0.875, 12);
     expect(smoothed([NaN, 3], 0.9)).toEqual([NaN, 3]);
-  });
-
-  it('keeps every step when few, merges validation points, and leaves skipped steps without a loss', () => {
-    const steps = [point(1, 5), point(2, 4, { skipped: true }), point(3, 3)];
-    const rows = lossChartRows(steps, [{ step: 3, valLoss: 3.5 }, { step: 4, valLoss: 3.2 }]);
-    expect(rows.map((r) => r.step)).toEqual([1, 2, 3, 4]);
-    expect(rows[1]).toEqual({ step: 2, smooth: 5 });
-    expect(rows[2]).toMatchObject({ step: 3, loss: 3, val: 3.5 });
-    expect(rows[3]).toEqual({ step: 4, val: 3.2 });
-  });
-
-  it('thins a long run to at most about maxRows rows, keeping the last step and every eval', () => {
-    const steps = Array.from({ length: 10_000 }, (_, i) => point(i + 1, 10 - i / 1000));
-    const evals = [{ step: 1234, valLoss: 8.8 }];
-    const rows = lossChartRows(steps, evals, 500);
-    expect(rows.length).toBeLessThanOrEqual(502);
-    expect(rows.at(-1)!.step).toBe(10_000);
-    expect(rows.find((r) => r.step === 1234)!.val).toBe(8.8);
-    expect(rows.every((r, i) => i === 0 || r.step > rows[i - 1]!.step)).toBe(true);
   });
 
   it('reports the recent rate and an ETA from it', () => {

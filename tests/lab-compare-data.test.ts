@@ -1,7 +1,7 @@
 /** Runs compared on one loss chart: x-axes, smoothing, learning rate, Chinchilla levels, CSV/JSON and the summary (pure functions). */
 import { describe, expect, it } from 'vitest';
 import type { RunSettings, StepPoint } from '../src/train/protocol';
-import { chartSummary, chinchillaPrediction, compareSeries, curvePoints, curvesCsv, curvesJson, logTicks, scheduleLr, type CompareRun } from '../src/ui/lab/compare-data';
+import { chartSummary, chinchillaPrediction, compareSeries, curvePoints, curvesCsv, curvesJson, logTicks, scheduleLr, thinned, type CompareRun } from '../src/ui/lab/compare-data';
 import { csvField } from '../src/ui/lab/csv';
 
 const TINY: RunSettings = {
@@ -119,6 +119,19 @@ describe('compare data', () => {
       'Loss by training FLOPs for 2 runs. tiny: step 3, loss 4.0000, validation loss 3.5000. wide, "two": step 2, loss 5.0000, validation loss 4.5000.',
     );
     expect(chartSummary([], 'step')).toBe('No runs shown.');
+  });
+});
+
+describe('thinning for drawing', () => {
+  it('keeps at most about max points, always the last and every validation, in step order', () => {
+    const long: CompareRun = { ...A, steps: Array.from({ length: 10_000 }, (_, i) => point(i + 1, 10 - i / 1000, 32)), evals: [{ step: 1234, valLoss: 8.8 }] };
+    const all = curvePoints(long, 'step', 0.9);
+    const drawn = thinned(all, 500);
+    expect(drawn.length).toBeLessThanOrEqual(502);
+    expect(drawn.at(-1)!.step).toBe(10_000);
+    expect(drawn.find((p) => p.step === 1234)!.valLoss).toBe(8.8);
+    expect(drawn.every((p, i) => i === 0 || p.step > drawn[i - 1]!.step)).toBe(true);
+    expect(thinned(all.slice(0, 3), 500)).toEqual(all.slice(0, 3));
   });
 });
 

@@ -1,17 +1,9 @@
 /**
- * The loss chart's rows and the numbers beside it, from the run's step and eval points. Pure
- * functions (no React, no DOM) so they are tested in Node.
+ * The numbers beside the loss chart (rate, ETA, counts) and its smoothing, from the run's step and
+ * eval points (the chart's own series are compare-data.ts's). Pure functions (no React, no DOM) so
+ * they are tested in Node.
  */
 import type { EvalPoint, StepPoint } from '../../train/protocol';
-
-export interface LossRow {
-  step: number;
-  /** Train loss of this step (absent on a row that only carries a validation point). */
-  loss?: number;
-  /** Exponential moving average of the train loss, debiased so the first steps are not pulled to 0. */
-  smooth?: number;
-  val?: number;
-}
 
 /** TensorBoard-style smoothing weight: each point keeps this much of the running average. */
 export const SMOOTHING = 0.9;
@@ -29,22 +21,6 @@ export function smoothed(values: number[], weight = SMOOTHING): number[] {
     out.push(count === 0 ? NaN : average / (1 - weight ** count));
   }
   return out;
-}
-
-/**
- * Rows for recharts: every step while there are few, else every k-th step (and always the last),
- * so a long run draws quickly; every validation point keeps a row of its own step.
- */
-export function lossChartRows(steps: StepPoint[], evals: EvalPoint[], maxRows = 800): LossRow[] {
-  const smooth = smoothed(steps.map((p) => (p.skipped ? NaN : p.loss)));
-  const stride = Math.max(1, Math.ceil(steps.length / maxRows));
-  const rows = new Map<number, LossRow>();
-  steps.forEach((p, i) => {
-    if (i % stride !== 0 && i !== steps.length - 1) return;
-    rows.set(p.step, { step: p.step, ...(p.skipped ? {} : { loss: p.loss }), smooth: smooth[i] });
-  });
-  for (const e of evals) rows.set(e.step, { ...(rows.get(e.step) ?? { step: e.step }), val: e.valLoss });
-  return [...rows.values()].sort((a, b) => a.step - b.step);
 }
 
 export interface RunNumbers {
