@@ -17,7 +17,16 @@ export interface ChinchillaFit {
   B: number;
   alpha: number;
   beta: number;
+  /** The training budgets (FLOPs, C = 6ND) of the runs the fit was made on: outside, it extrapolates. */
+  fitted: { minFlops: number; maxFlops: number };
 }
+
+/**
+ * Hoffmann et al.'s runs: IsoFLOP profiles from 6e18 FLOPs up, and models up to 16B parameters on
+ * up to 500B tokens, which put the largest near Chinchilla's own 5.76e23; 3e23 is the edge of the
+ * well-covered part. The Epoch refit used the same runs (read off the paper's figures).
+ */
+const HOFFMANN_RUNS = { minFlops: 6e18, maxFlops: 3e23 };
 
 export type FitId = 'hoffmann' | 'epoch';
 
@@ -30,6 +39,7 @@ export const HOFFMANN_2022: ChinchillaFit = {
   B: 410.7,
   alpha: 0.34,
   beta: 0.28,
+  fitted: HOFFMANN_RUNS,
 };
 
 /** Besiroglu et al. 2024 (Epoch AI), "Chinchilla Scaling: A replication attempt": the same data, refitted. */
@@ -41,6 +51,7 @@ export const EPOCH_2024: ChinchillaFit = {
   B: 2085.43,
   alpha: 0.3478,
   beta: 0.3658,
+  fitted: HOFFMANN_RUNS,
 };
 
 export const FITS: Record<FitId, ChinchillaFit> = { hoffmann: HOFFMANN_2022, epoch: EPOCH_2024 };
@@ -51,6 +62,20 @@ export const FLOPS_PER_PARAM_TOKEN = 6;
 /** Predicted loss (nats per token) of N parameters trained on D tokens. */
 export function chinchillaLoss(fit: ChinchillaFit, N: number, D: number): number {
   return fit.E + fit.A / N ** fit.alpha + fit.B / D ** fit.beta;
+}
+
+/** Where a budget of C FLOPs lies against the budgets the fit was made on. */
+export function budgetVsFit(fit: ChinchillaFit, C: number): 'below' | 'inside' | 'above' {
+  if (C < fit.fitted.minFlops) return 'below';
+  return C > fit.fitted.maxFlops ? 'above' : 'inside';
+}
+
+/**
+ * ln V: the loss of guessing every next token uniformly among V. A trained model does no worse,
+ * so a law's prediction above it (tiny budgets, far below the fitted range) means nothing.
+ */
+export function uniformLoss(vocabSize: number): number {
+  return Math.log(vocabSize);
 }
 
 /** The tokens a budget of C FLOPs buys for N parameters: D = C / (6N). */

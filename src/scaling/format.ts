@@ -7,10 +7,12 @@ const SUFFIXES: [number, string][] = [
   [1e3, 'k'],
 ];
 
-/** 48_372_736 -> "48.4M", 1.1e9 -> "1.1B", 950 -> "950". Three significant digits. */
+/** 48_372_736 -> "48.4M", 1.1e9 -> "1.1B", 950 -> "950", 8.08e17 -> "8.08e17". Three significant digits. */
 export function formatCount(n: number): string {
   if (!Number.isFinite(n)) return String(n);
   const abs = Math.abs(n);
+  // Past a thousand trillion a suffix stops helping ("8.08e+5T"): scientific, as budgets are.
+  if (abs >= 999.5e12) return `${n < 0 ? '-' : ''}${formatFlops(abs)}`;
   for (const [scale, suffix] of SUFFIXES) {
     // 0.9995 of a scale already rounds up to "1" of it (999,600 -> "1M", not "1.00e+3k").
     if (abs >= scale * 0.9995) return `${(n / scale).toPrecision(3).replace(/\.0+$|(\.\d*?)0+$/, '$1')}${suffix}`;

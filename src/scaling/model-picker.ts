@@ -13,10 +13,13 @@ import {
   type FitId,
   FLOPS_PER_PARAM_TOKEN,
   assertPositive,
+  budgetVsFit,
   chinchillaLoss,
   computeOptimal,
   tokensForCompute,
+  uniformLoss,
 } from './chinchilla';
+import { formatFlops } from './format';
 
 export interface ModelShapeOptions {
   /** Channels per attention head; 64 as in GPT-2 and nanoGPT. Width is always a multiple of it. */
@@ -176,6 +179,30 @@ function planWithModel(fit: ChinchillaFit, flops: number, config: GPTConfig): Tr
     trainingFlopsPerToken: perToken,
     trainingFlops: tokens * perToken,
   };
+}
+
+/** What a plan's numbers are worth: whether its budget is inside the fit's, and the loss fit to show. */
+export interface PlanCaveats {
+  range: 'below' | 'inside' | 'above';
+  /** A sentence when the budget is outside the fitted range; null inside it. */
+  rangeNote: string | null;
+  /** ln V of the plan's vocabulary: uniform guessing. */
+  uniform: number;
+  /** The predicted loss, or null when it is above ln V (the law says nothing useful there). */
+  shownLoss: number | null;
+}
+
+export function planCaveats(plan: TrainingPlan, fit: ChinchillaFit): PlanCaveats {
+  const range = budgetVsFit(fit, plan.flops);
+  const { minFlops, maxFlops } = fit.fitted;
+  const where = range === 'below' ? 'below' : 'above';
+  const rangeNote =
+    range === 'inside'
+      ? null
+      : `${formatFlops(plan.flops)} FLOPs is ${where} the budgets ${fit.label} was fitted on (${formatFlops(minFlops)} to ${formatFlops(maxFlops)} FLOPs): ` +
+        'the law is extrapolated here, so take the sizes as a rough guide and the predicted loss as no more than a guess.';
+  const uniform = uniformLoss(plan.config.vocabSize);
+  return { range, rangeNote, uniform, shownLoss: plan.predictedLoss <= uniform ? plan.predictedLoss : null };
 }
 
 function assertPositiveInteger(what: string, value: number): void {

@@ -8,9 +8,9 @@
 import { useId, useMemo, useState, type ReactNode } from 'react';
 import { type GPTConfig, SEED_CONFIG } from '../../model/config';
 import { type Budget, budgetFlops, deviceFlopsPerSecond, trainingSeconds } from '../../scaling/budget';
-import { FITS, type FitId } from '../../scaling/chinchilla';
+import { type ChinchillaFit, FITS, type FitId } from '../../scaling/chinchilla';
 import { formatCount, formatDuration, formatFlops, parsePositiveNumber } from '../../scaling/format';
-import { type TrainingPlan, planForBudget, planForExecutedFlops } from '../../scaling/model-picker';
+import { type TrainingPlan, planCaveats, planForBudget, planForExecutedFlops } from '../../scaling/model-picker';
 import type { SweepResult } from './chart-data';
 import { IsoFlopChart } from './IsoFlopChart';
 
@@ -137,7 +137,7 @@ export function PlanPanel({ vocabSize, blockSize, deviceTokensPerSecond, referen
           {result.error}
         </p>
       )}
-      {plan && <PlanSummary plan={plan} seconds={seconds} />}
+      {plan && <PlanSummary plan={plan} fit={fit} seconds={seconds} />}
 
       <IsoFlopChart fit={fit} userBudget={plan?.flops} sweep={sweep} />
 
@@ -150,8 +150,19 @@ export function PlanPanel({ vocabSize, blockSize, deviceTokensPerSecond, referen
   );
 }
 
-function PlanSummary({ plan, seconds }: { plan: TrainingPlan; seconds: number | undefined }) {
+/** Tokens per parameter: one decimal when small (Chinchilla's ~20), a count when huge. */
+function perParameter(ratio: number): string {
+  return ratio < 1000 ? ratio.toFixed(1) : formatCount(ratio);
+}
+
+function PlanSummary({ plan, fit, seconds }: { plan: TrainingPlan; fit: ChinchillaFit; seconds: number | undefined }) {
   const { config } = plan;
+  const caveats = planCaveats(plan, fit);
+  // Above ln V the law predicts worse than guessing: no number, said why.
+  const loss =
+    caveats.shownLoss === null
+      ? `no better than uniform guessing at this budget (ln ${config.vocabSize.toLocaleString('en-US')} = ${caveats.uniform.toFixed(2)} nats/token)`
+      : `${caveats.shownLoss.toFixed(3)} nats/token${caveats.range === 'inside' ? '' : ' (extrapolated)'}`;
   const rows: [string, string][] = [
     ['Layers', String(config.nLayer)],
     ['Heads', `${config.nHead} (of ${config.nEmbd / config.nHead} channels)`],
@@ -159,18 +170,25 @@ function PlanSummary({ plan, seconds }: { plan: TrainingPlan; seconds: number | 
     ['Block size', String(config.blockSize)],
     ['Vocabulary', config.vocabSize.toLocaleString('en-US')],
     ['Parameters', `${plan.params.toLocaleString('en-US')} (law's optimum ${formatCount(plan.N)})`],
-    ['Training tokens', `${formatCount(plan.tokens)} (${(plan.tokens / plan.params).toFixed(1)} per parameter)`],
-    ['Predicted loss', `${plan.predictedLoss.toFixed(3)} nats/token`],
+    ['Training tokens', `${formatCount(plan.tokens)} (${perParameter(plan.tokens / plan.params)} per parameter)`],
+    ['Predicted loss', loss],
     ['Wall-clock estimate', seconds === undefined ? 'measure this device first' : `about ${formatDuration(seconds)}`],
   ];
   return (
-    <dl aria-label="Suggested model" style={{ display: 'grid', gridTemplateColumns: 'max-content 1fr', gap: '0.15rem 1rem' }}>
-      {rows.map(([term, value]) => (
-        <div key={term} style={{ display: 'contents' }}>
-          <dt className="muted">{term}</dt>
-          <dd style={{ margin: 0 }}>{value}</dd>
-        </div>
-      ))}
-    </dl>
+    <>
+      <dl aria-label="Suggested model" style={{ display: 'grid', gridTemplateColumns: 'max-content 1fr', gap: '0.15rem 1rem' }}>
+        {rows.map(([term, value]) => (
+          <div key={term} style={{ display: 'contents' }}>
+            <dt className="muted">{term}</dt>
+            <dd style={{ margin: 0 }}>{value}</dd>
+          </div>
+        ))}
+      </dl>
+      {caveats.rangeNote && (
+        <p role="note" aria-label="Fitted range" className="muted">
+          {caveats.rangeNote}
+        </p>
+      )}
+    </>
   );
 }
