@@ -26,14 +26,14 @@ export function formatX(axis: XAxisKind, value: number): string {
 export function LossChart({ steps, evals }: { steps: StepPoint[]; evals: EvalPoint[] }) {
   const run = useLabStore((s) => s.run);
   const runs = useLabStore((s) => s.runs);
-  const compare = useCompareStore((s) => s);
-  const { axis, smoothing, log, table } = compare;
-  const series = useMemo(
-    () => compareSeries(shownRuns({ run, runs, steps, evals }, compare), axis, smoothing),
-    // The store's object changes with every field; these are the ones the curves depend on.
-    [run, runs, steps, evals, compare.picked, compare.histories, axis, smoothing],
-  );
-  const waiting = compare.picked.some((id) => compare.histories[id]?.status === 'loading');
+  const picked = useCompareStore((s) => s.picked);
+  const histories = useCompareStore((s) => s.histories);
+  const axis = useCompareStore((s) => s.axis);
+  const smoothing = useCompareStore((s) => s.smoothing);
+  const log = useCompareStore((s) => s.log);
+  const table = useCompareStore((s) => s.table);
+  const series = useMemo(() => compareSeries(shownRuns({ run, runs, steps, evals }, { picked, histories }), axis, smoothing), [run, runs, steps, evals, picked, histories, axis, smoothing]);
+  const waiting = picked.some((id) => histories[id]?.status === 'loading');
   return (
     <figure className="chart compare-chart" aria-label="Loss chart">
       <ChartControls series={series} />
