@@ -126,6 +126,12 @@ export interface SampleRequest {
   runId?: string;
 }
 
+/** One token of a sample as the Sample panel shows it: its id and its text (bytes that are not whole characters as <0xNN>). */
+export interface TokenPiece {
+  id: number;
+  text: string;
+}
+
 /**
  * A request that can fail on its own carries an id, and every answer to it (errors included) carries
  * it back: several stores share one worker, and each takes only the replies to what it asked.
@@ -183,7 +189,8 @@ export type LabEvent =
    */
   | { type: 'device-recovering'; runId: string; lostAtStep: number; fromStep: number; attempt: number; maxTries: number; message: string }
   | { type: 'sample-token'; requestId: number; text: string }
-  | { type: 'sample-done'; requestId: number; text: string; tokens: number; seconds: number }
+  /** `promptTokens` and `outputTokens`: how the prompt and the output were split into tokens. */
+  | { type: 'sample-done'; requestId: number; text: string; tokens: number; seconds: number; promptTokens?: TokenPiece[]; outputTokens?: TokenPiece[] }
   /** The healthy runs; `damaged`: run records that failed their check (listed to be deleted). */
   | ({ type: 'runs'; runs: RunSummary[]; damaged?: DamagedRecord[] } & Asked)
   | ({ type: 'run-tokenizer'; runId: string; tokenizerJson: string } & Asked)

@@ -6,12 +6,34 @@ import type { GPTModel } from '../model/gpt';
 import type { Sampler } from '../model/sample';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import type { ArenaRole } from '../autograd/params';
-import type { SampleRequest } from './protocol';
+import type { SampleRequest, TokenPiece } from './protocol';
 
 export interface SampleResult {
   text: string;
   tokens: number;
   seconds: number;
+  /** How the prompt (as the model saw it) and the output were split into tokens. */
+  promptTokens: TokenPiece[];
+  outputTokens: TokenPiece[];
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Each id with its own text. A byte-level token can hold part of a character (an emoji spans
+ * several): its bytes are shown as <0xNN> rather than as a replacement character.
+ */
+export function tokenPieces(tokenizer: Tokenizer, ids: readonly number[]): TokenPiece[] {
+  return ids.map((id) => {
+    const special = tokenizer.tokenOf(id);
+    if (id === tokenizer.endOfText && special !== undefined) return { id, text: special };
+    const bytes = tokenizer.decodeBytes([id]);
+    try {
+      return { id, text: strictUtf8.decode(bytes) };
+    } catch {
+      return { id, text: Array.from(bytes, (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`).join('') };
+    }
+  });
 }
 
 /** The prompt's tokens; an empty prompt starts from <|endoftext|> (a document boundary) or a newline. */
@@ -38,7 +60,8 @@ export async function sampleText(
     text += piece;
     onText(piece);
   };
-  const tokens = await sampler.generate(promptTokens(tokenizer, request.prompt), {
+  const prompt = promptTokens(tokenizer, request.prompt);
+  const tokens = await sampler.generate(prompt, {
     maxNewTokens: request.maxTokens,
     temperature: request.temperature,
     topK: request.topK,
@@ -48,7 +71,8 @@ export async function sampleText(
     onToken: (token) => emit(decoder.push(token)),
   });
   emit(decoder.flush());
-  return { text, tokens: tokens.length, seconds: (performance.now() - started) / 1000 };
+  const seconds = (performance.now() - started) / 1000;
+  return { text, tokens: tokens.length, seconds, promptTokens: tokenPieces(tokenizer, prompt), outputTokens: tokenPieces(tokenizer, tokens) };
 }
 
 /** Writes a whole arena saved by Trainer.snapshot back into a model's store. */

@@ -1,12 +1,14 @@
 /**
  * Sampling: a prompt, temperature, top-k, top-p and length; the text streams in token by token.
- * Works while training (on the current weights) and after; "compare" also samples the run's
- * initial weights, for the post's before/after view.
+ * Works while training (on the current weights, sharing the GPU with it: the panel says so) and
+ * after; "compare" also samples the run's initial weights, for the post's before/after view.
+ * "Show tokens" shows how the prompt and the output were split into tokens (the worker sends them).
  */
 import { useId, useState } from 'react';
 import { appLabStore, useLabStore } from './browser-lab';
-import type { SampleState } from './lab-store';
+import { isBusy, type SampleState } from './lab-store';
 import { NumberField } from './NumberField';
+import { TokenChips } from './TokenChips';
 
 export const DEFAULT_PROMPT = 'life is about';
 
@@ -18,6 +20,8 @@ export function SamplePanel() {
   const [maxTokens, setMaxTokens] = useState(60);
   const [compare, setCompare] = useState(false);
   const [shownPrompt, setShownPrompt] = useState('');
+  const [showTokens, setShowTokens] = useState(false);
+  const training = useLabStore((s) => isBusy(s.phase) && s.phase !== 'preparing');
   const promptId = useId();
   const samples = useLabStore((s) => s.samples);
   const run = useLabStore((s) => s.run);
@@ -47,6 +51,10 @@ export function SamplePanel() {
       <label className="choice">
         <input type="checkbox" checked={compare} onChange={(e) => setCompare(e.target.checked)} /> Compare with the untrained model (before / after)
       </label>
+      <label className="choice">
+        <input type="checkbox" checked={showTokens} onChange={(e) => setShowTokens(e.target.checked)} /> Show tokens (how the prompt and the output are split; ids on hover)
+      </label>
+      {training && <p className="muted sample-hint">Sampling now shares the GPU with training, so tokens come slowly (often about one a second): pause the run for full speed.</p>}
       <div className="actions">
         <button type="button" onClick={onGenerate} disabled={running || !valid || (!run && !hasRuns)}>
           Generate
@@ -55,22 +63,28 @@ export function SamplePanel() {
         {!valid && <span className="muted">Temperature ≥ 0, top-k ≥ 0, 0 &lt; top-p ≤ 1 and a whole number of tokens.</span>}
       </div>
       <div className={samples.initial.status !== 'idle' ? 'samples compare' : 'samples'}>
-        {samples.initial.status !== 'idle' && <SampleBox title="Before training (initial weights)" label="Initial sample output" sample={samples.initial} prompt={shownPrompt} />}
-        <SampleBox title={samples.initial.status !== 'idle' ? 'After training (current weights)' : 'Output'} label="Sample output" sample={samples.current} prompt={shownPrompt} />
+        {samples.initial.status !== 'idle' && <SampleBox title="Before training (initial weights)" label="Initial sample output" sample={samples.initial} prompt={shownPrompt} showTokens={showTokens} />}
+        <SampleBox title={samples.initial.status !== 'idle' ? 'After training (current weights)' : 'Output'} label="Sample output" sample={samples.current} prompt={shownPrompt} showTokens={showTokens} />
       </div>
     </section>
   );
 }
 
-function SampleBox({ title, label, sample, prompt }: { title: string; label: string; sample: SampleState; prompt: string }) {
+function SampleBox({ title, label, sample, prompt, showTokens }: { title: string; label: string; sample: SampleState; prompt: string; showTokens: boolean }) {
+  const tokens = showTokens && sample.status === 'done' && sample.outputTokens ? { prompt: sample.promptTokens ?? [], output: sample.outputTokens } : null;
   return (
     <div className="sample">
       <h4>{title}</h4>
-      <output aria-label={label} aria-live="polite" className="sample-text">
-        {sample.status !== 'idle' && <span className="prompt-echo">{prompt}</span>}
-        {sample.text}
-        {sample.status === 'running' && <span className="cursor">▍</span>}
-      </output>
+      {tokens ? (
+        <TokenChips prompt={tokens.prompt} output={tokens.output} label={`${label} as tokens`} />
+      ) : (
+        <output aria-label={label} aria-live="polite" className="sample-text">
+          {sample.status !== 'idle' && <span className="prompt-echo">{prompt}</span>}
+          {sample.text}
+          {sample.status === 'running' && <span className="cursor">▍</span>}
+        </output>
+      )}
+      {showTokens && sample.status === 'running' && <p className="muted">The tokens show once the sample ends.</p>}
       {sample.status === 'done' && (
         <p className="muted">
           {sample.tokens} tokens in {sample.seconds.toFixed(2)} s

@@ -4,7 +4,7 @@
  */
 import { suggestSettings } from '../../train/defaults';
 import type { GPTConfig } from '../../model/config';
-import type { DeviceReport, EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, StepPoint } from '../../train/protocol';
+import type { DeviceReport, EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, StepPoint, TokenPiece } from '../../train/protocol';
 import type { DamagedRecord } from '../../data/records';
 import type { StoreApi } from 'zustand/vanilla';
 import type { DataState } from '../data/data-store';
@@ -26,6 +26,9 @@ export interface SampleState {
   tokens: number;
   seconds: number;
   error?: string;
+  /** Once done: how the prompt and the output were split into tokens (the panel's "Show tokens"). */
+  promptTokens?: TokenPiece[];
+  outputTokens?: TokenPiece[];
 }
 
 export interface SampleOptions {

@@ -363,7 +363,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         return;
       }
       case 'sample-done':
-        finishSample(event.requestId, { status: 'done', text: event.text, tokens: event.tokens, seconds: event.seconds });
+        finishSample(event.requestId, { status: 'done', text: event.text, tokens: event.tokens, seconds: event.seconds, promptTokens: event.promptTokens, outputTokens: event.outputTokens });
         return;
       case 'runs':
         set({ runs: event.runs, damagedRuns: event.damaged ?? [] });
