@@ -282,7 +282,8 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
       const { sampler, tokenizer } = await storedModel(runId, request.weights);
       result = await sampleText(sampler, tokenizer, request, onText);
     }
-    post({ type: 'sample-done', requestId: request.requestId, text: result.text, tokens: result.tokens, seconds: result.seconds });
+    const { text, tokens, seconds, promptTokens, outputTokens } = result;
+    post({ type: 'sample-done', requestId: request.requestId, text, tokens, seconds, promptTokens, outputTokens });
   }
 
   return async (message) => {
