@@ -5,10 +5,11 @@
  * replaces nothing: the card says the size the sample reaches and offers it. A tokenizer.json from
  * elsewhere (Hugging Face, the CLI) can be loaded instead, and the current one downloaded.
  */
-import { useId } from 'react';
+import { useId, useState } from 'react';
 import { bundledCorpusUrl } from '../data/browser-deps';
 import { appDataStore, useDataStore } from '../data/data-store';
 import { buildSource, parseTokenizerForm } from '../data/source-form';
+import { shownVocab } from './vocab-field';
 
 export function TokenizerCard() {
   const tokenizer = useDataStore((s) => s.tokenizer);
@@ -19,7 +20,9 @@ export function TokenizerCard() {
   const vocabId = useId();
   const sampleId = useId();
   const fileId = useId();
-  const parsed = parseTokenizerForm(form);
+  const [vocabEdited, setVocabEdited] = useState(false);
+  const vocab = shownVocab(form.vocab, tokenizer.status === 'ready' ? tokenizer.vocabSize : null, vocabEdited);
+  const parsed = parseTokenizerForm({ ...form, vocab });
   const built = buildSource(source, bundledCorpusUrl());
   const proposal = tokenizer.proposal;
 
@@ -81,7 +84,16 @@ export function TokenizerCard() {
           </div>
           <div className="field narrow">
             <label htmlFor={vocabId}>Tokenizer vocabulary</label>
-            <input id={vocabId} type="text" inputMode="numeric" value={form.vocab} onChange={(e) => setTokenizerForm({ vocab: e.target.value })} />
+            <input
+              id={vocabId}
+              type="text"
+              inputMode="numeric"
+              value={vocab}
+              onChange={(e) => {
+                setVocabEdited(true);
+                setTokenizerForm({ vocab: e.target.value });
+              }}
+            />
           </div>
           <button type="button" disabled={problem !== null || ingesting} onClick={train}>
             Train tokenizer
