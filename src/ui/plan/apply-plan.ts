@@ -43,10 +43,16 @@ function notesFor(targets: PlanTargets, planVocab: number, tokens: number, datas
 /** "Use this plan": the plan's shape and steps in the Train form (the vocabulary stays), its tokens as the Data limit. */
 export function applyPlan(targets: PlanTargets, plan: TrainingPlan): void {
   const lab = targets.lab.getState();
+  const maxSteps = stepsForPlan(plan, lab.form);
+  // A short plan would leave the form's warmup as long as the run (flagged, Train off): a tenth of it instead.
+  const warmup = lab.form.lr.warmupSteps;
+  const shortened = warmup >= maxSteps ? Math.floor(maxSteps / 10) : null;
   // Without a tokenizer the form's size is the first one's: a plan's 50k would not fit the bundled corpus.
-  lab.setForm({ model: { ...plan.config, vocabSize: lab.form.model.vocabSize }, maxSteps: stepsForPlan(plan, lab.form) });
+  lab.setForm({ model: { ...plan.config, vocabSize: lab.form.model.vocabSize }, maxSteps, ...(shortened === null ? {} : { lr: { warmupSteps: shortened } }) });
   targets.data.getState().setPlannedTokens(plan.tokens);
-  lab.setPlanNotes(notesFor(targets, plan.config.vocabSize, plan.tokens, lab.form.datasetId));
+  const notes = notesFor(targets, plan.config.vocabSize, plan.tokens, lab.form.datasetId);
+  if (shortened !== null) notes.push(`Warmup shortened from ${warmup} to ${shortened} steps: the plan is ${maxSteps} steps.`);
+  lab.setPlanNotes(notes);
   targets.show('train');
 }
 
