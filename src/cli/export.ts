@@ -7,6 +7,7 @@ import { DataError } from '../data/types';
 import { hfFolderFiles, readRunDir } from '../train/run-dir';
 import { parseFlags } from './args';
 import { folderEntries, readRunFolder, writeFolder } from './run-folder';
+import { messageOf } from '../util/errors';
 
 const USAGE = 'usage: export --run <run dir> --out <dir>';
 
@@ -24,7 +25,7 @@ export async function exportCommand(args: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ run: dir, out, step: checkpoint.step, files: ['model.safetensors', 'config.json', 'tokenizer.json'] })}\n`);
     return 0;
   } catch (error) {
-    process.stderr.write(`export: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`export: ${messageOf(error)}\n`);
     return error instanceof DataError ? 2 : 1;
   }
 }

@@ -14,6 +14,7 @@ import { sampleCommand } from './sample';
 import { tokenizeCommand } from './tokenize';
 import { trainCommand } from './train';
 import { trainTokenizerCommand } from './train-tokenizer';
+import { messageOf } from '../util/errors';
 
 const HELP = `gpt-garden <command>
 
@@ -87,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`gpt-garden: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`gpt-garden: ${messageOf(error)}`);
     process.exit(2);
   },
 );

@@ -9,6 +9,7 @@ import { FITS, type FitId } from '../scaling/chinchilla';
 import { formatCount, formatFlops } from '../scaling/format';
 import { planForBudget } from '../scaling/model-picker';
 import { parseFlags, VOCAB_FLAG } from './args';
+import { messageOf } from '../util/errors';
 
 const USAGE = 'usage: plan --flops C [--fit hoffmann|epoch] [--vocab N] [--block N]   (e.g. --flops 3.2e17)';
 
@@ -58,7 +59,7 @@ export async function planCommand(args: string[]): Promise<number> {
     run(args);
     return 0;
   } catch (e) {
-    process.stderr.write(`plan: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`plan: ${messageOf(e)}\n`);
     return 2;
   }
 }

@@ -16,6 +16,7 @@ import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { parseFlags } from './args';
 import { sourceFromArg } from './source-arg';
+import { messageOf } from '../util/errors';
 
 const USAGE = `usage: prepare --source <dataset id | url | file | bundled> --tokenizer tokenizer.json --out dir
        [--max-tokens N] [--column text] [--shard-tokens N] [--val-fraction 0.05] [--stall-timeout 30]`;
@@ -91,7 +92,7 @@ export async function prepareCommand(args: string[]): Promise<number> {
   } catch (error) {
     // A stalled server is worth another try later: say that what was saved waits for it.
     const resumable = error instanceof DataError && error.cause instanceof StallError ? ' (the shards saved so far are kept: the same command resumes)' : '';
-    process.stderr.write(`\nprepare: ${error instanceof Error ? error.message : String(error)}${resumable}\n`);
+    process.stderr.write(`\nprepare: ${messageOf(error)}${resumable}\n`);
     return 2;
   }
 }

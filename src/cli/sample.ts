@@ -16,6 +16,7 @@ import { isRunDir, readRunDir } from '../train/run-dir';
 import { sampleText, writeArena } from '../train/sampling';
 import { readRunFolder } from './run-folder';
 import { parseFlags } from './args';
+import { messageOf } from '../util/errors';
 
 const USAGE = 'usage: sample --run <run dir | Hugging Face folder> --prompt "life is about" [--tokens N --temperature T --top-k K --top-p P --seed S]';
 
@@ -70,7 +71,7 @@ export async function sampleCommand(args: string[], options: { context?: () => P
     }
     return 0;
   } catch (error) {
-    process.stderr.write(`sample: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`sample: ${messageOf(error)}\n`);
     return error instanceof DataError ? 2 : 1;
   } finally {
     if (ctx && !options.context) ctx.device.destroy();

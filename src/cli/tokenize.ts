@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { parseFlags } from './args';
+import { messageOf } from '../util/errors';
 
 const USAGE = 'usage: tokenize --tokenizer tokenizer.json (--text "..." | --decode "[ids]")';
 
@@ -16,7 +17,7 @@ function parseIds(text: string): number[] {
   try {
     ids = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`--decode needs a JSON array of token ids: ${e instanceof Error ? e.message : String(e)}`);
+    throw new UsageError(`--decode needs a JSON array of token ids: ${messageOf(e)}`);
   }
   if (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id) && id >= 0)) {
     throw new UsageError(`--decode needs a JSON array of non-negative integer token ids, got ${text}`);
@@ -34,7 +35,7 @@ async function run(args: string[]): Promise<void> {
   try {
     json = await readFile(values.tokenizer, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read ${values.tokenizer}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new UsageError(`cannot read ${values.tokenizer}: ${messageOf(e)}`);
   }
   const ids = values.decode === undefined ? undefined : parseIds(values.decode);
   const tokenizer = new Tokenizer(parseTokenizerJson(json));
@@ -48,7 +49,7 @@ export async function tokenizeCommand(args: string[]): Promise<number> {
     await run(args);
     return 0;
   } catch (e) {
-    process.stderr.write(`tokenize: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`tokenize: ${messageOf(e)}\n`);
     return 2;
   }
 }

@@ -11,6 +11,7 @@ import { fingerprint, ingest, type IngestProgress } from './ingest';
 import type { DamagedRecord } from './records';
 import { createSource, type SourceEnv } from './sources/index';
 import { DataError, type DataErrorKind, type DatasetManifest, type ShardStore, type SourceSpec } from './types';
+import { messageOf } from '../util/errors';
 
 /** One ingestion job: a source, the tokenizer and where the shards go. */
 export interface IngestJob {
@@ -51,7 +52,7 @@ export type IngestResponse =
 
 export function errorResponse(error: unknown): IngestResponse {
   if (error instanceof DataError) return { type: 'error', kind: error.kind, message: error.message };
-  return { type: 'error', kind: 'internal', message: error instanceof Error ? error.message : String(error) };
+  return { type: 'error', kind: 'internal', message: messageOf(error) };
 }
 
 /** Healthy and damaged manifests where the store can tell them apart (IndexedDB), else all listed. */

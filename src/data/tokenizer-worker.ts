@@ -11,6 +11,7 @@ import type { SourceSpec } from './types';
 import { type TrainOptions, type TrainProgress, isCancelled, splitLines, trainBpe, utf8Length } from '../tokenizer/trainer';
 import { toTokenizerJson } from '../tokenizer/tokenizer-json';
 import type { BpeModel } from '../tokenizer/types';
+import { messageOf } from '../util/errors';
 
 /** The options that survive postMessage (no callbacks, no signal). */
 export type TrainWorkerOptions = Omit<TrainOptions, 'onProgress' | 'signal'>;
@@ -91,7 +92,7 @@ export function createTrainHandler(
     } catch (error) {
       post({
         type: 'error',
-        message: error instanceof Error ? error.message : String(error),
+        message: messageOf(error),
         // Aborting also stops a source's fetch mid-way, which throws its own error.
         cancelled: isCancelled(error) || controller.signal.aborted,
       });

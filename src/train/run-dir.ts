@@ -16,6 +16,7 @@ import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { settingsProblems } from './defaults';
 import type { EvalPoint, RunDataset, RunSummary, StepPoint } from './protocol';
 import type { CheckpointData, RunRecord } from './run-store';
+import { messageOf } from '../util/errors';
 
 export interface RunDirFile {
   name: string;
@@ -116,10 +117,6 @@ export function isRunDir(files: { name: string }[]): boolean {
 
 function baseName(path: string): string {
   return path.split(/[/\\]/).pop()!;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function fail(file: string, what: string): never {

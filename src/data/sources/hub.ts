@@ -5,6 +5,7 @@
  */
 import { DataError } from '../types';
 import { withRetries, type HttpOptions } from './http';
+import { messageOf } from '../../util/errors';
 
 export interface HubOptions {
   config?: string;
@@ -86,7 +87,7 @@ async function listing(
   try {
     return parse(await response.json(), url);
   } catch (error) {
-    return { missing: false, message: `${url} sent an unexpected answer (${error instanceof Error ? error.message : String(error)})` };
+    return { missing: false, message: `${url} sent an unexpected answer (${messageOf(error)})` };
   }
 }
 

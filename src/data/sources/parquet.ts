@@ -8,6 +8,7 @@ import { compressors } from 'hyparquet-compressors';
 import { DataError, type SourceCursor, type TextRows, type TextSource } from '../types';
 import { formatBytes } from './format';
 import { throwIfAborted } from './http';
+import { messageOf } from '../../util/errors';
 
 export interface ParquetFile {
   name: string;
@@ -193,7 +194,7 @@ function pickColumn(name: string, metadata: FileMetaData, wanted: string | undef
 
 function asFormatError(name: string, error: unknown): unknown {
   if (error instanceof DataError) return error;
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = messageOf(error);
   return new DataError(
     'format',
     `${name} is not a readable parquet file (${reason}): it may be truncated or damaged; download it again or pick another file`,

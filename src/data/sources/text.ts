@@ -6,6 +6,7 @@
 import { DataError, type SourceCursor, type TextRows, type TextSource } from '../types';
 import { formatBytes } from './format';
 import { cancelledError, httpError, networkError, sleep, throwIfAborted, withRetries, type HttpOptions } from './http';
+import { messageOf } from '../../util/errors';
 
 export interface TextInput {
   name: string;
@@ -90,7 +91,7 @@ export function blobText(name: string, blob: Blob): TextInput {
     size: blob.size,
     open: async () => blob.stream() as ReadableStream<Uint8Array>,
     readFailure: (error) =>
-      new DataError('config', `Could not read ${name} (${error instanceof Error ? error.message : String(error)}): pick the file again`, {
+      new DataError('config', `Could not read ${name} (${messageOf(error)}): pick the file again`, {
         cause: error,
       }),
   };
@@ -174,7 +175,7 @@ function textOfJsonLine(text: string, index: number, name: string, column: strin
   try {
     value = JSON.parse(text);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     throw new DataError(
       'format',
       `Line ${index + 1} of ${name} is not JSON (${reason}): each line of a JSON-lines file must be one JSON object`,

@@ -6,6 +6,7 @@ import { useState } from 'react';
 import { nextRequestId, type LabEvent } from '../../train/protocol';
 import { labWorker, useLabStore } from './browser-lab';
 import { isBusy } from './lab-store';
+import { messageOf } from '../../util/errors';
 
 type Profile = Extract<LabEvent, { type: 'profile' }>['profile'];
 type Row = Profile['rows'][number];
@@ -42,7 +43,7 @@ export function ProfileTable() {
     setState({ running: true });
     requestProfile(form.model, form.batchSize).then(
       (profile) => setState({ running: false, profile }),
-      (error: unknown) => setState({ running: false, error: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) => setState({ running: false, error: messageOf(error) }),
     );
   };
   const p = state.profile;

@@ -7,6 +7,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { GPTConfig } from '../../model/config';
 import { nextRequestId, type LabEvent, type LabRequest } from '../../train/protocol';
 import type { WorkerClient } from '../data/worker-client';
+import { messageOf } from '../../util/errors';
 
 export interface SpeedMeasurement {
   model: GPTConfig;
@@ -52,7 +53,7 @@ export function createSpeedStore(deps: SpeedDeps): StoreApi<SpeedState> {
         const speed = await deps.probe({ model, batchSize, steps: deps.steps ?? 2 });
         set({ status: 'done', result: { model, batchSize, ...speed, seconds: (now() - started) / 1000 } });
       } catch (error) {
-        set({ status: 'error', error: error instanceof Error ? error.message : String(error) });
+        set({ status: 'error', error: messageOf(error) });
       }
     },
   }));

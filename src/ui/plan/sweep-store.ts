@@ -11,6 +11,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { isBusy, type LabState } from '../lab/lab-store';
 import { type SweepDefinition, type SweepPoint, type SweepState, pointName, pointSettings, sweepPoints } from './sweep-plan';
+import { messageOf } from '../../util/errors';
 
 /** The part of the lab store a sweep uses (tests pass a fake). */
 export type LabView = Pick<LabState, 'phase' | 'run' | 'error' | 'device' | 'train' | 'resume' | 'stop'>;
@@ -228,6 +229,3 @@ export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage })
   return store;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
