@@ -8,8 +8,9 @@
 // - register extents are `const`s that attention.ts writes ahead of this file, because WGSL sizes
 //   function-scope arrays by constants only: HS4 = ceil(HS / 4) vec4 chunks per head row; FW_RQ and
 //   DQ_RQ query rows per thread (forward, dQ); KV_TPK threads share a key (each holds KV_H4 of its
-//   chunks), KV_RK keys per thread (dK/dV, at most 2). One of attention_sg.wgsl (subgroup shuffles)
-//   or attention_wg.wgsl (workgroup memory) follows this file and defines group_sum4.
+//   chunks), KV_RK keys per thread (dK/dV, at most 2); FS_RQ rows per lane group in the split forward.
+// One of attention_sg.wgsl (subgroup shuffles; it also holds attention_forward_split, the forward used
+// with subgroups) or attention_wg.wgsl (workgroup memory) follows this file and defines group_sum4.
 // Arrays declared inside loops are zeroed explicitly (`array<T, N>()`): SwiftShader was seen keeping
 // the previous iteration's values otherwise.
 // Each one-line loop marked `// unroll` is expanded by attention.ts into its iterations (nested ones

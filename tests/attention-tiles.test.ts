@@ -30,11 +30,12 @@ describe('attention tiles', () => {
     expect(attentionTiles(128, 'workgroup', device([], 16384)).overrides.KV_BQ).toBe(13);
   });
 
-  it('registers: several query rows per thread where the head is small, one at HS = 128', () => {
-    expect(attentionTiles(64, 'subgroups').consts).toMatchObject({ HS4: 16, FW_RQ: 2, DQ_RQ: 1, KV_TPK: 4, KV_RK: 2, KV_H4: 4 });
-    expect(attentionTiles(128, 'subgroups').consts).toMatchObject({ HS4: 32, FW_RQ: 1, DQ_RQ: 1, KV_H4: 8 });
-    expect(attentionTiles(24, 'subgroups').consts).toMatchObject({ HS4: 6, FW_RQ: 4, DQ_RQ: 3, KV_TPK: 4, KV_H4: 2 });
-    expect(attentionTiles(8, 'workgroup').consts).toMatchObject({ HS4: 2, FW_RQ: 4, KV_TPK: 2, KV_H4: 1 });
+  it('registers: several query rows per thread within 32 vec4 of head rows; split rows hold 4 at HS = 64', () => {
+    // A thread owning whole rows fits one at HS 64 (q + acc = 32 vec4); 4 lanes sharing rows fit 4.
+    expect(attentionTiles(64, 'subgroups').consts).toEqual({ HS4: 16, FW_RQ: 1, DQ_RQ: 1, FS_RQ: 4, DS_RQ: 2, KV_TPK: 4, KV_RK: 2, KV_H4: 4 });
+    expect(attentionTiles(128, 'subgroups').consts).toMatchObject({ HS4: 32, FW_RQ: 1, DQ_RQ: 1, FS_RQ: 2, KV_H4: 8 });
+    expect(attentionTiles(24, 'subgroups').consts).toMatchObject({ HS4: 6, FW_RQ: 2, DQ_RQ: 1, FS_RQ: 4, KV_TPK: 4, KV_H4: 2 });
+    expect(attentionTiles(8, 'workgroup').consts).toMatchObject({ HS4: 2, FW_RQ: 4, DQ_RQ: 4, KV_TPK: 2, KV_H4: 1 });
   });
 
   it('reach the WGSL as override constants and generated consts, never as literals in the shader file', () => {
@@ -47,13 +48,14 @@ describe('attention tiles', () => {
       expect(call.code).toBe(attentionShader(tiles));
     }
     const code = calls[0]!.code;
-    expect(code).toMatch(/^enable subgroups;\nconst HS4: u32 = 16u;\nconst FW_RQ: u32 = 2u;/);
+    expect(code).toMatch(/^enable subgroups;\nconst HS4: u32 = 16u;\nconst FW_RQ: u32 = 1u;/);
     expect(code).toContain('override FW_BK: u32;'); // no default: TypeScript always gives it
     expect(code).toContain('var<workgroup> tileK: array<vec4f, FW_BK * HS4>;');
     expect(code).not.toMatch(/@workgroup_size\(\d/);
     expect(code).not.toMatch(/\/\/ unroll$/m); // every marked loop expanded
-    // Grids follow the tiles: forward blocks of WG * FW_RQ rows, dK/dV blocks of WG / KV_TPK * KV_RK keys.
-    expect(calls[0]!.workgroups).toEqual([Math.ceil(50 / 128), 6, 1]);
+    // Grids follow the tiles: split-forward blocks of WG / KV_TPK * FS_RQ rows, dK/dV blocks of WG / KV_TPK * KV_RK keys.
+    expect(calls[0]!.entryPoint).toBe('attention_forward_split');
+    expect(calls[0]!.workgroups).toEqual([Math.ceil(50 / 64), 6, 1]);
     expect(calls.find((c) => c.entryPoint === 'attention_backward_dkv')!.workgroups).toEqual([Math.ceil(50 / 32), 6, 1]);
   });
 
@@ -64,6 +66,7 @@ describe('attention tiles', () => {
     expect(codeOf([])).not.toContain('enable subgroups');
     expect(codeOf([])).toContain('var<workgroup> kvX');
     expect(codeOf(['subgroups'], 'workgroup')).not.toContain('enable subgroups');
+    expect(attentionOp.encode([spec], { nHead: 2 }, device([], 16384))[0]!.entryPoint).toBe('attention_forward');
     expect(() => codeOf([], 'subgroups')).toThrow("attention: kernel 'subgroups' forced, but this device has no 'subgroups' feature");
   });
 });

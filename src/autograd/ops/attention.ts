@@ -57,8 +57,8 @@ export function attentionDims(name: string, qkv: TensorSpec, nHead: number): Att
 
 /** Threads per workgroup, every attention kernel. */
 const THREADS = 64;
-/** Per-thread budget of vec4 registers for whole head rows (64 vec4 = 256 floats). */
-const ROW_VEC4_BUDGET = 64;
+/** Per-thread budget of vec4 registers for head rows (32 vec4 = 128 floats, which leaves room to run several workgroups per core). */
+const ROW_VEC4_BUDGET = 32;
 const MAX_ROWS_PER_THREAD = 4;
 /** Keys per staged K/V tile (forward, dQ) and query rows per staged tile (dK/dV), at most. */
 const MAX_KEY_TILE = 64;
@@ -73,7 +73,7 @@ const KEYS_PER_THREAD = 2;
 export interface AttentionTiles {
   kernel: AttentionKernel;
   /** Register extents (WGSL consts): vec4 chunks per head row, rows per thread (forward, dQ), threads per key and keys per thread (dK/dV), chunks per thread of a key. */
-  consts: { HS4: number; FW_RQ: number; DQ_RQ: number; KV_TPK: number; KV_RK: number; KV_H4: number };
+  consts: { HS4: number; FW_RQ: number; DQ_RQ: number; FS_RQ: number; DS_RQ: number; KV_TPK: number; KV_RK: number; KV_H4: number };
   /** Workgroup and tile sizes (WGSL overrides). */
   overrides: { WG: number; FW_BK: number; KV_BQ: number };
 }
@@ -81,15 +81,17 @@ export interface AttentionTiles {
 /** Every size the kernels use for head size HS on this device (or the WebGPU defaults without one). */
 export function attentionTiles(HS: number, kernel: AttentionKernel, device?: EncodeDevice): AttentionTiles {
   const HS4 = Math.ceil(HS / 4);
-  const rows = (vectors: number) => Math.max(1, Math.min(MAX_ROWS_PER_THREAD, Math.floor(ROW_VEC4_BUDGET / (vectors * HS4))));
+  const rows = (vectors: number) => Math.max(1, Math.min(MAX_ROWS_PER_THREAD, Math.floor(ROW_VEC4_BUDGET / vectors)));
   const KV_TPK = HS4 >= 4 ? 4 : HS4 >= 2 ? 2 : 1;
+  const KV_H4 = Math.ceil(HS4 / KV_TPK);
   const WG = Math.min(THREADS, device?.limits.maxComputeInvocationsPerWorkgroup ?? THREADS);
   const bytes = Math.min(MAX_TILE_BYTES, device?.limits.maxComputeWorkgroupStorageSize ?? DEFAULT_TILE_BYTES);
   const exchange = kernel === 'workgroup' ? 2 * WG * 16 : 0; // attention_wg.wgsl's kvX
   return {
     kernel,
-    // The forward holds 2 row vectors per query row (q, acc), dQ 3 (q, dy, dq).
-    consts: { HS4, FW_RQ: rows(2), DQ_RQ: rows(3), KV_TPK, KV_RK: KEYS_PER_THREAD, KV_H4: Math.ceil(HS4 / KV_TPK) },
+    // The forward holds 2 row vectors per query row (q, acc), dQ 3 (q, dy, dq); the split forward and
+    // dQ (subgroups) hold as many vectors of KV_H4 chunks per row, at most 4 rows (one vec4 of scores).
+    consts: { HS4, FW_RQ: rows(2 * HS4), DQ_RQ: rows(3 * HS4), FS_RQ: rows(2 * KV_H4), DS_RQ: rows(3 * KV_H4), KV_TPK, KV_RK: KEYS_PER_THREAD, KV_H4 },
     overrides: {
       WG,
       FW_BK: Math.min(MAX_KEY_TILE, Math.floor(bytes / (2 * HS4 * 16))), // tileK + tileV
@@ -178,8 +180,11 @@ export const attentionOp: OpDef<AttentionAttrs> = {
   encode: ([qkv], attrs, device) => {
     const d = attentionDims('attention', qkv!, attrs.nHead);
     const tiles = attentionTiles(d.HS, pickKernel('attention', attrs, device), device);
-    const rows = tiles.overrides.WG * tiles.consts.FW_RQ;
-    return [kernelCall(d, tiles, 'attention_forward', [{ in: 0 }, { out: 0 }, { out: 1 }], [Math.ceil(d.T / rows), d.B * d.NH, 1])];
+    const { WG } = tiles.overrides;
+    const { FW_RQ, FS_RQ, KV_TPK } = tiles.consts;
+    // With subgroups, KV_TPK lanes share each row (attention_sg.wgsl); else a thread owns whole rows.
+    const [entryPoint, rows] = tiles.kernel === 'subgroups' ? ['attention_forward_split', (WG / KV_TPK) * FS_RQ] : ['attention_forward', WG * FW_RQ];
+    return [kernelCall(d, tiles, entryPoint, [{ in: 0 }, { out: 0 }, { out: 1 }], [Math.ceil(d.T / rows), d.B * d.NH, 1])];
   },
   backward: ([qkv], [y, lse], [dy], attrs) => [dy ? qkv!.graph.apply1(attentionBackwardOp, [qkv!, y!, lse!, dy], attrs) : null],
   reference: {
@@ -209,13 +214,14 @@ export const attentionBackwardOp: OpDef<AttentionAttrs> = {
     const d = attentionDims('attention_backward', qkv!, attrs.nHead);
     const tiles = attentionTiles(d.HS, pickKernel('attention_backward', attrs, device), device);
     const { WG } = tiles.overrides;
-    const { DQ_RQ, KV_TPK, KV_RK } = tiles.consts;
+    const { DQ_RQ, DS_RQ, KV_TPK, KV_RK } = tiles.consts;
+    const [dq, dqRows] = tiles.kernel === 'subgroups' ? ['attention_backward_dq_split', (WG / KV_TPK) * DS_RQ] : ['attention_backward_dq', WG * DQ_RQ];
     // Inputs: 0 qkv, 1 y, 2 lse, 3 dy; scratch 0 = D.
     const grads: KernelCall['buffers'] = [{ in: 0 }, { in: 3 }, { in: 2 }, { scratch: 0 }, { out: 0 }];
     return [
       kernelCall(d, tiles, 'attention_backward_d', [{ in: 1 }, { in: 3 }, { scratch: 0 }], grid1d(Math.ceil((d.B * d.NH * d.T) / WG))),
       kernelCall(d, tiles, 'attention_backward_dkv', grads, [Math.ceil(d.T / ((WG / KV_TPK) * KV_RK)), d.B * d.NH, 1]),
-      kernelCall(d, tiles, 'attention_backward_dq', grads, [Math.ceil(d.T / (WG * DQ_RQ)), d.B * d.NH, 1]),
+      kernelCall(d, tiles, dq, grads, [Math.ceil(d.T / dqRows), d.B * d.NH, 1]),
     ];
   },
 };
