@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { budgetVsFit, EPOCH_2024, HOFFMANN_2022, uniformLoss } from '../src/scaling/chinchilla';
 import { formatCount } from '../src/scaling/format';
 import { planCaveats, planForBudget } from '../src/scaling/model-picker';
+import { isoFlopChartData } from '../src/ui/plan/chart-data';
 
 const plan = (flops: number, fit = HOFFMANN_2022) => planForBudget({ flops, fit, vocabSize: 2048, blockSize: 64 });
 
@@ -47,5 +48,17 @@ describe('the Plan tab range and loss cap', () => {
     expect(formatCount(8.08e17)).toBe('8.08e17');
     expect(formatCount(-2e15)).toBe('-2e15');
     expect(formatCount(999e12)).toBe('999T');
+  });
+
+  it('draws no predicted loss above ln V on the IsoFLOP chart', () => {
+    const maxLoss = uniformLoss(2048);
+    const capped = isoFlopChartData({ fit: HOFFMANN_2022, userBudget: 1e12, maxLoss });
+    const uncapped = isoFlopChartData({ fit: HOFFMANN_2022, userBudget: 1e12 });
+    expect(Math.max(...uncapped.curves.flatMap((c) => c.points.map((p) => p.loss)))).toBeGreaterThan(maxLoss);
+    // The 1e12 curve lies wholly above ln 2048: not drawn (nor its optimum); the default decades stay.
+    expect(capped.curves.map((c) => c.budget)).toEqual([1e15, 1e16, 1e17, 1e18, 1e19]);
+    for (const c of capped.curves) for (const p of c.points) expect(p.loss).toBeLessThanOrEqual(maxLoss);
+    expect(capped.minima.every((m) => m.loss <= maxLoss)).toBe(true);
+    expect(capped.yDomain[1]).toBeLessThanOrEqual(Math.ceil(maxLoss));
   });
 });

@@ -17,6 +17,8 @@ export interface IsoFlopChartProps {
   sweep?: readonly SweepResult[];
   budgets?: readonly number[];
   height?: number;
+  /** ln(vocabulary): predicted losses above it are not drawn. */
+  maxLoss?: number;
 }
 
 // Cool to warm with budget; the user's budget takes the app's accent.
@@ -24,8 +26,8 @@ const CURVE_COLORS = ['#7aa6c2', '#5b8db8', '#8a7fb5', '#b9789f', '#c98b5e', '#b
 const HIGHLIGHT = '#2f7d4f';
 const SWEEP_COLOR = '#1d2521';
 
-export function IsoFlopChart({ fit, userBudget, sweep, budgets, height = 320 }: IsoFlopChartProps) {
-  const data = useMemo(() => isoFlopChartData({ fit, userBudget, sweep, budgets }), [fit, userBudget, sweep, budgets]);
+export function IsoFlopChart({ fit, userBudget, sweep, budgets, height = 320, maxLoss }: IsoFlopChartProps) {
+  const data = useMemo(() => isoFlopChartData({ fit, userBudget, sweep, budgets, maxLoss }), [fit, userBudget, sweep, budgets, maxLoss]);
   // Legend in budget order (its default sorts labels as text: "1.28e18" before "1e15"); the dots last.
   const legendOrder = new Map(data.curves.map((c) => [c.label, c.budget]));
   const colorOf = (index: number, highlighted: boolean) => (highlighted ? HIGHLIGHT : CURVE_COLORS[index % CURVE_COLORS.length]!);

@@ -8,7 +8,7 @@
 import { useId, useMemo, useState, type ReactNode } from 'react';
 import { type GPTConfig, SEED_CONFIG } from '../../model/config';
 import { type Budget, budgetFlops, deviceFlopsPerSecond, trainingSeconds } from '../../scaling/budget';
-import { type ChinchillaFit, FITS, type FitId } from '../../scaling/chinchilla';
+import { type ChinchillaFit, FITS, type FitId, uniformLoss } from '../../scaling/chinchilla';
 import { formatCount, formatDuration, formatFlops, parsePositiveNumber } from '../../scaling/format';
 import { type TrainingPlan, planCaveats, planForBudget, planForExecutedFlops } from '../../scaling/model-picker';
 import type { SweepResult } from './chart-data';
@@ -139,7 +139,7 @@ export function PlanPanel({ vocabSize, blockSize, deviceTokensPerSecond, referen
       )}
       {plan && <PlanSummary plan={plan} fit={fit} seconds={seconds} />}
 
-      <IsoFlopChart fit={fit} userBudget={plan?.flops} sweep={sweep} />
+      <IsoFlopChart fit={fit} userBudget={plan?.flops} sweep={sweep} maxLoss={uniformLoss(vocabSize)} />
 
       <div className="actions">
         <button type="button" disabled={!plan} onClick={() => plan && onUsePlan(plan)}>

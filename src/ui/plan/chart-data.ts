@@ -54,25 +54,30 @@ export interface ChartDataOptions {
   nPoints?: number;
   /** Each curve spans N* ÷ range to N* × range around its optimum. */
   range?: number;
+  /** ln(vocabulary): predictions above it (worse than uniform guessing) are not drawn. */
+  maxLoss?: number;
 }
 
 export function isoFlopChartData(options: ChartDataOptions): IsoFlopChartData {
-  const { fit, budgets = DEFAULT_BUDGETS, userBudget, sweep = [], nPoints = 41, range = 10 } = options;
+  const { fit, budgets = DEFAULT_BUDGETS, userBudget, sweep = [], nPoints = 41, range = 10, maxLoss = Infinity } = options;
   const all = budgets.filter(isUsableBudget);
   const user = userBudget !== undefined && isUsableBudget(userBudget) ? userBudget : undefined;
   if (user !== undefined && !all.some((b) => sameBudget(b, user))) all.push(user);
   all.sort((a, b) => a - b);
 
-  const curves: ChartCurve[] = all.map((budget) => {
-    const curve = isoFlopCurve(budget, fit, nPoints, range);
-    return {
-      budget,
-      label: `${formatFlops(budget)} FLOPs`,
-      highlighted: user !== undefined && sameBudget(budget, user),
-      points: curve.points.map(({ N, loss }) => ({ N, loss })),
-      minimum: { N: curve.optimum.N, loss: curve.optimum.loss },
-    };
-  });
+  const curves: ChartCurve[] = all
+    .map((budget) => {
+      const curve = isoFlopCurve(budget, fit, nPoints, range);
+      return {
+        budget,
+        label: `${formatFlops(budget)} FLOPs`,
+        highlighted: user !== undefined && sameBudget(budget, user),
+        points: curve.points.filter((p) => p.loss <= maxLoss).map(({ N, loss }) => ({ N, loss })),
+        minimum: { N: curve.optimum.N, loss: curve.optimum.loss },
+      };
+    })
+    // A budget whose whole curve is worse than guessing has nothing to draw (the plan says why).
+    .filter((c) => c.points.length > 0 && c.minimum.loss <= maxLoss);
   curves.sort((a, b) => Number(a.highlighted) - Number(b.highlighted));
 
   const shownSweep = sweep
