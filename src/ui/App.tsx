@@ -116,16 +116,16 @@ export function App() {
       <main>
         {SECTIONS.map((s) =>
           s.id === section.id ? (
-            <section key={s.id} id={`panel-${s.id}`} role="tabpanel" aria-labelledby={`tab-${s.id}`} className="tabpanel">
+            <div key={s.id} id={`panel-${s.id}`} role="tabpanel" aria-labelledby={`tab-${s.id}`} className="tabpanel">
               <h2>{s.title}</h2>
               {/* Keyed by section: a panel that failed gets a fresh boundary when shown again. */}
               <ErrorBoundary key={s.id} name={s.title}>
                 {s.render()}
               </ErrorBoundary>
-            </section>
+            </div>
           ) : (
             // Hidden and empty, so every tab's aria-controls names a panel; only the shown one is mounted.
-            <section key={s.id} id={`panel-${s.id}`} role="tabpanel" aria-labelledby={`tab-${s.id}`} hidden />
+            <div key={s.id} id={`panel-${s.id}`} role="tabpanel" aria-labelledby={`tab-${s.id}`} hidden />
           ),
         )}
       </main>
