@@ -118,7 +118,7 @@ describe('uploads and imports in Chromium', () => {
     await importInput.setInputFiles(hfFiles());
     await expect.poll(() => runs.textContent(), { timeout: 60_000 }).toMatch(/2L 64w imported from 3 files/);
     await importInput.setInputFiles(hfFiles());
-    await expect.poll(alertText, { timeout: 60_000 }).toContain('3 files is already imported as "2L 64w imported from 3 files"');
+    await expect.poll(alertText, { timeout: 60_000 }).toContain('3 files is already imported as "2L 64w imported from 3 files": that run is shown instead of a copy');
     expect(await runs.getByRole('listitem').filter({ hasText: 'imported from' }).count()).toBe(1);
 
     await page.getByLabel('Max tokens', { exact: true }).fill('4');

@@ -15,6 +15,8 @@ import { parseTokenizerJson, toTokenizerJson } from '../src/tokenizer/tokenizer-
 import { trainBpe } from '../src/tokenizer/trainer';
 import { END_OF_TEXT } from '../src/tokenizer/types';
 import { importHfRun, importKey, importRunFiles } from '../src/train/import-run';
+import { createLabHandler } from '../src/train/lab-worker';
+import type { LabEvent } from '../src/train/protocol';
 import { hfFolderFiles } from '../src/train/run-dir';
 import { RunStore } from '../src/train/run-store';
 
@@ -72,9 +74,11 @@ describe('the same files imported twice', () => {
     const first = await importRunFiles(runStore, shardStore, folder(), 'run-a.zip');
     expect(first.name).toBe('2L 64w imported from run-a.zip');
     expect(first.importKey).toBe(importKey(folder(), importHfRun(folder())));
-    await expect(importRunFiles(runStore, shardStore, folder(), 'run-a (1).zip')).rejects.toThrow(
-      'run-a (1).zip is already imported as "2L 64w imported from run-a.zip": open it in Runs in this browser (delete it there to import it again)',
+    const shown: string[] = [];
+    await expect(importRunFiles(runStore, shardStore, folder(), 'run-a (1).zip', (run) => shown.push(run.id))).rejects.toThrow(
+      'run-a (1).zip is already imported as "2L 64w imported from run-a.zip": that run is shown instead of a copy (delete it in Runs in this browser to import it again)',
     );
+    expect(shown).toEqual([first.id]);
     expect((await runStore.list()).length).toBe(1);
 
     // One weight one ulp away is another model.
@@ -82,6 +86,23 @@ describe('the same files imported twice', () => {
     const second = await importRunFiles(runStore, shardStore, folder(undefined, other), 'run-b.zip');
     expect(second.importKey).not.toBe(first.importKey);
     expect((await runStore.list()).length).toBe(2);
+  });
+
+  it('through the lab worker: the second import answers the existing run (the page opens it), then the error', async () => {
+    const events: LabEvent[] = [];
+    const { runStore, shardStore } = stores();
+    const handle = createLabHandler((event) => events.push(event), { createContext: () => Promise.reject(new Error('no GPU needed')), shardStore, runStore });
+    await handle({ type: 'import-run', files: folder(), source: 'a.zip', requestId: 1 });
+    const first = events.find((e) => e.type === 'run')!;
+    events.length = 0;
+    await handle({ type: 'import-run', files: folder(), source: 'b.zip', requestId: 2 });
+    expect(events.map((e) => [e.type, 'requestId' in e ? e.requestId : undefined])).toEqual([
+      ['run', 2],
+      ['error', 2],
+    ]);
+    expect(events[0]).toMatchObject({ run: { id: first.type === 'run' ? first.run.id : '', name: '2L 64w imported from a.zip' } });
+    expect(events[1]).toMatchObject({ kind: 'config', message: expect.stringMatching(/^b\.zip is already imported as "2L 64w imported from a\.zip"/) });
+    expect((await runStore.list()).length).toBe(1);
   });
 
   it('recognises the lab\'s own download of an imported run (same weights and tokenizer, new config.json)', async () => {

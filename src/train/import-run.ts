@@ -151,28 +151,36 @@ export function importKey(files: { name: string; bytes: Uint8Array }[], imported
   return keyOf(RUN_DIR_IDENTITY.filter((name) => byName.has(name)).map((name) => [name, byName.get(name)!]));
 }
 
-/** Refuses files already imported as a stored run, naming that run. */
-async function refuseDuplicate(runStore: RunStore, key: string, source: string): Promise<void> {
+/** Refuses files already imported as a stored run, naming that run (given to `onExisting` first, to open it). */
+async function refuseDuplicate(runStore: RunStore, key: string, source: string, onExisting?: (run: RunSummary) => void): Promise<void> {
   const existing = (await runStore.list()).find((r) => r.importKey === key);
   if (existing) {
-    throw new DataError('config', `${source} is already imported as "${existing.name}": open it in Runs in this browser (delete it there to import it again)`);
+    onExisting?.(existing);
+    throw new DataError('config', `${source} is already imported as "${existing.name}": that run is shown instead of a copy (delete it in Runs in this browser to import it again)`);
   }
 }
 
 /**
  * The lab worker's import: a run directory becomes a run to resume, a Hugging Face folder a run to
- * sample. The same model a second time makes no second run: the error names the run it is.
+ * sample. The same model a second time makes no second run: `onExisting` gets the run it already
+ * is (the lab opens it) and the error names it.
  */
-export async function importRunFiles(runStore: RunStore, shardStore: ShardStore, files: { name: string; bytes: Uint8Array }[], source: string): Promise<RunSummary> {
+export async function importRunFiles(
+  runStore: RunStore,
+  shardStore: ShardStore,
+  files: { name: string; bytes: Uint8Array }[],
+  source: string,
+  onExisting?: (run: RunSummary) => void,
+): Promise<RunSummary> {
   if (isRunDir(files)) {
     const key = importKey(files);
-    await refuseDuplicate(runStore, key, source);
+    await refuseDuplicate(runStore, key, source, onExisting);
     const summary = await importRunDir(runStore, shardStore, files, source);
     return runStore.updateSummary(summary.id, { importKey: key });
   }
   const imported = importHfRun(files);
   const key = importKey(files, imported);
-  await refuseDuplicate(runStore, key, source);
+  await refuseDuplicate(runStore, key, source, onExisting);
   const { nLayer, nEmbd } = imported.settings.model;
   const record = await runStore.create({ ...imported, name: `${nLayer}L ${nEmbd}w imported from ${source}` });
   const id = record.summary.id;
