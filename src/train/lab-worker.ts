@@ -362,10 +362,13 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           await runStore.delete(message.runId);
           post({ type: 'runs', ...(await listRuns()), requestId: message.requestId });
           return;
-        case 'import-run':
-          post({ type: 'run', run: await importRunFiles(runStore, shardStore, message.files, message.source), requestId: message.requestId });
+        case 'import-run': {
+          // Files already imported: that run is the answer (the page opens it), then the error names it.
+          const shown = (run: RunSummary) => post({ type: 'run', run: asStored(run), requestId: message.requestId });
+          post({ type: 'run', run: await importRunFiles(runStore, shardStore, message.files, message.source, shown), requestId: message.requestId });
           post({ type: 'runs', ...(await listRuns()), requestId: message.requestId });
           return;
+        }
         case 'export-run':
           if (message.full) post({ type: 'export', runId: message.runId, files: await exportRunDir(runStore, shardStore, message.runId), full: true, requestId: message.requestId });
           else post({ type: 'export', runId: message.runId, files: await runStore.exportHf(message.runId), requestId: message.requestId });
