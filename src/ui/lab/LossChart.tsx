@@ -6,6 +6,7 @@
  */
 import { useId, useMemo } from 'react';
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, XAxis, YAxis } from 'recharts';
+import { HOFFMANN_2022 } from '../../scaling/chinchilla';
 import type { EvalPoint, StepPoint } from '../../train/protocol';
 import { appCompareStore, useCompareStore } from './browser-compare';
 import { saveFile, useLabStore } from './browser-lab';
@@ -180,7 +181,7 @@ function Legend({ series }: { series: CurveSeries[] }) {
           <strong>{s.name}</strong>
           <span className="muted">
             {' '}
-            {formatCount(s.params)} params · {s.prediction.loss !== null ? `dashed: Chinchilla predicts ${s.prediction.loss.toFixed(3)}` : `no Chinchilla level: ${s.prediction.why}`}
+            {formatCount(s.params)} params · {s.prediction.loss !== null ? `dashed: ${HOFFMANN_2022.label} predicts ${s.prediction.loss.toFixed(3)} for its N and D` : `no Chinchilla level: ${s.prediction.why}`}
           </span>
         </li>
       ))}
