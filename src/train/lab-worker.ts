@@ -11,8 +11,6 @@ import type { DamagedRecord } from '../data/records';
 import { DataError, type ShardStore } from '../data/types';
 import { createBrowserContext } from '../gpu/browser';
 import { GpuError, type GpuContext } from '../gpu/context';
-import { GPTModel } from '../model/gpt';
-import { Sampler } from '../model/sample';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { TokenizerError } from '../tokenizer/types';
@@ -25,7 +23,8 @@ import { measureTrainingSpeed, speedProbeProblems, DEFAULT_SPEED_STEPS } from '.
 import type { EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, SampleRequest, StepPoint } from './protocol';
 import { RunStore, type CheckpointData, type RunRecord } from './run-store';
 import { exportRunDir, locateDataset } from './run-transfer';
-import { sampleText, writeArena } from './sampling';
+import { sampleText } from './sampling';
+import { StoredModel } from './stored-model';
 import { Trainer } from './trainer';
 
 export interface LabDeps {
@@ -51,14 +50,6 @@ interface ActiveRun {
   request?: 'pause' | 'stop';
 }
 
-/** A stored run's weights loaded for sampling while nothing trains. */
-interface StoredModel {
-  key: string;
-  model: GPTModel;
-  sampler: Sampler;
-  tokenizer: Tokenizer;
-}
-
 export function labErrorKind(error: unknown): LabErrorKind {
   if (error instanceof DataError) return error.kind === 'config' || error.kind === 'quota' ? error.kind : 'data';
   if (error instanceof GpuError) return 'webgpu';
@@ -74,7 +65,7 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
   const { shardStore, runStore } = deps;
   let ctx: GpuContext | null = null;
   let active: ActiveRun | null = null;
-  let stored: StoredModel | null = null;
+  const stored = new StoredModel(runStore);
   let lastRunId: string | undefined;
 
   const fail = (error: unknown, extra: { runId?: string; requestId?: number } = {}) =>
@@ -90,9 +81,7 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
 
   /** The next request makes a new device; a run training on this one recovers by itself (see train). */
   function onDeviceLost(lostCtx: GpuContext): void {
-    if (ctx !== lostCtx) return;
-    ctx = null;
-    stored = null; // its buffers died with the device
+    if (ctx === lostCtx) ctx = null;
   }
 
   async function finishRun(runId: string, patch: Partial<RunSummary>): Promise<void> {
@@ -150,7 +139,7 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
     let gpu = await context();
     const problems = settingsProblems(settings, gpu.limits);
     if (problems.length) throw new DataError('config', problems.join(' '));
-    destroyStored();
+    stored.destroy();
     // The history up to the checkpoint; steps after it were lost with the page and are redone.
     const run: ActiveRun = { runId, trainer: undefined as unknown as Trainer, steps: [...record.steps], evals: [...record.evals], ended: false, session: 0 };
     // Each device gets its own trainer; a lost one's late events and saves are dropped.
@@ -158,32 +147,32 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
       const session = ++run.session;
       const current = () => !run.ended && run.session === session;
       return Trainer.create({
-      ctx: on,
-      settings,
-      store: shardStore,
-      manifest,
-      tokenizer,
-      resume: from,
-      onEvent: (event) => {
-        if (!current()) return;
-        if (event.type === 'step') {
-          run.steps.push(event.point);
-          post({ type: 'step', runId, point: event.point });
-        } else if (event.type === 'eval') {
-          run.evals.push(event.point);
-          post({ type: 'eval', runId, point: event.point });
-        } else if (event.type === 'checkpoint') {
-          post({ type: 'checkpoint', runId, step: event.step });
-        } else {
-          run.nanMessage = event.message;
-          post({ type: 'error', kind: 'nan', message: event.message, runId });
-        }
-      },
-      saveCheckpoint: async (data) => {
-        // Read back from a device that has just been lost, these bytes cannot be trusted.
-        if (!current() || on.isLost()) throw new Error('the GPU device was lost before this checkpoint could be saved');
-        await runStore.saveCheckpoint(runId, data, { steps: [...run.steps], evals: [...run.evals] });
-      },
+        ctx: on,
+        settings,
+        store: shardStore,
+        manifest,
+        tokenizer,
+        resume: from,
+        onEvent: (event) => {
+          if (!current()) return;
+          if (event.type === 'step') {
+            run.steps.push(event.point);
+            post({ type: 'step', runId, point: event.point });
+          } else if (event.type === 'eval') {
+            run.evals.push(event.point);
+            post({ type: 'eval', runId, point: event.point });
+          } else if (event.type === 'checkpoint') {
+            post({ type: 'checkpoint', runId, step: event.step });
+          } else {
+            run.nanMessage = event.message;
+            post({ type: 'error', kind: 'nan', message: event.message, runId });
+          }
+        },
+        saveCheckpoint: async (data) => {
+          // Read back from a device that has just been lost, these bytes cannot be trusted.
+          if (!current() || on.isLost()) throw new Error('the GPU device was lost before this checkpoint could be saved');
+          await runStore.saveCheckpoint(runId, data, { steps: [...run.steps], evals: [...run.evals] });
+        },
       });
     };
     const first = await unlessLost(gpu, build(gpu, resume));
@@ -224,6 +213,10 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
         run.ended = true;
         const from = next?.from ?? run.trainer.lastCheckpointStep;
         if (!next) {
+          // The page's curve ends where the stored one does.
+          run.steps = run.steps.filter((p) => p.step <= from);
+          run.evals = run.evals.filter((p) => p.step <= from);
+          post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals] });
           const status = run.request === 'stop' ? 'stopped' : 'paused';
           await finishRun(runId, { status, message: `GPU device lost at step ${lostAt}; ${status} at the checkpoint at step ${from}` });
           return;
@@ -245,31 +238,6 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
     }
   }
 
-  function destroyStored(): void {
-    if (stored && ctx && !ctx.isLost()) {
-      stored.sampler.destroy();
-      stored.model.destroy();
-    }
-    stored = null;
-  }
-
-  /** A stored run's checkpoint (or its initial weights) in a model, cached between samples. */
-  async function storedModel(runId: string, weights: SampleRequest['weights']): Promise<StoredModel> {
-    const record = await runStore.get(runId);
-    if (!record) throw new DataError('config', `there is no run "${runId}" (it may have been deleted): refresh the list of runs`);
-    const key = `${runId}:${weights === 'initial' ? 'initial' : record.summary.checkpointStep}`;
-    if (stored?.key === key) return stored;
-    const data = weights === 'current' ? await runStore.latestCheckpoint(runId) : undefined;
-    if (weights === 'current' && !data) throw new DataError('config', `run "${record.summary.name}" has no checkpoint yet: train it for a while before sampling its weights`);
-    const gpu = await context();
-    destroyStored();
-    const model = new GPTModel(gpu, record.summary.settings.model);
-    if (data) writeArena(model, 'param', data.params);
-    else model.initialize(record.summary.settings.seed);
-    stored = { key, model, sampler: new Sampler(model), tokenizer: new Tokenizer(parseTokenizerJson(record.tokenizerJson)) };
-    return stored;
-  }
-
   async function sample(request: SampleRequest): Promise<void> {
     const onText = (text: string) => post({ type: 'sample-token', requestId: request.requestId, text });
     const run = active;
@@ -279,7 +247,7 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
     } else {
       const runId = request.runId ?? lastRunId;
       if (!runId) throw new DataError('config', 'no run is loaded: pick a run to sample from, or start one');
-      const { sampler, tokenizer } = await storedModel(runId, request.weights);
+      const { sampler, tokenizer } = await stored.get(context, runId, request.weights);
       result = await sampleText(sampler, tokenizer, request, onText);
     }
     const { text, tokens, seconds, promptTokens, outputTokens } = result;
@@ -358,7 +326,7 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
         }
         case 'delete-run':
           if (active?.runId === message.runId) throw new DataError('config', 'this run is training: stop it before deleting it');
-          if (stored?.key.startsWith(`${message.runId}:`)) destroyStored();
+          if (stored.holds(message.runId)) stored.destroy();
           await runStore.delete(message.runId);
           post({ type: 'runs', ...(await listRuns()), requestId: message.requestId });
           return;
@@ -380,7 +348,7 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           const gpu = await context();
           const problems = speedProbeProblems(message.model, message.batchSize, steps, gpu.limits);
           if (problems.length) throw new DataError('config', problems.join(' '));
-          destroyStored(); // free the sampling model's buffers for the probe's
+          stored.destroy(); // free the sampling model's buffers for the probe's
           const speed = await measureTrainingSpeed(gpu, message.model, message.batchSize, steps);
           post({ type: 'speed', model: message.model, tokensPerSecond: speed.tokensPerSecond, flopsPerSecond: speed.flopsPerSecond, requestId: message.requestId });
           return;
@@ -388,7 +356,7 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
         case 'profile': {
           if (active) throw new DataError('config', 'a run is training: profile a step when it has ended (pause or stop it first)');
           const gpu = await context();
-          destroyStored(); // free the sampling model's buffers for the profiled one's
+          stored.destroy(); // free the sampling model's buffers for the profiled one's
           post({ type: 'profile', model: message.model, profile: await profileTrainingStep(gpu, message.model, message.batchSize), requestId: message.requestId });
           return;
         }
