@@ -67,7 +67,7 @@ class PairTable {
     for (let i = this.slot(left, right); ; i = (i + 1) & this.mask) {
       const l = this.lefts[i];
       if (l === -1) return -1;
-      if (l === left && this.rights[i] === right) return this.ranks[i];
+      if (l === left && this.rights[i] === right) return this.ranks[i]!;
     }
   }
 }
@@ -86,8 +86,8 @@ class MinHeap {
     let i = this.size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (k[parent] <= key) break;
-      k[i] = k[parent];
+      if (k[parent]! <= key) break;
+      k[i] = k[parent]!;
       i = parent;
     }
     k[i] = key;
@@ -95,15 +95,15 @@ class MinHeap {
 
   pop(): number {
     const k = this.keys;
-    const top = k[0];
-    const last = k[--this.size];
+    const top = k[0]!;
+    const last = k[--this.size]!;
     let i = 0;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= this.size) break;
-      if (child + 1 < this.size && k[child + 1] < k[child]) child++;
-      if (k[child] >= last) break;
-      k[i] = k[child];
+      if (child + 1 < this.size && k[child + 1]! < k[child]!) child++;
+      if (k[child]! >= last) break;
+      k[i] = k[child]!;
       i = child;
     }
     k[i] = last;
@@ -115,7 +115,7 @@ class MinHeap {
 function byteLevelBytes(token: string): Uint8Array | undefined {
   const out = new Uint8Array(token.length);
   for (let i = 0; i < token.length; i++) {
-    const b = CHAR_TO_BYTE.get(token[i]);
+    const b = CHAR_TO_BYTE.get(token[i]!);
     if (b === undefined) return undefined;
     out[i] = b;
   }
@@ -164,7 +164,7 @@ export class Tokenizer {
       const special = this.specialIds.get(token) === id;
       this.bytes[id] = (special ? undefined : byteLevelBytes(token)) ?? utf8Encoder.encode(token);
     });
-    for (let b = 0; b < 256; b++) this.byteIds[b] = this.vocab.get(BYTE_TO_CHAR[b]) ?? -1;
+    for (let b = 0; b < 256; b++) this.byteIds[b] = this.vocab.get(BYTE_TO_CHAR[b]!) ?? -1;
 
     this.pairs = new PairTable(model.merges.length);
     this.mergedIds = new Int32Array(model.merges.length);
@@ -247,7 +247,7 @@ export class Tokenizer {
           this.cache.set(word, ids);
         }
       }
-      for (let i = 0; i < ids.length; i++) out.push(ids[i]);
+      for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
     }
   }
 
@@ -255,10 +255,10 @@ export class Tokenizer {
     const bytes = utf8Encoder.encode(word);
     const symbols = new Array<number>(bytes.length);
     for (let i = 0; i < bytes.length; i++) {
-      const id = this.byteIds[bytes[i]];
+      const id = this.byteIds[bytes[i]!]!;
       if (id < 0) {
-        const hex = bytes[i].toString(16).padStart(2, '0');
-        throw new TokenizerError(`byte 0x${hex} has no token (${quote(BYTE_TO_CHAR[bytes[i]])}) in the vocab`);
+        const hex = bytes[i]!.toString(16).padStart(2, '0');
+        throw new TokenizerError(`byte 0x${hex} has no token (${quote(BYTE_TO_CHAR[bytes[i]!]!)}) in the vocab`);
       }
       symbols[i] = id;
     }
@@ -268,23 +268,23 @@ export class Tokenizer {
   /** Short words: rescan the pair ranks for the lowest (leftmost on ties) after each merge. */
   private mergeShort(symbols: number[]): number[] {
     const ranks: number[] = [];
-    for (let i = 0; i + 1 < symbols.length; i++) ranks.push(this.pairs.get(symbols[i], symbols[i + 1]));
+    for (let i = 0; i + 1 < symbols.length; i++) ranks.push(this.pairs.get(symbols[i]!, symbols[i + 1]!));
     for (;;) {
       let best = -1;
       let at = -1;
       for (let i = 0; i < ranks.length; i++) {
-        const r = ranks[i];
+        const r = ranks[i]!;
         if (r >= 0 && (best < 0 || r < best)) {
           best = r;
           at = i;
         }
       }
       if (at < 0) return symbols;
-      symbols[at] = this.mergedIds[best];
+      symbols[at] = this.mergedIds[best]!;
       symbols.splice(at + 1, 1);
       ranks.splice(at, 1);
-      if (at > 0) ranks[at - 1] = this.pairs.get(symbols[at - 1], symbols[at]);
-      if (at + 1 < symbols.length) ranks[at] = this.pairs.get(symbols[at], symbols[at + 1]);
+      if (at > 0) ranks[at - 1] = this.pairs.get(symbols[at - 1]!, symbols[at]!);
+      if (at + 1 < symbols.length) ranks[at] = this.pairs.get(symbols[at]!, symbols[at + 1]!);
     }
   }
 
@@ -305,7 +305,7 @@ export class Tokenizer {
     // Each merge pushes at most two entries: n - 1 initial pairs + 2 (n - 1) bounds the heap.
     const heap = new MinHeap(3 * n);
     const consider = (left: number, right: number): void => {
-      const rank = this.pairs.get(symbols[left], symbols[right]);
+      const rank = this.pairs.get(symbols[left]!, symbols[right]!);
       if (rank >= 0) heap.push(rank * POS_LIMIT + left);
     };
     for (let i = 0; i + 1 < n; i++) consider(i, i + 1);
@@ -313,18 +313,18 @@ export class Tokenizer {
       const key = heap.pop();
       const rank = Math.floor(key / POS_LIMIT);
       const pos = key - rank * POS_LIMIT;
-      const right = next[pos];
-      if (symbols[pos] < 0 || right < 0 || this.pairs.get(symbols[pos], symbols[right]) !== rank) continue;
-      symbols[pos] = this.mergedIds[rank];
+      const right = next[pos]!;
+      if (symbols[pos]! < 0 || right < 0 || this.pairs.get(symbols[pos]!, symbols[right]!) !== rank) continue;
+      symbols[pos] = this.mergedIds[rank]!;
       symbols[right] = -1;
-      const after = next[right];
+      const after = next[right]!;
       next[pos] = after;
       if (after >= 0) prev[after] = pos;
-      if (prev[pos] >= 0) consider(prev[pos], pos);
+      if (prev[pos]! >= 0) consider(prev[pos]!, pos);
       if (after >= 0) consider(pos, after);
     }
     const out: number[] = [];
-    for (let i = 0; i >= 0; i = next[i]) out.push(symbols[i]);
+    for (let i = 0; i >= 0; i = next[i]!) out.push(symbols[i]!);
     return out;
   }
 
@@ -338,11 +338,11 @@ export class Tokenizer {
   /** The exact bytes of a token sequence. */
   decodeBytes(ids: ArrayLike<number>): Uint8Array {
     let total = 0;
-    for (let i = 0; i < ids.length; i++) total += this.bytesOf(ids[i]).length;
+    for (let i = 0; i < ids.length; i++) total += this.bytesOf(ids[i]!).length;
     const out = new Uint8Array(total);
     let at = 0;
     for (let i = 0; i < ids.length; i++) {
-      const bytes = this.bytes[ids[i]]!;
+      const bytes = this.bytes[ids[i]!]!;
       out.set(bytes, at);
       at += bytes.length;
     }

@@ -205,7 +205,7 @@ async function learnMerges(
       const e = s + len[w]!;
       for (let i = s; i + 1 < e; i++) {
         const p = pairs.id(sym[i]!, sym[i + 1]!);
-        pairs.count[p] += count[w]!;
+        pairs.count[p]! += count[w]!;
         const list = (wordsOf[p] ??= []);
         if (list[list.length - 1] !== w) list.push(w);
       }
@@ -218,7 +218,7 @@ async function learnMerges(
   const gainedWords: (number[] | undefined)[] = [];
   const change = (l: number, r: number, delta: number, w: number) => {
     const p = pairs.id(l, r);
-    pairs.count[p] += delta;
+    pairs.count[p]! += delta;
     if (delta > 0) {
       let list = gainedWords[p];
       if (list === undefined) {

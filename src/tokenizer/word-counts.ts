@@ -106,7 +106,7 @@ export class WordCounter {
         }
       }
       if (same) {
-        this.counts[v - 1]++;
+        this.counts[v - 1]!++;
         return;
       }
     }
