@@ -86,8 +86,8 @@ function isHeading(tagged: { word: string; tag: string }[]): boolean {
 function undoubleMarks(words: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < words.length; i++) {
-    out.push(words[i]);
-    if (DOUBLED_MARKS.has(words[i]) && words[i + 1] === words[i]) i++;
+    out.push(words[i]!);
+    if (DOUBLED_MARKS.has(words[i]!) && words[i + 1] === words[i]) i++;
   }
   return out;
 }
@@ -104,8 +104,8 @@ function detokenize(tokens: Token[]): string {
   moveSentencePunctuationInsideQuotes(tokens);
   let text = '';
   tokens.forEach((token, i) => {
-    const previous = tokens[i - 1];
-    const joined = i === 0 || previous.word === '(' || previous.quote === 'open' || closesUp(token);
+    const previous = i > 0 ? tokens[i - 1] : undefined;
+    const joined = previous === undefined || previous.word === '(' || previous.quote === 'open' || closesUp(token);
     text += (joined ? '' : ' ') + token.word;
   });
   return text;
@@ -136,12 +136,12 @@ function pairSingleQuotes(tokens: Token[]): void {
 
 function moveSentencePunctuationInsideQuotes(tokens: Token[]): void {
   for (let i = 0; i + 1 < tokens.length; i++) {
-    const next = tokens[i + 1];
-    if (tokens[i].quote === 'close' && !next.quote && MOVES_INSIDE_QUOTE.has(next.word)) {
-      tokens[i + 1] = tokens[i];
+    const next = tokens[i + 1]!;
+    if (tokens[i]!.quote === 'close' && !next.quote && MOVES_INSIDE_QUOTE.has(next.word)) {
+      tokens[i + 1] = tokens[i]!;
       tokens[i] = next;
       // A run such as `' '' .` carries the mark past every closing quote.
-      if (i > 0 && tokens[i - 1].quote === 'close') i -= 2;
+      if (i > 0 && tokens[i - 1]!.quote === 'close') i -= 2;
     }
   }
 }

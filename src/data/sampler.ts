@@ -137,7 +137,7 @@ export class BatchSampler {
     for (const [shard, rows] of rowsByShard) {
       const shardTokens = await this.cache.get(shard);
       for (const row of rows) {
-        const start = windows[row].start;
+        const start = windows[row]!.start;
         idx.set(shardTokens.subarray(start, start + T), row * T);
         targets.set(shardTokens.subarray(start + 1, start + T + 1), row * T);
       }
@@ -155,10 +155,10 @@ export class BatchSampler {
     let high = this.regions.length - 1;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (this.cumulativeStarts[middle] > target) high = middle;
+      if (this.cumulativeStarts[middle]! > target) high = middle;
       else low = middle + 1;
     }
-    const region = this.regions[low];
+    const region = this.regions[low]!;
     return { shard: region.shard, start: region.start + random.int(region.starts) };
   }
 }

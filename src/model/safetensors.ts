@@ -332,11 +332,11 @@ export function writeSafetensors(tensors: readonly TensorToWrite[], metadata: Re
       const typed = d as Float32Array | Float64Array | Int32Array;
       out.set(new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength), pos);
       pos += typed.byteLength;
-    } else if (t.dtype === 'F32') for (let i = 0; i < n; i++, pos += 4) view.setFloat32(pos, t.data[i], true);
-    else if (t.dtype === 'F64') for (let i = 0; i < n; i++, pos += 8) view.setFloat64(pos, t.data[i], true);
+    } else if (t.dtype === 'F32') for (let i = 0; i < n; i++, pos += 4) view.setFloat32(pos, t.data[i]!, true);
+    else if (t.dtype === 'F64') for (let i = 0; i < n; i++, pos += 8) view.setFloat64(pos, t.data[i]!, true);
     else {
       for (let i = 0; i < n; i++, pos += 4) {
-        const x = t.data[i];
+        const x = t.data[i]!;
         if (!Number.isInteger(x) || x < -0x80000000 || x > 0x7fffffff) {
           throw new SafetensorsError(`tensor ${t.name}: element ${i} = ${x} is not an int32`);
         }

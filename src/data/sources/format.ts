@@ -37,7 +37,7 @@ export function baseName(nameOrUrl: string): string {
     // Not a URL.
   }
   const parts = path.split('/').filter(Boolean);
-  return parts.length ? safeDecode(parts[parts.length - 1]) : nameOrUrl;
+  return parts.length ? safeDecode(parts[parts.length - 1]!) : nameOrUrl;
 }
 
 function safeDecode(text: string): string {

@@ -133,8 +133,9 @@ function add(configs: Map<string, Map<string, HubFile[]>>, config: string, split
 /** The asked-for config and split; by default `default`, `plain_text` or the first config, and `train`. */
 function pick(id: string, { configs }: Listing, options: HubOptions): HubFile[] {
   const names = [...configs.keys()];
-  let config = options.config;
-  if (config === undefined) config = ['default', 'plain_text'].find((c) => configs.has(c)) ?? names[0];
+  const config = options.config ?? ['default', 'plain_text'].find((c) => configs.has(c)) ?? names[0];
+  // Callers pass only listings with a config; this keeps the message honest if one did not.
+  if (config === undefined) throw new DataError('config', `Dataset ${id} lists no parquet configs`);
   const splits = configs.get(config);
   if (!splits) {
     throw new DataError('config', `Dataset ${id} has no config "${config}" (it has: ${names.join(', ')}): pick one of those`);

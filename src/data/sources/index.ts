@@ -119,7 +119,7 @@ async function filesSource(
       return textSource(blobText(name, match.blob), { format: kind === 'jsonl' ? 'jsonl' : 'lines', column });
     }),
   );
-  if (parts.length === 1) return parts[0];
+  if (parts.length === 1) return parts[0]!;
   const total = files.reduce((sum, f) => sum + f.size, 0);
   return concatSources(parts, `${files.length} files (${formatBytes(total)})`);
 }
@@ -134,7 +134,7 @@ export function concatSources(parts: TextSource[], description: string): TextSou
   async function* read(from: SourceCursor, signal?: AbortSignal): AsyncIterable<TextRows> {
     for (let index = Math.max(0, from.file); index < parts.length; index++) {
       const start = { file: 0, row: index === from.file ? from.row : 0 };
-      for await (const batch of parts[index].read(start, signal)) {
+      for await (const batch of parts[index]!.read(start, signal)) {
         const done = batch.cursor.file > 0;
         yield { ...batch, cursor: done ? { file: index + 1, row: 0 } : { file: index, row: batch.cursor.row } };
       }
@@ -143,7 +143,7 @@ export function concatSources(parts: TextSource[], description: string): TextSou
   return {
     description,
     totalBytes: sizes.every((s) => s !== undefined) ? sizes.reduce((a: number, s) => a + (s ?? 0), 0) : undefined,
-    rowKind: kinds.size === 1 ? parts[0].rowKind : 'line',
+    rowKind: kinds.size === 1 ? parts[0]!.rowKind : 'line',
     read,
   };
 }

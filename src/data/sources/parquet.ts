@@ -37,7 +37,7 @@ export function parquetSource(files: ParquetFile[], options: ParquetSourceOption
   const fileCount = `${files.length} parquet file${files.length === 1 ? '' : 's'}`;
   const description =
     options.description ??
-    (files.length === 1 ? files[0].name : fileCount) + (totalBytes !== undefined ? ` (${formatBytes(totalBytes)})` : '');
+    (files.length === 1 ? files[0]!.name : fileCount) + (totalBytes !== undefined ? ` (${formatBytes(totalBytes)})` : '');
   const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
   // Footers parsed once per source: a resumed read does not fetch them again.
   const footers = new Map<number, FileMetaData>();
@@ -45,7 +45,7 @@ export function parquetSource(files: ParquetFile[], options: ParquetSourceOption
   async function* read(from: SourceCursor, signal?: AbortSignal): AsyncIterable<TextRows> {
     for (let fileIndex = Math.max(0, from.file); fileIndex < files.length; fileIndex++) {
       throwIfAborted(signal);
-      const file = files[fileIndex];
+      const file = files[fileIndex]!;
       let pendingBytes = 0;
       const buffer = countingBuffer(await file.open(signal), (n) => (pendingBytes += n));
       const takeBytes = () => {
