@@ -65,7 +65,7 @@ describe('a damaged prepare folder', () => {
   });
 
   it('a shard file cut short, grown or deleted: the file named with both sizes', async () => {
-    const [, second] = manifest.shards;
+    const second = manifest.shards[1]!;
     const file = `${second.key.slice(second.key.lastIndexOf('/') + 1)}.bin`;
     const cut = await damaged('cut', (f) => truncate(join(f, file), second.tokens * 2 - 6));
     await expectRefusal(cut, new RegExp(`cut/${file} is cut short: it holds ${second.tokens * 2 - 6} bytes, but manifest.json lists ${second.tokens} uint16 tokens \\(${second.tokens * 2} bytes\\)`));
@@ -85,8 +85,8 @@ describe('a damaged prepare folder', () => {
   it('getShard checks a shard changed after the manifest was read', async () => {
     const folder = await damaged('later', async () => undefined);
     const store = new FolderShardStore(folder);
-    const [read] = await store.listManifests();
-    const [first] = read.shards;
+    const read = (await store.listManifests())[0]!;
+    const first = read.shards[0]!;
     expect((await store.getShard(first.key, 'uint16')).length).toBe(first.tokens);
     await truncate(join(folder, 'shard-00000.bin'), 10);
     await expect(store.getShard(first.key, 'uint16')).rejects.toThrow(`${join(folder, 'shard-00000.bin')} holds 5 tokens, but manifest.json lists ${first.tokens}`);

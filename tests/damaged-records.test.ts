@@ -69,13 +69,13 @@ describe('run records', () => {
     const { store } = await damagedRuns();
     const { runs, damaged } = await store.listAll();
     expect(runs.map((r) => r.id)).toEqual(['good']);
-    expect(runs[0].checkpointStep).toBe(5);
+    expect(runs[0]!.checkpointStep).toBe(5);
     const byKey = Object.fromEntries(damaged.map((d) => [d.key, d]));
     expect(Object.keys(byKey).sort()).toEqual(['run:empty', 'run:nosettings', 'run:str']);
-    expect(byKey['run:str'].problem).toBe('the record is a string, expected an object');
-    expect(byKey['run:empty'].problem).toContain('summary is missing');
-    expect(byKey['run:nosettings'].problem).toBe('summary.settings is missing');
-    expect(byKey['run:nosettings'].id).toBe('nosettings');
+    expect(byKey['run:str']!.problem).toBe('the record is a string, expected an object');
+    expect(byKey['run:empty']!.problem).toContain('summary is missing');
+    expect(byKey['run:nosettings']!.problem).toBe('summary.settings is missing');
+    expect(byKey['run:nosettings']!.id).toBe('nosettings');
     expect(await store.list()).toHaveLength(1);
   });
 
@@ -205,7 +205,7 @@ function mutate(value: unknown, random: () => number): unknown {
   for (;;) {
     const fields = Object.keys(node);
     if (fields.length === 0) return copy;
-    const field = fields[Math.floor(random() * fields.length)];
+    const field = fields[Math.floor(random() * fields.length)]!;
     const child = node[field];
     if (typeof child === 'object' && child !== null && !ArrayBuffer.isView(child) && random() < 0.6) {
       node = child as Record<string, unknown>;

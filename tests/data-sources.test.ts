@@ -38,7 +38,7 @@ beforeAll(async () => {
   const good = await makeParquet(TEXTS, { rowGroupSize: 500 });
   add('truncated.parquet', good.slice(0, Math.floor(good.length / 2)));
   const corrupt = good.slice();
-  for (let i = corrupt.length - 60; i < corrupt.length - 8; i++) corrupt[i] ^= 0x5a;
+  for (let i = corrupt.length - 60; i < corrupt.length - 8; i++) corrupt[i]! ^= 0x5a;
   add('corrupt.parquet', corrupt);
   const blanked = good.slice();
   blanked.fill(0xff, blanked.length - 40, blanked.length - 8);
@@ -116,8 +116,8 @@ describe('parquet over HTTP Range', () => {
     const transferred = server.requests.length;
     expect(transferred).toBeGreaterThan(1);
     expect(server.requests.filter((r) => r.method === 'GET').every((r) => /^bytes=\d+-\d+$/.test(r.range ?? ''))).toBe(true);
-    expect(bytes).toBeLessThan(sizes['noise.parquet'] * 0.35);
-    expect(bytes).toBeGreaterThan(sizes['noise.parquet'] * 0.15);
+    expect(bytes).toBeLessThan(sizes['noise.parquet']! * 0.35);
+    expect(bytes).toBeGreaterThan(sizes['noise.parquet']! * 0.15);
   });
 
   for (const name of ['paged.parquet', 'unindexed.parquet']) {
@@ -128,8 +128,8 @@ describe('parquet over HTTP Range', () => {
       expect(batches.length).toBe(Math.ceil(TEXTS.length / 300));
       // The footer read takes this small file whole; then each of the 9 slices fetches its own pages,
       // or the group is fetched once: never the whole column chunk per slice (that would be ~10x).
-      expect(bytes).toBeLessThan(sizes[name] * 3);
-      const middle = batches[3].cursor;
+      expect(bytes).toBeLessThan(sizes[name]! * 3);
+      const middle = batches[3]!.cursor;
       expect(middle).toEqual({ file: 0, row: 1200 });
       expect((await collect(source, middle)).rows).toEqual(TEXTS.slice(1200).filter((t) => t !== null));
     });
@@ -204,8 +204,8 @@ describe('text and JSON lines', () => {
     const { batches } = await collect(source);
     expect(batches.map((b) => b.rows.length)).toEqual([2, 2]);
     expect(batches.map((b) => b.endOfFile)).toEqual([false, true]);
-    expect(batches[0].cursor).toEqual({ file: 0, row: 2 });
-    expect((await collect(source, batches[0].cursor)).rows).toEqual(['', 'last without newline']);
+    expect(batches[0]!.cursor).toEqual({ file: 0, row: 2 });
+    expect((await collect(source, batches[0]!.cursor)).rows).toEqual(['', 'last without newline']);
   });
 
   it('keeps multi-byte characters split across chunks whole', async () => {
@@ -234,7 +234,7 @@ describe('text and JSON lines', () => {
     const { rows, batches } = await collect(source);
     expect(source.rowKind).toBe('document');
     expect(rows).toEqual(['doc one', 'doc ✓ two', 'three']);
-    expect(batches[1].cursor).toEqual({ file: 0, row: 4 });
+    expect(batches[1]!.cursor).toEqual({ file: 0, row: 4 });
     expect((await collect(source, { file: 0, row: 3 })).rows).toEqual(['three']);
   });
 

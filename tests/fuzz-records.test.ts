@@ -14,7 +14,7 @@ import { rng, type Random } from '../src/util/random';
 import { testManifest } from './helpers/manifest';
 import { testSettings } from './helpers/settings';
 
-const pick = <T>(r: Random, items: readonly T[]): T => items[Math.floor(r() * items.length)];
+const pick = <T>(r: Random, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
 
 const run: RunRecord = {
   summary: {
@@ -73,7 +73,7 @@ function mutated<T>(healthy: T, r: Random): unknown {
     if (all.length === 0) break;
     const path = pick(r, all);
     const parent = path.slice(0, -1).reduce<Record<string | number, unknown>>((o, k) => o[k] as Record<string | number, unknown>, root);
-    const key = path[path.length - 1];
+    const key = path[path.length - 1]!;
     const choice = r();
     if (choice < 0.3) delete parent[key];
     else if (choice < 0.4) parent[key] = r() < 0.5 ? [parent[key]] : { value: parent[key] }; // one level too deep

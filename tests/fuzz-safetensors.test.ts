@@ -23,7 +23,7 @@ const baseHeaderLength = Number(new DataView(base.buffer).getBigUint64(0, true))
 const baseHeader = JSON.parse(new TextDecoder().decode(base.subarray(8, 8 + baseHeaderLength))) as Record<string, unknown>;
 const baseData = base.subarray(8 + baseHeaderLength);
 
-const pick = <T>(r: Random, items: readonly T[]): T => items[Math.floor(r() * items.length)];
+const pick = <T>(r: Random, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
 
 /** Numbers JSON can spell that break naive code: huge, unsafe, negative, fractional, Infinity (1e400). */
 const NASTY_NUMBERS = ['0', '-1', '1.5', '1e400', '-1e400', '9007199254740993', '4294967296', '1e15', '-0', '2', '12', '48', '100000000000'];

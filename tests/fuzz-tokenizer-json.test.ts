@@ -24,7 +24,7 @@ const fixtureText = JSON.stringify(fixture);
 const vocabKeys = Object.keys(fixture.model.vocab as object);
 const SAMPLE = 'life is about the 12 tables, "quoted" — and café <|endoftext|> done.\n';
 
-const pick = <T>(r: Random, items: readonly T[]): T => items[Math.floor(r() * items.length)];
+const pick = <T>(r: Random, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
 const nestedDeep = `${'['.repeat(20000)}${']'.repeat(20000)}`;
 
 /** Raw JSON text for a value, so 1e400 (Infinity) and deep nesting reach the parser. */

@@ -119,7 +119,7 @@ describe('matmul in a graph', () => {
     plan.write(dy, data);
     plan.run();
     const expected = new Float64Array(N);
-    for (let r = 0; r < R; r++) for (let n = 0; n < N; n++) expected[n] += data[r * N + n]!;
+    for (let r = 0; r < R; r++) for (let n = 0; n < N; n++) expected[n]! += data[r * N + n]!;
     expect(relError(await plan.read(db), expected)).toBeLessThan(1e-5);
     plan.destroy();
 

@@ -163,7 +163,7 @@ describe('safetensors malformed input', () => {
 
 describe('gpt-tiny fixture and HF GPT-2 naming', () => {
   const file = parseSafetensors(readFileSync(new URL('./fixtures/gpt-tiny.safetensors', import.meta.url)));
-  const cfg = configFromHfJson(JSON.parse(file.metadata.config));
+  const cfg = configFromHfJson(JSON.parse(file.metadata.config!));
 
   it('reads known facts', () => {
     expect(cfg).toEqual({ vocabSize: 67, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32 });
@@ -174,7 +174,7 @@ describe('gpt-tiny fixture and HF GPT-2 naming', () => {
     const loss = expectTensor(file, 'step1.loss', [1]);
     expect(loss.dtype).toBe('F64');
     // A freshly initialised model predicts roughly uniformly: loss near ln(67).
-    expect(Math.abs(tensorAsFloat64(loss)[0] - Math.log(67))).toBeLessThan(0.5);
+    expect(Math.abs(tensorAsFloat64(loss)[0]! - Math.log(67))).toBeLessThan(0.5);
   });
 
   it('gpt2ParamShapes matches the fixture param.* tensors exactly', () => {

@@ -93,7 +93,7 @@ async function draw(sampler: BatchSampler, count: number) {
 
 /** Pearson's chi-square statistic of counts against expected counts. */
 function chiSquare(observed: number[], expected: number[]): number {
-  return observed.reduce((sum, o, i) => sum + (o - expected[i]) ** 2 / expected[i], 0);
+  return observed.reduce((sum, o, i) => sum + (o - expected[i]!) ** 2 / expected[i]!, 0);
 }
 
 describe('split ranges', () => {
@@ -123,13 +123,13 @@ describe.each<TokenDtype>(['uint16', 'uint32'])('BatchSampler on %s shards', (dt
       expect(idx.length).toBe(B * T);
       expect(targets.length).toBe(B * T);
       for (let b = 0; b < B; b++) {
-        const first = idx[b * T];
+        const first = idx[b * T]!;
         const { shard, offset } = locate(first);
         for (let t = 0; t < T; t++) {
           expect(idx[b * T + t]).toBe(first + t);
           expect(targets[b * T + t]).toBe(first + t + 1);
         }
-        const [start, end] = splitRange(lengths[shard], 0.1, split);
+        const [start, end] = splitRange(lengths[shard]!, 0.1, split);
         expect(offset).toBeGreaterThanOrEqual(start);
         expect(offset + T + 1).toBeLessThanOrEqual(end);
         used.add(shard);
@@ -205,9 +205,9 @@ describe('BatchSampler streams', () => {
     let windows = 0;
     for (const { idx } of await draw(sampler, 400)) {
       for (let b = 0; b < 50; b++) {
-        const { shard, offset } = locate(idx[b * T]);
-        perShard[shard]++;
-        if (shard === 2) bins[Math.floor((offset * 10) / largestStarts)]++;
+        const { shard, offset } = locate(idx[b * T]!);
+        perShard[shard]!++;
+        if (shard === 2) bins[Math.floor((offset * 10) / largestStarts)]!++;
         windows++;
       }
     }
@@ -215,9 +215,9 @@ describe('BatchSampler streams', () => {
     const total = starts.reduce((a, b) => a + b, 0);
     // 99.9% points of chi-square: 13.8 for 2 degrees of freedom, 27.9 for 9.
     expect(chiSquare(perShard, starts.map((s) => (windows * s) / total))).toBeLessThan(13.8);
-    expect(chiSquare(bins, bins.map(() => perShard[2] / 10))).toBeLessThan(27.9);
+    expect(chiSquare(bins, bins.map(() => perShard[2]! / 10))).toBeLessThan(27.9);
     // Choosing a shard uniformly would put a third of the windows in the smallest one.
-    expect(perShard[0] / windows).toBeLessThan(0.06);
+    expect(perShard[0]! / windows).toBeLessThan(0.06);
   });
 
   it('reads each shard once while it fits in the cache, and again when it does not', async () => {

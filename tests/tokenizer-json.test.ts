@@ -229,7 +229,7 @@ describe('tokenize CLI', () => {
     const encoded = await run(['--tokenizer', file, '--text', text]);
     expect(encoded.code).toBe(0);
     const lines = encoded.out.trimEnd().split('\n');
-    const ids = JSON.parse(lines[lines.length - 1]);
+    const ids = JSON.parse(lines[lines.length - 1]!);
     expect(ids).toEqual(tok.encode(text));
     const decoded = await run(['--tokenizer', file, '--decode', JSON.stringify(ids)]);
     expect(decoded.code).toBe(0);

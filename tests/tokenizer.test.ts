@@ -51,7 +51,7 @@ function referenceBpe(word: string, m: BpeModel): number[] {
       if (r !== undefined && (best < 0 || r < rank.get(`${parts[best]} ${parts[best + 1]}`)!)) best = i;
     }
     if (best < 0) return parts.map((p) => m.vocab.get(p)!);
-    parts.splice(best, 2, parts[best] + parts[best + 1]);
+    parts.splice(best, 2, parts[best]! + parts[best + 1]!);
   }
 }
 
@@ -64,7 +64,7 @@ const RANGES: [number, number][] = [
 function randomText(random: Random, length: number, loneSurrogates: boolean): string {
   let s = '';
   for (let i = 0; i < length; i++) {
-    const [lo, hi] = RANGES[Math.floor(random() * RANGES.length)];
+    const [lo, hi] = RANGES[Math.floor(random() * RANGES.length)]!;
     let cp = lo + Math.floor(random() * (hi - lo + 1));
     if (cp >= 0xd800 && cp <= 0xdfff && !loneSurrogates) cp = 0x41;
     s += String.fromCodePoint(cp);
@@ -221,7 +221,7 @@ describe('vocabulary access and errors', () => {
     expectTokenizerError(() => new Tokenizer(clash), /special token "a" has id 400 but the vocab gives it id 97/);
     // A vocab without some byte still loads, but text needing that byte is refused by name.
     const noByte = base();
-    noByte.vocab.delete(BYTE_TO_CHAR[0xe4]);
+    noByte.vocab.delete(BYTE_TO_CHAR[0xe4]!);
     const t = new Tokenizer(noByte);
     expect(t.encode('abc')).toEqual([97, 98, 99]);
     expectTokenizerError(() => t.encode('中'), /byte 0xe4 has no token/);

@@ -249,8 +249,8 @@ describe('data store: tokenizer', () => {
     expect(vocabSize).toBeGreaterThan(257); // merges were learned
     expect(vocabSize).toBeLessThanOrEqual(300);
     expect(phases.has('merging')).toBe(true);
-    expect(trainWorkers[0].posted[0]).toMatchObject({ type: 'train', options: { vocabSize: 300, minFrequency: 1 } });
-    expect(trainWorkers[0].terminated).toBe(true);
+    expect(trainWorkers[0]!.posted[0]).toMatchObject({ type: 'train', options: { vocabSize: 300, minFrequency: 1 } });
+    expect(trainWorkers[0]!.terminated).toBe(true);
   });
 
   it('a failed training leaves the tokenizer missing with a message', async () => {
@@ -265,7 +265,7 @@ describe('data store: tokenizer', () => {
     const { store, trainWorkers } = setup({ trainHandle: () => undefined });
     await store.getState().init();
     await store.getState().trainTokenizer(280);
-    expect(trainWorkers[0].posted[0]).toMatchObject({ type: 'train', options: { vocabSize: 280, minFrequency: 1 } });
+    expect(trainWorkers[0]!.posted[0]).toMatchObject({ type: 'train', options: { vocabSize: 280, minFrequency: 1 } });
   });
 
   it('loads a tokenizer.json the user picked, and refuses a malformed one keeping the current tokenizer', async () => {

@@ -72,10 +72,10 @@ export async function startDataServer(): Promise<DataServer> {
     const path = url.pathname;
     if (path === '/datasets-server/parquet') return viewerListing(url.searchParams, res);
     const hubMatch = /^\/hub\/api\/datasets\/(.+)\/parquet$/.exec(path);
-    if (hubMatch) return hubListing(decodeURIComponent(hubMatch[1]), res);
+    if (hubMatch) return hubListing(decodeURIComponent(hubMatch[1]!), res);
 
     const match = /^(?:\/(norange|drop|stall|stall-headers)|\/status\/(\d{3}))?\/files\/(.+)$/.exec(path);
-    const bytes = match ? files.get(decodeURIComponent(match[3])) : undefined;
+    const bytes = match ? files.get(decodeURIComponent(match[3]!)) : undefined;
     if (match?.[2]) return send(res, Number(match[2]), `status ${match[2]} on purpose`);
     if (!match || !bytes) return send(res, 404, 'not found');
     const forced = stall === 'body' ? 'stall' : stall === 'headers' ? 'stall-headers' : undefined;
