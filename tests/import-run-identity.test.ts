@@ -17,7 +17,7 @@ import { END_OF_TEXT } from '../src/tokenizer/types';
 import { importHfRun, importKey, importRunFiles } from '../src/train/import-run';
 import { createLabHandler } from '../src/train/lab-worker';
 import type { LabEvent } from '../src/train/protocol';
-import { hfFolderFiles } from '../src/train/run-dir';
+import { hfFolderFiles, runDirFiles } from '../src/train/run-dir';
 import { RunStore } from '../src/train/run-store';
 
 const fixture = parseSafetensors(new Uint8Array(readFileSync('tests/fixtures/gpt-mid.safetensors')));
@@ -111,6 +111,31 @@ describe('the same files imported twice', () => {
     const downloaded = await runStore.exportHf(first.id);
     expect(new TextDecoder().decode(downloaded.find((f) => f.name === 'config.json')!.bytes)).not.toBe(JSON.stringify(hfConfigJson(config)));
     await expect(importRunFiles(runStore, shardStore, downloaded, 'gpt-garden.zip')).rejects.toThrow(/already imported as "2L 64w imported from 3 files"/);
+  });
+});
+
+describe('a run directory (full state)', () => {
+  it('is blamed on config.json for a wrong n_embd, and recognised when imported twice', async () => {
+    const { runStore, shardStore } = stores();
+    const hf = await importRunFiles(runStore, shardStore, folder(), 'hf.zip');
+    const record = (await runStore.get(hf.id))!;
+    const dir = runDirFiles({ ...record, summary: { ...record.summary, imported: undefined, importKey: undefined } }, (await runStore.latestCheckpoint(hf.id))!);
+    // config.json and run.json both say 32 wide (as if edited together); the weights are 64 wide.
+    const narrow = { ...config, nEmbd: 32 };
+    const edited = dir.map((f) => {
+      if (f.name === 'config.json') return { ...f, bytes: encoder.encode(JSON.stringify(hfConfigJson(narrow))) };
+      if (f.name !== 'run.json') return f;
+      const run = JSON.parse(new TextDecoder().decode(f.bytes)) as { summary: { settings: { model: unknown } } };
+      run.summary.settings.model = narrow;
+      return { ...f, bytes: encoder.encode(JSON.stringify(run)) };
+    });
+    await expect(importRunFiles(runStore, shardStore, edited, 'edited.zip')).rejects.toThrow(
+      /^config\.json: n_embd is 32 but model\.safetensors was saved with n_embd 64 \(transformer\.wte\.weight is \[300, 64\]\)/,
+    );
+    const first = await importRunFiles(runStore, shardStore, dir, 'full.zip');
+    expect(first.importKey).toBe(importKey(dir));
+    await expect(importRunFiles(runStore, shardStore, dir, 'full (1).zip')).rejects.toThrow(/^full \(1\)\.zip is already imported as "2L 64w imported from hf\.zip"/);
+    expect((await runStore.list()).length).toBe(2);
   });
 });
 

@@ -134,29 +134,37 @@ export function checkWeightsFit(cfg: GptDims, fileBytes: number, fileName = 'mod
 }
 
 /**
- * Throws when config.json's dimensions disagree with the weights' own shapes (wte is [vocab_size,
- * n_embd], wpe [n_positions, n_embd], one transformer.h.{i} per layer): the config is at fault
- * then, not the weights, and the message names the field and both values. Tensors that are
- * missing are left for the weights check to name. n_head leaves no trace in the shapes.
+ * Throws when config.json's dimensions disagree with the weights' own shapes: wte is [vocab_size,
+ * n_embd], wpe [n_positions, n_embd], one transformer.h.{i} per layer. Only when the weights are a
+ * whole model of other dimensions (every tensor fits the dimensions they imply) is the config at
+ * fault, and the message names the field and both values; a tensor that is wrong on its own, or
+ * missing, is left for the weights check to name. n_head leaves no trace in the shapes.
  */
 export function checkConfigMatchesTensors(cfg: GptDims, shapes: ReadonlyMap<string, readonly number[]>, fileName = 'model.safetensors'): void {
-  const show = (name: string) => `${name} is [${shapes.get(name)!.join(', ')}]`;
   const wte = shapes.get('transformer.wte.weight');
   const wpe = shapes.get('transformer.wpe.weight');
-  const found: [field: string, config: number, weights: number, evidence: string][] = [];
-  if (wte?.length === 2) found.push(['n_embd', cfg.nEmbd, wte[1]!, show('transformer.wte.weight')], ['vocab_size', cfg.vocabSize, wte[0]!, show('transformer.wte.weight')]);
-  else if (wpe?.length === 2) found.push(['n_embd', cfg.nEmbd, wpe[1]!, show('transformer.wpe.weight')]);
-  if (wpe?.length === 2) found.push(['n_positions', cfg.blockSize, wpe[0]!, show('transformer.wpe.weight')]);
+  if (wte?.length !== 2 || wpe?.length !== 2) return;
   let layers = 0;
   for (const name of shapes.keys()) {
     const m = /^transformer\.h\.(\d+)\./.exec(name);
     if (m) layers = Math.max(layers, Number(m[1]) + 1);
   }
-  if (layers > 0) found.push(['n_layer', cfg.nLayer, layers, `it has blocks transformer.h.0 to transformer.h.${layers - 1}`]);
-  const wrong = found.find(([, config, weights]) => config !== weights);
+  const implied: GptDims = { vocabSize: wte[0]!, nEmbd: wte[1]!, blockSize: wpe[0]!, nLayer: layers, nHead: cfg.nHead };
+  if (layers === 0 || !Object.values(implied).every((v) => Number.isSafeInteger(v) && v > 0)) return;
+  for (const p of gpt2ParamShapes(implied)) {
+    const shape = shapes.get(p.name);
+    if (!shape || shape.length !== p.shape.length || shape.some((d, i) => d !== p.shape[i])) return;
+  }
+  const fields: [string, keyof GptDims, string][] = [
+    ['n_embd', 'nEmbd', `transformer.wte.weight is [${wte.join(', ')}]`],
+    ['vocab_size', 'vocabSize', `transformer.wte.weight is [${wte.join(', ')}]`],
+    ['n_positions', 'blockSize', `transformer.wpe.weight is [${wpe.join(', ')}]`],
+    ['n_layer', 'nLayer', `it has blocks transformer.h.0 to transformer.h.${layers - 1}`],
+  ];
+  const wrong = fields.find(([, key]) => cfg[key] !== implied[key]);
   if (wrong) {
-    const [field, config, weights, evidence] = wrong;
-    throw new HfConfigError(`${field} is ${config} but ${fileName} was saved with ${field} ${weights} (${evidence}): the config is not this model's`);
+    const [field, key, evidence] = wrong;
+    throw new HfConfigError(`${field} is ${cfg[key]} but ${fileName} was saved with ${field} ${implied[key]} (${evidence}): the config is not this model's`);
   }
 }
 

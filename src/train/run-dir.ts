@@ -9,7 +9,7 @@ import { ParameterStore } from '../autograd/params';
 import { fingerprint } from '../data/fingerprint';
 import { DataError, type DatasetManifest } from '../data/types';
 import type { GPTConfig } from '../model/config';
-import { checkWeightsFit, configFromHfJson, endOfTextId, gpt2ParamShapes, hfConfigJson } from '../model/hf';
+import { checkConfigMatchesTensors, checkWeightsFit, configFromHfJson, endOfTextId, gpt2ParamShapes, hfConfigJson } from '../model/hf';
 import { expectTensor, parseSafetensors, tensorAsFloat32, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../model/safetensors';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
@@ -133,7 +133,7 @@ export function readRunDir(files: RunDirFile[]): { record: RunRecord; checkpoint
   const run = readRunJson(file('run.json'));
   const config = readConfig(file('config.json'));
   // A truncated or garbled weights file is that file's fault, whatever the config says: check it first.
-  parseOrFail('model.safetensors', file('model.safetensors'));
+  const weights = parseOrFail('model.safetensors', file('model.safetensors'));
   try {
     // Bounded by the file before any arena (the state's arenas are the same size as this one).
     checkWeightsFit(config, file('model.safetensors').byteLength);
@@ -143,6 +143,12 @@ export function readRunDir(files: RunDirFile[]): { record: RunRecord; checkpoint
   const settings = run.summary.settings;
   if ((['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd'] as const).some((k) => config[k] !== settings.model[k])) {
     fail('config.json', `the model ${JSON.stringify(config)} is not run.json's ${JSON.stringify(settings.model)}: the files come from different runs`);
+  }
+  try {
+    // Whole weights of other dimensions than config.json's: the config is at fault, named with both values.
+    checkConfigMatchesTensors(config, new Map([...weights.tensors].map(([name, t]) => [name, t.shape])));
+  } catch (error) {
+    fail('config.json', messageOf(error));
   }
   const tokenizerJson = new TextDecoder().decode(file('tokenizer.json'));
   let vocabSize: number;
