@@ -1,7 +1,7 @@
 /** Runs compared on one loss chart: x-axes, smoothing, learning rate, Chinchilla levels, CSV/JSON and the summary (pure functions). */
 import { describe, expect, it } from 'vitest';
 import type { RunSettings, StepPoint } from '../src/train/protocol';
-import { chartSummary, chinchillaPrediction, compareSeries, curvePoints, curvesCsv, curvesJson, logTicks, scheduleLr, thinned, type CompareRun } from '../src/ui/lab/compare-data';
+import { chartRows, chartSummary, chinchillaPrediction, compareSeries, curvePoints, curvesCsv, curvesJson, logTicks, scheduleLr, thinned, type CompareRun } from '../src/ui/lab/compare-data';
 import { csvField } from '../src/ui/lab/csv';
 
 const TINY: RunSettings = {
@@ -142,5 +142,23 @@ describe('log axis ticks', () => {
     // 3.5 to 5.5: five ticks evenly spaced in log (ratio (5.5/3.5)^(1/4) ≈ 1.1196), two digits each.
     expect(logTicks(3.5, 5.5)).toEqual([3.5, 3.9, 4.4, 4.9, 5.5]);
     expect(logTicks(0, 5)).toEqual([]);
+  });
+});
+
+describe('chart rows', () => {
+  it("merge the runs by x: a shared step holds both runs' values, other x only their own", () => {
+    const rows = chartRows(compareSeries([A, B], 'step', 0));
+    expect(rows).toEqual([
+      { x: 1, l0: 2, s0: 2, r0: scheduleLr(TINY, 1), l1: 5, s1: 5, r1: scheduleLr(WIDER, 1) },
+      { x: 2, l0: 4, s0: 4, v0: 3.5, r0: scheduleLr(TINY, 2), v1: 4.5, r1: scheduleLr(WIDER, 2) },
+      { x: 3, l0: 4, s0: 4, r0: scheduleLr(TINY, 3) },
+    ]);
+    // By tokens the runs' x differ (32 vs 64 tokens a step) and meet at 64.
+    expect(chartRows(compareSeries([A, B], 'tokens', 0)).map((r) => [r.x, Object.keys(r).filter((k) => k.startsWith('l'))])).toEqual([
+      [32, ['l0']],
+      [64, ['l0', 'l1']],
+      [96, ['l0']],
+      [128, []],
+    ]);
   });
 });

@@ -5,13 +5,13 @@
  * for screen readers a one-sentence summary per run and the points as a table.
  */
 import { useId, useMemo } from 'react';
-import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, XAxis, YAxis } from 'recharts';
+import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { HOFFMANN_2022 } from '../../scaling/chinchilla';
 import type { EvalPoint, StepPoint } from '../../train/protocol';
 import { appCompareStore, useCompareStore } from './browser-compare';
 import { saveFile, useLabStore } from './browser-lab';
 import { formatCount } from './chart-data';
-import { chartSummary, compareSeries, curvesCsv, curvesJson, logTicks, thinned, X_LABELS, type CurveSeries, type XAxisKind } from './compare-data';
+import { chartRows, chartSummary, compareSeries, curvesCsv, curvesJson, logTicks, X_LABELS, type CurveSeries, type XAxisKind } from './compare-data';
 import { shownRuns } from './compare-store';
 import { CurveTable } from './CurveTable';
 import './compare.css';
@@ -101,15 +101,18 @@ function ChartControls({ series }: { series: CurveSeries[] }) {
 }
 
 /**
- * The chart itself, one image to assistive technology: its label is the summary. No hover tooltip:
- * recharts finds none for lines that each bring their own points; the table and CSV give the numbers.
+ * The chart itself, one image to assistive technology: its label is the summary. The runs share one
+ * table of rows by x (chartRows), so hovering shows every run's values at that point, on the loss
+ * and the learning-rate charts together.
  */
 function Curves({ series, axis, log }: { series: CurveSeries[]; axis: XAxisKind; log: boolean }) {
-  const drawn = series.map((s) => ({ ...s, points: thinned(s.points) }));
+  const rows = chartRows(series);
   const logX = log && axis !== 'step';
   // recharts' own log ticks skip most of the range: the ticks and domain are given.
-  const xs = drawn.flatMap((s) => s.points.map((p) => p.x)).filter((x) => x > 0);
-  const ys = drawn.flatMap((s) => [...s.points.flatMap((p) => [p.loss, p.smoothed, p.valLoss]), s.prediction.loss ?? undefined]).filter((y): y is number => y !== undefined && y > 0);
+  const xs = rows.map((r) => r.x).filter((x) => x > 0);
+  const ys = [...rows.flatMap((r) => series.flatMap((_, i) => [r[`l${i}`], r[`s${i}`], r[`v${i}`]])), ...series.map((s) => s.prediction.loss ?? undefined)].filter(
+    (y): y is number => y !== undefined && y > 0,
+  );
   const [xMin, xMax, yMin, yMax] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
   const xAxis = (withLabel: boolean) => (
     <XAxis
@@ -119,15 +122,17 @@ function Curves({ series, axis, log }: { series: CurveSeries[]; axis: XAxisKind;
       domain={logX ? [xMin, xMax] : ['dataMin', 'dataMax']}
       ticks={logX ? logTicks(xMin, xMax) : undefined}
       allowDataOverflow={logX}
+      allowDecimals={axis !== 'step'}
       tickFormatter={(v: number) => formatX(axis, v)}
       label={withLabel ? { value: X_LABELS[axis], position: 'insideBottomRight', offset: -4 } : undefined}
     />
   );
+  const tooltip = <Tooltip formatter={(v) => (typeof v === 'number' ? v.toPrecision(4) : String(v))} labelFormatter={(x) => `${X_LABELS[axis]} ${formatX(axis, Number(x))}`} />;
   const multi = series.length > 1;
   return (
     <div role="img" aria-label={chartSummary(series, axis)} className="compare-plot">
       <ResponsiveContainer width="100%" height={260}>
-        <LineChart margin={{ top: 8, right: 16, bottom: 8, left: 0 }} accessibilityLayer={false}>
+        <LineChart data={rows} syncId="loss-and-lr" margin={{ top: 8, right: 16, bottom: 8, left: 0 }} accessibilityLayer={false}>
           <CartesianGrid stroke="#e4e4df" />
           {xAxis(true)}
           <YAxis
@@ -138,10 +143,11 @@ function Curves({ series, axis, log }: { series: CurveSeries[]; axis: XAxisKind;
             width={48}
             tickFormatter={(v: number) => v.toFixed(2)}
           />
-          {drawn.map((s) => [
-            <Line key={`${s.id}-raw`} data={s.points} name={`${s.name} train loss`} dataKey="loss" stroke={s.color} strokeOpacity={0.25} dot={false} isAnimationActive={false} connectNulls strokeWidth={1} />,
-            <Line key={`${s.id}-smooth`} data={s.points} name={multi ? s.name : 'smoothed'} dataKey="smoothed" stroke={s.color} dot={false} isAnimationActive={false} connectNulls strokeWidth={2} />,
-            <Line key={`${s.id}-val`} data={s.points} name={`${s.name} validation`} dataKey="valLoss" stroke={s.color} strokeDasharray="2 3" dot={{ r: 3, fill: s.color }} isAnimationActive={false} connectNulls strokeWidth={1} />,
+          {tooltip}
+          {series.map((s, i) => [
+            <Line key={`${s.id}-raw`} name={`${s.name} train loss`} dataKey={`l${i}`} stroke={s.color} strokeOpacity={0.25} dot={false} isAnimationActive={false} connectNulls strokeWidth={1} tooltipType="none" activeDot={false} />,
+            <Line key={`${s.id}-smooth`} name={multi ? s.name : 'smoothed'} dataKey={`s${i}`} stroke={s.color} dot={false} isAnimationActive={false} connectNulls strokeWidth={2} />,
+            <Line key={`${s.id}-val`} name={`${s.name} validation`} dataKey={`v${i}`} stroke={s.color} strokeDasharray="2 3" dot={{ r: 3, fill: s.color }} isAnimationActive={false} connectNulls strokeWidth={1} />,
             s.prediction.loss !== null && s.points.length > 0 ? (
               <ReferenceLine
                 key={`${s.id}-chinchilla`}
@@ -158,12 +164,13 @@ function Curves({ series, axis, log }: { series: CurveSeries[]; axis: XAxisKind;
         </LineChart>
       </ResponsiveContainer>
       <ResponsiveContainer width="100%" height={90}>
-        <LineChart margin={{ top: 4, right: 16, bottom: 4, left: 0 }} accessibilityLayer={false}>
+        <LineChart data={rows} syncId="loss-and-lr" margin={{ top: 4, right: 16, bottom: 4, left: 0 }} accessibilityLayer={false}>
           <CartesianGrid stroke="#e4e4df" />
           {xAxis(false)}
           <YAxis width={48} domain={[0, 'auto']} tickFormatter={(v: number) => v.toExponential(0)} label={{ value: 'lr', angle: -90, position: 'insideLeft' }} />
-          {drawn.map((s) => (
-            <Line key={`${s.id}-lr`} data={s.points} name={`${s.name} lr`} dataKey="lr" stroke={s.color} dot={false} isAnimationActive={false} strokeWidth={1.5} />
+          {tooltip}
+          {series.map((s, i) => (
+            <Line key={`${s.id}-lr`} name={`${s.name} lr`} dataKey={`r${i}`} stroke={s.color} dot={false} isAnimationActive={false} connectNulls strokeWidth={1.5} />
           ))}
         </LineChart>
       </ResponsiveContainer>

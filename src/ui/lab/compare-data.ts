@@ -191,3 +191,26 @@ export function logTicks(min: number, max: number, count = 5): number[] {
   const powers = decades([1]);
   return powers.length >= 3 ? powers : decades([1, 2, 5]);
 }
+
+/** One row of the chart's shared data: x, and for run i its loss `l{i}`, smoothed `s{i}`, validation `v{i}` and lr `r{i}` where it has a point at x. */
+export type ChartRow = { x: number } & Record<string, number>;
+
+/**
+ * The series merged into one table by x (each thinned to about `max` points), so the chart's hover
+ * finds every run's values at a point: runs share rows where their x coincide (same step), and
+ * leave gaps elsewhere that the lines bridge.
+ */
+export function chartRows(series: CurveSeries[], max = 600): ChartRow[] {
+  const rows = new Map<number, ChartRow>();
+  series.forEach((s, i) => {
+    for (const p of thinned(s.points, max)) {
+      const row = rows.get(p.x) ?? { x: p.x };
+      if (p.loss !== undefined) row[`l${i}`] = p.loss;
+      if (p.smoothed !== undefined) row[`s${i}`] = p.smoothed;
+      if (p.valLoss !== undefined) row[`v${i}`] = p.valLoss;
+      row[`r${i}`] = p.lr;
+      rows.set(p.x, row);
+    }
+  });
+  return [...rows.values()].sort((a, b) => a.x - b.x);
+}
