@@ -112,8 +112,9 @@ export const matmulOp: OpDef<MatmulAttrs> = {
     const tilesN = Math.ceil(N / BN);
     const [gx, gy] = grid1d(tilesM * tilesN);
     const params = u32Params(M, N, K, kChunk(K, splits), tilesM, tilesN);
-    // Without a bias, binding 4 gets B as a stand-in: the kernel never reads it then.
-    const bias: BufferRef = hasBias ? { in: 2 } : { in: 1 };
+    // Without a bias (BIAS = 0) binding 4 still exists, so B stands in for it: the kernel never reads it.
+    const standIn: BufferRef = { in: 1 };
+    const bias: BufferRef = hasBias ? { in: 2 } : standIn;
     if (splits === 1) {
       const constants = matmulConstants(attrs, hasBias, !!attrs.accumulate);
       return [{ label: 'matmul', code: source, entryPoint: 'mm', constants, buffers: [{ in: 0 }, { in: 1 }, { out: 0 }, bias], params, workgroups: [gx, gy, 1] }];
@@ -127,7 +128,7 @@ export const matmulOp: OpDef<MatmulAttrs> = {
         code: source,
         entryPoint: 'mm',
         constants: matmulConstants(attrs, false, false),
-        buffers: [{ in: 0 }, { in: 1 }, { scratch: 0 }, { in: 1 }],
+        buffers: [{ in: 0 }, { in: 1 }, { scratch: 0 }, standIn],
         params,
         workgroups: [gx, gy, splits],
       },
