@@ -23,7 +23,8 @@ import type { EvalPoint, RunSettings, RunStatus, StepPoint } from '../train/prot
 import { datasetOf as manifestDataset, HF_FILES, readRunDir, runDirFiles, type RunDataset } from '../train/run-dir';
 import type { CheckpointData, RunRecord } from '../train/run-store';
 import { writeArena } from '../train/sampling';
-import { Trainer, type TrainerEvent } from '../train/trainer';
+import { Trainer, type TrainerEvent, type TrainerOutcome } from '../train/trainer';
+import { dropTrainer, recoverRun, RecoveryBudget, runUntilLost, type RecoveryPolicy } from '../train/device-recovery';
 import { buildSettings, parseTrainArgs, readPlan, type TrainArgs } from './train-args';
 import { Progress } from './train-progress';
 import { folderEntries, readRunFolder, recoverRunFolder, writeRunCheckpoint, writeTextAtomic } from './run-folder';
@@ -31,6 +32,16 @@ import { folderEntries, readRunFolder, recoverRunFolder, writeRunCheckpoint, wri
 export interface TrainOptions {
   /** The GPU to train on (tests pass theirs); by default a Dawn device made here and destroyed at the end. */
   context?: () => Promise<GpuContext>;
+  /** How often a lost device is replaced (tests shorten the waits). */
+  recovery?: RecoveryPolicy;
+  /** Sees each trainer event with the device in use (tests destroy it mid-run). */
+  watch?: (event: TrainerEvent, ctx: GpuContext) => void;
+}
+
+/** Drops the points after `step` (they are in step order). */
+function cutAfter(points: { step: number }[], step: number): void {
+  const i = points.findIndex((p) => p.step > step);
+  if (i >= 0) points.length = i;
 }
 
 interface DataFolder {
@@ -246,24 +257,57 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
     };
     process.stderr.write(`train: ${device.adapterInfo.description || device.adapterInfo.vendor || 'GPU'}; ${progress.describe()} -> ${out}\n`);
     process.stderr.write('train: compiling the kernels and running the first step…\n'); // minutes on a CPU adapter
-    trainer = await Trainer.create({
-      ctx: device,
-      settings,
-      store: data.store,
-      manifest: data.manifest,
-      tokenizer: data.tokenizer,
-      resume: prepared.resume,
-      onEvent,
-      saveCheckpoint: async (checkpoint) => {
-        await pendingLog;
-        await save(checkpoint);
-      },
-    });
+    const build = (on: GpuContext, resume: CheckpointData | undefined) =>
+      Trainer.create({
+        ctx: on,
+        settings,
+        store: data.store,
+        manifest: data.manifest,
+        tokenizer: data.tokenizer,
+        resume,
+        onEvent: (event) => {
+          if (on.isLost()) return; // a lost device's last words are not the run's
+          options.watch?.(event, on);
+          onEvent(event);
+        },
+        saveCheckpoint: async (checkpoint) => {
+          // Read back from a device that has just been lost, these bytes cannot be trusted.
+          if (on.isLost()) throw new Error('the GPU device was lost before this checkpoint could be saved');
+          await pendingLog;
+          await save(checkpoint);
+        },
+      });
+    trainer = await build(device, prepared.resume);
     if (prepared.initParams) writeArena(trainer.model, 'param', prepared.initParams);
     if (prepared.resume) await trimLog(logPath, prepared.record, prepared.resume.step);
     // A checkpoint of the starting point: a run killed before its first save can still be resumed.
     else await save(await trainer.snapshot());
-    const outcome = signalled ? 'paused' : await trainer.run();
+    let outcome: TrainerOutcome = 'paused';
+    // A lost device: a new one, from the last checkpoint written here (bounded tries, one line each).
+    const budget = new RecoveryBudget(options.recovery);
+    for (let on = device; !signalled; ) {
+      const result = await runUntilLost(trainer, on);
+      if ('outcome' in result) {
+        outcome = result.outcome;
+        break;
+      }
+      const lostAt = steps.at(-1)?.step ?? 0;
+      dropTrainer(trainer);
+      const next = await recoverRun({
+        latestCheckpoint: async () => readRunDir(await readRunFolder(out)).checkpoint,
+        newContext: async () => (ctx = await (options.context ?? createNodeContext)()),
+        build,
+        onRecovering: (notice) => {
+          cutAfter(steps, notice.from);
+          cutAfter(evals, notice.from);
+          process.stderr.write(`\ntrain: ${notice.message}\n`);
+        },
+      }, budget, lostAt, result.lost);
+      await pendingLog;
+      await trimLog(logPath, prepared.record, next.from);
+      if ('failed' in next) throw new Error(`${next.failed} The checkpoint at step ${next.from} is saved: continue with \`train --resume ${args.resume ?? args.out}\``);
+      ({ trainer, ctx: on } = next);
+    }
     await pendingLog;
     progress.finish();
     const last = steps.at(-1);
