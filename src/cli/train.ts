@@ -3,8 +3,9 @@
  * Hugging Face folder plus training state, see src/train/run-dir.ts), checkpointed crash-safely;
  * every step appended to log.jsonl, progress on stderr, one JSON summary as stdout's last line.
  * SIGINT/SIGTERM pause the Trainer (the step finishes and is checkpointed) and exit 0;
- * `train --resume` continues bit for bit. Every refusal is one line on stderr, exit 2, and comes
- * before anything is written.
+ * `train --resume` continues bit for bit. A lost GPU device is replaced and the run goes on from
+ * its last checkpoint (bounded tries, see device-recovery.ts). Every refusal is one line on stderr,
+ * exit 2, and comes before anything is written.
  */
 import { appendFile, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
