@@ -6,7 +6,7 @@
  */
 import type { Node } from './graph';
 import { attentionDims } from './ops/attention';
-import { type MatmulAttrs, matmulDims } from './ops/matmul';
+import { matmulDims } from './ops/matmul';
 
 export interface OpCost {
   flops?: number;
@@ -18,7 +18,7 @@ const elementBytes = (node: Node): number => [...node.inputs, ...node.outputs].r
 /** Ops whose FLOPs are counted; everything else is charged its bytes only. */
 const FLOPS: Record<string, (node: Node) => number> = {
   matmul: (node) => {
-    const { M, N, K } = matmulDims(node.inputs[0]!.spec, node.inputs[1]!.spec, node.attrs as unknown as MatmulAttrs);
+    const { M, N, K } = matmulDims(node.inputs[0]!.spec, node.inputs[1]!.spec, node.attrs);
     return 2 * M * N * K;
   },
   // Causal: QKᵀ and PV each over the lower triangle, 2·T²/2·HS per head and matmul.

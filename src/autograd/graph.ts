@@ -51,10 +51,10 @@ export class Graph {
 
   /** Applies an op: checks shapes, creates the output tensors and records the node. */
   apply<A extends Attrs>(op: OpDef<A>, inputs: Tensor[], attrs: A, labels?: string[]): Tensor[] {
-    for (const t of inputs) if (t.graph !== this) throw new Error(`${op.name}: input ${t} belongs to another graph`);
+    for (const t of inputs) if (t.graph !== this) throw new Error(`${op.name}: input ${t.toString()} belongs to another graph`);
     const specs = op.outputs(inputs.map((t) => t.spec), attrs);
     const requiresGrad = op.backward !== undefined && inputs.some((t) => t.requiresGrad);
-    const node: Node = { id: this.nodes.length, op: op as OpDef, attrs, inputs, outputs: [] };
+    const node: Node = { id: this.nodes.length, op, attrs, inputs, outputs: [] };
     specs.forEach((spec, k) => {
       const differentiable = (op.differentiableOutputs?.[k] ?? true) && spec.dtype === 'f32';
       const t = this.add(spec, 'temp', labels?.[k] ?? `${op.name}${specs.length > 1 ? `.${k}` : ''}`, requiresGrad && differentiable);

@@ -69,8 +69,8 @@ export class Plan {
     for (const t of graph.tensors) {
       const external = options.external?.get(t);
       if (external) {
-        if (t.kind !== 'input') throw new Error(`${this.label}: only inputs can have external buffers, not ${t}`);
-        if (external.size < t.numel * 4) throw new Error(`${this.label}: external buffer for ${t} is too small`);
+        if (t.kind !== 'input') throw new Error(`${this.label}: only inputs can have external buffers, not ${t.toString()}`);
+        if (external.size < t.numel * 4) throw new Error(`${this.label}: external buffer for ${t.toString()} is too small`);
         this.slices.set(t.id, external);
       } else if (t.kind === 'param' || t.kind === 'paramGrad') {
         if (!options.store) throw new Error(`${this.label}: graph uses parameter ${t.paramName} but no parameter store was given`);
@@ -202,14 +202,14 @@ export class Plan {
 
   slice(t: Tensor): Slice {
     const s = this.slices.get(t.id);
-    if (!s) throw new Error(`${this.label}: ${t} has no buffer in this plan`);
+    if (!s) throw new Error(`${this.label}: ${t.toString()} has no buffer in this plan`);
     return s;
   }
 
   write(t: Tensor, data: Float32Array | Int32Array): void {
-    if (t.kind !== 'input') throw new Error(`${this.label}: ${t} is not an input`);
-    if (data.length !== numel(t.shape)) throw new Error(`${this.label}: ${t} takes ${numel(t.shape)} values, got ${data.length}`);
-    if ((t.dtype === 'i32') !== data instanceof Int32Array) throw new Error(`${this.label}: ${t} is ${t.dtype}`);
+    if (t.kind !== 'input') throw new Error(`${this.label}: ${t.toString()} is not an input`);
+    if (data.length !== numel(t.shape)) throw new Error(`${this.label}: ${t.toString()} takes ${numel(t.shape)} values, got ${data.length}`);
+    if ((t.dtype === 'i32') !== data instanceof Int32Array) throw new Error(`${this.label}: ${t.toString()} is ${t.dtype}`);
     const s = this.slice(t);
     this.ctx.device.queue.writeBuffer(s.buffer, s.offset, data.buffer, data.byteOffset, data.byteLength);
   }
