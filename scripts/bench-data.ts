@@ -81,7 +81,7 @@ try {
   const page = await env.browser.newPage();
   await page.goto(`${env.base}/tests/browser/data.html`);
   await page.locator('#result[data-status="ready"]').waitFor({ timeout: 60_000 });
-  const run = await page.evaluate((r) => window.gardenData.ingest(r), request) as IngestRun;
+  const run: IngestRun = await page.evaluate((r) => window.gardenData.ingest(r), request);
   if (run.last.type !== 'done') throw new Error(`browser ingestion failed: ${JSON.stringify(run.last)}`);
   results.chromiumMBps = +(textBytes / 1e6 / run.seconds).toFixed(2);
   console.log(`  headless Chromium (Web Worker -> IndexedDB): ${run.seconds.toFixed(1)} s, ${results.chromiumMBps} MB/s text`);

@@ -99,7 +99,7 @@ export async function readPlan(text: string): Promise<PlanInput> {
   if (tokens !== undefined && !(typeof tokens === 'number' && tokens >= 1)) throw usage('--plan tokens must be a number of at least 1');
   return {
     model: { blockSize: model.blockSize as number, nLayer: model.nLayer as number, nHead: model.nHead as number, nEmbd: model.nEmbd as number, ...(typeof model.vocabSize === 'number' ? { vocabSize: model.vocabSize } : {}) },
-    ...(tokens !== undefined ? { tokens: tokens as number } : {}),
+    ...(tokens !== undefined ? { tokens } : {}),
   };
 }
 

@@ -109,7 +109,7 @@ async function* readLines(files: string[]): AsyncGenerator<string> {
 }
 
 /** A one-line progress bar on stderr (redrawn in place on a terminal, sparse lines otherwise). */
-function progressBar(stream: NodeJS.WriteStream): { update(p: TrainProgress): void; end(): void } {
+function progressBar(stream: NodeJS.WriteStream): { update: (p: TrainProgress) => void; end: () => void } {
   const t0 = performance.now();
   let last = '';
   let lastDraw = 0;

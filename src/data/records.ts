@@ -67,7 +67,7 @@ export class Checker {
 
   array(o: Obj, key: string): unknown[] | undefined {
     const v = o[key];
-    if (Array.isArray(v)) return v;
+    if (Array.isArray(v)) return v as unknown[];
     this.bad(key, v, 'an array');
     return undefined;
   }

@@ -329,9 +329,8 @@ export function writeSafetensors(tensors: readonly TensorToWrite[], metadata: Re
     const same = (t.dtype === 'F32' && d instanceof Float32Array) || (t.dtype === 'F64' && d instanceof Float64Array)
       || (t.dtype === 'I32' && d instanceof Int32Array);
     if (same && LITTLE_ENDIAN) {
-      const typed = d as Float32Array | Float64Array | Int32Array;
-      out.set(new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength), pos);
-      pos += typed.byteLength;
+      out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
+      pos += d.byteLength;
     } else if (t.dtype === 'F32') for (let i = 0; i < n; i++, pos += 4) view.setFloat32(pos, t.data[i]!, true);
     else if (t.dtype === 'F64') for (let i = 0; i < n; i++, pos += 8) view.setFloat64(pos, t.data[i]!, true);
     else {

@@ -4,7 +4,7 @@
  * the other 68 (controls, space, soft hyphen...) map to U+0100 and up, in byte order.
  */
 function buildByteToChar(): string[] {
-  const table: string[] = new Array(256);
+  const table = new Array<string>(256);
   let next = 256;
   for (let b = 0; b < 256; b++) {
     const printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);

@@ -6,6 +6,7 @@
  */
 import type { AsyncBuffer } from 'hyparquet';
 import { DataError } from '../types';
+import { messageOf } from '../../util/errors';
 
 export interface HttpOptions {
   fetch?: typeof fetch;
@@ -277,7 +278,7 @@ export function withStallDeadline(doFetch: typeof fetch, stallMs: number = DEFAU
 function describe(error: unknown): string {
   const parts: string[] = [];
   for (let e = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const message = e instanceof Error ? e.message : String(e);
+    const message = messageOf(e);
     if (message && !parts.includes(message)) parts.push(message);
   }
   return parts.join(': ');

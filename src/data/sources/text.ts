@@ -14,7 +14,7 @@ export interface TextInput {
   /** A fresh stream of the file's bytes from its start. */
   open(signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
   /** Turns a failure while reading the stream into what the user sees (network error by default). */
-  readFailure?(error: unknown): DataError;
+  readFailure?: (error: unknown) => DataError;
 }
 
 export type TextFormat = 'lines' | 'jsonl';
@@ -89,7 +89,7 @@ export function blobText(name: string, blob: Blob): TextInput {
   return {
     name,
     size: blob.size,
-    open: async () => blob.stream() as ReadableStream<Uint8Array>,
+    open: async () => blob.stream(),
     readFailure: (error) =>
       new DataError('config', `Could not read ${name} (${messageOf(error)}): pick the file again`, {
         cause: error,

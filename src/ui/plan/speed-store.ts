@@ -30,7 +30,7 @@ export interface SpeedDeps {
   probe(request: { model: GPTConfig; batchSize: number; steps: number }): Promise<{ tokensPerSecond: number; flopsPerSecond: number }>;
   /** Why the probe cannot run now (a run is training), or null. */
   busy(): string | null;
-  now?(): number;
+  now?: () => number;
   steps?: number;
 }
 
