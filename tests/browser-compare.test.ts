@@ -83,7 +83,7 @@ describe('runs compared on the loss chart (built app in headless Chromium)', () 
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'CSV', exact: true }).click()]);
     expect(download.suggestedFilename()).toBe('loss-curves.csv');
-    const lines = (await readFile((await download.path())!, 'utf8')).trimEnd().split('\n');
+    const lines = (await readFile(await download.path(), 'utf8')).trimEnd().split('\n');
     expect(lines[0]).toBe('run,step,tokens,flops,loss,smoothed,val_loss,lr');
     const rows = lines.slice(1).map((l) => l.split(','));
     expect(rows.map((r) => [r[0], Number(r[1])])).toEqual([...[1, 2, 3, 4].map((s) => ['wide-run', s]), ...[1, 2, 3].map((s) => ['small-run', s])]);

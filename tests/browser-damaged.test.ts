@@ -20,13 +20,13 @@ async function putRaw(db: string, entries: [string, unknown][]): Promise<void> {
   open.onupgradeneeded = () => open.result.createObjectStore('kv');
   const database = await new Promise<IDBDatabase>((resolve, reject) => {
     open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
+    open.onerror = () => reject(open.error ?? new Error('opening the database failed'));
   });
   const tx = database.transaction('kv', 'readwrite');
   for (const [key, value] of entries) tx.objectStore('kv').put(value, key);
   await new Promise<void>((resolve, reject) => {
     tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
+    tx.onerror = () => reject(tx.error ?? new Error('the write failed'));
   });
   database.close();
 }
@@ -84,7 +84,7 @@ describe('damaged records in the built app', () => {
     // Download raw: the stored value as JSON, as it is (here the record without its settings).
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download the damaged run:nosettings as JSON' }).click()]);
     expect(download.suggestedFilename()).toBe('run-nosettings.json');
-    const raw = JSON.parse(await readFile((await download.path())!, 'utf8')) as { summary: Record<string, unknown> };
+    const raw = JSON.parse(await readFile(await download.path(), 'utf8')) as { summary: Record<string, unknown> };
     expect(raw.summary).toMatchObject({ id: 'nosettings', name: 'the healthy run', checkpointStep: 0 });
     expect(raw.summary.settings).toBeUndefined();
 

@@ -18,13 +18,13 @@ async function putRaw(db: string, entries: [string, unknown][]): Promise<void> {
   open.onupgradeneeded = () => open.result.createObjectStore('kv');
   const database = await new Promise<IDBDatabase>((resolve, reject) => {
     open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
+    open.onerror = () => reject(open.error ?? new Error('opening the database failed'));
   });
   const tx = database.transaction('kv', 'readwrite');
   for (const [key, value] of entries) tx.objectStore('kv').put(value, key);
   await new Promise<void>((resolve, reject) => {
     tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
+    tx.onerror = () => reject(tx.error ?? new Error('the write failed'));
   });
   database.close();
 }

@@ -57,7 +57,7 @@ async function readyWith(page: Page, vocab: string): Promise<void> {
 
 async function downloadTokenizer(page: Page): Promise<string> {
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download tokenizer.json' }).click()]);
-  return readFile((await download.path())!, 'utf8');
+  return readFile(await download.path(), 'utf8');
 }
 
 describe('the Data tab in headless Chromium', () => {

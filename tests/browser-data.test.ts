@@ -59,7 +59,7 @@ describe('ingestion in headless Chromium (Web Worker, real IndexedDB)', () => {
     const context = await env.browser.newContext();
     const page = await context.newPage();
     await openPage(page);
-    const first = (await page.evaluate(([r]) => window.gardenData.ingest(r, 2), [request] as const)) as IngestRun;
+    const first: IngestRun = await page.evaluate(([r]) => window.gardenData.ingest(r, 2), [request] as const);
     expect(first.last).toMatchObject({ type: 'error', kind: 'cancelled' });
     const partial = (await page.evaluate(() => window.gardenData.manifest('books'))) as DatasetManifest;
     expect(partial.complete).toBe(false);
@@ -71,7 +71,7 @@ describe('ingestion in headless Chromium (Web Worker, real IndexedDB)', () => {
     const saved = (await page.evaluate(() => window.gardenData.tokens('books'))) as number[];
     expect(saved).toEqual(EXPECTED.slice(0, partial.tokens));
 
-    const second = (await page.evaluate(([r]) => window.gardenData.ingest(r), [request] as const)) as IngestRun;
+    const second: IngestRun = await page.evaluate(([r]) => window.gardenData.ingest(r), [request] as const);
     expect(second.last).toMatchObject({ type: 'done' });
     expect(second.progress).toBeGreaterThan(0);
     expect((await page.evaluate(() => window.gardenData.tokens('books'))) as number[]).toEqual(EXPECTED);
@@ -84,16 +84,16 @@ describe('ingestion in headless Chromium (Web Worker, real IndexedDB)', () => {
     const context = await env.browser.newContext();
     const page = await context.newPage();
     await openPage(page);
-    const missing = (await page.evaluate(
+    const missing: IngestRun = await page.evaluate(
       ([r, url]) => window.gardenData.ingest({ ...r, id: 'missing', spec: { kind: 'url', url } }),
       [request, `${server.url}/status/404/files/hub/garden/books/default/train/0.parquet`] as const,
-    )) as IngestRun;
+    );
     expect(missing.last).toMatchObject({ type: 'error', kind: 'http' });
     expect(missing.last.type === 'error' && missing.last.message).toMatch(/404/);
-    const dropped = (await page.evaluate(
+    const dropped: IngestRun = await page.evaluate(
       ([r, url]) => window.gardenData.ingest({ ...r, id: 'dropped', spec: { kind: 'url', url }, retries: 0 }),
       [request, `${server.url}/drop/files/hub/garden/books/default/train/0.parquet`] as const,
-    )) as IngestRun;
+    );
     expect(dropped.last).toMatchObject({ type: 'error', kind: 'network' });
     await context.close();
   });

@@ -110,7 +110,7 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
 
     // Download the run as a Hugging Face folder (a zip of model.safetensors, config.json, tokenizer.json).
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /^Download / }).first().click()]);
-    const zip = unzipSync(new Uint8Array(await readFile((await download.path())!)));
+    const zip = unzipSync(new Uint8Array(await readFile(await download.path())));
     const names = Object.keys(zip).sort();
     expect(names).toHaveLength(3);
     const folder = names[0]!.split('/')[0]!;
@@ -122,7 +122,7 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
     expect(weights.tensors.get('transformer.wte.weight')!.shape).toEqual([config.vocab_size, 32]);
     expect(JSON.parse(new TextDecoder().decode(zip[`${folder}/tokenizer.json`])).model.vocab).toBeDefined();
     // ... and the same zip imports back as a run of its own.
-    await page.getByLabel('Import a Hugging Face model').setInputFiles((await download.path())!);
+    await page.getByLabel('Import a Hugging Face model').setInputFiles(await download.path());
     const runs = page.getByRole('list', { name: 'Runs' });
     await expect.poll(() => runs.textContent(), { timeout: 150_000 }).toMatch(/imported from /);
 

@@ -81,7 +81,7 @@ async function lab(request: unknown, expect: 'run-ended' | 'export' | 'run', pau
       // Files go in as number arrays (evaluate's arguments are JSON) and become bytes here.
       const message = request as { files?: { name: string; bytes: number[] | Uint8Array }[] };
       if (message.files) message.files = message.files.map((f) => ({ name: f.name, bytes: Uint8Array.from(f.bytes) }));
-      const events = await window.gardenLab.send(message as never, expect as never, { pauseAtStep: pauseAtStep as number | undefined });
+      const events = await window.gardenLab.send(message as never, expect, { pauseAtStep: pauseAtStep });
       // Uint8Arrays do not survive evaluate's JSON: send numbers.
       return events.map((e) => (e.type === 'export' ? { ...e, files: e.files.map((f) => ({ name: f.name, bytes: Array.from(f.bytes) })) } : e)) as never;
     },

@@ -67,7 +67,7 @@ async function run(store: IdbShardStore, request: Partial<IngestRequest & { type
     hubEndpoint: `${server.url}/hub`,
     datasetsServer: `${server.url}/datasets-server`,
     ...request,
-  } as IngestRequest);
+  });
   return { last: seen.at(-1)!, progress: seen.filter((m) => m.type === 'progress').length };
 }
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource } from '../src/data/sources/index';
-import { DataError, type TextRows } from '../src/data/types';
+import { DataError } from '../src/data/types';
 import { startDataServer, type DataServer } from './helpers/data-server';
 import { makeParquet } from './helpers/parquet';
 import { bookRows } from './helpers/text';
@@ -26,7 +26,7 @@ afterAll(async () => {
 async function readAll(url: string, stallTimeoutMs: number): Promise<string[]> {
   const source = await createSource({ kind: 'url', url }, { stallTimeoutMs, retries: 1, retryDelayMs: 10 });
   const rows: string[] = [];
-  for await (const batch of source.read({ file: 0, row: 0 }) as AsyncIterable<TextRows>) rows.push(...batch.rows);
+  for await (const batch of source.read({ file: 0, row: 0 })) rows.push(...batch.rows);
   return rows;
 }
 

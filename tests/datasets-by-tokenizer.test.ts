@@ -47,7 +47,7 @@ function tab(savedTokenizer: string) {
       let handler: ((m: TrainRequest) => Promise<void>) | null = null;
       return createWorkerClient<TrainRequest, TrainResponse>(
         new FakeWorker((m, reply) => {
-          handler ??= createTrainHandler(reply as (r: TrainResponse) => void);
+          handler ??= createTrainHandler(reply);
           void handler(m as TrainRequest);
         }),
       );

@@ -8,7 +8,6 @@ import { createStore } from 'zustand/vanilla';
 import { paramCount } from '../src/model/hf';
 import { fitIsoFlopSweep } from '../src/scaling/fit';
 import type { RunSettings, RunSummary } from '../src/train/protocol';
-import type { LabPhase } from '../src/ui/lab/lab-store';
 import { suggestSettings } from '../src/train/defaults';
 import {
   type SweepDefinition,
@@ -121,7 +120,7 @@ function fakeLab(options: { lossOf?: (settings: RunSettings) => number; pauseAt?
       set({ run: ended, phase: ended.status });
     };
     return {
-      phase: 'idle' as LabPhase,
+      phase: 'idle',
       run: null,
       error: null,
       device: { status: 'ready', report: null },

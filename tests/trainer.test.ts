@@ -124,7 +124,7 @@ describe('Trainer', () => {
     points.forEach((p) => expect(p.lr).toBeCloseTo(learningRate(p.step - 1, { ...s.lr, totalSteps: s.maxSteps }), 12));
     expect(points.at(-1)!.tokens).toBe(20 * 4 * 16);
     expect(points.every((p) => p.tokensPerSecond > 0 && p.tflops > 0 && Number.isFinite(p.gradNorm) && !p.skipped)).toBe(true);
-    const evals = events.filter((e) => e.type === 'eval').map((e) => (e as Extract<TrainerEvent, { type: 'eval' }>).point);
+    const evals = events.filter((e) => e.type === 'eval').map((e) => e.point);
     expect(evals.map((e) => e.step)).toEqual([10, 20]);
     expect(evals[1]!.valLoss).toBeLessThan(evals[0]!.valLoss);
     expect(events.filter((e) => e.type === 'checkpoint').map((e) => (e as { step: number }).step)).toEqual([10, 20]);
@@ -140,7 +140,7 @@ describe('Trainer', () => {
     const straight = await makeTrainer(s);
     await straight.trainer.run();
     const expected = losses(straight.steps());
-    const expectedEval = straight.events.filter((e) => e.type === 'eval').map((e) => (e as Extract<TrainerEvent, { type: 'eval' }>).point.valLoss);
+    const expectedEval = straight.events.filter((e) => e.type === 'eval').map((e) => e.point.valLoss);
     straight.trainer.destroy();
 
     let sampled: Promise<unknown> | undefined;
@@ -166,7 +166,7 @@ describe('Trainer', () => {
     expect(await resumed.trainer.run()).toBe('done');
     expect(losses(resumed.steps())).toEqual(expected.slice(3));
     expect(resumed.steps()[0]!.tokens).toBe(4 * 2 * 4 * 16);
-    const evals = resumed.events.filter((e) => e.type === 'eval').map((e) => (e as Extract<TrainerEvent, { type: 'eval' }>).point.valLoss);
+    const evals = resumed.events.filter((e) => e.type === 'eval').map((e) => e.point.valLoss);
     expect(evals).toEqual(expectedEval.slice(1));
     resumed.trainer.destroy();
   });
@@ -183,7 +183,7 @@ describe('Trainer', () => {
     expect(trainer.status).toBe('stopped');
     expect(steps().map((p) => p.step)).toEqual([1, 2]);
     expect(saved.map((c) => c.step)).toEqual([2]);
-    expect(events.filter((e) => e.type === 'eval').map((e) => (e as Extract<TrainerEvent, { type: 'eval' }>).point.step)).toEqual([2]);
+    expect(events.filter((e) => e.type === 'eval').map((e) => e.point.step)).toEqual([2]);
     // A stop on the last step still reaches maxSteps: that run is done, not stopped.
     stopAt = 4;
     expect(await trainer.run()).toBe('done');

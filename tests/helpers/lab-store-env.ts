@@ -41,7 +41,7 @@ export function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; d
       let handler: ((m: TrainRequest) => Promise<void>) | null = null;
       return createWorkerClient<TrainRequest, TrainResponse>(
         new FakeWorker((m, reply) => {
-          handler ??= createTrainHandler(reply as (r: TrainResponse) => void);
+          handler ??= createTrainHandler(reply);
           void handler(m as TrainRequest);
         }),
       );
