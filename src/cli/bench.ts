@@ -5,6 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Graph } from '../autograd/graph';
+import { benchAttention } from '../autograd/ops/attention.bench';
 import { gelu } from '../autograd/ops/elementwise';
 import { benchMatmul } from '../autograd/ops/matmul.bench';
 import { Plan } from '../autograd/plan';
@@ -74,6 +75,11 @@ async function benchKernels(ctx: GpuContext, results: Record<string, unknown>, m
   const g = await benchGelu(ctx, onCpu ? 1 << 18 : 1 << 26);
   results.gelu = g;
   console.log(`\ngelu (elementwise)  ${g.ms.toFixed(3)} ms  ${g.gbps.toFixed(1)} GB/s (read + write)`);
+
+  const HS = C / config.nHead;
+  const a = await benchAttention(ctx, B, config.nHead, T, HS);
+  results.attention = { B, NH: config.nHead, T, HS, ...a };
+  console.log(`attention (B=${B} NH=${config.nHead} T=${T} HS=${HS})  fwd ${a.fwdMs.toFixed(3)} ms  fwd+bwd ${a.stepMs.toFixed(3)} ms  ${(a.tflops * 1000).toFixed(1)} GFLOP/s (causal)`);
 
 }
 
