@@ -8,6 +8,7 @@ import { useRef, useState, type DragEvent } from 'react';
 import { formatBytes } from '../../data/storage';
 import { keepFlaggedFile, removePickedFile, withPickedFiles, type PickedFile, type SourceChoice, type SourceForm } from './source-form';
 import { checkPickedFiles } from './upload-check';
+import './upload-check.css';
 
 interface Props {
   form: SourceForm;
