@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Graph } from '../src/autograd/graph';
 import { Plan } from '../src/autograd/plan';
 import { biasGrad, biasGradOp, linear, matmul, matmulDims, matmulOp, matmulSplits } from '../src/autograd/ops/matmul';
-import { checkOp, relError } from './helpers/checkOp';
+import { maxRelError } from '../src/util/compare';
+import { checkOp } from './helpers/checkOp';
 import { gpu } from './helpers/gpu';
 import { randn, rng } from './helpers/random';
 
@@ -74,7 +75,7 @@ describe('matmul in a graph', () => {
       const hr = Array.from({ length: 7 }, (_, n) => data.b[n]! + Array.from({ length: 6 }, (_, k) => data.x[r * 6 + k]! * data.w[k * 7 + n]!).reduce((s, v) => s + v, 0));
       for (let v = 0; v < 9; v++) expected[r * 9 + v] = hr.reduce((s, hv, c) => s + hv * data.wte[v * 7 + c]!, 0);
     }
-    expect(relError(await plan.read(logits), expected)).toBeLessThan(1e-5);
+    expect(maxRelError(await plan.read(logits), expected)).toBeLessThan(1e-5);
     plan.destroy();
   });
 
@@ -100,9 +101,9 @@ describe('matmul in a graph', () => {
       ctx.device.queue.writeBuffer(slice.buffer, slice.offset, init.buffer, init.byteOffset, init.byteLength);
       const [prod] = matmulOp.reference!.forward([Float64Array.from(A), Float64Array.from(B)], [a.spec, b.spec], { transA });
       plan.run();
-      expect(relError(await plan.read(c), Float64Array.from(init, (v, i) => v + prod![i]!))).toBeLessThan(1e-5);
+      expect(maxRelError(await plan.read(c), Float64Array.from(init, (v, i) => v + prod![i]!))).toBeLessThan(1e-5);
       plan.run();
-      expect(relError(await plan.read(c), Float64Array.from(init, (v, i) => v + 2 * prod![i]!))).toBeLessThan(1e-5);
+      expect(maxRelError(await plan.read(c), Float64Array.from(init, (v, i) => v + 2 * prod![i]!))).toBeLessThan(1e-5);
       plan.destroy();
     });
   }
@@ -120,7 +121,7 @@ describe('matmul in a graph', () => {
     plan.run();
     const expected = new Float64Array(N);
     for (let r = 0; r < R; r++) for (let n = 0; n < N; n++) expected[n]! += data[r * N + n]!;
-    expect(relError(await plan.read(db), expected)).toBeLessThan(1e-5);
+    expect(maxRelError(await plan.read(db), expected)).toBeLessThan(1e-5);
     plan.destroy();
 
     const g2 = new Graph();
@@ -130,7 +131,7 @@ describe('matmul in a graph', () => {
     plan2.write(dy2, data);
     plan2.run();
     plan2.run();
-    expect(relError(await plan2.read(db2), Float64Array.from(expected, (v) => 2 * v))).toBeLessThan(1e-5);
+    expect(maxRelError(await plan2.read(db2), Float64Array.from(expected, (v) => 2 * v))).toBeLessThan(1e-5);
     plan2.destroy();
   });
 });

@@ -33,9 +33,6 @@ export interface CheckOptions {
   fdTol?: number;
 }
 
-/** The engine's own measure, under the name the op tests use. */
-export const relError = maxRelError;
-
 const toRef = (d: Float32Array | Int32Array): RefArray => (d instanceof Int32Array ? d : Float64Array.from(d));
 
 export async function checkOp<A extends Attrs>(op: OpDef<A>, inputs: OpInput[], attrs: A, options: CheckOptions = {}): Promise<void> {
@@ -72,7 +69,7 @@ export async function checkOp<A extends Attrs>(op: OpDef<A>, inputs: OpInput[], 
   expect(refOut.length).toBe(outputs.length);
   for (let k = 0; k < outputs.length; k++) {
     const got = await plan.read(outputs[k]!);
-    expect(relError(got, refOut[k]!), `${op.name} forward output ${k}`).toBeLessThan(forwardTol);
+    expect(maxRelError(got, refOut[k]!), `${op.name} forward output ${k}`).toBeLessThan(forwardTol);
   }
 
   if (!op.backward) return;
@@ -84,7 +81,7 @@ export async function checkOp<A extends Attrs>(op: OpDef<A>, inputs: OpInput[], 
     if (!expected) throw new Error(`${op.name}: reference gives no gradient for input ${i}`);
     const g = gradTensors[i];
     const got = g ? await plan.read(g) : new Float32Array(expected.length);
-    expect(relError(got, expected), `${op.name} backward, input ${i}`).toBeLessThan(backwardTol);
+    expect(maxRelError(got, expected), `${op.name} backward, input ${i}`).toBeLessThan(backwardTol);
   }
   plan.destroy();
 
