@@ -92,8 +92,8 @@ export const embeddingOp: OpDef = {
         const tok = idx![r]!;
         const t = offset + (r % T);
         for (let c = 0; c < C; c++) {
-          if (tok >= 0 && tok < V) dwte[tok * C + c] += dx![r * C + c]!;
-          if (t >= 0 && t < maxT) dwpe[t * C + c] += dx![r * C + c]!;
+          if (tok >= 0 && tok < V) dwte[tok * C + c] = dwte[tok * C + c]! + dx![r * C + c]!;
+          if (t >= 0 && t < maxT) dwpe[t * C + c] = dwpe[t * C + c]! + dx![r * C + c]!;
         }
       }
       return [null, dwte, dwpe, null];

@@ -133,8 +133,8 @@ export const layerNormOp: OpDef<LayerNormAttrs> = {
           const g = dy![i]! * w![c]!;
           sg += g;
           sgx += g * xh;
-          dw[c] += dy![i]! * xh;
-          db[c] += dy![i]!;
+          dw[c] = dw[c]! + dy![i]! * xh;
+          db[c] = db[c]! + dy![i]!;
         }
         for (let c = 0; c < C; c++) {
           const i = n * C + c;

@@ -198,7 +198,7 @@ export const matmulOp: OpDef<MatmulAttrs> = {
         }
       if (inputs.length < 3) return [dA, dB];
       const dBias = new Float64Array(N);
-      for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) dBias[n] += dy[m * N + n]!;
+      for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) dBias[n] = dBias[n]! + dy[m * N + n]!;
       return [dA, dB, dBias];
     },
   },
