@@ -257,7 +257,7 @@ function readRunJson(bytes: Uint8Array): RunJson {
     if (!Array.isArray(list) || !list.every((p) => isObject(p) && typeof p.step === 'number' && typeof p[field] === 'number')) {
       fail('run.json', `"${key}" is not a list of {step, ${field}} points`);
     }
-    return list;
+    return list as unknown[];
   };
   const dataset = json.dataset;
   if (dataset !== undefined && (!isObject(dataset) || typeof dataset.id !== 'string' || typeof dataset.tokenizerFingerprint !== 'string' || !isObject(dataset.source))) {

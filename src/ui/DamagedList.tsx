@@ -13,7 +13,7 @@ interface Props {
   busy?: boolean;
   /** Where the records are stored, for Download raw. */
   database: RecordDatabase;
-  onDelete(id: string): void;
+  onDelete: (id: string) => void;
 }
 
 export function DamagedList({ items, label, busy = false, database, onDelete }: Props) {
