@@ -16,7 +16,7 @@ const FIXTURE = readFileSync(new URL('./fixtures/bpe-1000.tokenizer.json', impor
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the fuzz edits arbitrary fields
 type Doc = any;
 /** The fixture cut to its first 400 ids (and the merges making them): the same shapes, fuzzed faster. */
-const fixture = JSON.parse(FIXTURE) as Doc;
+const fixture: Doc = JSON.parse(FIXTURE);
 const kept = Object.entries(fixture.model.vocab as Record<string, number>).filter(([, id]) => id < 400);
 fixture.model.vocab = Object.fromEntries(kept);
 fixture.model.merges = (fixture.model.merges as [string, string][]).filter(([a, b]) => (fixture.model.vocab[a + b] ?? Infinity) < 400);
@@ -39,7 +39,7 @@ function nasty(r: Random): string {
 
 /** Puts `marker` (later replaced by a raw value) or a structural edit somewhere in the document. */
 function mutate(doc: Doc, r: Random, marker: string): void {
-  const model = doc.model as Doc;
+  const model: Doc = doc.model;
   if (typeof model !== 'object' || model === null) return; // an earlier edit replaced it
   switch (Math.floor(r() * 9)) {
     case 0: // a vocab id
@@ -86,8 +86,9 @@ function mutate(doc: Doc, r: Random, marker: string): void {
   }
 }
 
-function crafted(r: Random): string | Doc {
-  const doc = structuredClone(fixture) as Doc;
+// Raw JSON text or an edited document (a string is a Doc too: Doc is any).
+function crafted(r: Random): Doc {
+  const doc: Doc = structuredClone(fixture);
   const raws = new Map<string, string>();
   const edits = 1 + Math.floor(r() * 3);
   for (let e = 0; e < edits; e++) {
@@ -153,21 +154,21 @@ describe('tokenizer.json fuzz', () => {
   it('names a deeply nested, huge or cyclic value briefly instead of crashing on it', () => {
     const deep = FIXTURE.replace('"type": "BPE"', () => `"type": ${nestedDeep}`);
     expect(() => parseTokenizerJson(deep)).toThrow(/^model type \[\[\[.*tokenizers are not supported/);
-    const huge = JSON.parse(FIXTURE) as Doc;
+    const huge: Doc = JSON.parse(FIXTURE);
     huge.pre_tokenizer = { type: 'x'.repeat(100_000) };
     expect(() => parseTokenizerJson(huge)).toThrow(/^pre_tokenizer "x{20,80}… is not supported/);
-    const cyclic = JSON.parse(FIXTURE) as Doc;
+    const cyclic: Doc = JSON.parse(FIXTURE);
     cyclic.normalizer = { type: 'Lowercase' };
     cyclic.normalizer.type = cyclic.normalizer;
     expect(() => parseTokenizerJson(cyclic)).toThrow(/^normalizer \{"type":\(cycle\)\} is not supported/);
   });
 
   it('refuses an id that would size an embedding of millions of unused rows, and keeps modest holes', () => {
-    const far = JSON.parse(FIXTURE) as Doc;
+    const far: Doc = JSON.parse(FIXTURE);
     far.model.vocab['<|endoftext|>'] = 16_777_215;
     far.added_tokens[0].id = 16_777_215;
     expect(() => parseTokenizerJson(far)).toThrow(/^token "<\|endoftext\|>" has id 16777215 but only 1000 tokens are listed: ids past 67535/);
-    const near = JSON.parse(FIXTURE) as Doc;
+    const near: Doc = JSON.parse(FIXTURE);
     near.model.vocab['<|endoftext|>'] = 67_535;
     near.added_tokens[0].id = 67_535;
     expect(new Tokenizer(parseTokenizerJson(near)).vocabSize).toBe(67_536);

@@ -30,7 +30,8 @@ function fullStore(name: string): UseStore {
           get(target, property) {
             if (property === 'put' && full) return () => { throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); };
             const value = Reflect.get(target, property) as unknown;
-            return typeof value === 'function' ? value.bind(target) : value;
+            // Methods of the real store keep it as `this`; the Proxy would otherwise be `this`.
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
           },
         }),
       ),

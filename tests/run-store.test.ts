@@ -37,12 +37,13 @@ function quotaStore(): { db: UseStore; failOn: { prefix: string | null } } {
           get(target, property) {
             if (property === 'put') {
               return (value: unknown, key: IDBValidKey) => {
-                if (failOn.prefix !== null && String(key).startsWith(failOn.prefix)) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+                if (failOn.prefix !== null && typeof key === 'string' && key.startsWith(failOn.prefix)) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
                 return target.put(value, key);
               };
             }
             const value = Reflect.get(target, property) as unknown;
-            return typeof value === 'function' ? value.bind(target) : value;
+            // Methods of the real store keep it as `this`; the Proxy would otherwise be `this`.
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
           },
         }),
       ),
