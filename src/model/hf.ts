@@ -123,7 +123,7 @@ export function checkWeightsFit(cfg: GptDims, fileBytes: number, fileName = 'mod
     ['n_positions', paramCount({ ...cfg, blockSize: 1 })],
   ];
   trials.sort((a, b) => a[1] - b[1]);
-  const field = trials[0][0];
+  const field = trials[0]![0];
   const value = { n_layer: cfg.nLayer, n_embd: cfg.nEmbd, vocab_size: cfg.vocabSize, n_positions: cfg.blockSize }[field];
   if (params * 2 > fileBytes) {
     throw new HfConfigError(`${field} ${value} needs ${formatBytes(need)} of weights but ${fileName} holds ${formatBytes(fileBytes)}`);
@@ -194,7 +194,7 @@ export function configFromHfJson(json: unknown): GptDims {
       throw new HfConfigError(`config ${key} is ${JSON.stringify(v)}, expected a positive integer`);
     }
     // Caps far past any model this engine trains, but small enough that the counts stay exact.
-    const cap = HF_CAPS[keys[0]];
+    const cap = HF_CAPS[keys[0]!];
     if (cap !== undefined && v > cap) throw new HfConfigError(`config ${key} is ${v}, more than the ${cap} this engine allows`);
     return v;
   };

@@ -4,7 +4,7 @@
  * checked at once (upload-check.ts): empty ones are refused, ones that do not look like text wait
  * for "Use anyway" or "Remove".
  */
-import { useRef, useState, type DragEvent } from 'react';
+import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { formatBytes } from '../../data/storage';
 import { keepFlaggedFile, removePickedFile, withPickedFiles, type PickedFile, type SourceChoice, type SourceForm } from './source-form';
 import { checkPickedFiles } from './upload-check';
@@ -13,7 +13,7 @@ import './upload-check.css';
 interface Props {
   form: SourceForm;
   disabled: boolean;
-  onChange(form: SourceForm): void;
+  onChange: (form: SourceForm) => void;
 }
 
 const CHOICES: { value: SourceChoice; label: string }[] = [
@@ -31,7 +31,9 @@ export function SourcePicker({ form, disabled, onChange }: Props) {
   const update = (patch: Partial<SourceForm>) => onChange({ ...form, ...patch });
   // The checks read the files: the latest form is applied when they end, and only the latest pick counts.
   const latest = useRef(form);
-  latest.current = form;
+  useEffect(() => {
+    latest.current = form;
+  });
   const picks = useRef(0);
   const pick = (files: PickedFile[]) => {
     const mine = ++picks.current;

@@ -99,13 +99,13 @@ export function buildSource(form: SourceForm, bundledUrl: string): BuiltSource |
       return { id: value, name: value, spec: { kind: 'hub', dataset: value, column } };
     }
     case 'files': {
-      if (form.files.length === 0) return { error: 'Pick or drop at least one .txt, .jsonl or .parquet file.' };
+      const [first] = form.files;
+      if (!first) return { error: 'Pick or drop at least one .txt, .jsonl or .parquet file.' };
       const undecided = form.flagged ?? [];
       if (undecided.length > 0) {
         const names = undecided.map((f) => `"${f.name}"`).join(', ');
         return { error: `${names} ${undecided.length > 1 ? 'do' : 'does'} not look like text: press Use anyway to keep ${undecided.length > 1 ? 'them' : 'it'}, or Remove.` };
       }
-      const [first] = form.files;
       const more = form.files.length - 1;
       return {
         id: first.name,

@@ -26,13 +26,12 @@ export function SamplePanel() {
   const samples = useLabStore((s) => s.samples);
   const run = useLabStore((s) => s.run);
   const hasRuns = useLabStore((s) => s.runs.length > 0);
-  const { generate } = appLabStore().getState();
   const running = samples.current.status === 'running' || samples.initial.status === 'running';
   const valid = prompt.length > 0 && temperature >= 0 && Number.isInteger(maxTokens) && maxTokens > 0 && topK >= 0 && topP > 0 && topP <= 1;
 
   const onGenerate = () => {
     setShownPrompt(prompt);
-    generate({ prompt, temperature, maxTokens, topK: topK > 0 ? topK : undefined, topP: topP < 1 ? topP : undefined, compare });
+    appLabStore().getState().generate({ prompt, temperature, maxTokens, topK: topK > 0 ? topK : undefined, topP: topP < 1 ? topP : undefined, compare });
   };
 
   return (
