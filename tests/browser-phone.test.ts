@@ -98,31 +98,32 @@ describe('the lab at phone width and from the keyboard (built app)', () => {
     // Keyboard only: the first Tab press lands on the selected tab (the header has nothing focusable before it).
     await page.keyboard.press('Tab');
     expect(await state()).toEqual(at('Train'));
+    // Each key once each way, wrapping at both ends; a panel is mounted per move, so the list stays short.
     const moves: [string, string][] = [
+      ['ArrowLeft', 'Plan'], // wraps to the last
+      ['ArrowRight', 'Train'], // wraps to the first
       ['ArrowRight', 'Data'],
-      ['ArrowRight', 'Plan'],
-      ['ArrowRight', 'Train'], // wraps
-      ['ArrowLeft', 'Plan'], // wraps back
-      ['ArrowLeft', 'Data'],
-      ['Home', 'Train'],
+      ['ArrowLeft', 'Train'],
       ['End', 'Plan'],
+      ['Home', 'Train'],
     ];
     for (const [key, tab] of moves) {
       await page.keyboard.press(key);
       expect({ key, ...(await state()) }).toEqual({ key, ...at(tab) });
     }
     // Each tab names the panel it controls, and that panel is labelled by it.
-    const plan = page.getByRole('tab', { name: 'Plan' });
-    const panelId = await plan.getAttribute('aria-controls');
-    expect(await page.locator(`#${panelId}`).getAttribute('aria-labelledby')).toBe(await plan.getAttribute('id'));
+    const train = page.getByRole('tab', { name: 'Train' });
+    const panelId = await train.getAttribute('aria-controls');
+    expect(await page.locator(`#${panelId}`).getAttribute('aria-labelledby')).toBe(await train.getAttribute('id'));
 
-    // One Tab stop: the next Tab goes into the Plan panel, not to the Train or Data tab.
+    // One Tab stop: the next Tab goes into the Train panel, not to the Data or Plan tab.
     await page.keyboard.press('Tab');
-    const into = await page.evaluate(() => ({ role: document.activeElement?.getAttribute('role'), panel: document.activeElement?.closest('[role="tabpanel"]')?.id }));
-    expect(into).toEqual({ role: expect.not.stringMatching(/^tab$/) as unknown as string, panel: panelId });
+    const into = await page.evaluate(() => ({ role: document.activeElement?.getAttribute('role') ?? null, panel: document.activeElement?.closest('[role="tabpanel"]')?.id }));
+    expect(into.role).not.toBe('tab');
+    expect(into.panel).toBe(panelId);
     // Shift+Tab comes back to the selected tab.
     await page.keyboard.press('Shift+Tab');
-    expect((await state()).focused).toBe('Plan');
+    expect((await state()).focused).toBe('Train');
     await context.close();
   });
 });
