@@ -49,7 +49,7 @@ describe('train settings', () => {
     expect(settings.lr).toEqual({ maxLr: 3e-3, minLr: 3e-3 / 10, warmupSteps: soft.lr.warmupSteps });
     expect(settings.seed).toBe(9);
     const defaults = buildSettings(parseTrainArgs(base), { isSoftware: true, vocabSize: 400, datasetId: 'x' });
-    expect(defaults).toEqual({ ...soft, model: { ...soft.model, vocabSize: 400 }, datasetId: 'x' });
+    expect(defaults).toEqual({ ...soft, model: { ...soft.model, vocabSize: 400 }, datasetId: 'x', autoMicroBatch: true });
   });
 
   it('refuses a plan that is not one, naming what to pass', async () => {

@@ -6,12 +6,13 @@
 import { readFile } from 'node:fs/promises';
 import { DataError } from '../data/types';
 import type { GPTConfig } from '../model/config';
-import { suggestSettings } from '../train/defaults';
+import { type BufferLimits, suggestSettings } from '../train/defaults';
+import { chooseMicroBatch, type MicroBatchSetting, microBatchNote } from '../train/micro-batch';
 import type { RunSettings } from '../train/protocol';
 import { parseFlags } from './args';
 
 export const TRAIN_USAGE = `usage: train --data <dir from prepare> --out <run dir> [--layers N --heads N --width N --block N
-             --batch N --accum N --steps N | --tokens N --lr X --min-lr X --warmup N --weight-decay X
+             --batch N [--micro-batch auto|N | --accum N] --steps N | --tokens N --lr X --min-lr X --warmup N --weight-decay X
              --grad-clip X --eval-every N --eval-batches N --checkpoint-every N --seed N]
              [--plan <JSON printed by plan, or a file holding it>] [--init <Hugging Face folder>] [--print-every N]
        train --resume <run dir> [--data <dir>] [--steps N]`;
@@ -33,6 +34,7 @@ type SettingFlag = keyof typeof SETTING_FLAGS;
 export const TRAIN_FLAGS = {
   ...SETTING_FLAGS,
   data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, plan: { type: 'string' }, init: { type: 'string' },
+  'micro-batch': { type: 'string' },
   'print-every': WHOLE,
 } as const;
 
@@ -43,7 +45,21 @@ export interface TrainArgs {
   plan?: string;
   init?: string;
   printEvery?: number;
+  /**
+   * --micro-batch: --batch is then the sequences per optimizer step, split into micro-batches of
+   * this size ('auto': the largest that fits the device). Absent with --accum, where --batch is the
+   * micro-batch itself (the older spelling, kept).
+   */
+  microBatch?: MicroBatchSetting;
   numbers: Partial<Record<SettingFlag, number>>;
+}
+
+/** --micro-batch's value: auto or a whole number of at least 1. */
+function parseMicroBatch(text: string | undefined): MicroBatchSetting {
+  if (text === undefined || text.trim() === 'auto') return 'auto';
+  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isSafeInteger(value) || value < 1) throw usage(`--micro-batch must be auto or a whole number of at least 1, got "${text}"`);
+  return value;
 }
 
 function usage(message: string): DataError {
@@ -56,7 +72,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
   for (const flag of Object.keys(SETTING_FLAGS) as SettingFlag[]) if (values[flag] !== undefined) numbers[flag] = values[flag];
   const printEvery = values['print-every'];
   if (values.resume !== undefined) {
-    const fixed = Object.keys(numbers).filter((k) => k !== 'steps');
+    const fixed = [...Object.keys(numbers).filter((k) => k !== 'steps'), ...(values['micro-batch'] !== undefined ? ['micro-batch'] : [])];
     if (values.out || values.plan || values.init || fixed.length > 0) {
       const given = [...(values.out ? ['out'] : []), ...(values.plan ? ['plan'] : []), ...(values.init ? ['init'] : []), ...fixed];
       throw usage(`--resume continues a run with its own settings: drop --${given.join(', --')} (only --steps N extends it, --data names where its tokens are)`);
@@ -67,7 +83,11 @@ export function parseTrainArgs(args: string[]): TrainArgs {
   if (numbers.steps !== undefined && numbers.tokens !== undefined) throw usage('give --steps or --tokens, not both');
   const shape = (['layers', 'heads', 'width', 'block'] as const).filter((k) => numbers[k] !== undefined);
   if (values.init && shape.length > 0) throw usage(`--init takes the model's shape from its config.json: drop --${shape.join(', --')}`);
-  return { data: values.data, out: values.out, plan: values.plan, init: values.init, printEvery, numbers };
+  if (numbers.accum !== undefined && values['micro-batch'] !== undefined) {
+    throw usage('give --micro-batch (with --batch as the sequences per step) or --accum (with --batch as the micro-batch), not both');
+  }
+  const microBatch = numbers.accum !== undefined ? undefined : parseMicroBatch(values['micro-batch']);
+  return { data: values.data, out: values.out, plan: values.plan, init: values.init, printEvery, numbers, ...(microBatch !== undefined ? { microBatch } : {}) };
 }
 
 export interface PlanInput {
@@ -107,7 +127,7 @@ export async function readPlan(text: string): Promise<PlanInput> {
  * The run's settings: explicit flags over the plan over this device's defaults. The vocabulary is
  * always the tokenizer's; steps come from --tokens (or the plan's tokens) when --steps is not given.
  */
-export function buildSettings(args: TrainArgs, options: { isSoftware: boolean; vocabSize: number; datasetId: string; plan?: PlanInput; initModel?: GPTConfig }): RunSettings {
+export function buildSettings(args: TrainArgs, options: { isSoftware: boolean; vocabSize: number; datasetId: string; plan?: PlanInput; initModel?: GPTConfig; limits?: BufferLimits }): RunSettings {
   const n = args.numbers;
   const base = suggestSettings({ isSoftware: options.isSoftware, probeGflops: options.isSoftware ? 0 : Infinity });
   const fromPlan = options.plan?.model;
@@ -118,12 +138,13 @@ export function buildSettings(args: TrainArgs, options: { isSoftware: boolean; v
     nHead: n.heads ?? fromPlan?.nHead ?? base.model.nHead,
     nEmbd: n.width ?? fromPlan?.nEmbd ?? base.model.nEmbd,
   };
-  const batchSize = n.batch ?? base.batchSize;
-  const accumSteps = n.accum ?? base.accumSteps;
+  // --accum: --batch is the micro-batch; else --batch is the whole step's, split below.
+  const batchSize = args.microBatch === undefined ? (n.batch ?? base.batchSize) : (n.batch ?? base.batchSize * base.accumSteps);
+  const accumSteps = args.microBatch === undefined ? (n.accum ?? base.accumSteps) : 1;
   const tokens = n.tokens ?? options.plan?.tokens;
   const maxSteps = n.steps ?? (tokens !== undefined ? Math.max(1, Math.ceil(tokens / (batchSize * accumSteps * model.blockSize))) : base.maxSteps);
   const maxLr = n.lr ?? base.lr.maxLr;
-  return {
+  const settings: RunSettings = {
     model,
     batchSize,
     accumSteps,
@@ -137,4 +158,14 @@ export function buildSettings(args: TrainArgs, options: { isSoftware: boolean; v
     seed: n.seed ?? base.seed,
     datasetId: options.datasetId,
   };
+  if (args.microBatch === undefined) return settings;
+  const choice = chooseMicroBatch(settings, batchSize, args.microBatch, options.limits);
+  if (!choice.ok) throw usage(choice.problem.message);
+  return { ...settings, batchSize: choice.microBatch, accumSteps: choice.accumSteps, autoMicroBatch: choice.auto };
+}
+
+/** The line `train` prints about its micro-batch ("micro-batch 4 × 4 accumulation steps: ..."). */
+export function microBatchLine(settings: Pick<RunSettings, 'batchSize' | 'accumSteps' | 'autoMicroBatch'>): string {
+  const { batchSize: microBatch, accumSteps } = settings;
+  return microBatchNote({ ok: true, batch: microBatch * accumSteps, microBatch, accumSteps, auto: settings.autoMicroBatch === true });
 }

@@ -26,7 +26,7 @@ import type { CheckpointData, RunRecord } from '../train/run-store';
 import { writeArena } from '../train/sampling';
 import { Trainer, type TrainerEvent, type TrainerOutcome } from '../train/trainer';
 import { dropTrainer, recoverRun, RecoveryBudget, runUntilLost, type RecoveryPolicy } from '../train/device-recovery';
-import { buildSettings, parseTrainArgs, readPlan, type TrainArgs } from './train-args';
+import { buildSettings, microBatchLine, parseTrainArgs, readPlan, type TrainArgs } from './train-args';
 import { Progress } from './train-progress';
 import { folderEntries, readRunFolder, recoverRunFolder, writeRunCheckpoint, writeTextAtomic } from './run-folder';
 
@@ -126,7 +126,7 @@ interface Prepared {
 }
 
 /** Everything checked and read before a GPU is touched or a file written. */
-async function prepareRun(args: TrainArgs, isSoftware: () => Promise<boolean>): Promise<Prepared> {
+async function prepareRun(args: TrainArgs, gpuContext: () => Promise<GpuContext>): Promise<Prepared> {
   if (args.resume !== undefined) {
     const out = resolve(args.resume);
     await recoverRunFolder(out).catch(() => undefined);
@@ -173,7 +173,9 @@ async function prepareRun(args: TrainArgs, isSoftware: () => Promise<boolean>): 
     initParams = imported.checkpoint.params;
     initModel = imported.settings.model;
   }
-  const settings = buildSettings(args, { isSoftware: await isSoftware(), vocabSize, datasetId: data.manifest.id, plan, initModel });
+  const ctx = await gpuContext();
+  const settings = buildSettings(args, { isSoftware: isSoftwareAdapter(ctx), limits: ctx.limits, vocabSize, datasetId: data.manifest.id, plan, initModel });
+  if (args.microBatch !== undefined) process.stderr.write(`train: ${microBatchLine(settings)}\n`);
   const problems = settingsProblems(settings);
   if (problems.length > 0) throw new DataError('config', problems.join(' '));
   await checkWindows(data, settings);
@@ -212,7 +214,7 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
   try {
     const args = parseTrainArgs(argv);
     const getContext = async () => (ctx ??= await (options.context ?? createNodeContext)());
-    const prepared = await prepareRun(args, async () => isSoftwareAdapter(await getContext()));
+    const prepared = await prepareRun(args, getContext);
     const device = await getContext();
     const { out, data, dataset } = prepared;
     const settings = prepared.record.summary.settings;

@@ -71,16 +71,42 @@ export function suggestSettings(report: Pick<DeviceReport, 'isSoftware' | 'probe
   };
 }
 
+/** The estimate's terms, in bytes: what each part of a run holds on the GPU. */
+export interface GpuBytesTerms {
+  /** Weights, gradients and Adam's two moments: four f32 arenas (plus f16 weight copies when activations are f16). */
+  state: number;
+  /**
+   * One micro-batch's activations: about 20C values per layer and token (those kept for backward
+   * and backward's temporaries, as the pool holds them), attention's per-head statistics, and the
+   * embeddings' 4C. Measured: 19-20C per layer on 32- and 64-wide models.
+   */
+  activations: number;
+  /** The logits and their gradient, B × T × V each, always f32 (cross-entropy and the loss stay f32). */
+  logits: number;
+  total: number;
+}
+
+/** f32 activations; the mixed-precision path passes 2 (f16). */
+export const F32_BYTES = 4;
+
 /**
- * GPU bytes a run needs, roughly: four arenas (weights, gradients, Adam m and v) plus one
- * micro-batch's activations (about 16C floats per layer and token kept for backward, half again
- * for backward's temporaries, and the logits with their gradient).
+ * GPU bytes a run needs, by term. `bytesPerActivation` is the width of one stored activation (4 in
+ * f32, 2 with f16 activations). Checked against the engine's real allocation on a tiny model
+ * (tests/gpu-estimate.test.ts), so the formula follows what the engine allocates.
  */
-export function estimateGpuBytes(settings: Pick<RunSettings, 'model' | 'batchSize'>): number {
+export function gpuBytesTerms(settings: Pick<RunSettings, 'model' | 'batchSize'>, bytesPerActivation = F32_BYTES): GpuBytesTerms {
   const { vocabSize: V, blockSize: T, nLayer: L, nHead: NH, nEmbd: C } = settings.model;
   const tokens = settings.batchSize * T;
-  const perToken = 1.5 * L * (16 * C + NH) + 2 * V + 4 * C;
-  return 16 * paramCount(settings.model) + 4 * tokens * perToken;
+  const params = paramCount(settings.model);
+  const state = 4 * F32_BYTES * params + (bytesPerActivation < F32_BYTES ? bytesPerActivation * params : 0);
+  const activations = bytesPerActivation * tokens * (L * (20 * C + 1.5 * NH) + 4 * C);
+  const logits = F32_BYTES * tokens * 2 * V;
+  return { state, activations, logits, total: state + activations + logits };
+}
+
+/** gpuBytesTerms' total: what the Train form shows and the memory check compares. */
+export function estimateGpuBytes(settings: Pick<RunSettings, 'model' | 'batchSize'>, bytesPerActivation = F32_BYTES): number {
+  return gpuBytesTerms(settings, bytesPerActivation).total;
 }
 
 function bytesText(bytes: number): string {
@@ -136,7 +162,7 @@ const MAX_HEAD_SIZE = 128;
  * own consistency is checked), each with the field to change. Empty when they are fine. These are
  * the checks every run must pass (the CLI and the worker run them too).
  */
-export function settingsFieldProblems(settings: SuggestedSettings, limits?: BufferLimits): SettingsProblem[] {
+export function settingsFieldProblems(settings: SuggestedSettings, limits?: BufferLimits, options: { bytesPerActivation?: number } = {}): SettingsProblem[] {
   const problems: SettingsProblem[] = [];
   for (const [field, what] of MODEL_WORDS) wholeNumber(problems, field, what, settings.model[field], 1);
   const { vocabSize: V, blockSize: T, nHead: NH, nEmbd: C } = settings.model;
@@ -180,7 +206,7 @@ export function settingsFieldProblems(settings: SuggestedSettings, limits?: Buff
       message: `The model's ${paramCount(settings.model).toLocaleString('en-US')} parameters (${bytesText(arena)}) do not fit in one GPU buffer here (${bytesText(Math.min(binding, limits.maxBufferSize))}): make it narrower or shallower.`,
     });
   }
-  const estimate = estimateGpuBytes(settings);
+  const estimate = estimateGpuBytes(settings, options.bytesPerActivation);
   const budget = MEMORY_BUFFERS * limits.maxBufferSize;
   if (estimate > budget) {
     problems.push({ field: 'batchSize', message: `Training would need about ${bytesText(estimate)} of GPU memory, likely more than this GPU has (its largest buffer is ${bytesText(limits.maxBufferSize)}): use a smaller model or batch size.` });

@@ -21,6 +21,11 @@ export interface RunSettings {
   batchSize: number;
   /** Micro-batches per optimizer step (gradient accumulation). */
   accumSteps: number;
+  /**
+   * batchSize was chosen automatically (the largest that fit the device the run started on, for a
+   * batch of batchSize × accumSteps). Stored runs keep the numbers chosen: resume never re-chooses.
+   */
+  autoMicroBatch?: boolean;
   /** Optimizer steps in the run; the cosine schedule ends here. */
   maxSteps: number;
   lr: LrSettings;
