@@ -114,11 +114,22 @@ export class BatchSampler {
 
   /**
    * The same `count` batches on every call (their own RNG, seeded from the seed), so validation
-   * losses measured at different steps compare like with like. Does not move the training stream.
+   * losses measured at different steps, and after a reload, compare like with like. At most
+   * evalBatchCap() batches. Does not move the training stream.
    */
   async *evalBatches(count: number): AsyncGenerator<MicroBatch> {
+    count = Math.min(count, this.evalBatchCap());
     const random = new SeededRandom(this.seed ^ EVAL_SEED_MIX);
     for (let i = 0; i < count; i++) yield await this.batch(random);
+  }
+
+  /**
+   * The most validation batches worth reading: enough windows to cover the split's tokens once.
+   * Windows are drawn with replacement, so more would mostly re-read the same tokens and shrink
+   * the standard error without measuring anything new.
+   */
+  evalBatchCap(): number {
+    return Math.max(1, Math.ceil(this.tokens / (this.batchSize * this.seqLen)));
   }
 
   private async batch(random: SeededRandom): Promise<MicroBatch> {

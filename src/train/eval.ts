@@ -31,10 +31,15 @@ export class EvalPlan {
 
   /** Mean loss over the batches (NaN when there are none). */
   async meanLoss(batches: AsyncIterable<MicroBatch>): Promise<number> {
+    return summarize(await this.batchLosses(batches)).mean;
+  }
+
+  /** Each batch's mean loss, in order (their spread gives the validation loss's standard error). */
+  async batchLosses(batches: AsyncIterable<MicroBatch>): Promise<Float32Array> {
     const device = this.model.ctx.device;
     const collected: MicroBatch[] = [];
     for await (const batch of batches) collected.push(batch);
-    if (collected.length === 0) return NaN;
+    if (collected.length === 0) return new Float32Array(0);
     if (!this.losses || this.losses.size < collected.length * 4) {
       this.losses?.destroy();
       this.losses = device.createBuffer({ label: 'eval-losses', size: collected.length * 4, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
@@ -57,13 +62,27 @@ export class EvalPlan {
     const values = new Float32Array(staging.getMappedRange().slice(0));
     staging.unmap();
     staging.destroy();
-    let sum = 0;
-    for (const v of values) sum += v;
-    return sum / values.length;
+    return values;
   }
 
   destroy(): void {
     this.plan.destroy();
     this.losses?.destroy();
   }
+}
+
+/**
+ * The mean of per-batch losses and its standard error (sample standard deviation / √n; NaN with
+ * fewer than 2 batches). Batches hold equally many windows, so this is the mean over windows too.
+ */
+export function summarize(losses: ArrayLike<number>): { mean: number; standardError: number } {
+  const n = losses.length;
+  if (n === 0) return { mean: NaN, standardError: NaN };
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += losses[i]!;
+  const mean = sum / n;
+  if (n < 2) return { mean, standardError: NaN };
+  let squares = 0;
+  for (let i = 0; i < n; i++) squares += (losses[i]! - mean) ** 2;
+  return { mean, standardError: Math.sqrt(squares / (n - 1) / n) };
 }

@@ -25,7 +25,8 @@ import { RunStore, type CheckpointData, type RunRecord } from './run-store';
 import { exportRunDir, locateDataset } from './run-transfer';
 import { sampleText } from './sampling';
 import { StoredModel } from './stored-model';
-import { Trainer } from './trainer';
+import { appendLog, logUpTo, type LogEvent } from './train-log';
+import { checkpointBytes, Trainer } from './trainer';
 
 export interface LabDeps {
   createContext: () => Promise<GpuContext>;
@@ -40,6 +41,8 @@ interface ActiveRun {
   trainer: Trainer;
   steps: StepPoint[];
   evals: EvalPoint[];
+  /** The training log's events (train-log.ts); cut back with the curve. */
+  log: LogEvent[];
   /** Set once an outcome (done, paused, error, device lost) has been reported. */
   ended: boolean;
   /** Why the loss went NaN, when it did. */
@@ -84,9 +87,16 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
     if (ctx === lostCtx) ctx = null;
   }
 
-  async function finishRun(runId: string, patch: Partial<RunSummary>): Promise<void> {
+  /** Adds an event to the run's log and shows it. */
+  function note(run: ActiveRun, event: LogEvent): void {
+    const stamped = { ...event, at: new Date().toISOString() };
+    appendLog(run.log, stamped);
+    post({ type: 'log', runId: run.runId, event: stamped });
+  }
+
+  async function finishRun(runId: string, patch: Partial<RunSummary>, log?: LogEvent[]): Promise<void> {
     try {
-      post({ type: 'run', run: await runStore.updateSummary(runId, patch) });
+      post({ type: 'run', run: await runStore.updateSummary(runId, patch, log) });
     } catch (error) {
       fail(error, { runId });
     }
@@ -141,7 +151,9 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
     if (problems.length) throw new DataError('config', problems.join(' '));
     stored.destroy();
     // The history up to the checkpoint; steps after it were lost with the page and are redone.
-    const run: ActiveRun = { runId, trainer: undefined as unknown as Trainer, steps: [...record.steps], evals: [...record.evals], ended: false, session: 0 };
+    const from = record.summary.checkpointStep;
+    const run: ActiveRun = { runId, trainer: undefined as unknown as Trainer, steps: [...record.steps], evals: [...record.evals], log: logUpTo(record.log ?? [], from), ended: false, session: 0 };
+    const lastStep = () => run.steps.at(-1)?.step ?? 0;
     // Each device gets its own trainer; a lost one's late events and saves are dropped.
     const build = (on: GpuContext, from: CheckpointData | undefined) => {
       const session = ++run.session;
@@ -162,16 +174,20 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
             run.evals.push(event.point);
             post({ type: 'eval', runId, point: event.point });
           } else if (event.type === 'checkpoint') {
-            post({ type: 'checkpoint', runId, step: event.step });
+            post({ type: 'checkpoint', runId, step: event.step, bytes: event.bytes });
+            note(run, { step: event.step, kind: 'checkpoint', bytes: event.bytes });
           } else {
             run.nanMessage = event.message;
+            note(run, { step: event.step, kind: 'nan', message: event.message });
             post({ type: 'error', kind: 'nan', message: event.message, runId });
           }
         },
         saveCheckpoint: async (data) => {
           // Read back from a device that has just been lost, these bytes cannot be trusted.
           if (!current() || on.isLost()) throw new Error('the GPU device was lost before this checkpoint could be saved');
-          await runStore.saveCheckpoint(runId, data, { steps: [...run.steps], evals: [...run.evals] });
+          // The record's log ends with this checkpoint's line (its event follows once it is saved).
+          const log = [...run.log, { step: data.step, kind: 'checkpoint' as const, bytes: checkpointBytes(data), at: new Date().toISOString() }];
+          await runStore.saveCheckpoint(runId, data, { steps: [...run.steps], evals: [...run.evals], log });
         },
       });
     };
@@ -181,14 +197,18 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
     active = run;
     lastRunId = runId;
     const budget = new RecoveryBudget(deps.recovery);
+    const { batches, tokens } = first.validationSize;
+    const validation = batches > 0 ? `validation on ${tokens.toLocaleString('en-US')} tokens (${batches} batches)` : 'no validation';
+    note(run, from > 0 ? { step: from, kind: 'resume', message: `step ${from}; ${validation}` } : { step: 0, kind: 'start', message: `${record.summary.name}; ${validation}` });
     try {
       post({ type: 'run', run: await runStore.updateSummary(runId, { status: 'running', message: undefined }) });
-      post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals] });
+      post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals], log: [...run.log] });
       for (;;) {
         const result = await runUntilLost(run.trainer, gpu, run.request);
         if ('outcome' in result) {
           run.ended = true;
-          await finishRun(runId, result.outcome === 'error' ? { status: 'error', message: run.nanMessage } : { status: result.outcome, message: undefined });
+          if (result.outcome !== 'error') note(run, { step: lastStep(), kind: result.outcome === 'paused' ? 'pause' : result.outcome === 'stopped' ? 'stop' : 'done' });
+          await finishRun(runId, result.outcome === 'error' ? { status: 'error', message: run.nanMessage } : { status: result.outcome, message: undefined }, run.log);
           return;
         }
         const lostAt = run.steps.at(-1)?.step ?? 0;
@@ -201,7 +221,9 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           onRecovering: (notice) => {
             run.steps = run.steps.filter((p) => p.step <= notice.from);
             run.evals = run.evals.filter((p) => p.step <= notice.from);
-            post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals] });
+            run.log = logUpTo(run.log, notice.from);
+            appendLog(run.log, { step: notice.from, kind: 'device-lost', message: `at step ${notice.lostAt}; continuing from the checkpoint at step ${notice.from} (try ${notice.attempt} of ${notice.maxTries})`, at: new Date().toISOString() });
+            post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals], log: [...run.log] });
             post({ type: 'device-recovering', runId, lostAtStep: notice.lostAt, fromStep: notice.from, attempt: notice.attempt, maxTries: notice.maxTries, message: notice.message });
           },
         }, budget, lostAt, result.lost);
@@ -216,14 +238,17 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           // The page's curve ends where the stored one does.
           run.steps = run.steps.filter((p) => p.step <= from);
           run.evals = run.evals.filter((p) => p.step <= from);
-          post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals] });
+          run.log = logUpTo(run.log, from);
           const status = run.request === 'stop' ? 'stopped' : 'paused';
-          await finishRun(runId, { status, message: `GPU device lost at step ${lostAt}; ${status} at the checkpoint at step ${from}` });
+          appendLog(run.log, { step: from, kind: 'device-lost', message: `at step ${lostAt}; ${status} at the checkpoint at step ${from}`, at: new Date().toISOString() });
+          post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals], log: [...run.log] });
+          await finishRun(runId, { status, message: `GPU device lost at step ${lostAt}; ${status} at the checkpoint at step ${from}` }, run.log);
           return;
         }
         const message = `${next.failed} ${from > 0 ? `The checkpoint at step ${from} is saved` : 'No checkpoint was saved yet'}: reload the page and resume the run.`;
         post({ type: 'error', kind: 'device-lost', message, runId });
-        await finishRun(runId, { status: 'error', message });
+        note(run, { step: lastStep(), kind: 'device-lost', message });
+        await finishRun(runId, { status: 'error', message }, run.log);
         return;
       }
     } catch (error) {
@@ -231,7 +256,8 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
       run.ended = true;
       fail(error, { runId });
       const message = `${messageOf(error)} (the checkpoint at step ${run.trainer.lastCheckpointStep} is kept)`;
-      await finishRun(runId, { status: 'error', message });
+      note(run, { step: lastStep(), kind: 'error', message });
+      await finishRun(runId, { status: 'error', message }, run.log);
     } finally {
       if (active === run) active = null;
       if (!gpu.isLost()) await run.trainer.close();
@@ -315,7 +341,7 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           if (!record) throw new DataError('config', `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`);
           const live = active?.runId === message.runId ? active : null;
           post({ type: 'run', run: asStored(record.summary), requestId: message.requestId });
-          post({ type: 'history', runId: message.runId, steps: [...(live?.steps ?? record.steps)], evals: [...(live?.evals ?? record.evals)], requestId: message.requestId });
+          post({ type: 'history', runId: message.runId, steps: [...(live?.steps ?? record.steps)], evals: [...(live?.evals ?? record.evals)], log: [...(live?.log ?? record.log ?? [])], requestId: message.requestId });
           return;
         }
         case 'run-tokenizer': {

@@ -7,6 +7,7 @@ import type { DamagedRecord } from '../data/records';
 import type { SourceSpec } from '../data/types';
 import type { ProfileResult } from '../gpu/profiler';
 import type { GPTConfig } from '../model/config';
+import type { LogEvent } from './train-log';
 
 export interface LrSettings {
   maxLr: number;
@@ -62,6 +63,10 @@ export interface StepPoint {
 export interface EvalPoint {
   step: number;
   valLoss: number;
+  /** Tokens the loss was measured on (the same fixed windows at every validation of the run). */
+  tokens?: number;
+  /** Standard error of valLoss over its batches (absent with a single batch). */
+  standardError?: number;
 }
 
 /** 'done': reached maxSteps; 'stopped' (Stop pressed) and 'paused' resume from their checkpoint. */
@@ -184,10 +189,12 @@ export type LabEvent =
   | { type: 'device'; report: DeviceReport }
   | ({ type: 'run'; run: RunSummary } & Asked)
   /** The whole curve so far (after start or resume); then 'step' and 'eval' add to it. */
-  | ({ type: 'history'; runId: string; steps: StepPoint[]; evals: EvalPoint[] } & Asked)
+  | ({ type: 'history'; runId: string; steps: StepPoint[]; evals: EvalPoint[]; log?: LogEvent[] } & Asked)
+  /** An event of the run's training log (start, checkpoint, pause, NaN, device lost...); steps and evals are logged by their own events. */
+  | { type: 'log'; runId: string; event: LogEvent }
   | { type: 'step'; runId: string; point: StepPoint }
   | { type: 'eval'; runId: string; point: EvalPoint }
-  | { type: 'checkpoint'; runId: string; step: number }
+  | { type: 'checkpoint'; runId: string; step: number; bytes?: number }
   /**
    * The GPU device was lost at `lostAtStep`: the run goes on from its checkpoint at `fromStep` on a
    * new device (this is try `attempt` of `maxTries`); a 'history' cut back to that step comes with it.

@@ -4,6 +4,7 @@
  */
 import { type Checked, Checker, checkPoints, checkSource, checkTokenizerInfo, describe, result } from '../data/records';
 import type { CheckpointData, RunRecord } from './run-store';
+import { LOG_EVENT_KINDS, MAX_LOG_LINES, type LogEvent } from './train-log';
 
 /** A `run:<id>` record: the fields the lab, the runs list and resume read. */
 export function checkRunRecord(value: unknown): Checked<RunRecord> {
@@ -84,4 +85,25 @@ export function checkCheckpoint(value: unknown): Checked<CheckpointData> {
       c.problems.push(`adamM/adamV hold ${adamM.byteLength}/${adamV.byteLength} bytes, params ${params.byteLength}`);
   }
   return result(c, value);
+}
+
+/**
+ * A run record's `log`, checked apart from the rest: a damaged log must not cost the run. Absent
+ * (a record from before logs) reads as empty; damaged reads as empty with the first problem named.
+ */
+export function checkRunLog(value: unknown): { log: LogEvent[]; problem?: string } {
+  if (value === undefined) return { log: [] };
+  if (!Array.isArray(value)) return { log: [], problem: `log is ${describe(value)}, expected an array` };
+  for (let i = 0; i < value.length; i++) {
+    const c = new Checker(`log[${i}]`);
+    const e = c.object({ v: value[i] as unknown }, 'v');
+    if (!e) return { log: [], problem: `log[${i}] is ${describe(value[i])}, expected an object` };
+    c.number(e, 'step', 0, true);
+    c.oneOf(e, 'kind', LOG_EVENT_KINDS);
+    c.string(e, 'message', true);
+    c.string(e, 'at', true);
+    c.number(e, 'bytes', 0, true, true);
+    if (c.problems.length) return { log: [], problem: c.problems[0] };
+  }
+  return { log: (value as LogEvent[]).slice(-MAX_LOG_LINES) };
 }

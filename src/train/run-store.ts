@@ -7,7 +7,8 @@
  */
 import { createStore, del, delMany, get, keys, set, type UseStore } from 'idb-keyval';
 import { damagedError, damagedRecord, type DamagedRecord } from '../data/records';
-import { checkCheckpoint, checkRunRecord } from './run-records';
+import { checkCheckpoint, checkRunLog, checkRunRecord } from './run-records';
+import { logUpTo, type LogEvent } from './train-log';
 import { DataError, writing } from '../data/types';
 import type { EvalPoint, RunSettings, RunSummary, StepPoint } from './protocol';
 import { hfFolderFiles, paramArenaLength, paramLayout } from './run-dir';
@@ -35,6 +36,8 @@ export interface RunRecord {
   /** The curve up to summary.checkpointStep (a reload continues from there). */
   steps: StepPoint[];
   evals: EvalPoint[];
+  /** The training log's events (steps and validations are the curve's), newest MAX_LOG_LINES. */
+  log?: LogEvent[];
   /** Where its tokens come from, for a run imported from elsewhere (to find or prepare them here). */
   dataset?: RunDataset;
 }
@@ -92,7 +95,12 @@ export class RunStore {
     if (value === undefined) return undefined;
     const checked = checkRunRecord(value);
     if (!checked.ok) throw damagedError(`the record of run "${id}"`, RUN + id, checked.problems);
-    return checked.value;
+    const record = checked.value;
+    // A damaged log is dropped and said so in a fresh one; the run itself stays usable.
+    const { log, problem } = checkRunLog(record.log);
+    const step = record.summary.checkpointStep;
+    record.log = problem ? [{ step, kind: 'error', message: `the stored log was damaged (${problem}) and was dropped` }] : log;
+    return record;
   }
 
   /** Every run's summary, the most recently updated first. */
@@ -117,9 +125,10 @@ export class RunStore {
   }
 
   /** Changes a run's summary (status, message...) and keeps its history and checkpoint as they are. */
-  async updateSummary(id: string, patch: Partial<Omit<RunSummary, 'id'>>): Promise<RunSummary> {
+  async updateSummary(id: string, patch: Partial<Omit<RunSummary, 'id'>>, log?: LogEvent[]): Promise<RunSummary> {
     const record = await this.require(id);
     record.summary = { ...record.summary, ...patch, updatedAt: new Date().toISOString() };
+    if (log) record.log = log;
     await this.put(record);
     return record.summary;
   }
@@ -132,7 +141,7 @@ export class RunStore {
   async saveCheckpoint(
     id: string,
     data: CheckpointData,
-    history: { steps: StepPoint[]; evals: EvalPoint[] },
+    history: { steps: StepPoint[]; evals: EvalPoint[]; log?: LogEvent[] },
     patch: Partial<Omit<RunSummary, 'id'>> = {},
   ): Promise<RunSummary> {
     const record = await this.require(id);
@@ -144,6 +153,8 @@ export class RunStore {
       ...record,
       steps: history.steps,
       evals: history.evals,
+      // Events past the checkpoint are not kept (a resume continues from it); none given: the record's, cut there.
+      log: logUpTo(history.log ?? record.log ?? [], data.step),
       summary: {
         ...record.summary,
         ...(last ? { lastLoss: last.loss } : {}),

@@ -15,7 +15,7 @@ import { Sampler } from '../model/sample';
 import { learningRate } from '../optim/schedule';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { settingsProblems } from './defaults';
-import { EvalPlan } from './eval';
+import { EvalPlan, summarize } from './eval';
 import type { EvalPoint, RunSettings, SampleRequest, StepPoint } from './protocol';
 import type { CheckpointData } from './run-store';
 import { sampleText, writeArena, type SampleResult } from './sampling';
@@ -24,7 +24,8 @@ import { TrainStep, type MicroBatch } from './step';
 export type TrainerEvent =
   | { type: 'step'; point: StepPoint }
   | { type: 'eval'; point: EvalPoint }
-  | { type: 'checkpoint'; step: number }
+  /** `bytes`: the checkpoint's size (weights and both Adam moments). */
+  | { type: 'checkpoint'; step: number; bytes: number }
   | { type: 'error'; kind: 'nan'; message: string; step: number };
 
 export interface TrainerOptions {
@@ -38,6 +39,11 @@ export interface TrainerOptions {
   onEvent: (event: TrainerEvent) => void;
   /** Persists a checkpoint (e.g. RunStore.saveCheckpoint); the loop waits for it before going on. */
   saveCheckpoint?: (data: CheckpointData) => Promise<void>;
+}
+
+/** What a checkpoint holds in bytes: the three arenas (the counters are negligible). */
+export function checkpointBytes(data: Pick<CheckpointData, 'params' | 'adamM' | 'adamV'>): number {
+  return data.params.byteLength + data.adamM.byteLength + data.adamV.byteLength;
 }
 
 export type TrainerStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'done' | 'error';
@@ -217,12 +223,27 @@ export class Trainer {
     return 'error';
   }
 
-  /** Validation loss over the same evalBatches batches every time. */
+  /** Batches and tokens each validation reads: evalBatches, capped by the validation split's size. */
+  get validationSize(): { batches: number; tokens: number } {
+    const batches = this.val ? Math.min(this.settings.evalBatches, this.val.evalBatchCap()) : 0;
+    return { batches, tokens: batches * this.settings.batchSize * this.settings.model.blockSize };
+  }
+
+  /** Per-batch losses of the first `count` fixed validation batches (measures the loss's noise). */
+  async validationLosses(count: number): Promise<Float32Array> {
+    if (!this.val) return new Float32Array(0);
+    return this.evalPlan.batchLosses(this.val.evalBatches(count));
+  }
+
+  /** Validation loss over the same fixed windows every time (chosen by the run's seed), with its standard error. */
   async evaluate(): Promise<number | undefined> {
     if (!this.val || this.lastEvalStep === this.step) return undefined;
-    const valLoss = await this.evalPlan.meanLoss(this.val.evalBatches(this.settings.evalBatches));
+    const { batches, tokens } = this.validationSize;
+    const { mean: valLoss, standardError } = summarize(await this.validationLosses(batches));
     this.lastEvalStep = this.step;
-    this.options.onEvent({ type: 'eval', point: { step: this.step, valLoss } });
+    const point: EvalPoint = { step: this.step, valLoss, tokens };
+    if (Number.isFinite(standardError)) point.standardError = standardError;
+    this.options.onEvent({ type: 'eval', point });
     return valLoss;
   }
 
@@ -231,7 +252,7 @@ export class Trainer {
     const data = await this.snapshot();
     await this.options.saveCheckpoint?.(data);
     this.lastCheckpointStep = this.step;
-    this.options.onEvent({ type: 'checkpoint', step: this.step });
+    this.options.onEvent({ type: 'checkpoint', step: this.step, bytes: checkpointBytes(data) });
   }
 
   /** The state after the last finished step. Call between steps (the loop does), not during one. */
