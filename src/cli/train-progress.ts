@@ -1,10 +1,11 @@
 /**
  * `train`'s progress on stderr: a bar redrawn in place on a terminal, otherwise one line every N
- * steps (logs and CI keep them): step, loss, learning rate, tokens/s, TFLOP/s and the ETA.
+ * steps (logs and CI keep them): the lab's Log lines (train-log.ts) and the ETA.
  */
 import { paramCount } from '../model/hf';
 import { formatDuration } from '../scaling/format';
 import type { EvalPoint, RunSettings, StepPoint } from '../train/protocol';
+import { formatEvalLine, formatStepLine } from '../train/train-log';
 
 const BAR = 24;
 
@@ -37,19 +38,19 @@ export class Progress {
     const perStep = (performance.now() - this.started) / 1000 / this.stepsThisSession;
     const eta = formatDuration(Math.max(0, maxSteps - p.step) * perStep);
     const val = this.lastVal !== undefined ? ` val ${this.lastVal.toFixed(4)}` : '';
-    const stats = `step ${p.step}/${maxSteps} loss ${p.loss.toFixed(4)}${val} lr ${p.lr.toExponential(2)} ${Math.round(p.tokensPerSecond)} tok/s ${p.tflops.toPrecision(3)} TFLOP/s ETA ${eta}${p.skipped ? ' (skipped: gradients not finite)' : ''}`;
     if (this.tty) {
+      const stats = `step ${p.step}/${maxSteps} loss ${p.loss.toFixed(4)}${val} lr ${p.lr.toExponential(2)} ${Math.round(p.tokensPerSecond)} tok/s ${p.tflops.toPrecision(3)} TFLOP/s ETA ${eta}${p.skipped ? ' (skipped: gradients not finite)' : ''}`;
       const filled = Math.round((BAR * p.step) / maxSteps);
       process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${stats}\x1b[K`);
       this.drawn = true;
     } else if (p.step % this.every === 0 || p.step === maxSteps || this.stepsThisSession === 1) {
-      process.stderr.write(`${stats}\n`);
+      process.stderr.write(`${formatStepLine(p, this.settings)}, ETA ${eta}\n`);
     }
   }
 
   eval(p: EvalPoint): void {
     this.lastVal = p.valLoss;
-    if (!this.tty) process.stderr.write(`step ${p.step} val_loss ${p.valLoss.toFixed(4)}\n`);
+    if (!this.tty) process.stderr.write(`${formatEvalLine(p, this.settings)}\n`);
   }
 
   finish(): void {

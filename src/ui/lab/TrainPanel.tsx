@@ -10,6 +10,7 @@ import { appLabStore, useLabStore } from './browser-lab';
 import { canResume, isBusy } from './lab-store';
 import { blockedStatus, useFormProblems } from './form-problems';
 import { statusText } from './status-text';
+import { LogCard } from './LogCard';
 import { LossChart } from './LossChart';
 import { ProfileTable } from './ProfileTable';
 import { RunsList } from './RunsList';
@@ -64,6 +65,9 @@ export function TrainPanel() {
               <RunStats />
               <Curve />
             </section>
+          </ErrorBoundary>
+          <ErrorBoundary name="Log">
+            <LogCard />
           </ErrorBoundary>
           <ErrorBoundary name="Sample">
             <SamplePanel />
@@ -161,7 +165,7 @@ function RunStats() {
     ['elapsed', formatDuration(n.elapsedSeconds)],
     ['ETA', n.etaSeconds !== undefined ? formatDuration(n.etaSeconds) : '–'],
     ['tokens', formatCount(steps.at(-1)!.tokens)],
-    ['val loss', n.valLoss !== undefined ? n.valLoss.toFixed(4) : '–'],
+    ['val loss', n.valLoss !== undefined ? `${n.valLoss.toFixed(4)}${valTokens(evals)}` : '–'],
   ];
   if (firstStepMs !== null) items.push(['first step after', `${(firstStepMs / 1000).toFixed(1)}s`]);
   return (
@@ -180,6 +184,12 @@ function RunStats() {
       )}
     </dl>
   );
+}
+
+/** " on 17,408 tokens": what the validation loss was measured on (older runs did not say). */
+function valTokens(evals: { tokens?: number }[]): string {
+  const tokens = evals.at(-1)?.tokens;
+  return tokens !== undefined ? ` on ${tokens.toLocaleString('en-US')} tokens` : '';
 }
 
 function Curve() {

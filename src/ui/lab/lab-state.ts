@@ -6,6 +6,7 @@ import { suggestSettings } from '../../train/defaults';
 import type { GPTConfig } from '../../model/config';
 import type { DeviceReport, EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, StepPoint, TokenPiece } from '../../train/protocol';
 import type { DamagedRecord } from '../../data/records';
+import type { LogEvent } from '../../train/train-log';
 import type { StoreApi } from 'zustand/vanilla';
 import type { DataState } from '../data/data-store';
 import type { WorkerClient } from '../data/worker-client';
@@ -56,6 +57,8 @@ export interface LabState {
   damagedRuns: DamagedRecord[];
   steps: StepPoint[];
   evals: EvalPoint[];
+  /** The training log's events of run `runId` (the Log card shows them for the run on show). */
+  log: { runId: string; events: LogEvent[] } | null;
   checkpointStep: number;
   /** Milliseconds from pressing Train (or Resume) to the first loss point. */
   firstStepMs: number | null;

@@ -6,6 +6,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { settingsProblems } from '../../train/defaults';
 import { nextRequestId, type LabErrorKind, type LabEvent, type LabRequest, type RunSettings, type RunSummary } from '../../train/protocol';
+import { MAX_LOG_LINES } from '../../train/train-log';
 import { CONFIRM_SECONDS, confirmMessage, runEstimate } from './estimate';
 import { prepareData } from './first-run';
 import { runFiles } from './run-files';
@@ -52,6 +53,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
     damagedRuns: [],
     steps: [],
     evals: [],
+    log: null,
     checkpointStep: 0,
     firstStepMs: null,
     stepStartedAt: null,
@@ -334,8 +336,13 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         return;
       }
       case 'history':
-        if (current?.id === event.runId) set({ steps: event.steps, evals: event.evals });
+        if (current?.id === event.runId) set({ steps: event.steps, evals: event.evals, ...(event.log ? { log: { runId: event.runId, events: event.log } } : {}) });
         return;
+      case 'log': {
+        const log = get().log;
+        if (current?.id === event.runId) set({ log: { runId: event.runId, events: [...(log?.runId === event.runId ? log.events : []), event.event].slice(-MAX_LOG_LINES) } });
+        return;
+      }
       case 'device-recovering':
         // The status line says it (and times the wait) until the first step on the new device lands.
         if (current?.id === event.runId) set({ stage: event.message, stepStartedAt: now() });
