@@ -36,12 +36,12 @@ async function seedRun(page: Page, record: RunRecord): Promise<void> {
       new Promise<void>((resolve, reject) => {
         const open = indexedDB.open('gpt-garden-runs');
         open.onupgradeneeded = () => open.result.createObjectStore('kv');
-        open.onerror = () => reject(open.error);
+        open.onerror = () => reject(new Error(`opening gpt-garden-runs failed: ${open.error?.message}`));
         open.onsuccess = () => {
           const tx = open.result.transaction('kv', 'readwrite');
           tx.objectStore('kv').put(record, `run:${record.summary.id}`);
           tx.oncomplete = () => (open.result.close(), resolve());
-          tx.onerror = () => reject(tx.error);
+          tx.onerror = () => reject(new Error(`writing the run failed: ${tx.error?.message}`));
         };
       }),
     record,

@@ -36,7 +36,7 @@ interface Section {
   render(): ReactNode;
 }
 
-const SECTIONS: Section[] = [
+const SECTIONS: [Section, ...Section[]] = [
   { id: 'train', title: 'Train', render: () => <TrainPanel /> },
   { id: 'data', title: 'Data', render: () => <DataPanel /> },
   { id: 'plan', title: 'Plan', render: () => <PlanTab /> },
@@ -61,7 +61,7 @@ function tabForKey(key: string, index: number): number | null {
 
 export function App() {
   const current = useSection();
-  const show = navStore.getState().show;
+  const show = (id: string) => navStore.getState().show(id);
   const tabs = useRef(new Map<string, HTMLButtonElement>());
   useEffect(() => {
     // The header shows the worker's probe whichever tab opens first.
@@ -73,9 +73,9 @@ export function App() {
   const section = SECTIONS.find((s) => s.id === current) ?? SECTIONS[0];
   const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
     const next = tabForKey(event.key, SECTIONS.indexOf(section));
-    if (next === null) return;
+    const target = next === null ? undefined : SECTIONS[next];
+    if (!target) return;
     event.preventDefault();
-    const target = SECTIONS[next];
     show(target.id);
     tabs.current.get(target.id)?.focus();
   };
