@@ -144,7 +144,7 @@ describe('crafted fixture config (check-fixture)', () => {
 
   for (const [label, patch, message] of [
     ['n_layer 1e8', { n_layer: 100000000 }, /^fixture config: n_layer is 100000000, more than the 4096/],
-    ['n_layer 1000', { n_layer: 1000 }, /^fixture config: n_layer 1000 needs .* but the fixture holds 93\d KB/],
+    ['n_layer 1000', { n_layer: 1000 }, /^fixture config: n_layer 1000 needs .* but the fixture holds 1\.3 MB/],
     ['vocab_size 1e9', { vocab_size: 1000000000 }, /^fixture config: vocab_size is 1000000000/],
     ['n_head 0', { n_head: 0 }, /^fixture config n_head is 0, expected a positive integer/],
     ['float n_embd', { n_embd: 32.5 }, /^fixture config n_embd is 32\.5/],
@@ -166,7 +166,7 @@ describe('check-fixture on a crafted file, as a user runs it', () => {
     try {
       for (const [n, message] of [
         [100000000, 'gpt-garden: fixture config: n_layer is 100000000, more than the 4096 this engine allows'],
-        [1000, /^gpt-garden: fixture config: n_layer 1000 needs 51 MB of weights but the fixture holds 93\d KB$/],
+        [1000, /^gpt-garden: fixture config: n_layer 1000 needs 51 MB of weights but the fixture holds 1\.3 MB$/],
       ] as [number, string | RegExp][]) {
         const file = join(dir, `n${n}.safetensors`);
         await writeFile(file, craftedFixture({ n_layer: n }));
