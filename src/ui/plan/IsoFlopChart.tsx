@@ -60,7 +60,7 @@ export function IsoFlopChart({ fit, userBudget, sweep, budgets, height = 320, ma
           />
           <Tooltip
             formatter={(value) => (typeof value === 'number' ? value.toFixed(3) : String(value))}
-            labelFormatter={(n) => (typeof n === 'number' ? `N = ${formatCount(n)}` : String(n))}
+            labelFormatter={(n) => (typeof n === 'number' ? `N = ${formatCount(n)}` : typeof n === 'string' ? n : '')}
           />
           <Legend itemSorter={(item) => legendOrder.get(String(item.value)) ?? Number.MAX_VALUE} />
           {data.curves.map((curve, i) => (
