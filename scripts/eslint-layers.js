@@ -24,6 +24,7 @@ export const LAYERS = {
 export const UI_ALLOWED = [
   'train/protocol',
   'train/defaults',
+  'train/micro-batch',
   'train/train-log',
   'model/config',
   'model/hf',

@@ -76,7 +76,7 @@ describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)',
     expect(await field('Width')).toBe(plan['Width']);
     expect(await field('Block size')).toBe(plan['Block size']);
     expect(Number(await field('Vocabulary'))).toBe(Number(plan['Vocabulary']!.replace(/,/g, '')));
-    const perStep = Number(await field('Micro-batch')) * Number(await field('Accumulation steps')) * Number(plan['Block size']);
+    const perStep = Number(await field('Batch (sequences per step)')) * Number(plan['Block size']);
     expect(Number(await field('Steps'))).toBe(Math.ceil(tokens / perStep));
 
     await page.getByRole('tab', { name: 'Data' }).click();
@@ -108,8 +108,7 @@ describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)',
       ['Layers', '1'],
       ['Width', '32'],
       ['Block size', '32'],
-      ['Micro-batch', '2'],
-      ['Accumulation steps', '1'],
+      ['Batch (sequences per step)', '2'],
       ['Steps', '100000000'],
     ]) {
       await page.getByLabel(label!, { exact: true }).fill(value!);

@@ -4,14 +4,14 @@
  * wrong with them, each problem beside its field, before anything starts (Train stays disabled
  * while there are any). The vocabulary is the tokenizer's (made in Data).
  */
-import { useMemo } from 'react';
+import { useEffect, useMemo } from 'react';
 import { paramCount, trainingFlopsPerToken } from '../../model/hf';
 import { estimateGpuBytes, type SettingsField } from '../../train/defaults';
 import { formatBytes } from '../../data/storage';
 import { useDataStore } from '../data/data-store';
 import { navStore } from '../plan/nav-store';
 import { formatCount } from './chart-data';
-import { chosenDataset, formatRunTime, passesNote, runEstimate, runTokens } from './estimate';
+import { batchPatch, chosenDataset, formatRunTime, formBatch, microBatchOptions, passesNote, runEstimate, runTokens } from './estimate';
 import { usableDatasets } from './first-run';
 import { isBusy } from './lab-store';
 import { appLabStore, useLabStore } from './browser-lab';
@@ -20,7 +20,7 @@ import { problemsByField, useFormProblems } from './form-problems';
 import './form.css';
 
 /** The fields this form shows: their problems are said beside them, any other's under the form. */
-const SHOWN: readonly SettingsField[] = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'vocabSize', 'batchSize', 'accumSteps', 'maxSteps', 'maxLr', 'minLr', 'warmupSteps', 'evalEvery', 'checkpointEvery', 'datasetId'];
+const SHOWN: readonly SettingsField[] = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'vocabSize', 'batchSize', 'maxSteps', 'maxLr', 'minLr', 'warmupSteps', 'evalEvery', 'checkpointEvery', 'datasetId'];
 
 export function TrainForm() {
   const form = useLabStore((s) => s.form);
@@ -40,6 +40,19 @@ export function TrainForm() {
   const tokensPerStep = form.batchSize * m.blockSize * form.accumSteps;
   const picked = form.datasetId && !usable.some((d) => d.id === form.datasetId) ? (datasets.find((d) => d.id === form.datasetId) ?? null) : null;
   const passes = problems.length === 0 ? passesNote(runTokens(form), chosenDataset(form.datasetId, usable, datasets)) : null;
+  // The user sets the batch per step; the micro-batch is the chooser's (auto) or theirs.
+  const { batch, micro } = formBatch(form);
+  const limits = report?.limits;
+  const split = useMemo(() => batchPatch(form, batch, micro, limits), [form, batch, micro, limits]);
+  // An auto micro-batch follows the model and the device: re-chosen when they change what fits.
+  // Written to the store directly, not by setForm: a re-choice is not the user's edit (a device
+  // suggestion may still replace an unedited form).
+  useEffect(() => {
+    const { patch, ok } = split;
+    if (micro === 'auto' && ok && (patch.batchSize !== form.batchSize || patch.accumSteps !== form.accumSteps)) {
+      appLabStore().setState((s) => ({ form: { ...s.form, ...patch } }));
+    }
+  }, [split, micro, form.batchSize, form.accumSteps]);
 
   return (
     <form className="train-form" aria-label="Training settings" onSubmit={(e) => e.preventDefault()}>
@@ -77,8 +90,26 @@ export function TrainForm() {
       <fieldset disabled={busy}>
         <legend>Batch and schedule</legend>
         <div className="field-grid">
-          <NumberField label="Micro-batch" value={form.batchSize} problem={said.batchSize} onChange={(batchSize) => setForm({ batchSize })} />
-          <NumberField label="Accumulation steps" value={form.accumSteps} problem={said.accumSteps} onChange={(accumSteps) => setForm({ accumSteps })} />
+          <NumberField label="Batch (sequences per step)" value={batch} problem={said.batchSize} onChange={(b) => setForm(batchPatch(form, b, micro === 'auto' || b % micro !== 0 ? 'auto' : micro, limits).patch)} />
+          <div className="field">
+            <label htmlFor="train-micro-batch">Micro-batch</label>
+            <select
+              id="train-micro-batch"
+              value={micro === 'auto' ? 'auto' : String(micro)}
+              aria-describedby="train-micro-batch-note"
+              onChange={(e) => setForm(batchPatch(form, batch, e.target.value === 'auto' ? 'auto' : Number(e.target.value), limits).patch)}
+            >
+              <option value="auto">Automatic (the largest that fits)</option>
+              {microBatchOptions(batch).map((d) => (
+                <option key={d} value={String(d)}>
+                  {d}
+                </option>
+              ))}
+            </select>
+            <span id="train-micro-batch-note" className="muted hint" aria-label="Micro-batch choice">
+              {split.note}
+            </span>
+          </div>
           <NumberField label="Steps" value={form.maxSteps} problem={said.maxSteps} onChange={(maxSteps) => setForm({ maxSteps })} />
           <NumberField label="Peak learning rate" value={form.lr.maxLr} problem={said.maxLr} onChange={(maxLr) => setForm({ lr: { maxLr } })} />
           <NumberField label="Final learning rate" value={form.lr.minLr} problem={said.minLr} onChange={(minLr) => setForm({ lr: { minLr } })} />

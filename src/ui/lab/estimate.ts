@@ -7,6 +7,8 @@ import type { GPTConfig } from '../../model/config';
 import { trainingFlopsPerToken } from '../../model/hf';
 import { formatCount, formatDuration } from '../../scaling/format';
 import type { DatasetManifest } from '../../data/types';
+import type { BufferLimits, SuggestedSettings } from '../../train/defaults';
+import { chooseMicroBatch, type MicroBatchSetting, microBatchNote } from '../../train/micro-batch';
 import type { DeviceReport, RunSettings } from '../../train/protocol';
 import { isBundledDataset } from '../data/source-form';
 
@@ -124,4 +126,32 @@ export function chosenDataset(datasetId: string, usable: DatasetManifest[], all:
 export function chosenManifest(datasetId: string, usable: DatasetManifest[], all: DatasetManifest[]): DatasetManifest | null {
   if (datasetId) return all.find((d) => d.id === datasetId) ?? null;
   return usable.find((d) => isBundledDataset(d.id)) ?? null;
+}
+
+type BatchFields = Pick<RunSettings, 'batchSize' | 'accumSteps' | 'autoMicroBatch'>;
+
+/** The form's batch (sequences per optimizer step) and micro-batch setting, read from its concrete numbers (no flag: auto). */
+export function formBatch(form: BatchFields): { batch: number; micro: MicroBatchSetting } {
+  return { batch: form.batchSize * form.accumSteps, micro: form.autoMicroBatch === false ? form.batchSize : 'auto' };
+}
+
+/**
+ * What the Train form stores for `batch` sequences per step split by `micro` on a device with
+ * `limits`: the chosen micro-batch and accumulation steps, and the sentence said under the field.
+ * When nothing fits (or the numbers are not valid) the batch is kept whole, so the form's checks
+ * say what is wrong beside the field.
+ */
+export function batchPatch(settings: SuggestedSettings, batch: number, micro: MicroBatchSetting, limits?: BufferLimits): { patch: BatchFields; note: string; ok: boolean } {
+  const choice = chooseMicroBatch(settings, batch, micro, limits);
+  const note = microBatchNote(choice);
+  if (!choice.ok) return { patch: { batchSize: batch, accumSteps: 1, autoMicroBatch: micro === 'auto' }, note, ok: false };
+  return { patch: { batchSize: choice.microBatch, accumSteps: choice.accumSteps, autoMicroBatch: choice.auto }, note, ok: true };
+}
+
+/** The micro-batches the form offers for a batch: its divisors, largest first (none while the batch is not valid). */
+export function microBatchOptions(batch: number): number[] {
+  if (!Number.isSafeInteger(batch) || batch < 1 || batch > 4096) return [];
+  const out: number[] = [];
+  for (let d = batch; d >= 1; d--) if (batch % d === 0) out.push(d);
+  return out;
 }

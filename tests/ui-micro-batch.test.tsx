@@ -1,0 +1,94 @@
+// @vitest-environment jsdom
+/**
+ * The Train form's batch and micro-batch, rendered in jsdom on the lab's test stores: the batch per
+ * step is split automatically to fit the device's limits (and said so under the field), re-split
+ * when the model changes what fits, and a micro-batch chosen by hand is kept and checked.
+ */
+import 'fake-indexeddb/auto';
+import { act, createElement } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { useStore } from 'zustand';
+import { LIMITS, setup } from './helpers/lab-store-env';
+
+const shared = vi.hoisted(() => ({ env: null as unknown as ReturnType<typeof setup> }));
+
+// The page's stores are the test's: the same store code on scripted workers.
+vi.mock('../src/ui/lab/browser-lab', async (original) => ({
+  ...(await original<object>()),
+  appLabStore: () => shared.env.store,
+  useLabStore: <T,>(selector: (s: ReturnType<typeof shared.env.store.getState>) => T) => useStore(shared.env.store, selector),
+  labWorker: () => shared.env.worker,
+}));
+vi.mock('../src/ui/data/data-store', async (original) => ({
+  ...(await original<object>()),
+  appDataStore: () => shared.env.data,
+  useDataStore: <T,>(selector: (s: ReturnType<typeof shared.env.data.getState>) => T) => useStore(shared.env.data, selector),
+}));
+
+shared.env = setup();
+const { TrainForm } = await import('../src/ui/lab/TrainForm');
+
+let root: Root | undefined;
+let container: HTMLElement;
+
+beforeAll(() => {
+  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+});
+
+afterEach(async () => {
+  await act(async () => root?.unmount());
+  container?.remove();
+});
+
+function field<T extends HTMLElement>(label: string): T {
+  const element = [...container.querySelectorAll('label')].find((l) => l.textContent === label);
+  if (!element) throw new Error(`no field labelled ${label}`);
+  return document.getElementById(element.htmlFor) as T;
+}
+
+/** Sets a control's value as typing or picking would (React listens for input and change). */
+async function enter(control: HTMLInputElement | HTMLSelectElement, value: string): Promise<void> {
+  const proto = control instanceof HTMLSelectElement ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
+  Object.getOwnPropertyDescriptor(proto, 'value')!.set!.call(control, value);
+  await act(async () => {
+    control.dispatchEvent(new Event(control instanceof HTMLSelectElement ? 'change' : 'input', { bubbles: true }));
+  });
+}
+
+const note = () => container.querySelector('[aria-label="Micro-batch choice"]')?.textContent;
+const form = () => shared.env.store.getState().form;
+
+describe('the Train form’s micro-batch', () => {
+  it('splits the batch to fit the device, follows the model, and keeps a micro-batch chosen by hand', async () => {
+    const env = shared.env;
+    env.store.getState().init();
+    // LIMITS bind 128 MiB: one 64-token sequence's logits over 2,048 tokens are 512 KiB, so 256 sequences at most.
+    env.send({ type: 'device', report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: { ...form(), model: { ...form().model, vocabSize: 2048, blockSize: 64 } } } });
+    container = document.body.appendChild(document.createElement('div'));
+    root = createRoot(container);
+    await act(async () => root!.render(createElement(TrainForm)));
+    await act(async () => new Promise((r) => setTimeout(r, 20))); // the stores' init replies
+    expect(form().model).toMatchObject({ vocabSize: 2048, blockSize: 64 });
+
+    await enter(field<HTMLInputElement>('Batch (sequences per step)'), '1024');
+    expect(note()).toBe('micro-batch 256 × 4 accumulation steps: the batch of 1024 does not fit at once here');
+    expect(form()).toMatchObject({ batchSize: 256, accumSteps: 4, autoMicroBatch: true });
+
+    // A longer block doubles each sequence's logits: the micro-batch is chosen again.
+    await act(async () => env.store.getState().setForm({ model: { blockSize: 128 } }));
+    expect(note()).toBe('micro-batch 128 × 8 accumulation steps: the batch of 1024 does not fit at once here');
+    expect(form()).toMatchObject({ batchSize: 128, accumSteps: 8 });
+
+    await enter(field<HTMLInputElement>('Batch (sequences per step)'), '16');
+    expect(note()).toBe('micro-batch 16 × 1 accumulation step: the batch of 16 fits at once here');
+    expect(form()).toMatchObject({ batchSize: 16, accumSteps: 1 });
+
+    // By hand: kept as given, even where auto would choose another.
+    await enter(field<HTMLSelectElement>('Micro-batch'), '4');
+    expect(note()).toBe('micro-batch 4 × 4 accumulation steps (chosen by hand)');
+    expect(form()).toMatchObject({ batchSize: 4, accumSteps: 4, autoMicroBatch: false });
+    await enter(field<HTMLSelectElement>('Micro-batch'), 'auto');
+    expect(form()).toMatchObject({ batchSize: 16, accumSteps: 1, autoMicroBatch: true });
+  });
+});
