@@ -97,6 +97,12 @@ describe('run directory', () => {
     expect([...state.tensors.keys()].filter((k) => k.startsWith('adam_m.')).length).toBe(paramLayout(model).length);
   });
 
+  it('keeps the micro-batch a run chose automatically: resume reads the same numbers, nothing re-chooses', () => {
+    const chosen: RunRecord = { ...record, summary: { ...record.summary, settings: { ...settings, batchSize: 2, accumSteps: 3, autoMicroBatch: true } } };
+    const back = readRunDir(runDirFiles(chosen, checkpoint, dataset));
+    expect(back.record.summary.settings).toMatchObject({ batchSize: 2, accumSteps: 3, autoMicroBatch: true });
+  });
+
   it('its Hugging Face part is the bare folder, which the HF import reads back to the same weights', () => {
     const hf = hfFolderFiles(model, checkpoint.params, tokenizerJson);
     expect(files().slice(0, 3).map((f) => f.bytes)).toEqual(hf.map((f) => f.bytes));

@@ -29,6 +29,10 @@ describe('the saved Train form', () => {
     writeSavedForm(storage, EDITED);
     expect(JSON.parse(storage.items[SAVED_FORM_KEY]!)).toMatchObject({ version: 1 });
     expect(readSavedForm(storage)).toEqual({ form: EDITED, damaged: [] });
+    // A micro-batch picked by hand stays picked.
+    const picked: RunSettings = { ...EDITED, batchSize: 4, accumSteps: 4, autoMicroBatch: false };
+    writeSavedForm(storage, picked);
+    expect(readSavedForm(storage)).toEqual({ form: picked, damaged: [] });
   });
 
   it('falls back to the default for each damaged value, and ignores records that are not ours', () => {

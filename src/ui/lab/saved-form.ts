@@ -48,6 +48,8 @@ export function checkSavedForm(raw: unknown, defaults: RunSettings = initialForm
   for (const key of ['batchSize', 'accumSteps', 'maxSteps', 'weightDecay', 'gradClip', 'evalEvery', 'evalBatches', 'checkpointEvery', 'seed'] as const) {
     form[key] = number(saved, key, defaults[key], key);
   }
+  // A micro-batch picked by hand stays picked (absent: automatic).
+  if (typeof saved.autoMicroBatch === 'boolean') form.autoMicroBatch = saved.autoMicroBatch;
   if (typeof saved.datasetId === 'string') form.datasetId = saved.datasetId;
   else damaged.push('datasetId');
   return { form, damaged };
