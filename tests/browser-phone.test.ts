@@ -11,6 +11,8 @@ import { useBuiltApp } from './helpers/built-app';
 import { testSettings } from './helpers/settings';
 
 const app = useBuiltApp();
+/** A first render takes ~2 s alone, but far longer beside other browser tests on two busy cores. */
+const PAGE_READY_MS = 90_000;
 
 const LONG_NAME = 'Supercalifragilisticexpialidocious-bookcorpus-sweep-point-with-a-very-long-name';
 
@@ -55,17 +57,17 @@ describe('the lab at phone width and from the keyboard (built app)', () => {
   it('fits 390 px on every tab without sideways scrolling; a long run name stays on few lines', async () => {
     const context = await app().browser.newContext({ viewport: { width: 390, height: 844 } });
     const page = await context.newPage();
-    await page.goto(app().base);
+    await page.goto(app().base, { timeout: PAGE_READY_MS });
     await seedRun(page, seededRun());
-    await page.reload();
+    await page.reload({ timeout: PAGE_READY_MS });
     const name = page.getByRole('list', { name: 'Runs' }).getByText(LONG_NAME, { exact: true });
-    await name.waitFor({ state: 'attached', timeout: 30_000 });
+    await name.waitFor({ state: 'attached', timeout: PAGE_READY_MS });
 
     const tabs = await page.getByRole('tab').allTextContents();
     expect(tabs).toEqual(['Train', 'Data', 'Plan']);
     for (const tab of tabs) {
       await page.getByRole('tab', { name: tab }).click();
-      await page.getByRole('tabpanel', { name: tab }).getByRole('heading', { level: 3 }).first().waitFor();
+      await page.getByRole('tabpanel', { name: tab }).getByRole('heading', { level: 3 }).first().waitFor({ timeout: PAGE_READY_MS });
       await page.waitForTimeout(500); // cards that fill in after their store answers
       const { page: width, viewport } = await widths(page);
       expect({ tab, width }).toEqual({ tab, width: viewport });
@@ -83,8 +85,8 @@ describe('the lab at phone width and from the keyboard (built app)', () => {
   it('switches tabs with the arrow keys, Home and End, from one Tab stop', async () => {
     const context = await app().browser.newContext({ viewport: { width: 1200, height: 900 } });
     const page = await context.newPage();
-    await page.goto(app().base);
-    await page.getByRole('tab', { name: 'Train' }).waitFor();
+    await page.goto(app().base, { timeout: PAGE_READY_MS });
+    await page.getByRole('tab', { name: 'Train' }).waitFor({ timeout: PAGE_READY_MS });
     /** The focused tab, the selected one and the panel shown. */
     const state = () =>
       page.evaluate(() => ({
