@@ -156,7 +156,7 @@ describe('lab worker', () => {
     expect(of('error')).toEqual([]);
     expect(events[0]).toMatchObject({ type: 'run', run: { name: 'tiny', status: 'running', checkpointStep: 0 } });
     const runId = of('run')[0]!.run.id;
-    expect(events[1]).toEqual({ type: 'history', runId, steps: [], evals: [] });
+    expect(events[1]).toMatchObject({ type: 'history', runId, steps: [], evals: [], log: [{ step: 0, kind: 'start' }] });
     const steps = of('step').map((e) => e.point);
     expect(steps.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(steps[7]!.loss).toBeLessThan(steps[0]!.loss);
@@ -284,7 +284,9 @@ describe('lab worker', () => {
     const answer = events.slice(before);
     expect(answer.map((e) => e.type)).toEqual(['run', 'history']);
     expect(answer[0]).toMatchObject({ type: 'run', run: { id: runId, status: 'done', checkpointStep: 2 } });
-    expect(answer[1]).toEqual({ type: 'history', runId, steps: trained, evals: of('eval').map((e) => e.point) });
+    expect(answer[1]).toMatchObject({ type: 'history', runId, steps: trained, evals: of('eval').map((e) => e.point) });
+    // The stored log: start, the checkpoint at step 2 and the end of the run.
+    expect((answer[1] as { log: { kind: string; step: number }[] }).log.map((e) => `${e.kind} ${e.step}`)).toEqual(['start 0', 'checkpoint 2', 'done 2']);
     // A run saved as 'running' that this worker is not training was interrupted: it shows as paused.
     await runStore.updateSummary(runId, { status: 'running' });
     await handle({ type: 'list-runs' });

@@ -199,7 +199,9 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
     const budget = new RecoveryBudget(deps.recovery);
     const { batches, tokens } = first.validationSize;
     const validation = batches > 0 ? `validation on ${tokens.toLocaleString('en-US')} tokens (${batches} batches)` : 'no validation';
-    note(run, from > 0 ? { step: from, kind: 'resume', message: `step ${from}; ${validation}` } : { step: 0, kind: 'start', message: `${record.summary.name}; ${validation}` });
+    // Shown with the history that follows.
+    const at = new Date().toISOString();
+    appendLog(run.log, from > 0 ? { step: from, kind: 'resume', message: `step ${from}; ${validation}`, at } : { step: 0, kind: 'start', message: `${record.summary.name}; ${validation}`, at });
     try {
       post({ type: 'run', run: await runStore.updateSummary(runId, { status: 'running', message: undefined }) });
       post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals], log: [...run.log] });
