@@ -67,6 +67,10 @@ describe('attention tiles', () => {
     expect(codeOf([])).toContain('var<workgroup> kvX');
     expect(codeOf(['subgroups'], 'workgroup')).not.toContain('enable subgroups');
     expect(attentionOp.encode([spec], { nHead: 2 }, device([], 16384))[0]!.entryPoint).toBe('attention_forward');
+    // HS 16: whole rows already hold 4 per thread in the forward, so even with subgroups it keeps them;
+    // dQ (3 vectors a row) holds 2 whole rows but 4 split ones, so it splits.
+    expect(attentionOp.encode([spec], { nHead: 2 }, device(['subgroups'], 16384))[0]!.entryPoint).toBe('attention_forward');
+    expect(attentionBackwardOp.encode([spec], { nHead: 2 }, device(['subgroups'], 16384)).map((c) => c.entryPoint)).toEqual(['attention_backward_d', 'attention_backward_dkv', 'attention_backward_dq_split']);
     expect(() => codeOf([], 'subgroups')).toThrow("attention: kernel 'subgroups' forced, but this device has no 'subgroups' feature");
   });
 });

