@@ -35,7 +35,7 @@ const HELP = `gpt-garden <command>
                                      the compute-optimal model and token count for a FLOP budget
                                      (Chinchilla fits); the plan as JSON on the last line
   train --data <dir from prepare> --out <run dir> [--layers N --heads N --width N --block N --batch N
-        --accum N --steps N | --tokens N --lr X --min-lr X --warmup N --weight-decay X --grad-clip X
+        [--micro-batch auto|N | --accum N] --steps N | --tokens N --lr X --min-lr X --warmup N --weight-decay X --grad-clip X
         --eval-every N --eval-batches N --checkpoint-every N --seed N] [--plan <plan JSON | file>]
         [--init <Hugging Face folder>] [--print-every N]
                                      train on the GPU; the run directory is a Hugging Face folder plus

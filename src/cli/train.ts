@@ -175,7 +175,6 @@ async function prepareRun(args: TrainArgs, gpuContext: () => Promise<GpuContext>
   }
   const ctx = await gpuContext();
   const settings = buildSettings(args, { isSoftware: isSoftwareAdapter(ctx), limits: ctx.limits, vocabSize, datasetId: data.manifest.id, plan, initModel });
-  if (args.microBatch !== undefined) process.stderr.write(`train: ${microBatchLine(settings)}\n`);
   const problems = settingsProblems(settings);
   if (problems.length > 0) throw new DataError('config', problems.join(' '));
   await checkWindows(data, settings);
@@ -220,6 +219,8 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
     const settings = prepared.record.summary.settings;
     const limitProblems = settingsProblems(settings, device.limits);
     if (limitProblems.length > 0) throw new DataError('config', limitProblems.join(' '));
+    // After every check: a refusal stays one line.
+    if (args.resume === undefined && args.microBatch !== undefined) process.stderr.write(`train: ${microBatchLine(settings)}\n`);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
 
