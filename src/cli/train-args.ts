@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { DataError } from '../data/types';
 import type { GPTConfig } from '../model/config';
 import { type BufferLimits, suggestSettings } from '../train/defaults';
-import { chooseMicroBatch, type MicroBatchSetting, microBatchNote } from '../train/micro-batch';
+import { chooseMicroBatch, type MicroBatchSetting, microBatchNote, withMicroBatch } from '../train/micro-batch';
 import type { RunSettings } from '../train/protocol';
 import { parseFlags } from './args';
 
@@ -161,7 +161,7 @@ export function buildSettings(args: TrainArgs, options: { isSoftware: boolean; v
   if (args.microBatch === undefined) return settings;
   const choice = chooseMicroBatch(settings, batchSize, args.microBatch, options.limits);
   if (!choice.ok) throw usage(choice.problem.message);
-  return { ...settings, batchSize: choice.microBatch, accumSteps: choice.accumSteps, autoMicroBatch: choice.auto };
+  return withMicroBatch(settings, choice);
 }
 
 /** The line `train` prints about its micro-batch ("micro-batch 4 × 4 accumulation steps: ..."). */
