@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { BatchSampler } from '../src/data/sampler';
 import type { DatasetManifest, MicroBatch, ShardStore, TokenArray } from '../src/data/types';
 import { summarize } from '../src/train/eval';
+import { sweepEvalBatches } from '../src/ui/plan/sweep-plan';
 
 // Tokens numbered by position, so a window tells where it came from.
 const SHARDS = new Map<string, TokenArray>([
@@ -65,5 +66,12 @@ describe('the fixed validation set', () => {
     expect(s.standardError).toBeCloseTo(Math.sqrt(2 / 3 / 4), 12);
     expect(summarize([3]).standardError).toBeNaN();
     expect(summarize([]).mean).toBeNaN();
+  });
+
+  it('gives a sweep point up to half its micro-batches to validate on, at least as many as the form, at most 64', () => {
+    expect(sweepEvalBatches(4, 10)).toBe(5);
+    expect(sweepEvalBatches(4, 3)).toBe(4);
+    expect(sweepEvalBatches(4, 1000)).toBe(64);
+    expect(sweepEvalBatches(100, 1000)).toBe(100);
   });
 });
