@@ -6,13 +6,10 @@
  * sample, list...) are handled as they come.
  */
 import { IdbShardStore } from '../data/idb-store';
-import { fingerprint } from '../data/ingest';
 import type { DamagedRecord } from '../data/records';
 import { DataError, type ShardStore } from '../data/types';
 import { createBrowserContext } from '../gpu/browser';
 import { GpuError, type GpuContext } from '../gpu/context';
-import { Tokenizer } from '../tokenizer/tokenizer';
-import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { TokenizerError } from '../tokenizer/types';
 import { settingsProblems } from './defaults';
 import { importRunFiles } from './import-run';
@@ -20,13 +17,15 @@ import { describeDevice } from './probe';
 import { dropTrainer, recoverRun, RecoveryBudget, runUntilLost, unlessLost, type RecoveryPolicy } from './device-recovery';
 import { profileTrainingStep } from './profile-step';
 import { measureTrainingSpeed, speedProbeProblems, DEFAULT_SPEED_STEPS } from './speed-probe';
-import type { EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, SampleRequest, StepPoint } from './protocol';
+import type { EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSummary, SampleRequest, StepPoint } from './protocol';
 import { RunStore, type CheckpointData, type RunRecord } from './run-store';
 import { exportRunDir, locateDataset } from './run-transfer';
 import { sampleText } from './sampling';
 import { StoredModel } from './stored-model';
 import { appendLog, logUpTo, type LogEvent } from './train-log';
+import { loadRunTokenizer } from './run-tokenizer';
 import { checkpointBytes, Trainer } from './trainer';
+import { messageOf } from '../util/errors';
 
 export interface LabDeps {
   createContext: () => Promise<GpuContext>;
@@ -58,10 +57,6 @@ export function labErrorKind(error: unknown): LabErrorKind {
   if (error instanceof GpuError) return 'webgpu';
   if (error instanceof TokenizerError) return 'config';
   return 'internal';
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps): (message: LabRequest) => Promise<void> {
@@ -120,32 +115,10 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
     if (active) throw new DataError('config', 'a run is training: pause or stop it first');
   }
 
-  async function loadTokenizer(tokenizerJson: string, settings: RunSettings, fingerprintWanted?: string) {
-    const print = fingerprint(tokenizerJson);
-    // A stored run's own tokenizer is checked before its dataset: when it is damaged, the run is to blame.
-    const damaged = (why: string) => new DataError('format', `this run's stored tokenizer is damaged (${why}): the run cannot continue; start a new one`);
-    if (fingerprintWanted !== undefined && fingerprintWanted !== print) throw damaged('it is not the tokenizer the run was trained with');
-    let tokenizer: Tokenizer;
-    try {
-      tokenizer = new Tokenizer(parseTokenizerJson(tokenizerJson));
-    } catch (error) {
-      throw fingerprintWanted !== undefined && error instanceof TokenizerError ? damaged(error.message) : error;
-    }
-    const manifest = await shardStore.getManifest(settings.datasetId);
-    if (!manifest) throw new DataError('config', `there is no prepared dataset "${settings.datasetId}": prepare the data first`);
-    if (manifest.tokenizer.fingerprint !== print) {
-      throw new DataError('config', `dataset "${manifest.name}" was tokenized with another tokenizer: prepare the data again with this tokenizer, or pick the tokenizer it was made with`);
-    }
-    if (tokenizer.vocabSize !== settings.model.vocabSize) {
-      throw new DataError('config', `the model's vocabulary size is ${settings.model.vocabSize} but the tokenizer has ${tokenizer.vocabSize} tokens: set the vocabulary size to ${tokenizer.vocabSize}`);
-    }
-    return { manifest, tokenizer, fingerprint: print };
-  }
-
   /** Builds the trainer, announces the run and trains until it ends, on a new device when one is lost. */
   async function train(record: RunRecord, resume: CheckpointData | undefined): Promise<void> {
     const { settings, id: runId } = record.summary;
-    const { manifest, tokenizer } = await loadTokenizer(record.tokenizerJson, settings, record.summary.tokenizer.fingerprint);
+    const { manifest, tokenizer } = await loadRunTokenizer(shardStore, record.tokenizerJson, settings, record.summary.tokenizer.fingerprint);
     let gpu = await context();
     const problems = settingsProblems(settings, gpu.limits);
     if (problems.length) throw new DataError('config', problems.join(' '));
@@ -302,7 +275,7 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           const { settings, tokenizerJson } = message;
           const problems = settingsProblems(settings);
           if (problems.length) throw new DataError('config', problems.join(' '));
-          const { manifest, tokenizer, fingerprint: print } = await loadTokenizer(tokenizerJson, settings);
+          const { manifest, tokenizer, fingerprint: print } = await loadRunTokenizer(shardStore, tokenizerJson, settings);
           const record = await runStore.create({ settings, tokenizerJson, tokenizer: { vocabSize: tokenizer.vocabSize, fingerprint: print }, name: message.name ?? `${settings.model.nLayer}L ${settings.model.nEmbd}w on ${manifest.name}` });
           try {
             await train(record, undefined);

@@ -8,15 +8,12 @@ import { settingsProblems } from '../../train/defaults';
 import { nextRequestId, type LabErrorKind, type LabEvent, type LabRequest, type RunSettings, type RunSummary } from '../../train/protocol';
 import { MAX_LOG_LINES } from '../../train/train-log';
 import { CONFIRM_SECONDS, confirmMessage, runEstimate } from './estimate';
+import { messageOf } from '../../util/errors';
 import { prepareData } from './first-run';
 import { runFiles } from './run-files';
 import { ANOTHER_TAB_TRAINS, IDLE_SAMPLE, initialForm, isBusy, NO_WEBGPU, type LabDeps, type LabPhase, type LabState, type SampleState, type SampleWeights } from './lab-state';
 
 export * from './lab-state';
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   const now = deps.now ?? (() => performance.now());
@@ -214,20 +211,11 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       const order: SampleWeights[] = options.compare ? ['initial', 'current'] : ['current'];
       const samples = { ...get().samples, initial: options.compare ? { ...IDLE_SAMPLE, status: 'running' as const } : IDLE_SAMPLE, current: { ...IDLE_SAMPLE, status: 'running' as const } };
       set({ samples });
+      const { compare: _compare, ...sampling } = options;
       for (const weights of order) {
         const requestId = nextRequestId();
         requests.set(requestId, weights);
-        queued.push({
-          type: 'sample',
-          requestId,
-          prompt: options.prompt,
-          maxTokens: options.maxTokens,
-          temperature: options.temperature,
-          topK: options.topK,
-          topP: options.topP,
-          weights,
-          runId: get().run?.id,
-        });
+        queued.push({ type: 'sample', requestId, ...sampling, weights, runId: get().run?.id });
       }
       deps.worker.post(queued.shift()!);
     },
