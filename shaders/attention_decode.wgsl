@@ -1,5 +1,9 @@
 // KV-cache decoding for sampling (forward only): attention of Tq new tokens over a growing cache.
-// Kept apart from attention.wgsl, whose tile sizes are override constants that decoding does not use.
+// Kept apart from attention.wgsl (its tiles are for training's long sequences). Sizes are override
+// constants set from attention-decode.ts (ATTENTION_DECODE_SIZES).
+
+override WRITE_WG: u32; // threads per workgroup writing the new k, v rows
+override CHUNK: u32; // threads per (head, query) workgroup = cache positions scored per chunk; also the largest HS
 
 const NEG_BIG: f32 = -3.0e38; // "minus infinity" that stays finite through exp(a - b)
 
@@ -22,9 +26,9 @@ struct DecodeParams {
 @group(0) @binding(3) var<storage, read_write> dw_v: array<f32>; // [NH, maxT, HS]
 @group(0) @binding(4) var<storage, read> dw_pos: array<i32>; // [1]
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WRITE_WG)
 fn attention_decode_write(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid; // (row, channel) of the new tokens
+  let i = (wid.x + wid.y * nwg.x) * WRITE_WG + lid; // (row, channel) of the new tokens
   if (i >= pd.Tq * pd.C) { return; }
   let row = i / pd.C;
   let ch = i % pd.C;
@@ -41,12 +45,12 @@ fn attention_decode_write(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
 @group(0) @binding(4) var<storage, read> dc_pos: array<i32>; // [1]
 @group(0) @binding(5) var<storage, read_write> dc_y: array<f32>; // [1, Tq, C]
 
-var<workgroup> dcQ: array<f32, 128>; // [HS] this query
-var<workgroup> dcS: array<f32, 128>; // scores of a chunk of 128 cache positions
+var<workgroup> dcQ: array<f32, CHUNK>; // [HS] this query
+var<workgroup> dcS: array<f32, CHUNK>; // scores of a chunk of CHUNK cache positions
 
 // One workgroup per (head, query row): threads score one cache position each per chunk, then thread d
 // accumulates output dim d with an online softmax over the chunk (every thread tracks the same max/sum).
-@compute @workgroup_size(128)
+@compute @workgroup_size(CHUNK)
 fn attention_decode(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let h = wid.x;
   let row = wid.y;
@@ -57,7 +61,7 @@ fn attention_decode(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation
   var m = NEG_BIG;
   var l = 0.0;
   var acc = 0.0;
-  for (var j0 = 0u; j0 <= last; j0 += 128u) {
+  for (var j0 = 0u; j0 <= last; j0 += CHUNK) {
     workgroupBarrier(); // dcQ stored; the previous chunk's readers are done
     let j = j0 + lid;
     var s = NEG_BIG;
@@ -68,7 +72,7 @@ fn attention_decode(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation
     }
     dcS[lid] = s;
     workgroupBarrier();
-    let n = min(128u, last + 1u - j0);
+    let n = min(CHUNK, last + 1u - j0);
     var mNew = m;
     for (var c = 0u; c < n; c++) { mNew = max(mNew, dcS[c]); }
     let alpha = exp(m - mNew);

@@ -14,6 +14,9 @@ import { assertShape, shapeString } from '../op';
 import type { Tensor } from '../tensor';
 import { type AttentionAttrs, attentionDims } from './attention';
 
+/** Written once here, passed to attention_decode.wgsl as overrides; CHUNK also bounds the head size (one thread per dim). */
+export const ATTENTION_DECODE_SIZES = { WRITE_WG: 256, CHUNK: 128 } as const;
+
 export const attentionDecodeOp: OpDef<AttentionAttrs> = {
   name: 'attention_decode',
   outputs: ([qkv, kCache, vCache, pos], { nHead }) => {
@@ -26,6 +29,7 @@ export const attentionDecodeOp: OpDef<AttentionAttrs> = {
         `${name} must be f32 [NH=${NH}, maxT, HS=${HS}], got ${shapeString(cache.shape)}`,
       );
     assertShape(kCache!.shape[1] === vCache!.shape[1], 'attention_decode', 'kCache and vCache differ in maxT');
+    assertShape(HS <= ATTENTION_DECODE_SIZES.CHUNK, 'attention_decode', `head size ${HS} is past the ${ATTENTION_DECODE_SIZES.CHUNK} decoding supports`);
     assertShape(T <= kCache!.shape[1]!, 'attention_decode', `Tq = ${T} exceeds the cache length ${kCache!.shape[1]}`);
     assertShape(pos!.dtype === 'i32' && pos!.shape.length === 1 && pos!.shape[0] === 1, 'attention_decode', 'pos must be i32 [1]');
     return [{ shape: [1, T, C], dtype: 'f32' }];
@@ -45,14 +49,16 @@ export const attentionDecodeOp: OpDef<AttentionAttrs> = {
         label: 'attention',
         code: source,
         entryPoint: 'attention_decode_write',
+        constants: ATTENTION_DECODE_SIZES,
         buffers: [{ in: 0 }, { in: 1 }, { in: 2 }, { in: 3 }],
         params,
-        workgroups: grid1d(Math.ceil((T * C) / 256)),
+        workgroups: grid1d(Math.ceil((T * C) / ATTENTION_DECODE_SIZES.WRITE_WG)),
       },
       {
         label: 'attention',
         code: source,
         entryPoint: 'attention_decode',
+        constants: ATTENTION_DECODE_SIZES,
         buffers: [{ in: 0 }, { in: 1 }, { in: 2 }, { in: 3 }, { out: 0 }],
         params,
         workgroups: [NH, T, 1],
