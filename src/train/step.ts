@@ -21,9 +21,6 @@ export interface StepShape {
   accumSteps: number; // micro-batches per optimizer step
 }
 
-/** Kept while trainer.ts still imports it from here (to move to data/types with its next edit). */
-export type { MicroBatch } from '../data/types';
-
 export interface StepResult {
   /** Mean loss over the step's micro-batches. */
   loss: number;

@@ -8,7 +8,7 @@ import { readBytes } from '../autograd/params';
 import type { GpuContext } from '../gpu/context';
 import { BufferPool } from '../gpu/pool';
 import { BatchSampler } from '../data/sampler';
-import { DataError, type DatasetManifest, type ShardStore } from '../data/types';
+import { DataError, type DatasetManifest, type MicroBatch, type ShardStore } from '../data/types';
 import { GPTModel } from '../model/gpt';
 import { trainingFlopsPerToken } from '../model/hf';
 import { Sampler } from '../model/sample';
@@ -19,7 +19,7 @@ import { EvalPlan, summarize } from './eval';
 import type { EvalPoint, RunSettings, SampleRequest, StepPoint } from './protocol';
 import type { CheckpointData } from './run-store';
 import { sampleText, writeArena, type SampleResult } from './sampling';
-import { TrainStep, type MicroBatch } from './step';
+import { TrainStep } from './step';
 
 export type TrainerEvent =
   | { type: 'step'; point: StepPoint }
