@@ -69,6 +69,12 @@ describe('the Train form in headless Chromium (built app)', () => {
     expect(await status.textContent()).toBe('Not ready: 2 settings need fixing (marked in the form) before Train.');
     expect(await page.getByRole('alert').count()).toBe(0);
 
+    // The plan also filled the Data tab's token limit.
+    await page.getByRole('tab', { name: 'Data' }).click();
+    const plannedLimit = await page.getByLabel('Token limit (empty: all)').inputValue();
+    expect(plannedLimit).toMatch(/^\d+$/);
+    await page.getByRole('tab', { name: 'Train' }).click();
+
     // Reload: the plan's values and the edits are all still there, read back before the device
     // check lands (a Plan tab's speed probe left running keeps the GPU busy; the store tests show
     // that a device's suggestion does not replace a kept form).
@@ -84,6 +90,8 @@ describe('the Train form in headless Chromium (built app)', () => {
     expect(await train.isDisabled()).toBe(true);
     await field('Warmup steps').fill('10');
     expect(await field('Warmup steps').getAttribute('aria-invalid')).toBeNull();
+    await page.getByRole('tab', { name: 'Data' }).click();
+    expect(await page.getByLabel('Token limit (empty: all)').inputValue()).toBe(plannedLimit);
     expect(errors).toEqual([]);
     await context.close();
     console.log(`form checks and keeping in the browser: ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -16,6 +16,8 @@ import { DEFAULT_SAMPLE_MB, ingestId, initialForm, type IngestInput, type Ingest
 import { DEFAULT_TOKENIZER_OPTIONS, tokenizerActions, type TokenizerProposal, type TokenizerSample } from './tokenizer-actions';
 import { anotherTabBusy, type TakeLock } from './training-lock';
 import type { WorkerClient } from './worker-client';
+import { pageStorage } from '../lab/saved-form';
+import { keepSourceForm } from './saved-source-form';
 
 export { DEFAULT_TOKENIZER_OPTIONS, type TokenizerProposal, type TokenizerSample };
 
@@ -377,7 +379,10 @@ let appStore: StoreApi<DataState> | null = null;
 
 /** The page's store, created on first use with the browser's workers and storage. */
 export function appDataStore(): StoreApi<DataState> {
-  appStore ??= createDataStore(browserDataDeps());
+  if (!appStore) {
+    appStore = createDataStore(browserDataDeps());
+    keepSourceForm(appStore, pageStorage());
+  }
   return appStore;
 }
 
