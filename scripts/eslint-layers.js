@@ -48,7 +48,9 @@ function moduleOf(file) {
 }
 
 function uiMayImport(target) {
-  return UI_ALLOWED.some((allowed) => (allowed.endsWith('/*') ? target.startsWith(allowed.slice(0, -1)) : target === allowed));
+  return UI_ALLOWED.some((allowed) =>
+    allowed.endsWith('/*') ? target.startsWith(allowed.slice(0, -1)) : target === allowed,
+  );
 }
 
 const rule = {
@@ -57,7 +59,8 @@ const rule = {
     docs: { description: 'imports follow the package graph in scripts/eslint-layers.js' },
     schema: [],
     messages: {
-      upward: '{{from}} may not import {{target}}: the {{fromLayer}} layer may import only {{allowed}} (scripts/eslint-layers.js).',
+      upward:
+        '{{from}} may not import {{target}}: the {{fromLayer}} layer may import only {{allowed}} (scripts/eslint-layers.js).',
       ui: 'the UI may not import {{target}}: it talks to the engine through the worker protocol; allowed: {{allowed}} (scripts/eslint-layers.js).',
     },
   },
@@ -79,12 +82,18 @@ const rule = {
         return;
       }
       if (LAYERS[fromLayer].includes(layer)) return;
-      context.report({ node, messageId: 'upward', data: { from, target, fromLayer, allowed: LAYERS[fromLayer].join(', ') || 'nothing' } });
+      context.report({
+        node,
+        messageId: 'upward',
+        data: { from, target, fromLayer, allowed: LAYERS[fromLayer].join(', ') || 'nothing' },
+      });
     }
 
     return {
       ImportDeclaration(node) {
-        const typeOnly = node.importKind === 'type' || (node.specifiers.length > 0 && node.specifiers.every((s) => s.importKind === 'type'));
+        const typeOnly =
+          node.importKind === 'type' ||
+          (node.specifiers.length > 0 && node.specifiers.every((s) => s.importKind === 'type'));
         check(node, node.source.value, typeOnly);
       },
       ExportNamedDeclaration(node) {

@@ -23,14 +23,25 @@ const { values } = parseArgs({
   },
 });
 const target = Number(values.steps);
-if (!Number.isInteger(target) || target < 1) throw new Error(`--steps must be a positive whole number (got ${values.steps})`);
+if (!Number.isInteger(target) || target < 1)
+  throw new Error(`--steps must be a positive whole number (got ${values.steps})`);
 
 /** Saves the PNG, palette-reduced when pngquant is there, and says its size (the README's pictures stay small). */
 async function save(page: Page, path: string, options: Parameters<Page['screenshot']>[0] = {}): Promise<void> {
   await page.screenshot({ ...options, path });
-  const quant = spawnSync('pngquant', ['--quality=70-95', '--speed', '1', '--strip', '--force', '--output', path, path]);
+  const quant = spawnSync('pngquant', [
+    '--quality=70-95',
+    '--speed',
+    '1',
+    '--strip',
+    '--force',
+    '--output',
+    path,
+    path,
+  ]);
   if (quant.error) console.log(`pngquant not found (${quant.error.message}): ${path} keeps all its colours`);
-  else if (quant.status === 99) console.log(`pngquant could not keep ${path} above its quality floor: it keeps all its colours`);
+  else if (quant.status === 99)
+    console.log(`pngquant could not keep ${path} above its quality floor: it keeps all its colours`);
   else if (quant.status !== 0) throw new Error(`pngquant failed on ${path}: ${quant.stderr.toString().trim()}`);
   console.log(`saved ${path} (${Math.round(statSync(path).size / 1024)} KB)`);
 }
@@ -42,7 +53,14 @@ try {
   const status = page.getByRole('status', { name: 'Training status' });
   while (!((await status.textContent()) ?? '').includes('press Train')) await page.waitForTimeout(200);
   await trainTokenizerInData(page, 1024);
-  const small: [string, string][] = [['Width', '48'], ['Block size', '32'], ['Steps', '300'], ['Peak learning rate', '0.006'], ['Validate every', '10'], ['Checkpoint every', '50']];
+  const small: [string, string][] = [
+    ['Width', '48'],
+    ['Block size', '32'],
+    ['Steps', '300'],
+    ['Peak learning rate', '0.006'],
+    ['Validate every', '10'],
+    ['Checkpoint every', '50'],
+  ];
   for (const [label, value] of small) await page.getByLabel(label, { exact: true }).fill(value);
   await page.getByRole('button', { name: 'Train', exact: true }).click();
   for (;;) {
@@ -59,9 +77,14 @@ try {
   // The same page on a phone, as its screen shows it: from the Train button through the loss chart.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(1000);
-  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
   if (scrollWidth > innerWidth) throw new Error(`at 390 px the page is ${scrollWidth} px wide: it scrolls sideways`);
-  const top = await page.getByRole('button', { name: 'Train', exact: true }).evaluate((el) => el.getBoundingClientRect().top + window.scrollY);
+  const top = await page
+    .getByRole('button', { name: 'Train', exact: true })
+    .evaluate((el) => el.getBoundingClientRect().top + window.scrollY);
   await page.evaluate((y) => window.scrollTo(0, y - 12), top);
   await page.waitForTimeout(300);
   await save(page, values['phone-out']);

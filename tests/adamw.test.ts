@@ -76,7 +76,11 @@ class Rig implements Mirror {
   }
 
   async expectMatches(tol = TOL): Promise<void> {
-    const [p, m, v] = await Promise.all([this.store.readAll('param'), this.store.readAll('adamM'), this.store.readAll('adamV')]);
+    const [p, m, v] = await Promise.all([
+      this.store.readAll('param'),
+      this.store.readAll('adamM'),
+      this.store.readAll('adamV'),
+    ]);
     for (const { name } of this.specs) {
       expect(maxRelError(p.get(name)!, this.params.get(name)!), `param ${name}`).toBeLessThan(tol);
       expect(maxRelError(m.get(name)!, this.state.m.get(name)!), `m ${name}`).toBeLessThan(tol);
@@ -87,7 +91,11 @@ class Rig implements Mirror {
   /** Raw bytes of the param, m and v arenas (to check a skipped step changed nothing). */
   async snapshot(): Promise<Uint8Array[]> {
     const roles = ['param', 'adamM', 'adamV'] as const;
-    return Promise.all(roles.map(async (r) => new Uint8Array(await readBytes(this.ctx.device, this.store.arena(r), 0, this.store.length * 4))));
+    return Promise.all(
+      roles.map(
+        async (r) => new Uint8Array(await readBytes(this.ctx.device, this.store.arena(r), 0, this.store.length * 4)),
+      ),
+    );
   }
 
   destroy(): void {
@@ -111,7 +119,11 @@ describe('AdamW + global-norm clipping against float64 torch semantics', () => {
   it('three steps (clipped, unclipped, clipped) with different lr', async () => {
     const r = await rig();
     // A mirror that wrongly decays every tensor (biases too): the comparison must be able to fail.
-    const wrong: Mirror = { params: cloneF64(r.params), state: cloneState(r.state), decayNames: new Set(SPECS.map((s) => s.name)) };
+    const wrong: Mirror = {
+      params: cloneF64(r.params),
+      state: cloneState(r.state),
+      decayNames: new Set(SPECS.map((s) => s.name)),
+    };
     const plan = [
       { seed: 11, scale: 1, lr: 1e-2, clipped: true },
       { seed: 12, scale: 0.005, lr: 3e-3, clipped: false },
@@ -206,7 +218,10 @@ describe('AdamW + global-norm clipping against float64 torch semantics', () => {
     const lrs = [1e-2, 3e-2, 5e-3];
     expect(lrs.length).toBeLessThanOrEqual(r.opt.ringSize);
     const encoder = r.ctx.device.createCommandEncoder();
-    const sink = r.ctx.device.createBuffer({ size: 16 * lrs.length, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+    const sink = r.ctx.device.createBuffer({
+      size: 16 * lrs.length,
+      usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
     lrs.forEach((lr, k) => {
       r.opt.encodeStep(encoder, { lr });
       r.opt.copyNormTo(encoder, sink, 16 * k, 16);

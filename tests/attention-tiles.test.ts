@@ -4,15 +4,25 @@ import { attentionBackwardOp, attentionOp, attentionShader, attentionTiles } fro
 
 /** A device as encode sees it: features and the two limits the tiles follow. */
 function device(features: string[], workgroupBytes: number, invocations = 256): EncodeDevice {
-  return { features: new Set(features), limits: { maxComputeWorkgroupStorageSize: workgroupBytes, maxComputeInvocationsPerWorkgroup: invocations } };
+  return {
+    features: new Set(features),
+    limits: { maxComputeWorkgroupStorageSize: workgroupBytes, maxComputeInvocationsPerWorkgroup: invocations },
+  };
 }
 
 /** Bytes of workgroup memory an entry point's arrays take, from the tile sizes (as attention.wgsl declares them). */
-function workgroupBytes(HS: number, kernel: 'subgroups' | 'workgroup', d: EncodeDevice): { forward: number; dkv: number } {
+function workgroupBytes(
+  HS: number,
+  kernel: 'subgroups' | 'workgroup',
+  d: EncodeDevice,
+): { forward: number; dkv: number } {
   const { consts, overrides } = attentionTiles(HS, kernel, d);
   return {
     forward: 2 * overrides.FW_BK * consts.HS4 * 16,
-    dkv: 2 * overrides.KV_BQ * consts.HS4 * 16 + 2 * overrides.KV_BQ * 4 + (kernel === 'workgroup' ? 2 * overrides.WG * 16 : 0),
+    dkv:
+      2 * overrides.KV_BQ * consts.HS4 * 16 +
+      2 * overrides.KV_BQ * 4 +
+      (kernel === 'workgroup' ? 2 * overrides.WG * 16 : 0),
   };
 }
 
@@ -32,16 +42,35 @@ describe('attention tiles', () => {
 
   it('registers: several query rows per thread within 32 vec4 of head rows; split rows hold 4 at HS = 64', () => {
     // A thread owning whole rows fits one at HS 64 (q + acc = 32 vec4); 4 lanes sharing rows fit 4.
-    expect(attentionTiles(64, 'subgroups').consts).toEqual({ HS4: 16, FW_RQ: 1, DQ_RQ: 1, FS_RQ: 4, DS_RQ: 2, KV_TPK: 4, KV_RK: 2, KV_H4: 4 });
+    expect(attentionTiles(64, 'subgroups').consts).toEqual({
+      HS4: 16,
+      FW_RQ: 1,
+      DQ_RQ: 1,
+      FS_RQ: 4,
+      DS_RQ: 2,
+      KV_TPK: 4,
+      KV_RK: 2,
+      KV_H4: 4,
+    });
     expect(attentionTiles(128, 'subgroups').consts).toMatchObject({ HS4: 32, FW_RQ: 1, DQ_RQ: 1, FS_RQ: 2, KV_H4: 8 });
-    expect(attentionTiles(24, 'subgroups').consts).toMatchObject({ HS4: 6, FW_RQ: 2, DQ_RQ: 1, FS_RQ: 4, KV_TPK: 4, KV_H4: 2 });
+    expect(attentionTiles(24, 'subgroups').consts).toMatchObject({
+      HS4: 6,
+      FW_RQ: 2,
+      DQ_RQ: 1,
+      FS_RQ: 4,
+      KV_TPK: 4,
+      KV_H4: 2,
+    });
     expect(attentionTiles(8, 'workgroup').consts).toMatchObject({ HS4: 2, FW_RQ: 4, DQ_RQ: 4, KV_TPK: 2, KV_H4: 1 });
   });
 
   it('reach the WGSL as override constants and generated consts, never as literals in the shader file', () => {
     const d = device(['subgroups'], 32768);
     const spec = { shape: [2, 50, 3 * 192], dtype: 'f32' as const };
-    const calls = [...attentionOp.encode([spec], { nHead: 3 }, d), ...attentionBackwardOp.encode([spec], { nHead: 3 }, d)];
+    const calls = [
+      ...attentionOp.encode([spec], { nHead: 3 }, d),
+      ...attentionBackwardOp.encode([spec], { nHead: 3 }, d),
+    ];
     const tiles = attentionTiles(64, 'subgroups', d);
     for (const call of calls) {
       expect(call.constants).toEqual(tiles.overrides);
@@ -56,12 +85,17 @@ describe('attention tiles', () => {
     // Grids follow the tiles: split-forward blocks of WG / KV_TPK * FS_RQ rows, dK/dV blocks of WG / KV_TPK * KV_RK keys.
     expect(calls[0]!.entryPoint).toBe('attention_forward_split');
     expect(calls[0]!.workgroups).toEqual([Math.ceil(50 / 64), 6, 1]);
-    expect(calls.find((c) => c.entryPoint === 'attention_backward_dkv')!.workgroups).toEqual([Math.ceil(50 / 32), 6, 1]);
+    expect(calls.find((c) => c.entryPoint === 'attention_backward_dkv')!.workgroups).toEqual([
+      Math.ceil(50 / 32),
+      6,
+      1,
+    ]);
   });
 
   it('pick subgroup sums where offered, workgroup memory otherwise; either can be forced', () => {
     const spec = { shape: [1, 8, 3 * 32], dtype: 'f32' as const };
-    const codeOf = (features: string[], kernel?: 'subgroups' | 'workgroup') => attentionOp.encode([spec], kernel ? { nHead: 2, kernel } : { nHead: 2 }, device(features, 16384))[0]!.code;
+    const codeOf = (features: string[], kernel?: 'subgroups' | 'workgroup') =>
+      attentionOp.encode([spec], kernel ? { nHead: 2, kernel } : { nHead: 2 }, device(features, 16384))[0]!.code;
     expect(codeOf(['subgroups'])).toContain('subgroupShuffleXor');
     expect(codeOf([])).not.toContain('enable subgroups');
     expect(codeOf([])).toContain('var<workgroup> kvX');
@@ -69,8 +103,14 @@ describe('attention tiles', () => {
     expect(attentionOp.encode([spec], { nHead: 2 }, device([], 16384))[0]!.entryPoint).toBe('attention_forward');
     // HS 16: whole rows already hold 4 per thread in the forward, so even with subgroups it keeps them;
     // dQ (3 vectors a row) holds 2 whole rows but 4 split ones, so it splits.
-    expect(attentionOp.encode([spec], { nHead: 2 }, device(['subgroups'], 16384))[0]!.entryPoint).toBe('attention_forward');
-    expect(attentionBackwardOp.encode([spec], { nHead: 2 }, device(['subgroups'], 16384)).map((c) => c.entryPoint)).toEqual(['attention_backward_d', 'attention_backward_dkv', 'attention_backward_dq_split']);
-    expect(() => codeOf([], 'subgroups')).toThrow("attention: kernel 'subgroups' forced, but this device has no 'subgroups' feature");
+    expect(attentionOp.encode([spec], { nHead: 2 }, device(['subgroups'], 16384))[0]!.entryPoint).toBe(
+      'attention_forward',
+    );
+    expect(
+      attentionBackwardOp.encode([spec], { nHead: 2 }, device(['subgroups'], 16384)).map((c) => c.entryPoint),
+    ).toEqual(['attention_backward_d', 'attention_backward_dkv', 'attention_backward_dq_split']);
+    expect(() => codeOf([], 'subgroups')).toThrow(
+      "attention: kernel 'subgroups' forced, but this device has no 'subgroups' feature",
+    );
   });
 });

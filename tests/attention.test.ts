@@ -69,7 +69,8 @@ describe('attention is causal', () => {
 
     const cut = 20; // change q, k, v of tokens >= cut: rows < cut must not move
     const changed = qkv.slice();
-    for (let b = 0; b < B; b++) for (let i = (b * T + cut) * 3 * C; i < (b + 1) * T * 3 * C; i++) changed[i] = changed[i]! + 1;
+    for (let b = 0; b < B; b++)
+      for (let i = (b * T + cut) * 3 * C; i < (b + 1) * T * 3 * C; i++) changed[i] = changed[i]! + 1;
     const y2 = await gpuForward(changed, B, T, C, NH);
     let movedPast = 0;
     let movedFuture = 0;
@@ -118,7 +119,11 @@ describe('KV-cache decoding', () => {
     const { device } = await gpu();
     const size = NH * maxT * HS * 4;
     return [0, 1].map((i) => {
-      const buffer = device.createBuffer({ label: `cache${i}`, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      const buffer = device.createBuffer({
+        label: `cache${i}`,
+        size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      });
       // Garbage in unwritten positions must never be read.
       const junk = randn(size / 4, rng(90 + i), 100);
       device.queue.writeBuffer(buffer, 0, junk.buffer, junk.byteOffset, junk.byteLength);
@@ -133,7 +138,9 @@ describe('KV-cache decoding', () => {
     const full = await gpuForward(qkv, 1, T, C, NH);
     const ref = referenceForward(Float64Array.from(qkv), { B: 1, T, C, NH, HS }).y;
     for (const { from, to, y } of steps) {
-      expect(maxRelError(y, full.subarray(from * C, to * C)), `rows ${from}..${to - 1} vs full forward`).toBeLessThan(1e-5);
+      expect(maxRelError(y, full.subarray(from * C, to * C)), `rows ${from}..${to - 1} vs full forward`).toBeLessThan(
+        1e-5,
+      );
       expect(maxRelError(y, ref.subarray(from * C, to * C)), `rows ${from}..${to - 1} vs reference`).toBeLessThan(1e-5);
     }
   }

@@ -6,7 +6,12 @@ import { SORTED_ALPHABET, toByteLevel } from '../src/tokenizer/bytes';
 import { splitSpecial, splitWords } from '../src/tokenizer/pretokenize';
 import { createTrainHandler, type TrainResponse } from '../src/data/tokenizer-worker';
 import {
-  isCancelled, splitLines, trainBpe, trainBpeFromWordCounts, type TrainProgress, utf8Length,
+  isCancelled,
+  splitLines,
+  trainBpe,
+  trainBpeFromWordCounts,
+  type TrainProgress,
+  utf8Length,
 } from '../src/tokenizer/trainer';
 import { type BpeModel, END_OF_TEXT, TokenizerError } from '../src/tokenizer/types';
 import { rng } from './helpers/random';
@@ -182,11 +187,19 @@ describe('trainBpe', () => {
   it('stops at the vocab size, at min frequency, or when no pair is left', async () => {
     expect((await trainBpe(['aaa aaa'], { vocabSize: 257 })).merges).toEqual([]);
     const few = await trainBpe(['ab ab ab cd'], { vocabSize: 1000, minFrequency: 2 });
-    expect(few.merges).toEqual([['a', 'b'], ['Ġ', 'ab']]);
+    expect(few.merges).toEqual([
+      ['a', 'b'],
+      ['Ġ', 'ab'],
+    ]);
     expect(few.vocab.size).toBe(259);
     const all = await trainBpe(['ab ab ab cd'], { vocabSize: 1000, minFrequency: 1 });
     // Ties go to the smaller left id: 'c' (99) before 'Ġ' (U+0120, high in the alphabet).
-    expect(all.merges).toEqual([['a', 'b'], ['Ġ', 'ab'], ['c', 'd'], ['Ġ', 'cd']]);
+    expect(all.merges).toEqual([
+      ['a', 'b'],
+      ['Ġ', 'ab'],
+      ['c', 'd'],
+      ['Ġ', 'cd'],
+    ]);
     const high = await trainBpe(['ab ab ab cd'], { vocabSize: 1000, minFrequency: 4 });
     expect(high.merges).toEqual([]);
   });
@@ -282,7 +295,9 @@ describe('training worker handler', () => {
     const model = (done as { model: BpeModel }).model;
     expect(model.vocab.size).toBe(500);
     expect(model.merges).toEqual((await trainBpe([...splitLines(corpus)], { vocabSize: 500 })).merges);
-    const progress = messages.filter((m) => m.type === 'progress').map((m) => (m as { progress: TrainProgress }).progress);
+    const progress = messages
+      .filter((m) => m.type === 'progress')
+      .map((m) => (m as { progress: TrainProgress }).progress);
     expect(progress.some((p) => p.phase === 'counting' && p.total === utf8Length(corpus))).toBe(true);
     expect(progress.some((p) => p.phase === 'merging')).toBe(true);
     // What it posts survives structured cloning (Maps do).
@@ -305,7 +320,11 @@ describe('training worker handler', () => {
     const messages: TrainResponse[] = [];
     const handle = createTrainHandler((m) => messages.push(m));
     await handle({ type: 'train', texts: ['x'], options: { vocabSize: 10 } });
-    expect(messages.at(-1)).toMatchObject({ type: 'error', cancelled: false, message: expect.stringMatching(/minimum is 257/) });
+    expect(messages.at(-1)).toMatchObject({
+      type: 'error',
+      cancelled: false,
+      message: expect.stringMatching(/minimum is 257/),
+    });
     const first = handle({ type: 'train', texts: [corpus], options: { vocabSize: 400 } });
     await handle({ type: 'train', texts: [corpus], options: { vocabSize: 400 } });
     expect(messages.at(-1)).toMatchObject({ type: 'error', message: 'a training is already running' });

@@ -24,14 +24,32 @@ vi.setConfig({ testTimeout: 120_000 });
 const app = useBuiltApp();
 
 const LINES = (await readFile('public/corpus/brown-fiction.txt', 'utf8')).split('\n').filter(Boolean).slice(0, 200);
-const tokenizerJson = toTokenizerJson(await trainBpe(LINES, { vocabSize: 300, minFrequency: 2, specialTokens: [END_OF_TEXT] }));
+const tokenizerJson = toTokenizerJson(
+  await trainBpe(LINES, { vocabSize: 300, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
+);
 const vocabSize = new Tokenizer(parseTokenizerJson(tokenizerJson)).vocabSize;
 
 /** A run folder as the lab's full-state download zips it: zero weights and moments, a made-up curve of `losses`. */
-function runZip(name: string, nEmbd: number, losses: number[]): { zip: Buffer; settings: RunSettings; steps: StepPoint[] } {
-  const settings = testSettings({ vocabSize, blockSize: 16, nLayer: 1, nHead: 2, nEmbd }, { maxSteps: 10, batchSize: 2, evalEvery: 2, checkpointEvery: 2, datasetId: 'none' });
+function runZip(
+  name: string,
+  nEmbd: number,
+  losses: number[],
+): { zip: Buffer; settings: RunSettings; steps: StepPoint[] } {
+  const settings = testSettings(
+    { vocabSize, blockSize: 16, nLayer: 1, nHead: 2, nEmbd },
+    { maxSteps: 10, batchSize: 2, evalEvery: 2, checkpointEvery: 2, datasetId: 'none' },
+  );
   const perStep = settings.batchSize * settings.accumSteps * settings.model.blockSize;
-  const steps = losses.map((loss, i): StepPoint => ({ step: i + 1, loss, lr: 1e-3, gradNorm: 1, tokens: (i + 1) * perStep, elapsedSeconds: i + 1, tokensPerSecond: 1, tflops: 0 }));
+  const steps = losses.map((loss, i): StepPoint => ({
+    step: i + 1,
+    loss,
+    lr: 1e-3,
+    gradNorm: 1,
+    tokens: (i + 1) * perStep,
+    elapsedSeconds: i + 1,
+    tokensPerSecond: 1,
+    tflops: 0,
+  }));
   const step = steps.length;
   const arena = () => new Uint8Array(paramArenaLength(settings.model) * 4);
   const summary = {
@@ -47,9 +65,22 @@ function runZip(name: string, nEmbd: number, losses: number[]): { zip: Buffer; s
   };
   const files = runDirFiles(
     { summary, tokenizerJson, steps, evals: [{ step: 2, valLoss: losses[1]! + 0.25 }] },
-    { step, adamStep: step, samplerState: 1, tokens: step * perStep, elapsedSeconds: step, params: arena(), adamM: arena(), adamV: arena() },
+    {
+      step,
+      adamStep: step,
+      samplerState: 1,
+      tokens: step * perStep,
+      elapsedSeconds: step,
+      params: arena(),
+      adamM: arena(),
+      adamV: arena(),
+    },
   );
-  return { zip: Buffer.from(zipSync(Object.fromEntries(files.map((f) => [`${name}/${f.name}`, f.bytes])), { level: 0 })), settings, steps };
+  return {
+    zip: Buffer.from(zipSync(Object.fromEntries(files.map((f) => [`${name}/${f.name}`, f.bytes])), { level: 0 })),
+    settings,
+    steps,
+  };
 }
 
 const SMALL = runZip('small-run', 32, [5.5, 5.0, 4.75]);
@@ -64,7 +95,9 @@ describe('runs compared on the loss chart (built app in headless Chromium)', () 
     const runs = page.getByRole('list', { name: 'Runs', exact: true });
     for (const run of [SMALL, WIDE]) {
       const name = run === SMALL ? 'small-run' : 'wide-run';
-      await page.getByLabel('Import a Hugging Face model').setInputFiles({ name: `${name}.zip`, mimeType: 'application/zip', buffer: run.zip });
+      await page
+        .getByLabel('Import a Hugging Face model')
+        .setInputFiles({ name: `${name}.zip`, mimeType: 'application/zip', buffer: run.zip });
       await expect.poll(() => runs.textContent(), { timeout: 60_000 }).toContain(name);
     }
     // The last import is the current run; tick the first to draw it beside it.
@@ -79,14 +112,22 @@ describe('runs compared on the loss chart (built app in headless Chromium)', () 
     // Not a focus trap of axis ticks: the chart is one image, its svg out of the Tab order.
     expect(await page.locator('[role="application"]').count()).toBe(0);
     const legend = page.getByRole('list', { name: 'Chart legend' });
-    expect(await legend.textContent()).toMatch(/wide-run.*no Chinchilla level: the fit predicts [\d.]+, above uniform guessing.*small-run/);
+    expect(await legend.textContent()).toMatch(
+      /wide-run.*no Chinchilla level: the fit predicts [\d.]+, above uniform guessing.*small-run/,
+    );
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'CSV', exact: true }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'CSV', exact: true }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe('loss-curves.csv');
     const lines = (await readFile(await download.path(), 'utf8')).trimEnd().split('\n');
     expect(lines[0]).toBe('run,step,tokens,flops,loss,smoothed,val_loss,lr');
     const rows = lines.slice(1).map((l) => l.split(','));
-    expect(rows.map((r) => [r[0], Number(r[1])])).toEqual([...[1, 2, 3, 4].map((s) => ['wide-run', s]), ...[1, 2, 3].map((s) => ['small-run', s])]);
+    expect(rows.map((r) => [r[0], Number(r[1])])).toEqual([
+      ...[1, 2, 3, 4].map((s) => ['wide-run', s]),
+      ...[1, 2, 3].map((s) => ['small-run', s]),
+    ]);
     for (const [run, r] of rows.map((r) => [r[0] === 'wide-run' ? WIDE : SMALL, r] as const)) {
       const step = run.steps[Number(r[1]) - 1]!;
       expect(Number(r[2])).toBe(step.tokens);
@@ -107,7 +148,9 @@ describe('runs compared on the loss chart (built app in headless Chromium)', () 
     // Show. (Picks kept across a reload: tests/lab-compare-store.test.ts.)
     await page.getByRole('checkbox', { name: 'Compare small-run' }).uncheck();
     await page.reload();
-    await expect.poll(() => page.getByRole('list', { name: 'Chart legend' }).textContent(), { timeout: 30_000 }).toMatch(/^wide-run/);
+    await expect
+      .poll(() => page.getByRole('list', { name: 'Chart legend' }).textContent(), { timeout: 30_000 })
+      .toMatch(/^wide-run/);
     expect(await page.locator('.compare-table caption').allTextContents()).toEqual(['wide-run']);
     expect(errors).toEqual([]);
     await page.close();

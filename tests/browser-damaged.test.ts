@@ -31,8 +31,21 @@ async function putRaw(db: string, entries: [string, unknown][]): Promise<void> {
   database.close();
 }
 
-const settings = testSettings({ vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 }, { datasetId: 'good-data' });
-const summary = { id: 'good', name: 'the healthy run', createdAt: '2026-12-01T00:00:00Z', updatedAt: '2026-12-01T00:00:00Z', settings, status: 'paused', checkpointStep: 0, tokens: 0, tokenizer: { vocabSize: 300, fingerprint: 'f' } };
+const settings = testSettings(
+  { vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 },
+  { datasetId: 'good-data' },
+);
+const summary = {
+  id: 'good',
+  name: 'the healthy run',
+  createdAt: '2026-12-01T00:00:00Z',
+  updatedAt: '2026-12-01T00:00:00Z',
+  settings,
+  status: 'paused',
+  checkpointStep: 0,
+  tokens: 0,
+  tokenizer: { vocabSize: 300, fingerprint: 'f' },
+};
 const manifest = {
   format: 'gpt-garden-tokens',
   version: 1,
@@ -76,13 +89,20 @@ describe('damaged records in the built app', () => {
     await page.reload();
 
     const damagedRuns = page.getByRole('list', { name: 'Damaged runs' });
-    await expect.poll(() => damagedRuns.textContent(), { timeout: 60_000 }).toContain('damaged: run:nosettings — summary.settings is missing');
+    await expect
+      .poll(() => damagedRuns.textContent(), { timeout: 60_000 })
+      .toContain('damaged: run:nosettings — summary.settings is missing');
     expect(await damagedRuns.textContent()).toContain('damaged: run:str — the record is a string, expected an object');
     expect(await damagedRuns.textContent()).toContain('damaged: run:empty — summary is missing');
-    await expect.poll(() => page.getByRole('list', { name: 'Runs', exact: true }).textContent()).toContain('the healthy run');
+    await expect
+      .poll(() => page.getByRole('list', { name: 'Runs', exact: true }).textContent())
+      .toContain('the healthy run');
 
     // Download raw: the stored value as JSON, as it is (here the record without its settings).
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download the damaged run:nosettings as JSON' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download the damaged run:nosettings as JSON' }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe('run-nosettings.json');
     const raw = JSON.parse(await readFile(await download.path(), 'utf8')) as { summary: Record<string, unknown> };
     expect(raw.summary).toMatchObject({ id: 'nosettings', name: 'the healthy run', checkpointStep: 0 });
@@ -97,8 +117,12 @@ describe('damaged records in the built app', () => {
 
     await page.getByRole('tab', { name: 'Data' }).click();
     const damagedData = page.getByRole('list', { name: 'Damaged datasets' });
-    await expect.poll(() => damagedData.textContent(), { timeout: 30_000 }).toContain('damaged: manifest:noshards — shards is null, expected an array');
-    expect(await damagedData.textContent()).toContain('damaged: manifest:str — the record is a string, expected an object');
+    await expect
+      .poll(() => damagedData.textContent(), { timeout: 30_000 })
+      .toContain('damaged: manifest:noshards — shards is null, expected an array');
+    expect(await damagedData.textContent()).toContain(
+      'damaged: manifest:str — the record is a string, expected an object',
+    );
     expect(await page.getByText('the healthy dataset').count()).toBe(1);
     await page.getByRole('button', { name: 'Delete the damaged manifest:noshards' }).click();
     await page.getByRole('button', { name: 'Delete the damaged manifest:str' }).click();
@@ -107,7 +131,9 @@ describe('damaged records in the built app', () => {
 
     // Deleted for good: a reload lists only the healthy ones.
     await page.reload();
-    await expect.poll(() => page.getByRole('list', { name: 'Runs', exact: true }).textContent(), { timeout: 60_000 }).toContain('the healthy run');
+    await expect
+      .poll(() => page.getByRole('list', { name: 'Runs', exact: true }).textContent(), { timeout: 60_000 })
+      .toContain('the healthy run');
     expect(await page.getByRole('list', { name: 'Damaged runs' }).count()).toBe(0);
     expect(errors).toEqual([]);
   });

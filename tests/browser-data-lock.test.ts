@@ -30,11 +30,46 @@ async function putRaw(db: string, entries: [string, unknown][]): Promise<void> {
 }
 
 const at = '2026-12-01T00:00:00Z';
-const settings = testSettings({ vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 }, { datasetId: 'used-data' });
-const run = { summary: { id: 'paused', name: 'the paused run', createdAt: at, updatedAt: at, settings, status: 'paused', checkpointStep: 2, tokens: 64, tokenizer: { vocabSize: 300, fingerprint: 'f' } }, tokenizerJson: '{}', steps: [], evals: [] };
+const settings = testSettings(
+  { vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 },
+  { datasetId: 'used-data' },
+);
+const run = {
+  summary: {
+    id: 'paused',
+    name: 'the paused run',
+    createdAt: at,
+    updatedAt: at,
+    settings,
+    status: 'paused',
+    checkpointStep: 2,
+    tokens: 64,
+    tokenizer: { vocabSize: 300, fingerprint: 'f' },
+  },
+  tokenizerJson: '{}',
+  steps: [],
+  evals: [],
+};
 function manifest(id: string, name: string) {
   const source = { kind: 'bundled', url: '/corpus/brown-fiction.txt' };
-  return { format: 'gpt-garden-tokens', version: 1, id, name, source, tokenizer: { vocabSize: 300, fingerprint: 'f' }, dtype: 'uint16', shards: [], tokens: 0, rows: 0, textBytes: 0, cursor: { file: 0, row: 0 }, complete: false, valFraction: 0.1, createdAt: at, updatedAt: at };
+  return {
+    format: 'gpt-garden-tokens',
+    version: 1,
+    id,
+    name,
+    source,
+    tokenizer: { vocabSize: 300, fingerprint: 'f' },
+    dtype: 'uint16',
+    shards: [],
+    tokens: 0,
+    rows: 0,
+    textBytes: 0,
+    cursor: { file: 0, row: 0 },
+    complete: false,
+    valFraction: 0.1,
+    createdAt: at,
+    updatedAt: at,
+  };
 }
 
 describe('Data tab: datasets in use, and the one-trainer lock across tabs', () => {
@@ -46,9 +81,16 @@ describe('Data tab: datasets in use, and the one-trainer lock across tabs', () =
     await a.goto(app().base);
     await a.getByRole('heading', { name: 'Runs in this browser' }).waitFor({ timeout: 60_000 });
     await a.evaluate(`(${putRaw.toString()})('gpt-garden-runs', ${JSON.stringify([['run:paused', run]])})`);
-    await a.evaluate(`(${putRaw.toString()})('gpt-garden-data', ${JSON.stringify([['manifest:used-data', manifest('used-data', 'the used dataset')], ['manifest:free-data', manifest('free-data', 'the free dataset')]])})`);
+    await a.evaluate(
+      `(${putRaw.toString()})('gpt-garden-data', ${JSON.stringify([
+        ['manifest:used-data', manifest('used-data', 'the used dataset')],
+        ['manifest:free-data', manifest('free-data', 'the free dataset')],
+      ])})`,
+    );
     await a.reload();
-    await expect.poll(() => a.getByRole('list', { name: 'Runs', exact: true }).textContent(), { timeout: 60_000 }).toContain('the paused run');
+    await expect
+      .poll(() => a.getByRole('list', { name: 'Runs', exact: true }).textContent(), { timeout: 60_000 })
+      .toContain('the paused run');
 
     await a.getByRole('tab', { name: 'Data' }).click();
     const used = a.locator('li[data-dataset-id="used-data"]');
@@ -58,7 +100,9 @@ describe('Data tab: datasets in use, and the one-trainer lock across tabs', () =
     await a.getByRole('button', { name: 'Delete the free dataset', exact: true }).click();
     await expect.poll(() => a.locator('li[data-dataset-id="free-data"]').count()).toBe(0);
     await a.getByRole('button', { name: 'Delete the used dataset', exact: true }).click();
-    expect(await used.getByRole('alert').textContent()).toMatch(/^Delete "the used dataset"\? The run the paused run trains on it/);
+    expect(await used.getByRole('alert').textContent()).toMatch(
+      /^Delete "the used dataset"\? The run the paused run trains on it/,
+    );
     await a.getByRole('button', { name: 'Keep the used dataset' }).click();
     expect(await used.getByRole('alert').count()).toBe(0);
     await a.getByRole('button', { name: 'Delete the used dataset', exact: true }).click();
@@ -67,7 +111,11 @@ describe('Data tab: datasets in use, and the one-trainer lock across tabs', () =
 
     // Page A holds the lock (as a training tab does); page B's tokenizer training is refused.
     await a.evaluate(() => {
-      void navigator.locks.request('gpt-garden-training', () => new Promise<void>((release) => ((window as unknown as { releaseLock: () => void }).releaseLock = release)));
+      void navigator.locks.request(
+        'gpt-garden-training',
+        () =>
+          new Promise<void>((release) => ((window as unknown as { releaseLock: () => void }).releaseLock = release)),
+      );
     });
     const b = await context.newPage();
     b.on('pageerror', (e) => errors.push(e.message));
@@ -75,7 +123,9 @@ describe('Data tab: datasets in use, and the one-trainer lock across tabs', () =
     await b.getByRole('tab', { name: 'Data' }).click();
     await b.getByLabel('Tokenizer vocabulary', { exact: true }).fill('300');
     await b.getByRole('button', { name: 'Train tokenizer', exact: true }).click();
-    await expect.poll(async () => (await b.getByRole('alert').allTextContents()).join(' '), { timeout: 30_000 }).toMatch(/Another tab is training \(or preparing data\): this tab cannot train the tokenizer/);
+    await expect
+      .poll(async () => (await b.getByRole('alert').allTextContents()).join(' '), { timeout: 30_000 })
+      .toMatch(/Another tab is training \(or preparing data\): this tab cannot train the tokenizer/);
     const card = b.locator('section', { has: b.getByRole('heading', { name: 'Tokenizer', exact: true }) });
     expect(await card.getByText(/Ready: a byte-level BPE tokenizer/).count()).toBe(0);
 

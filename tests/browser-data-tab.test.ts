@@ -36,9 +36,10 @@ afterAll(async () => {
   await server?.close();
 });
 
-
-const card = (page: Page) => page.locator('section', { has: page.getByRole('heading', { name: 'Tokenizer', exact: true }) });
-const datasets = (page: Page) => page.locator('section', { has: page.getByRole('heading', { name: 'Datasets in this browser' }) });
+const card = (page: Page) =>
+  page.locator('section', { has: page.getByRole('heading', { name: 'Tokenizer', exact: true }) });
+const datasets = (page: Page) =>
+  page.locator('section', { has: page.getByRole('heading', { name: 'Datasets in this browser' }) });
 
 async function pickUrl(page: Page, url: string): Promise<void> {
   await page.getByLabel('Hugging Face dataset or URL').check();
@@ -52,11 +53,16 @@ async function train(page: Page, sampleMb: string, vocab: string): Promise<void>
 }
 
 async function readyWith(page: Page, vocab: string): Promise<void> {
-  await expect.poll(() => card(page).textContent(), { timeout: 120_000 }).toMatch(new RegExp(`^Tokenizer\\s*Ready: a byte-level BPE tokenizer with a vocabulary of ${vocab} tokens`));
+  await expect
+    .poll(() => card(page).textContent(), { timeout: 120_000 })
+    .toMatch(new RegExp(`^Tokenizer\\s*Ready: a byte-level BPE tokenizer with a vocabulary of ${vocab} tokens`));
 }
 
 async function downloadTokenizer(page: Page): Promise<string> {
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download tokenizer.json' }).click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download tokenizer.json' }).click(),
+  ]);
   return readFile(await download.path(), 'utf8');
 }
 
@@ -70,7 +76,9 @@ describe('the Data tab in headless Chromium', () => {
     await page.getByRole('tab', { name: 'Data' }).click();
     const url = `${server.url}/files/books.parquet`;
     await pickUrl(page, url);
-    await expect.poll(() => page.getByTestId('tokenizer-sample').textContent()).toBe('Trains on the first 100 MB of books.parquet.');
+    await expect
+      .poll(() => page.getByTestId('tokenizer-sample').textContent())
+      .toBe('Trains on the first 100 MB of books.parquet.');
 
     // 1. The first 0.05 MB of the parquet URL, streamed by the worker.
     await train(page, '0.05', '600');
@@ -80,7 +88,9 @@ describe('the Data tab in headless Chromium', () => {
 
     // A dataset of this tokenizer.
     await page.getByRole('button', { name: 'Start', exact: true }).click();
-    await expect.poll(() => datasets(page).textContent(), { timeout: 120_000 }).toMatch(/books\.parquet.*vocabulary 600.*complete/);
+    await expect
+      .poll(() => datasets(page).textContent(), { timeout: 120_000 })
+      .toMatch(/books\.parquet.*vocabulary 600.*complete/);
     expect(await datasets(page).textContent()).not.toMatch(/another tokenizer/);
 
     // 2. A vocabulary the sample cannot reach: said with the size reached; nothing replaced.
@@ -88,7 +98,9 @@ describe('the Data tab in headless Chromium', () => {
     const short = page.getByRole('group', { name: 'Smaller vocabulary' });
     await short.waitFor({ timeout: 120_000 });
     const reached = (await trainBpe(docsUpTo(ROWS, 10_000), { vocabSize: 50_000, minFrequency: 2 })).vocab.size;
-    expect(await short.textContent()).toContain(`The first 0.01 MB of books.parquet reaches only ${reached.toLocaleString('en-US')} tokens, not 50,000. Nothing was replaced.`);
+    expect(await short.textContent()).toContain(
+      `The first 0.01 MB of books.parquet reaches only ${reached.toLocaleString('en-US')} tokens, not 50,000. Nothing was replaced.`,
+    );
     await readyWith(page, '600');
     expect(await downloadTokenizer(page)).toBe(expected600);
     await page.getByRole('button', { name: 'Keep the current tokenizer' }).click();
@@ -98,8 +110,12 @@ describe('the Data tab in headless Chromium', () => {
     // 3. Cancel while the sample is read: the current tokenizer stays.
     await pickUrl(page, `${server.url}/files/big.txt`);
     await train(page, '100', '50000');
-    await expect.poll(() => card(page).textContent(), { timeout: 60_000 }).toMatch(/Reading the first 100 MB of big\.txt: [\d.]+ MB read/);
-    expect(await card(page).textContent()).toMatch(/In use until the new one is ready: a byte-level BPE tokenizer with a vocabulary of 600/);
+    await expect
+      .poll(() => card(page).textContent(), { timeout: 60_000 })
+      .toMatch(/Reading the first 100 MB of big\.txt: [\d.]+ MB read/);
+    expect(await card(page).textContent()).toMatch(
+      /In use until the new one is ready: a byte-level BPE tokenizer with a vocabulary of 600/,
+    );
     await page.getByRole('button', { name: 'Cancel training' }).click();
     await readyWith(page, '600');
     expect(await downloadTokenizer(page)).toBe(expected600);
@@ -111,8 +127,12 @@ describe('the Data tab in headless Chromium', () => {
     await expect.poll(() => datasets(page).textContent()).toMatch(/tokenized with another tokenizer \(600 tokens\)/);
     await page.getByRole('button', { name: 'Re-tokenize books.parquet' }).click();
     await expect.poll(() => datasets(page).locator('li').count(), { timeout: 120_000 }).toBe(2);
-    await expect.poll(() => datasets(page).textContent(), { timeout: 30_000 }).toMatch(/books\.parquet.*vocabulary 620.*complete/);
-    expect(await datasets(page).textContent()).toMatch(/vocabulary 600.*tokenized with another tokenizer \(600 tokens\)/);
+    await expect
+      .poll(() => datasets(page).textContent(), { timeout: 30_000 })
+      .toMatch(/books\.parquet.*vocabulary 620.*complete/);
+    expect(await datasets(page).textContent()).toMatch(
+      /vocabulary 600.*tokenized with another tokenizer \(600 tokens\)/,
+    );
     // Its source has a copy for this tokenizer now: nothing to re-tokenize.
     expect(await page.getByRole('button', { name: 'Re-tokenize books.parquet' }).count()).toBe(0);
     expect(errors).toEqual([]);

@@ -30,8 +30,13 @@ let request: IngestJob;
 
 beforeAll(async () => {
   server = await startDataServer();
-  const files = await Promise.all(FILE_ROWS.map((rows, i) => makeParquet(rows, { rowGroupSize: 100, codec: i === 1 ? 'ZSTD' : 'SNAPPY' })));
-  server.addDataset('garden/books', files.map((bytes, i) => ({ config: 'default', split: 'train', name: `${i}.parquet`, bytes })));
+  const files = await Promise.all(
+    FILE_ROWS.map((rows, i) => makeParquet(rows, { rowGroupSize: 100, codec: i === 1 ? 'ZSTD' : 'SNAPPY' })),
+  );
+  server.addDataset(
+    'garden/books',
+    files.map((bytes, i) => ({ config: 'default', split: 'train', name: `${i}.parquet`, bytes })),
+  );
   request = {
     type: 'ingest',
     id: 'books',

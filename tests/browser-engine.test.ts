@@ -42,7 +42,13 @@ describe('engine in headless Chromium (WebGPU on SwiftShader)', () => {
     await result.and(page.locator('[data-status]')).waitFor({ timeout: 120_000 });
     const text = (await result.textContent()) ?? '';
     expect(await result.getAttribute('data-status'), text).toBe('done');
-    const r = JSON.parse(text) as { progress: number; decoded: string; tokens: number; vocab: number; second: { type: string; cancelled?: boolean } };
+    const r = JSON.parse(text) as {
+      progress: number;
+      decoded: string;
+      tokens: number;
+      vocab: number;
+      second: { type: string; cancelled?: boolean };
+    };
     expect(r.progress).toBeGreaterThan(0);
     expect(r.decoded).toBe('the cat sat on the log.');
     expect(r.tokens).toBeLessThan(12); // merges learned: fewer tokens than the 23 bytes

@@ -48,7 +48,10 @@ describe('the Train form in headless Chromium (built app)', () => {
     expect(text).toContain('no better than uniform guessing at this budget (ln 2,048 = 7.62 nats/token)');
     const losses = [...text.matchAll(/(\d+\.\d+) nats/g)].map((m) => Number(m[1]));
     expect(Math.max(...losses)).toBeLessThanOrEqual(Math.log(2048));
-    const planLayers = await summary.locator('dt', { hasText: /^Layers$/ }).locator('xpath=following-sibling::dd[1]').textContent();
+    const planLayers = await summary
+      .locator('dt', { hasText: /^Layers$/ })
+      .locator('xpath=following-sibling::dd[1]')
+      .textContent();
     await page.getByRole('button', { name: 'Use this plan' }).click();
     await page.getByRole('tab', { name: 'Train', selected: true }).waitFor();
     const field = (label: string) => page.getByLabel(label, { exact: true });
@@ -63,8 +66,14 @@ describe('the Train form in headless Chromium (built app)', () => {
     await field('Layers').fill('0');
     expect(await train.isDisabled()).toBe(true);
     expect(await field('Warmup steps').getAttribute('aria-invalid')).toBe('true');
-    expect(await description(page, 'Warmup steps')).toMatch(new RegExp(`^Warmup \\(${steps} steps\\) must be shorter than the run \\(${steps} steps\\), or the learning rate never reaches its peak`));
-    expect(await description(page, 'Layers')).toBe('The number of layers must be a whole number of at least 1 (it is 0).');
+    expect(await description(page, 'Warmup steps')).toMatch(
+      new RegExp(
+        `^Warmup \\(${steps} steps\\) must be shorter than the run \\(${steps} steps\\), or the learning rate never reaches its peak`,
+      ),
+    );
+    expect(await description(page, 'Layers')).toBe(
+      'The number of layers must be a whole number of at least 1 (it is 0).',
+    );
     expect(await page.getByRole('form', { name: 'Training settings' }).textContent()).not.toMatch(/nLayer|Model:/);
     expect(await status.textContent()).toBe('Not ready: 2 settings need fixing (marked in the form) before Train.');
     expect(await page.getByRole('alert').count()).toBe(0);

@@ -22,17 +22,36 @@ import { startBrowserEnv, type BrowserEnv } from './helpers/browser';
 vi.setConfig({ testTimeout: 240_000 });
 
 const fixture = parseSafetensors(new Uint8Array(readFileSync('tests/fixtures/gpt-mid.safetensors')));
-const meta = JSON.parse(fixture.metadata.config!) as { vocab_size: number; block_size: number; n_layer: number; n_head: number; n_embd: number };
-const config = { vocabSize: meta.vocab_size, blockSize: meta.block_size, nLayer: meta.n_layer, nHead: meta.n_head, nEmbd: meta.n_embd };
+const meta = JSON.parse(fixture.metadata.config!) as {
+  vocab_size: number;
+  block_size: number;
+  n_layer: number;
+  n_head: number;
+  n_embd: number;
+};
+const config = {
+  vocabSize: meta.vocab_size,
+  blockSize: meta.block_size,
+  nLayer: meta.n_layer,
+  nHead: meta.n_head,
+  nEmbd: meta.n_embd,
+};
 const lines = readFileSync('public/corpus/brown-fiction.txt', 'utf8').split('\n').slice(0, 300);
 // As many tokens as the fixture model's vocabulary: every id it samples has a text.
-const tokenizerJson = toTokenizerJson(await trainBpe(lines, { vocabSize: config.vocabSize, minFrequency: 2, specialTokens: [END_OF_TEXT] }));
+const tokenizerJson = toTokenizerJson(
+  await trainBpe(lines, { vocabSize: config.vocabSize, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
+);
 const tokenizer = new Tokenizer(parseTokenizerJson(tokenizerJson));
 const weights = Buffer.from(
   writeSafetensors(
     [...fixture.tensors.values()]
       .filter((t) => t.name.startsWith('param.'))
-      .map((t) => ({ name: t.name.slice('param.'.length), dtype: 'F32' as const, shape: t.shape, data: tensorAsFloat32(t) })),
+      .map((t) => ({
+        name: t.name.slice('param.'.length),
+        dtype: 'F32' as const,
+        shape: t.shape,
+        data: tensorAsFloat32(t),
+      })),
     { format: 'pt' },
   ),
 );
@@ -83,7 +102,9 @@ describe('uploads and imports in Chromium', () => {
       { name: 'story.txt', mimeType: 'text/plain', buffer: Buffer.from(lines.join('\n')) },
       { name: 'noise.txt', mimeType: 'text/plain', buffer: noise(50_000) },
     ]);
-    await expect.poll(alertText).toContain('"empty.txt" is empty (0 bytes): there is no text in it to train on, so it was not added.');
+    await expect
+      .poll(alertText)
+      .toContain('"empty.txt" is empty (0 bytes): there is no text in it to train on, so it was not added.');
     const flag = alerts().filter({ hasText: '"noise.txt" does not look like text' });
     expect(await flag.textContent()).toMatch(/it holds \d+% bytes that are not UTF-8/);
     const fileList = page.locator('.file-list');
@@ -104,10 +125,16 @@ describe('uploads and imports in Chromium', () => {
     const status = page.getByRole('status', { name: 'Training status' });
     const importInput = page.getByLabel('Import a Hugging Face model or run');
     await importInput.setInputFiles(hfFiles({ ...hfConfigJson(config), n_embd: 32 }));
-    await expect.poll(alertText, { timeout: 150_000 }).toContain('config.json: n_embd is 32 but model.safetensors was saved with n_embd 64 (transformer.wte.weight is [300, 64])');
+    await expect
+      .poll(alertText, { timeout: 150_000 })
+      .toContain(
+        'config.json: n_embd is 32 but model.safetensors was saved with n_embd 64 (transformer.wte.weight is [300, 64])',
+      );
     await page.getByRole('alert').filter({ hasText: 'n_embd is 32' }).getByRole('button', { name: 'Dismiss' }).click();
 
-    await importInput.setInputFiles([{ name: 'notazip.zip', mimeType: 'application/zip', buffer: Buffer.from('not a zip at all') }]);
+    await importInput.setInputFiles([
+      { name: 'notazip.zip', mimeType: 'application/zip', buffer: Buffer.from('not a zip at all') },
+    ]);
     await expect.poll(alertText).toMatch(/notazip\.zip is not a readable zip/);
     expect(await status.textContent()).not.toMatch(/Finished: press Train/);
     await page.getByRole('alert').filter({ hasText: 'notazip.zip' }).getByRole('button', { name: 'Dismiss' }).click();
@@ -119,7 +146,9 @@ describe('uploads and imports in Chromium', () => {
     await importInput.setInputFiles(hfFiles());
     await expect.poll(() => runs.textContent(), { timeout: 150_000 }).toMatch(/2L 64w imported from 3 files/);
     await importInput.setInputFiles(hfFiles());
-    await expect.poll(alertText, { timeout: 150_000 }).toContain('3 files is already imported as "2L 64w imported from 3 files": that run is shown instead of a copy');
+    await expect
+      .poll(alertText, { timeout: 150_000 })
+      .toContain('3 files is already imported as "2L 64w imported from 3 files": that run is shown instead of a copy');
     expect(await runs.getByRole('listitem').filter({ hasText: 'imported from' }).count()).toBe(1);
 
     await page.getByLabel('Max tokens', { exact: true }).fill('4');

@@ -72,7 +72,9 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
       await setField(page, label!, value!);
     }
     expect(await page.getByRole('list', { name: 'Problems with these settings' }).count()).toBe(0);
-    expect(await page.getByLabel('Time on this device').textContent()).toMatch(/^About .+ on this device \(software adapter\), rough: from the device check's matmul speed/);
+    expect(await page.getByLabel('Time on this device').textContent()).toMatch(
+      /^About .+ on this device \(software adapter\), rough: from the device check's matmul speed/,
+    );
     let statusLog = await recordStatus(page);
     await page.getByRole('button', { name: 'Train', exact: true }).click();
 
@@ -82,7 +84,9 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
     const otherStatus = other.getByRole('status', { name: 'Training status' });
     await expect.poll(() => otherStatus.textContent(), { timeout: 150_000 }).toMatch(/press Train to start/);
     await other.getByRole('button', { name: 'Train', exact: true }).click();
-    await expect.poll(async () => (await other.getByRole('alert').allTextContents()).join(' '), { timeout: 150_000 }).toMatch(/Another tab of the lab is training/);
+    await expect
+      .poll(async () => (await other.getByRole('alert').allTextContents()).join(' '), { timeout: 150_000 })
+      .toMatch(/Another tab of the lab is training/);
     await other.close();
 
     const seen = await watchSteps(page, (step) => step >= 14);
@@ -92,7 +96,9 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
     expect(latest).toBeLessThan(first - 0.3);
 
     // The first step's wait was shown with its time ("… 3 s"), as every long step's is.
-    expect(await statusLog()).toContainEqual(expect.stringMatching(/^Compiling the kernels and running the first step… \d+ s/));
+    expect(await statusLog()).toContainEqual(
+      expect.stringMatching(/^Compiling the kernels and running the first step… \d+ s/),
+    );
     await page.getByRole('button', { name: 'Pause' }).click();
     await watchSteps(page, (_, text) => text.startsWith('Paused'));
     // Said the moment Pause was pressed, before the run reached its step boundary.
@@ -103,20 +109,36 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
 
     await page.getByRole('button', { name: 'Generate' }).click();
     const output = page.getByRole('status', { name: 'Sample output' });
-    await expect.poll(async () => ((await output.textContent()) ?? '').length, { timeout: 150_000 }).toBeGreaterThan('life is about'.length + 5);
-    await expect.poll(() => page.getByRole('button', { name: 'Generate' }).isEnabled(), { timeout: 150_000 }).toBe(true);
+    await expect
+      .poll(async () => ((await output.textContent()) ?? '').length, { timeout: 150_000 })
+      .toBeGreaterThan('life is about'.length + 5);
+    await expect
+      .poll(() => page.getByRole('button', { name: 'Generate' }).isEnabled(), { timeout: 150_000 })
+      .toBe(true);
     // The continuation may open with a newline; any character after the prompt counts.
     expect(await output.textContent()).toMatch(/^life is about[\s\S]{5,}/);
 
     // Download the run as a Hugging Face folder (a zip of model.safetensors, config.json, tokenizer.json).
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /^Download / }).first().click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page
+        .getByRole('button', { name: /^Download / })
+        .first()
+        .click(),
+    ]);
     const zip = unzipSync(new Uint8Array(await readFile(await download.path())));
     const names = Object.keys(zip).sort();
     expect(names).toHaveLength(3);
     const folder = names[0]!.split('/')[0]!;
     expect(names).toEqual([`${folder}/config.json`, `${folder}/model.safetensors`, `${folder}/tokenizer.json`]);
     const config = JSON.parse(new TextDecoder().decode(zip[`${folder}/config.json`]));
-    expect(config).toMatchObject({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_embd: 32, n_positions: 32, n_layer: 2 });
+    expect(config).toMatchObject({
+      model_type: 'gpt2',
+      architectures: ['GPT2LMHeadModel'],
+      n_embd: 32,
+      n_positions: 32,
+      n_layer: 2,
+    });
     const weights = parseSafetensors(zip[`${folder}/model.safetensors`]!);
     expect(weights.metadata).toEqual({ format: 'pt' });
     expect(weights.tensors.get('transformer.wte.weight')!.shape).toEqual([config.vocab_size, 32]);
@@ -128,7 +150,9 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
 
     await page.reload();
     const offer = page.getByRole('region', { name: 'Unfinished run' });
-    await expect.poll(async () => (await offer.count()) > 0 && (await offer.textContent()), { timeout: 150_000 }).toContain(`stopped at step ${paused.step} of 40`);
+    await expect
+      .poll(async () => (await offer.count()) > 0 && (await offer.textContent()), { timeout: 150_000 })
+      .toContain(`stopped at step ${paused.step} of 40`);
     await offer.getByRole('button', { name: 'Resume' }).click();
     const resumed = await watchSteps(page, (step) => step >= paused.step + 2);
     // The curve continues from the checkpoint: no step before it is shown (or trained) again.
@@ -162,7 +186,9 @@ describe('the lab in headless Chromium (built app, WebGPU on SwiftShader)', () =
     await page.goto(app().base);
     await page.getByText('Training needs WebGPU.').waitFor({ timeout: 30_000 });
     expect(await page.getByRole('alert').first().textContent()).toMatch(/WebGPU is not available here/);
-    expect(await page.getByRole('alert').nth(1).textContent()).toMatch(/navigator\.gpu is missing\). Use a recent Chrome or Edge/);
+    expect(await page.getByRole('alert').nth(1).textContent()).toMatch(
+      /navigator\.gpu is missing\). Use a recent Chrome or Edge/,
+    );
     expect(await page.getByRole('button', { name: 'Train', exact: true }).isDisabled()).toBe(true);
     expect(await page.getByRole('status', { name: 'Training status' }).textContent()).toMatch(/No GPU/);
     await context.close();

@@ -18,10 +18,33 @@ const LONG_NAME = 'Supercalifragilisticexpialidocious-bookcorpus-sweep-point-wit
 
 /** A stored run as the lab worker writes one (checked by the worker's own record check first). */
 function seededRun(): RunRecord {
-  const settings = testSettings({ vocabSize: 512, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 48 }, { maxSteps: 300, datasetId: 'bundled' });
-  const steps = [1, 2, 3].map((step) => ({ step, loss: 6.5 - step * 0.3, lr: 1e-3, gradNorm: 1, tokens: step * 64, elapsedSeconds: step, tokensPerSecond: 64, tflops: 1e-5 }));
+  const settings = testSettings(
+    { vocabSize: 512, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 48 },
+    { maxSteps: 300, datasetId: 'bundled' },
+  );
+  const steps = [1, 2, 3].map((step) => ({
+    step,
+    loss: 6.5 - step * 0.3,
+    lr: 1e-3,
+    gradNorm: 1,
+    tokens: step * 64,
+    elapsedSeconds: step,
+    tokensPerSecond: 64,
+    tflops: 1e-5,
+  }));
   const record: RunRecord = {
-    summary: { id: 'run-phone', name: LONG_NAME, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', settings, status: 'stopped', checkpointStep: 0, tokens: 192, lastLoss: 5.6, tokenizer: { vocabSize: 512, fingerprint: 'f' } },
+    summary: {
+      id: 'run-phone',
+      name: LONG_NAME,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      settings,
+      status: 'stopped',
+      checkpointStep: 0,
+      tokens: 192,
+      lastLoss: 5.6,
+      tokenizer: { vocabSize: 512, fingerprint: 'f' },
+    },
     tokenizerJson: '{}',
     steps,
     evals: [{ step: 3, valLoss: 5.7 }],
@@ -51,7 +74,8 @@ async function seedRun(page: Page, record: RunRecord): Promise<void> {
 }
 
 /** The page's width against the viewport's, after the tab's content has settled. */
-const widths = (page: Page) => page.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+const widths = (page: Page) =>
+  page.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
 
 describe('the lab at phone width and from the keyboard (built app)', () => {
   it('fits 390 px on every tab without sideways scrolling; a long run name stays on few lines', async () => {
@@ -67,7 +91,11 @@ describe('the lab at phone width and from the keyboard (built app)', () => {
     expect(tabs).toEqual(['Train', 'Data', 'Plan']);
     for (const tab of tabs) {
       await page.getByRole('tab', { name: tab }).click();
-      await page.getByRole('tabpanel', { name: tab }).getByRole('heading', { level: 3 }).first().waitFor({ timeout: PAGE_READY_MS });
+      await page
+        .getByRole('tabpanel', { name: tab })
+        .getByRole('heading', { level: 3 })
+        .first()
+        .waitFor({ timeout: PAGE_READY_MS });
       await page.waitForTimeout(500); // cards that fill in after their store answers
       const { page: width, viewport } = await widths(page);
       expect({ tab, width }).toEqual({ tab, width: viewport });
@@ -92,8 +120,12 @@ describe('the lab at phone width and from the keyboard (built app)', () => {
       page.evaluate(() => ({
         focused: document.activeElement?.getAttribute('role') === 'tab' ? document.activeElement.textContent : null,
         selected: [...document.querySelectorAll('[role="tab"][aria-selected="true"]')].map((t) => t.textContent),
-        tabStops: [...document.querySelectorAll('[role="tab"]')].filter((t) => (t as HTMLElement).tabIndex === 0).map((t) => t.textContent),
-        panel: [...document.querySelectorAll('[role="tabpanel"]:not([hidden])')].map((p) => p.querySelector('h2')?.textContent),
+        tabStops: [...document.querySelectorAll('[role="tab"]')]
+          .filter((t) => (t as HTMLElement).tabIndex === 0)
+          .map((t) => t.textContent),
+        panel: [...document.querySelectorAll('[role="tabpanel"]:not([hidden])')].map(
+          (p) => p.querySelector('h2')?.textContent,
+        ),
       }));
     const at = (tab: string) => ({ focused: tab, selected: [tab], tabStops: [tab], panel: [tab] });
 
@@ -120,7 +152,10 @@ describe('the lab at phone width and from the keyboard (built app)', () => {
 
     // One Tab stop: the next Tab goes into the Train panel, not to the Data or Plan tab.
     await page.keyboard.press('Tab');
-    const into = await page.evaluate(() => ({ role: document.activeElement?.getAttribute('role') ?? null, panel: document.activeElement?.closest('[role="tabpanel"]')?.id }));
+    const into = await page.evaluate(() => ({
+      role: document.activeElement?.getAttribute('role') ?? null,
+      panel: document.activeElement?.closest('[role="tabpanel"]')?.id,
+    }));
     expect(into.role).not.toBe('tab');
     expect(into.panel).toBe(panelId);
     // Shift+Tab comes back to the selected tab.

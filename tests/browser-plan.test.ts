@@ -42,13 +42,17 @@ describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)',
     await page.getByRole('tab', { name: 'Plan' }).click();
 
     const chart = page.getByRole('figure', { name: /Predicted loss against model size/ });
-    await expect.poll(() => chart.locator('svg .recharts-line path').count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(5);
+    await expect
+      .poll(() => chart.locator('svg .recharts-line path').count(), { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(5);
 
     const speed = page.getByRole('status', { name: 'Device speed' });
     const started = Date.now();
     // About 25 s on an idle machine (SwiftShader compiles the training kernels first); twice that under load.
     await expect.poll(() => speed.textContent(), { timeout: 120_000 }).toMatch(/tokens\/s, about .* FLOP\/s/);
-    console.log(`speed probe in the browser: ${await speed.textContent()} (seen after ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(
+      `speed probe in the browser: ${await speed.textContent()} (seen after ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
     // With a measured speed, hours become a budget unit and the plan has a wall-clock estimate.
     expect(await page.getByRole('option', { name: 'hours on this device' }).isDisabled()).toBe(false);
     expect((await suggested(page))['Wall-clock estimate']).toMatch(/^about /);
@@ -56,7 +60,12 @@ describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)',
     // The post's point: 3.2e17 FLOPs at GPT-2's vocabulary and 1024 context, Hoffmann's fit.
     await page.getByLabel('Vocabulary and context').selectOption('post');
     await expect.poll(async () => (await suggested(page))['Parameters']).toMatch(/^48,347,648 /);
-    expect(await suggested(page)).toMatchObject({ Layers: '7', Width: '512', 'Block size': '1024', Vocabulary: '50,304' });
+    expect(await suggested(page)).toMatchObject({
+      Layers: '7',
+      Width: '512',
+      'Block size': '1024',
+      Vocabulary: '50,304',
+    });
     expect((await suggested(page))['Training tokens']).toMatch(/^1\.1B /);
     await page.getByLabel('Vocabulary and context').selectOption('form');
 
@@ -101,7 +110,9 @@ describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)',
     expect(await page.getByLabel('Dataset', { exact: true }).inputValue()).toBe('bookcorpus/bookcorpus');
     // No tokenizer of 50,304 yet: the model keeps the tokenizer's size, and the lab says why.
     expect(Number(await field('Vocabulary'))).toBe(Number(plan['Vocabulary']!.replace(/,/g, '')));
-    expect(await page.getByRole('note', { name: 'Plan notes' }).textContent()).toMatch(/The recipe's tokenizer is not trained yet: in Data, train a 50,304-token BPE/);
+    expect(await page.getByRole('note', { name: 'Plan notes' }).textContent()).toMatch(
+      /The recipe's tokenizer is not trained yet: in Data, train a 50,304-token BPE/,
+    );
 
     // A run past three hours is asked about first; Cancel starts nothing.
     for (const [label, value] of [
@@ -113,10 +124,14 @@ describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)',
     ]) {
       await page.getByLabel(label!, { exact: true }).fill(value!);
     }
-    expect(await page.getByLabel('Time on this device').textContent()).toMatch(/^About \d+ (days|years) on this device \(software adapter\), from the Plan tab's measured speed/);
+    expect(await page.getByLabel('Time on this device').textContent()).toMatch(
+      /^About \d+ (days|years) on this device \(software adapter\), from the Plan tab's measured speed/,
+    );
     await page.getByRole('button', { name: 'Train', exact: true }).click();
     const confirm = page.getByRole('group', { name: 'Confirm a long run' });
-    expect(await confirm.textContent()).toMatch(/^This run would take about \d+ (days|years) on this device \(software adapter\)\. Train anyway\?/);
+    expect(await confirm.textContent()).toMatch(
+      /^This run would take about \d+ (days|years) on this device \(software adapter\)\. Train anyway\?/,
+    );
     await confirm.getByRole('button', { name: 'Cancel' }).click();
     expect(await confirm.count()).toBe(0);
     expect(await page.getByRole('status', { name: 'Training status' }).textContent()).toMatch(/press Train to start/);
@@ -153,7 +168,9 @@ describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)',
     await page.getByRole('button', { name: 'Start sweep' }).click();
     const progress = page.getByRole('status', { name: 'Sweep progress' });
     await expect.poll(() => progress.textContent(), { timeout: 30_000 }).toMatch(new RegExp(`point 1 of ${n}`));
-    await expect.poll(() => progress.textContent(), { timeout: 240_000, interval: 500 }).toMatch(new RegExp(`Sweep finished: ${n} of ${n} points`));
+    await expect
+      .poll(() => progress.textContent(), { timeout: 240_000, interval: 500 })
+      .toMatch(new RegExp(`Sweep finished: ${n} of ${n} points`));
     console.log(`sweep of ${n} points took ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     const rows = page.getByRole('table', { name: 'Sweep runs' }).locator('tbody tr');
@@ -173,7 +190,9 @@ describe('the Plan tab in headless Chromium (built app, WebGPU on SwiftShader)',
     // The sweep is kept in IndexedDB: after a reload its results are still there.
     await page.reload();
     await page.getByRole('tab', { name: 'Plan' }).click();
-    await expect.poll(() => page.getByRole('status', { name: 'Sweep progress' }).textContent(), { timeout: 30_000 }).toMatch(new RegExp(`Sweep finished: ${n} of ${n}`));
+    await expect
+      .poll(() => page.getByRole('status', { name: 'Sweep progress' }).textContent(), { timeout: 30_000 })
+      .toMatch(new RegExp(`Sweep finished: ${n} of ${n}`));
     expect(await page.getByRole('table', { name: 'Sweep runs' }).locator('tbody tr').count()).toBe(n);
     expect(errors).toEqual([]);
     await context.close();

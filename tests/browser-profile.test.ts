@@ -29,9 +29,17 @@ describe('Profile one step in the lab', () => {
     expect(rows.some((r) => r.startsWith('matmulforward'))).toBe(true);
     expect(rows.some((r) => r.startsWith('adamwoptimizer'))).toBe(true);
     // Shares as printed add up to 100% (each rounded to 0.1%).
-    const shares = (await table.locator('tbody tr td:nth-child(5)').allTextContents()).map((t) => Number(t.replace('%', '')));
+    const shares = (await table.locator('tbody tr td:nth-child(5)').allTextContents()).map((t) =>
+      Number(t.replace('%', '')),
+    );
     expect(shares.length).toBe(rows.length);
-    console.log((await table.locator('tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent).join(' | ')))).join('\n'));
+    console.log(
+      (
+        await table
+          .locator('tr')
+          .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent).join(' | ')))
+      ).join('\n'),
+    );
     expect(Math.abs(shares.reduce((s, v) => s + v, 0) - 100)).toBeLessThan(0.05 * rows.length + 0.01);
     expect(await table.locator('tfoot').textContent()).toMatch(/ms wall: \d+%/);
     expect(errors).toEqual([]);

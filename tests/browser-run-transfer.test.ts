@@ -23,7 +23,9 @@ import { buildCli, removeCli, runCli } from './helpers/cli';
 
 const CORPUS = 'public/corpus/brown-fiction.txt';
 const LINES = (await readFile(CORPUS, 'utf8')).split('\n').filter(Boolean).slice(0, 400);
-const tokenizerJson = toTokenizerJson(await trainBpe(LINES, { vocabSize: 300, minFrequency: 2, specialTokens: [END_OF_TEXT] }));
+const tokenizerJson = toTokenizerJson(
+  await trainBpe(LINES, { vocabSize: 300, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
+);
 
 const SETTINGS: RunSettings = {
   model: { vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 },
@@ -41,7 +43,22 @@ const SETTINGS: RunSettings = {
 };
 /** The same settings as `train` flags. */
 const FLAGS = [
-  ...['--layers', '1', '--heads', '2', '--width', '32', '--block', '16', '--batch', '2', '--accum', '1', '--steps', '16'],
+  ...[
+    '--layers',
+    '1',
+    '--heads',
+    '2',
+    '--width',
+    '32',
+    '--block',
+    '16',
+    '--batch',
+    '2',
+    '--accum',
+    '1',
+    '--steps',
+    '16',
+  ],
   ...['--lr', '3e-3', '--min-lr', '3e-4', '--warmup', '2', '--weight-decay', '0.1', '--grad-clip', '1'],
   ...['--eval-every', '8', '--eval-batches', '1', '--checkpoint-every', '100', '--seed', '5'],
 ];
@@ -57,7 +74,15 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'garden-transfer-'));
   data = join(dir, 'data');
   await writeFile(join(dir, 'tokenizer.json'), tokenizerJson);
-  const prepared = await runCli(['prepare', '--source', 'bundled', '--tokenizer', join(dir, 'tokenizer.json'), '--out', data]);
+  const prepared = await runCli([
+    'prepare',
+    '--source',
+    'bundled',
+    '--tokenizer',
+    join(dir, 'tokenizer.json'),
+    '--out',
+    data,
+  ]);
   expect(prepared.code, prepared.stderr).toBe(0);
   env = await startBrowserEnv();
   browser = env.browser;
@@ -75,7 +100,11 @@ afterAll(async () => {
 type Files = { name: string; bytes: number[] }[];
 
 /** Sends one lab message in the page; its events, with exported bytes as plain arrays. */
-async function lab(request: unknown, expect: 'run-ended' | 'export' | 'run', pauseAtStep?: number): Promise<LabEvent[]> {
+async function lab(
+  request: unknown,
+  expect: 'run-ended' | 'export' | 'run',
+  pauseAtStep?: number,
+): Promise<LabEvent[]> {
   return page.evaluate(
     async ([request, expect, pauseAtStep]) => {
       // Files go in as number arrays (evaluate's arguments are JSON) and become bytes here.
@@ -83,7 +112,9 @@ async function lab(request: unknown, expect: 'run-ended' | 'export' | 'run', pau
       if (message.files) message.files = message.files.map((f) => ({ name: f.name, bytes: Uint8Array.from(f.bytes) }));
       const events = await window.gardenLab.send(message as never, expect, { pauseAtStep: pauseAtStep });
       // Uint8Arrays do not survive evaluate's JSON: send numbers.
-      return events.map((e) => (e.type === 'export' ? { ...e, files: e.files.map((f) => ({ name: f.name, bytes: Array.from(f.bytes) })) } : e)) as never;
+      return events.map((e) =>
+        e.type === 'export' ? { ...e, files: e.files.map((f) => ({ name: f.name, bytes: Array.from(f.bytes) })) } : e,
+      ) as never;
     },
     [request, expect, pauseAtStep] as const,
   );
@@ -106,7 +137,8 @@ async function writeFolder(path: string, files: Files): Promise<void> {
   for (const f of files) await writeFile(join(path, f.name), Uint8Array.from(f.bytes));
 }
 
-const weightsOf = (files: Files) => Buffer.from(Uint8Array.from(files.find((f) => f.name === 'model.safetensors')!.bytes));
+const weightsOf = (files: Files) =>
+  Buffer.from(Uint8Array.from(files.find((f) => f.name === 'model.safetensors')!.bytes));
 
 describe('runs between the lab and the command line', () => {
   let labFinal: Buffer;
@@ -114,7 +146,14 @@ describe('runs between the lab and the command line', () => {
 
   it('the browser tokenizes the bundled corpus into the same tokens as prepare', { timeout: 120_000 }, async () => {
     const answer = await page.evaluate(
-      ([json]) => window.gardenLab.ingest({ type: 'ingest', id: 'brown', name: 'Brown fiction', spec: { kind: 'bundled', url: window.gardenLab.bundledUrl }, tokenizerJson: json! }),
+      ([json]) =>
+        window.gardenLab.ingest({
+          type: 'ingest',
+          id: 'brown',
+          name: 'Brown fiction',
+          spec: { kind: 'bundled', url: window.gardenLab.bundledUrl },
+          tokenizerJson: json!,
+        }),
       [tokenizerJson],
     );
     expect(answer.type, JSON.stringify(answer)).toBe('done');
@@ -125,43 +164,66 @@ describe('runs between the lab and the command line', () => {
     expect(browserManifest.tokenizer.fingerprint).toBe(cliManifest.tokenizer.fingerprint);
   });
 
-  it('lab -> CLI: paused in the lab near step 5, finished by train --resume, equals the lab finishing it', { timeout: 300_000 }, async () => {
-    const started = await lab({ type: 'start', settings: SETTINGS, tokenizerJson }, 'run-ended', 5);
-    const paused = lastRun(started);
-    // The pause lands between steps: at 5, or one later if the next step had already begun.
-    expect(paused.status).toBe('paused');
-    expect(paused.checkpointStep).toBeGreaterThanOrEqual(5);
-    expect(paused.checkpointStep).toBeLessThan(16);
-    labRunId = paused.id;
-    const full = exported(await lab({ type: 'export-run', runId: paused.id, full: true }, 'export'));
-    expect(full.map((f) => f.name).sort()).toEqual(['config.json', 'model.safetensors', 'run.json', 'tokenizer.json', 'training_state.safetensors']);
+  it(
+    'lab -> CLI: paused in the lab near step 5, finished by train --resume, equals the lab finishing it',
+    { timeout: 300_000 },
+    async () => {
+      const started = await lab({ type: 'start', settings: SETTINGS, tokenizerJson }, 'run-ended', 5);
+      const paused = lastRun(started);
+      // The pause lands between steps: at 5, or one later if the next step had already begun.
+      expect(paused.status).toBe('paused');
+      expect(paused.checkpointStep).toBeGreaterThanOrEqual(5);
+      expect(paused.checkpointStep).toBeLessThan(16);
+      labRunId = paused.id;
+      const full = exported(await lab({ type: 'export-run', runId: paused.id, full: true }, 'export'));
+      expect(full.map((f) => f.name).sort()).toEqual([
+        'config.json',
+        'model.safetensors',
+        'run.json',
+        'tokenizer.json',
+        'training_state.safetensors',
+      ]);
 
-    expect(lastRun(await lab({ type: 'resume', runId: paused.id }, 'run-ended'))).toMatchObject({ status: 'done', checkpointStep: 16 });
-    labFinal = weightsOf(exported(await lab({ type: 'export-run', runId: paused.id }, 'export')));
+      expect(lastRun(await lab({ type: 'resume', runId: paused.id }, 'run-ended'))).toMatchObject({
+        status: 'done',
+        checkpointStep: 16,
+      });
+      labFinal = weightsOf(exported(await lab({ type: 'export-run', runId: paused.id }, 'export')));
 
-    const fromLab = join(dir, 'from-lab');
-    await writeFolder(fromLab, full);
-    const resumed = await runCli(['train', '--resume', fromLab, '--data', data]);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    expect(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!)).toMatchObject({ step: 16 });
-    expect((await readFile(join(fromLab, 'model.safetensors'))).equals(labFinal)).toBe(true);
-  });
+      const fromLab = join(dir, 'from-lab');
+      await writeFolder(fromLab, full);
+      const resumed = await runCli(['train', '--resume', fromLab, '--data', data]);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!)).toMatchObject({ step: 16 });
+      expect((await readFile(join(fromLab, 'model.safetensors'))).equals(labFinal)).toBe(true);
+    },
+  );
 
-  it('CLI -> lab: train interrupted by SIGINT, imported and finished in the lab, equals the same weights', { timeout: 300_000 }, async () => {
-    expect(labRunId).toBeDefined();
-    const out = join(dir, 'cli-run');
-    const interrupted = await runCli(['train', '--data', data, '--out', out, ...FLAGS], { interruptAfterSteps: 3 });
-    expect(interrupted.code, interrupted.stderr).toBe(0);
-    const files: Files = [];
-    for (const name of await readdir(out)) if (!name.endsWith('.jsonl')) files.push({ name, bytes: Array.from(await readFile(join(out, name))) });
-    const state = JSON.parse(interrupted.stdout.trim().split('\n').at(-1)!) as { step: number };
-    expect(state.step).toBeGreaterThanOrEqual(3);
-    expect(state.step).toBeLessThan(16);
+  it(
+    'CLI -> lab: train interrupted by SIGINT, imported and finished in the lab, equals the same weights',
+    { timeout: 300_000 },
+    async () => {
+      expect(labRunId).toBeDefined();
+      const out = join(dir, 'cli-run');
+      const interrupted = await runCli(['train', '--data', data, '--out', out, ...FLAGS], { interruptAfterSteps: 3 });
+      expect(interrupted.code, interrupted.stderr).toBe(0);
+      const files: Files = [];
+      for (const name of await readdir(out))
+        if (!name.endsWith('.jsonl')) files.push({ name, bytes: Array.from(await readFile(join(out, name))) });
+      const state = JSON.parse(interrupted.stdout.trim().split('\n').at(-1)!) as { step: number };
+      expect(state.step).toBeGreaterThanOrEqual(3);
+      expect(state.step).toBeLessThan(16);
 
-    const imported = lastRun(await lab({ type: 'import-run', files, source: 'cli-run' }, 'run'));
-    expect(imported).toMatchObject({ status: 'paused', checkpointStep: state.step });
-    expect(imported.settings.datasetId).toBe('brown'); // the browser's own copy, found by content
-    expect(lastRun(await lab({ type: 'resume', runId: imported.id }, 'run-ended'))).toMatchObject({ status: 'done', checkpointStep: 16 });
-    expect(weightsOf(exported(await lab({ type: 'export-run', runId: imported.id }, 'export'))).equals(labFinal)).toBe(true);
-  });
+      const imported = lastRun(await lab({ type: 'import-run', files, source: 'cli-run' }, 'run'));
+      expect(imported).toMatchObject({ status: 'paused', checkpointStep: state.step });
+      expect(imported.settings.datasetId).toBe('brown'); // the browser's own copy, found by content
+      expect(lastRun(await lab({ type: 'resume', runId: imported.id }, 'run-ended'))).toMatchObject({
+        status: 'done',
+        checkpointStep: 16,
+      });
+      expect(
+        weightsOf(exported(await lab({ type: 'export-run', runId: imported.id }, 'export'))).equals(labFinal),
+      ).toBe(true);
+    },
+  );
 });

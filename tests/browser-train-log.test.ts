@@ -17,7 +17,9 @@ describe('the training log (built app in headless Chromium)', () => {
     const context = await app().browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
     const page = await context.newPage();
     await page.goto(app().base);
-    await expect.poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 60_000 }).toMatch(/press Train to start/);
+    await expect
+      .poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 60_000 })
+      .toMatch(/press Train to start/);
     await trainTokenizerInData(page, 300);
     for (const [label, value] of [
       ['Layers', '1'],
@@ -37,7 +39,11 @@ describe('the training log (built app in headless Chromium)', () => {
     const text = (await log.textContent())!;
     const lines = text.split('\n');
     expect(lines[0]).toMatch(/^step 0\/4: started: .+; validation on [\d,]+ tokens \(\d+ batches\)$/);
-    expect(lines.filter((l) => /^step \d\/4: loss \d+\.\d{4}, lr \d\.\d\de-\d, [\d.]+ ms, [\d,]+ tok\/s, [\d.e-]+ TFLOP\/s$/.test(l))).toHaveLength(4);
+    expect(
+      lines.filter((l) =>
+        /^step \d\/4: loss \d+\.\d{4}, lr \d\.\d\de-\d, [\d.]+ ms, [\d,]+ tok\/s, [\d.e-]+ TFLOP\/s$/.test(l),
+      ),
+    ).toHaveLength(4);
     const val = lines.filter((l) => l.startsWith('step 2/4: val loss'));
     expect(val).toHaveLength(1);
     const tokens = /on ([\d,]+) tokens$/.exec(val[0]!)![1]!;
@@ -47,14 +53,19 @@ describe('the training log (built app in headless Chromium)', () => {
 
     await card.getByRole('button', { name: 'Copy', exact: true }).click();
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(text);
-    const [download] = await Promise.all([page.waitForEvent('download'), card.getByRole('button', { name: 'Download', exact: true }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      card.getByRole('button', { name: 'Download', exact: true }).click(),
+    ]);
     expect(await readFile((await download.path())!, 'utf8')).toBe(`${text}\n`);
 
     // After a reload, Show brings the stored log back with the run's curve.
     await page.reload();
     await page.getByRole('tab', { name: 'Train' }).click();
     await page.getByRole('list', { name: 'Runs' }).getByRole('button', { name: 'Show', exact: true }).click();
-    await expect.poll(() => page.getByRole('log', { name: 'Training log' }).textContent(), { timeout: 60_000 }).toBe(text);
+    await expect
+      .poll(() => page.getByRole('log', { name: 'Training log' }).textContent(), { timeout: 60_000 })
+      .toBe(text);
     await context.close();
   });
 });

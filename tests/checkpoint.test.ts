@@ -14,7 +14,16 @@ describe('Hugging Face checkpoints', () => {
     const model = new GPTModel(ctx, cfg);
     model.initialize(9);
     const files = await exportHfModel(model);
-    expect(files.config).toMatchObject({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_embd: 12, n_layer: 2, n_head: 2, vocab_size: 29, n_positions: 9, activation_function: 'gelu_new' });
+    expect(files.config).toMatchObject({
+      model_type: 'gpt2',
+      architectures: ['GPT2LMHeadModel'],
+      n_embd: 12,
+      n_layer: 2,
+      n_head: 2,
+      vocab_size: 29,
+      n_positions: 9,
+      activation_function: 'gelu_new',
+    });
     const parsed = parseSafetensors(files.safetensors);
     expect(parsed.metadata.format).toBe('pt');
     expect(parsed.tensors.get('transformer.h.1.attn.c_attn.weight')!.shape).toEqual([12, 36]); // Conv1D [in, out]
@@ -41,15 +50,36 @@ describe('Hugging Face checkpoints', () => {
           const shape = edit(t.name, t.shape);
           if (!shape) return [];
           const data = tensorAsFloat32(t);
-          return [{ name: t.name, dtype: 'F32' as const, shape, data: shape.reduce((a, b) => a * b, 1) === data.length ? data : new Float32Array(shape.reduce((a, b) => a * b, 1)) }];
+          return [
+            {
+              name: t.name,
+              dtype: 'F32' as const,
+              shape,
+              data:
+                shape.reduce((a, b) => a * b, 1) === data.length
+                  ? data
+                  : new Float32Array(shape.reduce((a, b) => a * b, 1)),
+            },
+          ];
         }),
       );
     const missing = rewrite((name, shape) => (name === 'transformer.h.1.ln_2.bias' ? null : shape));
-    expect(() => importHfModel(ctx, { safetensors: missing, config: files.config })).toThrow(/missing tensor transformer\.h\.1\.ln_2\.bias/);
+    expect(() => importHfModel(ctx, { safetensors: missing, config: files.config })).toThrow(
+      /missing tensor transformer\.h\.1\.ln_2\.bias/,
+    );
     const wrong = rewrite((name, shape) => (name === 'transformer.wpe.weight' ? [10, 12] : shape));
-    expect(() => importHfModel(ctx, { safetensors: wrong, config: files.config })).toThrow(/tensor transformer\.wpe\.weight has shape \[10,12\], expected \[9,12\]/);
-    expect(() => importHfModel(ctx, { safetensors: files.safetensors.slice(0, files.safetensors.length - 7), config: files.config })).toThrow(/truncated|shorter|out of range|exceeds/i);
-    expect(() => importHfModel(ctx, { safetensors: files.safetensors, config: { ...files.config, n_head: 5 } })).toThrow(/not divisible/);
+    expect(() => importHfModel(ctx, { safetensors: wrong, config: files.config })).toThrow(
+      /tensor transformer\.wpe\.weight has shape \[10,12\], expected \[9,12\]/,
+    );
+    expect(() =>
+      importHfModel(ctx, {
+        safetensors: files.safetensors.slice(0, files.safetensors.length - 7),
+        config: files.config,
+      }),
+    ).toThrow(/truncated|shorter|out of range|exceeds/i);
+    expect(() =>
+      importHfModel(ctx, { safetensors: files.safetensors, config: { ...files.config, n_head: 5 } }),
+    ).toThrow(/not divisible/);
     model.destroy();
   });
 

@@ -44,7 +44,18 @@ afterAll(async () => {
 });
 
 const prepare = (url: string, out: string) =>
-  inProcess(prepareCommand, ['--source', url, '--tokenizer', tokenizerPath, '--out', out, '--shard-tokens', '500', '--stall-timeout', '0.3']);
+  inProcess(prepareCommand, [
+    '--source',
+    url,
+    '--tokenizer',
+    tokenizerPath,
+    '--out',
+    out,
+    '--shard-tokens',
+    '500',
+    '--stall-timeout',
+    '0.3',
+  ]);
 
 async function folderTokens(folder: string): Promise<{ manifest: DatasetManifest; tokens: number[] }> {
   const manifest = JSON.parse(await readFile(join(folder, 'manifest.json'), 'utf8')) as DatasetManifest;
@@ -88,16 +99,30 @@ describe('prepare on a stalled server', () => {
     // Three tries of 0.3 s and two back-offs (0.5 s, 1 s): retried, but not retries × retries times.
     expect((performance.now() - started) / 1000).toBeLessThan(6);
     expect(server.requests.filter((r) => r.path === '/stall-headers/files/book.txt')).toHaveLength(3);
-    expect(result.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^prepare: ${url.replace(/[.?/]/g, '\\$&')} sent nothing for 0\\.3 s \\(retried\\)`));
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(
+      new RegExp(`^prepare: ${url.replace(/[.?/]/g, '\\$&')} sent nothing for 0\\.3 s \\(retried\\)`),
+    );
     await expect(readFile(join(out, 'manifest.json'))).rejects.toThrow();
   }, 60_000);
 
   it('train-tokenizer takes the same --stall-timeout and writes nothing', async () => {
     const url = `${server.url}/stall/files/book.txt`;
     const out = join(dir, 'tokenizer-from-stall.json');
-    const result = await inProcess(trainTokenizerCommand, ['--source', url, '--vocab', '300', '--out', out, '--stall-timeout', '0.3', '--quiet']);
+    const result = await inProcess(trainTokenizerCommand, [
+      '--source',
+      url,
+      '--vocab',
+      '300',
+      '--out',
+      out,
+      '--stall-timeout',
+      '0.3',
+      '--quiet',
+    ]);
     expect(result.code).toBe(2);
-    expect(result.stderr.trim()).toBe(`train-tokenizer: ${url} sent nothing for 0.3 s (retried): the server stalled; try again later`);
+    expect(result.stderr.trim()).toBe(
+      `train-tokenizer: ${url} sent nothing for 0.3 s (retried): the server stalled; try again later`,
+    );
     await expect(readFile(out)).rejects.toThrow();
   }, 60_000);
 });

@@ -35,7 +35,9 @@ beforeAll(async () => {
   await writeFile(join(dir, 'book.txt'), ROWS.join('\n') + '\n');
   server = await startDataServer();
   server.add('books.parquet', await makeParquet(ROWS, { rowGroupSize: 200, codec: 'ZSTD' }));
-  server.addDataset('garden/books', [{ config: 'default', split: 'train', name: '0.parquet', bytes: await makeParquet(ROWS, { rowGroupSize: 300 }) }]);
+  server.addDataset('garden/books', [
+    { config: 'default', split: 'train', name: '0.parquet', bytes: await makeParquet(ROWS, { rowGroupSize: 300 }) },
+  ]);
 });
 
 afterAll(async () => {
@@ -52,9 +54,22 @@ async function folderTokens(folder: string): Promise<{ manifest: DatasetManifest
 describe('prepare CLI', () => {
   it('tokenizes a text file into shards + manifest.json, and prints a JSON summary', async () => {
     const out = join(dir, 'from-file');
-    const { code, stdout } = await prepare('--source', join(dir, 'book.txt'), '--tokenizer', tokenizerPath, '--out', out, '--shard-tokens', '2000');
+    const { code, stdout } = await prepare(
+      '--source',
+      join(dir, 'book.txt'),
+      '--tokenizer',
+      tokenizerPath,
+      '--out',
+      out,
+      '--shard-tokens',
+      '2000',
+    );
     expect(code).toBe(0);
-    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as { tokens: number; complete: boolean; dtype: string };
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      tokens: number;
+      complete: boolean;
+      dtype: string;
+    };
     const { manifest, tokens } = await folderTokens(out);
     expect(tokens).toEqual([...ROWS.flatMap((r) => tokenizer.encode(r + '\n')), eot]);
     expect(summary).toMatchObject({ tokens: tokens.length, complete: true, dtype: 'uint16' });
@@ -65,7 +80,18 @@ describe('prepare CLI', () => {
     const out = join(dir, 'from-url');
     const url = `${server.url}/files/books.parquet`;
     const expected = ROWS.flatMap((r) => [...tokenizer.encode(r), eot]); // parquet rows are documents by default
-    const first = await prepare('--source', url, '--tokenizer', tokenizerPath, '--out', out, '--max-tokens', '3000', '--shard-tokens', '1000');
+    const first = await prepare(
+      '--source',
+      url,
+      '--tokenizer',
+      tokenizerPath,
+      '--out',
+      out,
+      '--max-tokens',
+      '3000',
+      '--shard-tokens',
+      '1000',
+    );
     expect(first.code).toBe(0);
     const partial = await folderTokens(out);
     expect(partial.manifest.tokens).toBeGreaterThanOrEqual(3000);
@@ -79,21 +105,45 @@ describe('prepare CLI', () => {
   it('resolves a Hub dataset id through the (local) Hub endpoints', async () => {
     const out = join(dir, 'from-hub');
     const { code } = await prepare(
-      '--source', 'garden/books', '--tokenizer', tokenizerPath, '--out', out,
-      '--hub-endpoint', `${server.url}/hub`, '--datasets-server', `${server.url}/datasets-server`,
+      '--source',
+      'garden/books',
+      '--tokenizer',
+      tokenizerPath,
+      '--out',
+      out,
+      '--hub-endpoint',
+      `${server.url}/hub`,
+      '--datasets-server',
+      `${server.url}/datasets-server`,
     );
     expect(code).toBe(0);
     expect((await folderTokens(out)).manifest.rows).toBe(ROWS.length);
   });
 
   it('fails with a clear message and exit code 2', async () => {
-    const missing = await prepare('--source', `${server.url}/status/404/files/books.parquet`, '--tokenizer', tokenizerPath, '--out', join(dir, 'x'));
+    const missing = await prepare(
+      '--source',
+      `${server.url}/status/404/files/books.parquet`,
+      '--tokenizer',
+      tokenizerPath,
+      '--out',
+      join(dir, 'x'),
+    );
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/404/);
     const usage = await prepare('--source', 'garden/books');
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/usage: prepare/);
-    const badLimit = await prepare('--source', join(dir, 'book.txt'), '--tokenizer', tokenizerPath, '--out', join(dir, 'y'), '--max-tokens', 'lots');
+    const badLimit = await prepare(
+      '--source',
+      join(dir, 'book.txt'),
+      '--tokenizer',
+      tokenizerPath,
+      '--out',
+      join(dir, 'y'),
+      '--max-tokens',
+      'lots',
+    );
     expect(badLimit.stderr).toMatch(/--max-tokens must be a whole number of at least 1 \(e\.g\. 1\.1e9\), got "lots"/);
   });
 });

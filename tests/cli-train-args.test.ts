@@ -41,7 +41,19 @@ describe('train settings', () => {
 
   it('explicit flags over the plan over the device defaults; --tokens sets the steps', async () => {
     const plan = await readPlan('{"model":{"nLayer":7,"nHead":8,"nEmbd":512,"blockSize":1024},"tokens":1e9}');
-    const args = parseTrainArgs([...base, '--layers', '2', '--block', '64', '--tokens', '1_000_000', '--lr', '3e-3', '--seed', '9']);
+    const args = parseTrainArgs([
+      ...base,
+      '--layers',
+      '2',
+      '--block',
+      '64',
+      '--tokens',
+      '1_000_000',
+      '--lr',
+      '3e-3',
+      '--seed',
+      '9',
+    ]);
     const settings = buildSettings(args, { isSoftware: true, vocabSize: 400, datasetId: 'x', plan });
     const soft = suggestSettings({ isSoftware: true });
     expect(settings.model).toEqual({ vocabSize: 400, blockSize: 64, nLayer: 2, nHead: 8, nEmbd: 512 });
@@ -49,7 +61,12 @@ describe('train settings', () => {
     expect(settings.lr).toEqual({ maxLr: 3e-3, minLr: 3e-3 / 10, warmupSteps: soft.lr.warmupSteps });
     expect(settings.seed).toBe(9);
     const defaults = buildSettings(parseTrainArgs(base), { isSoftware: true, vocabSize: 400, datasetId: 'x' });
-    expect(defaults).toEqual({ ...soft, model: { ...soft.model, vocabSize: 400 }, datasetId: 'x', autoMicroBatch: true });
+    expect(defaults).toEqual({
+      ...soft,
+      model: { ...soft.model, vocabSize: 400 },
+      datasetId: 'x',
+      autoMicroBatch: true,
+    });
   });
 
   it('refuses a plan that is not one, naming what to pass', async () => {

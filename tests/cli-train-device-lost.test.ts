@@ -19,7 +19,30 @@ import { trainBpe } from '../src/tokenizer/trainer';
 import { END_OF_TEXT } from '../src/tokenizer/types';
 import { inProcess } from './helpers/cli';
 
-const RUN = ['--layers', '1', '--heads', '2', '--width', '32', '--block', '16', '--batch', '2', '--seed', '5', '--steps', '6', '--checkpoint-every', '3', '--eval-every', '3', '--eval-batches', '1', '--print-every', '1'];
+const RUN = [
+  '--layers',
+  '1',
+  '--heads',
+  '2',
+  '--width',
+  '32',
+  '--block',
+  '16',
+  '--batch',
+  '2',
+  '--seed',
+  '5',
+  '--steps',
+  '6',
+  '--checkpoint-every',
+  '3',
+  '--eval-every',
+  '3',
+  '--eval-batches',
+  '1',
+  '--print-every',
+  '1',
+];
 const NO_WAIT = { maxTries: 3, windowMs: 60_000, backoffMs: () => 0 };
 
 let dir: string;
@@ -28,10 +51,17 @@ let data: string;
 let warm: GpuContext | undefined;
 const reuse = async () => (warm = warm && !warm.isLost() ? warm : await createNodeContext());
 
-const train = (out: string, options: TrainOptions) => inProcess((a) => trainCommand(a, { context: reuse, recovery: NO_WAIT, ...options }), ['--data', data, '--out', out, ...RUN]);
+const train = (out: string, options: TrainOptions) =>
+  inProcess(
+    (a) => trainCommand(a, { context: reuse, recovery: NO_WAIT, ...options }),
+    ['--data', data, '--out', out, ...RUN],
+  );
 
 async function logSteps(folder: string): Promise<number[]> {
-  const lines = (await readFile(join(folder, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss?: number });
+  const lines = (await readFile(join(folder, 'log.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { step: number; loss?: number });
   return lines.filter((l) => l.loss !== undefined).map((l) => l.step);
 }
 
@@ -39,9 +69,21 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'garden-lost-'));
   const text = (await readFile('public/corpus/brown-fiction.txt', 'utf8')).slice(0, 30_000);
   await writeFile(join(dir, 'corpus.txt'), text);
-  await writeFile(join(dir, 'tok.json'), toTokenizerJson(await trainBpe(text.split('\n'), { vocabSize: 300, minFrequency: 2, specialTokens: [END_OF_TEXT] })));
+  await writeFile(
+    join(dir, 'tok.json'),
+    toTokenizerJson(
+      await trainBpe(text.split('\n'), { vocabSize: 300, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
+    ),
+  );
   data = join(dir, 'data');
-  const prepared = await inProcess(prepareCommand, ['--source', join(dir, 'corpus.txt'), '--tokenizer', join(dir, 'tok.json'), '--out', data]);
+  const prepared = await inProcess(prepareCommand, [
+    '--source',
+    join(dir, 'corpus.txt'),
+    '--tokenizer',
+    join(dir, 'tok.json'),
+    '--out',
+    data,
+  ]);
   expect(prepared.code).toBe(0);
 });
 
@@ -59,8 +101,19 @@ describe('train on a lost GPU device', () => {
       },
     });
     expect(result.code).toBe(0);
-    expect(result.stderr.split('\n').filter((l) => l.includes('GPU device lost'))).toEqual(['train: GPU device lost at step 5: resuming from the checkpoint at step 3 (try 1 of 3)…']);
-    expect(seen.map((p) => [p.step, p.device])).toEqual([[1, 0], [2, 0], [3, 0], [4, 0], [5, 0], [4, 1], [5, 1], [6, 1]]);
+    expect(result.stderr.split('\n').filter((l) => l.includes('GPU device lost'))).toEqual([
+      'train: GPU device lost at step 5: resuming from the checkpoint at step 3 (try 1 of 3)…',
+    ]);
+    expect(seen.map((p) => [p.step, p.device])).toEqual([
+      [1, 0],
+      [2, 0],
+      [3, 0],
+      [4, 0],
+      [5, 0],
+      [4, 1],
+      [5, 1],
+      [6, 1],
+    ]);
     // The new device, from the checkpoint on disk, redoes the lost steps bit for bit (the resume is exact).
     expect(seen.slice(5, 7).map((p) => p.loss)).toEqual(seen.slice(3, 5).map((p) => p.loss));
     expect(await logSteps(out)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -86,7 +139,9 @@ describe('train on a lost GPU device', () => {
     expect(result.code).toBe(1);
     expect(made).toBe(4);
     expect(result.stderr.split('\n').filter((l) => l.includes('(try '))).toHaveLength(3);
-    expect(result.stderr.trim().split('\n').at(-1)).toBe(`train: GPU device lost at step 4: the new GPU device was lost before the run could continue. 3 tries to continue on a new device within 60 seconds failed. The checkpoint at step 3 is saved: continue with \`train --resume ${out}\``);
+    expect(result.stderr.trim().split('\n').at(-1)).toBe(
+      `train: GPU device lost at step 4: the new GPU device was lost before the run could continue. 3 tries to continue on a new device within 60 seconds failed. The checkpoint at step 3 is saved: continue with \`train --resume ${out}\``,
+    );
     expect(await logSteps(out)).toEqual([1, 2, 3]);
     const run = readRunDir(await readRunFolder(out));
     expect(run.checkpoint.step).toBe(3);

@@ -68,7 +68,9 @@ describe('brownFileToText', () => {
 
   it('pairs single quotes, including one that never closes', () => {
     expect(brownFileToText("He/pps said/vbd ,/, '/' Give/vb it/ppo '/' ./.")).toBe("He said, 'Give it.'");
-    expect(brownFileToText("A/at '/' why/wrb '/' and/cc said/vbd ,/, '/' Look/vb ./.")).toBe("A 'why' and said, 'Look.");
+    expect(brownFileToText("A/at '/' why/wrb '/' and/cc said/vbd ,/, '/' Look/vb ./.")).toBe(
+      "A 'why' and said, 'Look.",
+    );
   });
 
   it('names the line of a token without a tag', () => {

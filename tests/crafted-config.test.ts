@@ -25,7 +25,9 @@ import { buildCli, removeCli } from './helpers/cli';
 import { testSettings } from './helpers/settings';
 
 const text = readFileSync('public/corpus/brown-fiction.txt', 'utf8').split('\n').slice(0, 200);
-const tokenizerJson = toTokenizerJson(await trainBpe(text, { vocabSize: 280, minFrequency: 2, specialTokens: [END_OF_TEXT] }));
+const tokenizerJson = toTokenizerJson(
+  await trainBpe(text, { vocabSize: 280, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
+);
 const model = { vocabSize: 280, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8 };
 
 function arena(seed: number): Uint8Array {
@@ -34,7 +36,16 @@ function arena(seed: number): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
-const checkpoint: CheckpointData = { step: 2, adamStep: 2, samplerState: 7, tokens: 32, elapsedSeconds: 1, params: arena(1), adamM: arena(2), adamV: arena(3) };
+const checkpoint: CheckpointData = {
+  step: 2,
+  adamStep: 2,
+  samplerState: 7,
+  tokens: 32,
+  elapsedSeconds: 1,
+  params: arena(1),
+  adamM: arena(2),
+  adamV: arena(3),
+};
 const record: RunRecord = {
   summary: {
     id: 'run-c',
@@ -54,12 +65,17 @@ const record: RunRecord = {
 const runDir = runDirFiles(record, checkpoint);
 const hfFolder = runDir.filter((f) => ['config.json', 'model.safetensors', 'tokenizer.json'].includes(f.name));
 const modelBytes = runDir.find((f) => f.name === 'model.safetensors')!.bytes.byteLength;
-const baseConfig = JSON.parse(new TextDecoder().decode(runDir.find((f) => f.name === 'config.json')!.bytes)) as Record<string, unknown>;
+const baseConfig = JSON.parse(new TextDecoder().decode(runDir.find((f) => f.name === 'config.json')!.bytes)) as Record<
+  string,
+  unknown
+>;
 
 function withConfig(files: RunDirFile[], patch: Record<string, unknown>): RunDirFile[] {
   const json = { ...baseConfig, ...patch };
   for (const [k, v] of Object.entries(patch)) if (v === undefined) delete json[k];
-  return files.map((f) => (f.name === 'config.json' ? { name: f.name, bytes: new TextEncoder().encode(JSON.stringify(json)) } : f));
+  return files.map((f) =>
+    f.name === 'config.json' ? { name: f.name, bytes: new TextEncoder().encode(JSON.stringify(json)) } : f,
+  );
 }
 
 function errorOf(fn: () => unknown): Error {
@@ -75,7 +91,9 @@ function errorOf(fn: () => unknown): Error {
 const fixtureBytes = new Uint8Array(readFileSync('tests/fixtures/gpt-tiny.safetensors'));
 function craftedFixture(patch: Record<string, unknown>): Uint8Array {
   const headerLength = Number(new DataView(fixtureBytes.buffer, fixtureBytes.byteOffset).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(fixtureBytes.subarray(8, 8 + headerLength))) as { __metadata__: Record<string, string> };
+  const header = JSON.parse(new TextDecoder().decode(fixtureBytes.subarray(8, 8 + headerLength))) as {
+    __metadata__: Record<string, string>;
+  };
   header.__metadata__.config = JSON.stringify({ ...(JSON.parse(header.__metadata__.config!) as object), ...patch });
   let text = JSON.stringify(header);
   text += ' '.repeat((8 - ((8 + text.length) % 8)) % 8);
@@ -91,11 +109,23 @@ const fixtureCheck = (bytes: Uint8Array) => fixtureConfig(parseSafetensors(bytes
 // Each crafted value, the field it is in, and what the message must say about it.
 const CASES: [string, Record<string, unknown>, RegExp][] = [
   ['n_layer 1e8', { n_layer: 100000000 }, /n_layer (is )?100000000/],
-  ['n_layer 1000 (under the cap, past the file)', { n_layer: 1000 }, /n_layer 1000 needs 3\.\d MB of weights but model\.safetensors holds \d+ KB/],
+  [
+    'n_layer 1000 (under the cap, past the file)',
+    { n_layer: 1000 },
+    /n_layer 1000 needs 3\.\d MB of weights but model\.safetensors holds \d+ KB/,
+  ],
   ['n_embd 1e6', { n_embd: 1000000 }, /n_embd (is )?1000000/],
-  ['n_embd 4096 (under the cap, past the file)', { n_embd: 4096, n_head: 2 }, /n_embd 4096 needs .* but model\.safetensors holds/],
+  [
+    'n_embd 4096 (under the cap, past the file)',
+    { n_embd: 4096, n_head: 2 },
+    /n_embd 4096 needs .* but model\.safetensors holds/,
+  ],
   ['vocab_size 1e9', { vocab_size: 1000000000 }, /vocab_size (is )?1000000000/],
-  ['vocab_size 1e6 (under the cap, past the file)', { vocab_size: 1000000 }, /vocab_size 1000000 needs 32 MB of weights/],
+  [
+    'vocab_size 1e6 (under the cap, past the file)',
+    { vocab_size: 1000000 },
+    /vocab_size 1000000 needs 32 MB of weights/,
+  ],
   ['n_positions 1e6', { n_positions: 1000000, n_ctx: 1000000 }, /n_positions 1000000 needs/],
   ['n_head 0', { n_head: 0 }, /n_head is 0, expected a positive integer/],
   ['n_embd not divisible by n_head', { n_head: 3 }, /n_embd 8 is not divisible by n_head 3/],
@@ -113,7 +143,10 @@ describe('crafted config.json', () => {
 
   for (const [label, patch, message] of CASES) {
     it(`${label}: one message naming config.json and the field, from importHfRun and readRunDir`, () => {
-      for (const read of [() => importHfRun(withConfig(hfFolder, patch)), () => readRunDir(withConfig(runDir, patch))]) {
+      for (const read of [
+        () => importHfRun(withConfig(hfFolder, patch)),
+        () => readRunDir(withConfig(runDir, patch)),
+      ]) {
         const started = performance.now();
         const error = errorOf(read);
         expect(performance.now() - started).toBeLessThan(500);
@@ -133,7 +166,9 @@ describe('crafted config.json', () => {
     const cfg = { vocabSize: 280, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8 };
     expect(() => checkWeightsFit(cfg, paramCount(cfg) * 2)).not.toThrow();
     expect(() => checkWeightsFit(cfg, paramCount(cfg) * 2 - 1)).toThrow(/needs .* but model\.safetensors holds/);
-    expect(() => checkWeightsFit(cfg, 1e9, 'model.safetensors', 1000)).toThrow(/this device's largest buffer is 1\.0 KB/);
+    expect(() => checkWeightsFit(cfg, 1e9, 'model.safetensors', 1000)).toThrow(
+      /this device's largest buffer is 1\.0 KB/,
+    );
   });
 });
 
@@ -195,10 +230,30 @@ function rng(seed: number): () => number {
 describe('seeded fuzz of config.json', () => {
   it('400 random configs: a clear error naming a file, or a valid result; never another throw, never past the file', () => {
     const random = rng(12);
-    const pick = <T,>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
     // Mostly the right value, so that some whole configs are valid and must import.
     const value = (good: number): unknown =>
-      random() < 0.7 ? good : pick<unknown>([0, -1, good * 2, good + 0.5, 2 ** 53, 1e8, 1e12, 1e300, Infinity, NaN, `${good}`, null, undefined, [good], { v: good }, true, Math.floor(random() * 5000)]);
+      random() < 0.7
+        ? good
+        : pick<unknown>([
+            0,
+            -1,
+            good * 2,
+            good + 0.5,
+            2 ** 53,
+            1e8,
+            1e12,
+            1e300,
+            Infinity,
+            NaN,
+            `${good}`,
+            null,
+            undefined,
+            [good],
+            { v: good },
+            true,
+            Math.floor(random() * 5000),
+          ]);
     let accepted = 0;
     let refused = 0;
     for (let i = 0; i < 400; i++) {
@@ -219,7 +274,9 @@ describe('seeded fuzz of config.json', () => {
       } catch (error) {
         expect(error, `case ${i}: ${JSON.stringify(patch)}`).toBeInstanceOf(DataError);
         message = (error as Error).message;
-        expect(message, `case ${i}`).toMatch(/^(config\.json|model\.safetensors|tokenizer\.json|run\.json|training_state\.safetensors): \S/);
+        expect(message, `case ${i}`).toMatch(
+          /^(config\.json|model\.safetensors|tokenizer\.json|run\.json|training_state\.safetensors): \S/,
+        );
         expect(message).not.toMatch(/typed array|heap|Maximum call stack/i);
         refused++;
       }

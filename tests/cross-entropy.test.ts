@@ -7,14 +7,21 @@ import { randint, randn, rng } from './helpers/random';
 const targets = (shape: number[], V: number, seed: number, data?: Int32Array) => ({
   shape,
   dtype: 'i32' as const,
-  data: data ?? randint(shape.reduce((a, b) => a * b, 1), V, rng(seed)),
+  data:
+    data ??
+    randint(
+      shape.reduce((a, b) => a * b, 1),
+      V,
+      rng(seed),
+    ),
   grad: false,
 });
 
 describe('cross-entropy against float64 references', () => {
   it('N = 37, V = 67', () => checkOp(crossEntropyOp, [{ shape: [37, 67] }, targets([37], 67, 1)], {}));
 
-  it('[B, T, V] = [2, 37, 101] logits with [B, T] targets', () => checkOp(crossEntropyOp, [{ shape: [2, 37, 101] }, targets([2, 37], 101, 2)], {}));
+  it('[B, T, V] = [2, 37, 101] logits with [B, T] targets', () =>
+    checkOp(crossEntropyOp, [{ shape: [2, 37, 101] }, targets([2, 37], 101, 2)], {}));
 
   it('ignore index: rows with target < 0 leave the mean and get zero gradient, V = 300', () => {
     const t = randint(23, 300, rng(3));
@@ -23,7 +30,8 @@ describe('cross-entropy against float64 references', () => {
     return checkOp(crossEntropyOp, [{ shape: [23, 300] }, targets([23], 300, 0, t)], {});
   });
 
-  it('every row ignored: loss 0 and zero gradient', () => checkOp(crossEntropyOp, [{ shape: [3, 67] }, targets([3], 67, 0, Int32Array.of(-1, -1, -1))], {}, { fdProbes: 0 }));
+  it('every row ignored: loss 0 and zero gradient', () =>
+    checkOp(crossEntropyOp, [{ shape: [3, 67] }, targets([3], 67, 0, Int32Array.of(-1, -1, -1))], {}, { fdProbes: 0 }));
 
   it('large logits (max subtraction), V = 101', async () => {
     const x = randn(9 * 101, rng(4), 30);

@@ -24,7 +24,16 @@ const arenaBytes = 4 * paramLayout(model).reduce((end, e) => Math.max(end, e.off
 
 function checkpoint(step: number): CheckpointData {
   const bytes = () => new Uint8Array(arenaBytes).map((_, i) => (i * 7 + step) & 0x3f);
-  return { step, adamStep: step, samplerState: 9, tokens: step * 16, elapsedSeconds: 1, params: bytes(), adamM: bytes(), adamV: bytes() };
+  return {
+    step,
+    adamStep: step,
+    samplerState: 9,
+    tokens: step * 16,
+    elapsedSeconds: 1,
+    params: bytes(),
+    adamM: bytes(),
+    adamV: bytes(),
+  };
 }
 
 function manifest(id: string): DatasetManifest {
@@ -54,7 +63,12 @@ let dbCount = 0;
 async function damagedRuns() {
   const db = createStore(`damaged-runs-${dbCount++}`, 'kv');
   const store = new RunStore(db);
-  const healthy = await store.create({ settings, tokenizerJson: '{}', tokenizer: { vocabSize: 40, fingerprint: 'f' }, id: 'good' });
+  const healthy = await store.create({
+    settings,
+    tokenizerJson: '{}',
+    tokenizer: { vocabSize: 40, fingerprint: 'f' },
+    id: 'good',
+  });
   await store.saveCheckpoint('good', checkpoint(5), { steps: [], evals: [] }, { status: 'paused' });
   await set('run:str', 'not a record', db);
   await set('run:empty', {}, db);
@@ -81,7 +95,9 @@ describe('run records', () => {
 
   it('reading a damaged run names it; deleting it leaves the healthy one resumable', async () => {
     const { db, store } = await damagedRuns();
-    await expect(store.get('nosettings')).rejects.toThrow('the record of run "nosettings" is damaged (run:nosettings: summary.settings is missing)');
+    await expect(store.get('nosettings')).rejects.toThrow(
+      'the record of run "nosettings" is damaged (run:nosettings: summary.settings is missing)',
+    );
     await store.delete('nosettings');
     await store.delete('str');
     await store.delete('empty');
@@ -99,14 +115,18 @@ describe('run records', () => {
     );
     await expect(store.exportHf('good')).rejects.toThrow(/checkpoint .* is damaged/);
     await set('ckpt:good:5', { ...checkpoint(5), adamV: new Uint8Array(4) }, db);
-    await expect(store.latestCheckpoint('good')).rejects.toThrow(`adamM/adamV hold ${arenaBytes}/4 bytes, params ${arenaBytes}`);
+    await expect(store.latestCheckpoint('good')).rejects.toThrow(
+      `adamM/adamV hold ${arenaBytes}/4 bytes, params ${arenaBytes}`,
+    );
   });
 
   it('a checkpoint whose weights do not fit the model, or are NaN, is damaged (not offered to resume)', async () => {
     const { db, store } = await damagedRuns();
     const short = { ...checkpoint(5), params: new Uint8Array(8), adamM: new Uint8Array(8), adamV: new Uint8Array(8) };
     await set('ckpt:good:5', short, db);
-    await expect(store.latestCheckpoint('good')).rejects.toThrow(/is damaged \(ckpt:good:5: params holds 8 bytes, the run's model needs \d+/);
+    await expect(store.latestCheckpoint('good')).rejects.toThrow(
+      /is damaged \(ckpt:good:5: params holds 8 bytes, the run's model needs \d+/,
+    );
     const nan = checkpoint(5);
     new Float32Array(nan.params.buffer)[17] = NaN;
     await set('ckpt:good:5', nan, db);
@@ -133,7 +153,9 @@ describe('run records', () => {
     expect(await get('run:str', db)).toBeUndefined();
     await handle({ type: 'load-run', runId: 'empty' });
     const error = events.at(-1);
-    expect(error?.type === 'error' && error.message).toMatch(/^the record of run "empty" is damaged \(run:empty: summary is missing/);
+    expect(error?.type === 'error' && error.message).toMatch(
+      /^the record of run "empty" is damaged \(run:empty: summary is missing/,
+    );
   });
 });
 
@@ -156,14 +178,18 @@ describe('dataset manifests and shards', () => {
       { key: 'manifest:noshards', id: 'noshards', problem: 'shards is null, expected an array' },
       { key: 'manifest:str', id: 'str', problem: 'the record is a string, expected an object' },
     ]);
-    await expect(store.getManifest('noshards')).rejects.toThrow('the manifest of dataset "noshards" is damaged (manifest:noshards: shards is null');
+    await expect(store.getManifest('noshards')).rejects.toThrow(
+      'the manifest of dataset "noshards" is damaged (manifest:noshards: shards is null',
+    );
     expect(await store.getShard('good/0', 'uint16')).toEqual(Uint16Array.of(1, 2, 3, 4));
   });
 
   it('a damaged shard is named, not read as tokens', async () => {
     const { db, store } = await damagedData();
     await set('shard:good/0', 'text', db);
-    await expect(store.getShard('good/0', 'uint16')).rejects.toThrow('shard good/0 is damaged: it holds a string, expected Uint16Array');
+    await expect(store.getShard('good/0', 'uint16')).rejects.toThrow(
+      'shard good/0 is damaged: it holds a string, expected Uint16Array',
+    );
     await set('shard:good/0', null, db);
     await expect(store.getShard('good/0', 'uint16')).rejects.toThrow('it holds null');
   });
@@ -196,7 +222,23 @@ function rng(seed: number): () => number {
   };
 }
 
-const ODD: unknown[] = [undefined, null, '', 'x', 0, -1, 1.5, NaN, Infinity, 1e300, [], {}, [1], true, new Uint8Array(3)];
+const ODD: unknown[] = [
+  undefined,
+  null,
+  '',
+  'x',
+  0,
+  -1,
+  1.5,
+  NaN,
+  Infinity,
+  1e300,
+  [],
+  {},
+  [1],
+  true,
+  new Uint8Array(3),
+];
 
 /** Sets or deletes one randomly chosen field, at any depth, to an odd value. */
 function mutate(value: unknown, random: () => number): unknown {
@@ -219,7 +261,22 @@ function mutate(value: unknown, random: () => number): unknown {
 }
 
 describe('checkers under a seeded fuzz', () => {
-  const record = { summary: { id: 'r', name: 'r', createdAt: 'a', updatedAt: 'b', settings, status: 'paused', checkpointStep: 5, tokens: 80, tokenizer: { vocabSize: 40, fingerprint: 'f' } }, tokenizerJson: '{}', steps: [], evals: [] };
+  const record = {
+    summary: {
+      id: 'r',
+      name: 'r',
+      createdAt: 'a',
+      updatedAt: 'b',
+      settings,
+      status: 'paused',
+      checkpointStep: 5,
+      tokens: 80,
+      tokenizer: { vocabSize: 40, fingerprint: 'f' },
+    },
+    tokenizerJson: '{}',
+    steps: [],
+    evals: [],
+  };
   const cases = [
     { name: 'run record', check: checkRunRecord, valid: record },
     { name: 'manifest', check: checkManifest, valid: manifest('m') },

@@ -20,7 +20,11 @@ import { bookRows } from './helpers/text';
 
 const ROWS = bookRows(3000, 11);
 // Three files, as the Hub splits a dataset; the middle one has a null row (skipped, still counted).
-const FILE_ROWS: (string | null)[][] = [ROWS.slice(0, 1000), [...ROWS.slice(1000, 1500), null, ...ROWS.slice(1500, 2000)], ROWS.slice(2000)];
+const FILE_ROWS: (string | null)[][] = [
+  ROWS.slice(0, 1000),
+  [...ROWS.slice(1000, 1500), null, ...ROWS.slice(1500, 2000)],
+  ROWS.slice(2000),
+];
 const model = await trainBpe(ROWS, { vocabSize: 600, minFrequency: 2, specialTokens: [END_OF_TEXT] });
 const tokenizer = new Tokenizer(model);
 const tokenizerJson = toTokenizerJson(model);
@@ -36,8 +40,13 @@ let files: Uint8Array[];
 
 beforeAll(async () => {
   server = await startDataServer();
-  files = await Promise.all(FILE_ROWS.map((rows, i) => makeParquet(rows, { rowGroupSize: 128, codec: i === 1 ? 'ZSTD' : 'SNAPPY' })));
-  server.addDataset('garden/books', files.map((bytes, i) => ({ config: 'plain_text', split: 'train', name: `000${i}.parquet`, bytes })));
+  files = await Promise.all(
+    FILE_ROWS.map((rows, i) => makeParquet(rows, { rowGroupSize: 128, codec: i === 1 ? 'ZSTD' : 'SNAPPY' })),
+  );
+  server.addDataset(
+    'garden/books',
+    files.map((bytes, i) => ({ config: 'plain_text', split: 'train', name: `000${i}.parquet`, bytes })),
+  );
 });
 
 afterAll(async () => {
@@ -51,12 +60,17 @@ function corruptFooter(bytes: Uint8Array): Uint8Array {
 }
 
 let dbCount = 0;
-async function run(store: IdbShardStore, request: Partial<IngestRequest & { type: 'ingest' }>, cancelAfterShards?: number) {
+async function run(
+  store: IdbShardStore,
+  request: Partial<IngestRequest & { type: 'ingest' }>,
+  cancelAfterShards?: number,
+) {
   const seen: IngestResponse[] = [];
   let handle: (m: IngestRequest) => Promise<void> = async () => undefined;
   handle = createIngestHandler((m) => {
     seen.push(m);
-    if (m.type === 'progress' && cancelAfterShards !== undefined && m.progress.shards >= cancelAfterShards) void handle({ type: 'cancel' });
+    if (m.type === 'progress' && cancelAfterShards !== undefined && m.progress.shards >= cancelAfterShards)
+      void handle({ type: 'cancel' });
   }, store);
   await handle({
     type: 'ingest',
@@ -141,7 +155,11 @@ describe('ingestion from a Hub-like server into IndexedDB', () => {
         })),
       );
       const store = freshStore();
-      const { last } = await run(store, { spec: { kind: 'hub', dataset, rowKind: 'line' }, retries: 1, retryDelayMs: 10 });
+      const { last } = await run(store, {
+        spec: { kind: 'hub', dataset, rowKind: 'line' },
+        retries: 1,
+        retryDelayMs: 10,
+      });
       expect(last).toMatchObject({ type: 'error', kind });
       expect(last.type === 'error' && last.message).toMatch(message);
       const { manifest, tokens } = await savedTokens(store);

@@ -16,10 +16,20 @@ const QUICK = { retries: 1, retryDelayMs: 5 };
 
 let server: DataServer;
 let dir: string;
-const TEXTS = Array.from({ length: 2500 }, (_, i) => (i % 97 === 13 ? null : `row ${i}: ünïcødé 日本語 ${'x'.repeat(i % 17)}`));
+const TEXTS = Array.from({ length: 2500 }, (_, i) =>
+  i % 97 === 13 ? null : `row ${i}: ünïcødé 日本語 ${'x'.repeat(i % 17)}`,
+);
 const NON_NULL = TEXTS.filter((t): t is string => t !== null);
 // Text that does not compress, so bytes on the wire follow rows read.
-const NOISE = Array.from({ length: 20_000 }, (_, i) => `${i}:${Math.sin(i * 12.9898).toString(36).slice(2)}${Math.cos(i * 78.233).toString(36).slice(2)}`);
+const NOISE = Array.from(
+  { length: 20_000 },
+  (_, i) =>
+    `${i}:${Math.sin(i * 12.9898)
+      .toString(36)
+      .slice(2)}${Math.cos(i * 78.233)
+      .toString(36)
+      .slice(2)}`,
+);
 const sizes: Record<string, number> = {};
 
 beforeAll(async () => {
@@ -34,7 +44,10 @@ beforeAll(async () => {
   // One big row group, read in slices: with page indexes and small pages, and without indexes.
   add('paged.parquet', await makeParquet(TEXTS, { rowGroupSize: 5000, pageSize: 4096 }));
   add('unindexed.parquet', await makeParquet(TEXTS, { rowGroupSize: 5000, offsetIndex: false }));
-  add('columns.parquet', await makeParquet(['a', 'b'], { extraColumns: { id: [1, 2], title: ['t1', 't2'] }, textColumn: 'body' }));
+  add(
+    'columns.parquet',
+    await makeParquet(['a', 'b'], { extraColumns: { id: [1, 2], title: ['t1', 't2'] }, textColumn: 'body' }),
+  );
   const good = await makeParquet(TEXTS, { rowGroupSize: 500 });
   add('truncated.parquet', good.slice(0, Math.floor(good.length / 2)));
   const corrupt = good.slice();
@@ -52,13 +65,29 @@ beforeAll(async () => {
   server.addDataset('garden/books', [
     { config: 'other', split: 'train', name: '0000.parquet', bytes: await makeParquet(['other config'], {}) },
     { config: 'plain_text', split: 'test', name: '0000.parquet', bytes: await makeParquet(['test split'], {}) },
-    { config: 'plain_text', split: 'train', name: '0000.parquet', bytes: await makeParquet(TEXTS.slice(0, 1000), { rowGroupSize: 300 }) },
-    { config: 'plain_text', split: 'train', name: '0001.parquet', bytes: await makeParquet(TEXTS.slice(1000), { rowGroupSize: 300, codec: 'ZSTD' }) },
+    {
+      config: 'plain_text',
+      split: 'train',
+      name: '0000.parquet',
+      bytes: await makeParquet(TEXTS.slice(0, 1000), { rowGroupSize: 300 }),
+    },
+    {
+      config: 'plain_text',
+      split: 'train',
+      name: '0001.parquet',
+      bytes: await makeParquet(TEXTS.slice(1000), { rowGroupSize: 300, codec: 'ZSTD' }),
+    },
   ]);
-  server.addDataset('bookcorpus/bookcorpus', [{ config: 'plain_text', split: 'train', name: '0.parquet', bytes: await makeParquet(['a sentence .'], {}) }]);
-  server.addDataset('hidden/viewer', [{ config: 'default', split: 'train', name: 'x.parquet', bytes: await makeParquet(['from the hub api'], {}) }], {
-    viewer: false,
-  });
+  server.addDataset('bookcorpus/bookcorpus', [
+    { config: 'plain_text', split: 'train', name: '0.parquet', bytes: await makeParquet(['a sentence .'], {}) },
+  ]);
+  server.addDataset(
+    'hidden/viewer',
+    [{ config: 'default', split: 'train', name: 'x.parquet', bytes: await makeParquet(['from the hub api'], {}) }],
+    {
+      viewer: false,
+    },
+  );
   dir = await mkdtemp(join(tmpdir(), 'garden-sources-'));
 });
 
@@ -115,7 +144,9 @@ describe('parquet over HTTP Range', () => {
     expect(rows).toEqual(NOISE.slice(16_000));
     const transferred = server.requests.length;
     expect(transferred).toBeGreaterThan(1);
-    expect(server.requests.filter((r) => r.method === 'GET').every((r) => /^bytes=\d+-\d+$/.test(r.range ?? ''))).toBe(true);
+    expect(server.requests.filter((r) => r.method === 'GET').every((r) => /^bytes=\d+-\d+$/.test(r.range ?? ''))).toBe(
+      true,
+    );
     expect(bytes).toBeLessThan(sizes['noise.parquet']! * 0.35);
     expect(bytes).toBeGreaterThan(sizes['noise.parquet']! * 0.15);
   });
@@ -146,13 +177,28 @@ describe('parquet over HTTP Range', () => {
   });
 
   const cases: [string, string, DataError['kind'], RegExp][] = [
-    ['a 404', '/status/404/files/snappy.parquet', 'http', /status\/404\/files\/snappy\.parquet answered 404.*check the dataset id or URL/],
+    [
+      'a 404',
+      '/status/404/files/snappy.parquet',
+      'http',
+      /status\/404\/files\/snappy\.parquet answered 404.*check the dataset id or URL/,
+    ],
     ['a 500', '/status/500/files/snappy.parquet', 'http', /answered 500.*try again later/],
     ['a server that ignores Range', '/norange/files/noise.parquet', 'range', /whole file.*needs HTTP Range support/],
     ['a dropped connection', '/drop/files/snappy.parquet', 'network', /connection to .*drop.* failed/],
-    ['a truncated file', '/files/truncated.parquet', 'format', /truncated\.parquet is not a readable parquet file \(.+\)/],
+    [
+      'a truncated file',
+      '/files/truncated.parquet',
+      'format',
+      /truncated\.parquet is not a readable parquet file \(.+\)/,
+    ],
     ['a corrupt footer', '/files/corrupt.parquet', 'format', /corrupt\.parquet is not a readable parquet file \(.+\)/],
-    ['a footer overwritten with 0xff', '/files/blanked.parquet', 'format', /blanked\.parquet is not a readable parquet file \(.+\)/],
+    [
+      'a footer overwritten with 0xff',
+      '/files/blanked.parquet',
+      'format',
+      /blanked\.parquet is not a readable parquet file \(.+\)/,
+    ],
   ];
   for (const [what, path, kind, message] of cases) {
     it(`reports ${what} as a ${kind} error with a clear message`, async () => {
@@ -164,7 +210,13 @@ describe('parquet over HTTP Range', () => {
   }
 
   it('retries a dropped connection before giving up', async () => {
-    await failure(rangeBuffer(`${server.url}/drop/files/snappy.parquet`, { ...QUICK, retries: 2, byteLength: sizes['snappy.parquet'] }).then((b) => b.slice(0, 1000)));
+    await failure(
+      rangeBuffer(`${server.url}/drop/files/snappy.parquet`, {
+        ...QUICK,
+        retries: 2,
+        byteLength: sizes['snappy.parquet'],
+      }).then((b) => b.slice(0, 1000)),
+    );
     expect(server.requests.filter((r) => r.path.startsWith('/drop/')).length).toBe(3);
   });
 
@@ -196,7 +248,9 @@ describe('text and JSON lines', () => {
     expect(source.rowKind).toBe('line');
     expect(rows).toEqual(['first line', 'second ünï', '', 'last without newline']);
     expect(batches.at(-1)).toMatchObject({ endOfFile: true, cursor: { file: 1, row: 0 } });
-    expect(batches.reduce((n, b) => n + b.bytesRead, 0)).toBe(new TextEncoder().encode('first line\r\nsecond ünï\r\n\r\nlast without newline').length);
+    expect(batches.reduce((n, b) => n + b.bytesRead, 0)).toBe(
+      new TextEncoder().encode('first line\r\nsecond ünï\r\n\r\nlast without newline').length,
+    );
   });
 
   it('batches by line count with cursors that resume', async () => {
@@ -242,20 +296,30 @@ describe('text and JSON lines', () => {
     const bad = await failure(collect(textSource(urlText(`${server.url}/files/bad.jsonl`), { format: 'jsonl' })));
     expect(bad.kind).toBe('format');
     expect(bad.message).toMatch(/^Line 3 of .*bad\.jsonl is not JSON/);
-    const nofield = await failure(collect(textSource(blobText('n.jsonl', new Blob(['{"body":"x"}\n'])), { format: 'jsonl' })));
+    const nofield = await failure(
+      collect(textSource(blobText('n.jsonl', new Blob(['{"body":"x"}\n'])), { format: 'jsonl' })),
+    );
     expect(nofield.message).toMatch(/no "text" field \(it has: body\)/);
   });
 
   it('reports 404 and a dropped stream', async () => {
-    const missing = await failure(collect(textSource(urlText(`${server.url}/files/nothing.txt`, QUICK), { format: 'lines' })));
+    const missing = await failure(
+      collect(textSource(urlText(`${server.url}/files/nothing.txt`, QUICK), { format: 'lines' })),
+    );
     expect(missing).toMatchObject({ kind: 'http', message: expect.stringMatching(/answered 404/) });
-    const dropped = await failure(collect(textSource(urlText(`${server.url}/drop/files/crlf.txt`, QUICK), { format: 'lines', ...QUICK })));
+    const dropped = await failure(
+      collect(textSource(urlText(`${server.url}/drop/files/crlf.txt`, QUICK), { format: 'lines', ...QUICK })),
+    );
     expect(dropped.kind).toBe('network');
   });
 });
 
 describe('Hub resolver', () => {
-  const endpoints = () => ({ hubEndpoint: `${server.url}/hub`, datasetsServer: `${server.url}/datasets-server`, ...QUICK });
+  const endpoints = () => ({
+    hubEndpoint: `${server.url}/hub`,
+    datasetsServer: `${server.url}/datasets-server`,
+    ...QUICK,
+  });
 
   it('lists plain_text/train from the datasets-server, with sizes', async () => {
     const files = await resolveHubDataset('garden/books', endpoints());
@@ -268,7 +332,9 @@ describe('Hub resolver', () => {
 
   it('falls back to the Hub API listing when the datasets-server has nothing', async () => {
     const files = await resolveHubDataset('hidden/viewer', endpoints());
-    expect(files).toEqual([{ url: `${server.url}/files/hub/hidden/viewer/default/train/x.parquet`, name: 'default/train/x.parquet' }]);
+    expect(files).toEqual([
+      { url: `${server.url}/files/hub/hidden/viewer/default/train/x.parquet`, name: 'default/train/x.parquet' },
+    ]);
     expect(server.requests.map((r) => r.path)).toContain('/hub/api/datasets/hidden/viewer/parquet');
   });
 
@@ -277,7 +343,10 @@ describe('Hub resolver', () => {
     expect(unknown.kind).toBe('http');
     expect(unknown.message).toMatch(/Dataset nobody\/nothing was not found on the Hub/);
     const config = await failure(resolveHubDataset('garden/books', { ...endpoints(), config: 'nope' }));
-    expect(config).toMatchObject({ kind: 'config', message: expect.stringMatching(/no config "nope" \(it has: other, plain_text\)/) });
+    expect(config).toMatchObject({
+      kind: 'config',
+      message: expect.stringMatching(/no config "nope" \(it has: other, plain_text\)/),
+    });
     const split = await failure(resolveHubDataset('garden/books', { ...endpoints(), split: 'validation' }));
     expect(split.message).toMatch(/no split "validation" \(it has: test, train\)/);
   });
@@ -292,16 +361,22 @@ describe('createSource', () => {
     expect(source.rowKind).toBe('document');
     const { rows, batches } = await collect(source);
     expect(rows).toEqual(NON_NULL);
-    expect(batches.filter((b) => b.endOfFile).map((b) => b.cursor)).toEqual([{ file: 1, row: 0 }, { file: 2, row: 0 }]);
+    expect(batches.filter((b) => b.endOfFile).map((b) => b.cursor)).toEqual([
+      { file: 1, row: 0 },
+      { file: 2, row: 0 },
+    ]);
     // Sizes came with the listing: no HEAD request needed.
     expect(server.requests.some((r) => r.method === 'HEAD')).toBe(false);
-    expect((await createSource({ kind: 'hub', dataset: 'garden/books' }, { ...env(), rowKind: 'line' })).rowKind).toBe('line');
+    expect((await createSource({ kind: 'hub', dataset: 'garden/books' }, { ...env(), rowKind: 'line' })).rowKind).toBe(
+      'line',
+    );
     // BookCorpus rows are sentences of running text.
     expect((await createSource({ kind: 'hub', dataset: 'bookcorpus/bookcorpus' }, env())).rowKind).toBe('line');
   });
 
   it('dispatches URLs by extension, or by the PAR1 magic when there is none', async () => {
-    const read = async (url: string) => (await collect(await createSource({ kind: 'url', url: `${server.url}${url}` }, env()))).rows;
+    const read = async (url: string) =>
+      (await collect(await createSource({ kind: 'url', url: `${server.url}${url}` }, env()))).rows;
     expect(await read('/files/snappy.parquet')).toEqual(NON_NULL);
     expect(await read('/files/noext')).toEqual(NON_NULL);
     expect(await read('/files/docs.jsonl')).toEqual(['doc one', 'doc ✓ two', 'three']);

@@ -31,7 +31,10 @@ async function readAll(url: string, stallTimeoutMs: number): Promise<string[]> {
 }
 
 async function failure(promise: Promise<unknown>): Promise<DataError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(DataError);
   return error as DataError;
 }

@@ -52,13 +52,23 @@ function tab(savedTokenizer: string) {
         }),
       );
     },
-    storage: { status: async () => ({ supported: true, usage: 0, quota: 1e9, persisted: false }), persist: async () => true },
+    storage: {
+      status: async () => ({ supported: true, usage: 0, quota: 1e9, persisted: false }),
+      persist: async () => true,
+    },
     tokenizerStore: { get: async () => tokenizerJson, set: async (json) => void (tokenizerJson = json) },
     fetchCorpus: async () => CORPUS,
     tokenizerOptions: { vocabSize: 300, minFrequency: 1 },
   });
   const lab = new FakeWorker<LabEvent>();
-  const store = createLabStore({ worker: createWorkerClient<LabRequest, LabEvent>(lab), data, bundledUrl: () => URL, download: () => undefined, hasWebGpu: () => true, now: () => 0 });
+  const store = createLabStore({
+    worker: createWorkerClient<LabRequest, LabEvent>(lab),
+    data,
+    bundledUrl: () => URL,
+    download: () => undefined,
+    hasWebGpu: () => true,
+    now: () => 0,
+  });
   const posted = () => lab.posted as LabRequest[];
   const starts = () => posted().filter((m): m is Extract<LabRequest, { type: 'start' }> => m.type === 'start');
   return { shards, ingest, data, store, lab, posted, starts, send: (e: LabEvent) => lab.reply(e) };
@@ -75,7 +85,10 @@ describe('datasets versioned by tokenizer', () => {
   it('a new tokenizer + Train makes a second bundled dataset; the first stays whole and a paused run on it resolves to it', async () => {
     const t = tab(OLD_TOKENIZER);
     t.store.getState().init();
-    t.send({ type: 'device', report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: SUGGESTED } });
+    t.send({
+      type: 'device',
+      report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: SUGGESTED },
+    });
 
     // Train with the saved tokenizer: the bundled corpus is tokenized under an id naming it.
     await t.store.getState().train();
@@ -88,7 +101,13 @@ describe('datasets versioned by tokenizer', () => {
     const oldBits = await shardBits(t.shards, oldManifest);
     // The run on it is paused at step 4 (the worker's answers, scripted).
     const pausedSettings: RunSettings = { ...t.starts()[0]!.settings };
-    const paused = summary(pausedSettings, { id: 'old-run', name: 'the old run', status: 'paused', checkpointStep: 4, tokenizer: { vocabSize: 1000, fingerprint: fingerprint(OLD_TOKENIZER) } });
+    const paused = summary(pausedSettings, {
+      id: 'old-run',
+      name: 'the old run',
+      status: 'paused',
+      checkpointStep: 4,
+      tokenizer: { vocabSize: 1000, fingerprint: fingerprint(OLD_TOKENIZER) },
+    });
     t.send({ type: 'run', run: paused });
     expect(t.store.getState().phase).toBe('paused');
 
@@ -107,7 +126,14 @@ describe('datasets versioned by tokenizer', () => {
 
     // Nothing was deleted: both copies are listed, the old manifest and its shard bits unchanged.
     expect(t.ingest.posted.some((m) => (m as IngestRequest).type === 'delete')).toBe(false);
-    await vi.waitFor(() => expect(t.data.getState().datasets.map((d) => d.id).sort()).toEqual([oldId, newId].sort()));
+    await vi.waitFor(() =>
+      expect(
+        t.data
+          .getState()
+          .datasets.map((d) => d.id)
+          .sort(),
+      ).toEqual([oldId, newId].sort()),
+    );
     expect(t.data.getState().datasets.every((d) => isBundledDataset(d.id))).toBe(true);
     expect((await t.shards.listManifests()).map((m) => m.id).sort()).toEqual([oldId, newId].sort());
     expect(await t.shards.getManifest(oldId)).toEqual(oldManifest);
@@ -117,13 +143,22 @@ describe('datasets versioned by tokenizer', () => {
     expect(newManifest.tokenizer.fingerprint).toBe(fingerprint(newTokenizer));
 
     // The new run pauses; Resume on the old one asks the worker for it...
-    t.send({ type: 'run', run: summary(t.starts()[1]!.settings, { id: 'new-run', status: 'paused', checkpointStep: 1 }) });
+    t.send({
+      type: 'run',
+      run: summary(t.starts()[1]!.settings, { id: 'new-run', status: 'paused', checkpointStep: 1 }),
+    });
     await t.store.getState().resume('old-run');
     expect(t.posted().at(-1)).toEqual({ type: 'resume', runId: 'old-run' });
     // ...and the worker's resolution finds its dataset, tokenized with the run's own tokenizer (the check
     // that said "was tokenized with another tokenizer" when the copy was replaced in place).
     const runs = new RunStore(createStore(`versions-runs-${dbCount++}`, 'kv'));
-    const record = await runs.create({ settings: pausedSettings, tokenizerJson: OLD_TOKENIZER, tokenizer: paused.tokenizer, id: 'old-run', name: 'the old run' });
+    const record = await runs.create({
+      settings: pausedSettings,
+      tokenizerJson: OLD_TOKENIZER,
+      tokenizer: paused.tokenizer,
+      id: 'old-run',
+      name: 'the old run',
+    });
     const located = await locateDataset(runs, t.shards, record);
     expect(located.summary.settings.datasetId).toBe(oldId);
     const manifest = (await t.shards.getManifest(located.summary.settings.datasetId))!;
@@ -131,7 +166,9 @@ describe('datasets versioned by tokenizer', () => {
 
     // The Data tab has nothing to re-tokenize: the source already has a copy for this tokenizer.
     t.data.getState().retokenize(oldId);
-    expect(t.data.getState().error?.message).toContain(`already tokenized with the current tokenizer (dataset ${newId})`);
+    expect(t.data.getState().error?.message).toContain(
+      `already tokenized with the current tokenizer (dataset ${newId})`,
+    );
     expect(t.ingest.posted.filter((m) => (m as IngestRequest).type === 'ingest')).toHaveLength(2);
   });
 
@@ -149,8 +186,15 @@ describe('datasets versioned by tokenizer', () => {
 
   it('the list marks the copies: the old one stays (no Re-tokenize once a copy for this tokenizer exists), and says which saved runs use it', () => {
     const newPrint = 'abcdef0123456789';
-    const old = testManifest(`${BUNDLED_ID}@11111111`, { name: 'Brown', tokenizer: { vocabSize: 1000, fingerprint: '1111111111111111' } });
-    const copy = testManifest(datasetIdFor(BUNDLED_ID, newPrint), { name: 'Brown', tokens: 4000, tokenizer: { vocabSize: 300, fingerprint: newPrint } });
+    const old = testManifest(`${BUNDLED_ID}@11111111`, {
+      name: 'Brown',
+      tokenizer: { vocabSize: 1000, fingerprint: '1111111111111111' },
+    });
+    const copy = testManifest(datasetIdFor(BUNDLED_ID, newPrint), {
+      name: 'Brown',
+      tokens: 4000,
+      tokenizer: { vocabSize: 300, fingerprint: newPrint },
+    });
     const settings = (datasetId: string) => ({ ...SUGGESTED, datasetId });
     const runs = [
       summary(settings(old.id), { id: 'a', name: 'run A', status: 'paused' }),
@@ -163,7 +207,16 @@ describe('datasets versioned by tokenizer', () => {
     expect(usedByText(['x'])).toBe('used by run x');
     expect(usedByText(['x', 'y', 'z', 'w'])).toBe('used by runs x, y and 2 more');
     const html = renderToStaticMarkup(
-      createElement(DatasetList, { datasets: [old, copy], busy: false, tokenizerFingerprint: newPrint, retokenizing: null, usedBy, onResume() {}, onDelete() {}, onRetokenize() {} }),
+      createElement(DatasetList, {
+        datasets: [old, copy],
+        busy: false,
+        tokenizerFingerprint: newPrint,
+        retokenizing: null,
+        usedBy,
+        onResume() {},
+        onDelete() {},
+        onRetokenize() {},
+      }),
     );
     const [first, second] = html.split('</li>');
     expect(first).toContain('used by runs run A and run B');

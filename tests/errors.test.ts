@@ -11,11 +11,22 @@ describe('GPU errors become clear messages', () => {
     const broken: OpDef = {
       name: 'broken',
       outputs: ([x]) => [x!],
-      encode: () => [{ label: 'broken', code: '@compute @workgroup_size(1) fn main() { let x: f32 = undefined_name; }', entryPoint: 'main', buffers: [], workgroups: [1, 1, 1] }],
+      encode: () => [
+        {
+          label: 'broken',
+          code: '@compute @workgroup_size(1) fn main() { let x: f32 = undefined_name; }',
+          entryPoint: 'main',
+          buffers: [],
+          workgroups: [1, 1, 1],
+        },
+      ],
     };
     const graph = new Graph();
     graph.apply(broken, [graph.input('x', [4])], {});
-    const error = await Plan.create(ctx, graph).then(() => null, (e: unknown) => e);
+    const error = await Plan.create(ctx, graph).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(GpuError);
     expect(String(error)).toMatch(/validation error while compiling plan.*undefined_name/s);
   });

@@ -6,7 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  DTYPE_BYTES, parseSafetensors, SafetensorsError, shapeSize, tensorAsFloat32, tensorAsInt32, writeSafetensors,
+  DTYPE_BYTES,
+  parseSafetensors,
+  SafetensorsError,
+  shapeSize,
+  tensorAsFloat32,
+  tensorAsInt32,
+  writeSafetensors,
   type SafetensorsFile,
 } from '../src/model/safetensors';
 import { rng, type Random } from '../src/util/random';
@@ -20,13 +26,30 @@ const base = writeSafetensors(
   { config: '{"n_layer":1}' },
 );
 const baseHeaderLength = Number(new DataView(base.buffer).getBigUint64(0, true));
-const baseHeader = JSON.parse(new TextDecoder().decode(base.subarray(8, 8 + baseHeaderLength))) as Record<string, unknown>;
+const baseHeader = JSON.parse(new TextDecoder().decode(base.subarray(8, 8 + baseHeaderLength))) as Record<
+  string,
+  unknown
+>;
 const baseData = base.subarray(8 + baseHeaderLength);
 
 const pick = <T>(r: Random, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
 
 /** Numbers JSON can spell that break naive code: huge, unsafe, negative, fractional, Infinity (1e400). */
-const NASTY_NUMBERS = ['0', '-1', '1.5', '1e400', '-1e400', '9007199254740993', '4294967296', '1e15', '-0', '2', '12', '48', '100000000000'];
+const NASTY_NUMBERS = [
+  '0',
+  '-1',
+  '1.5',
+  '1e400',
+  '-1e400',
+  '9007199254740993',
+  '4294967296',
+  '1e15',
+  '-0',
+  '2',
+  '12',
+  '48',
+  '100000000000',
+];
 const nestedDeep = `${'['.repeat(20000)}${']'.repeat(20000)}`;
 /** Raw JSON values (text, so 1e400 and deep nesting survive to the parser). */
 function nastyValue(r: Random): string {
@@ -53,8 +76,10 @@ function mutateHeader(r: Random): string {
     const entry = header[name];
     const choice = r();
     if (choice < 0.1) delete header[name];
-    else if (choice < 0.2) header[name] = marker; // the whole entry
-    else if (choice < 0.3) header[pick(r, ['__proto__', 'constructor', 'x'.repeat(5000), 'extra'])] = structuredClone(header['ids']);
+    else if (choice < 0.2)
+      header[name] = marker; // the whole entry
+    else if (choice < 0.3)
+      header[pick(r, ['__proto__', 'constructor', 'x'.repeat(5000), 'extra'])] = structuredClone(header['ids']);
     else if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) {
       const fields = Object.keys(entry);
       const field = r() < 0.15 ? pick(r, ['data_offsets', 'shape', 'dtype', 'other']) : pick(r, fields);
@@ -87,7 +112,16 @@ function craft(r: Random): Uint8Array {
   if (kind < 0.55) return file(mutateHeader(r), baseData);
   if (kind < 0.7) {
     // A wrong header length: off by a little, zero, or past any file.
-    const delta = pick(r, [-9n, -1n, 1n, 7n, BigInt(-baseHeaderLength), 2n ** 63n, 2n ** 64n - 1n - BigInt(baseHeaderLength), 100_000_001n]);
+    const delta = pick(r, [
+      -9n,
+      -1n,
+      1n,
+      7n,
+      BigInt(-baseHeaderLength),
+      2n ** 63n,
+      2n ** 64n - 1n - BigInt(baseHeaderLength),
+      100_000_001n,
+    ]);
     const length = BigInt(baseHeaderLength) + delta;
     return file(JSON.stringify(baseHeader), baseData, length < 0n ? 0n : length);
   }
@@ -141,9 +175,15 @@ describe('safetensors fuzz', () => {
   });
 
   it('names the field of a deeply nested or huge value without overflowing the stack', () => {
-    const deep = file(JSON.stringify(baseHeader).replace('"F32"', () => nestedDeep), baseData);
+    const deep = file(
+      JSON.stringify(baseHeader).replace('"F32"', () => nestedDeep),
+      baseData,
+    );
     expect(() => parseSafetensors(deep)).toThrow(/tensor "wte.weight": unknown dtype \[\[\[/);
-    const huge = file(JSON.stringify(baseHeader).replace('[4,3]', () => `[${'1,'.repeat(50_000)}"x"]`), baseData);
+    const huge = file(
+      JSON.stringify(baseHeader).replace('[4,3]', () => `[${'1,'.repeat(50_000)}"x"]`),
+      baseData,
+    );
     const error = (() => {
       try {
         parseSafetensors(huge);

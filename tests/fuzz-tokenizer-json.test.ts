@@ -19,7 +19,9 @@ type Doc = any;
 const fixture: Doc = JSON.parse(FIXTURE);
 const kept = Object.entries(fixture.model.vocab as Record<string, number>).filter(([, id]) => id < 400);
 fixture.model.vocab = Object.fromEntries(kept);
-fixture.model.merges = (fixture.model.merges as [string, string][]).filter(([a, b]) => (fixture.model.vocab[a + b] ?? Infinity) < 400);
+fixture.model.merges = (fixture.model.merges as [string, string][]).filter(
+  ([a, b]) => (fixture.model.vocab[a + b] ?? Infinity) < 400,
+);
 const fixtureText = JSON.stringify(fixture);
 const vocabKeys = Object.keys(fixture.model.vocab as object);
 const SAMPLE = 'life is about the 12 tables, "quoted" — and café <|endoftext|> done.\n';
@@ -30,8 +32,21 @@ const nestedDeep = `${'['.repeat(20000)}${']'.repeat(20000)}`;
 /** Raw JSON text for a value, so 1e400 (Infinity) and deep nesting reach the parser. */
 function nasty(r: Random): string {
   return pick(r, [
-    () => pick(r, ['-1', '1.5', '1e400', '16777215', '16777216', '4294967296', '0', '999', '1000', '"5"', 'null', 'true']),
-    () => pick(r, ['{}', '[]', '[1,2]', '{"type":"BPE"}', '"BPE"', '"WordPiece"', '"Ġ t"', '"a  b"', '["Ġ"]', '[["a","b"]]']),
+    () =>
+      pick(r, ['-1', '1.5', '1e400', '16777215', '16777216', '4294967296', '0', '999', '1000', '"5"', 'null', 'true']),
+    () =>
+      pick(r, [
+        '{}',
+        '[]',
+        '[1,2]',
+        '{"type":"BPE"}',
+        '"BPE"',
+        '"WordPiece"',
+        '"Ġ t"',
+        '"a  b"',
+        '["Ġ"]',
+        '[["a","b"]]',
+      ]),
     () => JSON.stringify(pick(r, ['\ud800', '', 'x'.repeat(50_000), 'Ġthe', '<|endoftext|>', 'zzz'])),
     () => nestedDeep,
   ])();
@@ -48,31 +63,43 @@ function mutate(doc: Doc, r: Random, marker: string): void {
     case 1: // a vocab entry added, removed, or an id given twice
       if (r() < 0.3) delete model.vocab[pick(r, vocabKeys)];
       else if (r() < 0.5) model.vocab[pick(r, vocabKeys)] = model.vocab[pick(r, vocabKeys)];
-      else model.vocab[pick(r, ['\ud800', 'new', '__proto__', '', 'Ġ t'])] = r() < 0.5 ? 1000 + Math.floor(r() * 10) : marker;
+      else
+        model.vocab[pick(r, ['\ud800', 'new', '__proto__', '', 'Ġ t'])] =
+          r() < 0.5 ? 1000 + Math.floor(r() * 10) : marker;
       break;
-    case 2: { // a merge: replaced, removed, cyclic (a token merged into itself), or its text edited
+    case 2: {
+      // a merge: replaced, removed, cyclic (a token merged into itself), or its text edited
       const i = Math.floor(r() * model.merges.length);
       const edit = r();
       if (edit < 0.3) model.merges[i] = marker;
       else if (edit < 0.45) model.merges.splice(i, 1);
       else if (edit < 0.6) model.merges[i] = [model.merges[i][0] + model.merges[i][1], model.merges[i][1]];
-      else if (edit < 0.75) model.merges[i] = `${model.merges[i][0]} ${model.merges[i][1]}`; // the string form, still fine
+      else if (edit < 0.75)
+        model.merges[i] = `${model.merges[i][0]} ${model.merges[i][1]}`; // the string form, still fine
       else model.merges[i][Math.floor(r() * 3)] = marker;
       break;
     }
     case 3:
-      model[pick(r, ['merges', 'vocab', 'type', 'continuing_subword_prefix', 'ignore_merges', 'end_of_word_suffix'])] = marker;
+      model[pick(r, ['merges', 'vocab', 'type', 'continuing_subword_prefix', 'ignore_merges', 'end_of_word_suffix'])] =
+        marker;
       break;
-    case 4: { // added_tokens: a field, the list, or a new token
+    case 4: {
+      // added_tokens: a field, the list, or a new token
       const added = doc.added_tokens as Doc[];
       const edit = r();
       if (edit < 0.3) added[0][pick(r, ['id', 'content', 'special'])] = marker;
       else if (edit < 0.5) doc.added_tokens = marker;
-      else added.push({ id: r() < 0.5 ? marker : 1000 + Math.floor(r() * 5), content: r() < 0.5 ? 'Ġthe' : '<pad>', special: true });
+      else
+        added.push({
+          id: r() < 0.5 ? marker : 1000 + Math.floor(r() * 5),
+          content: r() < 0.5 ? 'Ġthe' : '<pad>',
+          special: true,
+        });
       break;
     }
     case 5:
-      doc[pick(r, ['pre_tokenizer', 'normalizer'])] = r() < 0.5 ? marker : { type: 'Sequence', [pick(r, ['pretokenizers', 'normalizers'])]: [marker] };
+      doc[pick(r, ['pre_tokenizer', 'normalizer'])] =
+        r() < 0.5 ? marker : { type: 'Sequence', [pick(r, ['pretokenizers', 'normalizers'])]: [marker] };
       break;
     case 6:
       if (r() < 0.5) delete doc[pick(r, ['model', 'pre_tokenizer', 'added_tokens', 'normalizer'])];
@@ -167,7 +194,9 @@ describe('tokenizer.json fuzz', () => {
     const far: Doc = JSON.parse(FIXTURE);
     far.model.vocab['<|endoftext|>'] = 16_777_215;
     far.added_tokens[0].id = 16_777_215;
-    expect(() => parseTokenizerJson(far)).toThrow(/^token "<\|endoftext\|>" has id 16777215 but only 1000 tokens are listed: ids past 67535/);
+    expect(() => parseTokenizerJson(far)).toThrow(
+      /^token "<\|endoftext\|>" has id 16777215 but only 1000 tokens are listed: ids past 67535/,
+    );
     const near: Doc = JSON.parse(FIXTURE);
     near.model.vocab['<|endoftext|>'] = 67_535;
     near.added_tokens[0].id = 67_535;

@@ -35,9 +35,15 @@ function allocated(device: GPUDevice, body: () => void): number {
   return [...sizes.values()].reduce((a, b) => a + b, 0);
 }
 
-const LINES = ['the quick brown fox jumps over the lazy dog.', 'a garden of forking paths grows in the night.', 'she sells sea shells by the sea shore.'];
+const LINES = [
+  'the quick brown fox jumps over the lazy dog.',
+  'a garden of forking paths grows in the night.',
+  'she sells sea shells by the sea shore.',
+];
 const TEXT = Array.from({ length: 60 }, (_, i) => LINES[i % LINES.length]).join('\n');
-const tokenizer = new Tokenizer(await trainBpe(TEXT.split('\n'), { vocabSize: 300, minFrequency: 2, specialTokens: ['<|endoftext|>'] }));
+const tokenizer = new Tokenizer(
+  await trainBpe(TEXT.split('\n'), { vocabSize: 300, minFrequency: 2, specialTokens: ['<|endoftext|>'] }),
+);
 const CONFIG: GPTConfig = { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32 };
 
 describe('the GPU memory estimate', () => {
@@ -60,7 +66,11 @@ describe('the GPU memory estimate', () => {
   it('is within 10% of what the engine allocates, per run and per sequence of the micro-batch', async () => {
     const [small, large] = [await realBytes(2), await realBytes(8)];
     const [e2, e8] = [gpuBytesTerms({ model: CONFIG, batchSize: 2 }), gpuBytesTerms({ model: CONFIG, batchSize: 8 })];
-    for (const [real, est] of [[small, e2.total], [large, e8.total]] as const) expect(Math.abs(est - real) / real).toBeLessThan(0.1);
+    for (const [real, est] of [
+      [small, e2.total],
+      [large, e8.total],
+    ] as const)
+      expect(Math.abs(est - real) / real).toBeLessThan(0.1);
     // What each further sequence costs: the activation and logits terms.
     const perSequence = (large - small) / 6;
     const estimated = (e8.total - e2.total) / 6;
@@ -93,21 +103,48 @@ describe('an automatic micro-batch', () => {
   const ids = Uint16Array.from(tokenizer.encode(TEXT));
   const store = new MemoryShardStore(ids);
   const manifest: DatasetManifest = {
-    format: 'gpt-garden-tokens', version: 1, id: 'rep', name: 'repetitive', source: { kind: 'bundled', url: 'memory' },
-    tokenizer: { vocabSize: tokenizer.vocabSize, fingerprint: 'test' }, dtype: 'uint16', shards: [{ key: 'rep/0', tokens: ids.length, rows: 60 }],
-    tokens: ids.length, rows: 60, textBytes: TEXT.length, cursor: { file: 0, row: 60 }, complete: true, valFraction: 0.2, createdAt: '', updatedAt: '',
+    format: 'gpt-garden-tokens',
+    version: 1,
+    id: 'rep',
+    name: 'repetitive',
+    source: { kind: 'bundled', url: 'memory' },
+    tokenizer: { vocabSize: tokenizer.vocabSize, fingerprint: 'test' },
+    dtype: 'uint16',
+    shards: [{ key: 'rep/0', tokens: ids.length, rows: 60 }],
+    tokens: ids.length,
+    rows: 60,
+    textBytes: TEXT.length,
+    cursor: { file: 0, row: 60 },
+    complete: true,
+    valFraction: 0.2,
+    createdAt: '',
+    updatedAt: '',
   };
 
   async function train(settings: RunSettings): Promise<{ points: StepPoint[]; params: Float32Array }> {
     const points: StepPoint[] = [];
-    const trainer = await Trainer.create({ ctx: await gpu(), settings, store, manifest, tokenizer, onEvent: (e) => e.type === 'step' && points.push(e.point) });
+    const trainer = await Trainer.create({
+      ctx: await gpu(),
+      settings,
+      store,
+      manifest,
+      tokenizer,
+      onEvent: (e) => e.type === 'step' && points.push(e.point),
+    });
     expect(await trainer.run()).toBe('done');
     const { params } = await trainer.snapshot();
     return { points, params: new Float32Array(params.buffer, params.byteOffset, params.byteLength / 4) };
   }
 
   it('trains the same steps as the whole batch at once: the loss and the weights after 2 steps agree', async () => {
-    const base = testSettings(CONFIG, { batchSize: 4, accumSteps: 1, maxSteps: 2, evalBatches: 0, lr: { maxLr: 1e-2, minLr: 1e-3, warmupSteps: 0 }, seed: 7 });
+    const base = testSettings(CONFIG, {
+      batchSize: 4,
+      accumSteps: 1,
+      maxSteps: 2,
+      evalBatches: 0,
+      lr: { maxLr: 1e-2, minLr: 1e-3, warmupSteps: 0 },
+      seed: 7,
+    });
     // Limits under which 4 sequences' logits (4 × 16 × V × 4 bytes) do not bind at once, but 2 do.
     const binding = 3 * CONFIG.blockSize * CONFIG.vocabSize * 4;
     const choice = chooseMicroBatch(base, 4, 'auto', { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: binding });
@@ -116,7 +153,8 @@ describe('an automatic micro-batch', () => {
     const split = await train(withMicroBatch(base, choice));
     const whole = await train(base);
     expect(split.points.map((p) => p.tokens)).toEqual(whole.points.map((p) => p.tokens));
-    for (let i = 0; i < 2; i++) expect(Math.abs(split.points[i]!.loss - whole.points[i]!.loss) / whole.points[i]!.loss).toBeLessThan(1e-6);
+    for (let i = 0; i < 2; i++)
+      expect(Math.abs(split.points[i]!.loss - whole.points[i]!.loss) / whole.points[i]!.loss).toBeLessThan(1e-6);
     let diff = 0;
     let norm = 0;
     for (let i = 0; i < whole.params.length; i++) {

@@ -21,16 +21,35 @@ import { hfFolderFiles, runDirFiles } from '../src/train/run-dir';
 import { RunStore } from '../src/train/run-store';
 
 const fixture = parseSafetensors(new Uint8Array(readFileSync('tests/fixtures/gpt-mid.safetensors')));
-const meta = JSON.parse(fixture.metadata.config!) as { vocab_size: number; block_size: number; n_layer: number; n_head: number; n_embd: number };
-const config = { vocabSize: meta.vocab_size, blockSize: meta.block_size, nLayer: meta.n_layer, nHead: meta.n_head, nEmbd: meta.n_embd };
+const meta = JSON.parse(fixture.metadata.config!) as {
+  vocab_size: number;
+  block_size: number;
+  n_layer: number;
+  n_head: number;
+  n_embd: number;
+};
+const config = {
+  vocabSize: meta.vocab_size,
+  blockSize: meta.block_size,
+  nLayer: meta.n_layer,
+  nHead: meta.n_head,
+  nEmbd: meta.n_embd,
+};
 const encoder = new TextEncoder();
 const text = readFileSync('public/corpus/brown-fiction.txt', 'utf8').split('\n').slice(0, 300);
-const tokenizerJson = toTokenizerJson(await trainBpe(text, { vocabSize: 290, minFrequency: 2, specialTokens: [END_OF_TEXT] }));
+const tokenizerJson = toTokenizerJson(
+  await trainBpe(text, { vocabSize: 290, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
+);
 
 function weights(edit: (data: Map<string, Float32Array>) => void = () => undefined): Uint8Array {
   const tensors = [...fixture.tensors.values()]
     .filter((t) => t.name.startsWith('param.'))
-    .map((t) => ({ name: t.name.slice('param.'.length), dtype: 'F32' as const, shape: t.shape, data: tensorAsFloat32(t) }));
+    .map((t) => ({
+      name: t.name.slice('param.'.length),
+      dtype: 'F32' as const,
+      shape: t.shape,
+      data: tensorAsFloat32(t),
+    }));
   edit(new Map(tensors.map((t) => [t.name, t.data])));
   return writeSafetensors(tensors, { format: 'pt' });
 }
@@ -46,25 +65,36 @@ function folder(configJson: Record<string, unknown> = hfConfigJson(config), mode
 let dbCount = 0;
 function stores() {
   dbCount++;
-  return { runStore: new RunStore(createStore(`identity-runs-${dbCount}`, 'kv')), shardStore: new IdbShardStore(createStore(`identity-data-${dbCount}`, 'kv')) };
+  return {
+    runStore: new RunStore(createStore(`identity-runs-${dbCount}`, 'kv')),
+    shardStore: new IdbShardStore(createStore(`identity-data-${dbCount}`, 'kv')),
+  };
 }
 
 describe('an import names the file at fault', () => {
   it('blames config.json, naming the field and both values, when its dimensions disagree with whole weights', () => {
     expect(config.nEmbd).toBe(64);
     const narrow = folder({ ...hfConfigJson(config), n_embd: 32 });
-    expect(() => importHfRun(narrow)).toThrow('config.json: n_embd is 32 but model.safetensors was saved with n_embd 64 (transformer.wte.weight is [300, 64])');
+    expect(() => importHfRun(narrow)).toThrow(
+      'config.json: n_embd is 32 but model.safetensors was saved with n_embd 64 (transformer.wte.weight is [300, 64])',
+    );
     const deeper = folder({ ...hfConfigJson(config), n_layer: 3 });
-    expect(() => importHfRun(deeper)).toThrow(/^config\.json: n_layer is 3 but model\.safetensors was saved with n_layer 2 \(it has blocks transformer\.h\.0 to transformer\.h\.1\)/);
+    expect(() => importHfRun(deeper)).toThrow(
+      /^config\.json: n_layer is 3 but model\.safetensors was saved with n_layer 2 \(it has blocks transformer\.h\.0 to transformer\.h\.1\)/,
+    );
     const shorter = folder({ ...hfConfigJson(config), n_positions: 20, n_ctx: 20 });
-    expect(() => importHfRun(shorter)).toThrow(/^config\.json: n_positions is 20 but model\.safetensors was saved with n_positions 40/);
+    expect(() => importHfRun(shorter)).toThrow(
+      /^config\.json: n_positions is 20 but model\.safetensors was saved with n_positions 40/,
+    );
   });
 
   it('still blames model.safetensors for a tensor that is wrong on its own', () => {
     const tensors = [...parseSafetensors(weights()).tensors.values()]
       .filter((t) => t.name !== 'transformer.h.1.mlp.c_fc.bias')
       .map((t) => ({ name: t.name, dtype: 'F32' as const, shape: t.shape, data: tensorAsFloat32(t) }));
-    expect(() => importHfRun(folder(undefined, writeSafetensors(tensors)))).toThrow(/^model\.safetensors: .*transformer\.h\.1\.mlp\.c_fc\.bias/);
+    expect(() => importHfRun(folder(undefined, writeSafetensors(tensors)))).toThrow(
+      /^model\.safetensors: .*transformer\.h\.1\.mlp\.c_fc\.bias/,
+    );
   });
 });
 
@@ -75,14 +105,19 @@ describe('the same files imported twice', () => {
     expect(first.name).toBe('2L 64w imported from run-a.zip');
     expect(first.importKey).toBe(importKey(folder(), importHfRun(folder())));
     const shown: string[] = [];
-    await expect(importRunFiles(runStore, shardStore, folder(), 'run-a (1).zip', (run) => shown.push(run.id))).rejects.toThrow(
+    await expect(
+      importRunFiles(runStore, shardStore, folder(), 'run-a (1).zip', (run) => shown.push(run.id)),
+    ).rejects.toThrow(
       'run-a (1).zip is already imported as "2L 64w imported from run-a.zip": that run is shown instead of a copy (delete it in Runs in this browser to import it again)',
     );
     expect(shown).toEqual([first.id]);
     expect((await runStore.list()).length).toBe(1);
 
     // One weight one ulp away is another model.
-    const other = weights((data) => (data.get('transformer.ln_f.bias')![0] = Math.fround(data.get('transformer.ln_f.bias')![0]! * (1 + 2 ** -20))));
+    const other = weights(
+      (data) =>
+        (data.get('transformer.ln_f.bias')![0] = Math.fround(data.get('transformer.ln_f.bias')![0]! * (1 + 2 ** -20))),
+    );
     const second = await importRunFiles(runStore, shardStore, folder(undefined, other), 'run-b.zip');
     expect(second.importKey).not.toBe(first.importKey);
     expect((await runStore.list()).length).toBe(2);
@@ -91,7 +126,11 @@ describe('the same files imported twice', () => {
   it('through the lab worker: the second import answers the existing run (the page opens it), then the error', async () => {
     const events: LabEvent[] = [];
     const { runStore, shardStore } = stores();
-    const handle = createLabHandler((event) => events.push(event), { createContext: () => Promise.reject(new Error('no GPU needed')), shardStore, runStore });
+    const handle = createLabHandler((event) => events.push(event), {
+      createContext: () => Promise.reject(new Error('no GPU needed')),
+      shardStore,
+      runStore,
+    });
     await handle({ type: 'import-run', files: folder(), source: 'a.zip', requestId: 1 });
     const first = events.find((e) => e.type === 'run')!;
     events.length = 0;
@@ -100,17 +139,26 @@ describe('the same files imported twice', () => {
       ['run', 2],
       ['error', 2],
     ]);
-    expect(events[0]).toMatchObject({ run: { id: first.type === 'run' ? first.run.id : '', name: '2L 64w imported from a.zip' } });
-    expect(events[1]).toMatchObject({ kind: 'config', message: expect.stringMatching(/^b\.zip is already imported as "2L 64w imported from a\.zip"/) });
+    expect(events[0]).toMatchObject({
+      run: { id: first.type === 'run' ? first.run.id : '', name: '2L 64w imported from a.zip' },
+    });
+    expect(events[1]).toMatchObject({
+      kind: 'config',
+      message: expect.stringMatching(/^b\.zip is already imported as "2L 64w imported from a\.zip"/),
+    });
     expect((await runStore.list()).length).toBe(1);
   });
 
-  it('recognises the lab\'s own download of an imported run (same weights and tokenizer, new config.json)', async () => {
+  it("recognises the lab's own download of an imported run (same weights and tokenizer, new config.json)", async () => {
     const { runStore, shardStore } = stores();
     const first = await importRunFiles(runStore, shardStore, folder(), '3 files');
     const downloaded = await runStore.exportHf(first.id);
-    expect(new TextDecoder().decode(downloaded.find((f) => f.name === 'config.json')!.bytes)).not.toBe(JSON.stringify(hfConfigJson(config)));
-    await expect(importRunFiles(runStore, shardStore, downloaded, 'gpt-garden.zip')).rejects.toThrow(/already imported as "2L 64w imported from 3 files"/);
+    expect(new TextDecoder().decode(downloaded.find((f) => f.name === 'config.json')!.bytes)).not.toBe(
+      JSON.stringify(hfConfigJson(config)),
+    );
+    await expect(importRunFiles(runStore, shardStore, downloaded, 'gpt-garden.zip')).rejects.toThrow(
+      /already imported as "2L 64w imported from 3 files"/,
+    );
   });
 });
 
@@ -119,7 +167,10 @@ describe('a run directory (full state)', () => {
     const { runStore, shardStore } = stores();
     const hf = await importRunFiles(runStore, shardStore, folder(), 'hf.zip');
     const record = (await runStore.get(hf.id))!;
-    const dir = runDirFiles({ ...record, summary: { ...record.summary, imported: undefined, importKey: undefined } }, (await runStore.latestCheckpoint(hf.id))!);
+    const dir = runDirFiles(
+      { ...record, summary: { ...record.summary, imported: undefined, importKey: undefined } },
+      (await runStore.latestCheckpoint(hf.id))!,
+    );
     // config.json and run.json both say 32 wide (as if edited together); the weights are 64 wide.
     const narrow = { ...config, nEmbd: 32 };
     const edited = dir.map((f) => {
@@ -134,7 +185,9 @@ describe('a run directory (full state)', () => {
     );
     const first = await importRunFiles(runStore, shardStore, dir, 'full.zip');
     expect(first.importKey).toBe(importKey(dir));
-    await expect(importRunFiles(runStore, shardStore, dir, 'full (1).zip')).rejects.toThrow(/^full \(1\)\.zip is already imported as "2L 64w imported from hf\.zip"/);
+    await expect(importRunFiles(runStore, shardStore, dir, 'full (1).zip')).rejects.toThrow(
+      /^full \(1\)\.zip is already imported as "2L 64w imported from hf\.zip"/,
+    );
     expect((await runStore.list()).length).toBe(2);
   });
 });
@@ -146,16 +199,26 @@ describe('the exported config.json', () => {
     expect(endOfTextId(tokenizerJson)).toBe(id);
     const run = importHfRun(folder());
     const files = hfFolderFiles(config, run.checkpoint.params, tokenizerJson);
-    const written = JSON.parse(new TextDecoder().decode(files.find((f) => f.name === 'config.json')!.bytes)) as Record<string, unknown>;
+    const written = JSON.parse(new TextDecoder().decode(files.find((f) => f.name === 'config.json')!.bytes)) as Record<
+      string,
+      unknown
+    >;
     expect(written.bos_token_id).toBe(0);
     expect(written.eos_token_id).toBe(0);
   });
 
   it('says null only when the tokenizer has no <|endoftext|> (or its id is outside the model)', () => {
-    const plain = toTokenizerJson({ vocab: new Map([...Array(260).keys()].map((i) => [`t${i}`, i])), merges: [], specialTokens: [] });
+    const plain = toTokenizerJson({
+      vocab: new Map([...Array(260).keys()].map((i) => [`t${i}`, i])),
+      merges: [],
+      specialTokens: [],
+    });
     expect(endOfTextId(plain)).toBeUndefined();
     const files = hfFolderFiles(config, importHfRun(folder()).checkpoint.params, plain);
-    const written = JSON.parse(new TextDecoder().decode(files.find((f) => f.name === 'config.json')!.bytes)) as Record<string, unknown>;
+    const written = JSON.parse(new TextDecoder().decode(files.find((f) => f.name === 'config.json')!.bytes)) as Record<
+      string,
+      unknown
+    >;
     expect(written.eos_token_id).toBeNull();
     expect(written.bos_token_id).toBeNull();
     // An id in model.vocab only (no added_tokens entry) counts too.

@@ -7,7 +7,14 @@ import { createStore } from 'idb-keyval';
 import { describe, expect, it } from 'vitest';
 import { IdbShardStore } from '../src/data/idb-store';
 import { fingerprint, ingest, readAllTokens, type IngestOptions } from '../src/data/ingest';
-import { DataError, type ShardStore, type SourceCursor, type TextRows, type TextSource, type TokenArray } from '../src/data/types';
+import {
+  DataError,
+  type ShardStore,
+  type SourceCursor,
+  type TextRows,
+  type TextSource,
+  type TokenArray,
+} from '../src/data/types';
 import { trainBpe } from '../src/tokenizer/trainer';
 import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
@@ -15,7 +22,22 @@ import { END_OF_TEXT } from '../src/tokenizer/types';
 import { rng } from './helpers/random';
 
 const random = rng(7);
-const WORDS = ['the', 'garden', 'grows', 'slowly', 'under', 'a', 'quiet', 'sky', 'and', 'life', 'is', 'about', 'café', 'naïve'];
+const WORDS = [
+  'the',
+  'garden',
+  'grows',
+  'slowly',
+  'under',
+  'a',
+  'quiet',
+  'sky',
+  'and',
+  'life',
+  'is',
+  'about',
+  'café',
+  'naïve',
+];
 function sentence(): string {
   const n = 3 + Math.floor(random() * 9);
   return Array.from({ length: n }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ') + '.';
@@ -28,7 +50,11 @@ const tokenizer = new Tokenizer(model);
 const tokenizerJson = toTokenizerJson(model);
 
 /** Rows from memory in batches of 64; optionally fails once after `failAfterRows` rows. */
-function memorySource(rowKind: 'line' | 'document', failAfterRows?: number, error?: () => Error): TextSource & { reads: SourceCursor[] } {
+function memorySource(
+  rowKind: 'line' | 'document',
+  failAfterRows?: number,
+  error?: () => Error,
+): TextSource & { reads: SourceCursor[] } {
   const reads: SourceCursor[] = [];
   let failed = false;
   return {
@@ -48,7 +74,12 @@ function memorySource(rowKind: 'line' | 'document', failAfterRows?: number, erro
             throw error ? error() : new DataError('network', 'connection dropped');
           }
           served += end - row;
-          yield { rows: rows.slice(row, end), cursor: { file, row: end }, bytesRead: 100, endOfFile: end === rows.length };
+          yield {
+            rows: rows.slice(row, end),
+            cursor: { file, row: end },
+            bytesRead: 100,
+            endOfFile: end === rows.length,
+          };
         }
       }
     },
@@ -104,7 +135,13 @@ describe('ingest', () => {
       // The manifest read back from IndexedDB is the one returned.
       expect(await store.getManifest('memory')).toEqual(manifest);
       const firstShard = tokenizer.decode(Array.from(await store.getShard(manifest.shards[0]!.key, 'uint16')));
-      expect(firstShard.startsWith(rowKind === 'line' ? `${FILES[0]![0]}\n${FILES[0]![1]}\n` : `${FILES[0]![0]}${END_OF_TEXT}${FILES[0]![1]}${END_OF_TEXT}`)).toBe(true);
+      expect(
+        firstShard.startsWith(
+          rowKind === 'line'
+            ? `${FILES[0]![0]}\n${FILES[0]![1]}\n`
+            : `${FILES[0]![0]}${END_OF_TEXT}${FILES[0]![1]}${END_OF_TEXT}`,
+        ),
+      ).toBe(true);
     });
   }
 
@@ -180,14 +217,20 @@ describe('ingest', () => {
   it('refuses to extend a dataset with another tokenizer or source', async () => {
     const store = freshStore();
     await ingest(options(store, memorySource('line'), { maxTokens: 100 }));
-    await expect(ingest(options(store, memorySource('line'), { tokenizerFingerprint: 'other' }))).rejects.toThrow(/another tokenizer/);
-    await expect(ingest(options(store, memorySource('line'), { spec: { kind: 'url', url: 'elsewhere' } }))).rejects.toThrow(/another source/);
+    await expect(ingest(options(store, memorySource('line'), { tokenizerFingerprint: 'other' }))).rejects.toThrow(
+      /another tokenizer/,
+    );
+    await expect(
+      ingest(options(store, memorySource('line'), { spec: { kind: 'url', url: 'elsewhere' } })),
+    ).rejects.toThrow(/another source/);
   });
 
   it('reports progress with rates and an ETA against the token limit', async () => {
     const store = freshStore();
     const seen: { tokens: number; fraction?: number; etaSeconds?: number }[] = [];
-    await ingest(options(store, memorySource('line'), { maxTokens: 4000, progressInterval: 0, onProgress: (p) => seen.push(p) }));
+    await ingest(
+      options(store, memorySource('line'), { maxTokens: 4000, progressInterval: 0, onProgress: (p) => seen.push(p) }),
+    );
     expect(seen.length).toBeGreaterThan(3);
     expect(seen.at(-1)!.fraction).toBe(1);
     expect(seen.every((p, i) => i === 0 || p.tokens >= seen[i - 1]!.tokens)).toBe(true);

@@ -31,7 +31,9 @@ const MUST_MATCH = /must match/i;
 
 describe('kernel sizes are defined once', () => {
   it('the checks catch what they look for', () => {
-    expect(offendingLines('a.wgsl', 'x\n@compute @workgroup_size(64)\nfn f() {}', LITERAL_WORKGROUP_SIZE)).toEqual(['a.wgsl:2: @compute @workgroup_size(64)']);
+    expect(offendingLines('a.wgsl', 'x\n@compute @workgroup_size(64)\nfn f() {}', LITERAL_WORKGROUP_SIZE)).toEqual([
+      'a.wgsl:2: @compute @workgroup_size(64)',
+    ]);
     expect(offendingLines('a.wgsl', '@compute @workgroup_size( 8, 8)', LITERAL_WORKGROUP_SIZE)).toHaveLength(1);
     expect(offendingLines('a.wgsl', '@compute @workgroup_size(WG)', LITERAL_WORKGROUP_SIZE)).toEqual([]);
     expect(offendingLines('a.ts', 'const X = 4; // Must match shaders/x.wgsl', MUST_MATCH)).toHaveLength(1);
@@ -40,12 +42,17 @@ describe('kernel sizes are defined once', () => {
   it('no shader under shaders/ has a literal @workgroup_size', () => {
     const shaders = filesUnder(join(ROOT, 'shaders'), /\.wgsl$/);
     expect(shaders.length).toBeGreaterThan(5);
-    const bad = shaders.flatMap((f) => offendingLines(relative(ROOT, f), readFileSync(f, 'utf8'), LITERAL_WORKGROUP_SIZE));
+    const bad = shaders.flatMap((f) =>
+      offendingLines(relative(ROOT, f), readFileSync(f, 'utf8'), LITERAL_WORKGROUP_SIZE),
+    );
     expect(bad).toEqual([]);
   });
 
   it('no file under src/ or shaders/ says two copies "must match"', () => {
-    const files = [...filesUnder(join(ROOT, 'src'), /\.(ts|tsx|wgsl)$/), ...filesUnder(join(ROOT, 'shaders'), /\.wgsl$/)];
+    const files = [
+      ...filesUnder(join(ROOT, 'src'), /\.(ts|tsx|wgsl)$/),
+      ...filesUnder(join(ROOT, 'shaders'), /\.wgsl$/),
+    ];
     const bad = files.flatMap((f) => offendingLines(relative(ROOT, f), readFileSync(f, 'utf8'), MUST_MATCH));
     expect(bad).toEqual([]);
   });
@@ -56,7 +63,13 @@ describe('kernel sizes are defined once', () => {
     const required = [...code.matchAll(/^override (\w+): \w+;/gm)].map((m) => m[1]);
     // Every override the shader leaves open is set by matmulConstants, and nothing else is.
     expect(Object.keys(matmulConstants({}, false, false)).sort()).toEqual([...required].sort());
-    expect(matmulConstants({ transB: true }, true, false)).toMatchObject({ ...MATMUL_TILE, TRANS_A: 0, TRANS_B: 1, BIAS: 1, ACCUMULATE: 0 });
+    expect(matmulConstants({ transB: true }, true, false)).toMatchObject({
+      ...MATMUL_TILE,
+      TRANS_A: 0,
+      TRANS_B: 1,
+      BIAS: 1,
+      ACCUMULATE: 0,
+    });
   });
 
   it('wgslConstBlock writes u32 consts and refuses other values', () => {
@@ -88,7 +101,10 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     const pipeline = cache.get('test', code, 'main', constants);
     const buffer = device.createBuffer({ size: 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
     const readback = device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer } }] });
+    const bindGroup = device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer } }],
+    });
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);

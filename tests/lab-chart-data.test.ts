@@ -4,7 +4,17 @@ import type { StepPoint } from '../src/train/protocol';
 import { formatCount, formatDuration, runNumbers, smoothed } from '../src/ui/lab/chart-data';
 
 function point(step: number, loss: number, extra: Partial<StepPoint> = {}): StepPoint {
-  return { step, loss, lr: 1e-3, gradNorm: 1, tokens: step * 100, elapsedSeconds: step * 2, tokensPerSecond: 50, tflops: 0.5, ...extra };
+  return {
+    step,
+    loss,
+    lr: 1e-3,
+    gradNorm: 1,
+    tokens: step * 100,
+    elapsedSeconds: step * 2,
+    tokensPerSecond: 50,
+    tflops: 0.5,
+    ...extra,
+  };
 }
 
 describe('loss chart data', () => {
@@ -18,7 +28,9 @@ describe('loss chart data', () => {
   });
 
   it('reports the recent rate and an ETA from it', () => {
-    const steps = Array.from({ length: 20 }, (_, i) => point(i + 1, 4, { elapsedSeconds: (i + 1) * 0.5, tokensPerSecond: 200 + i }));
+    const steps = Array.from({ length: 20 }, (_, i) =>
+      point(i + 1, 4, { elapsedSeconds: (i + 1) * 0.5, tokensPerSecond: 200 + i }),
+    );
     const n = runNumbers(steps, [{ step: 20, valLoss: 4.1 }], 100);
     expect(n).toMatchObject({ step: 20, maxSteps: 100, loss: 4, valLoss: 4.1, elapsedSeconds: 10 });
     expect(n.etaSeconds).toBeCloseTo(80 * 0.5, 9);

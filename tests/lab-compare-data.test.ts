@@ -1,7 +1,19 @@
 /** Runs compared on one loss chart: x-axes, smoothing, learning rate, Chinchilla levels, CSV/JSON and the summary (pure functions). */
 import { describe, expect, it } from 'vitest';
 import type { RunSettings, StepPoint } from '../src/train/protocol';
-import { chartRows, chartSummary, chinchillaPrediction, compareSeries, curvePoints, curvesCsv, curvesJson, logTicks, scheduleLr, thinned, type CompareRun } from '../src/ui/lab/compare-data';
+import {
+  chartRows,
+  chartSummary,
+  chinchillaPrediction,
+  compareSeries,
+  curvePoints,
+  curvesCsv,
+  curvesJson,
+  logTicks,
+  scheduleLr,
+  thinned,
+  type CompareRun,
+} from '../src/ui/lab/compare-data';
 import { csvField } from '../src/ui/lab/csv';
 
 const TINY: RunSettings = {
@@ -22,11 +34,33 @@ const TINY: RunSettings = {
 const WIDER: RunSettings = { ...TINY, model: { ...TINY.model, nEmbd: 64 }, accumSteps: 2 };
 
 function point(step: number, loss: number, tokensPerStep: number, extra: Partial<StepPoint> = {}): StepPoint {
-  return { step, loss, lr: 0, gradNorm: 1, tokens: step * tokensPerStep, elapsedSeconds: step, tokensPerSecond: 1, tflops: 0, ...extra };
+  return {
+    step,
+    loss,
+    lr: 0,
+    gradNorm: 1,
+    tokens: step * tokensPerStep,
+    elapsedSeconds: step,
+    tokensPerSecond: 1,
+    tflops: 0,
+    ...extra,
+  };
 }
 
-const A: CompareRun = { id: 'a', name: 'tiny', settings: TINY, steps: [point(1, 2, 32), point(2, 4, 32), point(3, 4, 32)], evals: [{ step: 2, valLoss: 3.5 }] };
-const B: CompareRun = { id: 'b', name: 'wide, "two"', settings: WIDER, steps: [point(1, 5, 64)], evals: [{ step: 2, valLoss: 4.5 }] };
+const A: CompareRun = {
+  id: 'a',
+  name: 'tiny',
+  settings: TINY,
+  steps: [point(1, 2, 32), point(2, 4, 32), point(3, 4, 32)],
+  evals: [{ step: 2, valLoss: 3.5 }],
+};
+const B: CompareRun = {
+  id: 'b',
+  name: 'wide, "two"',
+  settings: WIDER,
+  steps: [point(1, 5, 64)],
+  evals: [{ step: 2, valLoss: 4.5 }],
+};
 
 describe('compare data', () => {
   it('smooths each run with the debiased EMA at the chosen weight (hand-computed), 0 keeping the raw loss', () => {
@@ -35,7 +69,11 @@ describe('compare data', () => {
     expect(half.map((p) => p.smoothed)).toEqual([2, 2.5 / 0.75, 3.25 / 0.875]);
     expect(curvePoints(A, 'step', 0).map((p) => p.smoothed)).toEqual([2, 4, 4]);
     // A skipped step (non-finite gradients) has no loss and does not move the average: 2, then 4 -> (0.5·1 + 0.5·4) / 0.75.
-    const skipped = curvePoints({ ...A, steps: [point(1, 2, 32), point(2, 9, 32, { skipped: true }), point(3, 4, 32)] }, 'step', 0.5);
+    const skipped = curvePoints(
+      { ...A, steps: [point(1, 2, 32), point(2, 9, 32, { skipped: true }), point(3, 4, 32)] },
+      'step',
+      0.5,
+    );
     expect(skipped.map((p) => p.loss)).toEqual([2, undefined, 4]);
     expect(skipped.map((p) => p.smoothed)).toEqual([2, 2, 2.5 / 0.75]);
   });
@@ -67,7 +105,12 @@ describe('compare data', () => {
 
   it("draws a run's Chinchilla level only below ln(vocabulary)", () => {
     // GPT-2 small (N = 124,439,808) on 1000 steps of 8 × 1024 tokens: Hoffmann's L = 1.69 + 406.4/N^0.34 + 410.7/D^0.28.
-    const gpt2: RunSettings = { ...TINY, model: { vocabSize: 50257, blockSize: 1024, nLayer: 12, nHead: 12, nEmbd: 768 }, batchSize: 8, maxSteps: 1000 };
+    const gpt2: RunSettings = {
+      ...TINY,
+      model: { vocabSize: 50257, blockSize: 1024, nLayer: 12, nHead: 12, nEmbd: 768 },
+      batchSize: 8,
+      maxSteps: 1000,
+    };
     const expected = 1.69 + 406.4 / 124_439_808 ** 0.34 + 410.7 / 8_192_000 ** 0.28;
     const prediction = chinchillaPrediction(gpt2);
     expect(prediction.loss).toBeCloseTo(expected, 12);
@@ -103,14 +146,23 @@ describe('compare data', () => {
   it('writes the same numbers as JSON with each run size and prediction', () => {
     const json = JSON.parse(curvesJson(compareSeries([A, B], 'flops', 0.5), 'flops', 0.5)) as {
       x_axis: string;
-      runs: { name: string; params: number; flops_per_token: number; chinchilla_loss: number | null; points: { step: number; val_loss: number | null; loss: number | null }[] }[];
+      runs: {
+        name: string;
+        params: number;
+        flops_per_token: number;
+        chinchilla_loss: number | null;
+        points: { step: number; val_loss: number | null; loss: number | null }[];
+      }[];
     };
     expect(json.x_axis).toBe('flops');
     expect(json.runs.map((r) => [r.name, r.params, r.flops_per_token, r.chinchilla_loss])).toEqual([
       ['tiny', 22880, 140352, null],
       ['wide, "two"', 70336, 428160, null],
     ]);
-    expect(json.runs[1]!.points).toMatchObject([{ step: 1, loss: 5, val_loss: null }, { step: 2, loss: null, val_loss: 4.5 }]);
+    expect(json.runs[1]!.points).toMatchObject([
+      { step: 1, loss: 5, val_loss: null },
+      { step: 2, loss: null, val_loss: 4.5 },
+    ]);
   });
 
   it('summarises the chart as one sentence per run (latest step, loss, validation loss)', () => {
@@ -124,7 +176,11 @@ describe('compare data', () => {
 
 describe('thinning for drawing', () => {
   it('keeps at most about max points, always the last and every validation, in step order', () => {
-    const long: CompareRun = { ...A, steps: Array.from({ length: 10_000 }, (_, i) => point(i + 1, 10 - i / 1000, 32)), evals: [{ step: 1234, valLoss: 8.8 }] };
+    const long: CompareRun = {
+      ...A,
+      steps: Array.from({ length: 10_000 }, (_, i) => point(i + 1, 10 - i / 1000, 32)),
+      evals: [{ step: 1234, valLoss: 8.8 }],
+    };
     const all = curvePoints(long, 'step', 0.9);
     const drawn = thinned(all, 500);
     expect(drawn.length).toBeLessThanOrEqual(502);
@@ -154,7 +210,9 @@ describe('chart rows', () => {
       { x: 3, l0: 4, s0: 4, r0: scheduleLr(TINY, 3) },
     ]);
     // By tokens the runs' x differ (32 vs 64 tokens a step) and meet at 64.
-    expect(chartRows(compareSeries([A, B], 'tokens', 0)).map((r) => [r.x, Object.keys(r).filter((k) => k.startsWith('l'))])).toEqual([
+    expect(
+      chartRows(compareSeries([A, B], 'tokens', 0)).map((r) => [r.x, Object.keys(r).filter((k) => k.startsWith('l'))]),
+    ).toEqual([
       [32, ['l0']],
       [64, ['l0', 'l1']],
       [96, ['l0']],

@@ -10,8 +10,20 @@ import { createCompareStore, shownRuns } from '../src/ui/lab/compare-store';
 import { point, setup, summary } from './helpers/lab-store-env';
 
 const SETTINGS = testSettings({ vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 });
-const OLD = summary(SETTINGS, { id: 'old', name: 'old run', status: 'done', checkpointStep: 4, updatedAt: '2026-01-01T00:00:00Z' });
-const NEW = summary(SETTINGS, { id: 'new', name: 'new run', status: 'paused', checkpointStep: 2, updatedAt: '2026-02-01T00:00:00Z' });
+const OLD = summary(SETTINGS, {
+  id: 'old',
+  name: 'old run',
+  status: 'done',
+  checkpointStep: 4,
+  updatedAt: '2026-01-01T00:00:00Z',
+});
+const NEW = summary(SETTINGS, {
+  id: 'new',
+  name: 'new run',
+  status: 'paused',
+  checkpointStep: 2,
+  updatedAt: '2026-02-01T00:00:00Z',
+});
 
 function memoryStorage() {
   const map = new Map<string, string>();
@@ -23,9 +35,20 @@ function loadRequests(env: ReturnType<typeof setup>) {
 }
 
 /** The worker's answer to a load-run: the summary, then the curve. */
-function answer(env: ReturnType<typeof setup>, request: { runId: string; requestId?: number }, run: RunSummary, losses: number[]) {
+function answer(
+  env: ReturnType<typeof setup>,
+  request: { runId: string; requestId?: number },
+  run: RunSummary,
+  losses: number[],
+) {
   env.send({ type: 'run', run, requestId: request.requestId });
-  env.send({ type: 'history', runId: run.id, steps: losses.map((l, i) => point(i + 1, l)), evals: [], requestId: request.requestId });
+  env.send({
+    type: 'history',
+    runId: run.id,
+    steps: losses.map((l, i) => point(i + 1, l)),
+    evals: [],
+    requestId: request.requestId,
+  });
 }
 
 describe('compare store', () => {
@@ -69,7 +92,13 @@ describe('compare store', () => {
     // A reload: the user's pick and view come back (the page's own pick is not saved as one).
     const again = setup();
     const restored = createCompareStore({ worker: again.worker, lab: again.store, storage });
-    expect(restored.getState()).toMatchObject({ picked: ['old'], axis: 'flops', smoothing: 0.5, log: true, table: false });
+    expect(restored.getState()).toMatchObject({
+      picked: ['old'],
+      axis: 'flops',
+      smoothing: 0.5,
+      log: true,
+      table: false,
+    });
     again.store.getState().init();
     again.send({ type: 'runs', runs: [OLD, NEW] });
     expect(restored.getState().autoPicked).toBeNull();
@@ -85,8 +114,16 @@ describe('compare store', () => {
     const env = setup();
     const storage = memoryStorage();
     storage.setItem('gpt-garden-compare', '{"axis":"sideways","smoothing":7,"picked":[1,"x"]');
-    expect(createCompareStore({ worker: env.worker, lab: env.store, storage }).getState()).toMatchObject({ axis: 'step', smoothing: 0.9, picked: [] });
+    expect(createCompareStore({ worker: env.worker, lab: env.store, storage }).getState()).toMatchObject({
+      axis: 'step',
+      smoothing: 0.9,
+      picked: [],
+    });
     storage.setItem('gpt-garden-compare', '{"axis":"sideways","smoothing":7,"picked":[1,"x"]}');
-    expect(createCompareStore({ worker: env.worker, lab: env.store, storage }).getState()).toMatchObject({ axis: 'step', smoothing: 0.9, picked: ['x'] });
+    expect(createCompareStore({ worker: env.worker, lab: env.store, storage }).getState()).toMatchObject({
+      axis: 'step',
+      smoothing: 0.9,
+      picked: ['x'],
+    });
   });
 });

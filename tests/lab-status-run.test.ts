@@ -16,16 +16,30 @@ describe('status line of one run', () => {
     // Run "new" trains three steps, then pauses.
     send({ type: 'run', run: summary(start.settings, { id: 'new', name: 'the new run' }) });
     for (let step = 1; step <= 3; step++) send({ type: 'step', runId: 'new', point: point(step, 5 - step / 10) });
-    send({ type: 'run', run: summary(start.settings, { id: 'new', name: 'the new run', status: 'paused', checkpointStep: 3 }) });
+    send({
+      type: 'run',
+      run: summary(start.settings, { id: 'new', name: 'the new run', status: 'paused', checkpointStep: 3 }),
+    });
     expect(status()).toBe('Paused · the new run · step 3 of 10 · loss 4.7000');
 
     // Run "old" (200 steps, paused at 4) is resumed from the list and the worker refuses it.
-    const old = summary({ ...start.settings, maxSteps: 200 }, { id: 'old', name: 'the old run', status: 'paused', checkpointStep: 4 });
-    send({ type: 'runs', runs: [old, summary(start.settings, { id: 'new', name: 'the new run', status: 'paused', checkpointStep: 3 })] });
+    const old = summary(
+      { ...start.settings, maxSteps: 200 },
+      { id: 'old', name: 'the old run', status: 'paused', checkpointStep: 4 },
+    );
+    send({
+      type: 'runs',
+      runs: [old, summary(start.settings, { id: 'new', name: 'the new run', status: 'paused', checkpointStep: 3 })],
+    });
     await store.getState().resume('old');
     expect(env.posted().at(-1)).toEqual({ type: 'resume', runId: 'old' });
     expect(store.getState().steps).toEqual([]); // the new run's curve is not the old run's
-    send({ type: 'error', kind: 'config', message: 'dataset "Brown" was tokenized with another tokenizer', runId: 'old' });
+    send({
+      type: 'error',
+      kind: 'config',
+      message: 'dataset "Brown" was tokenized with another tokenizer',
+      runId: 'old',
+    });
     expect(store.getState().phase).toBe('error');
     expect(status()).toBe('Stopped by an error · the old run · checkpoint at step 4 of 200');
     expect(status()).not.toMatch(/step 3/);

@@ -11,10 +11,17 @@ import { canResume } from '../src/ui/lab/lab-store';
 import { statusText } from '../src/ui/lab/status-text';
 import { LIMITS, point, setup, started, SUGGESTED, summary } from './helpers/lab-store-env';
 
-const device = (probeGflops: number) => ({ ok: true, adapter: 'SwiftShader Device', isSoftware: true, limits: LIMITS, suggested: SUGGESTED, probeGflops });
+const device = (probeGflops: number) => ({
+  ok: true,
+  adapter: 'SwiftShader Device',
+  isSoftware: true,
+  limits: LIMITS,
+  suggested: SUGGESTED,
+  probeGflops,
+});
 
 describe('the Train form says the time before the cost', () => {
-  it('estimates from the device check, from the Plan tab\'s speed, or exactly for a measured model, and says which', () => {
+  it("estimates from the device check, from the Plan tab's speed, or exactly for a measured model, and says which", () => {
     const env = setup();
     env.store.getState().init();
     expect(env.store.getState().estimate()).toBeNull(); // no probe yet: no guess
@@ -22,13 +29,24 @@ describe('the Train form says the time before the cost', () => {
     const { form } = env.store.getState();
     const tokens = 2 * 1 * 32 * 10;
     const flops = tokens * trainingFlopsPerToken(form.model, 32);
-    expect(env.store.getState().estimate()).toEqual({ seconds: flops / (2e9 * 0.5), basis: expect.stringMatching(/^rough: from the device check's matmul speed/), device: 'software adapter' });
+    expect(env.store.getState().estimate()).toEqual({
+      seconds: flops / (2e9 * 0.5),
+      basis: expect.stringMatching(/^rough: from the device check's matmul speed/),
+      device: 'software adapter',
+    });
 
     const other = { ...form.model, nLayer: 1, nEmbd: 64 };
     env.store.getState().setMeasuredSpeed({ model: other, batchSize: 4, tokensPerSecond: 500, flopsPerSecond: 3e8 });
-    expect(env.store.getState().estimate()).toEqual({ seconds: flops / 3e8, basis: "from the Plan tab's measured speed (1-layer, 64-wide model)", device: 'software adapter' });
+    expect(env.store.getState().estimate()).toEqual({
+      seconds: flops / 3e8,
+      basis: "from the Plan tab's measured speed (1-layer, 64-wide model)",
+      device: 'software adapter',
+    });
     env.store.getState().setMeasuredSpeed({ model: form.model, batchSize: 2, tokensPerSecond: 80, flopsPerSecond: 1 });
-    expect(env.store.getState().estimate()!).toMatchObject({ seconds: tokens / 80, basis: 'measured on this model in the Plan tab' });
+    expect(env.store.getState().estimate()!).toMatchObject({
+      seconds: tokens / 80,
+      basis: 'measured on this model in the Plan tab',
+    });
     env.store.getState().setForm({ maxSteps: 20 });
     expect(env.store.getState().estimate()!.seconds).toBe((2 * tokens) / 80);
     env.store.getState().setForm({ batchSize: 0 });
@@ -43,7 +61,9 @@ describe('the Train form says the time before the cost', () => {
     const seconds = env.store.getState().estimate()!.seconds;
     expect(seconds).toBeGreaterThan(3 * 3600);
     await env.store.getState().train();
-    expect(env.store.getState().confirm).toEqual({ message: `This run would take about ${formatRunTime(seconds)} on this device (software adapter). Train anyway?` });
+    expect(env.store.getState().confirm).toEqual({
+      message: `This run would take about ${formatRunTime(seconds)} on this device (software adapter). Train anyway?`,
+    });
     expect(env.store.getState().phase).toBe('idle');
     expect(env.posted().some((m) => m.type === 'start')).toBe(false);
     expect(env.data.getState().tokenizer.json).toBeNull(); // nothing was prepared either
@@ -58,7 +78,9 @@ describe('the Train form says the time before the cost', () => {
     env.store.getState().setForm({ maxSteps: 200_000_000 });
     await env.store.getState().train();
     await env.store.getState().confirmTrain();
-    expect(env.posted().filter((m) => m.type === 'start')).toEqual([expect.objectContaining({ settings: expect.objectContaining({ maxSteps: 200_000_000 }) })]);
+    expect(env.posted().filter((m) => m.type === 'start')).toEqual([
+      expect.objectContaining({ settings: expect.objectContaining({ maxSteps: 200_000_000 }) }),
+    ]);
     expect(env.store.getState().confirm).toBeNull();
   });
 
@@ -125,7 +147,9 @@ describe('Stop and Pause answer at once', () => {
     tick(129_000);
     expect(status()).toBe('Training · 2L 32w · step 2 of 10 · loss 4.5000 · Step 3 running for 2 min 10 s…');
     store.getState().pause();
-    expect(status()).toBe('Pausing after this step… · 2L 32w · step 2 of 10 · loss 4.5000 · Step 3 running for 2 min 10 s…');
+    expect(status()).toBe(
+      'Pausing after this step… · 2L 32w · step 2 of 10 · loss 4.5000 · Step 3 running for 2 min 10 s…',
+    );
     // Stop still answers while pausing.
     store.getState().stop();
     expect(status()).toMatch(/^Stopping after this step… · /);

@@ -15,11 +15,24 @@ describe('a lost GPU device on the page', () => {
     const status = () => statusText(store.getState(), tick(0));
     send({ type: 'run', run: summary(start.settings) });
     send({ type: 'history', runId: 'run-1', steps: [], evals: [] });
-    for (const [step, loss] of [[1, 5], [2, 4.5], [3, 4.2]] as const) send({ type: 'step', runId: 'run-1', point: point(step, loss) });
+    for (const [step, loss] of [
+      [1, 5],
+      [2, 4.5],
+      [3, 4.2],
+    ] as const)
+      send({ type: 'step', runId: 'run-1', point: point(step, loss) });
     send({ type: 'checkpoint', runId: 'run-1', step: 2 });
 
     const message = 'GPU device lost at step 3: resuming from the checkpoint at step 2 (try 1 of 3)…';
-    send({ type: 'device-recovering', runId: 'other-run', lostAtStep: 9, fromStep: 8, attempt: 1, maxTries: 3, message: 'not this run' });
+    send({
+      type: 'device-recovering',
+      runId: 'other-run',
+      lostAtStep: 9,
+      fromStep: 8,
+      attempt: 1,
+      maxTries: 3,
+      message: 'not this run',
+    });
     expect(status()).toMatch(/^Training · .*step 3 of 10 · loss 4\.2000$/);
     send({ type: 'history', runId: 'run-1', steps: [point(1, 5), point(2, 4.5)], evals: [] });
     send({ type: 'device-recovering', runId: 'run-1', lostAtStep: 3, fromStep: 2, attempt: 1, maxTries: 3, message });

@@ -12,7 +12,11 @@ const MODEL = { vocabSize: 300, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 32 };
 function bench(options: Parameters<typeof setup>[0] = {}) {
   const env = setup(options);
   const speed = createSpeedStore({ probe: workerProbe(env.worker), busy: () => null });
-  const last = <T extends LabRequest['type']>(type: T) => env.posted().filter((m): m is Extract<LabRequest, { type: T }> => m.type === type).at(-1)!;
+  const last = <T extends LabRequest['type']>(type: T) =>
+    env
+      .posted()
+      .filter((m): m is Extract<LabRequest, { type: T }> => m.type === type)
+      .at(-1)!;
   return { env, speed, last };
 }
 
@@ -52,13 +56,25 @@ describe('request ids between the page and the lab worker', () => {
     const before = env.store.getState();
     expect(before.phase).toBe('preparing');
 
-    env.send({ type: 'error', kind: 'config', message: 'a run is training: measure the speed when it has ended', requestId: probe });
+    env.send({
+      type: 'error',
+      kind: 'config',
+      message: 'a run is training: measure the speed when it has ended',
+      requestId: probe,
+    });
     await measuring;
-    expect(speed.getState()).toMatchObject({ status: 'error', error: 'a run is training: measure the speed when it has ended' });
+    expect(speed.getState()).toMatchObject({
+      status: 'error',
+      error: 'a run is training: measure the speed when it has ended',
+    });
     expect(env.store.getState()).toMatchObject({ phase: 'preparing', stage: before.stage, error: null });
 
     // The import is still awaited: its run becomes the current one.
-    env.send({ type: 'run', run: summary({ ...SUGGESTED, datasetId: '' }, { id: 'imp', status: 'done', imported: 'model.zip' }), requestId: imp });
+    env.send({
+      type: 'run',
+      run: summary({ ...SUGGESTED, datasetId: '' }, { id: 'imp', status: 'done', imported: 'model.zip' }),
+      requestId: imp,
+    });
     expect(env.store.getState().run).toMatchObject({ id: 'imp', imported: 'model.zip' });
   });
 
@@ -66,9 +82,20 @@ describe('request ids between the page and the lab worker', () => {
     const { env, last } = bench();
     env.store.getState().init();
     env.store.getState().exportRun('gone');
-    env.send({ type: 'error', kind: 'config', message: 'profile failed', requestId: last('export-run').requestId! + 1000 });
+    env.send({
+      type: 'error',
+      kind: 'config',
+      message: 'profile failed',
+      requestId: last('export-run').requestId! + 1000,
+    });
     expect(env.store.getState().error).toBeNull();
-    env.send({ type: 'error', kind: 'config', message: 'there is no run "gone"', runId: 'gone', requestId: last('export-run').requestId });
+    env.send({
+      type: 'error',
+      kind: 'config',
+      message: 'there is no run "gone"',
+      runId: 'gone',
+      requestId: last('export-run').requestId,
+    });
     expect(env.store.getState().error?.message).toBe('there is no run "gone"');
   });
 });

@@ -17,17 +17,30 @@ describe('lab store: runs with their training state', () => {
   it('downloads the full state as "<name>-full-state" and imports a run directory as a paused run whose curve it then shows', () => {
     const env = setup();
     env.store.getState().init();
-    env.send({ type: 'runs', runs: [summary(settings, { id: 'a', name: '2L 32w', status: 'paused', checkpointStep: 4 })] });
+    env.send({
+      type: 'runs',
+      runs: [summary(settings, { id: 'a', name: '2L 32w', status: 'paused', checkpointStep: 4 })],
+    });
     env.store.getState().exportRun('a', { full: true });
     const exported = env.posted().at(-1) as { requestId: number };
     expect(exported).toEqual({ type: 'export-run', runId: 'a', full: true, requestId: expect.any(Number) });
-    env.send({ type: 'export', runId: 'a', full: true, requestId: exported.requestId, files: [{ name: 'run.json', bytes: new Uint8Array(2) }] });
+    env.send({
+      type: 'export',
+      runId: 'a',
+      full: true,
+      requestId: exported.requestId,
+      files: [{ name: 'run.json', bytes: new Uint8Array(2) }],
+    });
     expect(env.downloads.at(-1)).toEqual({ folder: '2L-32w-full-state', names: ['run.json'] });
 
     env.store.getState().importRun([{ name: 'run.json', bytes: new Uint8Array(2) }], 'run.zip');
     const asked = env.posted().at(-1) as { requestId: number };
     expect(asked).toMatchObject({ type: 'import-run', source: 'run.zip', requestId: expect.any(Number) });
-    env.send({ type: 'run', run: summary(settings, { id: 'b', status: 'paused', checkpointStep: 7 }), requestId: asked.requestId });
+    env.send({
+      type: 'run',
+      run: summary(settings, { id: 'b', status: 'paused', checkpointStep: 7 }),
+      requestId: asked.requestId,
+    });
     expect(env.store.getState()).toMatchObject({ phase: 'paused', checkpointStep: 7, run: { id: 'b' } });
     expect(env.posted().at(-1)).toEqual({ type: 'load-run', runId: 'b', requestId: expect.any(Number) });
   });
@@ -46,13 +59,18 @@ describe('lab store: runs with their training state', () => {
       maxTokens: 1_100_000_000,
       valFraction: 0.05,
     };
-    env.send({ type: 'runs', runs: [summary(settings, { id: 'c', status: 'paused', checkpointStep: 3, missingDataset })] });
+    env.send({
+      type: 'runs',
+      runs: [summary(settings, { id: 'c', status: 'paused', checkpointStep: 3, missingDataset })],
+    });
     env.store.getState().prepareRunData('c');
     const asked = env.posted().at(-1) as { requestId: number };
     expect(asked).toEqual({ type: 'run-tokenizer', runId: 'c', requestId: expect.any(Number) });
     env.send({ type: 'run-tokenizer', runId: 'c', tokenizerJson: '{}', requestId: asked.requestId + 1000 }); // not asked for: ignored
     env.send({ type: 'run-tokenizer', runId: 'c', tokenizerJson: runTokenizer, requestId: asked.requestId });
     await expect.poll(() => env.data.getState().tokenizer.json).toBe(runTokenizer);
-    await expect.poll(() => env.data.getState().sourceForm).toMatchObject({ choice: 'remote', remote: 'bookcorpus/bookcorpus', column: 'text', tokenLimit: '1100000000' });
+    await expect
+      .poll(() => env.data.getState().sourceForm)
+      .toMatchObject({ choice: 'remote', remote: 'bookcorpus/bookcorpus', column: 'text', tokenLimit: '1100000000' });
   });
 });

@@ -22,11 +22,18 @@ describe('lab store', () => {
     expect(env.ingests).toHaveLength(1);
     // The dataset's id names its tokenizer: a later tokenizer makes its own copy beside this one.
     const bundledId = datasetIdFor(BUNDLED_ID, fingerprint(tokenizerJson));
-    expect(env.ingests[0]).toMatchObject({ id: bundledId, spec: { kind: 'bundled', url: 'http://localhost/corpus/brown-fiction.txt' } });
+    expect(env.ingests[0]).toMatchObject({
+      id: bundledId,
+      spec: { kind: 'bundled', url: 'http://localhost/corpus/brown-fiction.txt' },
+    });
     const vocab = env.data.getState().tokenizer.vocabSize!;
     expect(vocab).toBeGreaterThan(256);
     expect(vocab).toBeLessThanOrEqual(2048);
-    expect(start.settings).toEqual({ ...SUGGESTED, model: { ...SUGGESTED.model, vocabSize: vocab }, datasetId: bundledId });
+    expect(start.settings).toEqual({
+      ...SUGGESTED,
+      model: { ...SUGGESTED.model, vocabSize: vocab },
+      datasetId: bundledId,
+    });
     expect(env.store.getState().form.model.vocabSize).toBe(vocab);
     expect(env.store.getState()).toMatchObject({ phase: 'preparing', stage: 'Compiling the model on the GPU…' });
   });
@@ -53,8 +60,19 @@ describe('lab store', () => {
     send({ type: 'step', runId: 'run-1', point: point(2, 4.5) });
     send({ type: 'eval', runId: 'run-1', point: { step: 2, valLoss: 4.7 } });
     send({ type: 'checkpoint', runId: 'run-1', step: 2 });
-    expect(store.getState()).toMatchObject({ firstStepMs: 1500, checkpointStep: 2, stage: null, evals: [{ step: 2, valLoss: 4.7 }] });
-    expect(store.getState().runs[0]).toMatchObject({ id: 'run-1', checkpointStep: 2, tokens: 128, lastLoss: 4.5, lastValLoss: 4.7 });
+    expect(store.getState()).toMatchObject({
+      firstStepMs: 1500,
+      checkpointStep: 2,
+      stage: null,
+      evals: [{ step: 2, valLoss: 4.7 }],
+    });
+    expect(store.getState().runs[0]).toMatchObject({
+      id: 'run-1',
+      checkpointStep: 2,
+      tokens: 128,
+      lastLoss: 4.5,
+      lastValLoss: 4.7,
+    });
     expect(store.getState().steps.map((p) => p.loss)).toEqual([5, 4.5]);
 
     store.getState().pause();
@@ -82,10 +100,15 @@ describe('lab store', () => {
     env.store.getState().init();
     env.send({ type: 'device', report: { ok: true, limits: LIMITS, suggested: SUGGESTED } });
     env.store.getState().setForm({ model: { nEmbd: 30, nHead: 4 } });
-    expect(env.store.getState().problems()).toEqual(['The width 30 is not divisible by 4 heads: each head takes an equal share of the width, so use a multiple of 4.']);
+    expect(env.store.getState().problems()).toEqual([
+      'The width 30 is not divisible by 4 heads: each head takes an equal share of the width, so use a multiple of 4.',
+    ]);
     env.store.getState().setForm({ model: { nEmbd: 32 }, batchSize: NaN });
     await env.store.getState().train();
-    expect(env.store.getState().error).toEqual({ kind: 'config', message: 'The batch size must be a whole number of at least 1 (it is NaN).' });
+    expect(env.store.getState().error).toEqual({
+      kind: 'config',
+      message: 'The batch size must be a whole number of at least 1 (it is NaN).',
+    });
     expect(env.posted().some((m) => m.type === 'start')).toBe(false);
     // Once edited, a later device report no longer overwrites the form.
     env.send({ type: 'device', report: { ok: true, limits: LIMITS, suggested: { ...SUGGESTED, batchSize: 7 } } });
@@ -97,7 +120,13 @@ describe('lab store', () => {
     env.store.getState().init();
     env.store.getState().generate({ prompt: 'life is about', maxTokens: 5, temperature: 0.8, topK: 40, compare: true });
     const first = env.posted().at(-1)!;
-    expect(first).toMatchObject({ type: 'sample', weights: 'initial', prompt: 'life is about', maxTokens: 5, topK: 40 });
+    expect(first).toMatchObject({
+      type: 'sample',
+      weights: 'initial',
+      prompt: 'life is about',
+      maxTokens: 5,
+      topK: 40,
+    });
     if (first.type !== 'sample') throw new Error('expected a sample request');
     env.send({ type: 'sample-token', requestId: first.requestId, text: ' the' });
     env.send({ type: 'sample-token', requestId: first.requestId, text: ' cat' });
@@ -108,23 +137,51 @@ describe('lab store', () => {
     expect(second).toMatchObject({ type: 'sample', weights: 'current' });
     if (second.type !== 'sample') throw new Error('expected a sample request');
     env.send({ type: 'error', kind: 'config', message: 'no run is loaded', requestId: second.requestId });
-    expect(env.store.getState().samples).toMatchObject({ initial: { status: 'done', text: ' the cat' }, current: { status: 'error', error: 'no run is loaded' } });
+    expect(env.store.getState().samples).toMatchObject({
+      initial: { status: 'done', text: ' the cat' },
+      current: { status: 'error', error: 'no run is loaded' },
+    });
   });
 
   it('shows NaN and lost-device errors, and a page without WebGPU never probes', async () => {
     const env = setup({ savedTokenizer: undefined });
     const start = await started(env);
     env.send({ type: 'run', run: summary(start.settings) });
-    env.send({ type: 'error', kind: 'nan', message: 'the loss became NaN at step 3; lower the learning rate', runId: 'run-1' });
+    env.send({
+      type: 'error',
+      kind: 'nan',
+      message: 'the loss became NaN at step 3; lower the learning rate',
+      runId: 'run-1',
+    });
     env.send({ type: 'run', run: summary(start.settings, { status: 'error', checkpointStep: 2 }) });
-    expect(env.store.getState()).toMatchObject({ phase: 'error', error: { kind: 'nan', message: expect.stringMatching(/NaN at step 3/) } });
-    env.send({ type: 'error', kind: 'device-lost', message: 'GPU device lost. The checkpoint at step 2 is saved', runId: 'run-1' });
-    expect(env.store.getState().device).toEqual({ status: 'unavailable', report: { ok: false, reason: 'GPU device lost. The checkpoint at step 2 is saved' } });
+    expect(env.store.getState()).toMatchObject({
+      phase: 'error',
+      error: { kind: 'nan', message: expect.stringMatching(/NaN at step 3/) },
+    });
+    env.send({
+      type: 'error',
+      kind: 'device-lost',
+      message: 'GPU device lost. The checkpoint at step 2 is saved',
+      runId: 'run-1',
+    });
+    expect(env.store.getState().device).toEqual({
+      status: 'unavailable',
+      report: { ok: false, reason: 'GPU device lost. The checkpoint at step 2 is saved' },
+    });
 
     const noAdapter = setup();
     noAdapter.store.getState().init();
-    noAdapter.send({ type: 'device', report: { ok: false, reason: 'WebGPU is present but no GPU adapter was found (the GPU may be blocklisted or disabled).' } });
-    expect(noAdapter.store.getState().device).toMatchObject({ status: 'unavailable', report: { reason: expect.stringMatching(/no GPU adapter/) } });
+    noAdapter.send({
+      type: 'device',
+      report: {
+        ok: false,
+        reason: 'WebGPU is present but no GPU adapter was found (the GPU may be blocklisted or disabled).',
+      },
+    });
+    expect(noAdapter.store.getState().device).toMatchObject({
+      status: 'unavailable',
+      report: { reason: expect.stringMatching(/no GPU adapter/) },
+    });
     expect(noAdapter.store.getState().form.batchSize).toBe(4); // the software defaults stay: a failed probe suggests nothing
 
     const bare = setup({ hasWebGpu: false });
@@ -137,12 +194,23 @@ describe('lab store', () => {
     const env = setup();
     env.store.getState().init();
     const settings = { ...SUGGESTED, datasetId: 'd' };
-    env.send({ type: 'runs', runs: [summary(settings, { id: 'a', name: '4L 256w on Brown corpus', status: 'paused', checkpointStep: 4 })] });
+    env.send({
+      type: 'runs',
+      runs: [summary(settings, { id: 'a', name: '4L 256w on Brown corpus', status: 'paused', checkpointStep: 4 })],
+    });
     env.store.getState().exportRun('a');
     const asked = env.posted().at(-1) as { requestId: number };
     expect(asked).toEqual({ type: 'export-run', runId: 'a', requestId: expect.any(Number) });
     env.send({ type: 'export', runId: 'a', requestId: asked.requestId + 1000, files: [] }); // not asked for here: no download
-    env.send({ type: 'export', runId: 'a', requestId: asked.requestId, files: [{ name: 'model.safetensors', bytes: new Uint8Array(8) }, { name: 'config.json', bytes: new Uint8Array(2) }] });
+    env.send({
+      type: 'export',
+      runId: 'a',
+      requestId: asked.requestId,
+      files: [
+        { name: 'model.safetensors', bytes: new Uint8Array(8) },
+        { name: 'config.json', bytes: new Uint8Array(2) },
+      ],
+    });
     expect(env.downloads).toEqual([{ folder: '4L-256w-on-Brown-corpus', names: ['model.safetensors', 'config.json'] }]);
     env.store.getState().deleteRun('a');
     expect(env.posted().at(-1)).toEqual({ type: 'delete-run', runId: 'a', requestId: expect.any(Number) });
@@ -194,7 +262,10 @@ describe('lab store', () => {
 
   it('a bundled corpus left half-tokenized by a reload is finished before training, not trained on in part', async () => {
     const saved = readFileSync('tests/fixtures/bpe-1000.tokenizer.json', 'utf8');
-    const env = setup({ savedTokenizer: saved, datasets: (json) => [{ ...manifestFor(json!), complete: false, tokens: 900 }] });
+    const env = setup({
+      savedTokenizer: saved,
+      datasets: (json) => [{ ...manifestFor(json!), complete: false, tokens: 900 }],
+    });
     await env.data.getState().init();
     const start = await started(env);
     expect(env.ingests).toHaveLength(1);
@@ -238,13 +309,21 @@ describe('lab store', () => {
     const asked = env.posted().at(-1) as { requestId: number };
     expect(asked).toEqual({ type: 'import-run', files, source: 'my-model.zip', requestId: expect.any(Number) });
     const settings = { ...SUGGESTED, datasetId: '' };
-    env.send({ type: 'run', run: summary(settings, { id: 'imp', status: 'done', imported: 'my-model.zip' }), requestId: asked.requestId });
-    expect(env.store.getState()).toMatchObject({ run: { id: 'imp', imported: 'my-model.zip' }, phase: 'done', steps: [] });
+    env.send({
+      type: 'run',
+      run: summary(settings, { id: 'imp', status: 'done', imported: 'my-model.zip' }),
+      requestId: asked.requestId,
+    });
+    expect(env.store.getState()).toMatchObject({
+      run: { id: 'imp', imported: 'my-model.zip' },
+      phase: 'done',
+      steps: [],
+    });
     env.store.getState().generate({ prompt: 'life is about', maxTokens: 3, temperature: 0, compare: false });
     expect(env.posted().at(-1)).toMatchObject({ type: 'sample', runId: 'imp', weights: 'current' });
   });
 
-  it('the vocabulary is the tokenizer\'s: the form cannot change it, Train never retrains it, a new tokenizer in Data does', async () => {
+  it("the vocabulary is the tokenizer's: the form cannot change it, Train never retrains it, a new tokenizer in Data does", async () => {
     const env = setup({ datasets: (json) => (json ? [manifestFor(json)] : []) });
     await started(env);
     const firstJson = env.tokenizer()!;
@@ -267,13 +346,18 @@ describe('lab store', () => {
   });
 
   it('a picked dataset that is not ready for this tokenizer is said, and nothing trains on the bundled corpus instead', async () => {
-    const env = setup({ datasets: (json) => (json ? [manifestFor(json), { ...manifestFor('another tokenizer', 'books'), name: 'BookCorpus' }] : []) });
+    const env = setup({
+      datasets: (json) =>
+        json ? [manifestFor(json), { ...manifestFor('another tokenizer', 'books'), name: 'BookCorpus' }] : [],
+    });
     await started(env);
     env.send({ type: 'error', kind: 'internal', message: 'stop' });
     env.store.getState().setForm({ datasetId: 'books' });
     await env.store.getState().train();
     expect(env.posted().filter((m) => m.type === 'start')).toHaveLength(1);
-    expect(env.store.getState().error?.message).toBe('The dataset "BookCorpus" was tokenized with another tokenizer than the current one: re-tokenize it in Data (or load its tokenizer), then press Train again.');
+    expect(env.store.getState().error?.message).toBe(
+      'The dataset "BookCorpus" was tokenized with another tokenizer than the current one: re-tokenize it in Data (or load its tokenizer), then press Train again.',
+    );
     env.store.getState().setForm({ datasetId: 'nope' });
     await env.store.getState().train();
     expect(env.store.getState().error?.message).toMatch(/^The dataset "nope" is not prepared yet: prepare it in Data/);

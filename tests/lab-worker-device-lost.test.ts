@@ -33,7 +33,13 @@ await ingest({
   tokenizerFingerprint: fingerprint(tokenizerJson),
   id: 'brown',
   spec: { kind: 'bundled', url: '/corpus/brown-fiction.txt' },
-  source: { description: 'bundled lines', rowKind: 'line', async *read(from) { yield { rows: LINES.slice(from.row), cursor: { file: 0, row: LINES.length }, bytesRead: 0, endOfFile: true }; } },
+  source: {
+    description: 'bundled lines',
+    rowKind: 'line',
+    async *read(from) {
+      yield { rows: LINES.slice(from.row), cursor: { file: 0, row: LINES.length }, bytesRead: 0, endOfFile: true };
+    },
+  },
   valFraction: 0.1,
 });
 
@@ -65,7 +71,11 @@ let warm: GpuContext | undefined;
  * A lab handler whose every new device is its own; `react` sees each event and may destroy the
  * device in use; `later` makes the devices after the first.
  */
-function lab(react: (event: LabEvent, device: GPUDevice) => void = () => undefined, later: () => Promise<GpuContext> = createNodeContext, wrapFirst = (ctx: GpuContext) => ctx) {
+function lab(
+  react: (event: LabEvent, device: GPUDevice) => void = () => undefined,
+  later: () => Promise<GpuContext> = createNodeContext,
+  wrapFirst = (ctx: GpuContext) => ctx,
+) {
   const events: LabEvent[] = [];
   const devices: GpuContext[] = [];
   const runStore = new RunStore(createStore(`lost-runs-${dbCount++}`, 'kv'));
@@ -87,7 +97,8 @@ function lab(react: (event: LabEvent, device: GPUDevice) => void = () => undefin
       recovery: NO_WAIT,
     },
   );
-  const of = <T extends LabEvent['type']>(type: T) => events.filter((e): e is Extract<LabEvent, { type: T }> => e.type === type);
+  const of = <T extends LabEvent['type']>(type: T) =>
+    events.filter((e): e is Extract<LabEvent, { type: T }> => e.type === type);
   return { handle, events, of, runStore, devices };
 }
 
@@ -107,7 +118,12 @@ describe('a GPU device lost mid-run', () => {
     const runId = ref.of('run')[0]!.run.id;
     const record = (await ref.runStore.get(runId))!;
     expect(record.summary.status).toBe('done');
-    reference = { losses: record.steps.map((p) => p.loss), evals: record.evals.map((p) => p.valLoss), final: (await ref.runStore.latestCheckpoint(runId))!, atStep3: (await atStep3)! };
+    reference = {
+      losses: record.steps.map((p) => p.loss),
+      evals: record.evals.map((p) => p.valLoss),
+      final: (await ref.runStore.latestCheckpoint(runId))!,
+      atStep3: (await atStep3)!,
+    };
     expect(reference.losses).toHaveLength(6);
     expect(reference.atStep3.step).toBe(3);
   }, 300_000); // compiling the kernels on SwiftShader takes most of it (minutes on a busy machine)
@@ -123,11 +139,22 @@ describe('a GPU device lost mid-run', () => {
     expect(devices).toHaveLength(2);
     const runId = of('run')[0]!.run.id;
     expect(of('device-recovering')).toEqual([
-      { type: 'device-recovering', runId, lostAtStep: 5, fromStep: 3, attempt: 1, maxTries: 3, message: 'GPU device lost at step 5: resuming from the checkpoint at step 3 (try 1 of 3)…' },
+      {
+        type: 'device-recovering',
+        runId,
+        lostAtStep: 5,
+        fromStep: 3,
+        attempt: 1,
+        maxTries: 3,
+        message: 'GPU device lost at step 5: resuming from the checkpoint at step 3 (try 1 of 3)…',
+      },
     ]);
     // The recovery sends the curve cut back to its checkpoint; the steps after it (no more than
     // checkpointEvery) are trained again.
-    expect(of('history').map((h) => [h.steps.map((p) => p.step), h.evals.map((p) => p.step)])).toEqual([[[], []], [[1, 2, 3], [3]]]);
+    expect(of('history').map((h) => [h.steps.map((p) => p.step), h.evals.map((p) => p.step)])).toEqual([
+      [[], []],
+      [[1, 2, 3], [3]],
+    ]);
     expect(of('step').map((e) => e.point.step)).toEqual([1, 2, 3, 4, 5, 4, 5, 6]);
     expect(events.at(-1)).toMatchObject({ type: 'run', run: { id: runId, status: 'done', checkpointStep: 6 } });
     const record = (await runStore.get(runId))!;
@@ -146,7 +173,11 @@ describe('a GPU device lost mid-run', () => {
     // A device that reports itself lost without dying (the next test still trains on it).
     let lose: (reason: string) => void = () => undefined;
     let lost = false;
-    const wrap = (ctx: GpuContext): GpuContext => ({ ...ctx, lost: new Promise((resolve) => (lose = resolve)), isLost: () => lost });
+    const wrap = (ctx: GpuContext): GpuContext => ({
+      ...ctx,
+      lost: new Promise((resolve) => (lose = resolve)),
+      isLost: () => lost,
+    });
     const paused = lab(
       (event) => {
         if (event.type !== 'step' || event.point.step !== 4) return;
@@ -162,8 +193,20 @@ describe('a GPU device lost mid-run', () => {
     expect(of('device-recovering')).toEqual([]);
     expect(of('error')).toEqual([]);
     const runId = of('run')[0]!.run.id;
-    expect(events.at(-1)).toMatchObject({ type: 'run', run: { id: runId, status: 'paused', checkpointStep: 3, message: 'GPU device lost at step 4; paused at the checkpoint at step 3' } });
-    expect(of('history').at(-1)!.steps.map((p) => p.step)).toEqual([1, 2, 3]);
+    expect(events.at(-1)).toMatchObject({
+      type: 'run',
+      run: {
+        id: runId,
+        status: 'paused',
+        checkpointStep: 3,
+        message: 'GPU device lost at step 4; paused at the checkpoint at step 3',
+      },
+    });
+    expect(
+      of('history')
+        .at(-1)!
+        .steps.map((p) => p.step),
+    ).toEqual([1, 2, 3]);
     const record = (await runStore.get(runId))!;
     expect(record.steps.map((p) => p.loss)).toEqual(reference!.losses.slice(0, 3));
     expect((await runStore.latestCheckpoint(runId))!.step).toBe(3);
@@ -185,11 +228,17 @@ describe('a GPU device lost mid-run', () => {
     );
     await handle({ type: 'start', settings: SETTINGS, tokenizerJson });
     expect(devices).toHaveLength(4);
-    expect(of('device-recovering').map((e) => [e.lostAtStep, e.fromStep, e.attempt])).toEqual([[4, 3, 1], [4, 3, 2], [4, 3, 3]]);
+    expect(of('device-recovering').map((e) => [e.lostAtStep, e.fromStep, e.attempt])).toEqual([
+      [4, 3, 1],
+      [4, 3, 2],
+      [4, 3, 3],
+    ]);
     const errors = of('error');
     expect(errors).toHaveLength(1);
     expect(errors[0]!.kind).toBe('device-lost');
-    expect(errors[0]!.message).toBe('GPU device lost at step 4: the new GPU device was lost before the run could continue. 3 tries to continue on a new device within 60 seconds failed. The checkpoint at step 3 is saved: reload the page and resume the run.');
+    expect(errors[0]!.message).toBe(
+      'GPU device lost at step 4: the new GPU device was lost before the run could continue. 3 tries to continue on a new device within 60 seconds failed. The checkpoint at step 3 is saved: reload the page and resume the run.',
+    );
     const runId = of('run')[0]!.run.id;
     const record = (await runStore.get(runId))!;
     expect(record.summary).toMatchObject({ status: 'error', checkpointStep: 3 });

@@ -26,7 +26,12 @@ function lab() {
 describe('lab worker: request ids', () => {
   it('every failing request gets its error back under its own id', async () => {
     const { handle, events } = lab();
-    await handle({ type: 'import-run', files: [{ name: 'model.safetensors', bytes: new Uint8Array(8) }], source: 'x.zip', requestId: 11 });
+    await handle({
+      type: 'import-run',
+      files: [{ name: 'model.safetensors', bytes: new Uint8Array(8) }],
+      source: 'x.zip',
+      requestId: 11,
+    });
     await handle({ type: 'speed-probe', model: MODEL, batchSize: 2, steps: 1, requestId: 12 });
     await handle({ type: 'profile', model: MODEL, batchSize: 2, requestId: 13 });
     await handle({ type: 'load-run', runId: 'gone', requestId: 14 });

@@ -23,7 +23,10 @@ import { gpu } from './helpers/gpu';
 
 const TINY: GPTConfig = { vocabSize: 256, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 };
 
-function lab(react?: (event: LabEvent, handle: (m: LabRequest) => Promise<void>) => void, shardStore = new IdbShardStore(createStore('speed-data', 'kv'))) {
+function lab(
+  react?: (event: LabEvent, handle: (m: LabRequest) => Promise<void>) => void,
+  shardStore = new IdbShardStore(createStore('speed-data', 'kv')),
+) {
   const events: LabEvent[] = [];
   const handle: (m: LabRequest) => Promise<void> = createLabHandler(
     (event) => {
@@ -32,7 +35,8 @@ function lab(react?: (event: LabEvent, handle: (m: LabRequest) => Promise<void>)
     },
     { createContext: gpu, shardStore, runStore: new RunStore(createStore(`speed-runs-${Math.random()}`, 'kv')) },
   );
-  const of = <T extends LabEvent['type']>(type: T) => events.filter((e): e is Extract<LabEvent, { type: T }> => e.type === type);
+  const of = <T extends LabEvent['type']>(type: T) =>
+    events.filter((e): e is Extract<LabEvent, { type: T }> => e.type === type);
   return { handle, of };
 }
 
@@ -49,7 +53,9 @@ describe('speed probe', () => {
     expect(speed.flopsPerSecond).toBeCloseTo(speed.tokensPerSecond * trainingFlopsPerToken(TINY), -1);
     // Two timed steps of 64 tokens cannot take longer than the whole call did.
     expect(speed.tokensPerSecond).toBeGreaterThan((2 * 2 * 32) / seconds);
-    console.log(`speed probe on SwiftShader (2L 32w T32 B2): ${speed.tokensPerSecond.toFixed(0)} tokens/s, ${(speed.flopsPerSecond / 1e9).toFixed(3)} GFLOP/s, ${seconds.toFixed(1)} s in all`);
+    console.log(
+      `speed probe on SwiftShader (2L 32w T32 B2): ${speed.tokensPerSecond.toFixed(0)} tokens/s, ${(speed.flopsPerSecond / 1e9).toFixed(3)} GFLOP/s, ${seconds.toFixed(1)} s in all`,
+    );
   });
 
   it('frees every GPU buffer it made', async () => {
@@ -101,7 +107,13 @@ describe('speed probe', () => {
       tokenizerFingerprint: fingerprint(tokenizerJson),
       id: 'brown',
       spec: { kind: 'bundled', url: '/corpus/brown-fiction.txt' },
-      source: { description: 'lines', rowKind: 'line', async *read() { yield { rows: lines, cursor: { file: 0, row: lines.length }, bytesRead: 0, endOfFile: true }; } },
+      source: {
+        description: 'lines',
+        rowKind: 'line',
+        async *read() {
+          yield { rows: lines, cursor: { file: 0, row: lines.length }, bytesRead: 0, endOfFile: true };
+        },
+      },
       valFraction: 0.1,
     });
     const settings: RunSettings = {
@@ -120,12 +132,19 @@ describe('speed probe', () => {
     };
     let probe: Promise<void> | undefined;
     const { handle, of } = lab((event, h) => {
-      if (event.type === 'step' && event.point.step === 2) probe = h({ type: 'speed-probe', model: TINY, batchSize: 1 });
+      if (event.type === 'step' && event.point.step === 2)
+        probe = h({ type: 'speed-probe', model: TINY, batchSize: 1 });
     }, shardStore);
     await handle({ type: 'start', settings, tokenizerJson });
     await probe;
     expect(of('speed')).toEqual([]);
-    expect(of('error')).toEqual([{ type: 'error', kind: 'config', message: 'a run is training: measure the speed when it has ended (pause or stop it first)' }]);
+    expect(of('error')).toEqual([
+      {
+        type: 'error',
+        kind: 'config',
+        message: 'a run is training: measure the speed when it has ended (pause or stop it first)',
+      },
+    ]);
     expect(of('step').map((e) => e.point.step)).toEqual([1, 2, 3, 4]);
     expect(of('run').at(-1)!.run.status).toBe('done');
   });

@@ -6,10 +6,10 @@ import { checkParamSlotsAccumulate } from './helpers/param-slots';
 import { randn, rng } from './helpers/random';
 
 describe('layernorm against float64 references', () => {
-  it('odd sizes, N = 37, C = 48', () => checkOp(layerNormOp, [{ shape: [37, 48] }, { shape: [48] }, { shape: [48] }], { eps: 1e-5 }));
+  it('odd sizes, N = 37, C = 48', () =>
+    checkOp(layerNormOp, [{ shape: [37, 48] }, { shape: [48] }, { shape: [48] }], { eps: 1e-5 }));
 
-  it('3-D input [2, 5, 24]', () =>
-    checkOp(layerNormOp, [{ shape: [2, 5, 24] }, { shape: [24] }, { shape: [24] }], {}));
+  it('3-D input [2, 5, 24]', () => checkOp(layerNormOp, [{ shape: [2, 5, 24] }, { shape: [24] }, { shape: [24] }], {}));
 
   it('many rows spread over several partial-sum chunks, N = 300, C = 20', () =>
     checkOp(layerNormOp, [{ shape: [300, 20] }, { shape: [20] }, { shape: [20] }], {}, { fdProbes: 3 }));
@@ -19,7 +19,8 @@ describe('layernorm against float64 references', () => {
     await checkOp(layerNormOp, [{ shape: [7, 512], data: x }, { shape: [512] }, { shape: [512] }], {});
   });
 
-  it('wide rows use every column slot, C = 2048', () => checkOp(layerNormOp, [{ shape: [3, 2048] }, { shape: [2048] }, { shape: [2048] }], {}, { fdProbes: 2 }));
+  it('wide rows use every column slot, C = 2048', () =>
+    checkOp(layerNormOp, [{ shape: [3, 2048] }, { shape: [2048] }, { shape: [2048] }], {}, { fdProbes: 2 }));
 
   it('rejects mismatched weights', () => {
     const g = new Graph();
@@ -27,5 +28,10 @@ describe('layernorm against float64 references', () => {
   });
 
   it('adds dw and db into parameter gradient slots', () =>
-    checkParamSlotsAccumulate(layerNormOp, [{ shape: [19, 40] }, { shape: [40], param: 'w' }, { shape: [40], param: 'b' }], {}, 11));
+    checkParamSlotsAccumulate(
+      layerNormOp,
+      [{ shape: [19, 40] }, { shape: [40], param: 'w' }, { shape: [40], param: 'b' }],
+      {},
+      11,
+    ));
 });

@@ -22,9 +22,11 @@ const flags = [
 describe('matmul against float64 references', () => {
   for (const [transA, transB] of flags) {
     const tag = `${transA ? 'Aᵀ' : 'A'} @ ${transB ? 'Bᵀ' : 'B'}`;
-    it(`${tag}, odd sizes 37x48x67, with bias`, () => checkOp(matmulOp, [...operands(37, 48, 67, transA, transB), { shape: [67] }], { transA, transB }));
+    it(`${tag}, odd sizes 37x48x67, with bias`, () =>
+      checkOp(matmulOp, [...operands(37, 48, 67, transA, transB), { shape: [67] }], { transA, transB }));
     it(`${tag}, 1x5x3`, () => checkOp(matmulOp, operands(1, 5, 3, transA, transB), { transA, transB }));
-    it(`${tag}, several tiles 130x70x129`, () => checkOp(matmulOp, operands(130, 70, 129, transA, transB), { transA, transB }));
+    it(`${tag}, several tiles 130x70x129`, () =>
+      checkOp(matmulOp, operands(130, 70, 129, transA, transB), { transA, transB }));
     // K = 700 splits into 2 partial products reduced in a second pass (small output, long K).
     it(`${tag}, split-K 9x700x13 with bias`, async () => {
       expect(matmulSplits({ M: 9, N: 13, K: 700 })).toBe(2);
@@ -40,10 +42,39 @@ describe('matmul against float64 references', () => {
   });
 
   it('shape rules', () => {
-    expect(matmulDims({ shape: [2, 37, 48], dtype: 'f32' }, { shape: [48, 67], dtype: 'f32' }, {})).toEqual({ M: 74, N: 67, K: 48 });
-    expect(matmulOp.outputs([{ shape: [2, 37, 48], dtype: 'f32' }, { shape: [48, 67], dtype: 'f32' }], {})[0]!.shape).toEqual([2, 37, 67]);
-    expect(() => matmulOp.outputs([{ shape: [4, 5], dtype: 'f32' }, { shape: [6, 7], dtype: 'f32' }], {})).toThrow(/inner dims/);
-    expect(() => matmulOp.outputs([{ shape: [4, 5], dtype: 'f32' }, { shape: [5, 7], dtype: 'f32' }, { shape: [6], dtype: 'f32' }], {})).toThrow(/bias/);
+    expect(matmulDims({ shape: [2, 37, 48], dtype: 'f32' }, { shape: [48, 67], dtype: 'f32' }, {})).toEqual({
+      M: 74,
+      N: 67,
+      K: 48,
+    });
+    expect(
+      matmulOp.outputs(
+        [
+          { shape: [2, 37, 48], dtype: 'f32' },
+          { shape: [48, 67], dtype: 'f32' },
+        ],
+        {},
+      )[0]!.shape,
+    ).toEqual([2, 37, 67]);
+    expect(() =>
+      matmulOp.outputs(
+        [
+          { shape: [4, 5], dtype: 'f32' },
+          { shape: [6, 7], dtype: 'f32' },
+        ],
+        {},
+      ),
+    ).toThrow(/inner dims/);
+    expect(() =>
+      matmulOp.outputs(
+        [
+          { shape: [4, 5], dtype: 'f32' },
+          { shape: [5, 7], dtype: 'f32' },
+          { shape: [6], dtype: 'f32' },
+        ],
+        {},
+      ),
+    ).toThrow(/bias/);
     // The model's weight gradients (small output, K = B*T) split; the big products do not.
     expect(matmulSplits({ M: 512, N: 512, K: 16384 })).toBeGreaterThan(8);
     expect(matmulSplits({ M: 16384, N: 1536, K: 512 })).toBe(1);
@@ -72,7 +103,12 @@ describe('matmul in a graph', () => {
     plan.run();
     const expected = new Float64Array(90);
     for (let r = 0; r < 10; r++) {
-      const hr = Array.from({ length: 7 }, (_, n) => data.b[n]! + Array.from({ length: 6 }, (_, k) => data.x[r * 6 + k]! * data.w[k * 7 + n]!).reduce((s, v) => s + v, 0));
+      const hr = Array.from(
+        { length: 7 },
+        (_, n) =>
+          data.b[n]! +
+          Array.from({ length: 6 }, (_, k) => data.x[r * 6 + k]! * data.w[k * 7 + n]!).reduce((s, v) => s + v, 0),
+      );
       for (let v = 0; v < 9; v++) expected[r * 9 + v] = hr.reduce((s, hv, c) => s + hv * data.wte[v * 7 + c]!, 0);
     }
     expect(maxRelError(await plan.read(logits), expected)).toBeLessThan(1e-5);
@@ -99,11 +135,23 @@ describe('matmul in a graph', () => {
       plan.write(b, B);
       const slice = plan.slice(c);
       ctx.device.queue.writeBuffer(slice.buffer, slice.offset, init.buffer, init.byteOffset, init.byteLength);
-      const [prod] = matmulOp.reference!.forward([Float64Array.from(A), Float64Array.from(B)], [a.spec, b.spec], { transA });
+      const [prod] = matmulOp.reference!.forward([Float64Array.from(A), Float64Array.from(B)], [a.spec, b.spec], {
+        transA,
+      });
       plan.run();
-      expect(maxRelError(await plan.read(c), Float64Array.from(init, (v, i) => v + prod![i]!))).toBeLessThan(1e-5);
+      expect(
+        maxRelError(
+          await plan.read(c),
+          Float64Array.from(init, (v, i) => v + prod![i]!),
+        ),
+      ).toBeLessThan(1e-5);
       plan.run();
-      expect(maxRelError(await plan.read(c), Float64Array.from(init, (v, i) => v + 2 * prod![i]!))).toBeLessThan(1e-5);
+      expect(
+        maxRelError(
+          await plan.read(c),
+          Float64Array.from(init, (v, i) => v + 2 * prod![i]!),
+        ),
+      ).toBeLessThan(1e-5);
       plan.destroy();
     });
   }
@@ -131,7 +179,12 @@ describe('matmul in a graph', () => {
     plan2.write(dy2, data);
     plan2.run();
     plan2.run();
-    expect(maxRelError(await plan2.read(db2), Float64Array.from(expected, (v) => 2 * v))).toBeLessThan(1e-5);
+    expect(
+      maxRelError(
+        await plan2.read(db2),
+        Float64Array.from(expected, (v) => 2 * v),
+      ),
+    ).toBeLessThan(1e-5);
     plan2.destroy();
   });
 });

@@ -17,12 +17,24 @@ const bindsUpTo = (n: number) => ({ maxBufferSize: 2 ** 40, maxStorageBufferBind
 
 describe('chooseMicroBatch', () => {
   it('takes the whole batch when it fits, or no limits are known', () => {
-    expect(chooseMicroBatch(BASE, 16, 'auto', bindsUpTo(16))).toEqual({ ok: true, batch: 16, microBatch: 16, accumSteps: 1, auto: true });
+    expect(chooseMicroBatch(BASE, 16, 'auto', bindsUpTo(16))).toEqual({
+      ok: true,
+      batch: 16,
+      microBatch: 16,
+      accumSteps: 1,
+      auto: true,
+    });
     expect(chooseMicroBatch(BASE, 16, 'auto')).toMatchObject({ microBatch: 16, accumSteps: 1 });
   });
 
   it('takes the largest divisor of the batch that fits, accumulation making up the rest', () => {
-    expect(chooseMicroBatch(BASE, 16, 'auto', bindsUpTo(5))).toEqual({ ok: true, batch: 16, microBatch: 4, accumSteps: 4, auto: true });
+    expect(chooseMicroBatch(BASE, 16, 'auto', bindsUpTo(5))).toEqual({
+      ok: true,
+      batch: 16,
+      microBatch: 4,
+      accumSteps: 4,
+      auto: true,
+    });
     expect(chooseMicroBatch(BASE, 12, 'auto', bindsUpTo(5))).toMatchObject({ microBatch: 4, accumSteps: 3 });
     expect(chooseMicroBatch(BASE, 12, 'auto', bindsUpTo(6))).toMatchObject({ microBatch: 6, accumSteps: 2 });
     // A prime batch has only itself and 1.
@@ -38,26 +50,48 @@ describe('chooseMicroBatch', () => {
     const limits = { maxBufferSize: (f16 + f32) / 2 / 4, maxStorageBufferBindingSize: 2 ** 31 };
     expect(chooseMicroBatch(BASE, 16, 'auto', limits)).toMatchObject({ microBatch: 8, accumSteps: 2 });
     // f16 activations: 16 sequences fit the same budget.
-    expect(chooseMicroBatch(BASE, 16, 'auto', limits, { bytesPerActivation: 2 })).toMatchObject({ microBatch: 16, accumSteps: 1 });
+    expect(chooseMicroBatch(BASE, 16, 'auto', limits, { bytesPerActivation: 2 })).toMatchObject({
+      microBatch: 16,
+      accumSteps: 1,
+    });
   });
 
   it('says which limit refuses even one sequence at a time', () => {
-    const choice = chooseMicroBatch({ ...BASE, model: SEED_CONFIG }, 16, 'auto', { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 64 * 2 ** 20 });
+    const choice = chooseMicroBatch({ ...BASE, model: SEED_CONFIG }, 16, 'auto', {
+      maxBufferSize: 2 ** 30,
+      maxStorageBufferBindingSize: 64 * 2 ** 20,
+    });
     expect(choice.ok).toBe(false);
-    expect(microBatchNote(choice)).toMatch(/^Not even one sequence at a time fits this GPU: One micro-batch's logits \(1 × 1024 tokens × 50304 vocabulary × 4 bytes = 197 MiB\) are more than this GPU can bind at once \(64 MiB\)/);
+    expect(microBatchNote(choice)).toMatch(
+      /^Not even one sequence at a time fits this GPU: One micro-batch's logits \(1 × 1024 tokens × 50304 vocabulary × 4 bytes = 197 MiB\) are more than this GPU can bind at once \(64 MiB\)/,
+    );
   });
 
   it('takes a micro-batch given by hand only when it divides the batch', () => {
-    expect(chooseMicroBatch(BASE, 16, 4, bindsUpTo(1))).toEqual({ ok: true, batch: 16, microBatch: 4, accumSteps: 4, auto: false });
+    expect(chooseMicroBatch(BASE, 16, 4, bindsUpTo(1))).toEqual({
+      ok: true,
+      batch: 16,
+      microBatch: 4,
+      accumSteps: 4,
+      auto: false,
+    });
     const bad = chooseMicroBatch(BASE, 16, 5);
     expect(bad.ok).toBe(false);
-    expect(microBatchNote(bad)).toBe('The micro-batch 5 does not divide the batch of 16 into equal parts: use a divisor of 16, or auto.');
-    expect(microBatchNote(chooseMicroBatch(BASE, 0, 'auto'))).toBe('The batch must be a whole number of sequences, at least 1 (it is 0).');
+    expect(microBatchNote(bad)).toBe(
+      'The micro-batch 5 does not divide the batch of 16 into equal parts: use a divisor of 16, or auto.',
+    );
+    expect(microBatchNote(chooseMicroBatch(BASE, 0, 'auto'))).toBe(
+      'The batch must be a whole number of sequences, at least 1 (it is 0).',
+    );
   });
 
   it('says what it chose, and why', () => {
-    expect(microBatchNote(chooseMicroBatch(BASE, 16, 'auto', bindsUpTo(4)))).toBe('micro-batch 4 × 4 accumulation steps: the batch of 16 does not fit at once here');
-    expect(microBatchNote(chooseMicroBatch(BASE, 16, 'auto', bindsUpTo(16)))).toBe('micro-batch 16 × 1 accumulation step: the batch of 16 fits at once here');
+    expect(microBatchNote(chooseMicroBatch(BASE, 16, 'auto', bindsUpTo(4)))).toBe(
+      'micro-batch 4 × 4 accumulation steps: the batch of 16 does not fit at once here',
+    );
+    expect(microBatchNote(chooseMicroBatch(BASE, 16, 'auto', bindsUpTo(16)))).toBe(
+      'micro-batch 16 × 1 accumulation step: the batch of 16 fits at once here',
+    );
     expect(microBatchNote(chooseMicroBatch(BASE, 16, 8))).toBe('micro-batch 8 × 2 accumulation steps (chosen by hand)');
   });
 });
@@ -86,25 +120,45 @@ describe('train --batch / --micro-batch / --accum', () => {
     expect(parseTrainArgs([...base, '--micro-batch=4']).microBatch).toBe(4);
     const split = build(['--batch', '16', '--steps', '10'], bindsUpTo(5));
     expect(split).toMatchObject({ batchSize: 4, accumSteps: 4, autoMicroBatch: true, maxSteps: 10 });
-    expect(microBatchLine(split)).toBe('micro-batch 4 × 4 accumulation steps: the batch of 16 does not fit at once here');
-    expect(build(['--batch', '16'], bindsUpTo(16))).toMatchObject({ batchSize: 16, accumSteps: 1, autoMicroBatch: true });
+    expect(microBatchLine(split)).toBe(
+      'micro-batch 4 × 4 accumulation steps: the batch of 16 does not fit at once here',
+    );
+    expect(build(['--batch', '16'], bindsUpTo(16))).toMatchObject({
+      batchSize: 16,
+      accumSteps: 1,
+      autoMicroBatch: true,
+    });
     // Steps from a token budget count the whole batch, however it is split.
     expect(build(['--batch', '16', '--tokens', String(16 * 64 * 30)], bindsUpTo(5)).maxSteps).toBe(30);
   });
 
   it('take a micro-batch by hand, and --accum as before (--batch the micro-batch)', () => {
-    expect(build(['--batch', '16', '--micro-batch', '8'])).toMatchObject({ batchSize: 8, accumSteps: 2, autoMicroBatch: false });
+    expect(build(['--batch', '16', '--micro-batch', '8'])).toMatchObject({
+      batchSize: 8,
+      accumSteps: 2,
+      autoMicroBatch: false,
+    });
     const legacy = build(['--batch', '8', '--accum', '2']);
     expect(legacy).toMatchObject({ batchSize: 8, accumSteps: 2 });
     expect(legacy.autoMicroBatch).toBeUndefined();
   });
 
   it('refuse bad values in one line', () => {
-    expect(() => parseTrainArgs([...base, '--micro-batch', 'big'])).toThrow(/^--micro-batch must be auto or a whole number of at least 1, got "big"$/);
-    expect(() => parseTrainArgs([...base, '--micro-batch', '0'])).toThrow(/--micro-batch must be auto or a whole number/);
-    expect(() => parseTrainArgs([...base, '--micro-batch', '4', '--accum', '2'])).toThrow(/give --micro-batch .* or --accum .*, not both/);
+    expect(() => parseTrainArgs([...base, '--micro-batch', 'big'])).toThrow(
+      /^--micro-batch must be auto or a whole number of at least 1, got "big"$/,
+    );
+    expect(() => parseTrainArgs([...base, '--micro-batch', '0'])).toThrow(
+      /--micro-batch must be auto or a whole number/,
+    );
+    expect(() => parseTrainArgs([...base, '--micro-batch', '4', '--accum', '2'])).toThrow(
+      /give --micro-batch .* or --accum .*, not both/,
+    );
     expect(() => parseTrainArgs(['--resume', 'r', '--micro-batch', '4'])).toThrow(/drop --micro-batch/);
-    expect(() => build(['--batch', '16', '--micro-batch', '5'])).toThrow('The micro-batch 5 does not divide the batch of 16 into equal parts: use a divisor of 16, or auto.');
-    expect(() => build(['--batch', '16'], { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 1000 })).toThrow(/^Not even one sequence at a time fits this GPU/);
+    expect(() => build(['--batch', '16', '--micro-batch', '5'])).toThrow(
+      'The micro-batch 5 does not divide the batch of 16 into equal parts: use a divisor of 16, or auto.',
+    );
+    expect(() => build(['--batch', '16'], { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 1000 })).toThrow(
+      /^Not even one sequence at a time fits this GPU/,
+    );
   });
 });

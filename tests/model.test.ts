@@ -6,7 +6,13 @@ import type { GPTConfig } from '../src/model/config';
 import { checkFixture, formatReport } from '../src/train/fixture-check';
 import { GPTModel } from '../src/model/gpt';
 import { paramCount } from '../src/model/hf';
-import { parseSafetensors, tensorAsFloat32, tensorAsFloat64, tensorAsInt32, writeSafetensors } from '../src/model/safetensors';
+import {
+  parseSafetensors,
+  tensorAsFloat32,
+  tensorAsFloat64,
+  tensorAsInt32,
+  writeSafetensors,
+} from '../src/model/safetensors';
 import { Sampler, pickToken } from '../src/model/sample';
 import { TrainStep } from '../src/train/step';
 import { gpu } from './helpers/gpu';
@@ -21,13 +27,23 @@ describe('PyTorch fixtures (float64 references, judged beside PyTorch float32)',
       const table = formatReport(report);
       for (const row of report.rows) expect(row.error, `${row.quantity}\n${table}`).toBeLessThanOrEqual(row.tolerance);
       expect(report.rows.map((r) => r.quantity.split(' ')[0])).toEqual([
-        'step1.logits', 'step1.loss', 'grad.*', 'step1.grad_norm', 'step1.param.*',
-        'step2.loss', 'step2.grad_norm', 'step2.param.*', 'gen.greedy', 'gen10.greedy',
+        'step1.logits',
+        'step1.loss',
+        'grad.*',
+        'step1.grad_norm',
+        'step1.param.*',
+        'step2.loss',
+        'step2.grad_norm',
+        'step2.param.*',
+        'gen.greedy',
+        'gen10.greedy',
       ]);
       // Each row says how many values it judges.
       const file = parseSafetensors(bytes);
       const size = (n: string) => file.tensors.get(n)!.shape.reduce((a, b) => a * b, 1);
-      const weightCount = [...file.tensors.keys()].filter((n) => n.startsWith('param.')).reduce((sum, n) => sum + size(n), 0);
+      const weightCount = [...file.tensors.keys()]
+        .filter((n) => n.startsWith('param.'))
+        .reduce((sum, n) => sum + size(n), 0);
       expect(report.rows.find((r) => r.quantity.startsWith('step1.param.*'))!.elements).toBe(weightCount);
       expect(report.rows.find((r) => r.quantity === 'step1.logits')!.elements).toBe(size('step1.logits'));
       expect(report.rows.find((r) => r.quantity.startsWith('gen10.greedy'))!.elements).toBe(size('gen10.greedy'));
@@ -38,7 +54,10 @@ describe('PyTorch fixtures (float64 references, judged beside PyTorch float32)',
     const ctx = await gpu();
     const file = parseSafetensors(new Uint8Array(readFileSync('tests/fixtures/gpt-tiny.safetensors')));
     // Moving the float64 weight and PyTorch float32's copy together is the engine's weight moving the other way.
-    const shifted = ['step1.param.transformer.h.0.attn.c_proj.bias', 'torch32.step1.param.transformer.h.0.attn.c_proj.bias'];
+    const shifted = [
+      'step1.param.transformer.h.0.attn.c_proj.bias',
+      'torch32.step1.param.transformer.h.0.attn.c_proj.bias',
+    ];
     const tensors = [...file.tensors.values()].map((t) => {
       const data = t.dtype === 'I32' ? tensorAsInt32(t) : t.dtype === 'F64' ? tensorAsFloat64(t) : tensorAsFloat32(t);
       // lr 1e-2 x weight decay 0.1 x a bias of ~0.05: a 5e-5 shift.
@@ -56,14 +75,23 @@ describe('PyTorch fixtures (float64 references, judged beside PyTorch float32)',
     const file = parseSafetensors(new Uint8Array(readFileSync('tests/fixtures/gpt-tiny.safetensors')));
     const without = [...file.tensors.values()]
       .filter((t) => !t.name.startsWith('torch32.'))
-      .map((t) => ({ name: t.name, dtype: t.dtype as 'F32' | 'F64' | 'I32', shape: t.shape, data: t.dtype === 'I32' ? tensorAsInt32(t) : t.dtype === 'F64' ? tensorAsFloat64(t) : tensorAsFloat32(t) }));
-    await expect(checkFixture(ctx, writeSafetensors(without, file.metadata))).rejects.toThrow(/missing tensor torch32\.step1\.param\..*regenerate the fixture with scripts\/fixtures/);
+      .map((t) => ({
+        name: t.name,
+        dtype: t.dtype as 'F32' | 'F64' | 'I32',
+        shape: t.shape,
+        data: t.dtype === 'I32' ? tensorAsInt32(t) : t.dtype === 'F64' ? tensorAsFloat64(t) : tensorAsFloat32(t),
+      }));
+    await expect(checkFixture(ctx, writeSafetensors(without, file.metadata))).rejects.toThrow(
+      /missing tensor torch32\.step1\.param\..*regenerate the fixture with scripts\/fixtures/,
+    );
   });
 
   it('a truncated fixture gives a clear error', async () => {
     const ctx = await gpu();
     const bytes = new Uint8Array(readFileSync('tests/fixtures/gpt-tiny.safetensors'));
-    await expect(checkFixture(ctx, bytes.slice(0, bytes.length - 100))).rejects.toThrow(/truncated|shorter|out of range|exceeds/i);
+    await expect(checkFixture(ctx, bytes.slice(0, bytes.length - 100))).rejects.toThrow(
+      /truncated|shorter|out of range|exceeds/i,
+    );
   });
 });
 

@@ -22,7 +22,10 @@ describe('Use this plan and the form', () => {
     const storage = memory();
     keepForm(env.store, storage);
     env.store.getState().init();
-    env.send({ type: 'device', report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: SUGGESTED } });
+    env.send({
+      type: 'device',
+      report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: SUGGESTED },
+    });
     env.store.getState().setForm({ lr: { warmupSteps: 100_000 } });
     // 1e12 FLOPs: a tiny model for fewer steps than that warmup.
     const plan = planForBudget({ flops: 1e12, fit: FITS.hoffmann, vocabSize: 2048, blockSize: 32 });
@@ -32,13 +35,18 @@ describe('Use this plan and the form', () => {
     const { form, planNotes } = env.store.getState();
     expect(form.maxSteps).toBe(steps);
     expect(form.lr.warmupSteps).toBe(Math.floor(steps / 10));
-    expect(planNotes.at(-1)).toBe(`Warmup shortened from 100000 to ${Math.floor(steps / 10)} steps: the plan is ${steps} steps.`);
+    expect(planNotes.at(-1)).toBe(
+      `Warmup shortened from 100000 to ${Math.floor(steps / 10)} steps: the plan is ${steps} steps.`,
+    );
     expect(formProblems(form).filter((p) => p.field === 'warmupSteps')).toEqual([]);
     expect(readSavedForm(storage)!.form).toEqual(form);
 
     // A long plan leaves the warmup alone.
     env.store.getState().setForm({ lr: { warmupSteps: 20 } });
-    applyPlan({ lab: env.store, data: env.data, show: () => undefined }, planForBudget({ flops: 1e15, fit: FITS.hoffmann, vocabSize: 2048, blockSize: 32 }));
+    applyPlan(
+      { lab: env.store, data: env.data, show: () => undefined },
+      planForBudget({ flops: 1e15, fit: FITS.hoffmann, vocabSize: 2048, blockSize: 32 }),
+    );
     expect(env.store.getState().form.lr.warmupSteps).toBe(20);
     expect(env.store.getState().planNotes.some((n) => n.startsWith('Warmup'))).toBe(false);
   });

@@ -19,9 +19,22 @@ function targets(env: ReturnType<typeof setup>) {
 }
 
 async function withTokenizer() {
-  const env = setup({ datasets: (json) => (json ? [{ ...manifestFor(json), name: 'Brown corpus, fiction (bundled)', tokens: 330_000 }] : []) });
+  const env = setup({
+    datasets: (json) =>
+      json ? [{ ...manifestFor(json), name: 'Brown corpus, fiction (bundled)', tokens: 330_000 }] : [],
+  });
   env.store.getState().init();
-  env.send({ type: 'device', report: { ok: true, adapter: 'SwiftShader Device', isSoftware: true, limits: LIMITS, suggested: SUGGESTED, probeGflops: 2 } });
+  env.send({
+    type: 'device',
+    report: {
+      ok: true,
+      adapter: 'SwiftShader Device',
+      isSoftware: true,
+      limits: LIMITS,
+      suggested: SUGGESTED,
+      probeGflops: 2,
+    },
+  });
   await env.data.getState().init();
   await env.data.getState().trainTokenizer(300);
   await vi.waitFor(() => expect(env.data.getState().tokenizer.status).toBe('ready'));
@@ -31,7 +44,7 @@ async function withTokenizer() {
 }
 
 describe('applying a plan', () => {
-  it('keeps the tokenizer\'s vocabulary and says the plan assumed another; a token limit past the dataset is said in passes', async () => {
+  it("keeps the tokenizer's vocabulary and says the plan assumed another; a token limit past the dataset is said in passes", async () => {
     const env = await withTokenizer();
     const vocab = env.data.getState().tokenizer.vocabSize!;
     const { shown, targets: t } = targets(env);
@@ -47,19 +60,23 @@ describe('applying a plan', () => {
     ]);
   });
 
-  it('without a tokenizer the form keeps the first tokenizer\'s size (the bundled corpus cannot reach 50k) and says so', () => {
+  it("without a tokenizer the form keeps the first tokenizer's size (the bundled corpus cannot reach 50k) and says so", () => {
     const env = setup();
     env.store.getState().init();
     const before = env.store.getState().form.model.vocabSize;
     applyPlan(targets(env).targets, POST_PLAN);
     expect(env.store.getState().form.model.vocabSize).toBe(before);
-    expect(env.store.getState().planNotes[0]).toBe('The plan assumes 50,304 tokens; there is no tokenizer yet: train a 50,304-token tokenizer in Data (Train would otherwise make a small one from the bundled corpus).');
-    expect(env.store.getState().planNotes[1]).toMatch(/^Data token limit: 1\.1B tokens asked; the bundled corpus has 330k: ~3,300 passes over it\.$/);
+    expect(env.store.getState().planNotes[0]).toBe(
+      'The plan assumes 50,304 tokens; there is no tokenizer yet: train a 50,304-token tokenizer in Data (Train would otherwise make a small one from the bundled corpus).',
+    );
+    expect(env.store.getState().planNotes[1]).toMatch(
+      /^Data token limit: 1\.1B tokens asked; the bundled corpus has 330k: ~3,300 passes over it\.$/,
+    );
   });
 });
 
 describe("the post's recipe", () => {
-  it('fills Data and Train with the post\'s run, says its time here, and Train then asks first and names the missing dataset', async () => {
+  it("fills Data and Train with the post's run, says its time here, and Train then asks first and names the missing dataset", async () => {
     const env = await withTokenizer();
     const vocab = env.data.getState().tokenizer.vocabSize!;
     const { shown, targets: t } = targets(env);
@@ -77,7 +94,9 @@ describe("the post's recipe", () => {
     expect(form.batchSize * form.accumSteps).toBe(64);
     expect(form.maxSteps).toBe(Math.ceil(recipe.plan.tokens / (64 * 1024)));
     expect(form.datasetId).toBe('bookcorpus/bookcorpus');
-    expect(env.store.getState().planNotes[0]).toBe('The recipe\'s tokenizer is not trained yet: in Data, train a 50,304-token BPE on the first 100 MB of bookcorpus/bookcorpus (filled in there), then prepare the dataset.');
+    expect(env.store.getState().planNotes[0]).toBe(
+      "The recipe's tokenizer is not trained yet: in Data, train a 50,304-token BPE on the first 100 MB of bookcorpus/bookcorpus (filled in there), then prepare the dataset.",
+    );
     // Its time: the run's FLOPs at half the probe's 2 GFLOP/s.
     const flops = recipe.settings.maxSteps * 64 * 1024 * recipe.plan.trainingFlopsPerToken;
     expect(estimate!.seconds).toBeCloseTo(flops / 1e9, -3);
@@ -87,9 +106,13 @@ describe("the post's recipe", () => {
     );
 
     await env.store.getState().train();
-    expect(env.store.getState().confirm!.message).toMatch(/^This run would take about \d+ years on this device \(software adapter\)\. Train anyway\?$/);
+    expect(env.store.getState().confirm!.message).toMatch(
+      /^This run would take about \d+ years on this device \(software adapter\)\. Train anyway\?$/,
+    );
     await env.store.getState().confirmTrain();
-    expect(env.store.getState().error?.message).toBe('The dataset "bookcorpus/bookcorpus" is not prepared yet: prepare it in Data (or pick another dataset), then press Train again.');
+    expect(env.store.getState().error?.message).toBe(
+      'The dataset "bookcorpus/bookcorpus" is not prepared yet: prepare it in Data (or pick another dataset), then press Train again.',
+    );
     expect(env.posted().some((m) => m.type === 'start')).toBe(false);
   });
 

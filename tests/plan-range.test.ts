@@ -43,7 +43,9 @@ describe('the Plan tab range and loss cap', () => {
     const huge = plan(1e30);
     const above = planCaveats(huge, EPOCH_2024);
     expect(above.range).toBe('above');
-    expect(above.rangeNote).toMatch(/^1e30 FLOPs is above the budgets Epoch AI 2024 \(Besiroglu et al\.\) was fitted on \(6e18 to 3e23 FLOPs\)/);
+    expect(above.rangeNote).toMatch(
+      /^1e30 FLOPs is above the budgets Epoch AI 2024 \(Besiroglu et al\.\) was fitted on \(6e18 to 3e23 FLOPs\)/,
+    );
     expect(formatCount(huge.tokens)).toMatch(/^\d\.?\d*e\d+$/);
     expect(formatCount(8.08e17)).toBe('8.08e17');
     expect(formatCount(-2e15)).toBe('-2e15');

@@ -22,7 +22,11 @@ describe('speed store', () => {
     });
     await store.getState().measure(MODEL, 4);
     expect(requests).toEqual([{ model: MODEL, batchSize: 4, steps: 2 }]);
-    expect(store.getState()).toMatchObject({ status: 'done', error: null, result: { model: MODEL, batchSize: 4, tokensPerSecond: 100, flopsPerSecond: 1.5e8, seconds: 1.5 } });
+    expect(store.getState()).toMatchObject({
+      status: 'done',
+      error: null,
+      result: { model: MODEL, batchSize: 4, tokensPerSecond: 100, flopsPerSecond: 1.5e8, seconds: 1.5 },
+    });
   });
 
   it('refuses while a run trains and reports a failed probe', async () => {

@@ -32,7 +32,14 @@ const BASE: RunSettings = {
   datasetId: '',
 };
 
-const DEFINITION: SweepDefinition = { id: 'abcdef123', createdAt: '2025-01-01T00:00:00Z', budgets: [2e9, 4e9], widths: [32, 48, 64], nLayer: 2, base: BASE };
+const DEFINITION: SweepDefinition = {
+  id: 'abcdef123',
+  createdAt: '2025-01-01T00:00:00Z',
+  budgets: [2e9, 4e9],
+  widths: [32, 48, 64],
+  nLayer: 2,
+  base: BASE,
+};
 
 describe('sweep grid', () => {
   it('gives every (budget, width) point the steps that spend C = 6·N·D, budget-major', () => {
@@ -77,7 +84,10 @@ describe('sweep grid', () => {
   it('names problems with a definition and sizes defaults for the device', () => {
     expect(sweepProblems(DEFINITION)).toEqual([]);
     expect(sweepProblems({ budgets: [], widths: [32], nLayer: 0 })).toHaveLength(3);
-    expect(sweepProblems({ budgets: [1e9, 1e9], widths: [32, 33.5], nLayer: 1 })).toEqual(['The budgets must differ.', 'Every width must be a whole number of at least 4.']);
+    expect(sweepProblems({ budgets: [1e9, 1e9], widths: [32, 33.5], nLayer: 1 })).toEqual([
+      'The budgets must differ.',
+      'Every width must be a whole number of at least 4.',
+    ]);
     const tiny = defaultSweep(BASE, true);
     const gpu = defaultSweep(BASE, false);
     expect(tiny.budgets).toHaveLength(2);
@@ -92,7 +102,9 @@ describe('sweep grid', () => {
 });
 
 /** A lab whose runs finish by themselves a few ticks after they start, with a loss from `lossOf`. */
-function fakeLab(options: { lossOf?: (settings: RunSettings) => number; pauseAt?: number; stopAt?: number; failTrainAt?: number } = {}) {
+function fakeLab(
+  options: { lossOf?: (settings: RunSettings) => number; pauseAt?: number; stopAt?: number; failTrainAt?: number } = {},
+) {
   const calls: string[] = [];
   let runCount = 0;
   const summaries = new Map<string, RunSummary>();
@@ -115,7 +127,11 @@ function fakeLab(options: { lossOf?: (settings: RunSettings) => number; pauseAt?
       await tick();
       // Stop ends a run short of its steps 'stopped' (with the validation loss of where it stopped).
       const stopped = get().phase === 'stopping';
-      const ended = { ...run, status: stopped ? ('stopped' as const) : ('done' as const), lastValLoss: stopped ? 99 : lossOf(run.settings) };
+      const ended = {
+        ...run,
+        status: stopped ? ('stopped' as const) : ('done' as const),
+        lastValLoss: stopped ? 99 : lossOf(run.settings),
+      };
       summaries.set(run.id, ended);
       set({ run: ended, phase: ended.status });
     };
@@ -132,7 +148,12 @@ function fakeLab(options: { lossOf?: (settings: RunSettings) => number; pauseAt?
           return;
         }
         set({ phase: 'preparing', run: null, error: null });
-        const summary = { id: `run-${runCount}`, name: run!.name!, settings: run!.settings!, status: 'running' } as RunSummary;
+        const summary = {
+          id: `run-${runCount}`,
+          name: run!.name!,
+          settings: run!.settings!,
+          status: 'running',
+        } as RunSummary;
         summaries.set(summary.id, summary);
         void play(summary);
       },
@@ -142,7 +163,10 @@ function fakeLab(options: { lossOf?: (settings: RunSettings) => number; pauseAt?
         set({ phase: 'preparing' });
         if (run) void play(run);
         // The worker answers a missing run with an error; the lab goes back to idle.
-        else void tick().then(() => set({ phase: 'idle', error: { kind: 'config', message: `there is no run "${runId}"` } }));
+        else
+          void tick().then(() =>
+            set({ phase: 'idle', error: { kind: 'config', message: `there is no run "${runId}"` } }),
+          );
       },
       stop() {
         calls.push('stop');
@@ -185,7 +209,9 @@ describe('sweep queue', () => {
     await until(() => storage.saved?.status === 'done');
     expect(storage.saved!.points.map((p) => p.valLoss)).toEqual(points.map((p) => p.valLoss));
     // The fake loss has its minimum near e^11.3 ≈ 81k parameters: the fit finds a parabola per budget.
-    const fit = fitIsoFlopSweep(sweepResults(sweep.getState().sweep!).map((r) => ({ budget: r.budget, N: r.N, loss: r.loss })));
+    const fit = fitIsoFlopSweep(
+      sweepResults(sweep.getState().sweep!).map((r) => ({ budget: r.budget, N: r.N, loss: r.loss })),
+    );
     expect(fit.perBudget).toHaveLength(2);
     expect(fit.frontier).not.toBeNull();
   });
@@ -193,9 +219,18 @@ describe('sweep queue', () => {
   it('after a reload, resumes the point that was training and then trains the rest', async () => {
     const lab = fakeLab();
     const grid = sweepPoints(DEFINITION);
-    lab.summaries.set('old-run', { id: 'old-run', name: pointName(DEFINITION, grid[1]!), settings: pointSettings(DEFINITION, grid[1]!), status: 'running' } as RunSummary);
+    lab.summaries.set('old-run', {
+      id: 'old-run',
+      name: pointName(DEFINITION, grid[1]!),
+      settings: pointSettings(DEFINITION, grid[1]!),
+      status: 'running',
+    } as RunSummary);
     const points = grid.map((p, i) =>
-      i === 0 ? { ...p, status: 'done' as const, valLoss: 5.5, runId: 'r0' } : i === 1 ? { ...p, status: 'running' as const, runId: 'old-run' } : p,
+      i === 0
+        ? { ...p, status: 'done' as const, valLoss: 5.5, runId: 'r0' }
+        : i === 1
+          ? { ...p, status: 'running' as const, runId: 'old-run' }
+          : p,
     );
     const storage = memoryStorage({ definition: DEFINITION, points, status: 'running' });
     const sweep = createSweepStore({ lab: lab.store, storage });
@@ -209,8 +244,13 @@ describe('sweep queue', () => {
 
   it('after a reload, a point whose run is gone starts over', async () => {
     const lab = fakeLab();
-    const points = sweepPoints(DEFINITION).map((p, i) => (i === 0 ? { ...p, status: 'running' as const, runId: 'deleted' } : p));
-    const sweep = createSweepStore({ lab: lab.store, storage: memoryStorage({ definition: DEFINITION, points, status: 'running' }) });
+    const points = sweepPoints(DEFINITION).map((p, i) =>
+      i === 0 ? { ...p, status: 'running' as const, runId: 'deleted' } : p,
+    );
+    const sweep = createSweepStore({
+      lab: lab.store,
+      storage: memoryStorage({ definition: DEFINITION, points, status: 'running' }),
+    });
     await sweep.getState().init();
     await until(() => sweep.getState().sweep?.status === 'done');
     expect(lab.calls.slice(0, 2)).toEqual(['resume deleted', `train ${pointName(DEFINITION, points[0]!)}`]);
@@ -257,7 +297,11 @@ describe('sweep queue', () => {
     expect(sweep.getState().sweep!.points[1]!.valLoss).toBeUndefined();
     sweep.getState().proceed();
     await until(() => sweep.getState().sweep?.status === 'done');
-    expect(lab.calls.slice(1, 4)).toEqual([`train ${pointName(DEFINITION, sweepPoints(DEFINITION)[1]!)}`, 'stop', 'resume run-2']);
+    expect(lab.calls.slice(1, 4)).toEqual([
+      `train ${pointName(DEFINITION, sweepPoints(DEFINITION)[1]!)}`,
+      'stop',
+      'resume run-2',
+    ]);
     expect(sweep.getState().sweep!.points.every((p) => p.status === 'done' && p.valLoss !== 99)).toBe(true);
   });
 

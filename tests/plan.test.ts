@@ -22,7 +22,8 @@ describe('graph compilation and replay', () => {
     plan.run();
     const out = await plan.read(h);
     let ref = 1;
-    for (let i = 0; i < 10; i++) ref = 0.5 * ref * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (ref + 0.044715 * ref ** 3)));
+    for (let i = 0; i < 10; i++)
+      ref = 0.5 * ref * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (ref + 0.044715 * ref ** 3)));
     expect(out[999]).toBeCloseTo(ref, 6);
     plan.destroy();
     pool.destroy();
@@ -62,12 +63,18 @@ describe('graph compilation and replay', () => {
 
   it('uses caller-supplied buffers for shared state', async () => {
     const ctx = await gpu();
-    const shared = ctx.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+    const shared = ctx.device.createBuffer({
+      size: 16,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
     ctx.device.queue.writeBuffer(shared, 0, Float32Array.of(1, 2, 3, 4));
     const graph = new Graph();
     const x = graph.input('x', [4]);
     const y = add(x, x);
-    const plan = new Plan(ctx, graph, { retain: [y], external: new Map([[x, { buffer: shared, offset: 0, size: 16 }]]) });
+    const plan = new Plan(ctx, graph, {
+      retain: [y],
+      external: new Map([[x, { buffer: shared, offset: 0, size: 16 }]]),
+    });
     plan.run();
     expect([...(await plan.read(y))]).toEqual([2, 4, 6, 8]);
     plan.destroy();
@@ -76,7 +83,9 @@ describe('graph compilation and replay', () => {
 
   it('names the problem when shapes do not match', () => {
     const graph = new Graph();
-    expect(() => add(graph.input('a', [2, 3]), graph.input('b', [3, 2]))).toThrow(/add: shapes differ: \[2, 3\] vs \[3, 2\]/);
+    expect(() => add(graph.input('a', [2, 3]), graph.input('b', [3, 2]))).toThrow(
+      /add: shapes differ: \[2, 3\] vs \[3, 2\]/,
+    );
   });
 });
 

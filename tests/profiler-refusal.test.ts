@@ -29,7 +29,9 @@ describe('bench --profile without timestamp-query', () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
       expect(await benchCommand(['--profile', '--out', join(dir, 'bench.json')])).toBe(2);
-      expect(lines).toEqual(['bench --profile: this adapter has no timestamp-query feature, so single dispatches cannot be timed']);
+      expect(lines).toEqual([
+        'bench --profile: this adapter has no timestamp-query feature, so single dispatches cannot be timed',
+      ]);
       expect(await readdir(dir)).toEqual([]);
     } finally {
       error.mockRestore();

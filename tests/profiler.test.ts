@@ -37,7 +37,11 @@ describe('aggregate', () => {
       ],
       [1, 1, 3, 0.5],
     );
-    expect(p.rows.map((r) => `${r.op}/${r.phase}/${r.calls}/${r.dispatches}`)).toEqual(['matmul/backward/1/1', 'matmul/forward/1/2', 'gelu/forward/1/1']);
+    expect(p.rows.map((r) => `${r.op}/${r.phase}/${r.calls}/${r.dispatches}`)).toEqual([
+      'matmul/backward/1/1',
+      'matmul/forward/1/2',
+      'gelu/forward/1/1',
+    ]);
     expect(p.totalMs).toBe(5.5);
     expect(p.rows[1]!.tflops).toBeCloseTo(2e9 / 2e-3 / 1e12, 12); // 2 GFLOP in 2 ms = 1 TFLOP/s
     expect(p.rows[2]!.tflops).toBeNull();
@@ -78,7 +82,11 @@ describe('profiling one training step (tiny model, SwiftShader)', () => {
     model.initialize(3);
     const train = new TrainStep(model, { batchSize: B, seqLen: CONFIG.blockSize, accumSteps: ACCUM }, { lr: 1e-3 });
     const random = rng(5);
-    const batches = () => Array.from({ length: ACCUM }, () => ({ idx: randint(B * CONFIG.blockSize, CONFIG.vocabSize, random), targets: randint(B * CONFIG.blockSize, CONFIG.vocabSize, random) }));
+    const batches = () =>
+      Array.from({ length: ACCUM }, () => ({
+        idx: randint(B * CONFIG.blockSize, CONFIG.vocabSize, random),
+        targets: randint(B * CONFIG.blockSize, CONFIG.vocabSize, random),
+      }));
     try {
       await train.step(batches(), 1e-3); // compiles and warms up
       const start = performance.now();
@@ -97,12 +105,26 @@ describe('profiling one training step (tiny model, SwiftShader)', () => {
       const kinds = new Set([...train.plan.dispatchTags.map((t) => `${t.op}/${t.phase}`), 'adamw/optimizer']);
       expect(new Set(p.rows.map((r) => `${r.op}/${r.phase}`))).toEqual(kinds);
       expect(p.rows.length).toBe(kinds.size);
-      for (const k of ['matmul/forward', 'matmul/backward', 'attention/forward', 'attention_backward/backward', 'cross_entropy/forward', 'layernorm/forward']) expect(kinds).toContain(k);
+      for (const k of [
+        'matmul/forward',
+        'matmul/backward',
+        'attention/forward',
+        'attention_backward/backward',
+        'cross_entropy/forward',
+        'layernorm/forward',
+      ])
+        expect(kinds).toContain(k);
 
       // Every dispatch of every micro-batch, once; calls are nodes, once per micro-batch.
       expect(p.dispatches).toBe(ACCUM * train.plan.dispatchCount + 1);
       expect(p.rows.reduce((s, r) => s + r.dispatches, 0)).toBe(p.dispatches);
-      const dispatching = train.graph.nodes.filter((n) => n.op.encode(n.inputs.map((t) => t.spec), n.attrs).length > 0).length;
+      const dispatching = train.graph.nodes.filter(
+        (n) =>
+          n.op.encode(
+            n.inputs.map((t) => t.spec),
+            n.attrs,
+          ).length > 0,
+      ).length;
       expect(p.rows.reduce((s, r) => s + r.calls, 0)).toBe(ACCUM * dispatching + 1);
 
       // Shares sum to 1, times are sane, the rows add up to the total.
@@ -139,10 +161,31 @@ describe('bench --profile', () => {
   it('parses the flag and writes the profile as JSON', async () => {
     dir = await mkdtemp(join(tmpdir(), 'gg-profile-'));
     const out = join(dir, 'bench.json');
-    const args = ['--profile', '--layers', '1', '--heads', '2', '--width', '32', '--block', '16', '--vocab', '400', '--batch', '2', '--steps', '1', '--out', out];
+    const args = [
+      '--profile',
+      '--layers',
+      '1',
+      '--heads',
+      '2',
+      '--width',
+      '32',
+      '--block',
+      '16',
+      '--vocab',
+      '400',
+      '--batch',
+      '2',
+      '--steps',
+      '1',
+      '--out',
+      out,
+    ];
     const result = await inProcess(benchCommand, args);
     expect(result.code).toBe(0);
-    const json = JSON.parse(await readFile(out, 'utf8')) as { profile: ProfileResult; trainStep: { msPerStep: number } };
+    const json = JSON.parse(await readFile(out, 'utf8')) as {
+      profile: ProfileResult;
+      trainStep: { msPerStep: number };
+    };
     expect(json.profile.rows.length).toBeGreaterThan(10);
     expect(json.profile.wallMs).toBe(json.trainStep.msPerStep);
     expect(json.profile.rows.reduce((s, r) => s + r.share, 0)).toBeCloseTo(1, 9);

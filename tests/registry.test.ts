@@ -34,7 +34,11 @@ describe('op table', () => {
 
   it('lists every op the ops folder exports, and each is checked against float64 in the tests', () => {
     const modules = import.meta.glob<Record<string, unknown>>('../src/autograd/ops/*.ts', { eager: true });
-    const isOp = (v: unknown): v is OpDef => typeof v === 'object' && v !== null && typeof (v as OpDef).encode === 'function' && typeof (v as OpDef).outputs === 'function';
+    const isOp = (v: unknown): v is OpDef =>
+      typeof v === 'object' &&
+      v !== null &&
+      typeof (v as OpDef).encode === 'function' &&
+      typeof (v as OpDef).outputs === 'function';
     const exported = new Map<OpDef, string>();
     const modulePath = new Map<OpDef, string>();
     for (const [path, module] of Object.entries(modules)) {
@@ -49,16 +53,27 @@ describe('op table', () => {
 
     // A differentiable op is checked by checkOp itself; an inference op beside the op it mirrors;
     // a backward kernel through the checkOp of the op whose backward emits it.
-    const tests = readdirSync('tests').filter((f) => f.endsWith('.test.ts')).map((f) => readFileSync(`tests/${f}`, 'utf8')).join('\n');
+    const tests = readdirSync('tests')
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => readFileSync(`tests/${f}`, 'utf8'))
+      .join('\n');
     const checked = (op: OpDef) => tests.includes(`checkOp(${exported.get(op)}`);
     for (const op of DIFFERENTIABLE_OPS) expect(checked(op), `no checkOp(${exported.get(op)}, ...) test`).toBe(true);
     for (const { op, mirrors } of INFERENCE_OPS) {
       expect(checked(mirrors), `no checkOp(${exported.get(mirrors)}, ...) test`).toBe(true);
-      expect(tests.includes(`'../${modulePath.get(op)}'`), `no test imports ${modulePath.get(op)} to compare ${exported.get(op)} with ${exported.get(mirrors)}`).toBe(true);
+      expect(
+        tests.includes(`'../${modulePath.get(op)}'`),
+        `no test imports ${modulePath.get(op)} to compare ${exported.get(op)} with ${exported.get(mirrors)}`,
+      ).toBe(true);
     }
     for (const { op, usedBy } of BACKWARD_KERNELS) {
-      expect(checked(usedBy), `${exported.get(op)} is checked through checkOp(${exported.get(usedBy)}, ...), which no test calls`).toBe(true);
-      expect(usedBy.backward, `${exported.get(usedBy)} emits ${exported.get(op)} from its backward`).toBeTypeOf('function');
+      expect(
+        checked(usedBy),
+        `${exported.get(op)} is checked through checkOp(${exported.get(usedBy)}, ...), which no test calls`,
+      ).toBe(true);
+      expect(usedBy.backward, `${exported.get(usedBy)} emits ${exported.get(op)} from its backward`).toBeTypeOf(
+        'function',
+      );
     }
   });
 
@@ -68,7 +83,11 @@ describe('op table', () => {
     const model = new GPTModel(ctx, { vocabSize: 11, blockSize, nLayer, nHead, nEmbd });
     const graph = new Graph();
     const cache = (i: number) => graph.input(`cache${i}`, [nHead, blockSize, nEmbd / nHead]);
-    model.forward(graph, graph.input('idx', [1, 1], 'i32'), { kCaches: [cache(0)], vCaches: [cache(1)], pos: graph.input('pos', [1], 'i32') });
+    model.forward(graph, graph.input('idx', [1, 1], 'i32'), {
+      kCaches: [cache(0)],
+      vCaches: [cache(1)],
+      pos: graph.input('pos', [1], 'i32'),
+    });
     const known = new Set(ALL_OPS);
     const used = new Set(graph.nodes.map((n) => n.op));
     for (const op of used) expect(known.has(op), op.name).toBe(true);

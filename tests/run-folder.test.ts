@@ -15,15 +15,34 @@ import type { RunSettings } from '../src/train/protocol';
 import { paramArenaLength, readRunDir, runDirFiles, RUN_DIR_FILES } from '../src/train/run-dir';
 import type { CheckpointData, RunRecord } from '../src/train/run-store';
 
-const tokenizerJson = toTokenizerJson(await trainBpe(['a garden of forking paths', 'the garden grows'], { vocabSize: 270, specialTokens: [END_OF_TEXT] }));
+const tokenizerJson = toTokenizerJson(
+  await trainBpe(['a garden of forking paths', 'the garden grows'], { vocabSize: 270, specialTokens: [END_OF_TEXT] }),
+);
 const model = { vocabSize: 270, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8 };
 const settings: RunSettings = {
-  model, batchSize: 2, accumSteps: 1, maxSteps: 10, lr: { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 2 }, weightDecay: 0.1, gradClip: 1,
-  evalEvery: 5, evalBatches: 1, checkpointEvery: 5, seed: 3, datasetId: 'd',
+  model,
+  batchSize: 2,
+  accumSteps: 1,
+  maxSteps: 10,
+  lr: { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 2 },
+  weightDecay: 0.1,
+  gradClip: 1,
+  evalEvery: 5,
+  evalBatches: 1,
+  checkpointEvery: 5,
+  seed: 3,
+  datasetId: 'd',
 };
 const record: RunRecord = {
   summary: {
-    id: 'r', name: 'tiny', createdAt: '', updatedAt: '', settings, status: 'running', checkpointStep: 0, tokens: 0,
+    id: 'r',
+    name: 'tiny',
+    createdAt: '',
+    updatedAt: '',
+    settings,
+    status: 'running',
+    checkpointStep: 0,
+    tokens: 0,
     tokenizer: { vocabSize: 270, fingerprint: fingerprint(tokenizerJson) },
   },
   tokenizerJson,
@@ -34,10 +53,20 @@ const record: RunRecord = {
 /** A checkpoint whose every weight and moment is `step` (so a mix would show). */
 function checkpoint(step: number): CheckpointData {
   const arena = () => new Uint8Array(new Float32Array(paramArenaLength(model)).fill(step).buffer);
-  return { step, adamStep: step, samplerState: step, tokens: step * 16, elapsedSeconds: step, params: arena(), adamM: arena(), adamV: arena() };
+  return {
+    step,
+    adamStep: step,
+    samplerState: step,
+    tokens: step * 16,
+    elapsedSeconds: step,
+    params: arena(),
+    adamM: arena(),
+    adamV: arena(),
+  };
 }
 
-const files = (step: number) => runDirFiles({ ...record, summary: { ...record.summary, checkpointStep: step } }, checkpoint(step));
+const files = (step: number) =>
+  runDirFiles({ ...record, summary: { ...record.summary, checkpointStep: step } }, checkpoint(step));
 
 async function stepOf(dir: string): Promise<number> {
   const run = readRunDir(await readRunFolder(dir));
@@ -57,7 +86,8 @@ describe('run folder checkpoints', () => {
       await mkdir(next);
       const newer = files(10);
       for (const f of moved < 0 ? newer.slice(0, 2) : newer) await writeFile(join(next, f.name), f.bytes);
-      for (const name of moved < 0 ? [] : RUN_DIR_FILES.slice(0, moved)) await rename(join(next, name), join(dir, name));
+      for (const name of moved < 0 ? [] : RUN_DIR_FILES.slice(0, moved))
+        await rename(join(next, name), join(dir, name));
       expect(await stepOf(dir)).toBe(moved < 0 ? 5 : 10);
       await recoverRunFolder(dir);
       expect((await readdir(dir)).sort()).toEqual([...RUN_DIR_FILES].sort());

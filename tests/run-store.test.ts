@@ -17,12 +17,31 @@ const settings = testSettings(model);
 const arenaLength = paramLayout(model).reduce((end, e) => Math.max(end, e.offset + e.numel), 0);
 
 function checkpoint(step: number): CheckpointData {
-  const fill = (k: number) => new Uint8Array(Float32Array.from({ length: arenaLength }, (_, i) => step * 1000 + k * 100 + (i % 97)).buffer);
-  return { step, adamStep: step, samplerState: 12345 + step, tokens: step * 16, elapsedSeconds: step / 2, params: fill(0), adamM: fill(1), adamV: fill(2) };
+  const fill = (k: number) =>
+    new Uint8Array(Float32Array.from({ length: arenaLength }, (_, i) => step * 1000 + k * 100 + (i % 97)).buffer);
+  return {
+    step,
+    adamStep: step,
+    samplerState: 12345 + step,
+    tokens: step * 16,
+    elapsedSeconds: step / 2,
+    params: fill(0),
+    adamM: fill(1),
+    adamV: fill(2),
+  };
 }
 
 function point(step: number): StepPoint {
-  return { step, loss: 4 - step / 10, lr: 1e-3, gradNorm: 0.5, tokens: step * 16, elapsedSeconds: step, tokensPerSecond: 16, tflops: 1e-9 };
+  return {
+    step,
+    loss: 4 - step / 10,
+    lr: 1e-3,
+    gradNorm: 0.5,
+    tokens: step * 16,
+    elapsedSeconds: step,
+    tokensPerSecond: 16,
+    tflops: 1e-9,
+  };
 }
 
 let dbCount = 0;
@@ -37,7 +56,8 @@ function quotaStore(): { db: UseStore; failOn: { prefix: string | null } } {
           get(target, property) {
             if (property === 'put') {
               return (value: unknown, key: IDBValidKey) => {
-                if (failOn.prefix !== null && typeof key === 'string' && key.startsWith(failOn.prefix)) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+                if (failOn.prefix !== null && typeof key === 'string' && key.startsWith(failOn.prefix))
+                  throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
                 return target.put(value, key);
               };
             }
@@ -54,7 +74,12 @@ function quotaStore(): { db: UseStore; failOn: { prefix: string | null } } {
 async function newRun() {
   const { db, failOn } = quotaStore();
   const runs = new RunStore(db);
-  const record = await runs.create({ settings, tokenizerJson: '{"fake":true}', tokenizer: { vocabSize: 40, fingerprint: 'abc' }, name: 'tiny' });
+  const record = await runs.create({
+    settings,
+    tokenizerJson: '{"fake":true}',
+    tokenizer: { vocabSize: 40, fingerprint: 'abc' },
+    name: 'tiny',
+  });
   return { runs, db, failOn, id: record.summary.id };
 }
 
@@ -62,9 +87,19 @@ describe('RunStore', () => {
   it('saves and loads a checkpoint with the curve up to it', async () => {
     const { runs, id } = await newRun();
     expect(await runs.latestCheckpoint(id)).toBeUndefined();
-    await runs.saveCheckpoint(id, checkpoint(5), { steps: [1, 2, 3, 4, 5].map(point), evals: [{ step: 5, valLoss: 3.5 }] });
+    await runs.saveCheckpoint(id, checkpoint(5), {
+      steps: [1, 2, 3, 4, 5].map(point),
+      evals: [{ step: 5, valLoss: 3.5 }],
+    });
     const record = (await runs.get(id))!;
-    expect(record.summary).toMatchObject({ checkpointStep: 5, tokens: 80, lastLoss: 3.5, lastValLoss: 3.5, status: 'running', name: 'tiny' });
+    expect(record.summary).toMatchObject({
+      checkpointStep: 5,
+      tokens: 80,
+      lastLoss: 3.5,
+      lastValLoss: 3.5,
+      status: 'running',
+      name: 'tiny',
+    });
     expect(record.steps.map((p) => p.step)).toEqual([1, 2, 3, 4, 5]);
     expect(record.tokenizerJson).toBe('{"fake":true}');
     const loaded = (await runs.latestCheckpoint(id))!;
@@ -94,10 +129,14 @@ describe('RunStore', () => {
     await runs.saveCheckpoint(id, checkpoint(5), { steps: [point(5)], evals: [] });
     for (const prefix of ['ckpt:', 'run:']) {
       failOn.prefix = prefix;
-      const error = await runs.saveCheckpoint(id, checkpoint(10), { steps: [point(10)], evals: [] }).catch((e: unknown) => e);
+      const error = await runs
+        .saveCheckpoint(id, checkpoint(10), { steps: [point(10)], evals: [] })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DataError);
       expect((error as DataError).kind).toBe('quota');
-      expect((error as DataError).message).toMatch(/storage is full while saving (the checkpoint of )?run "tiny".*free some space/);
+      expect((error as DataError).message).toMatch(
+        /storage is full while saving (the checkpoint of )?run "tiny".*free some space/,
+      );
       failOn.prefix = null;
       expect(await runs.latestCheckpoint(id)).toEqual(checkpoint(5));
       expect((await keys(db)).sort()).toEqual([`ckpt:${id}:5`, `run:${id}`]);
@@ -106,7 +145,12 @@ describe('RunStore', () => {
 
   it('delete removes the run and all its checkpoints, and no other run', async () => {
     const { runs, db, id } = await newRun();
-    const other = await runs.create({ settings, tokenizerJson: '{}', tokenizer: { vocabSize: 40, fingerprint: 'abc' }, id: `${id}x` });
+    const other = await runs.create({
+      settings,
+      tokenizerJson: '{}',
+      tokenizer: { vocabSize: 40, fingerprint: 'abc' },
+      id: `${id}x`,
+    });
     await runs.saveCheckpoint(id, checkpoint(5), { steps: [], evals: [] });
     await runs.saveCheckpoint(other.summary.id, checkpoint(5), { steps: [], evals: [] });
     await set(`ckpt:${id}:10`, checkpoint(10), db); // an orphan too
@@ -125,7 +169,11 @@ describe('RunStore', () => {
     expect(files.map((f) => f.name)).toEqual(['model.safetensors', 'config.json', 'tokenizer.json']);
     const file = parseSafetensors(files[0]!.bytes);
     expect(file.metadata).toEqual({ format: 'pt' });
-    expect([...file.tensors.keys()].sort()).toEqual(gpt2ParamShapes(model).map((p) => p.name).sort());
+    expect([...file.tensors.keys()].sort()).toEqual(
+      gpt2ParamShapes(model)
+        .map((p) => p.name)
+        .sort(),
+    );
     const arena = new Float32Array(data.params.buffer);
     for (const e of paramLayout(model)) {
       const t = file.tensors.get(e.name)!;

@@ -39,7 +39,16 @@ let dbCount = 0;
 /** A shard store holding the dataset under `id` (each lab its own IndexedDB database). */
 async function dataStore(id: string | null): Promise<IdbShardStore> {
   const store = new IdbShardStore(createStore(`transfer-data-${dbCount++}`, 'kv'));
-  if (id) await ingest({ store, tokenizer, tokenizerFingerprint: fingerprint(tokenizerJson), id, spec: { kind: 'bundled', url: '/corpus/brown-fiction.txt' }, source, valFraction: 0.1 });
+  if (id)
+    await ingest({
+      store,
+      tokenizer,
+      tokenizerFingerprint: fingerprint(tokenizerJson),
+      id,
+      spec: { kind: 'bundled', url: '/corpus/brown-fiction.txt' },
+      source,
+      valFraction: 0.1,
+    });
   return store;
 }
 
@@ -61,11 +70,15 @@ const SETTINGS: RunSettings = {
 function lab(shardStore: IdbShardStore, react?: (event: LabEvent, handle: (m: LabRequest) => Promise<void>) => void) {
   const events: LabEvent[] = [];
   const runStore = new RunStore(createStore(`transfer-runs-${dbCount++}`, 'kv'));
-  const handle: (m: LabRequest) => Promise<void> = createLabHandler((event) => {
-    events.push(event);
-    react?.(event, handle);
-  }, { createContext: gpu, shardStore, runStore });
-  const of = <T extends LabEvent['type']>(type: T) => events.filter((e): e is Extract<LabEvent, { type: T }> => e.type === type);
+  const handle: (m: LabRequest) => Promise<void> = createLabHandler(
+    (event) => {
+      events.push(event);
+      react?.(event, handle);
+    },
+    { createContext: gpu, shardStore, runStore },
+  );
+  const of = <T extends LabEvent['type']>(type: T) =>
+    events.filter((e): e is Extract<LabEvent, { type: T }> => e.type === type);
   return { handle, events, of, runStore };
 }
 
@@ -76,48 +89,68 @@ async function weights(runStore: RunStore, runId: string): Promise<Uint8Array> {
 }
 
 describe('full-state runs between labs', () => {
-  it('a run paused at step 3, downloaded, imported elsewhere and resumed ends with the uninterrupted weights', { timeout: 240_000 }, async () => {
-    const straight = lab(await dataStore('here'));
-    await straight.handle({ type: 'start', settings: SETTINGS, tokenizerJson });
-    const straightRun = straight.of('run').at(-1)!.run;
-    expect(straightRun.status).toBe('done');
-    const expected = await weights(straight.runStore, straightRun.id);
+  it(
+    'a run paused at step 3, downloaded, imported elsewhere and resumed ends with the uninterrupted weights',
+    { timeout: 240_000 },
+    async () => {
+      const straight = lab(await dataStore('here'));
+      await straight.handle({ type: 'start', settings: SETTINGS, tokenizerJson });
+      const straightRun = straight.of('run').at(-1)!.run;
+      expect(straightRun.status).toBe('done');
+      const expected = await weights(straight.runStore, straightRun.id);
 
-    const first = lab(await dataStore('here'), (event, handle) => {
-      if (event.type === 'step' && event.point.step === 3) void handle({ type: 'pause' });
-    });
-    await first.handle({ type: 'start', settings: SETTINGS, tokenizerJson });
-    const paused = first.of('run').at(-1)!.run;
-    expect(paused.status).toBe('paused');
-    expect(paused.checkpointStep).toBe(3);
-    await first.handle({ type: 'export-run', runId: paused.id, full: true });
-    const exported = first.of('export').at(-1)!;
-    expect(exported.full).toBe(true);
-    expect(exported.files.map((f) => f.name).sort()).toEqual(['config.json', 'model.safetensors', 'run.json', 'tokenizer.json', 'training_state.safetensors']);
-    expect(isRunDir(exported.files)).toBe(true);
-    const dir = readRunDir(exported.files);
-    expect(dir.checkpoint.step).toBe(3);
-    expect(dir.record.steps.map((p) => p.step)).toEqual([1, 2, 3]);
-    expect(dir.dataset).toMatchObject({ id: 'here', tokenizerFingerprint: fingerprint(tokenizerJson) });
+      const first = lab(await dataStore('here'), (event, handle) => {
+        if (event.type === 'step' && event.point.step === 3) void handle({ type: 'pause' });
+      });
+      await first.handle({ type: 'start', settings: SETTINGS, tokenizerJson });
+      const paused = first.of('run').at(-1)!.run;
+      expect(paused.status).toBe('paused');
+      expect(paused.checkpointStep).toBe(3);
+      await first.handle({ type: 'export-run', runId: paused.id, full: true });
+      const exported = first.of('export').at(-1)!;
+      expect(exported.full).toBe(true);
+      expect(exported.files.map((f) => f.name).sort()).toEqual([
+        'config.json',
+        'model.safetensors',
+        'run.json',
+        'tokenizer.json',
+        'training_state.safetensors',
+      ]);
+      expect(isRunDir(exported.files)).toBe(true);
+      const dir = readRunDir(exported.files);
+      expect(dir.checkpoint.step).toBe(3);
+      expect(dir.record.steps.map((p) => p.step)).toEqual([1, 2, 3]);
+      expect(dir.dataset).toMatchObject({ id: 'here', tokenizerFingerprint: fingerprint(tokenizerJson) });
 
-    // The other lab holds the same tokens under another id: found by content.
-    const second = lab(await dataStore('elsewhere'));
-    await second.handle({ type: 'import-run', files: exported.files, source: 'run.zip' });
-    expect(second.of('error')).toEqual([]);
-    const imported = second.of('run').at(-1)!.run;
-    expect(imported).toMatchObject({ status: 'paused', checkpointStep: 3, name: paused.name });
-    expect(imported.settings.datasetId).toBe('elsewhere');
-    expect(imported.id).not.toBe(paused.id);
-    await second.handle({ type: 'load-run', runId: imported.id });
-    expect(second.of('history').at(-1)!.steps.map((p) => p.loss)).toEqual(first.of('step').map((e) => e.point.loss));
+      // The other lab holds the same tokens under another id: found by content.
+      const second = lab(await dataStore('elsewhere'));
+      await second.handle({ type: 'import-run', files: exported.files, source: 'run.zip' });
+      expect(second.of('error')).toEqual([]);
+      const imported = second.of('run').at(-1)!.run;
+      expect(imported).toMatchObject({ status: 'paused', checkpointStep: 3, name: paused.name });
+      expect(imported.settings.datasetId).toBe('elsewhere');
+      expect(imported.id).not.toBe(paused.id);
+      await second.handle({ type: 'load-run', runId: imported.id });
+      expect(
+        second
+          .of('history')
+          .at(-1)!
+          .steps.map((p) => p.loss),
+      ).toEqual(first.of('step').map((e) => e.point.loss));
 
-    await second.handle({ type: 'resume', runId: imported.id });
-    expect(second.of('error')).toEqual([]);
-    expect(second.of('run').at(-1)!.run.status).toBe('done');
-    // Steps 4..6 trained here repeat the uninterrupted run's losses, and its weights, exactly.
-    expect(second.of('step').map((e) => e.point.loss)).toEqual(straight.of('step').slice(3).map((e) => e.point.loss));
-    expect(Buffer.from(await weights(second.runStore, imported.id)).equals(Buffer.from(expected))).toBe(true);
-  });
+      await second.handle({ type: 'resume', runId: imported.id });
+      expect(second.of('error')).toEqual([]);
+      expect(second.of('run').at(-1)!.run.status).toBe('done');
+      // Steps 4..6 trained here repeat the uninterrupted run's losses, and its weights, exactly.
+      expect(second.of('step').map((e) => e.point.loss)).toEqual(
+        straight
+          .of('step')
+          .slice(3)
+          .map((e) => e.point.loss),
+      );
+      expect(Buffer.from(await weights(second.runStore, imported.id)).equals(Buffer.from(expected))).toBe(true);
+    },
+  );
 
   it('a run whose dataset is missing says which one; once prepared, it resumes', { timeout: 240_000 }, async () => {
     const first = lab(await dataStore('here'), (event, handle) => {
@@ -134,15 +167,29 @@ describe('full-state runs between labs', () => {
     const imported = second.of('run').at(-1)!.run;
     expect(imported.status).toBe('paused');
     expect(imported.message).toMatch(/its dataset .* is not here yet/);
-    expect(imported.missingDataset).toMatchObject({ id: 'here', source: { kind: 'bundled' }, tokenizerFingerprint: fingerprint(tokenizerJson) });
+    expect(imported.missingDataset).toMatchObject({
+      id: 'here',
+      source: { kind: 'bundled' },
+      tokenizerFingerprint: fingerprint(tokenizerJson),
+    });
     await second.handle({ type: 'run-tokenizer', runId: imported.id });
     expect(second.of('run-tokenizer').at(-1)).toEqual({ type: 'run-tokenizer', runId: imported.id, tokenizerJson });
     await second.handle({ type: 'resume', runId: imported.id });
     const error = second.of('error').at(-1)!;
     expect(error.kind).toBe('config');
-    expect(error.message).toMatch(/trains on .*the bundled corpus.*not in this browser: prepare that source with this run's tokenizer/);
+    expect(error.message).toMatch(
+      /trains on .*the bundled corpus.*not in this browser: prepare that source with this run's tokenizer/,
+    );
 
-    await ingest({ store: emptyData, tokenizer, tokenizerFingerprint: fingerprint(tokenizerJson), id: 'prepared-later', spec: { kind: 'bundled', url: '/corpus/brown-fiction.txt' }, source, valFraction: 0.1 });
+    await ingest({
+      store: emptyData,
+      tokenizer,
+      tokenizerFingerprint: fingerprint(tokenizerJson),
+      id: 'prepared-later',
+      spec: { kind: 'bundled', url: '/corpus/brown-fiction.txt' },
+      source,
+      valFraction: 0.1,
+    });
     await second.handle({ type: 'resume', runId: imported.id });
     expect(second.of('run').at(-1)!.run).toMatchObject({ status: 'done', checkpointStep: SETTINGS.maxSteps });
     expect(second.of('run').at(-1)!.run.settings.datasetId).toBe('prepared-later');
@@ -157,7 +204,9 @@ describe('full-state runs between labs', () => {
     await first.handle({ type: 'start', settings: { ...SETTINGS, evalBatches: 0 }, tokenizerJson });
     await first.handle({ type: 'export-run', runId: first.of('run').at(-1)!.run.id, full: true });
     const files = first.of('export').at(-1)!.files;
-    const truncated = files.map((f) => (f.name === 'training_state.safetensors' ? { ...f, bytes: f.bytes.slice(0, f.bytes.length - 9) } : f));
+    const truncated = files.map((f) =>
+      f.name === 'training_state.safetensors' ? { ...f, bytes: f.bytes.slice(0, f.bytes.length - 9) } : f,
+    );
     await second.handle({ type: 'import-run', files: truncated, source: 'broken.zip' });
     expect(second.of('error').at(-1)!.message).toMatch(/training_state\.safetensors/);
     expect(await second.runStore.list()).toEqual([]);

@@ -1,10 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  expectTensor, parseSafetensors, SafetensorsError, tensorAsFloat32, tensorAsFloat64, tensorAsInt32, writeSafetensors,
+  expectTensor,
+  parseSafetensors,
+  SafetensorsError,
+  tensorAsFloat32,
+  tensorAsFloat64,
+  tensorAsInt32,
+  writeSafetensors,
 } from '../src/model/safetensors';
 import {
-  configFromHfJson, flopParamCount, gpt2ParamShapes, HfConfigError, hfConfigJson, paramCount, trainingFlopsPerToken,
+  configFromHfJson,
+  flopParamCount,
+  gpt2ParamShapes,
+  HfConfigError,
+  hfConfigJson,
+  paramCount,
+  trainingFlopsPerToken,
 } from '../src/model/hf';
 
 /** A file from a raw header string and data bytes; `lenOverride` fakes the u64 header length. */
@@ -75,55 +87,90 @@ describe('safetensors round trip', () => {
     data.push(...f32v);
     const n16 = 2 * f16.length;
     const nb = 2 * bf16.length;
-    const file = parseSafetensors(rawFile({
-      u8: { dtype: 'U8', shape: [1], data_offsets: [0, 1] },
-      h: { dtype: 'F16', shape: [6], data_offsets: [1, 1 + n16] },
-      bh: { dtype: 'BF16', shape: [3], data_offsets: [1 + n16, 1 + n16 + nb] },
-      l: { dtype: 'I64', shape: [3], data_offsets: [1 + n16 + nb, 25 + n16 + nb] },
-      f: f32([2], 25 + n16 + nb, 33 + n16 + nb),
-    }, data));
-    expect(Array.from(tensorAsFloat32(file.tensors.get('h')!))).toEqual(
-      [1, -2, 65504, 2 ** -24, Infinity, 0.333251953125],
+    const file = parseSafetensors(
+      rawFile(
+        {
+          u8: { dtype: 'U8', shape: [1], data_offsets: [0, 1] },
+          h: { dtype: 'F16', shape: [6], data_offsets: [1, 1 + n16] },
+          bh: { dtype: 'BF16', shape: [3], data_offsets: [1 + n16, 1 + n16 + nb] },
+          l: { dtype: 'I64', shape: [3], data_offsets: [1 + n16 + nb, 25 + n16 + nb] },
+          f: f32([2], 25 + n16 + nb, 33 + n16 + nb),
+        },
+        data,
+      ),
     );
+    expect(Array.from(tensorAsFloat32(file.tensors.get('h')!))).toEqual([
+      1,
+      -2,
+      65504,
+      2 ** -24,
+      Infinity,
+      0.333251953125,
+    ]);
     expect(Array.from(tensorAsFloat64(file.tensors.get('bh')!))).toEqual([1, -0.5, 3.140625]);
     expect(Array.from(tensorAsInt32(file.tensors.get('l')!))).toEqual([5, -3, 2147483647]);
     expect(Array.from(tensorAsInt32(file.tensors.get('u8')!))).toEqual([9]);
     expect(Array.from(tensorAsFloat32(file.tensors.get('f')!))).toEqual([1.5, -2.25]);
-    expect(() => tensorAsInt32(file.tensors.get('f')!)).toThrow(/tensor f has dtype F32, which cannot be read as int32/);
-    expect(() => tensorAsFloat32(file.tensors.get('l')!)).toThrow(/tensor l has dtype I64, which cannot be read as float32/);
+    expect(() => tensorAsInt32(file.tensors.get('f')!)).toThrow(
+      /tensor f has dtype F32, which cannot be read as int32/,
+    );
+    expect(() => tensorAsFloat32(file.tensors.get('l')!)).toThrow(
+      /tensor l has dtype I64, which cannot be read as float32/,
+    );
   });
 
   it('rejects I64 values outside int32', () => {
     const d = new DataView(new ArrayBuffer(16));
     d.setBigInt64(8, 1n << 40n, true);
-    const file = parseSafetensors(rawFile({ l: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, new Uint8Array(d.buffer)));
-    expect(() => tensorAsInt32(file.tensors.get('l')!)).toThrow(/tensor l \(I64\) element 1 = 1099511627776 does not fit in int32/);
+    const file = parseSafetensors(
+      rawFile({ l: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, new Uint8Array(d.buffer)),
+    );
+    expect(() => tensorAsInt32(file.tensors.get('l')!)).toThrow(
+      /tensor l \(I64\) element 1 = 1099511627776 does not fit in int32/,
+    );
   });
 
   it('writer rejects bad input', () => {
-    expect(() => writeSafetensors([{ name: 'a', dtype: 'F32', shape: [2, 2], data: [1, 2, 3] }]))
-      .toThrow(/tensor a: 3 values given for shape \[2,2\] \(4 elements\)/);
-    expect(() => writeSafetensors([{ name: 'a', dtype: 'F32', shape: [1], data: [1] }, { name: 'a', dtype: 'I32', shape: [1], data: [1] }]))
-      .toThrow(/duplicate tensor name a/);
-    expect(() => writeSafetensors([{ name: 'i', dtype: 'I32', shape: [1], data: [1.5] }])).toThrow(/element 0 = 1.5 is not an int32/);
-    expect(() => writeSafetensors([{ name: 'a', dtype: 'F32', shape: [1.5], data: [1] }])).toThrow(/non-negative integers/);
+    expect(() => writeSafetensors([{ name: 'a', dtype: 'F32', shape: [2, 2], data: [1, 2, 3] }])).toThrow(
+      /tensor a: 3 values given for shape \[2,2\] \(4 elements\)/,
+    );
+    expect(() =>
+      writeSafetensors([
+        { name: 'a', dtype: 'F32', shape: [1], data: [1] },
+        { name: 'a', dtype: 'I32', shape: [1], data: [1] },
+      ]),
+    ).toThrow(/duplicate tensor name a/);
+    expect(() => writeSafetensors([{ name: 'i', dtype: 'I32', shape: [1], data: [1.5] }])).toThrow(
+      /element 0 = 1.5 is not an int32/,
+    );
+    expect(() => writeSafetensors([{ name: 'a', dtype: 'F32', shape: [1.5], data: [1] }])).toThrow(
+      /non-negative integers/,
+    );
   });
 });
 
 describe('safetensors malformed input', () => {
   const good = writeSafetensors([{ name: 'w', dtype: 'F32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] }]);
 
-  it('file shorter than 8 bytes', () => expectError(new Uint8Array(5), /file is 5 bytes, shorter than the 8-byte header length/));
-  it('header length beyond file size', () => expectError(rawFile('{}', [], 100n), /header length 100 is beyond the file size \(10 bytes/));
-  it('absurdly large header length', () => expectError(rawFile('{}', [], 1n << 40n), /header length 1099511627776 is absurdly large/));
-  it('header not UTF-8', () => expectError(rawFile('{}'.replace('}', '\u0000}')).map((b, i) => (i === 9 ? 0xff : b)), /header is not valid UTF-8/));
+  it('file shorter than 8 bytes', () =>
+    expectError(new Uint8Array(5), /file is 5 bytes, shorter than the 8-byte header length/));
+  it('header length beyond file size', () =>
+    expectError(rawFile('{}', [], 100n), /header length 100 is beyond the file size \(10 bytes/));
+  it('absurdly large header length', () =>
+    expectError(rawFile('{}', [], 1n << 40n), /header length 1099511627776 is absurdly large/));
+  it('header not UTF-8', () =>
+    expectError(
+      rawFile('{}'.replace('}', '\u0000}')).map((b, i) => (i === 9 ? 0xff : b)),
+      /header is not valid UTF-8/,
+    ));
   it('header not JSON', () => expectError(rawFile('{"a": '), /header is not valid JSON/));
   it('header not an object', () => {
     expectError(rawFile('[1, 2]'), /header is not a JSON object \(got an array\)/);
     expectError(rawFile('null'), /header is not a JSON object \(got null\)/);
     expectError(rawFile('3'), /header is not a JSON object \(got number\)/);
   });
-  it('metadata not strings', () => expectError(rawFile({ __metadata__: { a: 1 } }), /__metadata__ value for "a" is not a string/));
+  it('metadata not strings', () =>
+    expectError(rawFile({ __metadata__: { a: 1 } }), /__metadata__ value for "a" is not a string/));
   it('entry not an object', () => expectError(rawFile({ w: [1] }), /tensor "w": entry is not an object/));
   for (const key of ['dtype', 'shape', 'data_offsets']) {
     it(`missing ${key}`, () => {
@@ -132,30 +179,63 @@ describe('safetensors malformed input', () => {
       expectError(rawFile({ w: entry }, [0, 0, 0, 0]), new RegExp(`tensor "w": missing ${key}`));
     });
   }
-  it('unknown dtype', () => expectError(rawFile({ w: { ...f32([1], 0, 4), dtype: 'F99' } }, [0, 0, 0, 0]), /tensor "w": unknown dtype "F99"/));
+  it('unknown dtype', () =>
+    expectError(rawFile({ w: { ...f32([1], 0, 4), dtype: 'F99' } }, [0, 0, 0, 0]), /tensor "w": unknown dtype "F99"/));
   it('non-integer and negative shapes', () => {
-    expectError(rawFile({ w: f32([1.5], 0, 4) }, [0, 0, 0, 0]), /tensor "w": shape \[1.5\] is not a list of non-negative integers/);
-    expectError(rawFile({ w: f32([-1], 0, 4) }, [0, 0, 0, 0]), /tensor "w": shape \[-1\] is not a list of non-negative integers/);
+    expectError(
+      rawFile({ w: f32([1.5], 0, 4) }, [0, 0, 0, 0]),
+      /tensor "w": shape \[1.5\] is not a list of non-negative integers/,
+    );
+    expectError(
+      rawFile({ w: f32([-1], 0, 4) }, [0, 0, 0, 0]),
+      /tensor "w": shape \[-1\] is not a list of non-negative integers/,
+    );
     expectError(rawFile({ w: { ...f32([1], 0, 4), shape: 4 } }, [0, 0, 0, 0]), /tensor "w": shape 4 is not a list/);
   });
   it('malformed data_offsets', () => {
-    expectError(rawFile({ w: { ...f32([1], 0, 4), data_offsets: [0] } }, [0, 0, 0, 0]), /tensor "w": data_offsets \[0\] is not a pair/);
-    expectError(rawFile({ w: { ...f32([1], 0, 4), data_offsets: [-4, 0] } }, [0, 0, 0, 0]), /data_offsets \[-4,0\] is not a pair of non-negative integers/);
-    expectError(rawFile({ w: f32([0], 4, 0) }, [0, 0, 0, 0]), /tensor "w": data_offsets \[4,0\] out of range \(begin > end\)/);
+    expectError(
+      rawFile({ w: { ...f32([1], 0, 4), data_offsets: [0] } }, [0, 0, 0, 0]),
+      /tensor "w": data_offsets \[0\] is not a pair/,
+    );
+    expectError(
+      rawFile({ w: { ...f32([1], 0, 4), data_offsets: [-4, 0] } }, [0, 0, 0, 0]),
+      /data_offsets \[-4,0\] is not a pair of non-negative integers/,
+    );
+    expectError(
+      rawFile({ w: f32([0], 4, 0) }, [0, 0, 0, 0]),
+      /tensor "w": data_offsets \[4,0\] out of range \(begin > end\)/,
+    );
   });
   it('data_offsets not matching shape and dtype', () =>
-    expectError(rawFile({ w: f32([3], 0, 8) }, new Array(8).fill(0)), /tensor "w": data_offsets \[0,8\] span 8 bytes but shape \[3\] of F32 needs 12/));
+    expectError(
+      rawFile({ w: f32([3], 0, 8) }, new Array(8).fill(0)),
+      /tensor "w": data_offsets \[0,8\] span 8 bytes but shape \[3\] of F32 needs 12/,
+    ));
   it('overlapping tensors', () =>
-    expectError(rawFile({ a: f32([2], 0, 8), b: f32([2], 4, 12) }, new Array(12).fill(0)), /tensor "b" data_offsets \[4,12\] overlap tensor "a"/));
+    expectError(
+      rawFile({ a: f32([2], 0, 8), b: f32([2], 4, 12) }, new Array(12).fill(0)),
+      /tensor "b" data_offsets \[4,12\] overlap tensor "a"/,
+    ));
   it('gap in the data section', () =>
-    expectError(rawFile({ a: f32([1], 0, 4), b: f32([1], 8, 12) }, new Array(12).fill(0)), /do not cover the data section: bytes \[4,8\) before tensor "b"/));
+    expectError(
+      rawFile({ a: f32([1], 0, 4), b: f32([1], 8, 12) }, new Array(12).fill(0)),
+      /do not cover the data section: bytes \[4,8\) before tensor "b"/,
+    ));
   it('trailing bytes in the data section', () =>
-    expectError(rawFile({ a: f32([1], 0, 4) }, new Array(12).fill(0)), /do not cover the data section: 8 trailing bytes after offset 4/));
+    expectError(
+      rawFile({ a: f32([1], 0, 4) }, new Array(12).fill(0)),
+      /do not cover the data section: 8 trailing bytes after offset 4/,
+    ));
   it('truncated file', () =>
-    expectError(good.subarray(0, good.length - 4), /file truncated: tensor "w" data_offsets \[0,24\] run past the data section \(20 bytes\)/));
+    expectError(
+      good.subarray(0, good.length - 4),
+      /file truncated: tensor "w" data_offsets \[0,24\] run past the data section \(20 bytes\)/,
+    ));
   it('expectTensor names the tensor', () => {
     const file = parseSafetensors(good);
-    expect(() => expectTensor(file, 'transformer.h.0.attn.c_attn.weight')).toThrow(/^missing tensor transformer.h.0.attn.c_attn.weight$/);
+    expect(() => expectTensor(file, 'transformer.h.0.attn.c_attn.weight')).toThrow(
+      /^missing tensor transformer.h.0.attn.c_attn.weight$/,
+    );
     expect(() => expectTensor(file, 'w', [3, 2])).toThrow(/^tensor w has shape \[2,3\], expected \[3,2\]$/);
     expect(() => expectTensor(file, 'w', [2, 3, 1])).toThrow(SafetensorsError);
   });
@@ -199,9 +279,22 @@ describe('gpt-tiny fixture and HF GPT-2 naming', () => {
   it('config.json round trip and validation', () => {
     const json = hfConfigJson(cfg);
     expect(json).toMatchObject({
-      model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], vocab_size: 67, n_positions: 16, n_ctx: 16,
-      n_embd: 32, n_layer: 2, n_head: 2, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5,
-      resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, tie_word_embeddings: true, bos_token_id: null, eos_token_id: null,
+      model_type: 'gpt2',
+      architectures: ['GPT2LMHeadModel'],
+      vocab_size: 67,
+      n_positions: 16,
+      n_ctx: 16,
+      n_embd: 32,
+      n_layer: 2,
+      n_head: 2,
+      activation_function: 'gelu_new',
+      layer_norm_epsilon: 1e-5,
+      resid_pdrop: 0,
+      embd_pdrop: 0,
+      attn_pdrop: 0,
+      tie_word_embeddings: true,
+      bos_token_id: null,
+      eos_token_id: null,
     });
     expect(configFromHfJson(JSON.parse(JSON.stringify(json)))).toEqual(cfg);
     const bad = (patch: Record<string, unknown>, msg: RegExp) =>

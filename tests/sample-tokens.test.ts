@@ -14,7 +14,9 @@ import { sampleText, tokenPieces } from '../src/train/sampling';
 import { tokenCountLine, tokenLabel, visibleToken } from '../src/ui/lab/token-view';
 
 const text = readFileSync('public/corpus/brown-fiction.txt', 'utf8').split('\n').slice(0, 400);
-const tokenizer = new Tokenizer(await trainBpe(text, { vocabSize: 400, minFrequency: 2, specialTokens: [END_OF_TEXT] }));
+const tokenizer = new Tokenizer(
+  await trainBpe(text, { vocabSize: 400, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
+);
 
 /** A sampler that "generates" the given ids, as the model would one by one. */
 function scripted(ids: number[]): Sampler {
@@ -29,7 +31,12 @@ function scripted(ids: number[]): Sampler {
 describe('a sample as tokens', () => {
   it('carries the prompt and output ids with their texts, which join back to the text', async () => {
     const output = tokenizer.encode(' the man said,\n"Yes."');
-    const result = await sampleText(scripted(output), tokenizer, { prompt: 'life is about', maxTokens: output.length, temperature: 0 }, () => undefined);
+    const result = await sampleText(
+      scripted(output),
+      tokenizer,
+      { prompt: 'life is about', maxTokens: output.length, temperature: 0 },
+      () => undefined,
+    );
     expect(result.promptTokens.map((t) => t.id)).toEqual(tokenizer.encode('life is about'));
     expect(result.promptTokens.map((t) => t.text).join('')).toBe('life is about');
     expect(result.outputTokens.map((t) => t.id)).toEqual(output);
@@ -41,7 +48,12 @@ describe('a sample as tokens', () => {
   });
 
   it('an empty prompt is the <|endoftext|> token, named as such', async () => {
-    const result = await sampleText(scripted([]), tokenizer, { prompt: '', maxTokens: 0, temperature: 0 }, () => undefined);
+    const result = await sampleText(
+      scripted([]),
+      tokenizer,
+      { prompt: '', maxTokens: 0, temperature: 0 },
+      () => undefined,
+    );
     expect(result.promptTokens).toEqual([{ id: tokenizer.endOfText, text: END_OF_TEXT }]);
   });
 
@@ -60,6 +72,14 @@ describe('how a chip reads', () => {
     expect(visibleToken('\tx')).toBe('→x');
     expect(tokenLabel({ id: 262, text: ' the' })).toBe('space the, id 262');
     expect(tokenLabel({ id: 198, text: '\n' })).toBe('newline, id 198');
-    expect(tokenCountLine([{ id: 1, text: 'a' }], [{ id: 2, text: 'b' }, { id: 3, text: 'c' }])).toBe('3 tokens: 1 in the prompt, 2 generated');
+    expect(
+      tokenCountLine(
+        [{ id: 1, text: 'a' }],
+        [
+          { id: 2, text: 'b' },
+          { id: 3, text: 'c' },
+        ],
+      ),
+    ).toBe('3 tokens: 1 in the prompt, 2 generated');
   });
 });

@@ -113,31 +113,36 @@ describe.each<TokenDtype>(['uint16', 'uint32'])('BatchSampler on %s shards', (dt
   const T = 16;
   const B = 8;
 
-  it.each<Split>(['train', 'val'])('%s windows are T+1 consecutive tokens of one shard, inside the split', async (split) => {
-    const { store, manifest, locate } = await dataset(lengths, { dtype, valFraction: 0.1 });
-    const sampler = await BatchSampler.open(store, manifest, { split, batchSize: B, seqLen: T, seed: 7 });
-    expect(sampler.tokens).toBe(lengths.reduce((sum, n) => sum + (split === 'train' ? trainLength(n, 0.1) : n - trainLength(n, 0.1)), 0));
-    const used = new Set<number>();
-    for (const { idx, targets } of await draw(sampler, 40)) {
-      expect(idx).toBeInstanceOf(Int32Array);
-      expect(idx.length).toBe(B * T);
-      expect(targets.length).toBe(B * T);
-      for (let b = 0; b < B; b++) {
-        const first = idx[b * T]!;
-        const { shard, offset } = locate(first);
-        for (let t = 0; t < T; t++) {
-          expect(idx[b * T + t]).toBe(first + t);
-          expect(targets[b * T + t]).toBe(first + t + 1);
+  it.each<Split>(['train', 'val'])(
+    '%s windows are T+1 consecutive tokens of one shard, inside the split',
+    async (split) => {
+      const { store, manifest, locate } = await dataset(lengths, { dtype, valFraction: 0.1 });
+      const sampler = await BatchSampler.open(store, manifest, { split, batchSize: B, seqLen: T, seed: 7 });
+      expect(sampler.tokens).toBe(
+        lengths.reduce((sum, n) => sum + (split === 'train' ? trainLength(n, 0.1) : n - trainLength(n, 0.1)), 0),
+      );
+      const used = new Set<number>();
+      for (const { idx, targets } of await draw(sampler, 40)) {
+        expect(idx).toBeInstanceOf(Int32Array);
+        expect(idx.length).toBe(B * T);
+        expect(targets.length).toBe(B * T);
+        for (let b = 0; b < B; b++) {
+          const first = idx[b * T]!;
+          const { shard, offset } = locate(first);
+          for (let t = 0; t < T; t++) {
+            expect(idx[b * T + t]).toBe(first + t);
+            expect(targets[b * T + t]).toBe(first + t + 1);
+          }
+          const [start, end] = splitRange(lengths[shard]!, 0.1, split);
+          expect(offset).toBeGreaterThanOrEqual(start);
+          expect(offset + T + 1).toBeLessThanOrEqual(end);
+          used.add(shard);
         }
-        const [start, end] = splitRange(lengths[shard]!, 0.1, split);
-        expect(offset).toBeGreaterThanOrEqual(start);
-        expect(offset + T + 1).toBeLessThanOrEqual(end);
-        used.add(shard);
       }
-    }
-    // Shard 2 has 45 tokens: its train part (41) fits a window of 17, its val part (4) does not.
-    expect([...used].sort()).toEqual(split === 'train' ? [0, 1, 2, 3] : [0, 1, 3]);
-  });
+      // Shard 2 has 45 tokens: its train part (41) fits a window of 17, its val part (4) does not.
+      expect([...used].sort()).toEqual(split === 'train' ? [0, 1, 2, 3] : [0, 1, 3]);
+    },
+  );
 
   it('resumes from a saved state with the same batches', async () => {
     const { store, manifest } = await dataset(lengths, { dtype });
@@ -156,7 +161,8 @@ describe.each<TokenDtype>(['uint16', 'uint32'])('BatchSampler on %s shards', (dt
 describe('BatchSampler streams', () => {
   it('gives the same stream for the same seed and another for another seed', async () => {
     const { store, manifest } = await dataset([500, 800]);
-    const open = (seed: number) => BatchSampler.open(store, manifest, { split: 'train', batchSize: 4, seqLen: 8, seed });
+    const open = (seed: number) =>
+      BatchSampler.open(store, manifest, { split: 'train', batchSize: 4, seqLen: 8, seed });
     const a = await draw(await open(1), 4);
     const b = await draw(await open(1), 4);
     const c = await draw(await open(2), 4);
@@ -214,8 +220,18 @@ describe('BatchSampler streams', () => {
     const starts = lengths.map((n) => trainLength(n, 0.1) - T);
     const total = starts.reduce((a, b) => a + b, 0);
     // 99.9% points of chi-square: 13.8 for 2 degrees of freedom, 27.9 for 9.
-    expect(chiSquare(perShard, starts.map((s) => (windows * s) / total))).toBeLessThan(13.8);
-    expect(chiSquare(bins, bins.map(() => perShard[2]! / 10))).toBeLessThan(27.9);
+    expect(
+      chiSquare(
+        perShard,
+        starts.map((s) => (windows * s) / total),
+      ),
+    ).toBeLessThan(13.8);
+    expect(
+      chiSquare(
+        bins,
+        bins.map(() => perShard[2]! / 10),
+      ),
+    ).toBeLessThan(27.9);
     // Choosing a shard uniformly would put a third of the windows in the smallest one.
     expect(perShard[0]! / windows).toBeLessThan(0.06);
   });
@@ -227,11 +243,19 @@ describe('BatchSampler streams', () => {
     expect(store.reads).toBe(3);
     store.reads = 0;
     // 0 bytes: every batch reads each shard it uses (once per batch).
-    const uncached = await BatchSampler.open(store, manifest, { split: 'train', batchSize: 16, seqLen: 8, cacheBytes: 0 });
+    const uncached = await BatchSampler.open(store, manifest, {
+      split: 'train',
+      batchSize: 16,
+      seqLen: 8,
+      cacheBytes: 0,
+    });
     const batches = await draw(uncached, 10);
     expect(store.reads).toBeGreaterThan(10);
     expect(store.reads).toBeLessThanOrEqual(30);
-    const again = await draw(await BatchSampler.open(store, manifest, { split: 'train', batchSize: 16, seqLen: 8 }), 10);
+    const again = await draw(
+      await BatchSampler.open(store, manifest, { split: 'train', batchSize: 16, seqLen: 8 }),
+      10,
+    );
     expect(again).toEqual(batches);
   });
 });
@@ -239,7 +263,12 @@ describe('BatchSampler streams', () => {
 describe('BatchSampler errors', () => {
   async function openError(lengths: number[], options: Partial<SamplerOptions>, valFraction = 0.1): Promise<DataError> {
     const { store, manifest } = await dataset(lengths, { valFraction });
-    const error = await BatchSampler.open(store, manifest, { split: 'train', batchSize: 4, seqLen: 16, ...options }).catch((e: unknown) => e);
+    const error = await BatchSampler.open(store, manifest, {
+      split: 'train',
+      batchSize: 4,
+      seqLen: 16,
+      ...options,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataError);
     return error as DataError;
   }
@@ -271,6 +300,8 @@ describe('BatchSampler errors', () => {
     const error = await sampler.next().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataError);
     expect((error as DataError).kind).toBe('format');
-    expect((error as DataError).message).toContain('ds/shard-00001 of "test data" has 50 tokens but its manifest lists 100');
+    expect((error as DataError).message).toContain(
+      'ds/shard-00001 of "test data" has 50 tokens but its manifest lists 100',
+    );
   });
 });

@@ -6,7 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RunSettings } from '../src/train/protocol';
-import { checkSavedForm, keepForm, readSavedForm, SAVED_FORM_KEY, writeSavedForm, type FormStorage } from '../src/ui/lab/saved-form';
+import {
+  checkSavedForm,
+  keepForm,
+  readSavedForm,
+  SAVED_FORM_KEY,
+  writeSavedForm,
+  type FormStorage,
+} from '../src/ui/lab/saved-form';
 import { initialForm } from '../src/ui/lab/lab-state';
 import { LIMITS, setup, SUGGESTED } from './helpers/lab-store-env';
 
@@ -39,10 +46,26 @@ describe('the saved Train form', () => {
     const defaults = initialForm();
     const raw = {
       version: 1,
-      form: { ...EDITED, model: { ...EDITED.model, nLayer: '3', nEmbd: null }, lr: 7, batchSize: [4], seed: 'x', datasetId: 5 },
+      form: {
+        ...EDITED,
+        model: { ...EDITED.model, nLayer: '3', nEmbd: null },
+        lr: 7,
+        batchSize: [4],
+        seed: 'x',
+        datasetId: 5,
+      },
     };
     const checked = checkSavedForm(JSON.parse(JSON.stringify(raw)), defaults)!;
-    expect(checked.damaged).toEqual(['model.nLayer', 'model.nEmbd', 'lr.maxLr', 'lr.minLr', 'lr.warmupSteps', 'batchSize', 'seed', 'datasetId']);
+    expect(checked.damaged).toEqual([
+      'model.nLayer',
+      'model.nEmbd',
+      'lr.maxLr',
+      'lr.minLr',
+      'lr.warmupSteps',
+      'batchSize',
+      'seed',
+      'datasetId',
+    ]);
     expect(checked.form).toEqual({
       ...EDITED,
       model: { ...EDITED.model, nLayer: defaults.model.nLayer, nEmbd: defaults.model.nEmbd },
@@ -77,18 +100,28 @@ describe('the saved Train form', () => {
     const env = setup();
     keepForm(env.store, storage);
     env.store.getState().init();
-    env.send({ type: 'device', report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: SUGGESTED } });
+    env.send({
+      type: 'device',
+      report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: SUGGESTED },
+    });
     expect(env.store.getState().form).toEqual(EDITED);
 
     env.store.getState().setForm({ lr: { warmupSteps: 30 }, model: { nLayer: 5 } });
-    expect(readSavedForm(storage)!.form).toEqual({ ...EDITED, lr: { ...EDITED.lr, warmupSteps: 30 }, model: { ...EDITED.model, nLayer: 5 } });
+    expect(readSavedForm(storage)!.form).toEqual({
+      ...EDITED,
+      lr: { ...EDITED.lr, warmupSteps: 30 },
+      model: { ...EDITED.model, nLayer: 5 },
+    });
 
     // Nothing saved: the store keeps its defaults and the device's suggestion still applies.
     const fresh = setup();
     const empty = memory({ [SAVED_FORM_KEY]: '{broken' });
     keepForm(fresh.store, empty);
     fresh.store.getState().init();
-    fresh.send({ type: 'device', report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: SUGGESTED } });
+    fresh.send({
+      type: 'device',
+      report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: SUGGESTED },
+    });
     expect(fresh.store.getState().form.model).toEqual(SUGGESTED.model);
     expect(empty.items[SAVED_FORM_KEY]).toBe('{broken'); // a suggestion is not the user's: not saved
   });

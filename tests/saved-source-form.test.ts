@@ -6,7 +6,11 @@ import { setup } from './helpers/lab-store-env';
 
 function memoryStorage(initial: Record<string, string> = {}) {
   const items = new Map(Object.entries(initial));
-  return { getItem: (key: string) => items.get(key) ?? null, setItem: (key: string, value: string) => void items.set(key, value), items };
+  return {
+    getItem: (key: string) => items.get(key) ?? null,
+    setItem: (key: string, value: string) => void items.set(key, value),
+    items,
+  };
 }
 
 describe('the Data tab source form across reloads', () => {
@@ -14,20 +18,35 @@ describe('the Data tab source form across reloads', () => {
     const storage = memoryStorage();
     const first = setup().data;
     keepSourceForm(first, storage);
-    first.getState().applyRecipe({ source: hubSourceForm('bookcorpus/bookcorpus'), maxTokens: 1.1e9, tokenizer: { sampleMb: 100, vocabSize: 50304 } });
+    first.getState().applyRecipe({
+      source: hubSourceForm('bookcorpus/bookcorpus'),
+      maxTokens: 1.1e9,
+      tokenizer: { sampleMb: 100, vocabSize: 50304 },
+    });
     expect(JSON.parse(storage.items.get(SAVED_SOURCE_KEY)!)).toEqual({
       version: 1,
-      form: { choice: 'remote', remote: 'bookcorpus/bookcorpus', column: first.getState().sourceForm.column, tokenLimit: '1100000000' },
+      form: {
+        choice: 'remote',
+        remote: 'bookcorpus/bookcorpus',
+        column: first.getState().sourceForm.column,
+        tokenLimit: '1100000000',
+      },
     });
 
     const reloaded = setup().data;
     expect(reloaded.getState().sourceForm.tokenLimit).toBe('');
     keepSourceForm(reloaded, storage);
-    expect(reloaded.getState().sourceForm).toMatchObject({ choice: 'remote', remote: 'bookcorpus/bookcorpus', tokenLimit: '1100000000' });
+    expect(reloaded.getState().sourceForm).toMatchObject({
+      choice: 'remote',
+      remote: 'bookcorpus/bookcorpus',
+      tokenLimit: '1100000000',
+    });
   });
 
   it('a damaged field takes its default; a record not ours, or not JSON, is ignored', () => {
-    expect(checkSavedSourceForm({ version: 1, form: { choice: 'files', remote: 7, column: 'text', tokenLimit: null } })).toEqual({
+    expect(
+      checkSavedSourceForm({ version: 1, form: { choice: 'files', remote: 7, column: 'text', tokenLimit: null } }),
+    ).toEqual({
       choice: initialForm.choice,
       remote: initialForm.remote,
       column: 'text',

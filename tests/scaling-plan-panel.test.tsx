@@ -8,7 +8,8 @@ import { PlanPanel } from '../src/ui/plan/PlanPanel';
 describe('PlanPanel', () => {
   it('shows the labelled budget, fit and button, and the default 3.2e17 FLOP plan', () => {
     const html = renderToStaticMarkup(<PlanPanel vocabSize={50304} blockSize={1024} onUsePlan={() => {}} />);
-    for (const label of ['Compute budget', 'Budget unit', 'Scaling fit']) expect(html).toMatch(new RegExp(`<label for="[^"]+">${label}</label>`));
+    for (const label of ['Compute budget', 'Budget unit', 'Scaling fit'])
+      expect(html).toMatch(new RegExp(`<label for="[^"]+">${label}</label>`));
     expect(html).toContain('Use this plan</button>');
     const plan = planForBudget({ flops: 3.2e17, fit: HOFFMANN_2022, vocabSize: 50304, blockSize: 1024 });
     expect(html).toContain(plan.params.toLocaleString('en-US'));
@@ -17,7 +18,9 @@ describe('PlanPanel', () => {
   });
 
   it('offers hours and dollars once the device speed is known, with a wall-clock estimate', () => {
-    const html = renderToStaticMarkup(<PlanPanel vocabSize={4096} blockSize={512} deviceTokensPerSecond={50_000} onUsePlan={() => {}} />);
+    const html = renderToStaticMarkup(
+      <PlanPanel vocabSize={4096} blockSize={512} deviceTokensPerSecond={50_000} onUsePlan={() => {}} />,
+    );
     expect(html).toMatch(/<option value="hours">/);
     expect(html).toMatch(/Wall-clock estimate<\/dt><dd[^>]*>about /);
   });

@@ -10,7 +10,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type GPTConfig, SEED_CONFIG } from '../src/model/config';
 import { paramCount, trainingFlopsPerToken } from '../src/model/hf';
 import { budgetFlops, deviceFlopsPerSecond, trainingSeconds } from '../src/scaling/budget';
-import { EPOCH_2024, HOFFMANN_2022, chinchillaLoss, computeOptimal, isoFlopCurve, optimumConstants } from '../src/scaling/chinchilla';
+import {
+  EPOCH_2024,
+  HOFFMANN_2022,
+  chinchillaLoss,
+  computeOptimal,
+  isoFlopCurve,
+  optimumConstants,
+} from '../src/scaling/chinchilla';
 import { FitError, fitIsoFlopSweep, fitParabola, fitPowerLaw } from '../src/scaling/fit';
 import { formatCount, formatFlops, parsePositiveNumber } from '../src/scaling/format';
 import { pickModel, planForBudget, planForExecutedFlops } from '../src/scaling/model-picker';
@@ -101,7 +108,9 @@ describe('model picker', () => {
         if (config.nLayer > 1) expect(aspect).toBeGreaterThanOrEqual(32);
         expect(aspect).toBeLessThanOrEqual(128);
         const nearest = Math.min(...shapes.map((s) => Math.abs(Math.log(s.params / target))));
-        expect(Math.abs(Math.log(picked.params / target))).toBeLessThanOrEqual(Math.max(nearest, Math.log(1.02)) + 1e-12);
+        expect(Math.abs(Math.log(picked.params / target))).toBeLessThanOrEqual(
+          Math.max(nearest, Math.log(1.02)) + 1e-12,
+        );
         // Whole layers and 64-wide steps leave gaps of up to ~±15% between shapes below 10M.
         const bound = target >= 10e6 ? 0.05 : 0.2;
         expect(Math.abs(picked.relativeError), `${formatCount(target)} with vocab ${vocabSize}`).toBeLessThan(bound);
@@ -165,7 +174,8 @@ describe('budgets', () => {
     expect(formatCount(999_700)).toBe('1M');
     expect(formatFlops(3.2e17)).toBe('3.2e17');
     expect(parsePositiveNumber(' 3.2e17 ')).toBe(3.2e17);
-    for (const bad of ['', 'abc', '-1', '0', 'Infinity', '0x10', '1e999']) expect(parsePositiveNumber(bad)).toBeUndefined();
+    for (const bad of ['', 'abc', '-1', '0', 'Infinity', '0x10', '1e999'])
+      expect(parsePositiveNumber(bad)).toBeUndefined();
   });
 });
 
@@ -187,8 +197,15 @@ describe('IsoFLOP fits', () => {
   });
 
   it('rejects sweeps without a minimum or with too few sizes', () => {
-    expect(() => fitParabola([{ N: 1e6, loss: 5 }, { N: 1e7, loss: 4 }])).toThrow(FitError);
-    expect(() => fitParabola([1e6, 1e7, 1e8].map((N) => ({ N, loss: -((Math.log(N) - 16) ** 2) })))).toThrow(/no minimum/);
+    expect(() =>
+      fitParabola([
+        { N: 1e6, loss: 5 },
+        { N: 1e7, loss: 4 },
+      ]),
+    ).toThrow(FitError);
+    expect(() => fitParabola([1e6, 1e7, 1e8].map((N) => ({ N, loss: -((Math.log(N) - 16) ** 2) })))).toThrow(
+      /no minimum/,
+    );
   });
 
   it('recovers a known power law N_opt = k · C^a from noisy optima', () => {
@@ -252,7 +269,13 @@ describe('plan CLI (bundled)', () => {
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines.length).toBeGreaterThan(2);
-    const json = JSON.parse(lines.at(-1)!) as { N: number; D: number; loss: number; fit: string; model: Record<string, number> };
+    const json = JSON.parse(lines.at(-1)!) as {
+      N: number;
+      D: number;
+      loss: number;
+      fit: string;
+      model: Record<string, number>;
+    };
     const expected = planForBudget({ flops: 3.2e17, fit: HOFFMANN_2022, vocabSize: 50304, blockSize: 1024 });
     expect(json).toMatchObject({ fit: 'hoffmann', N: expected.N, D: expected.D, loss: expected.loss });
     expect(json.model).toEqual({ ...expected.config, params: expected.params });
@@ -263,7 +286,11 @@ describe('plan CLI (bundled)', () => {
   it('takes the Epoch fit and a custom vocabulary and block', async () => {
     const { code, stdout } = await plan('--flops', '1e17', '--fit', 'epoch', '--vocab', '4096', '--block', '512');
     expect(code).toBe(0);
-    const json = JSON.parse(stdout.trim().split('\n').at(-1)!) as { fit: string; N: number; model: { vocabSize: number; blockSize: number } };
+    const json = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      fit: string;
+      N: number;
+      model: { vocabSize: number; blockSize: number };
+    };
     expect(json.fit).toBe('epoch');
     expect(json.N / 24.7e6).toBeCloseTo(1, 2);
     expect(json.model).toMatchObject({ vocabSize: 4096, blockSize: 512 });

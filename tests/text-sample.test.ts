@@ -27,8 +27,16 @@ beforeAll(async () => {
   const half = ROWS.length / 2;
   const files = [ROWS.slice(0, half), ROWS.slice(half)];
   const bytes = await Promise.all(files.map((rows) => makeParquet(rows, { rowGroupSize: 100 })));
-  server.addDataset('garden/books', bytes.map((b, i) => ({ config: 'default', split: 'train', name: `${i}.parquet`, bytes: b })));
-  server.add('docs.jsonl', ROWS.slice(0, 50).map((text) => JSON.stringify({ text })).join('\n'));
+  server.addDataset(
+    'garden/books',
+    bytes.map((b, i) => ({ config: 'default', split: 'train', name: `${i}.parquet`, bytes: b })),
+  );
+  server.add(
+    'docs.jsonl',
+    ROWS.slice(0, 50)
+      .map((text) => JSON.stringify({ text }))
+      .join('\n'),
+  );
   env = { hubEndpoint: `${server.url}/hub`, datasetsServer: `${server.url}/datasets-server` };
 });
 
@@ -67,14 +75,21 @@ describe('text sample', () => {
     expect(stats.bytes).toBeLessThanOrEqual(n);
     expect(stats.bytes).toBeGreaterThan(n - 4);
     // Reading stopped inside the first file: the second one was never fetched.
-    const fetched = server.requests.slice(before).map((r) => r.path).filter((p) => p.endsWith('.parquet'));
+    const fetched = server.requests
+      .slice(before)
+      .map((r) => r.path)
+      .filter((p) => p.endsWith('.parquet'));
     expect(fetched.length).toBeGreaterThan(0);
     expect(fetched.every((p) => p.endsWith('/0.parquet'))).toBe(true);
   });
 
   it('an exact row boundary is kept whole; a source smaller than N is read to its end', async () => {
     const source = await createSource(HUB('garden/books', 'line'), env);
-    const boundary = utf8Length(ROWS.slice(0, 10).map((r) => `${r}\n`).join(''));
+    const boundary = utf8Length(
+      ROWS.slice(0, 10)
+        .map((r) => `${r}\n`)
+        .join(''),
+    );
     const atBoundary = await collect(source, boundary);
     expect(atBoundary.texts).toEqual(ROWS.slice(0, 10).map((r) => `${r}\n`));
     expect(atBoundary.stats).toEqual({ bytes: boundary, rows: 10, cut: true });
@@ -132,7 +147,12 @@ describe("tokenizer worker: 'train-source'", () => {
   it('streams the sample itself and answers the tokenizer and the bytes read; cancel answers cancelled', async () => {
     const replies: TrainResponse[] = [];
     const handle = createTrainHandler((m) => replies.push(m), env);
-    await handle({ type: 'train-source', spec: HUB('garden/books', 'line'), sampleBytes: 30_000, options: { vocabSize: 400 } });
+    await handle({
+      type: 'train-source',
+      spec: HUB('garden/books', 'line'),
+      sampleBytes: 30_000,
+      options: { vocabSize: 400 },
+    });
     const done = replies.at(-1)!;
     expect(done.type).toBe('done');
     const expected = await trainBpe(splitLines(prefix(TEXT, 30_000)), { vocabSize: 400 });
@@ -140,7 +160,12 @@ describe("tokenizer worker: 'train-source'", () => {
     expect(replies.some((r) => r.type === 'progress' && r.progress.phase === 'counting')).toBe(true);
 
     replies.length = 0;
-    const running = handle({ type: 'train-source', spec: HUB('garden/books', 'line'), sampleBytes: 1e9, options: { vocabSize: 50_000 } });
+    const running = handle({
+      type: 'train-source',
+      spec: HUB('garden/books', 'line'),
+      sampleBytes: 1e9,
+      options: { vocabSize: 50_000 },
+    });
     await handle({ type: 'cancel' });
     await running;
     expect(replies.at(-1)).toMatchObject({ type: 'error', cancelled: true });

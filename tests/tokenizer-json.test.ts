@@ -49,12 +49,21 @@ describe('tokenizer.json import and export', () => {
 
   it('round-trips a hand-made model: specials after the bytes, digit tokens, add_prefix_space', () => {
     const vocab = new Map<string, number>(SORTED_ALPHABET.map((c, i) => [c, i]));
-    const merges: [string, string][] = [['1', '2'], ['12', '3'], ['Ġ', 'é'], ['Ã', '©'], ['Ġ', 'Ã©']];
+    const merges: [string, string][] = [
+      ['1', '2'],
+      ['12', '3'],
+      ['Ġ', 'é'],
+      ['Ã', '©'],
+      ['Ġ', 'Ã©'],
+    ];
     for (const [a, b] of merges) vocab.set(a + b, vocab.size);
     const model: BpeModel = {
       vocab,
       merges,
-      specialTokens: [{ content: '<|endoftext|>', id: 300 }, { content: '<pad>', id: 262 }],
+      specialTokens: [
+        { content: '<|endoftext|>', id: 300 },
+        { content: '<pad>', id: 262 },
+      ],
       addPrefixSpace: true,
     };
     vocab.set('<pad>', 262);
@@ -79,10 +88,26 @@ describe('tokenizer.json import and export', () => {
   it('reads a GPT-2-style file: "a b" merges, empty subword prefixes, no type-specific extras', () => {
     const doc = fixtureDoc();
     doc.model = {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false,
-      vocab: doc.model.vocab, merges: doc.model.merges.map(([a, b]: [string, string]) => `${a} ${b}`),
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      vocab: doc.model.vocab,
+      merges: doc.model.merges.map(([a, b]: [string, string]) => `${a} ${b}`),
     };
-    doc.added_tokens = [{ id: 0, special: true, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: true }];
+    doc.added_tokens = [
+      {
+        id: 0,
+        special: true,
+        content: '<|endoftext|>',
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: true,
+      },
+    ];
     delete doc.pre_tokenizer.use_regex; // older files leave it out; true is the default
     const tok = new Tokenizer(parseTokenizerJson(JSON.stringify(doc)));
     expect(tok.encode('Hello world')).toEqual([341, 290, 79, 483, 301]);
@@ -100,7 +125,15 @@ describe('tokenizer.json import and export', () => {
 
   it('treats added tokens that are not special like Hugging Face: cut out of the text; joins missing ones to the vocab', () => {
     const doc = fixtureDoc();
-    doc.added_tokens.push({ id: 1000, content: '[NEW]', single_word: false, lstrip: false, rstrip: false, normalized: true, special: false });
+    doc.added_tokens.push({
+      id: 1000,
+      content: '[NEW]',
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: true,
+      special: false,
+    });
     const model = parseTokenizerJson(doc);
     expect(model.vocab.get('[NEW]')).toBe(1000);
     expect(new Tokenizer(model).encode('a[NEW]b')).toEqual([65, 1000, 66]);
@@ -113,7 +146,7 @@ describe('tokenizer.json import and export', () => {
     expect(JSON.parse(toTokenizerJson(parseTokenizerJson(doc))).pre_tokenizer.add_prefix_space).toBe(true);
   });
 
-  it('accepts the ByteLevel pre-tokenizer inside a Sequence, alone or after a Split with GPT-2\'s regex', () => {
+  it("accepts the ByteLevel pre-tokenizer inside a Sequence, alone or after a Split with GPT-2's regex", () => {
     const plain = normalized(parseTokenizerJson(FIXTURE));
     const doc = fixtureDoc();
     doc.pre_tokenizer = { type: 'Sequence', pretokenizers: [doc.pre_tokenizer] };
@@ -124,7 +157,10 @@ describe('tokenizer.json import and export', () => {
       behavior: 'Isolated',
       invert: false,
     };
-    doc.pre_tokenizer.pretokenizers = [split, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false }];
+    doc.pre_tokenizer.pretokenizers = [
+      split,
+      { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+    ];
     expect(normalized(parseTokenizerJson(doc))).toEqual(plain);
     doc.pre_tokenizer.pretokenizers[0].pattern.Regex = "(?i:'s|'t)|\\p{N}{1,3}";
     expectTokenizerError(doc, /pre_tokenizer Sequence \["Split", "ByteLevel"\] is not supported/);
@@ -161,7 +197,10 @@ describe('tokenizer.json errors', () => {
       [(d) => (d.model.end_of_word_suffix = '</w>'), /end_of_word_suffix "<\/w>" is not supported/],
       [(d) => (d.model.ignore_merges = true), /ignore_merges/],
       [(d) => (d.normalizer = { type: 'NFC' }), /normalizer "NFC" is not supported/],
-      [(d) => (d.pre_tokenizer = { type: 'Metaspace', replacement: '▁' }), /pre_tokenizer "Metaspace" is not supported/],
+      [
+        (d) => (d.pre_tokenizer = { type: 'Metaspace', replacement: '▁' }),
+        /pre_tokenizer "Metaspace" is not supported/,
+      ],
       [(d) => (d.pre_tokenizer = null), /pre_tokenizer null is not supported/],
       [(d) => (d.pre_tokenizer.use_regex = false), /use_regex false/],
     ];
@@ -202,7 +241,11 @@ describe('tokenizer.json errors', () => {
   });
 
   it('refuses to export a model that would not load', () => {
-    const model: BpeModel = { vocab: new Map(BYTE_TO_CHAR.map((c, i) => [c, i])), merges: [['a', 'b']], specialTokens: [] };
+    const model: BpeModel = {
+      vocab: new Map(BYTE_TO_CHAR.map((c, i) => [c, i])),
+      merges: [['a', 'b']],
+      specialTokens: [],
+    };
     expect(() => toTokenizerJson(model)).toThrow(TokenizerError);
   });
 });

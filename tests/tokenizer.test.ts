@@ -16,15 +16,29 @@ const utf8 = new TextEncoder();
 
 /** Ids Hugging Face tokenizers 0.23 gives with the fixture's tokenizer.json (add_prefix_space as written there). */
 const HF_EXTRA: { text: string; ids: number[] }[] = [
-  { text: "The hippocampus's garden, under the sea...", ids: [329, 266, 73, 378, 767, 352, 80, 404, 347, 298, 397, 280, 12, 741, 263, 369, 65, 14, 14, 14] },
-  { text: 'Ünïcödé   spacing\r\n\u00a0nbsp', ids: [128, 251, 78, 128, 108, 67, 128, 115, 68, 128, 103, 221, 221, 465, 314, 273, 202, 199, 127, 255, 78, 66, 83, 80] },
-  { text: '12:30pm -- $50.00 (approx.)', ids: [17, 18, 26, 19, 16, 80, 77, 399, 221, 4, 21, 16, 14, 16, 16, 221, 8, 65, 378, 358, 88, 14, 9] },
+  {
+    text: "The hippocampus's garden, under the sea...",
+    ids: [329, 266, 73, 378, 767, 352, 80, 404, 347, 298, 397, 280, 12, 741, 263, 369, 65, 14, 14, 14],
+  },
+  {
+    text: 'Ünïcödé   spacing\r\n\u00a0nbsp',
+    ids: [
+      128, 251, 78, 128, 108, 67, 128, 115, 68, 128, 103, 221, 221, 465, 314, 273, 202, 199, 127, 255, 78, 66, 83, 80,
+    ],
+  },
+  {
+    text: '12:30pm -- $50.00 (approx.)',
+    ids: [17, 18, 26, 19, 16, 80, 77, 399, 221, 4, 21, 16, 14, 16, 16, 221, 8, 65, 378, 358, 88, 14, 9],
+  },
   { text: 'he said: "no!"\'s', ids: [258, 386, 26, 342, 78, 79, 1, 2, 7, 83] },
   { text: '\t\t\t', ids: [198, 198, 198] },
   { text: '🛠️ DIY', ids: [173, 254, 250, 255, 172, 117, 238, 542, 41, 57] },
   {
     text: '👩‍👩‍👧 e\u0301 \u0000 x\u2028y\u0085z \ufeff',
-    ids: [173, 254, 240, 103, 159, 223, 236, 173, 254, 240, 103, 159, 223, 236, 173, 254, 240, 101, 313, 137, 224, 221, 189, 221, 88, 159, 223, 102, 89, 127, 228, 90, 221, 172, 120, 124],
+    ids: [
+      173, 254, 240, 103, 159, 223, 236, 173, 254, 240, 103, 159, 223, 236, 173, 254, 240, 101, 313, 137, 224, 221, 189,
+      221, 88, 159, 223, 102, 89, 127, 228, 90, 221, 172, 120, 124,
+    ],
   },
   // A 93-byte word: merged by the heap path for long words.
   { text: ' ' + 'the'.repeat(31), ids: [263, ...Array.from({ length: 30 }, () => [84, 258]).flat()] },
@@ -57,9 +71,27 @@ function referenceBpe(word: string, m: BpeModel): number[] {
 
 /** Random text from a mix of scripts, emoji, marks, controls, whitespace and (optionally) lone surrogates. */
 const RANGES: [number, number][] = [
-  [0x20, 0x7e], [0x20, 0x7e], [0x20, 0x7e], [0x61, 0x7a], [0x00, 0x1f], [0x80, 0xff], [0x100, 0x24f], [0x300, 0x36f],
-  [0x4e00, 0x4fff], [0x3040, 0x30ff], [0xac00, 0xac80], [0x600, 0x6ff], [0x1f300, 0x1faff], [0xfe00, 0xfe0f], [0x200b, 0x200d],
-  [0x2000, 0x206f], [0xa0, 0xa0], [0x85, 0x85], [0xfeff, 0xfeff], [0x10000, 0x10ffff], [0x2028, 0x2029],
+  [0x20, 0x7e],
+  [0x20, 0x7e],
+  [0x20, 0x7e],
+  [0x61, 0x7a],
+  [0x00, 0x1f],
+  [0x80, 0xff],
+  [0x100, 0x24f],
+  [0x300, 0x36f],
+  [0x4e00, 0x4fff],
+  [0x3040, 0x30ff],
+  [0xac00, 0xac80],
+  [0x600, 0x6ff],
+  [0x1f300, 0x1faff],
+  [0xfe00, 0xfe0f],
+  [0x200b, 0x200d],
+  [0x2000, 0x206f],
+  [0xa0, 0xa0],
+  [0x85, 0x85],
+  [0xfeff, 0xfeff],
+  [0x10000, 0x10ffff],
+  [0x2028, 0x2029],
 ];
 function randomText(random: Random, length: number, loneSurrogates: boolean): string {
   let s = '';
@@ -119,7 +151,14 @@ describe('Tokenizer against Hugging Face', () => {
       expect(tok.encode(word), word).toEqual(referenceBpe(word, model));
     }
     // Runs of one pair ("the the the" inside a word) and of one symbol, at the long-word threshold and past it.
-    for (const word of ['the'.repeat(21), 'the'.repeat(22), 'x'.repeat(64), 'x'.repeat(65), 'in'.repeat(100), '...'.repeat(40)]) {
+    for (const word of [
+      'the'.repeat(21),
+      'the'.repeat(22),
+      'x'.repeat(64),
+      'x'.repeat(65),
+      'in'.repeat(100),
+      '...'.repeat(40),
+    ]) {
       expect(tok.encode(word), word).toEqual(referenceBpe(word, model));
     }
   });
@@ -203,7 +242,11 @@ describe('vocabulary access and errors', () => {
   });
 
   it('rejects bad models when built', () => {
-    const base = (): BpeModel => ({ vocab: new Map(BYTE_TO_CHAR.map((c, i) => [c, i])), merges: [], specialTokens: [] });
+    const base = (): BpeModel => ({
+      vocab: new Map(BYTE_TO_CHAR.map((c, i) => [c, i])),
+      merges: [],
+      specialTokens: [],
+    });
     const dup = base();
     dup.vocab.set('ab', 5);
     expectTokenizerError(() => new Tokenizer(dup), /unique: id 5/);
@@ -234,7 +277,8 @@ describe('stream decoder', () => {
     const emoji = '👨‍👩‍👧‍👦🏳️‍🌈👍🏽🦛🌊中文字符 é ü \u0000 ❤️';
     for (let trial = 0; trial < 50; trial++) {
       let text = '';
-      for (let i = 0; i < 40; i++) text += [...emoji][Math.floor(random() * [...emoji].length)] + (random() < 0.2 ? ' ' : '');
+      for (let i = 0; i < 40; i++)
+        text += [...emoji][Math.floor(random() * [...emoji].length)] + (random() < 0.2 ? ' ' : '');
       const ids = tok.encode(text);
       const stream = tok.streamDecoder();
       let out = '';

@@ -40,9 +40,15 @@ class MemoryShardStore implements ShardStore {
   }
 }
 
-const LINES = ['the quick brown fox jumps over the lazy dog.', 'a garden of forking paths grows in the night.', 'she sells sea shells by the sea shore.'];
+const LINES = [
+  'the quick brown fox jumps over the lazy dog.',
+  'a garden of forking paths grows in the night.',
+  'she sells sea shells by the sea shore.',
+];
 const TEXT = Array.from({ length: 60 }, (_, i) => LINES[i % LINES.length]).join('\n');
-const tokenizer = new Tokenizer(await trainBpe(TEXT.split('\n'), { vocabSize: 300, minFrequency: 2, specialTokens: [END_OF_TEXT] }));
+const tokenizer = new Tokenizer(
+  await trainBpe(TEXT.split('\n'), { vocabSize: 300, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
+);
 const store = new MemoryShardStore();
 const ids = tokenizer.encode(TEXT);
 const manifest: DatasetManifest = {
@@ -83,7 +89,10 @@ function settings(overrides: Partial<RunSettings> = {}): RunSettings {
   };
 }
 
-async function makeTrainer(s: RunSettings, options: { resume?: CheckpointData; onEvent?: (e: TrainerEvent, t: Trainer) => void } = {}) {
+async function makeTrainer(
+  s: RunSettings,
+  options: { resume?: CheckpointData; onEvent?: (e: TrainerEvent, t: Trainer) => void } = {},
+) {
   const events: TrainerEvent[] = [];
   const saved: CheckpointData[] = [];
   const trainer: Trainer = await Trainer.create({
@@ -101,7 +110,8 @@ async function makeTrainer(s: RunSettings, options: { resume?: CheckpointData; o
       saved.push(data);
     },
   });
-  const steps = () => events.filter((e): e is Extract<TrainerEvent, { type: 'step' }> => e.type === 'step').map((e) => e.point);
+  const steps = () =>
+    events.filter((e): e is Extract<TrainerEvent, { type: 'step' }> => e.type === 'step').map((e) => e.point);
   return { trainer, events, saved, steps };
 }
 
@@ -123,7 +133,9 @@ describe('Trainer', () => {
     // Schedule, counters and speed figures.
     points.forEach((p) => expect(p.lr).toBeCloseTo(learningRate(p.step - 1, { ...s.lr, totalSteps: s.maxSteps }), 12));
     expect(points.at(-1)!.tokens).toBe(20 * 4 * 16);
-    expect(points.every((p) => p.tokensPerSecond > 0 && p.tflops > 0 && Number.isFinite(p.gradNorm) && !p.skipped)).toBe(true);
+    expect(
+      points.every((p) => p.tokensPerSecond > 0 && p.tflops > 0 && Number.isFinite(p.gradNorm) && !p.skipped),
+    ).toBe(true);
     const evals = events.filter((e) => e.type === 'eval').map((e) => e.point);
     expect(evals.map((e) => e.step)).toEqual([10, 20]);
     expect(evals[1]!.valLoss).toBeLessThan(evals[0]!.valLoss);
@@ -136,7 +148,13 @@ describe('Trainer', () => {
 
   it('a checkpoint resumed in a fresh Trainer gives bit-identical losses; sampling between steps changes nothing', async () => {
     // One layer keeps it quick; two micro-batches per step cover gradient accumulation.
-    const s = settings({ model: { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 }, maxSteps: 6, accumSteps: 2, evalEvery: 3, checkpointEvery: 100 });
+    const s = settings({
+      model: { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 },
+      maxSteps: 6,
+      accumSteps: 2,
+      evalEvery: 3,
+      checkpointEvery: 100,
+    });
     const straight = await makeTrainer(s);
     await straight.trainer.run();
     const expected = losses(straight.steps());
@@ -147,7 +165,11 @@ describe('Trainer', () => {
     const paused = await makeTrainer(s, {
       onEvent: (e, t) => {
         if (e.type !== 'step') return;
-        if (e.point.step === 2) sampled = t.sample({ requestId: 1, prompt: 'the', maxTokens: 5, temperature: 1, weights: 'current' }, () => undefined);
+        if (e.point.step === 2)
+          sampled = t.sample(
+            { requestId: 1, prompt: 'the', maxTokens: 5, temperature: 1, weights: 'current' },
+            () => undefined,
+          );
         if (e.point.step === 3) t.pause();
       },
     });
@@ -172,7 +194,12 @@ describe('Trainer', () => {
   });
 
   it("Stop ends the run 'stopped' at the next step boundary (eval and checkpoint there); run() again continues to maxSteps, 'done'", async () => {
-    const s = settings({ model: { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 }, maxSteps: 4, evalEvery: 100, checkpointEvery: 100 });
+    const s = settings({
+      model: { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 },
+      maxSteps: 4,
+      evalEvery: 100,
+      checkpointEvery: 100,
+    });
     let stopAt = 2;
     const { trainer, events, saved, steps } = await makeTrainer(s, {
       onEvent: (e, t) => {
@@ -197,20 +224,23 @@ describe('Trainer', () => {
     const { trainer, events, saved } = await makeTrainer(s, {
       onEvent: (e, t) => {
         // Poison the weights after step 3: step 4's forward pass produces NaN.
-        if (e.type === 'step' && e.point.step === 3) t.model.store.write('transformer.ln_f.weight', new Float32Array(32).fill(NaN));
+        if (e.type === 'step' && e.point.step === 3)
+          t.model.store.write('transformer.ln_f.weight', new Float32Array(32).fill(NaN));
       },
     });
     expect(await trainer.run()).toBe('error');
     const error = events.find((e) => e.type === 'error') as Extract<TrainerEvent, { type: 'error' }>;
     expect(error.kind).toBe('nan');
-    expect(error.message).toBe('the loss became NaN at step 4; lower the learning rate and resume from the checkpoint at step 2');
+    expect(error.message).toBe(
+      'the loss became NaN at step 4; lower the learning rate and resume from the checkpoint at step 2',
+    );
     expect(saved.map((c) => c.step)).toEqual([2]);
     expect(events.filter((e) => e.type === 'step').length).toBe(3);
     expect(trainer.status).toBe('error');
     trainer.destroy();
   });
 
-  it('samples stream text; the initial weights are the seed\'s, before and after training', async () => {
+  it("samples stream text; the initial weights are the seed's, before and after training", async () => {
     const s = settings({ maxSteps: 6, evalEvery: 100, checkpointEvery: 100 });
     const { trainer } = await makeTrainer(s);
     const greedy = { requestId: 1, prompt: 'the quick', maxTokens: 6, temperature: 0 };
@@ -228,7 +258,13 @@ describe('Trainer', () => {
   });
 
   it('rejects settings that cannot work, in words', async () => {
-    await expect(makeTrainer(settings({ model: { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 2, nHead: 3, nEmbd: 32 } }))).rejects.toThrow(/not divisible by 3 heads/);
-    await expect(makeTrainer(settings({ model: { vocabSize: 100, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32 } }))).rejects.toThrow(/set the vocabulary size to/);
+    await expect(
+      makeTrainer(
+        settings({ model: { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 2, nHead: 3, nEmbd: 32 } }),
+      ),
+    ).rejects.toThrow(/not divisible by 3 heads/);
+    await expect(
+      makeTrainer(settings({ model: { vocabSize: 100, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32 } })),
+    ).rejects.toThrow(/set the vocabulary size to/);
   });
 });

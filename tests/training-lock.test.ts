@@ -41,7 +41,8 @@ function tab(acquire: TakeLock, options: { saved?: string; manualTokenizer?: boo
   const lock = sharedLock(acquire);
   let tokenizerJson = options.saved;
   const ingests: IngestRequest[] = [];
-  const datasets = () => (tokenizerJson ? [testManifest('books', { name: 'Books', tokenizer: { vocabSize: 9, fingerprint: 'other' } })] : []);
+  const datasets = () =>
+    tokenizerJson ? [testManifest('books', { name: 'Books', tokenizer: { vocabSize: 9, fingerprint: 'other' } })] : [];
   const ingest = new FakeWorker<IngestResponse>((message, reply) => {
     const m = message as IngestRequest;
     if (m.type === 'list') queueMicrotask(() => reply({ type: 'datasets', manifests: datasets() }));
@@ -66,19 +67,33 @@ function tab(acquire: TakeLock, options: { saved?: string; manualTokenizer?: boo
       trainWorkers.push(worker);
       return createWorkerClient<TrainRequest, TrainResponse>(worker);
     },
-    storage: { status: async () => ({ supported: true, usage: 0, quota: 1e9, persisted: false }), persist: async () => true },
+    storage: {
+      status: async () => ({ supported: true, usage: 0, quota: 1e9, persisted: false }),
+      persist: async () => true,
+    },
     tokenizerStore: { get: async () => tokenizerJson, set: async (json) => void (tokenizerJson = json) },
     fetchCorpus: async () => CORPUS,
     tokenizerOptions: { vocabSize: 300, minFrequency: 1 },
     trainingLock: lock,
   });
   const lab = new FakeWorker<LabEvent>();
-  const store = createLabStore({ worker: createWorkerClient<LabRequest, LabEvent>(lab), data, bundledUrl: () => 'http://localhost/corpus/brown-fiction.txt', download: () => undefined, hasWebGpu: () => true, trainingLock: lock, now: () => 0 });
+  const store = createLabStore({
+    worker: createWorkerClient<LabRequest, LabEvent>(lab),
+    data,
+    bundledUrl: () => 'http://localhost/corpus/brown-fiction.txt',
+    download: () => undefined,
+    hasWebGpu: () => true,
+    trainingLock: lock,
+    now: () => 0,
+  });
   const starts = () => (lab.posted as LabRequest[]).filter((m) => m.type === 'start');
   const ready = async () => {
     store.getState().init();
     await data.getState().init();
-    lab.reply({ type: 'device', report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: SUGGESTED } });
+    lab.reply({
+      type: 'device',
+      report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: SUGGESTED },
+    });
     await vi.waitFor(() => expect(data.getState().datasetsLoaded).toBe(true));
   };
   return { data, store, lab, ingest, ingests, trainWorkers, starts, ready };
@@ -130,7 +145,9 @@ describe('the one-trainer lock across two tabs', () => {
     expect(b.data.getState().tokenizer).toMatchObject({ status: 'ready', json: SAVED });
     expect(b.trainWorkers).toHaveLength(0);
 
-    b.data.getState().startIngest({ id: BUNDLED_ID, spec: { kind: 'bundled', url: 'http://localhost/corpus/brown-fiction.txt' } });
+    b.data
+      .getState()
+      .startIngest({ id: BUNDLED_ID, spec: { kind: 'bundled', url: 'http://localhost/corpus/brown-fiction.txt' } });
     await vi.waitFor(() => expect(b.data.getState().ingestion.status).toBe('error'));
     expect(b.data.getState().error?.message).toBe(anotherTabBusy('tokenize a dataset'));
     b.data.getState().retokenize('books');
@@ -140,7 +157,13 @@ describe('the one-trainer lock across two tabs', () => {
     expect(b.ingests).toHaveLength(0);
 
     // A's run ends: the lock is free and B's work goes ahead.
-    a.lab.reply({ type: 'run', run: summary((a.starts()[0] as Extract<LabRequest, { type: 'start' }>).settings, { status: 'paused', checkpointStep: 2 }) });
+    a.lab.reply({
+      type: 'run',
+      run: summary((a.starts()[0] as Extract<LabRequest, { type: 'start' }>).settings, {
+        status: 'paused',
+        checkpointStep: 2,
+      }),
+    });
     expect(locks.held()).toBe(false);
     await b.data.getState().trainTokenizer(300);
     await vi.waitFor(() => expect(b.data.getState().tokenizer.status).toBe('ready'));
@@ -149,7 +172,9 @@ describe('the one-trainer lock across two tabs', () => {
     expect(locks.held()).toBe(false); // released when the training ended
     b.data.getState().retokenize('books');
     await vi.waitFor(() => expect(b.data.getState().ingestion.status).toBe('done'));
-    expect(b.ingests.map((m) => (m as { id: string }).id)).toEqual([`books@${fingerprint(b.data.getState().tokenizer.json!).slice(0, 8)}`]);
+    expect(b.ingests.map((m) => (m as { id: string }).id)).toEqual([
+      `books@${fingerprint(b.data.getState().tokenizer.json!).slice(0, 8)}`,
+    ]);
     expect(locks.held()).toBe(false);
   });
 

@@ -17,17 +17,23 @@ const shared = vi.hoisted(() => ({ env: null as unknown as ReturnType<typeof set
 vi.mock('../src/ui/lab/browser-lab', async (original) => ({
   ...(await original<object>()),
   appLabStore: () => shared.env.store,
-  useLabStore: <T,>(selector: (s: ReturnType<typeof shared.env.store.getState>) => T) => useStore(shared.env.store, selector),
+  useLabStore: <T,>(selector: (s: ReturnType<typeof shared.env.store.getState>) => T) =>
+    useStore(shared.env.store, selector),
   labWorker: () => shared.env.worker,
 }));
 vi.mock('../src/ui/data/data-store', async (original) => ({
   ...(await original<object>()),
   appDataStore: () => shared.env.data,
-  useDataStore: <T,>(selector: (s: ReturnType<typeof shared.env.data.getState>) => T) => useStore(shared.env.data, selector),
+  useDataStore: <T,>(selector: (s: ReturnType<typeof shared.env.data.getState>) => T) =>
+    useStore(shared.env.data, selector),
 }));
 
 // Every way into a GPU, as spies: none may be called from the page.
-const gpu = { requestAdapter: vi.fn(async () => null), getPreferredCanvasFormat: vi.fn(() => 'bgra8unorm'), wgslLanguageFeatures: new Set() };
+const gpu = {
+  requestAdapter: vi.fn(async () => null),
+  getPreferredCanvasFormat: vi.fn(() => 'bgra8unorm'),
+  wgslLanguageFeatures: new Set(),
+};
 Object.defineProperty(navigator, 'gpu', { value: gpu, configurable: true });
 
 shared.env = setup();
@@ -53,7 +59,8 @@ afterAll(async () => {
 
 const settle = () => act(async () => new Promise((r) => setTimeout(r, 20)));
 const header = () => container.querySelector('header .gpu-status');
-const tab = (name: string) => [...container.querySelectorAll<HTMLButtonElement>('[role="tab"]')].find((t) => t.textContent === name)!;
+const tab = (name: string) =>
+  [...container.querySelectorAll<HTMLButtonElement>('[role="tab"]')].find((t) => t.textContent === name)!;
 
 describe('the page and the GPU', () => {
   it('never asks navigator.gpu for an adapter: the header shows the lab worker’s probe', async () => {
@@ -66,7 +73,9 @@ describe('the page and the GPU', () => {
     expect(shared.env.posted().filter((m) => m.type === 'probe')).toHaveLength(1);
     expect(header()?.textContent).toBe('Checking for WebGPU…');
 
-    await act(async () => shared.env.send({ type: 'device', report: { ok: true, adapter: 'Test Adapter · vendor', isSoftware: false } }));
+    await act(async () =>
+      shared.env.send({ type: 'device', report: { ok: true, adapter: 'Test Adapter · vendor', isSoftware: false } }),
+    );
     expect(header()?.textContent).toBe('WebGPU is available in this browser (adapter: Test Adapter · vendor).');
 
     for (const name of ['Data', 'Plan', 'Train']) {
@@ -75,7 +84,9 @@ describe('the page and the GPU', () => {
       expect(container.querySelector('[role="tabpanel"]:not([hidden]) h2')?.textContent).toBe(name);
     }
     // A device lost later: the header gives the worker's reason on tabs without the Train tab's alert.
-    await act(async () => shared.env.send({ type: 'device', report: { ok: false, reason: 'GPU device lost (unknown): test' } }));
+    await act(async () =>
+      shared.env.send({ type: 'device', report: { ok: false, reason: 'GPU device lost (unknown): test' } }),
+    );
     await act(async () => tab('Data').click());
     expect(header()?.getAttribute('role')).toBe('alert');
     expect(header()?.textContent).toBe('WebGPU is not available here: GPU device lost (unknown): test');

@@ -41,7 +41,10 @@ describe('damaged records in the stores', () => {
     const store = createDataStore({
       ingestWorker: createWorkerClient<IngestRequest, IngestResponse>(ingest),
       createTrainWorker: () => createWorkerClient<TrainRequest, TrainResponse>(new FakeWorker<TrainResponse>()),
-      storage: { status: async () => ({ supported: false, usage: 0, quota: 0, persisted: false }), persist: async () => false },
+      storage: {
+        status: async () => ({ supported: false, usage: 0, quota: 0, persisted: false }),
+        persist: async () => false,
+      },
       tokenizerStore: { get: async () => undefined, set: async () => undefined },
       fetchCorpus: async () => '',
     });
@@ -56,18 +59,36 @@ describe('damaged records in the stores', () => {
 
 describe('damaged records in the lists', () => {
   it('DamagedList names the key and the problem, with a Delete per entry', () => {
-    const html = renderToStaticMarkup(<DamagedList items={[RUN, MANIFEST]} label="Damaged runs" database="gpt-garden-runs" onDelete={() => undefined} />);
+    const html = renderToStaticMarkup(
+      <DamagedList
+        items={[RUN, MANIFEST]}
+        label="Damaged runs"
+        database="gpt-garden-runs"
+        onDelete={() => undefined}
+      />,
+    );
     expect(html).toContain('damaged: run:broken — summary.settings is missing');
     expect(html).toContain('damaged: manifest:old — shards is null, expected an array');
     expect(html).toContain('aria-label="Delete the damaged run:broken"');
     expect(html).toContain('aria-label="Delete the damaged manifest:old"');
     expect(html).toContain('aria-label="Download the damaged run:broken as JSON"');
-    expect(renderToStaticMarkup(<DamagedList items={[]} label="x" database="gpt-garden-data" onDelete={() => undefined} />)).toBe('');
+    expect(
+      renderToStaticMarkup(<DamagedList items={[]} label="x" database="gpt-garden-data" onDelete={() => undefined} />),
+    ).toBe('');
   });
 
   it('DatasetList shows damaged manifests with the healthy, and when no healthy one is left', () => {
-    const props = { busy: false, tokenizerFingerprint: null, retokenizing: null, onResume: () => undefined, onDelete: () => undefined, onRetokenize: () => undefined };
-    const both = renderToStaticMarkup(<DatasetList {...props} datasets={[testManifest('good')]} damaged={[MANIFEST]} />);
+    const props = {
+      busy: false,
+      tokenizerFingerprint: null,
+      retokenizing: null,
+      onResume: () => undefined,
+      onDelete: () => undefined,
+      onRetokenize: () => undefined,
+    };
+    const both = renderToStaticMarkup(
+      <DatasetList {...props} datasets={[testManifest('good')]} damaged={[MANIFEST]} />,
+    );
     expect(both).toContain('good name');
     expect(both).toContain('damaged: manifest:old');
     const onlyDamaged = renderToStaticMarkup(<DatasetList {...props} datasets={[]} damaged={[MANIFEST]} />);
@@ -80,18 +101,33 @@ describe('Download raw', () => {
   it('writes any stored value as JSON: strings, typed arrays by type and size, NaN by name', () => {
     expect(rawJson('not a record')).toBe('"not a record"');
     expect(rawJson(undefined)).toBe('null');
-    expect(JSON.parse(rawJson({ step: NaN, params: new Uint8Array(12), shards: null }))).toEqual({ step: 'NaN', params: { typedArray: 'Uint8Array', byteLength: 12 }, shards: null });
+    expect(JSON.parse(rawJson({ step: NaN, params: new Uint8Array(12), shards: null }))).toEqual({
+      step: 'NaN',
+      params: { typedArray: 'Uint8Array', byteLength: 12 },
+      shards: null,
+    });
   });
 });
 
 describe('ErrorBoundary', () => {
   it('renders its panel, then the failure line and Retry once a render threw', () => {
-    expect(renderToStaticMarkup(<ErrorBoundary name="Data"><p>fine</p></ErrorBoundary>)).toContain('<p>fine</p>');
+    expect(
+      renderToStaticMarkup(
+        <ErrorBoundary name="Data">
+          <p>fine</p>
+        </ErrorBoundary>,
+      ),
+    ).toContain('<p>fine</p>');
     const boundary = new ErrorBoundary({ name: 'Data', children: <p>fine</p> });
-    boundary.state = { ...boundary.state, ...ErrorBoundary.getDerivedStateFromError(new TypeError("Cannot read properties of undefined (reading 'length')")) };
+    boundary.state = {
+      ...boundary.state,
+      ...ErrorBoundary.getDerivedStateFromError(
+        new TypeError("Cannot read properties of undefined (reading 'length')"),
+      ),
+    };
     const html = renderToStaticMarkup(boundary.render() as ReactElement);
-    expect(html).toContain("This panel failed: Cannot read properties of undefined (reading &#x27;length&#x27;)");
-    expect(html).toContain(">Retry</button>");
+    expect(html).toContain('This panel failed: Cannot read properties of undefined (reading &#x27;length&#x27;)');
+    expect(html).toContain('>Retry</button>');
     expect(html).not.toContain('<p>fine</p>');
     expect(ErrorBoundary.getDerivedStateFromError('a thrown string').error?.message).toBe('a thrown string');
   });

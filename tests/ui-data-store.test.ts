@@ -10,7 +10,13 @@ import type { DatasetManifest, SourceSpec } from '../src/data/types';
 import type { StorageStatus } from '../src/data/storage';
 import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/data/tokenizer-worker';
 import { createDataStore, type DataStoreDeps } from '../src/ui/data/data-store';
-import { BUNDLED_ID as BUNDLED_SOURCE_ID, buildIngestInput, initialForm, progressSummary, type IngestProgress } from '../src/ui/data/source-form';
+import {
+  BUNDLED_ID as BUNDLED_SOURCE_ID,
+  buildIngestInput,
+  initialForm,
+  progressSummary,
+  type IngestProgress,
+} from '../src/ui/data/source-form';
 import { createWorkerClient } from '../src/ui/data/worker-client';
 import { FakeWorker } from './helpers/fake-worker';
 import { testManifest } from './helpers/manifest';
@@ -25,18 +31,43 @@ const TOKENIZER_JSON = JSON.stringify({
 const BUNDLED: SourceSpec = { kind: 'bundled', url: 'http://localhost/corpus/brown-fiction.txt' };
 
 // Datasets made with TOKENIZER_JSON: resuming one keeps its id.
-function manifest(id: string, tokens: number, complete: boolean, source: SourceSpec = BUNDLED, maxTokens?: number): DatasetManifest {
-  return testManifest(id, { tokens, complete, source, maxTokens, tokenizer: { vocabSize: 4, fingerprint: fingerprint(TOKENIZER_JSON) } });
+function manifest(
+  id: string,
+  tokens: number,
+  complete: boolean,
+  source: SourceSpec = BUNDLED,
+  maxTokens?: number,
+): DatasetManifest {
+  return testManifest(id, {
+    tokens,
+    complete,
+    source,
+    maxTokens,
+    tokenizer: { vocabSize: 4, fingerprint: fingerprint(TOKENIZER_JSON) },
+  });
 }
 
 /** The id a new dataset of `base` gets under TOKENIZER_JSON. */
 const idFor = (base: string) => datasetIdFor(base, fingerprint(TOKENIZER_JSON));
 
 function progress(tokens: number, fraction?: number): IngestProgress {
-  return { rows: tokens / 10, tokens, textBytes: tokens * 4, bytesRead: tokens * 4, shards: 0, elapsedSeconds: 1, textBytesPerSecond: 2_500_000, tokensPerSecond: tokens, fraction, etaSeconds: 70 };
+  return {
+    rows: tokens / 10,
+    tokens,
+    textBytes: tokens * 4,
+    bytesRead: tokens * 4,
+    shards: 0,
+    elapsedSeconds: 1,
+    textBytesPerSecond: 2_500_000,
+    tokensPerSecond: tokens,
+    fraction,
+    etaSeconds: 70,
+  };
 }
 
-function setup(options: { savedTokenizer?: string; trainHandle?: (m: unknown, reply: (r: TrainResponse) => void) => void } = {}) {
+function setup(
+  options: { savedTokenizer?: string; trainHandle?: (m: unknown, reply: (r: TrainResponse) => void) => void } = {},
+) {
   const ingest = new FakeWorker<IngestResponse>();
   const trainWorkers: FakeWorker<TrainResponse>[] = [];
   const saved = new Map<string, string>();
@@ -44,7 +75,11 @@ function setup(options: { savedTokenizer?: string; trainHandle?: (m: unknown, re
   let usage = 1_000_000;
   const storageCalls: StorageStatus[] = [];
   const deps: DataStoreDeps = {
-    ingestWorker: createWorkerClient<IngestRequest, IngestResponse>(ingest, (message) => ({ type: 'error', kind: 'internal', message })),
+    ingestWorker: createWorkerClient<IngestRequest, IngestResponse>(ingest, (message) => ({
+      type: 'error',
+      kind: 'internal',
+      message,
+    })),
     createTrainWorker() {
       const worker = new FakeWorker<TrainResponse>(options.trainHandle);
       trainWorkers.push(worker);
@@ -77,7 +112,12 @@ describe('data store: dataset list and storage', () => {
     const { store, ingest, storageCalls } = await ready();
     expect(ingest.posted).toEqual([{ type: 'list' }]);
     expect(store.getState().tokenizer).toMatchObject({ status: 'ready', vocabSize: 4, json: TOKENIZER_JSON });
-    expect(store.getState().storage).toEqual({ supported: true, usage: 1_000_000, quota: 100_000_000, persisted: false });
+    expect(store.getState().storage).toEqual({
+      supported: true,
+      usage: 1_000_000,
+      quota: 100_000_000,
+      persisted: false,
+    });
     const listed = [manifest('a', 500, true), manifest('b', 70, false)];
     ingest.reply({ type: 'datasets', manifests: listed });
     expect(store.getState().datasets.map((d) => [d.id, d.tokens, d.complete])).toEqual([
@@ -114,15 +154,27 @@ describe('data store: ingestion', () => {
     const { store, ingest, storageCalls } = await ready();
     const BUNDLED_ID = idFor(BUNDLED_SOURCE_ID); // already named by the tokenizer: kept as it is
     store.getState().startIngest({ id: BUNDLED_ID, name: 'Brown', spec: BUNDLED, maxTokens: 2000 });
-    expect(ingest.posted.at(-1)).toEqual({ type: 'ingest', id: BUNDLED_ID, name: 'Brown', spec: BUNDLED, tokenizerJson: TOKENIZER_JSON, maxTokens: 2000, files: undefined });
+    expect(ingest.posted.at(-1)).toEqual({
+      type: 'ingest',
+      id: BUNDLED_ID,
+      name: 'Brown',
+      spec: BUNDLED,
+      tokenizerJson: TOKENIZER_JSON,
+      maxTokens: 2000,
+      files: undefined,
+    });
     expect(store.getState().ingestion).toEqual({ id: BUNDLED_ID, progress: null, status: 'running' });
 
     ingest.reply({ type: 'progress', id: BUNDLED_ID, progress: progress(1000, 0.5) });
     expect(store.getState().ingestion.progress).toMatchObject({ tokens: 1000, fraction: 0.5, rows: 100 });
     ingest.reply({ type: 'progress', id: 'someone-else', progress: progress(9) });
     expect(store.getState().ingestion.progress?.tokens).toBe(1000);
-    expect(progressSummary(store.getState().ingestion.progress!)).toBe('100 rows · 4.0 KB of text · 1000 tokens · 2.5 MB/s · about 1 min 10 s left');
-    expect(progressSummary(store.getState().ingestion.progress!, true)).toBe('100 rows · 4.0 KB of text · 1000 tokens · 2.5 MB/s');
+    expect(progressSummary(store.getState().ingestion.progress!)).toBe(
+      '100 rows · 4.0 KB of text · 1000 tokens · 2.5 MB/s · about 1 min 10 s left',
+    );
+    expect(progressSummary(store.getState().ingestion.progress!, true)).toBe(
+      '100 rows · 4.0 KB of text · 1000 tokens · 2.5 MB/s',
+    );
 
     const posts = ingest.posted.length;
     ingest.reply({ type: 'done', manifest: manifest(BUNDLED_ID, 2004, true) });
@@ -135,9 +187,12 @@ describe('data store: ingestion', () => {
 
   it('a quota error shows its message, marks the ingestion failed and refreshes the datasets', async () => {
     const { store, ingest, storageCalls, setUsage } = await ready();
-    store.getState().startIngest({ id: 'bookcorpus/bookcorpus', spec: { kind: 'hub', dataset: 'bookcorpus/bookcorpus' } });
+    store
+      .getState()
+      .startIngest({ id: 'bookcorpus/bookcorpus', spec: { kind: 'hub', dataset: 'bookcorpus/bookcorpus' } });
     ingest.reply({ type: 'progress', id: 'bookcorpus/bookcorpus', progress: progress(3_000_000) });
-    const message = 'storage is full while saving shard 3: free some space (delete a dataset or checkpoint) or lower the token limit; everything saved before is kept';
+    const message =
+      'storage is full while saving shard 3: free some space (delete a dataset or checkpoint) or lower the token limit; everything saved before is kept';
     const posts = ingest.posted.length;
     ingest.reply({ type: 'error', kind: 'quota', message });
     expect(store.getState().error).toEqual({ kind: 'quota', message });
@@ -145,7 +200,11 @@ describe('data store: ingestion', () => {
     expect(ingest.posted.slice(posts)).toEqual([{ type: 'list' }]);
     setUsage(99_000_000);
     ingest.reply({ type: 'datasets', manifests: [manifest('bookcorpus/bookcorpus', 2_097_152, false)] });
-    expect(store.getState().datasets[0]).toMatchObject({ id: 'bookcorpus/bookcorpus', tokens: 2_097_152, complete: false });
+    expect(store.getState().datasets[0]).toMatchObject({
+      id: 'bookcorpus/bookcorpus',
+      tokens: 2_097_152,
+      complete: false,
+    });
     await vi.waitFor(() => expect(store.getState().storage.usage).toBe(99_000_000));
     expect(storageCalls.length).toBe(2);
     store.getState().dismissError();
@@ -193,7 +252,13 @@ describe('data store: ingestion', () => {
 
   it('resuming a files dataset needs the same files picked again', async () => {
     const { store, ingest } = await ready();
-    const spec: SourceSpec = { kind: 'files', files: [{ name: 'a.txt', size: 5 }, { name: 'b.txt', size: 3 }] };
+    const spec: SourceSpec = {
+      kind: 'files',
+      files: [
+        { name: 'a.txt', size: 5 },
+        { name: 'b.txt', size: 3 },
+      ],
+    };
     ingest.reply({ type: 'datasets', manifests: [manifest('a.txt', 10, false, spec)] });
     const posts = ingest.posted.length;
     store.getState().resume('a.txt', [{ name: 'a.txt', blob: new Blob(['hello']) }]);
@@ -215,7 +280,10 @@ describe('data store: ingestion', () => {
     expect(store.getState().tokenizer.status).toBe('missing');
     store.getState().startIngest({ id: 'x', spec: BUNDLED });
     expect(ingest.posted).toEqual([{ type: 'list' }]);
-    expect(store.getState().error).toEqual({ kind: 'config', message: 'Train the tokenizer first: datasets are stored as its token ids.' });
+    expect(store.getState().error).toEqual({
+      kind: 'config',
+      message: 'Train the tokenizer first: datasets are stored as its token ids.',
+    });
   });
 
   it('a worker that fails to load surfaces as an error', async () => {
@@ -254,11 +322,16 @@ describe('data store: tokenizer', () => {
   });
 
   it('a failed training leaves the tokenizer missing with a message', async () => {
-    const { store } = setup({ trainHandle: (_m, reply) => reply({ type: 'error', message: 'vocabSize 10 is too small', cancelled: false }) });
+    const { store } = setup({
+      trainHandle: (_m, reply) => reply({ type: 'error', message: 'vocabSize 10 is too small', cancelled: false }),
+    });
     await store.getState().init();
     await store.getState().trainTokenizer();
     expect(store.getState().tokenizer.status).toBe('missing');
-    expect(store.getState().error).toEqual({ kind: 'tokenizer', message: 'Training the tokenizer failed: vocabSize 10 is too small' });
+    expect(store.getState().error).toEqual({
+      kind: 'tokenizer',
+      message: 'Training the tokenizer failed: vocabSize 10 is too small',
+    });
   });
 
   it('trains at the vocabulary asked for', async () => {
@@ -277,7 +350,12 @@ describe('data store: tokenizer', () => {
     expect(store.getState().error).toBeNull();
 
     await store.getState().importTokenizer('{"model": {"type": "WordPiece", "vocab": {}}}');
-    expect(store.getState().error).toEqual({ kind: 'tokenizer', message: expect.stringMatching(/^That file is not a tokenizer GPT Garden can use: .*WordPiece.*\. The current tokenizer is unchanged\.$/) });
+    expect(store.getState().error).toEqual({
+      kind: 'tokenizer',
+      message: expect.stringMatching(
+        /^That file is not a tokenizer GPT Garden can use: .*WordPiece.*\. The current tokenizer is unchanged\.$/,
+      ),
+    });
     await store.getState().importTokenizer('{"model": ');
     expect(store.getState().error?.message).toMatch(/not valid JSON/);
     expect(store.getState().tokenizer).toMatchObject({ status: 'ready', vocabSize: 1000 });
@@ -296,22 +374,57 @@ describe('source form', () => {
   const build = (patch: Partial<typeof initialForm>) => buildIngestInput({ ...initialForm, ...patch }, url);
 
   it('names datasets after their source', () => {
-    expect(build({})).toEqual({ input: { id: 'bundled-brown-fiction', name: 'Brown corpus, fiction (bundled)', spec: { kind: 'bundled', url }, maxTokens: undefined } });
+    expect(build({})).toEqual({
+      input: {
+        id: 'bundled-brown-fiction',
+        name: 'Brown corpus, fiction (bundled)',
+        spec: { kind: 'bundled', url },
+        maxTokens: undefined,
+      },
+    });
     expect(build({ choice: 'remote', column: ' text ', tokenLimit: '1000000' })).toEqual({
-      input: { id: 'bookcorpus/bookcorpus', name: 'bookcorpus/bookcorpus', spec: { kind: 'hub', dataset: 'bookcorpus/bookcorpus', column: 'text' }, maxTokens: 1_000_000 },
+      input: {
+        id: 'bookcorpus/bookcorpus',
+        name: 'bookcorpus/bookcorpus',
+        spec: { kind: 'hub', dataset: 'bookcorpus/bookcorpus', column: 'text' },
+        maxTokens: 1_000_000,
+      },
     });
-    expect(build({ choice: 'remote', remote: 'https://example.org/data/train%20set.parquet?download=1' })).toMatchObject({
-      input: { id: 'train set.parquet', spec: { kind: 'url', url: 'https://example.org/data/train%20set.parquet?download=1' } },
+    expect(
+      build({ choice: 'remote', remote: 'https://example.org/data/train%20set.parquet?download=1' }),
+    ).toMatchObject({
+      input: {
+        id: 'train set.parquet',
+        spec: { kind: 'url', url: 'https://example.org/data/train%20set.parquet?download=1' },
+      },
     });
-    const files = [{ name: 'one.txt', blob: new Blob(['abc']) }, { name: 'two.jsonl', blob: new Blob(['{}']) }];
+    const files = [
+      { name: 'one.txt', blob: new Blob(['abc']) },
+      { name: 'two.jsonl', blob: new Blob(['{}']) },
+    ];
     expect(build({ choice: 'files', files })).toMatchObject({
-      input: { id: 'one.txt', name: 'one.txt and 1 more', spec: { kind: 'files', files: [{ name: 'one.txt', size: 3 }, { name: 'two.jsonl', size: 2 }] }, files },
+      input: {
+        id: 'one.txt',
+        name: 'one.txt and 1 more',
+        spec: {
+          kind: 'files',
+          files: [
+            { name: 'one.txt', size: 3 },
+            { name: 'two.jsonl', size: 2 },
+          ],
+        },
+        files,
+      },
     });
   });
 
   it('says what to fix', () => {
-    expect(build({ tokenLimit: '-5' })).toEqual({ error: 'The token limit must be a whole number above 0, or empty for all tokens (got "-5").' });
+    expect(build({ tokenLimit: '-5' })).toEqual({
+      error: 'The token limit must be a whole number above 0, or empty for all tokens (got "-5").',
+    });
     expect(build({ choice: 'files' })).toEqual({ error: 'Pick or drop at least one .txt, .jsonl or .parquet file.' });
-    expect(build({ choice: 'remote', remote: 'not a dataset' })).toEqual({ error: '"not a dataset" is neither a Hugging Face dataset id (owner/name) nor an http(s) URL.' });
+    expect(build({ choice: 'remote', remote: 'not a dataset' })).toEqual({
+      error: '"not a dataset" is neither a Hugging Face dataset id (owner/name) nor an http(s) URL.',
+    });
   });
 });

@@ -33,7 +33,9 @@ let server: DataServer;
 
 beforeAll(async () => {
   server = await startDataServer();
-  server.addDataset('garden/books', [{ config: 'default', split: 'train', name: '0.parquet', bytes: await makeParquet(ROWS, { rowGroupSize: 250 }) }]);
+  server.addDataset('garden/books', [
+    { config: 'default', split: 'train', name: '0.parquet', bytes: await makeParquet(ROWS, { rowGroupSize: 250 }) },
+  ]);
 });
 
 afterAll(async () => {
@@ -49,13 +51,19 @@ function setup(saved: string | null = CURRENT) {
     createTrainWorker() {
       let handler: ((m: TrainRequest) => Promise<void>) | null = null;
       const worker = new FakeWorker<TrainResponse>((m, reply) => {
-        handler ??= createTrainHandler(reply, { hubEndpoint: `${server.url}/hub`, datasetsServer: `${server.url}/datasets-server` });
+        handler ??= createTrainHandler(reply, {
+          hubEndpoint: `${server.url}/hub`,
+          datasetsServer: `${server.url}/datasets-server`,
+        });
         void handler(m as TrainRequest);
       });
       trainWorkers.push(worker);
       return createWorkerClient<TrainRequest, TrainResponse>(worker);
     },
-    storage: { status: async () => ({ supported: true, usage: 0, quota: 1e9, persisted: false }), persist: async () => true },
+    storage: {
+      status: async () => ({ supported: true, usage: 0, quota: 1e9, persisted: false }),
+      persist: async () => true,
+    },
     tokenizerStore: { get: async () => stored, set: async (json) => void (stored = json) },
     fetchCorpus: async () => TEXT,
   });
@@ -69,11 +77,23 @@ describe('data store: tokenizer from a dataset sample', () => {
     const { store, trainWorkers, saved } = setup();
     await store.getState().init();
     await store.getState().trainTokenizer(400, sample(0.03));
-    expect(trainWorkers[0]!.posted[0]).toEqual({ type: 'train-source', spec: BOOKS, sampleBytes: 30_000, options: { vocabSize: 400, minFrequency: 2 }, files: undefined });
+    expect(trainWorkers[0]!.posted[0]).toEqual({
+      type: 'train-source',
+      spec: BOOKS,
+      sampleBytes: 30_000,
+      options: { vocabSize: 400, minFrequency: 2 },
+      files: undefined,
+    });
     // The current tokenizer stays in use while the new one trains.
-    expect(store.getState().tokenizer).toMatchObject({ status: 'training', json: CURRENT, sampleLabel: 'the first 0.03 MB of garden/books' });
+    expect(store.getState().tokenizer).toMatchObject({
+      status: 'training',
+      json: CURRENT,
+      sampleLabel: 'the first 0.03 MB of garden/books',
+    });
     await vi.waitFor(() => expect(store.getState().tokenizer.status).toBe('ready'));
-    const expected = toTokenizerJson(await trainBpe(splitLines(cutUtf8(TEXT, 30_000)), { vocabSize: 400, minFrequency: 2 }));
+    const expected = toTokenizerJson(
+      await trainBpe(splitLines(cutUtf8(TEXT, 30_000)), { vocabSize: 400, minFrequency: 2 }),
+    );
     expect(store.getState().tokenizer).toMatchObject({ json: expected, vocabSize: 400, proposal: null });
     expect(saved()).toBe(expected);
   });
@@ -104,7 +124,12 @@ describe('data store: tokenizer from a dataset sample', () => {
     await vi.waitFor(() => expect(store.getState().tokenizer.proposal).toBeTruthy());
     const proposed = store.getState().tokenizer.proposal!.json;
     await store.getState().acceptProposal();
-    expect(store.getState().tokenizer).toMatchObject({ status: 'ready', json: proposed, vocabSize: reached, proposal: null });
+    expect(store.getState().tokenizer).toMatchObject({
+      status: 'ready',
+      json: proposed,
+      vocabSize: reached,
+      proposal: null,
+    });
     expect(saved()).toBe(proposed);
   });
 
@@ -114,8 +139,12 @@ describe('data store: tokenizer from a dataset sample', () => {
     await store.getState().trainTokenizer(50_000, sample(100));
     await vi.waitFor(() => expect(store.getState().tokenizer.proposal).toBeTruthy());
     const bytes = new TextEncoder().encode(TEXT).length;
-    expect(store.getState().tokenizer.proposal!.trainedOn).toBe(`all ${Number((bytes / 1e6).toPrecision(3))} MB of garden/books`);
-    expect(store.getState().error?.message).toMatch(/^All 0\.\d+ MB of garden\/books reaches only [\d,]+ tokens, not 50,000: /);
+    expect(store.getState().tokenizer.proposal!.trainedOn).toBe(
+      `all ${Number((bytes / 1e6).toPrecision(3))} MB of garden/books`,
+    );
+    expect(store.getState().error?.message).toMatch(
+      /^All 0\.\d+ MB of garden\/books reaches only [\d,]+ tokens, not 50,000: /,
+    );
   });
 
   it('cancel keeps the current tokenizer (and a first one stays missing)', async () => {
@@ -140,9 +169,18 @@ describe('data store: tokenizer from a dataset sample', () => {
     const { store, ingest, trainWorkers } = setup();
     await store.getState().init();
     const posted = ingest.posted.length;
-    store.getState().applyRecipe({ source: hubSourceForm('bookcorpus/bookcorpus'), maxTokens: 1.1e9, tokenizer: { sampleMb: 100, vocabSize: 50304 } });
+    store.getState().applyRecipe({
+      source: hubSourceForm('bookcorpus/bookcorpus'),
+      maxTokens: 1.1e9,
+      tokenizer: { sampleMb: 100, vocabSize: 50304 },
+    });
     const state = store.getState();
-    expect(state.sourceForm).toEqual({ ...initialForm, choice: 'remote', remote: 'bookcorpus/bookcorpus', tokenLimit: '1100000000' });
+    expect(state.sourceForm).toEqual({
+      ...initialForm,
+      choice: 'remote',
+      remote: 'bookcorpus/bookcorpus',
+      tokenLimit: '1100000000',
+    });
     expect(state.tokenizerForm).toEqual({ sampleMb: '100', vocab: '50304' });
     expect(parseTokenizerForm(state.tokenizerForm)).toEqual({ sampleMb: 100, vocabSize: 50304 });
     expect(state.plannedTokens).toBe(1_100_000_000);
@@ -152,20 +190,37 @@ describe('data store: tokenizer from a dataset sample', () => {
   });
 
   it('the tokenizer form says what to fix', () => {
-    expect(parseTokenizerForm({ sampleMb: '100', vocab: '200' })).toEqual({ error: 'A vocabulary of 260 to 200,000 tokens.' });
-    expect(parseTokenizerForm({ sampleMb: '0', vocab: '8000' })).toEqual({ error: 'A sample of more than 0 and at most 100,000 MB.' });
+    expect(parseTokenizerForm({ sampleMb: '100', vocab: '200' })).toEqual({
+      error: 'A vocabulary of 260 to 200,000 tokens.',
+    });
+    expect(parseTokenizerForm({ sampleMb: '0', vocab: '8000' })).toEqual({
+      error: 'A sample of more than 0 and at most 100,000 MB.',
+    });
     expect(parseTokenizerForm({ sampleMb: '2.5', vocab: '8000' })).toEqual({ sampleMb: 2.5, vocabSize: 8000 });
   });
 });
 
 describe('data store: datasets of another tokenizer', () => {
   const print = fingerprint(CURRENT);
-  const old = testManifest('books', { name: 'Books', source: BOOKS, maxTokens: 9000, tokenizer: { vocabSize: 16384, fingerprint: 'other' } });
+  const old = testManifest('books', {
+    name: 'Books',
+    source: BOOKS,
+    maxTokens: 9000,
+    tokenizer: { vocabSize: 16384, fingerprint: 'other' },
+  });
   const mine = testManifest('brown', { name: 'Brown', tokenizer: { vocabSize: 270, fingerprint: print } });
 
   it('are listed, marked with their vocabulary, with Re-tokenize (and Resume only for the current tokenizer)', () => {
     const html = renderToStaticMarkup(
-      <DatasetList datasets={[old, { ...mine, complete: false }]} busy={false} tokenizerFingerprint={print} retokenizing={null} onResume={() => {}} onDelete={() => {}} onRetokenize={() => {}} />,
+      <DatasetList
+        datasets={[old, { ...mine, complete: false }]}
+        busy={false}
+        tokenizerFingerprint={print}
+        retokenizing={null}
+        onResume={() => {}}
+        onDelete={() => {}}
+        onRetokenize={() => {}}
+      />,
     );
     const [first, second] = html.split('</li>');
     expect(first).toContain('tokenized with another tokenizer (16,384 tokens)');
@@ -185,7 +240,15 @@ describe('data store: datasets of another tokenizer', () => {
 
     store.getState().retokenize('books');
     const to = `books@${print.slice(0, 8)}`;
-    expect(ingest.posted.at(-1)).toEqual({ type: 'ingest', id: to, name: 'Books', spec: BOOKS, tokenizerJson: CURRENT, maxTokens: 9000, files: undefined });
+    expect(ingest.posted.at(-1)).toEqual({
+      type: 'ingest',
+      id: to,
+      name: 'Books',
+      spec: BOOKS,
+      tokenizerJson: CURRENT,
+      maxTokens: 9000,
+      files: undefined,
+    });
     expect(store.getState().retokenizing).toEqual({ from: 'books', to });
 
     // Cancelled: the old dataset stays.
@@ -194,22 +257,40 @@ describe('data store: datasets of another tokenizer', () => {
     expect(ingest.posted.some((m) => (m as IngestRequest).type === 'delete')).toBe(false);
 
     store.getState().retokenize('books');
-    ingest.reply({ type: 'done', manifest: testManifest(to, { name: 'Books', source: BOOKS, tokenizer: { vocabSize: 270, fingerprint: print } }) });
+    ingest.reply({
+      type: 'done',
+      manifest: testManifest(to, { name: 'Books', source: BOOKS, tokenizer: { vocabSize: 270, fingerprint: print } }),
+    });
     expect(ingest.posted.at(-1)).toEqual({ type: 'list' });
     expect(ingest.posted.some((m) => (m as IngestRequest).type === 'delete')).toBe(false);
     expect(store.getState().retokenizing).toBeNull();
-    expect(store.getState().datasets.map((d) => d.id).sort()).toEqual(['books', to, 'brown']);
+    expect(
+      store
+        .getState()
+        .datasets.map((d) => d.id)
+        .sort(),
+    ).toEqual(['books', to, 'brown']);
   });
 
   it('a dataset of picked files asks for the files again', async () => {
     const { store, ingest } = setup();
     await store.getState().init();
-    const files = testManifest('notes.txt', { name: 'notes.txt', source: { kind: 'files', files: [{ name: 'notes.txt', size: 3 }] }, tokenizer: { vocabSize: 300, fingerprint: 'other' } });
+    const files = testManifest('notes.txt', {
+      name: 'notes.txt',
+      source: { kind: 'files', files: [{ name: 'notes.txt', size: 3 }] },
+      tokenizer: { vocabSize: 300, fingerprint: 'other' },
+    });
     ingest.reply({ type: 'datasets', manifests: [files] });
     store.getState().retokenize('notes.txt');
-    expect(store.getState().error?.message).toBe('To re-tokenize "notes.txt", pick its files again (notes.txt) under "Your files", then press Re-tokenize.');
+    expect(store.getState().error?.message).toBe(
+      'To re-tokenize "notes.txt", pick its files again (notes.txt) under "Your files", then press Re-tokenize.',
+    );
     const blob = new Blob(['abc']);
     store.getState().retokenize('notes.txt', [{ name: 'notes.txt', blob }]);
-    expect(ingest.posted.at(-1)).toMatchObject({ type: 'ingest', id: `notes.txt@${print.slice(0, 8)}`, files: [{ name: 'notes.txt', blob }] });
+    expect(ingest.posted.at(-1)).toMatchObject({
+      type: 'ingest',
+      id: `notes.txt@${print.slice(0, 8)}`,
+      files: [{ name: 'notes.txt', blob }],
+    });
   });
 });

@@ -17,13 +17,15 @@ const shared = vi.hoisted(() => ({ env: null as unknown as ReturnType<typeof set
 vi.mock('../src/ui/lab/browser-lab', async (original) => ({
   ...(await original<object>()),
   appLabStore: () => shared.env.store,
-  useLabStore: <T,>(selector: (s: ReturnType<typeof shared.env.store.getState>) => T) => useStore(shared.env.store, selector),
+  useLabStore: <T,>(selector: (s: ReturnType<typeof shared.env.store.getState>) => T) =>
+    useStore(shared.env.store, selector),
   labWorker: () => shared.env.worker,
 }));
 vi.mock('../src/ui/data/data-store', async (original) => ({
   ...(await original<object>()),
   appDataStore: () => shared.env.data,
-  useDataStore: <T,>(selector: (s: ReturnType<typeof shared.env.data.getState>) => T) => useStore(shared.env.data, selector),
+  useDataStore: <T,>(selector: (s: ReturnType<typeof shared.env.data.getState>) => T) =>
+    useStore(shared.env.data, selector),
 }));
 
 shared.env = setup();
@@ -64,7 +66,16 @@ describe('the Train form’s micro-batch', () => {
     const env = shared.env;
     env.store.getState().init();
     // LIMITS bind 128 MiB: one 64-token sequence's logits over 2,048 tokens are 512 KiB, so 256 sequences at most.
-    env.send({ type: 'device', report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: { ...form(), model: { ...form().model, vocabSize: 2048, blockSize: 64 } } } });
+    env.send({
+      type: 'device',
+      report: {
+        ok: true,
+        adapter: 'fake',
+        isSoftware: true,
+        limits: LIMITS,
+        suggested: { ...form(), model: { ...form().model, vocabSize: 2048, blockSize: 64 } },
+      },
+    });
     container = document.body.appendChild(document.createElement('div'));
     root = createRoot(container);
     await act(async () => root!.render(createElement(TrainForm)));

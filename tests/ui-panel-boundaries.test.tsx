@@ -31,13 +31,15 @@ function explosive<P extends object>(name: string, real: ComponentType<P>): Comp
 vi.mock('../src/ui/lab/browser-lab', async (original) => ({
   ...(await original<object>()),
   appLabStore: () => shared.env.store,
-  useLabStore: <T,>(selector: (s: ReturnType<typeof shared.env.store.getState>) => T) => useStore(shared.env.store, selector),
+  useLabStore: <T,>(selector: (s: ReturnType<typeof shared.env.store.getState>) => T) =>
+    useStore(shared.env.store, selector),
   labWorker: () => shared.env.worker,
 }));
 vi.mock('../src/ui/data/data-store', async (original) => ({
   ...(await original<object>()),
   appDataStore: () => shared.env.data,
-  useDataStore: <T,>(selector: (s: ReturnType<typeof shared.env.data.getState>) => T) => useStore(shared.env.data, selector),
+  useDataStore: <T,>(selector: (s: ReturnType<typeof shared.env.data.getState>) => T) =>
+    useStore(shared.env.data, selector),
 }));
 vi.mock('../src/ui/lab/LossChart', async (original) => {
   const real = await original<typeof import('../src/ui/lab/LossChart')>();
@@ -91,14 +93,25 @@ async function show(tab: ComponentType): Promise<void> {
 }
 
 const headings = () => [...container.querySelectorAll('h3')].map((h) => h.textContent);
-const alerts = () => [...container.querySelectorAll('[role="alert"].panel-error')].map((a) => [a.getAttribute('aria-label'), a.querySelector('p')?.textContent]);
+const alerts = () =>
+  [...container.querySelectorAll('[role="alert"].panel-error')].map((a) => [
+    a.getAttribute('aria-label'),
+    a.querySelector('p')?.textContent,
+  ]);
 
 describe('a card that throws fails alone', () => {
   it('Train tab: the loss chart fails, the form, Sample, Profile and Runs keep rendering; Retry restores it', async () => {
     boom.add('LossChart');
     await show(TrainPanel);
-    expect(alerts()).toEqual([['Loss chart failed', "This panel failed: Cannot read properties of undefined (reading 'LossChart'). The other panels keep working."]]);
-    expect(headings()).toEqual(expect.arrayContaining(['Train a GPT', 'Sample', 'Where a step goes', 'Runs in this browser']));
+    expect(alerts()).toEqual([
+      [
+        'Loss chart failed',
+        "This panel failed: Cannot read properties of undefined (reading 'LossChart'). The other panels keep working.",
+      ],
+    ]);
+    expect(headings()).toEqual(
+      expect.arrayContaining(['Train a GPT', 'Sample', 'Where a step goes', 'Runs in this browser']),
+    );
     expect(headings()).not.toContain('Loss');
     // The neighbours still work: the Train button is there and enabled state follows the store.
     expect([...container.querySelectorAll('button')].some((b) => b.textContent === 'Train')).toBe(true);
@@ -129,13 +142,17 @@ describe('a card that throws fails alone', () => {
     boom.add('PlanPanel');
     await show(PlanTab);
     expect(alerts().map(([label]) => label)).toEqual(['Plan failed']);
-    expect(headings()).toEqual(expect.arrayContaining(["The post's run", "This device's training speed", 'Your own IsoFLOP sweep']));
+    expect(headings()).toEqual(
+      expect.arrayContaining(["The post's run", "This device's training speed", 'Your own IsoFLOP sweep']),
+    );
     expect(headings()).not.toContain('Plan the model with IsoFLOP curves');
   });
 
   it('with nothing thrown every card renders and no alert shows', async () => {
     await show(TrainPanel);
     expect(alerts()).toEqual([]);
-    expect(headings()).toEqual(expect.arrayContaining(['Train a GPT', 'Loss', 'Sample', 'Where a step goes', 'Runs in this browser']));
+    expect(headings()).toEqual(
+      expect.arrayContaining(['Train a GPT', 'Loss', 'Sample', 'Where a step goes', 'Runs in this browser']),
+    );
   });
 });

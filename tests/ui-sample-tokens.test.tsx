@@ -19,7 +19,8 @@ const shared = vi.hoisted(() => ({ env: null as unknown as ReturnType<typeof set
 vi.mock('../src/ui/lab/browser-lab', async (original) => ({
   ...(await original<object>()),
   appLabStore: () => shared.env.store,
-  useLabStore: <T,>(selector: (s: ReturnType<typeof shared.env.store.getState>) => T) => useStore(shared.env.store, selector),
+  useLabStore: <T,>(selector: (s: ReturnType<typeof shared.env.store.getState>) => T) =>
+    useStore(shared.env.store, selector),
   labWorker: () => shared.env.worker,
 }));
 
@@ -37,7 +38,10 @@ afterEach(() => {
 
 function render() {
   shared.env = setup();
-  const run = summary(testSettings({ vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 }), { status: 'done', checkpointStep: 10 });
+  const run = summary(testSettings({ vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 }), {
+    status: 'done',
+    checkpointStep: 10,
+  });
   shared.env.store.setState({ run, runs: [run], phase: 'done' });
   host = document.createElement('div');
   document.body.append(host);
@@ -47,7 +51,8 @@ function render() {
 }
 
 const button = (name: string) => [...host.querySelectorAll('button')].find((b) => b.textContent?.trim() === name)!;
-const checkbox = (text: RegExp) => [...host.querySelectorAll('label')].find((l) => text.test(l.textContent ?? ''))!.querySelector('input')!;
+const checkbox = (text: RegExp) =>
+  [...host.querySelectorAll('label')].find((l) => text.test(l.textContent ?? ''))!.querySelector('input')!;
 
 describe('Sample panel: Show tokens', () => {
   it('draws the sample-done tokens as chips with ids, whitespace visible, only when ticked', async () => {
@@ -83,7 +88,14 @@ describe('Sample panel: Show tokens', () => {
     const list = host.querySelector('ol[aria-label="Sample output as tokens"]')!;
     const chips = [...list.querySelectorAll('li')];
     expect(chips.map((c) => c.textContent)).toEqual(['life', '·is', '·about', '·the', '·end.', '↵']);
-    expect(chips.map((c) => c.title)).toEqual(['id 41 (prompt)', 'id 97 (prompt)', 'id 120 (prompt)', 'id 262', 'id 88', 'id 198']);
+    expect(chips.map((c) => c.title)).toEqual([
+      'id 41 (prompt)',
+      'id 97 (prompt)',
+      'id 120 (prompt)',
+      'id 262',
+      'id 88',
+      'id 198',
+    ]);
     expect(chips[3]!.getAttribute('aria-label')).toBe('space the, id 262');
     expect(chips[5]!.getAttribute('aria-label')).toBe('newline, id 198');
     expect(chips[1]!.getAttribute('aria-label')).toBe('space is, id 97, prompt');

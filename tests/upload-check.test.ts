@@ -4,11 +4,21 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildSource, initialForm, keepFlaggedFile, removePickedFile, withPickedFiles, type PickedFile } from '../src/ui/data/source-form';
+import {
+  buildSource,
+  initialForm,
+  keepFlaggedFile,
+  removePickedFile,
+  withPickedFiles,
+  type PickedFile,
+} from '../src/ui/data/source-form';
 import { checkPickedFiles, notTextReason, sampleStats, SAMPLE_BYTES } from '../src/ui/data/upload-check';
 
 const brown = readFileSync('public/corpus/brown-fiction.txt');
-const file = (name: string, bytes: Uint8Array | string): PickedFile => ({ name, blob: new Blob([typeof bytes === 'string' ? new TextEncoder().encode(bytes) : new Uint8Array(bytes)]) });
+const file = (name: string, bytes: Uint8Array | string): PickedFile => ({
+  name,
+  blob: new Blob([typeof bytes === 'string' ? new TextEncoder().encode(bytes) : new Uint8Array(bytes)]),
+});
 
 /** Bytes from a fixed-seed generator (xorshift): the "50 KB of random bytes renamed .txt" of the issue. */
 function randomBytes(n: number, seed = 12345): Uint8Array {
@@ -26,7 +36,11 @@ function randomBytes(n: number, seed = 12345): Uint8Array {
 describe('what reads as text', () => {
   it('passes UTF-8 prose in several scripts, JSON lines, and a character cut at the sample end', () => {
     expect(notTextReason(brown.subarray(0, SAMPLE_BYTES))).toBeNull();
-    expect(notTextReason(new TextEncoder().encode('Привет, мир. 你好，世界。 Γειά σου κόσμε.\tTabs\r\nand\fform feeds.\n'.repeat(200)))).toBeNull();
+    expect(
+      notTextReason(
+        new TextEncoder().encode('Привет, мир. 你好，世界。 Γειά σου κόσμε.\tTabs\r\nand\fform feeds.\n'.repeat(200)),
+      ),
+    ).toBeNull();
     expect(notTextReason(new TextEncoder().encode('{"text": "life is about"}\n'.repeat(500)))).toBeNull();
     // 'é' is 2 bytes: an odd cut leaves half of one at the end, which is not an invalid byte.
     const accents = new TextEncoder().encode('é'.repeat(40_000)).subarray(0, SAMPLE_BYTES - 1);
@@ -64,7 +78,9 @@ describe('checkPickedFiles', () => {
       '"empty.parquet" is empty (0 bytes): there is no text in it to train on, so it was not added.',
     ]);
     expect(check.flagged.map((f) => f.name)).toEqual(['noise.txt']);
-    expect(check.flagged[0]!.message).toMatch(/^"noise\.txt" does not look like text: it holds \d+% bytes that are not UTF-8, .* would train the model on noise\.$/);
+    expect(check.flagged[0]!.message).toMatch(
+      /^"noise\.txt" does not look like text: it holds \d+% bytes that are not UTF-8, .* would train the model on noise\.$/,
+    );
   });
 
   it('reads only the first 64 KB: text after a long clean start is not looked at', async () => {
@@ -78,14 +94,26 @@ describe('checkPickedFiles', () => {
   });
 
   it('a flagged file blocks the form until it is kept or removed', async () => {
-    const check = await checkPickedFiles([file('story.txt', 'Once upon a time.\n'), file('noise.txt', randomBytes(5000))]);
+    const check = await checkPickedFiles([
+      file('story.txt', 'Once upon a time.\n'),
+      file('noise.txt', randomBytes(5000)),
+    ]);
     const form = withPickedFiles({ ...initialForm, choice: 'files' }, check);
-    expect(buildSource(form, '/corpus.txt')).toEqual({ error: '"noise.txt" does not look like text: press Use anyway to keep it, or Remove.' });
+    expect(buildSource(form, '/corpus.txt')).toEqual({
+      error: '"noise.txt" does not look like text: press Use anyway to keep it, or Remove.',
+    });
     const kept = keepFlaggedFile(form, 'noise.txt');
     const built = buildSource(kept, '/corpus.txt');
-    expect('spec' in built && built.spec.kind === 'files' ? built.spec.files.map((f) => f.name) : built).toEqual(['story.txt', 'noise.txt']);
+    expect('spec' in built && built.spec.kind === 'files' ? built.spec.files.map((f) => f.name) : built).toEqual([
+      'story.txt',
+      'noise.txt',
+    ]);
     const removed = removePickedFile(form, 'noise.txt');
     const builtRemoved = buildSource(removed, '/corpus.txt');
-    expect('spec' in builtRemoved && builtRemoved.spec.kind === 'files' ? builtRemoved.spec.files.map((f) => f.name) : builtRemoved).toEqual(['story.txt']);
+    expect(
+      'spec' in builtRemoved && builtRemoved.spec.kind === 'files'
+        ? builtRemoved.spec.files.map((f) => f.name)
+        : builtRemoved,
+    ).toEqual(['story.txt']);
   });
 });

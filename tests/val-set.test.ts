@@ -32,7 +32,8 @@ async function collect(batches: AsyncIterable<MicroBatch>): Promise<Int32Array[]
   return out;
 }
 
-const open = (seed: number, state?: number) => BatchSampler.open(store, manifest, { split: 'val', batchSize: 4, seqLen: 16, seed, state });
+const open = (seed: number, state?: number) =>
+  BatchSampler.open(store, manifest, { split: 'val', batchSize: 4, seqLen: 16, seed, state });
 
 describe('the fixed validation set', () => {
   it('is the same windows at every evaluation, after training batches and after a reload', async () => {

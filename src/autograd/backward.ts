@@ -21,7 +21,8 @@ export function backward(graph: Graph, seeds: GradSeed[]): Map<Tensor, Tensor> {
     grads.set(t, prev ? add(prev, g) : g);
   };
   for (const s of seeds) {
-    if (s.grad.shape.join() !== s.tensor.shape.join()) throw new Error(`backward: seed grad shape [${s.grad.shape.join(',')}] != [${s.tensor.shape.join(',')}]`);
+    if (s.grad.shape.join() !== s.tensor.shape.join())
+      throw new Error(`backward: seed grad shape [${s.grad.shape.join(',')}] != [${s.tensor.shape.join(',')}]`);
     accumulate(s.tensor, s.grad);
   }
   const paramContributions: [Tensor, Tensor][] = [];
@@ -36,7 +37,9 @@ export function backward(graph: Graph, seeds: GradSeed[]): Map<Tensor, Tensor> {
       const g = gradInputs[k];
       if (!g || !input.requiresGrad) return;
       if (g.shape.join() !== input.shape.join())
-        throw new Error(`${node.op.name} backward: grad of input ${k} has shape [${g.shape.join(',')}], input has [${input.shape.join(',')}]`);
+        throw new Error(
+          `${node.op.name} backward: grad of input ${k} has shape [${g.shape.join(',')}], input has [${input.shape.join(',')}]`,
+        );
       if (input.kind === 'param') paramContributions.push([input, g]);
       else accumulate(input, g);
     });

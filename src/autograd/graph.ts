@@ -43,7 +43,8 @@ export class Graph {
 
   /** Host data fixed at build time. */
   constant(label: string, data: Float32Array | Int32Array, shape: Shape): Tensor {
-    if (data.length !== numel(shape)) throw new Error(`constant ${label}: ${data.length} values for shape ${shapeString(shape)}`);
+    if (data.length !== numel(shape))
+      throw new Error(`constant ${label}: ${data.length} values for shape ${shapeString(shape)}`);
     const t = this.add({ shape, dtype: data instanceof Int32Array ? 'i32' : 'f32' }, 'const', label, false);
     t.constData = data;
     return t;
@@ -51,13 +52,22 @@ export class Graph {
 
   /** Applies an op: checks shapes, creates the output tensors and records the node. */
   apply<A extends Attrs>(op: OpDef<A>, inputs: Tensor[], attrs: A, labels?: string[]): Tensor[] {
-    for (const t of inputs) if (t.graph !== this) throw new Error(`${op.name}: input ${t.toString()} belongs to another graph`);
-    const specs = op.outputs(inputs.map((t) => t.spec), attrs);
+    for (const t of inputs)
+      if (t.graph !== this) throw new Error(`${op.name}: input ${t.toString()} belongs to another graph`);
+    const specs = op.outputs(
+      inputs.map((t) => t.spec),
+      attrs,
+    );
     const requiresGrad = op.backward !== undefined && inputs.some((t) => t.requiresGrad);
     const node: Node = { id: this.nodes.length, op, attrs, inputs, outputs: [] };
     specs.forEach((spec, k) => {
       const differentiable = (op.differentiableOutputs?.[k] ?? true) && spec.dtype === 'f32';
-      const t = this.add(spec, 'temp', labels?.[k] ?? `${op.name}${specs.length > 1 ? `.${k}` : ''}`, requiresGrad && differentiable);
+      const t = this.add(
+        spec,
+        'temp',
+        labels?.[k] ?? `${op.name}${specs.length > 1 ? `.${k}` : ''}`,
+        requiresGrad && differentiable,
+      );
       t.producer = node;
       node.outputs.push(t);
     });

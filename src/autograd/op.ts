@@ -60,7 +60,12 @@ export interface OpDef<A extends Attrs = Attrs> {
    * Reverse mode: given the node's inputs, outputs (saved state included) and the gradients of its
    * outputs (null when an output has none), return the gradient of each input (null = none).
    */
-  backward?(inputs: readonly Tensor[], outputs: readonly Tensor[], gradOutputs: readonly (Tensor | null)[], attrs: A): (Tensor | null)[];
+  backward?(
+    inputs: readonly Tensor[],
+    outputs: readonly Tensor[],
+    gradOutputs: readonly (Tensor | null)[],
+    attrs: A,
+  ): (Tensor | null)[];
   /**
    * The op's single output can be added into instead of overwritten (attrs.accumulate = true):
    * lets a parameter's gradient be written straight into its slot.
@@ -71,7 +76,12 @@ export interface OpDef<A extends Attrs = Attrs> {
   reference?: {
     forward(inputs: readonly RefArray[], specs: readonly TensorSpec[], attrs: A): Float64Array[];
     /** Gradients of the inputs (null where none) given gradients of the differentiable outputs. */
-    backward(inputs: readonly RefArray[], specs: readonly TensorSpec[], gradOutputs: readonly (Float64Array | null)[], attrs: A): (Float64Array | null)[];
+    backward(
+      inputs: readonly RefArray[],
+      specs: readonly TensorSpec[],
+      gradOutputs: readonly (Float64Array | null)[],
+      attrs: A,
+    ): (Float64Array | null)[];
   };
 }
 

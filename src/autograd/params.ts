@@ -45,7 +45,13 @@ export class ParameterStore {
     let decayEnd = 0;
     for (const s of ordered) {
       if (this.byName.has(s.name)) throw new Error(`parameter ${s.name} declared twice`);
-      const entry: ParamEntry = { name: s.name, shape: s.shape, offset, numel: numel(s.shape), decay: s.shape.length >= 2 };
+      const entry: ParamEntry = {
+        name: s.name,
+        shape: s.shape,
+        offset,
+        numel: numel(s.shape),
+        decay: s.shape.length >= 2,
+      };
       this.entries.push(entry);
       this.byName.set(s.name, entry);
       offset += Math.ceil(entry.numel / ALIGN_ELEMS) * ALIGN_ELEMS;
@@ -114,13 +120,26 @@ export class ParameterStore {
 }
 
 /** Copies a buffer range to a staging buffer and maps it (one readback; use sparingly). */
-export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, offset: number, size: number): Promise<Float32Array> {
+export async function readBuffer(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  offset: number,
+  size: number,
+): Promise<Float32Array> {
   const bytes = await readBytes(device, buffer, offset, size);
   return new Float32Array(bytes);
 }
 
-export async function readBytes(device: GPUDevice, buffer: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
-  const staging = device.createBuffer({ size: Math.ceil(size / 4) * 4, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+export async function readBytes(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  offset: number,
+  size: number,
+): Promise<ArrayBuffer> {
+  const staging = device.createBuffer({
+    size: Math.ceil(size / 4) * 4,
+    usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
+  });
   const encoder = device.createCommandEncoder();
   encoder.copyBufferToBuffer(buffer, offset, staging, 0, Math.ceil(size / 4) * 4);
   device.queue.submit([encoder.finish()]);

@@ -62,23 +62,31 @@ export class Plan {
 
     const ownBuffer = (t: Tensor): Slice => {
       const size = Math.max(4, t.numel * 4);
-      const buffer = device.createBuffer({ label: `${this.label}.${t.label}`, size: Math.ceil(size / 4) * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+      const buffer = device.createBuffer({
+        label: `${this.label}.${t.label}`,
+        size: Math.ceil(size / 4) * 4,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      });
       this.owned.push(buffer);
       return { buffer, offset: 0, size };
     };
     for (const t of graph.tensors) {
       const external = options.external?.get(t);
       if (external) {
-        if (t.kind !== 'input') throw new Error(`${this.label}: only inputs can have external buffers, not ${t.toString()}`);
-        if (external.size < t.numel * 4) throw new Error(`${this.label}: external buffer for ${t.toString()} is too small`);
+        if (t.kind !== 'input')
+          throw new Error(`${this.label}: only inputs can have external buffers, not ${t.toString()}`);
+        if (external.size < t.numel * 4)
+          throw new Error(`${this.label}: external buffer for ${t.toString()} is too small`);
         this.slices.set(t.id, external);
       } else if (t.kind === 'param' || t.kind === 'paramGrad') {
-        if (!options.store) throw new Error(`${this.label}: graph uses parameter ${t.paramName} but no parameter store was given`);
+        if (!options.store)
+          throw new Error(`${this.label}: graph uses parameter ${t.paramName} but no parameter store was given`);
         this.slices.set(t.id, options.store.slice(t.paramName!, t.kind === 'param' ? 'param' : 'grad'));
       } else if (t.kind === 'input' || t.kind === 'const' || retained.has(t.id)) {
         const slice = ownBuffer(t);
         this.slices.set(t.id, slice);
-        if (t.constData) device.queue.writeBuffer(slice.buffer, 0, t.constData.buffer, t.constData.byteOffset, t.constData.byteLength);
+        if (t.constData)
+          device.queue.writeBuffer(slice.buffer, 0, t.constData.buffer, t.constData.byteOffset, t.constData.byteLength);
       }
     }
 
@@ -107,13 +115,25 @@ export class Plan {
 
     graph.nodes.forEach((node, i) => {
       for (const t of node.outputs) if (!this.slices.has(t.id)) this.slices.set(t.id, acquire(t.numel * 4));
-      const scratch = (node.op.scratch?.(node.inputs.map((t) => t.spec), node.attrs) ?? []).map((n) => acquire(n * 4));
-      const calls = node.op.encode(node.inputs.map((t) => t.spec), node.attrs, this.ctx);
+      const scratch = (
+        node.op.scratch?.(
+          node.inputs.map((t) => t.spec),
+          node.attrs,
+        ) ?? []
+      ).map((n) => acquire(n * 4));
+      const calls = node.op.encode(
+        node.inputs.map((t) => t.spec),
+        node.attrs,
+        this.ctx,
+      );
       const phase = options.backwardFrom !== undefined && i >= options.backwardFrom ? 'backward' : 'forward';
       const cost = nodeCost(node);
       calls.forEach((call, k) => {
         // The node's cost is charged to its first dispatch, so a call counts once.
-        const tag: DispatchTag = k === 0 ? { op: node.op.name, phase, first: true, ...cost } : { op: node.op.name, phase, first: false, bytes: 0, ...(cost.flops !== undefined ? { flops: 0 } : {}) };
+        const tag: DispatchTag =
+          k === 0
+            ? { op: node.op.name, phase, first: true, ...cost }
+            : { op: node.op.name, phase, first: false, bytes: 0, ...(cost.flops !== undefined ? { flops: 0 } : {}) };
         this.dispatches.push(this.compileCall(call, node.inputs, node.outputs, scratch, tag, options.stepUniforms));
       });
       scratch.forEach(release);
@@ -125,7 +145,14 @@ export class Plan {
     });
   }
 
-  private compileCall(call: KernelCall, inputs: Tensor[], outputs: Tensor[], scratch: Slice[], tag: DispatchTag, stepUniforms?: GPUBuffer): CompiledDispatch {
+  private compileCall(
+    call: KernelCall,
+    inputs: Tensor[],
+    outputs: Tensor[],
+    scratch: Slice[],
+    tag: DispatchTag,
+    stepUniforms?: GPUBuffer,
+  ): CompiledDispatch {
     const device = this.ctx.device;
     const pipeline = this.ctx.pipelines.get(call.label, call.code, call.entryPoint, call.constants);
     const entries: GPUBindGroupEntry[] = [];
@@ -133,7 +160,11 @@ export class Plan {
       if (!stepUniforms) throw new Error(`${call.label}: needs step uniforms but the plan has none`);
       entries.push({ binding: 0, resource: { buffer: stepUniforms } });
     } else if (call.params) {
-      const ubuf = device.createBuffer({ label: `${call.label}.params`, size: call.params.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      const ubuf = device.createBuffer({
+        label: `${call.label}.params`,
+        size: call.params.byteLength,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      });
       device.queue.writeBuffer(ubuf, 0, call.params);
       this.owned.push(ubuf);
       entries.push({ binding: 0, resource: { buffer: ubuf } });
@@ -144,7 +175,10 @@ export class Plan {
       else if ('out' in ref) slice = this.slices.get(outputs[ref.out]!.id)!;
       else slice = scratch[ref.scratch]!;
       if (!slice) throw new Error(`${call.label}: binding ${k + 1} has no buffer`);
-      entries.push({ binding: k + 1, resource: { buffer: slice.buffer, offset: slice.offset, size: Math.ceil(slice.size / 4) * 4 } });
+      entries.push({
+        binding: k + 1,
+        resource: { buffer: slice.buffer, offset: slice.offset, size: Math.ceil(slice.size / 4) * 4 },
+      });
     });
     const bindGroup = device.createBindGroup({ label: call.label, layout: pipeline.getBindGroupLayout(0), entries });
     return { label: `${call.label}.${call.entryPoint}`, pipeline, bindGroup, workgroups: call.workgroups, tag };
@@ -208,8 +242,10 @@ export class Plan {
 
   write(t: Tensor, data: Float32Array | Int32Array): void {
     if (t.kind !== 'input') throw new Error(`${this.label}: ${t.toString()} is not an input`);
-    if (data.length !== numel(t.shape)) throw new Error(`${this.label}: ${t.toString()} takes ${numel(t.shape)} values, got ${data.length}`);
-    if ((t.dtype === 'i32') !== data instanceof Int32Array) throw new Error(`${this.label}: ${t.toString()} is ${t.dtype}`);
+    if (data.length !== numel(t.shape))
+      throw new Error(`${this.label}: ${t.toString()} takes ${numel(t.shape)} values, got ${data.length}`);
+    if ((t.dtype === 'i32') !== data instanceof Int32Array)
+      throw new Error(`${this.label}: ${t.toString()} is ${t.dtype}`);
     const s = this.slice(t);
     this.ctx.device.queue.writeBuffer(s.buffer, s.offset, data.buffer, data.byteOffset, data.byteLength);
   }

@@ -13,10 +13,21 @@ import { layerNormBackwardOp, layerNormOp, layerNormParamGradOp } from './ops/la
 import { biasGradOp, matmulOp } from './ops/matmul';
 
 /** Ops with a backward rule and float64 references of forward and backward. */
-export const DIFFERENTIABLE_OPS: readonly OpDef[] = [addOp, copyOp, geluOp, matmulOp, layerNormOp, embeddingOp, attentionOp, crossEntropyOp];
+export const DIFFERENTIABLE_OPS: readonly OpDef[] = [
+  addOp,
+  copyOp,
+  geluOp,
+  matmulOp,
+  layerNormOp,
+  embeddingOp,
+  attentionOp,
+  crossEntropyOp,
+];
 
 /** Forward-only ops (inference); tested against the differentiable op they mirror. */
-export const INFERENCE_OPS: readonly { op: OpDef; mirrors: OpDef }[] = [{ op: attentionDecodeOp, mirrors: attentionOp }];
+export const INFERENCE_OPS: readonly { op: OpDef; mirrors: OpDef }[] = [
+  { op: attentionDecodeOp, mirrors: attentionOp },
+];
 
 /** Kernels used only by backward rules, each with the op whose backward emits it. */
 export const BACKWARD_KERNELS: readonly { op: OpDef; usedBy: OpDef }[] = [
@@ -30,4 +41,8 @@ export const BACKWARD_KERNELS: readonly { op: OpDef; usedBy: OpDef }[] = [
   { op: crossEntropyBackwardOp, usedBy: crossEntropyOp },
 ];
 
-export const ALL_OPS: readonly OpDef[] = [...DIFFERENTIABLE_OPS, ...INFERENCE_OPS.map((e) => e.op), ...BACKWARD_KERNELS.map((e) => e.op)];
+export const ALL_OPS: readonly OpDef[] = [
+  ...DIFFERENTIABLE_OPS,
+  ...INFERENCE_OPS.map((e) => e.op),
+  ...BACKWARD_KERNELS.map((e) => e.op),
+];

@@ -27,7 +27,13 @@ export class Tensor implements TensorSpec {
   constData: Float32Array | Int32Array | null = null;
   label: string;
 
-  constructor(readonly graph: Graph, spec: TensorSpec, kind: TensorKind, label: string, requiresGrad: boolean) {
+  constructor(
+    readonly graph: Graph,
+    spec: TensorSpec,
+    kind: TensorKind,
+    label: string,
+    requiresGrad: boolean,
+  ) {
     this.id = graph.nextTensorId();
     this.shape = spec.shape;
     this.dtype = spec.dtype;

@@ -45,22 +45,31 @@ const DECIMAL = /^[+-]?(\d[\d_]*(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i;
 export function wanted(spec: Extract<FlagSpec, { type: 'int' | 'number' }>): string {
   if (spec.want) return spec.want;
   if (spec.type === 'int') {
-    return spec.max === undefined ? `a whole number of at least ${spec.min}` : `a whole number from ${spec.min} to ${spec.max}`;
+    return spec.max === undefined
+      ? `a whole number of at least ${spec.min}`
+      : `a whole number from ${spec.min} to ${spec.max}`;
   }
-  const low = spec.above !== undefined ? `above ${spec.above}` : spec.min !== undefined ? `of at least ${spec.min}` : '';
+  const low =
+    spec.above !== undefined ? `above ${spec.above}` : spec.min !== undefined ? `of at least ${spec.min}` : '';
   const high = spec.max !== undefined ? `at most ${spec.max}` : '';
   return `a number ${[low, high].filter(Boolean).join(' and ')}`.trim();
 }
 
 /** A flag's number, checked against its spec. */
-export function parseNumberFlag(flag: string, spec: Extract<FlagSpec, { type: 'int' | 'number' }>, text: string): number {
+export function parseNumberFlag(
+  flag: string,
+  spec: Extract<FlagSpec, { type: 'int' | 'number' }>,
+  text: string,
+): number {
   const trimmed = text.trim();
   const value = DECIMAL.test(trimmed) ? Number(trimmed.replace(/_/g, '')) : NaN;
   const ok =
     Number.isFinite(value) &&
     (spec.type === 'int'
       ? Number.isSafeInteger(value) && value >= spec.min && (spec.max === undefined || value <= spec.max)
-      : (spec.min === undefined || value >= spec.min) && (spec.above === undefined || value > spec.above) && (spec.max === undefined || value <= spec.max));
+      : (spec.min === undefined || value >= spec.min) &&
+        (spec.above === undefined || value > spec.above) &&
+        (spec.max === undefined || value <= spec.max));
   if (!ok) throw refuse(`--${flag} must be ${wanted(spec)}, got "${text}"`);
   return value;
 }
@@ -75,7 +84,12 @@ export function parseFlags<const S extends Record<string, FlagSpec>>(
 ): { values: Flags<S>; positionals: string[] } {
   const values: Record<string, unknown> = {};
   const positionals: string[] = [];
-  const known = () => (Object.keys(spec).length === 0 ? 'it takes none' : `the flags are ${Object.keys(spec).map((k) => `--${k}`).join(' ')}`);
+  const known = () =>
+    Object.keys(spec).length === 0
+      ? 'it takes none'
+      : `the flags are ${Object.keys(spec)
+          .map((k) => `--${k}`)
+          .join(' ')}`;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '--') {
@@ -102,7 +116,8 @@ export function parseFlags<const S extends Record<string, FlagSpec>>(
     if (eq >= 0) text = arg.slice(eq + 1);
     else {
       const next = args[i + 1];
-      if (next === undefined || (next.startsWith('-') && next !== '-' && !NUMBERISH.test(next))) throw refuse(`--${name} needs a value`);
+      if (next === undefined || (next.startsWith('-') && next !== '-' && !NUMBERISH.test(next)))
+        throw refuse(`--${name} needs a value`);
       text = next;
       i++;
     }
@@ -113,14 +128,19 @@ export function parseFlags<const S extends Record<string, FlagSpec>>(
     if (name in values) throw refuse(`--${name} is given twice: give it once`);
     if (flag.type === 'string') values[name] = text;
     else if (flag.type === 'enum') {
-      if (!flag.values.includes(text)) throw refuse(`--${name} must be ${flag.values.join(', ').replace(/, ([^,]*)$/, ' or $1')}, got "${text}"`);
+      if (!flag.values.includes(text))
+        throw refuse(`--${name} must be ${flag.values.join(', ').replace(/, ([^,]*)$/, ' or $1')}, got "${text}"`);
       values[name] = text;
     } else values[name] = parseNumberFlag(name, flag, text);
   }
   const allowed = options.positionals ?? 0;
   if (positionals.length > allowed) {
     const extra = positionals[allowed]!;
-    throw refuse(allowed === 0 ? `unexpected argument "${extra}": every value follows its flag (--name value)` : `unexpected argument "${extra}": only ${allowed} expected`);
+    throw refuse(
+      allowed === 0
+        ? `unexpected argument "${extra}": every value follows its flag (--name value)`
+        : `unexpected argument "${extra}": only ${allowed} expected`,
+    );
   }
   return { values: values as Flags<S>, positionals };
 }

@@ -9,7 +9,14 @@ const SIZE = { type: 'int', min: 1, max: 2 ** 31 } as const;
 
 export const BENCH_FLAGS = {
   model: { type: 'enum', values: ['seed', 'small', 'tiny'] },
-  layers: SIZE, heads: SIZE, width: SIZE, vocab: VOCAB_FLAG, block: SIZE, batch: SIZE, accum: SIZE, matmul: SIZE,
+  layers: SIZE,
+  heads: SIZE,
+  width: SIZE,
+  vocab: VOCAB_FLAG,
+  block: SIZE,
+  batch: SIZE,
+  accum: SIZE,
+  matmul: SIZE,
   steps: { type: 'int', min: 1, max: 1_000_000 },
   out: { type: 'string' },
   profile: { type: 'boolean' },

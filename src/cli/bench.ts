@@ -52,7 +52,15 @@ async function benchGelu(ctx: GpuContext, n: number): Promise<{ ms: number; gbps
   return { ms, gbps: (2 * n * 4) / (ms * 1e6) };
 }
 
-async function benchKernels(ctx: GpuContext, results: Record<string, unknown>, matmul: string | boolean | undefined, onCpu: boolean, B: number, T: number, config: GPTConfig): Promise<void> {
+async function benchKernels(
+  ctx: GpuContext,
+  results: Record<string, unknown>,
+  matmul: string | boolean | undefined,
+  onCpu: boolean,
+  B: number,
+  T: number,
+  config: GPTConfig,
+): Promise<void> {
   const C = config.nEmbd;
   const n = typeof matmul === 'string' ? Number.parseInt(matmul, 10) : onCpu ? 256 : 4096;
   const matmuls: { name: string; M: number; N: number; K: number; transA?: boolean; transB?: boolean }[] = [
@@ -68,7 +76,9 @@ async function benchKernels(ctx: GpuContext, results: Record<string, unknown>, m
   for (const s of matmuls) {
     const r = await benchMatmul(ctx, s.M, s.N, s.K, { transA: s.transA, transB: s.transB });
     mm.push({ ...s, ...r });
-    console.log(`${s.name.padEnd(28)} ${String(s.M).padStart(6)} ${String(s.N).padStart(6)} ${String(s.K).padStart(6)} ${r.ms.toFixed(3).padStart(8)} ${(r.tflops * 1000).toFixed(1).padStart(9)}`);
+    console.log(
+      `${s.name.padEnd(28)} ${String(s.M).padStart(6)} ${String(s.N).padStart(6)} ${String(s.K).padStart(6)} ${r.ms.toFixed(3).padStart(8)} ${(r.tflops * 1000).toFixed(1).padStart(9)}`,
+    );
   }
   results.matmul = mm;
 
@@ -79,8 +89,9 @@ async function benchKernels(ctx: GpuContext, results: Record<string, unknown>, m
   const HS = C / config.nHead;
   const a = await benchAttention(ctx, B, config.nHead, T, HS);
   results.attention = { B, NH: config.nHead, T, HS, ...a };
-  console.log(`attention (B=${B} NH=${config.nHead} T=${T} HS=${HS})  fwd ${a.fwdMs.toFixed(3)} ms  fwd+bwd ${a.stepMs.toFixed(3)} ms  ${(a.tflops * 1000).toFixed(1)} GFLOP/s (causal)`);
-
+  console.log(
+    `attention (B=${B} NH=${config.nHead} T=${T} HS=${HS})  fwd ${a.fwdMs.toFixed(3)} ms  fwd+bwd ${a.stepMs.toFixed(3)} ms  ${(a.tflops * 1000).toFixed(1)} GFLOP/s (causal)`,
+  );
 }
 
 /** Runs the bench; resolves with the exit code (2: --profile on an adapter without timestamps). */
@@ -88,9 +99,13 @@ export async function runBench(opts: Record<string, string | boolean | undefined
   const profile = opts.profile === true;
   const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
   const ctx = await createNodeContext();
-  const onCpu = /swiftshader/i.test(`${ctx.adapterInfo.description} ${ctx.adapterInfo.vendor} ${ctx.adapterInfo.architecture}`);
+  const onCpu = /swiftshader/i.test(
+    `${ctx.adapterInfo.description} ${ctx.adapterInfo.vendor} ${ctx.adapterInfo.architecture}`,
+  );
   const results: Record<string, unknown> = { device: ctx.adapterInfo, features: [...ctx.features] };
-  console.log(`device: ${ctx.adapterInfo.description || ctx.adapterInfo.vendor} (${ctx.adapterInfo.architecture})${onCpu ? ' — SwiftShader, a CPU: figures are tiny' : ''}`);
+  console.log(
+    `device: ${ctx.adapterInfo.description || ctx.adapterInfo.vendor} (${ctx.adapterInfo.architecture})${onCpu ? ' — SwiftShader, a CPU: figures are tiny' : ''}`,
+  );
   if (profile && !ctx.features.has('timestamp-query')) {
     console.error('bench --profile: this adapter has no timestamp-query feature, so single dispatches cannot be timed');
     ctx.device.destroy();
@@ -120,7 +135,10 @@ export async function runBench(opts: Record<string, string | boolean | undefined
   const train = new TrainStep(model, { batchSize: B, seqLen: T, accumSteps: accum }, { lr: 1e-4 }, { pool });
   const random = rng(7);
   const batch = () =>
-    Array.from({ length: accum }, () => ({ idx: randint(B * T, config.vocabSize, random), targets: randint(B * T, config.vocabSize, random) }));
+    Array.from({ length: accum }, () => ({
+      idx: randint(B * T, config.vocabSize, random),
+      targets: randint(B * T, config.vocabSize, random),
+    }));
   await train.step(batch(), 1e-4);
   const start = performance.now();
   let last = Promise.resolve({ loss: 0, gradNorm: 0 });

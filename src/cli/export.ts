@@ -19,10 +19,13 @@ export async function exportCommand(args: string[]): Promise<number> {
     const out = resolve(values.out);
     if (out === dir) throw new DataError('config', '--out is the run directory itself: give another folder');
     const entries = await folderEntries(out);
-    if (entries.length > 0) throw new DataError('config', `${out} is not empty: give a new or empty folder as --out (nothing was written)`);
-      const { record, checkpoint } = readRunDir(await readRunFolder(dir));
+    if (entries.length > 0)
+      throw new DataError('config', `${out} is not empty: give a new or empty folder as --out (nothing was written)`);
+    const { record, checkpoint } = readRunDir(await readRunFolder(dir));
     await writeFolder(out, hfFolderFiles(record.summary.settings.model, checkpoint.params, record.tokenizerJson));
-    process.stdout.write(`${JSON.stringify({ run: dir, out, step: checkpoint.step, files: ['model.safetensors', 'config.json', 'tokenizer.json'] })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ run: dir, out, step: checkpoint.step, files: ['model.safetensors', 'config.json', 'tokenizer.json'] })}\n`,
+    );
     return 0;
   } catch (error) {
     process.stderr.write(`export: ${messageOf(error)}\n`);

@@ -87,11 +87,16 @@ export async function prepareCommand(args: string[]): Promise<number> {
     process.stderr.write('\n');
     await keepTokenizer(out, tokenizerJson);
     const { id, tokens, rows, textBytes, dtype, complete, shards } = manifest;
-    process.stdout.write(`${JSON.stringify({ id, dir: out, tokens, rows, textBytes, dtype, shards: shards.length, complete })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ id, dir: out, tokens, rows, textBytes, dtype, shards: shards.length, complete })}\n`,
+    );
     return 0;
   } catch (error) {
     // A stalled server is worth another try later: say that what was saved waits for it.
-    const resumable = error instanceof DataError && error.cause instanceof StallError ? ' (the shards saved so far are kept: the same command resumes)' : '';
+    const resumable =
+      error instanceof DataError && error.cause instanceof StallError
+        ? ' (the shards saved so far are kept: the same command resumes)'
+        : '';
     process.stderr.write(`\nprepare: ${messageOf(error)}${resumable}\n`);
     return 2;
   }

@@ -64,7 +64,11 @@ export async function writeFolder(dir: string, files: RunDirFile[]): Promise<voi
 /** The files of a run directory or a Hugging Face folder that are present (absent ones are left out). */
 export async function readRunFolder(dir: string, names: readonly string[] = RUN_DIR_FILES): Promise<RunDirFile[]> {
   const info = await stat(dir).catch(() => undefined);
-  if (!info?.isDirectory()) throw new DataError('config', `${dir} is not a folder: give a run directory (train --out) or a Hugging Face model folder`);
+  if (!info?.isDirectory())
+    throw new DataError(
+      'config',
+      `${dir} is not a folder: give a run directory (train --out) or a Hugging Face model folder`,
+    );
   // Reads only (a run may be training into this folder). Files still in .next/ are the newer whole
   // set, the others were moved already, so preferring .next/ reads one checkpoint; a read that a
   // checkpoint started or finished during is done again.
@@ -86,7 +90,9 @@ async function checkpointMark(dir: string): Promise<string> {
 async function readFiles(dir: string, names: readonly string[]): Promise<RunDirFile[]> {
   const files: RunDirFile[] = [];
   for (const name of names) {
-    const bytes = (await readFile(join(dir, NEXT, name)).catch(() => undefined)) ?? (await readFile(join(dir, name)).catch(() => undefined));
+    const bytes =
+      (await readFile(join(dir, NEXT, name)).catch(() => undefined)) ??
+      (await readFile(join(dir, name)).catch(() => undefined));
     if (bytes) files.push({ name, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
   }
   return files;

@@ -18,7 +18,8 @@ import { readRunFolder } from './run-folder';
 import { parseFlags } from './args';
 import { messageOf } from '../util/errors';
 
-const USAGE = 'usage: sample --run <run dir | Hugging Face folder> --prompt "life is about" [--tokens N --temperature T --top-k K --top-p P --seed S]';
+const USAGE =
+  'usage: sample --run <run dir | Hugging Face folder> --prompt "life is about" [--tokens N --temperature T --top-k K --top-p P --seed S]';
 
 export const SAMPLE_FLAGS = {
   run: { type: 'string' },
@@ -31,18 +32,27 @@ export const SAMPLE_FLAGS = {
 } as const;
 
 /** The weights and tokenizer of a run directory (its checkpoint) or of a bare HF folder. */
-export async function loadModelFolder(dirArg: string): Promise<{ model: ReturnType<typeof importHfRun>['settings']['model']; params: Uint8Array; tokenizerJson: string }> {
+export async function loadModelFolder(
+  dirArg: string,
+): Promise<{ model: ReturnType<typeof importHfRun>['settings']['model']; params: Uint8Array; tokenizerJson: string }> {
   const dir = resolve(dirArg);
   const files = await readRunFolder(dir);
   if (isRunDir(files)) {
     const run = readRunDir(files);
-    return { model: run.record.summary.settings.model, params: run.checkpoint.params, tokenizerJson: run.record.tokenizerJson };
+    return {
+      model: run.record.summary.settings.model,
+      params: run.checkpoint.params,
+      tokenizerJson: run.record.tokenizerJson,
+    };
   }
   const hf = importHfRun(files);
   return { model: hf.settings.model, params: hf.checkpoint.params, tokenizerJson: hf.tokenizerJson };
 }
 
-export async function sampleCommand(args: string[], options: { context?: () => Promise<GpuContext> } = {}): Promise<number> {
+export async function sampleCommand(
+  args: string[],
+  options: { context?: () => Promise<GpuContext> } = {},
+): Promise<number> {
   let ctx: GpuContext | undefined;
   try {
     const { values } = parseFlags(args, SAMPLE_FLAGS, { command: 'sample' });

@@ -26,7 +26,10 @@ export function bundledCandidates(moduleUrl: string = import.meta.url): string[]
 export async function bundledCorpus(moduleUrl: string = import.meta.url): Promise<string> {
   const candidates = bundledCandidates(moduleUrl);
   for (const path of candidates) if ((await stat(path).catch(() => undefined))?.isFile()) return path;
-  throw new DataError('config', `--source bundled: the package's corpus is missing (looked for ${candidates.join(' and ')}): reinstall, or give the file`);
+  throw new DataError(
+    'config',
+    `--source bundled: the package's corpus is missing (looked for ${candidates.join(' and ')}): reinstall, or give the file`,
+  );
 }
 
 /** Names a Hub dataset: `owner/name`. */
@@ -38,7 +41,10 @@ function refuse(message: string): DataError {
   return new DataError('config', message);
 }
 
-export async function sourceFromArg(arg: string, column: string | undefined): Promise<{ spec: SourceSpec; env: SourceEnv }> {
+export async function sourceFromArg(
+  arg: string,
+  column: string | undefined,
+): Promise<{ spec: SourceSpec; env: SourceEnv }> {
   if (/^https?:\/\//.test(arg)) return { spec: { kind: 'url', url: arg, column }, env: {} };
   if (arg.startsWith('hf:')) {
     const dataset = arg.slice(3);
@@ -50,10 +56,14 @@ export async function sourceFromArg(arg: string, column: string | undefined): Pr
   if (info?.isDirectory()) throw refuse(`--source ${arg} is a folder; give a .txt, .jsonl or .parquet file`);
   if (info?.isFile()) {
     const name = basename(path);
-    return { spec: { kind: 'files', files: [{ name, size: info.size }], column }, env: { files: [{ name, blob: await openAsBlob(path) }] } };
+    return {
+      spec: { kind: 'files', files: [{ name, size: info.size }], column },
+      env: { files: [{ name, blob: await openAsBlob(path) }] },
+    };
   }
   if (info) throw refuse(`--source ${arg} is not a regular file; give a .txt, .jsonl or .parquet file`);
-  const looksLikePath = FILE_EXTENSION.test(arg) || /^(\.{0,2}\/|~)|\\/.test(arg) || (arg.includes('/') && !HUB_ID.test(arg));
+  const looksLikePath =
+    FILE_EXTENSION.test(arg) || /^(\.{0,2}\/|~)|\\/.test(arg) || (arg.includes('/') && !HUB_ID.test(arg));
   if (looksLikePath) throw refuse(`--source ${arg}: no such file`);
   if (HUB_ID.test(arg)) return { spec: { kind: 'hub', dataset: arg, column }, env: {} };
   return refuseHub(arg);

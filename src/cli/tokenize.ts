@@ -26,7 +26,11 @@ function parseIds(text: string): number[] {
 }
 
 async function run(args: string[]): Promise<void> {
-  const { values } = parseFlags(args, { tokenizer: { type: 'string' }, text: { type: 'string' }, decode: { type: 'string' } }, { command: 'tokenize' });
+  const { values } = parseFlags(
+    args,
+    { tokenizer: { type: 'string' }, text: { type: 'string' }, decode: { type: 'string' } },
+    { command: 'tokenize' },
+  );
   if (values.tokenizer === undefined) throw new UsageError(`--tokenizer is required\n${USAGE}`);
   if ((values.text === undefined) === (values.decode === undefined)) {
     throw new UsageError(`give exactly one of --text and --decode\n${USAGE}`);

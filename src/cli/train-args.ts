@@ -23,17 +23,33 @@ const NONNEG = { type: 'number', min: 0 } as const;
 
 /** Flags that set a run's settings (fixed once it started: --resume takes only --steps). */
 const SETTING_FLAGS = {
-  layers: WHOLE, heads: WHOLE, width: WHOLE, block: WHOLE, batch: WHOLE, accum: WHOLE, steps: WHOLE,
+  layers: WHOLE,
+  heads: WHOLE,
+  width: WHOLE,
+  block: WHOLE,
+  batch: WHOLE,
+  accum: WHOLE,
+  steps: WHOLE,
   tokens: { type: 'number', min: 1, want: 'a number of at least 1 (e.g. 1.1e9)' },
-  lr: { type: 'number', above: 0, want: 'a number above 0 (e.g. 6e-4)' }, 'min-lr': NONNEG, warmup: WHOLE0,
-  'weight-decay': NONNEG, 'grad-clip': NONNEG, 'eval-every': WHOLE, 'eval-batches': WHOLE0, 'checkpoint-every': WHOLE,
+  lr: { type: 'number', above: 0, want: 'a number above 0 (e.g. 6e-4)' },
+  'min-lr': NONNEG,
+  warmup: WHOLE0,
+  'weight-decay': NONNEG,
+  'grad-clip': NONNEG,
+  'eval-every': WHOLE,
+  'eval-batches': WHOLE0,
+  'checkpoint-every': WHOLE,
   seed: { type: 'int', min: 0, max: 2 ** 32 - 1, want: 'a whole number from 0 to 2^32-1' },
 } as const;
 type SettingFlag = keyof typeof SETTING_FLAGS;
 
 export const TRAIN_FLAGS = {
   ...SETTING_FLAGS,
-  data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, plan: { type: 'string' }, init: { type: 'string' },
+  data: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  plan: { type: 'string' },
+  init: { type: 'string' },
   'micro-batch': { type: 'string' },
   'print-every': WHOLE,
 } as const;
@@ -58,7 +74,8 @@ export interface TrainArgs {
 function parseMicroBatch(text: string | undefined): MicroBatchSetting {
   if (text === undefined || text.trim() === 'auto') return 'auto';
   const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!Number.isSafeInteger(value) || value < 1) throw usage(`--micro-batch must be auto or a whole number of at least 1, got "${text}"`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw usage(`--micro-batch must be auto or a whole number of at least 1, got "${text}"`);
   return value;
 }
 
@@ -69,25 +86,47 @@ function usage(message: string): DataError {
 export function parseTrainArgs(args: string[]): TrainArgs {
   const { values } = parseFlags(args, TRAIN_FLAGS, { command: 'train' });
   const numbers: TrainArgs['numbers'] = {};
-  for (const flag of Object.keys(SETTING_FLAGS) as SettingFlag[]) if (values[flag] !== undefined) numbers[flag] = values[flag];
+  for (const flag of Object.keys(SETTING_FLAGS) as SettingFlag[])
+    if (values[flag] !== undefined) numbers[flag] = values[flag];
   const printEvery = values['print-every'];
   if (values.resume !== undefined) {
-    const fixed = [...Object.keys(numbers).filter((k) => k !== 'steps'), ...(values['micro-batch'] !== undefined ? ['micro-batch'] : [])];
+    const fixed = [
+      ...Object.keys(numbers).filter((k) => k !== 'steps'),
+      ...(values['micro-batch'] !== undefined ? ['micro-batch'] : []),
+    ];
     if (values.out || values.plan || values.init || fixed.length > 0) {
-      const given = [...(values.out ? ['out'] : []), ...(values.plan ? ['plan'] : []), ...(values.init ? ['init'] : []), ...fixed];
-      throw usage(`--resume continues a run with its own settings: drop --${given.join(', --')} (only --steps N extends it, --data names where its tokens are)`);
+      const given = [
+        ...(values.out ? ['out'] : []),
+        ...(values.plan ? ['plan'] : []),
+        ...(values.init ? ['init'] : []),
+        ...fixed,
+      ];
+      throw usage(
+        `--resume continues a run with its own settings: drop --${given.join(', --')} (only --steps N extends it, --data names where its tokens are)`,
+      );
     }
     return { resume: values.resume, data: values.data, printEvery, numbers };
   }
   if (!values.data || !values.out) throw usage(`train needs --data and --out (or --resume)\n${TRAIN_USAGE}`);
   if (numbers.steps !== undefined && numbers.tokens !== undefined) throw usage('give --steps or --tokens, not both');
   const shape = (['layers', 'heads', 'width', 'block'] as const).filter((k) => numbers[k] !== undefined);
-  if (values.init && shape.length > 0) throw usage(`--init takes the model's shape from its config.json: drop --${shape.join(', --')}`);
+  if (values.init && shape.length > 0)
+    throw usage(`--init takes the model's shape from its config.json: drop --${shape.join(', --')}`);
   if (numbers.accum !== undefined && values['micro-batch'] !== undefined) {
-    throw usage('give --micro-batch (with --batch as the sequences per step) or --accum (with --batch as the micro-batch), not both');
+    throw usage(
+      'give --micro-batch (with --batch as the sequences per step) or --accum (with --batch as the micro-batch), not both',
+    );
   }
   const microBatch = numbers.accum !== undefined ? undefined : parseMicroBatch(values['micro-batch']);
-  return { data: values.data, out: values.out, plan: values.plan, init: values.init, printEvery, numbers, ...(microBatch !== undefined ? { microBatch } : {}) };
+  return {
+    data: values.data,
+    out: values.out,
+    plan: values.plan,
+    init: values.init,
+    printEvery,
+    numbers,
+    ...(microBatch !== undefined ? { microBatch } : {}),
+  };
 }
 
 export interface PlanInput {
@@ -112,13 +151,24 @@ export async function readPlan(text: string): Promise<PlanInput> {
   }
   const model = (json as { model?: Record<string, unknown> }).model;
   const dims = ['blockSize', 'nLayer', 'nHead', 'nEmbd'] as const;
-  if (typeof model !== 'object' || model === null || !dims.every((k) => Number.isSafeInteger(model[k]) && (model[k] as number) > 0)) {
+  if (
+    typeof model !== 'object' ||
+    model === null ||
+    !dims.every((k) => Number.isSafeInteger(model[k]) && (model[k] as number) > 0)
+  ) {
     throw usage('--plan has no model {nLayer, nHead, nEmbd, blockSize}: pass the JSON `plan --flops C` prints');
   }
   const tokens = (json as { tokens?: unknown }).tokens;
-  if (tokens !== undefined && !(typeof tokens === 'number' && tokens >= 1)) throw usage('--plan tokens must be a number of at least 1');
+  if (tokens !== undefined && !(typeof tokens === 'number' && tokens >= 1))
+    throw usage('--plan tokens must be a number of at least 1');
   return {
-    model: { blockSize: model.blockSize as number, nLayer: model.nLayer as number, nHead: model.nHead as number, nEmbd: model.nEmbd as number, ...(typeof model.vocabSize === 'number' ? { vocabSize: model.vocabSize } : {}) },
+    model: {
+      blockSize: model.blockSize as number,
+      nLayer: model.nLayer as number,
+      nHead: model.nHead as number,
+      nEmbd: model.nEmbd as number,
+      ...(typeof model.vocabSize === 'number' ? { vocabSize: model.vocabSize } : {}),
+    },
     ...(tokens !== undefined ? { tokens } : {}),
   };
 }
@@ -127,7 +177,17 @@ export async function readPlan(text: string): Promise<PlanInput> {
  * The run's settings: explicit flags over the plan over this device's defaults. The vocabulary is
  * always the tokenizer's; steps come from --tokens (or the plan's tokens) when --steps is not given.
  */
-export function buildSettings(args: TrainArgs, options: { isSoftware: boolean; vocabSize: number; datasetId: string; plan?: PlanInput; initModel?: GPTConfig; limits?: BufferLimits }): RunSettings {
+export function buildSettings(
+  args: TrainArgs,
+  options: {
+    isSoftware: boolean;
+    vocabSize: number;
+    datasetId: string;
+    plan?: PlanInput;
+    initModel?: GPTConfig;
+    limits?: BufferLimits;
+  },
+): RunSettings {
   const n = args.numbers;
   const base = suggestSettings({ isSoftware: options.isSoftware, probeGflops: options.isSoftware ? 0 : Infinity });
   const fromPlan = options.plan?.model;
@@ -139,17 +199,26 @@ export function buildSettings(args: TrainArgs, options: { isSoftware: boolean; v
     nEmbd: n.width ?? fromPlan?.nEmbd ?? base.model.nEmbd,
   };
   // --accum: --batch is the micro-batch; else --batch is the whole step's, split below.
-  const batchSize = args.microBatch === undefined ? (n.batch ?? base.batchSize) : (n.batch ?? base.batchSize * base.accumSteps);
+  const batchSize =
+    args.microBatch === undefined ? (n.batch ?? base.batchSize) : (n.batch ?? base.batchSize * base.accumSteps);
   const accumSteps = args.microBatch === undefined ? (n.accum ?? base.accumSteps) : 1;
   const tokens = n.tokens ?? options.plan?.tokens;
-  const maxSteps = n.steps ?? (tokens !== undefined ? Math.max(1, Math.ceil(tokens / (batchSize * accumSteps * model.blockSize))) : base.maxSteps);
+  const maxSteps =
+    n.steps ??
+    (tokens !== undefined
+      ? Math.max(1, Math.ceil(tokens / (batchSize * accumSteps * model.blockSize)))
+      : base.maxSteps);
   const maxLr = n.lr ?? base.lr.maxLr;
   const settings: RunSettings = {
     model,
     batchSize,
     accumSteps,
     maxSteps,
-    lr: { maxLr, minLr: n['min-lr'] ?? (n.lr !== undefined ? maxLr / 10 : base.lr.minLr), warmupSteps: n.warmup ?? Math.min(base.lr.warmupSteps, Math.floor(maxSteps / 10)) },
+    lr: {
+      maxLr,
+      minLr: n['min-lr'] ?? (n.lr !== undefined ? maxLr / 10 : base.lr.minLr),
+      warmupSteps: n.warmup ?? Math.min(base.lr.warmupSteps, Math.floor(maxSteps / 10)),
+    },
     weightDecay: n['weight-decay'] ?? base.weightDecay,
     gradClip: n['grad-clip'] ?? base.gradClip,
     evalEvery: n['eval-every'] ?? Math.min(base.evalEvery, maxSteps),
@@ -167,5 +236,11 @@ export function buildSettings(args: TrainArgs, options: { isSoftware: boolean; v
 /** The line `train` prints about its micro-batch ("micro-batch 4 × 4 accumulation steps: ..."). */
 export function microBatchLine(settings: Pick<RunSettings, 'batchSize' | 'accumSteps' | 'autoMicroBatch'>): string {
   const { batchSize: microBatch, accumSteps } = settings;
-  return microBatchNote({ ok: true, batch: microBatch * accumSteps, microBatch, accumSteps, auto: settings.autoMicroBatch === true });
+  return microBatchNote({
+    ok: true,
+    batch: microBatch * accumSteps,
+    microBatch,
+    accumSteps,
+    auto: settings.autoMicroBatch === true,
+  });
 }

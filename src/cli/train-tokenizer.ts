@@ -86,7 +86,9 @@ function formatMb(bytes: number): string {
 
 /** One line saying that a sample falls short of a vocabulary, and what to do. */
 export function shortfallMessage(reached: number, asked: number, sampleBytes: number, stats: SampleStats): string {
-  const sample = stats.cut ? `the first ${formatMb(sampleBytes)} MB` : `the whole source (${formatMb(stats.bytes)} MB of text)`;
+  const sample = stats.cut
+    ? `the first ${formatMb(sampleBytes)} MB`
+    : `the whole source (${formatMb(stats.bytes)} MB of text)`;
   const more = stats.cut ? ' or a larger --sample-mb' : ' or a larger source';
   return `${sample} reaches a vocabulary of ${reached}, not ${asked}: use --vocab ${reached}${more} (or --allow-smaller); nothing was written`;
 }
@@ -120,7 +122,8 @@ function progressBar(stream: NodeJS.WriteStream): { update: (p: TrainProgress) =
     const width = 30;
     const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
     const mb = (p.bytes ?? 0) / 1e6;
-    const rate = p.phase === 'counting' ? ` ${mb.toFixed(1)} MB ${(mb / ((now - t0) / 1000 || 1e-9)).toFixed(1)} MB/s` : '';
+    const rate =
+      p.phase === 'counting' ? ` ${mb.toFixed(1)} MB ${(mb / ((now - t0) / 1000 || 1e-9)).toFixed(1)} MB/s` : '';
     const count = p.phase === 'merging' ? ` ${p.done}/${p.total} tokens` : '';
     const line = `${p.phase.padEnd(8)} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}%${count}${rate}`;
     if (stream.isTTY) {
@@ -164,13 +167,16 @@ export async function trainTokenizerCommand(args: string[]): Promise<number> {
     const sampleMb = values['sample-mb'];
     if (vocabSize === undefined) throw new UsageError('--vocab N is required');
     if (values.in?.length && values.source) throw new UsageError('give --source or --in, not both');
-    if (!values.in?.length && !values.source) throw new UsageError('--source <dataset id | url | file | bundled> or --in FILE is required');
+    if (!values.in?.length && !values.source)
+      throw new UsageError('--source <dataset id | url | file | bundled> or --in FILE is required');
     if (!values.out) throw new UsageError('--out FILE is required');
     out = values.out;
     const outInfo = await stat(out).catch(() => null);
-    if (outInfo && !outInfo.isFile()) throw new UsageError(`--out ${out} is a directory: give a file name such as ${out}/tokenizer.json`);
+    if (outInfo && !outInfo.isFile())
+      throw new UsageError(`--out ${out} is a directory: give a file name such as ${out}/tokenizer.json`);
     // Said now, not after an hour of training.
-    if (!(await stat(dirname(resolve(out))).catch(() => null))?.isDirectory()) throw new UsageError(`--out ${out}: the folder ${dirname(resolve(out))} does not exist`);
+    if (!(await stat(dirname(resolve(out))).catch(() => null))?.isDirectory())
+      throw new UsageError(`--out ${out}: the folder ${dirname(resolve(out))} does not exist`);
 
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
@@ -178,7 +184,13 @@ export async function trainTokenizerCommand(args: string[]): Promise<number> {
     let sampleBytes: number;
     if (values.source) {
       const { spec, env } = await sourceFromArg(values.source, values.column);
-      source = await createSource(spec, { ...env, hubEndpoint: values['hub-endpoint'], datasetsServer: values['datasets-server'], ...stallOption(values['stall-timeout']), signal: controller.signal });
+      source = await createSource(spec, {
+        ...env,
+        hubEndpoint: values['hub-endpoint'],
+        datasetsServer: values['datasets-server'],
+        ...stallOption(values['stall-timeout']),
+        signal: controller.signal,
+      });
       sampleBytes = Math.round((sampleMb ?? DEFAULT_SAMPLE_MB) * MB);
     } else {
       let totalBytes = 0;
@@ -191,7 +203,8 @@ export async function trainTokenizerCommand(args: string[]): Promise<number> {
       source = linesSource(values.in!, totalBytes);
       sampleBytes = sampleMb !== undefined ? Math.round(sampleMb * MB) : Math.max(1, totalBytes);
     }
-    if (!values.quiet) process.stderr.write(`train-tokenizer: the first ${formatMb(sampleBytes)} MB of ${source.description}\n`);
+    if (!values.quiet)
+      process.stderr.write(`train-tokenizer: the first ${formatMb(sampleBytes)} MB of ${source.description}\n`);
 
     const t0 = performance.now();
     bar = values.quiet ? undefined : progressBar(process.stderr);

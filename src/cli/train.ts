@@ -58,13 +58,25 @@ async function openData(dirArg: string): Promise<DataFolder> {
   const dir = resolve(dirArg);
   const store = new FolderShardStore(dir);
   const [manifest] = await store.listManifests();
-  if (!manifest) throw new DataError('config', `${dir} holds no manifest.json: make the data with \`prepare --source ... --tokenizer tokenizer.json --out ${dirArg}\``);
-  if (manifest.shards.length === 0) throw new DataError('config', `${dir} has no token shards yet: run prepare on it until some are written`);
+  if (!manifest)
+    throw new DataError(
+      'config',
+      `${dir} holds no manifest.json: make the data with \`prepare --source ... --tokenizer tokenizer.json --out ${dirArg}\``,
+    );
+  if (manifest.shards.length === 0)
+    throw new DataError('config', `${dir} has no token shards yet: run prepare on it until some are written`);
   const tokenizerJson = await readFile(join(dir, 'tokenizer.json'), 'utf8').catch(() => undefined);
-  if (tokenizerJson === undefined) throw new DataError('config', `${dir} has no tokenizer.json: run prepare on it again (it copies the tokenizer there), or copy in the tokenizer.json its tokens were made with`);
+  if (tokenizerJson === undefined)
+    throw new DataError(
+      'config',
+      `${dir} has no tokenizer.json: run prepare on it again (it copies the tokenizer there), or copy in the tokenizer.json its tokens were made with`,
+    );
   const print = fingerprint(tokenizerJson);
   if (print !== manifest.tokenizer.fingerprint) {
-    throw new DataError('config', `${dir}/tokenizer.json (fingerprint ${print}) is not the tokenizer its tokens were made with (manifest.json says ${manifest.tokenizer.fingerprint}): copy the right tokenizer.json there, or prepare the data again`);
+    throw new DataError(
+      'config',
+      `${dir}/tokenizer.json (fingerprint ${print}) is not the tokenizer its tokens were made with (manifest.json says ${manifest.tokenizer.fingerprint}): copy the right tokenizer.json there, or prepare the data again`,
+    );
   }
   let tokenizer: Tokenizer;
   try {
@@ -88,7 +100,14 @@ function datasetOf(data: DataFolder): RunDataset {
 }
 
 function stepLine(p: StepPoint): object {
-  return { step: p.step, loss: p.loss, lr: p.lr, tokens: p.tokens, tokens_per_s: p.tokensPerSecond, elapsed_s: p.elapsedSeconds };
+  return {
+    step: p.step,
+    loss: p.loss,
+    lr: p.lr,
+    tokens: p.tokens,
+    tokens_per_s: p.tokensPerSecond,
+    elapsed_s: p.elapsedSeconds,
+  };
 }
 
 function evalLine(p: EvalPoint): object {
@@ -101,11 +120,15 @@ function evalLine(p: EvalPoint): object {
  */
 async function trimLog(path: string, record: RunRecord, step: number): Promise<void> {
   const text = await readFile(path, 'utf8').catch(() => undefined);
-  const lines = text !== undefined
-    ? text.split('\n')
-    : [...record.steps.map((p) => [p.step, 0, stepLine(p)] as const), ...record.evals.map((p) => [p.step, 1, evalLine(p)] as const)]
-        .sort((a, b) => a[0] - b[0] || a[1] - b[1])
-        .map(([, , line]) => JSON.stringify(line));
+  const lines =
+    text !== undefined
+      ? text.split('\n')
+      : [
+          ...record.steps.map((p) => [p.step, 0, stepLine(p)] as const),
+          ...record.evals.map((p) => [p.step, 1, evalLine(p)] as const),
+        ]
+          .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+          .map(([, , line]) => JSON.stringify(line));
   const kept = lines.filter((line) => {
     try {
       return (JSON.parse(line) as { step: number }).step <= step;
@@ -134,47 +157,85 @@ async function prepareRun(args: TrainArgs, gpuContext: () => Promise<GpuContext>
     const dataDir = args.data ?? run.dataset?.path;
     if (!dataDir) {
       const source = run.dataset ? ` (${run.dataset.name}, source ${JSON.stringify(run.dataset.source)})` : '';
-      throw new DataError('config', `run.json names no data folder here: prepare its dataset${source} with \`prepare --tokenizer ${join(args.resume, 'tokenizer.json')} ...\` and pass --data <that folder>`);
+      throw new DataError(
+        'config',
+        `run.json names no data folder here: prepare its dataset${source} with \`prepare --tokenizer ${join(args.resume, 'tokenizer.json')} ...\` and pass --data <that folder>`,
+      );
     }
     const data = await openData(dataDir);
     if (data.manifest.tokenizer.fingerprint !== run.record.summary.tokenizer.fingerprint) {
-      throw new DataError('config', `the data in ${data.dir} was tokenized with another tokenizer (fingerprint ${data.manifest.tokenizer.fingerprint}) than the run's (${run.record.summary.tokenizer.fingerprint}): prepare it with ${join(args.resume, 'tokenizer.json')}`);
+      throw new DataError(
+        'config',
+        `the data in ${data.dir} was tokenized with another tokenizer (fingerprint ${data.manifest.tokenizer.fingerprint}) than the run's (${run.record.summary.tokenizer.fingerprint}): prepare it with ${join(args.resume, 'tokenizer.json')}`,
+      );
     }
     if (run.dataset && run.dataset.tokens !== data.manifest.tokens) {
       // Allowed (a dataset prepared further), but the batches then differ from an uninterrupted run.
-      process.stderr.write(`train: the run started on ${run.dataset.tokens} tokens; ${data.dir} has ${data.manifest.tokens}, so its batches differ from those the run would have drawn\n`);
+      process.stderr.write(
+        `train: the run started on ${run.dataset.tokens} tokens; ${data.dir} has ${data.manifest.tokens}, so its batches differ from those the run would have drawn\n`,
+      );
     }
     const settings = { ...run.record.summary.settings, datasetId: data.manifest.id };
     if (args.numbers.steps !== undefined) {
-      if (args.numbers.steps < run.checkpoint.step) throw new DataError('config', `--steps ${args.numbers.steps} is before the checkpoint at step ${run.checkpoint.step}: give more steps to extend the run`);
+      if (args.numbers.steps < run.checkpoint.step)
+        throw new DataError(
+          'config',
+          `--steps ${args.numbers.steps} is before the checkpoint at step ${run.checkpoint.step}: give more steps to extend the run`,
+        );
       settings.maxSteps = args.numbers.steps;
     }
     await checkWindows(data, settings);
     const record = { ...run.record, summary: { ...run.record.summary, settings } };
-    return { out, data, record, dataset: { ...(run.dataset ?? datasetOf(data)), path: data.dir }, resume: run.checkpoint };
+    return {
+      out,
+      data,
+      record,
+      dataset: { ...(run.dataset ?? datasetOf(data)), path: data.dir },
+      resume: run.checkpoint,
+    };
   }
   const out = resolve(args.out!);
   const entries = await folderEntries(out);
-  if (entries.includes('run.json')) throw new DataError('config', `${out} holds another run: continue it with \`train --resume ${args.out}\`, or give a new --out`);
-  if (entries.length > 0) throw new DataError('config', `${out} is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}): give a new or empty folder as --out`);
+  if (entries.includes('run.json'))
+    throw new DataError(
+      'config',
+      `${out} holds another run: continue it with \`train --resume ${args.out}\`, or give a new --out`,
+    );
+  if (entries.length > 0)
+    throw new DataError(
+      'config',
+      `${out} is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}): give a new or empty folder as --out`,
+    );
   const data = await openData(args.data!);
   const plan = args.plan !== undefined ? await readPlan(args.plan) : undefined;
   const vocabSize = data.tokenizer.vocabSize;
   if (plan?.model.vocabSize !== undefined && plan.model.vocabSize !== vocabSize) {
-    process.stderr.write(`train: the plan is for a ${plan.model.vocabSize}-token vocabulary; the data's tokenizer has ${vocabSize}, so the model has ${vocabSize}\n`);
+    process.stderr.write(
+      `train: the plan is for a ${plan.model.vocabSize}-token vocabulary; the data's tokenizer has ${vocabSize}, so the model has ${vocabSize}\n`,
+    );
   }
   let initParams: Uint8Array | undefined;
   let initModel: RunSettings['model'] | undefined;
   if (args.init !== undefined) {
     const imported = importHfRun(await readRunFolder(resolve(args.init), HF_FILES));
     if (imported.tokenizer.fingerprint !== data.manifest.tokenizer.fingerprint) {
-      throw new DataError('config', `${args.init}/tokenizer.json is another tokenizer (fingerprint ${imported.tokenizer.fingerprint}) than the data's (${data.manifest.tokenizer.fingerprint}): prepare the data with ${join(args.init, 'tokenizer.json')}`);
+      throw new DataError(
+        'config',
+        `${args.init}/tokenizer.json is another tokenizer (fingerprint ${imported.tokenizer.fingerprint}) than the data's (${data.manifest.tokenizer.fingerprint}): prepare the data with ${join(args.init, 'tokenizer.json')}`,
+      );
     }
     initParams = imported.checkpoint.params;
     initModel = imported.settings.model;
   }
   const ctx = await gpuContext();
-  const settings = buildSettings(args, { isSoftware: isSoftwareAdapter(ctx), limits: ctx.limits, vocabSize, datasetId: data.manifest.id, plan, initModel });
+  const settings = buildSettings(args, {
+    isSoftware: isSoftwareAdapter(ctx),
+    limits: ctx.limits,
+    vocabSize,
+    datasetId: data.manifest.id,
+    plan,
+    initModel,
+  });
   const problems = settingsProblems(settings);
   if (problems.length > 0) throw new DataError('config', problems.join(' '));
   await checkWindows(data, settings);
@@ -220,7 +281,8 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
     const limitProblems = settingsProblems(settings, device.limits);
     if (limitProblems.length > 0) throw new DataError('config', limitProblems.join(' '));
     // After every check: a refusal stays one line.
-    if (args.resume === undefined && args.microBatch !== undefined) process.stderr.write(`train: ${microBatchLine(settings)}\n`);
+    if (args.resume === undefined && args.microBatch !== undefined)
+      process.stderr.write(`train: ${microBatchLine(settings)}\n`);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
 
@@ -238,7 +300,12 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
         ...(lastLoss !== undefined ? { lastLoss } : {}),
         ...(lastValLoss !== undefined ? { lastValLoss } : {}),
       };
-      const record: RunRecord = { ...prepared.record, summary, steps: steps.filter((p) => p.step <= data.step), evals: evals.filter((p) => p.step <= data.step) };
+      const record: RunRecord = {
+        ...prepared.record,
+        summary,
+        steps: steps.filter((p) => p.step <= data.step),
+        evals: evals.filter((p) => p.step <= data.step),
+      };
       await writeRunCheckpoint(out, runDirFiles(record, data, dataset));
     };
     const progress = new Progress(settings, args.printEvery, prepared.resume?.step ?? 0);
@@ -259,7 +326,9 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
         process.stderr.write(`\ntrain: ${event.message}\n`);
       }
     };
-    process.stderr.write(`train: ${device.adapterInfo.description || device.adapterInfo.vendor || 'GPU'}; ${progress.describe()} -> ${out}\n`);
+    process.stderr.write(
+      `train: ${device.adapterInfo.description || device.adapterInfo.vendor || 'GPU'}; ${progress.describe()} -> ${out}\n`,
+    );
     process.stderr.write('train: compiling the kernels and running the first step…\n'); // minutes on a CPU adapter
     const build = (on: GpuContext, resume: CheckpointData | undefined) =>
       Trainer.create({
@@ -289,7 +358,7 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
     let outcome: TrainerOutcome = 'paused';
     // A lost device: a new one, from the last checkpoint written here (bounded tries, one line each).
     const budget = new RecoveryBudget(options.recovery);
-    for (let on = device; !signalled; ) {
+    for (let on = device; !signalled;) {
       const result = await runUntilLost(trainer, on);
       if ('outcome' in result) {
         outcome = result.outcome;
@@ -297,27 +366,39 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
       }
       const lostAt = steps.at(-1)?.step ?? 0;
       dropTrainer(trainer);
-      const next = await recoverRun({
-        latestCheckpoint: async () => readRunDir(await readRunFolder(out)).checkpoint,
-        newContext: async () => (ctx = await (options.context ?? createNodeContext)()),
-        build,
-        onRecovering: (notice) => {
-          cutAfter(steps, notice.from);
-          cutAfter(evals, notice.from);
-          process.stderr.write(`\ntrain: ${notice.message}\n`);
+      const next = await recoverRun(
+        {
+          latestCheckpoint: async () => readRunDir(await readRunFolder(out)).checkpoint,
+          newContext: async () => (ctx = await (options.context ?? createNodeContext)()),
+          build,
+          onRecovering: (notice) => {
+            cutAfter(steps, notice.from);
+            cutAfter(evals, notice.from);
+            process.stderr.write(`\ntrain: ${notice.message}\n`);
+          },
         },
-      }, budget, lostAt, result.lost);
+        budget,
+        lostAt,
+        result.lost,
+      );
       await pendingLog;
       await trimLog(logPath, prepared.record, next.from);
-      if ('failed' in next) throw new Error(`${next.failed} The checkpoint at step ${next.from} is saved: continue with \`train --resume ${args.resume ?? args.out}\``);
+      if ('failed' in next)
+        throw new Error(
+          `${next.failed} The checkpoint at step ${next.from} is saved: continue with \`train --resume ${args.resume ?? args.out}\``,
+        );
       ({ trainer, ctx: on } = next);
     }
     await pendingLog;
     progress.finish();
     const last = steps.at(-1);
     const lastEval = evals.at(-1);
-    process.stderr.write(`train: ${outcome} at step ${trainer.step} of ${settings.maxSteps}${outcome === 'done' ? '' : `; continue with \`train --resume ${args.resume ?? args.out}\``}\n`);
-    process.stdout.write(`${JSON.stringify({ run: out, step: trainer.step, tokens: trainer.tokens, loss: last?.loss ?? null, val_loss: lastEval?.valLoss ?? null })}\n`);
+    process.stderr.write(
+      `train: ${outcome} at step ${trainer.step} of ${settings.maxSteps}${outcome === 'done' ? '' : `; continue with \`train --resume ${args.resume ?? args.out}\``}\n`,
+    );
+    process.stdout.write(
+      `${JSON.stringify({ run: out, step: trainer.step, tokens: trainer.tokens, loss: last?.loss ?? null, val_loss: lastEval?.valLoss ?? null })}\n`,
+    );
     return outcome === 'error' ? 1 : 0;
   } catch (error) {
     process.stderr.write(`\ntrain: ${error instanceof Error ? error.message : String(error)}\n`);

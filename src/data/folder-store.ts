@@ -65,13 +65,21 @@ export class FolderShardStore implements ShardStore {
       try {
         size = (await stat(path)).size;
       } catch (error) {
-        if (isMissing(error)) throw new DataError('format', `${path} is missing, but manifest.json lists it with ${shard.tokens} tokens: ${AGAIN}`, { cause: error });
+        if (isMissing(error))
+          throw new DataError(
+            'format',
+            `${path} is missing, but manifest.json lists it with ${shard.tokens} tokens: ${AGAIN}`,
+            { cause: error },
+          );
         throw error;
       }
       const expected = shard.tokens * bytesPer;
       if (size !== expected) {
         const how = size < expected ? 'is cut short' : 'is damaged';
-        throw new DataError('format', `${path} ${how}: it holds ${size} bytes, but manifest.json lists ${shard.tokens} ${manifest.dtype} tokens (${expected} bytes): ${AGAIN}`);
+        throw new DataError(
+          'format',
+          `${path} ${how}: it holds ${size} bytes, but manifest.json lists ${shard.tokens} ${manifest.dtype} tokens (${expected} bytes): ${AGAIN}`,
+        );
       }
     }
   }
@@ -110,7 +118,11 @@ export class FolderShardStore implements ShardStore {
       if (isMissing(error)) throw new DataError('format', `${path} is missing: ${AGAIN}`, { cause: error });
       throw error;
     }
-    if (bytes.byteLength % width(dtype) !== 0) throw new DataError('format', `${path} has ${bytes.byteLength} bytes, not a whole number of ${dtype} tokens: ${AGAIN}`);
+    if (bytes.byteLength % width(dtype) !== 0)
+      throw new DataError(
+        'format',
+        `${path} has ${bytes.byteLength} bytes, not a whole number of ${dtype} tokens: ${AGAIN}`,
+      );
     const tokens = bytes.byteLength / width(dtype);
     const listed = this.listed.get(key);
     if (listed !== undefined && listed !== tokens) {
@@ -129,6 +141,7 @@ export class FolderShardStore implements ShardStore {
     const json = await this.readJson(join(this.dir, 'manifest.json')).catch(() => undefined);
     if ((json as { id?: unknown } | undefined)?.id !== id) return;
     await rm(join(this.dir, 'manifest.json'), { force: true });
-    for (const name of await readdir(this.dir)) if (/^shard-\d+\.bin$/.test(name)) await rm(join(this.dir, name), { force: true });
+    for (const name of await readdir(this.dir))
+      if (/^shard-\d+\.bin$/.test(name)) await rm(join(this.dir, name), { force: true });
   }
 }

@@ -52,12 +52,24 @@ export class IdbShardStore implements ShardStore {
 
   async getShard(key: string, dtype: TokenDtype): Promise<TokenArray> {
     const tokens = await get<unknown>(SHARD + key, this.db);
-    if (tokens === undefined) throw new DataError('format', `shard ${key} is missing from IndexedDB (the browser may have evicted it): delete this dataset and prepare it again`);
+    if (tokens === undefined)
+      throw new DataError(
+        'format',
+        `shard ${key} is missing from IndexedDB (the browser may have evicted it): delete this dataset and prepare it again`,
+      );
     const expected = dtype === 'uint16' ? Uint16Array : Uint32Array;
     // A damaged shard (a string, null, another array type) is named, never read as tokens.
     if (!(tokens instanceof expected)) {
-      const held = tokens === null ? 'null' : typeof tokens === 'object' ? (tokens.constructor?.name ?? 'an object') : `a ${typeof tokens}`;
-      throw new DataError('format', `shard ${key} is damaged: it holds ${held}, expected ${expected.name}; delete this dataset and prepare it again`);
+      const held =
+        tokens === null
+          ? 'null'
+          : typeof tokens === 'object'
+            ? (tokens.constructor?.name ?? 'an object')
+            : `a ${typeof tokens}`;
+      throw new DataError(
+        'format',
+        `shard ${key} is damaged: it holds ${held}, expected ${expected.name}; delete this dataset and prepare it again`,
+      );
     }
     return tokens;
   }

@@ -78,7 +78,11 @@ export function createIngestHandler(
           post({ type: 'datasets', ...(await listDatasets(store)) });
           return;
         case 'delete':
-          if (running) throw new DataError('config', 'wait for the running ingestion to finish (or cancel it) before deleting a dataset');
+          if (running)
+            throw new DataError(
+              'config',
+              'wait for the running ingestion to finish (or cancel it) before deleting a dataset',
+            );
           await store.deleteDataset(message.id);
           post({ type: 'datasets', ...(await listDatasets(store)) });
           return;

@@ -68,7 +68,8 @@ export function shardKey(id: string, index: number): string {
 }
 
 function sameSource(a: SourceSpec, b: SourceSpec): boolean {
-  const strip = (s: SourceSpec) => (s.kind === 'files' ? { ...s, files: s.files.map((f) => ({ name: f.name, size: f.size })) } : s);
+  const strip = (s: SourceSpec) =>
+    s.kind === 'files' ? { ...s, files: s.files.map((f) => ({ name: f.name, size: f.size })) } : s;
   return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
 }
 
@@ -77,10 +78,16 @@ async function startManifest(options: IngestOptions): Promise<DatasetManifest> {
   const existing = await store.getManifest(id);
   if (existing) {
     if (existing.tokenizer.fingerprint !== tokenizerFingerprint) {
-      throw new DataError('config', `dataset "${existing.name}" was tokenized with another tokenizer: delete it, or prepare this one under another name`);
+      throw new DataError(
+        'config',
+        `dataset "${existing.name}" was tokenized with another tokenizer: delete it, or prepare this one under another name`,
+      );
     }
     if (!sameSource(existing.source, spec)) {
-      throw new DataError('config', `dataset "${existing.name}" was made from another source: delete it, or prepare this one under another name`);
+      throw new DataError(
+        'config',
+        `dataset "${existing.name}" was made from another source: delete it, or prepare this one under another name`,
+      );
     }
     return existing;
   }
@@ -112,7 +119,10 @@ class PendingTokens {
   rows = 0;
   textBytes = 0;
 
-  constructor(private readonly dtype: DatasetManifest['dtype'], capacity: number) {
+  constructor(
+    private readonly dtype: DatasetManifest['dtype'],
+    capacity: number,
+  ) {
     this.data = emptyTokens(dtype, capacity);
   }
 

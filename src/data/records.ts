@@ -41,7 +41,9 @@ export class Checker {
   }
 
   private bad(path: string, v: unknown, expected: string): void {
-    this.problems.push(v === undefined ? `${this.at(path)} is missing` : `${this.at(path)} is ${describe(v)}, expected ${expected}`);
+    this.problems.push(
+      v === undefined ? `${this.at(path)} is missing` : `${this.at(path)} is ${describe(v)}, expected ${expected}`,
+    );
   }
 
   object(o: Obj, key: string): Obj | undefined {
@@ -62,7 +64,8 @@ export class Checker {
     const v = o[key];
     if (optional && v === undefined) return;
     if (typeof v !== 'number' || !Number.isFinite(v)) return this.bad(key, v, 'a finite number');
-    if (v < min || (integer && !Number.isInteger(v))) this.problems.push(`${this.at(key)} is ${v}, expected ${integer ? 'an integer' : 'a number'} ≥ ${min}`);
+    if (v < min || (integer && !Number.isInteger(v)))
+      this.problems.push(`${this.at(key)} is ${v}, expected ${integer ? 'an integer' : 'a number'} ≥ ${min}`);
   }
 
   array(o: Obj, key: string): unknown[] | undefined {
@@ -113,8 +116,15 @@ export function checkSource(c: Checker, o: Obj, key: string): void {
   if (source.kind === 'hub') n.string(source, 'dataset');
   if (source.kind === 'files') {
     const files = n.array(source, 'files');
-    const bad = files?.findIndex((f) => typeof f !== 'object' || f === null || typeof (f as Obj).name !== 'string' || typeof (f as Obj).size !== 'number');
-    if (files && bad !== undefined && bad >= 0) n.problems.push(`${key}.files[${bad}] is ${preview(files[bad])}, expected { name, size }`);
+    const bad = files?.findIndex(
+      (f) =>
+        typeof f !== 'object' ||
+        f === null ||
+        typeof (f as Obj).name !== 'string' ||
+        typeof (f as Obj).size !== 'number',
+    );
+    if (files && bad !== undefined && bad >= 0)
+      n.problems.push(`${key}.files[${bad}] is ${preview(files[bad])}, expected { name, size }`);
   }
   c.merge(n);
 }
@@ -125,9 +135,12 @@ export function checkPoints(c: Checker, o: Obj, key: string, fields: readonly st
   if (!list) return;
   for (let i = 0; i < list.length; i++) {
     const p = list[i];
-    const field = typeof p === 'object' && p !== null ? fields.find((f) => typeof (p as Obj)[f] !== 'number') : fields[0];
+    const field =
+      typeof p === 'object' && p !== null ? fields.find((f) => typeof (p as Obj)[f] !== 'number') : fields[0];
     if (field !== undefined) {
-      c.problems.push(`${key}[${i}]${typeof p === 'object' && p !== null ? `.${field}` : ''} is ${preview(typeof p === 'object' && p !== null ? (p as Obj)[field] : p)}, expected a number`);
+      c.problems.push(
+        `${key}[${i}]${typeof p === 'object' && p !== null ? `.${field}` : ''} is ${preview(typeof p === 'object' && p !== null ? (p as Obj)[field] : p)}, expected a number`,
+      );
       return;
     }
   }
@@ -147,14 +160,18 @@ export function checkManifest(value: unknown): Checked<DatasetManifest> {
   const c = new Checker();
   const root = c.object({ v: value }, 'v');
   if (!root) return { ok: false, problems: [`the record is ${describe(value)}, expected an object`] };
-  if (root.format !== 'gpt-garden-tokens') c.problems.push(`format is ${root.format === undefined ? 'missing' : preview(root.format)}, expected "gpt-garden-tokens"`);
+  if (root.format !== 'gpt-garden-tokens')
+    c.problems.push(
+      `format is ${root.format === undefined ? 'missing' : preview(root.format)}, expected "gpt-garden-tokens"`,
+    );
   c.number(root, 'version', 1, true);
   for (const k of ['id', 'name', 'createdAt', 'updatedAt']) c.string(root, k);
   c.oneOf(root, 'dtype', ['uint16', 'uint32']);
   for (const k of ['tokens', 'rows', 'textBytes']) c.number(root, k, 0, true);
   c.number(root, 'valFraction', 0);
   c.number(root, 'maxTokens', 1, false, true);
-  if (typeof root.complete !== 'boolean') c.problems.push(`complete is ${describe(root.complete)}, expected true or false`);
+  if (typeof root.complete !== 'boolean')
+    c.problems.push(`complete is ${describe(root.complete)}, expected true or false`);
   checkSource(c, root, 'source');
   checkTokenizerInfo(c, root, 'tokenizer');
   const cursor = c.object(root, 'cursor');

@@ -8,7 +8,14 @@
  * the stream where it stopped.
  */
 import { SeededRandom } from '../util/random';
-import { DataError, type DatasetManifest, type MicroBatch, type ShardInfo, type ShardStore, type TokenArray } from './types';
+import {
+  DataError,
+  type DatasetManifest,
+  type MicroBatch,
+  type ShardInfo,
+  type ShardStore,
+  type TokenArray,
+} from './types';
 
 export type Split = 'train' | 'val';
 
@@ -82,7 +89,10 @@ export class BatchSampler {
     requireCount('block size (sequence length)', seqLen);
     const { valFraction } = manifest;
     if (!(valFraction >= 0 && valFraction <= 1)) {
-      throw new DataError('config', `Dataset "${manifest.name}" has validation fraction ${valFraction}; it must be between 0 and 1: tokenize the data again.`);
+      throw new DataError(
+        'config',
+        `Dataset "${manifest.name}" has validation fraction ${valFraction}; it must be between 0 and 1: tokenize the data again.`,
+      );
     }
     const seed = (options.seed ?? DEFAULT_SEED) >>> 0;
     const random = new SeededRandom(options.state ?? seed);
@@ -99,7 +109,15 @@ export class BatchSampler {
       if (end - start > seqLen) regions.push({ shard, start, starts: end - start - seqLen });
     }
     if (regions.length === 0) throw notEnoughTokens(manifest, split, tokens, longest, seqLen);
-    return new BatchSampler(regions, tokens, random, seed, batchSize, seqLen, new ShardCache(store, manifest, cacheBytes));
+    return new BatchSampler(
+      regions,
+      tokens,
+      random,
+      seed,
+      batchSize,
+      seqLen,
+      new ShardCache(store, manifest, cacheBytes),
+    );
   }
 
   /** idx[b*T+t] = tokens[s+t], targets[b*T+t] = tokens[s+t+1]; both Int32Array [B, T]. */
@@ -180,9 +198,20 @@ function requireCount(what: string, value: number): void {
   }
 }
 
-function notEnoughTokens(manifest: DatasetManifest, split: Split, tokens: number, longest: number, seqLen: number): DataError {
-  const where = manifest.shards.length > 1 ? ` (at most ${longest} in one shard, and a window stays within a shard)` : '';
-  const fixes = [longest > 1 ? `a block size of at most ${longest - 1}` : undefined, 'more data', split === 'val' ? 'a larger validation fraction' : undefined];
+function notEnoughTokens(
+  manifest: DatasetManifest,
+  split: Split,
+  tokens: number,
+  longest: number,
+  seqLen: number,
+): DataError {
+  const where =
+    manifest.shards.length > 1 ? ` (at most ${longest} in one shard, and a window stays within a shard)` : '';
+  const fixes = [
+    longest > 1 ? `a block size of at most ${longest - 1}` : undefined,
+    'more data',
+    split === 'val' ? 'a larger validation fraction' : undefined,
+  ];
   return new DataError(
     'config',
     `The ${split} split of "${manifest.name}" has ${tokens} tokens${where} but one window needs ${seqLen + 1} (block size ${seqLen} + 1): use ${fixes.filter(Boolean).join(', or ')}.`,

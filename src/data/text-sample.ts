@@ -4,7 +4,14 @@
  * The cut is exact: the texts hold the source's first `maxBytes` UTF-8 bytes (the last row cut on
  * a character boundary), and reading stops there, so a 5 GB dataset costs only its first N MB.
  */
-import { CANCELLED, type TrainOptions, type TrainProgress, trainBpe, trainBpeFromWordCounts, utf8Length } from '../tokenizer/trainer';
+import {
+  CANCELLED,
+  type TrainOptions,
+  type TrainProgress,
+  trainBpe,
+  trainBpeFromWordCounts,
+  utf8Length,
+} from '../tokenizer/trainer';
 import { type BpeModel, END_OF_TEXT, TokenizerError } from '../tokenizer/types';
 import { WordCounter } from '../tokenizer/word-counts';
 import type { TextSource } from './types';
@@ -55,7 +62,8 @@ export function cutUtf8(text: string, maxBytes: number): string {
  */
 function sampleBatches(source: TextSource, options: SampleOptions, stats: SampleStats): AsyncGenerator<string[]> {
   const { maxBytes, signal, onProgress } = options;
-  if (!Number.isFinite(maxBytes) || maxBytes <= 0) throw new TokenizerError(`the sample size must be above 0 bytes, got ${String(maxBytes)}`);
+  if (!Number.isFinite(maxBytes) || maxBytes <= 0)
+    throw new TokenizerError(`the sample size must be above 0 bytes, got ${String(maxBytes)}`);
   const newline = source.rowKind === 'line' ? '\n' : '';
   return (async function* () {
     try {
@@ -91,7 +99,10 @@ function sampleBatches(source: TextSource, options: SampleOptions, stats: Sample
 }
 
 /** Streams the first `maxBytes` of `source` as texts, one at a time; `stats` fills in as they are read. */
-export function sampleTexts(source: TextSource, options: SampleOptions): { texts: AsyncIterable<string>; stats: SampleStats } {
+export function sampleTexts(
+  source: TextSource,
+  options: SampleOptions,
+): { texts: AsyncIterable<string>; stats: SampleStats } {
   const stats: SampleStats = { bytes: 0, rows: 0, cut: false };
   const batches = sampleBatches(source, options, stats);
   async function* texts(): AsyncGenerator<string> {
@@ -142,6 +153,10 @@ export async function trainBpeOnSample(source: TextSource, options: SampleTrainO
   }
   report();
   const { words, counts } = counter.result();
-  const model = await trainBpeFromWordCounts(new Map(words.map((w, i) => [w, counts[i]!])), { ...train, signal, onProgress });
+  const model = await trainBpeFromWordCounts(new Map(words.map((w, i) => [w, counts[i]!])), {
+    ...train,
+    signal,
+    onProgress,
+  });
   return { model, stats, reached: model.vocab.size, asked: train.vocabSize };
 }

@@ -8,7 +8,14 @@
 import { createSource, type SourceEnv } from './sources/index';
 import { trainBpeOnSample } from './text-sample';
 import type { SourceSpec } from './types';
-import { type TrainOptions, type TrainProgress, isCancelled, splitLines, trainBpe, utf8Length } from '../tokenizer/trainer';
+import {
+  type TrainOptions,
+  type TrainProgress,
+  isCancelled,
+  splitLines,
+  trainBpe,
+  utf8Length,
+} from '../tokenizer/trainer';
 import { toTokenizerJson } from '../tokenizer/tokenizer-json';
 import type { BpeModel } from '../tokenizer/types';
 import { messageOf } from '../util/errors';
@@ -60,7 +67,11 @@ export function createTrainHandler(
       return;
     }
     if (message.type !== 'train' && message.type !== 'train-source') {
-      post({ type: 'error', message: `unknown message type ${JSON.stringify((message as { type?: unknown }).type)}`, cancelled: false });
+      post({
+        type: 'error',
+        message: `unknown message type ${JSON.stringify((message as { type?: unknown }).type)}`,
+        cancelled: false,
+      });
       return;
     }
     if (running) {
@@ -74,13 +85,27 @@ export function createTrainHandler(
       if (message.type === 'train-source') {
         const { spec, files, sampleBytes, options } = message;
         const source = await createSource(spec, { ...sourceEnv, files, signal: controller.signal });
-        const result = await trainBpeOnSample(source, { ...options, sampleBytes, signal: controller.signal, onProgress });
-        post({ type: 'done', model: result.model, json: toTokenizerJson(result.model), sampleBytes: result.stats.bytes });
+        const result = await trainBpeOnSample(source, {
+          ...options,
+          sampleBytes,
+          signal: controller.signal,
+          onProgress,
+        });
+        post({
+          type: 'done',
+          model: result.model,
+          json: toTokenizerJson(result.model),
+          sampleBytes: result.stats.bytes,
+        });
         return;
       }
       const { texts, options, splitLines: lines = true } = message;
       if (!Array.isArray(texts)) throw new TypeError('texts must be an array of strings');
-      const corpus = lines ? (function* () { for (const t of texts) yield* splitLines(t); })() : texts;
+      const corpus = lines
+        ? (function* () {
+            for (const t of texts) yield* splitLines(t);
+          })()
+        : texts;
       const totalBytes = options.totalBytes ?? texts.reduce((n, t) => n + utf8Length(String(t)), 0);
       const model = await trainBpe(corpus, {
         ...options,

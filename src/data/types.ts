@@ -153,8 +153,12 @@ export async function writing<T>(what: string, write: () => Promise<T>): Promise
   } catch (error) {
     if (isQuotaError(error)) {
       // A run's state cannot be made smaller: only a dataset has a token limit to lower.
-      const advice = /^(the checkpoint of )?run /.test(what) ? 'free some space (delete an old run or dataset)' : 'free some space (delete a dataset or checkpoint) or lower the token limit';
-      throw new DataError('quota', `storage is full while saving ${what}: ${advice}; everything saved before is kept`, { cause: error });
+      const advice = /^(the checkpoint of )?run /.test(what)
+        ? 'free some space (delete an old run or dataset)'
+        : 'free some space (delete a dataset or checkpoint) or lower the token limit';
+      throw new DataError('quota', `storage is full while saving ${what}: ${advice}; everything saved before is kept`, {
+        cause: error,
+      });
     }
     throw error;
   }

@@ -40,10 +40,17 @@ export class GpuError extends Error {
   }
 }
 
-export async function createContext(gpu: GPU | undefined, options: { powerPreference?: GPUPowerPreference } = {}): Promise<GpuContext> {
-  if (!gpu) throw new GpuError('WebGPU is not available here (no navigator.gpu). Use a recent Chrome or Edge, or enable WebGPU.');
+export async function createContext(
+  gpu: GPU | undefined,
+  options: { powerPreference?: GPUPowerPreference } = {},
+): Promise<GpuContext> {
+  if (!gpu)
+    throw new GpuError(
+      'WebGPU is not available here (no navigator.gpu). Use a recent Chrome or Edge, or enable WebGPU.',
+    );
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
-  if (!adapter) throw new GpuError('WebGPU is present but no GPU adapter was found (the GPU may be blocklisted or disabled).');
+  if (!adapter)
+    throw new GpuError('WebGPU is present but no GPU adapter was found (the GPU may be blocklisted or disabled).');
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
@@ -63,7 +70,12 @@ export async function createContext(gpu: GPU | undefined, options: { powerPrefer
     gpu,
     adapter,
     device,
-    adapterInfo: { vendor: info.vendor, architecture: info.architecture, description: info.description, device: info.device },
+    adapterInfo: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      description: info.description,
+      device: info.device,
+    },
     features: new Set([...device.features]),
     limits: device.limits,
     pipelines: new PipelineCache(device),

@@ -9,7 +9,12 @@ export class PipelineCache {
 
   constructor(private readonly device: GPUDevice) {}
 
-  get(label: string, code: string, entryPoint: string, constants?: Readonly<Record<string, number>>): GPUComputePipeline {
+  get(
+    label: string,
+    code: string,
+    entryPoint: string,
+    constants?: Readonly<Record<string, number>>,
+  ): GPUComputePipeline {
     const key = `${label}\u0000${entryPoint}\u0000${constantsKey(constants)}\u0000${code}`;
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {

@@ -54,10 +54,21 @@ export class Profiler {
     readonly capacity: number,
   ) {
     if (!features.has('timestamp-query')) throw new ProfilerUnavailable();
-    if (2 * capacity > MAX_QUERIES) throw new Error(`profile: ${capacity} dispatches need ${2 * capacity} timestamps, more than one query set holds (${MAX_QUERIES}); profile a smaller step (fewer micro-batches)`);
+    if (2 * capacity > MAX_QUERIES)
+      throw new Error(
+        `profile: ${capacity} dispatches need ${2 * capacity} timestamps, more than one query set holds (${MAX_QUERIES}); profile a smaller step (fewer micro-batches)`,
+      );
     this.querySet = device.createQuerySet({ label: 'profile', type: 'timestamp', count: 2 * capacity });
-    this.resolveBuffer = device.createBuffer({ label: 'profile.resolve', size: 16 * capacity, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    this.readback = device.createBuffer({ label: 'profile.readback', size: 16 * capacity, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.resolveBuffer = device.createBuffer({
+      label: 'profile.resolve',
+      size: 16 * capacity,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    this.readback = device.createBuffer({
+      label: 'profile.readback',
+      size: 16 * capacity,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
   }
 
   /** The timestamp writes for the pass of the next dispatch, charged to `tag`. */
@@ -110,7 +121,22 @@ export function aggregate(tags: readonly DispatchTag[], ms: readonly number[]): 
   tags.forEach((tag, i) => {
     const key = `${tag.op}/${tag.phase}`;
     let row = rows.get(key);
-    if (!row) rows.set(key, (row = { op: tag.op, phase: tag.phase, calls: 0, dispatches: 0, ms: 0, share: 0, flops: 0, bytes: 0, tflops: null, gbps: 0 }));
+    if (!row)
+      rows.set(
+        key,
+        (row = {
+          op: tag.op,
+          phase: tag.phase,
+          calls: 0,
+          dispatches: 0,
+          ms: 0,
+          share: 0,
+          flops: 0,
+          bytes: 0,
+          tflops: null,
+          gbps: 0,
+        }),
+      );
     row.dispatches++;
     if (tag.first) row.calls++;
     row.ms += ms[i]!;
@@ -132,20 +158,29 @@ export function aggregate(tags: readonly DispatchTag[], ms: readonly number[]): 
 
 // Small units on small devices (SwiftShader), so a figure never reads 0.00.
 const rate = (r: ProfileRow): string => {
-  if (r.tflops !== null) return r.tflops < 0.1 ? `${(r.tflops * 1000).toFixed(2)} GFLOP/s` : `${r.tflops.toFixed(2)} TFLOP/s`;
+  if (r.tflops !== null)
+    return r.tflops < 0.1 ? `${(r.tflops * 1000).toFixed(2)} GFLOP/s` : `${r.tflops.toFixed(2)} TFLOP/s`;
   return r.gbps < 0.1 ? `${(r.gbps * 1000).toFixed(2)} MB/s` : `${r.gbps.toFixed(2)} GB/s`;
 };
 
 /** The profile as a text table, with the wall time beside the total when known. */
 export function formatProfile(p: ProfileResult): string {
-  const lines = [`${'op'.padEnd(24)} ${'direction'.padEnd(9)} ${'calls'.padStart(5)} ${'disp'.padStart(5)} ${'ms'.padStart(10)} ${'share'.padStart(6)}  achieved`];
+  const lines = [
+    `${'op'.padEnd(24)} ${'direction'.padEnd(9)} ${'calls'.padStart(5)} ${'disp'.padStart(5)} ${'ms'.padStart(10)} ${'share'.padStart(6)}  achieved`,
+  ];
   for (const r of p.rows) {
-    lines.push(`${r.op.padEnd(24)} ${r.phase.padEnd(9)} ${String(r.calls).padStart(5)} ${String(r.dispatches).padStart(5)} ${r.ms.toFixed(3).padStart(10)} ${`${(r.share * 100).toFixed(1)}%`.padStart(6)}  ${rate(r)}`);
+    lines.push(
+      `${r.op.padEnd(24)} ${r.phase.padEnd(9)} ${String(r.calls).padStart(5)} ${String(r.dispatches).padStart(5)} ${r.ms.toFixed(3).padStart(10)} ${`${(r.share * 100).toFixed(1)}%`.padStart(6)}  ${rate(r)}`,
+    );
   }
-  lines.push(`${'total (GPU, per dispatch)'.padEnd(40)} ${String(p.dispatches).padStart(5)} ${p.totalMs.toFixed(3).padStart(10)} 100.0%`);
+  lines.push(
+    `${'total (GPU, per dispatch)'.padEnd(40)} ${String(p.dispatches).padStart(5)} ${p.totalMs.toFixed(3).padStart(10)} 100.0%`,
+  );
   if (p.wallMs !== undefined) {
     const ratio = p.totalMs / p.wallMs;
-    lines.push(`step wall time (one pass, no timestamps): ${p.wallMs.toFixed(3)} ms; the dispatches add up to ${(ratio * 100).toFixed(1)}% of it`);
+    lines.push(
+      `step wall time (one pass, no timestamps): ${p.wallMs.toFixed(3)} ms; the dispatches add up to ${(ratio * 100).toFixed(1)}% of it`,
+    );
   }
   return lines.join('\n');
 }

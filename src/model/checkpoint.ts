@@ -17,7 +17,12 @@ export interface HfModelFiles {
 
 export async function exportHfModel(model: GPTModel): Promise<HfModelFiles> {
   const weights = await model.exportWeights();
-  const tensors = model.store.entries.map((e) => ({ name: e.name, dtype: 'F32' as const, shape: e.shape, data: weights.get(e.name)! }));
+  const tensors = model.store.entries.map((e) => ({
+    name: e.name,
+    dtype: 'F32' as const,
+    shape: e.shape,
+    data: weights.get(e.name)!,
+  }));
   return { safetensors: writeSafetensors(tensors), config: hfConfigJson(model.config) };
 }
 

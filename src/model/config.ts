@@ -19,7 +19,8 @@ export function configProblems(cfg: GPTConfig): string[] {
   }
   if (problems.length === 0 && cfg.nEmbd % cfg.nHead !== 0)
     problems.push(`width ${cfg.nEmbd} is not divisible by ${cfg.nHead} heads`);
-  if (problems.length === 0 && cfg.nEmbd / cfg.nHead > 128) problems.push(`head size ${cfg.nEmbd / cfg.nHead} is above the supported 128`);
+  if (problems.length === 0 && cfg.nEmbd / cfg.nHead > 128)
+    problems.push(`head size ${cfg.nEmbd / cfg.nHead} is above the supported 128`);
   return problems;
 }
 

@@ -62,7 +62,10 @@ export class GPTModel {
     for (const e of this.store.entries) {
       const data = weights.get(e.name);
       if (!data) throw new Error(`missing weight ${e.name} (shape [${e.shape.join(', ')}])`);
-      if (data.length !== e.numel) throw new Error(`weight ${e.name} has ${data.length} values, expected ${e.numel} for shape [${e.shape.join(', ')}]`);
+      if (data.length !== e.numel)
+        throw new Error(
+          `weight ${e.name} has ${data.length} values, expected ${e.numel} for shape [${e.shape.join(', ')}]`,
+        );
       this.store.write(e.name, data);
     }
   }
@@ -93,7 +96,9 @@ export class GPTModel {
       const h = `transformer.h.${l}`;
       const ln1 = layerNorm(x, p(`${h}.ln_1.weight`), p(`${h}.ln_1.bias`)); // [B, T, C]
       const qkv = linear(ln1, p(`${h}.attn.c_attn.weight`), p(`${h}.attn.c_attn.bias`)); // [B, T, 3C]
-      const att = decode ? attentionDecode(qkv, decode.kCaches[l]!, decode.vCaches[l]!, decode.pos, nHead) : attention(qkv, nHead); // [B, T, C]
+      const att = decode
+        ? attentionDecode(qkv, decode.kCaches[l]!, decode.vCaches[l]!, decode.pos, nHead)
+        : attention(qkv, nHead); // [B, T, C]
       x = add(x, linear(att, p(`${h}.attn.c_proj.weight`), p(`${h}.attn.c_proj.bias`)));
       const ln2 = layerNorm(x, p(`${h}.ln_2.weight`), p(`${h}.ln_2.bias`));
       const fc = gelu(linear(ln2, p(`${h}.mlp.c_fc.weight`), p(`${h}.mlp.c_fc.bias`))); // [B, T, 4C]

@@ -40,7 +40,9 @@ export function endOfTextId(tokenizerJson: string): number | undefined {
   const { added_tokens: added, model } = root as { added_tokens?: unknown; model?: { vocab?: unknown } };
   const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
   if (Array.isArray(added)) {
-    const token = added.find((t) => typeof t === 'object' && t !== null && (t as { content?: unknown }).content === END_OF_TEXT) as { id?: unknown } | undefined;
+    const token = added.find(
+      (t) => typeof t === 'object' && t !== null && (t as { content?: unknown }).content === END_OF_TEXT,
+    ) as { id?: unknown } | undefined;
     if (token && isId(token.id)) return token.id;
   }
   const vocab = model?.vocab;
@@ -58,7 +60,10 @@ export function endOfTextId(tokenizerJson: string): number | undefined {
 export function hfConfigJson(cfg: GptDims, endOfText?: number): Record<string, unknown> {
   validateDims(cfg);
   // An id the model has no row for would make generate() fail: none is better than that one.
-  const eot = endOfText !== undefined && Number.isSafeInteger(endOfText) && endOfText >= 0 && endOfText < cfg.vocabSize ? endOfText : null;
+  const eot =
+    endOfText !== undefined && Number.isSafeInteger(endOfText) && endOfText >= 0 && endOfText < cfg.vocabSize
+      ? endOfText
+      : null;
   return {
     model_type: 'gpt2',
     architectures: ['GPT2LMHeadModel'],
@@ -112,7 +117,12 @@ export function formatBytes(bytes: number): string {
  * any arena or typed array is made, so a crafted n_layer never reaches the allocator. The message
  * names the field that makes the count largest.
  */
-export function checkWeightsFit(cfg: GptDims, fileBytes: number, fileName = 'model.safetensors', maxBufferSize?: number): void {
+export function checkWeightsFit(
+  cfg: GptDims,
+  fileBytes: number,
+  fileName = 'model.safetensors',
+  maxBufferSize?: number,
+): void {
   const params = paramCount(cfg);
   const need = params * 4; // f32, as the arena holds them
   // Which field would shrink the count most if it were small: that one is to blame.
@@ -124,12 +134,18 @@ export function checkWeightsFit(cfg: GptDims, fileBytes: number, fileName = 'mod
   ];
   trials.sort((a, b) => a[1] - b[1]);
   const field = trials[0]![0];
-  const value = { n_layer: cfg.nLayer, n_embd: cfg.nEmbd, vocab_size: cfg.vocabSize, n_positions: cfg.blockSize }[field];
+  const value = { n_layer: cfg.nLayer, n_embd: cfg.nEmbd, vocab_size: cfg.vocabSize, n_positions: cfg.blockSize }[
+    field
+  ];
   if (params * 2 > fileBytes) {
-    throw new HfConfigError(`${field} ${value} needs ${formatBytes(need)} of weights but ${fileName} holds ${formatBytes(fileBytes)}`);
+    throw new HfConfigError(
+      `${field} ${value} needs ${formatBytes(need)} of weights but ${fileName} holds ${formatBytes(fileBytes)}`,
+    );
   }
   if (maxBufferSize !== undefined && need > maxBufferSize) {
-    throw new HfConfigError(`${field} ${value} needs ${formatBytes(need)} of weights but this device's largest buffer is ${formatBytes(maxBufferSize)}`);
+    throw new HfConfigError(
+      `${field} ${value} needs ${formatBytes(need)} of weights but this device's largest buffer is ${formatBytes(maxBufferSize)}`,
+    );
   }
 }
 
@@ -140,7 +156,11 @@ export function checkWeightsFit(cfg: GptDims, fileBytes: number, fileName = 'mod
  * fault, and the message names the field and both values; a tensor that is wrong on its own, or
  * missing, is left for the weights check to name. n_head leaves no trace in the shapes.
  */
-export function checkConfigMatchesTensors(cfg: GptDims, shapes: ReadonlyMap<string, readonly number[]>, fileName = 'model.safetensors'): void {
+export function checkConfigMatchesTensors(
+  cfg: GptDims,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  fileName = 'model.safetensors',
+): void {
   const wte = shapes.get('transformer.wte.weight');
   const wpe = shapes.get('transformer.wpe.weight');
   if (wte?.length !== 2 || wpe?.length !== 2) return;
@@ -164,7 +184,9 @@ export function checkConfigMatchesTensors(cfg: GptDims, shapes: ReadonlyMap<stri
   const wrong = fields.find(([, key]) => cfg[key] !== implied[key]);
   if (wrong) {
     const [field, key, evidence] = wrong;
-    throw new HfConfigError(`${field} is ${cfg[key]} but ${fileName} was saved with ${field} ${implied[key]} (${evidence}): the config is not this model's`);
+    throw new HfConfigError(
+      `${field} is ${cfg[key]} but ${fileName} was saved with ${field} ${implied[key]} (${evidence}): the config is not this model's`,
+    );
   }
 }
 
@@ -195,7 +217,8 @@ export function configFromHfJson(json: unknown): GptDims {
     }
     // Caps far past any model this engine trains, but small enough that the counts stay exact.
     const cap = HF_CAPS[keys[0]!];
-    if (cap !== undefined && v > cap) throw new HfConfigError(`config ${key} is ${v}, more than the ${cap} this engine allows`);
+    if (cap !== undefined && v > cap)
+      throw new HfConfigError(`config ${key} is ${v}, more than the ${cap} this engine allows`);
     return v;
   };
   const cfg: GptDims = {
@@ -216,14 +239,18 @@ export function configFromHfJson(json: unknown): GptDims {
     throw new HfConfigError(`layer_norm_epsilon ${JSON.stringify(eps)} is not supported (only 1e-5)`);
   }
   if (j.n_inner !== undefined && j.n_inner !== null && j.n_inner !== 4 * cfg.nEmbd) {
-    throw new HfConfigError(`n_inner ${JSON.stringify(j.n_inner)} is not supported (only 4 * n_embd = ${4 * cfg.nEmbd})`);
+    throw new HfConfigError(
+      `n_inner ${JSON.stringify(j.n_inner)} is not supported (only 4 * n_embd = ${4 * cfg.nEmbd})`,
+    );
   }
   if (j.tie_word_embeddings === false || j.tied_embeddings === false) {
     throw new HfConfigError('untied word embeddings are not supported (tie_word_embeddings must be true)');
   }
   if (j.bias === false) throw new HfConfigError('models without biases are not supported (bias must be true)');
   if (j.n_positions !== undefined && j.n_ctx !== undefined && j.n_positions !== j.n_ctx) {
-    throw new HfConfigError(`n_positions ${JSON.stringify(j.n_positions)} and n_ctx ${JSON.stringify(j.n_ctx)} disagree`);
+    throw new HfConfigError(
+      `n_positions ${JSON.stringify(j.n_positions)} and n_ctx ${JSON.stringify(j.n_ctx)} disagree`,
+    );
   }
   return cfg;
 }

@@ -12,15 +12,39 @@
 import { preview } from '../util/preview';
 
 export type SafetensorsDtype =
-  | 'BOOL' | 'U8' | 'I8' | 'F8_E5M2' | 'F8_E4M3' | 'I16' | 'U16' | 'F16' | 'BF16'
-  | 'I32' | 'U32' | 'F32' | 'F64' | 'I64' | 'U64';
+  | 'BOOL'
+  | 'U8'
+  | 'I8'
+  | 'F8_E5M2'
+  | 'F8_E4M3'
+  | 'I16'
+  | 'U16'
+  | 'F16'
+  | 'BF16'
+  | 'I32'
+  | 'U32'
+  | 'F32'
+  | 'F64'
+  | 'I64'
+  | 'U64';
 
 /** Bytes per element of each dtype. */
 export const DTYPE_BYTES: Readonly<Record<SafetensorsDtype, number>> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1,
-  I16: 2, U16: 2, F16: 2, BF16: 2,
-  I32: 4, U32: 4, F32: 4,
-  F64: 8, I64: 8, U64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
 };
 
 export interface SafeTensor {
@@ -66,7 +90,10 @@ export function shapeSize(shape: readonly number[]): number {
 
 export function parseSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFile {
   // A plain Uint8Array view even for a Node Buffer, whose slice() would not copy.
-  const bytes = input instanceof Uint8Array ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input);
+  const bytes =
+    input instanceof Uint8Array
+      ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
+      : new Uint8Array(input);
   if (bytes.length < 8) {
     throw new SafetensorsError(
       `file is ${bytes.length} bytes, shorter than the 8-byte header length prefix (not a safetensors file?)`,
@@ -99,7 +126,9 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFi
     throw new SafetensorsError(`header is not valid JSON: ${(e as Error).message}`);
   }
   if (!isPlainObject(header)) {
-    throw new SafetensorsError(`header is not a JSON object (got ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header})`);
+    throw new SafetensorsError(
+      `header is not a JSON object (got ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header})`,
+    );
   }
 
   const metadata: Record<string, string> = {};
@@ -152,16 +181,22 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFi
   let prev = '';
   for (const e of sorted) {
     if (e.begin < cursor) {
-      throw new SafetensorsError(`tensor ${preview(e.name)} data_offsets [${e.begin},${e.end}] overlap tensor ${preview(prev)} (which ends at ${cursor})`);
+      throw new SafetensorsError(
+        `tensor ${preview(e.name)} data_offsets [${e.begin},${e.end}] overlap tensor ${preview(prev)} (which ends at ${cursor})`,
+      );
     }
     if (e.begin > cursor) {
-      throw new SafetensorsError(`data_offsets do not cover the data section: bytes [${cursor},${e.begin}) before tensor ${preview(e.name)} belong to no tensor`);
+      throw new SafetensorsError(
+        `data_offsets do not cover the data section: bytes [${cursor},${e.begin}) before tensor ${preview(e.name)} belong to no tensor`,
+      );
     }
     cursor = e.end;
     prev = e.name;
   }
   if (cursor !== dataLen) {
-    throw new SafetensorsError(`data_offsets do not cover the data section: ${dataLen - cursor} trailing bytes after offset ${cursor} belong to no tensor`);
+    throw new SafetensorsError(
+      `data_offsets do not cover the data section: ${dataLen - cursor} trailing bytes after offset ${cursor} belong to no tensor`,
+    );
   }
 
   const tensors = new Map<string, SafeTensor>();
@@ -222,11 +257,20 @@ function readFloats<T extends Float32Array | Float64Array>(t: SafeTensor, out: T
   const v = dataView(t);
   const n = out.length;
   switch (t.dtype) {
-    case 'F32': for (let i = 0; i < n; i++) out[i] = v.getFloat32(i * 4, true); break;
-    case 'F64': for (let i = 0; i < n; i++) out[i] = v.getFloat64(i * 8, true); break;
-    case 'F16': for (let i = 0; i < n; i++) out[i] = f16ToNumber(v.getUint16(i * 2, true)); break;
-    case 'BF16': for (let i = 0; i < n; i++) out[i] = bf16ToNumber(v.getUint16(i * 2, true)); break;
-    default: throw new SafetensorsError(`tensor ${t.name} has dtype ${t.dtype}, which cannot be read as ${want}`);
+    case 'F32':
+      for (let i = 0; i < n; i++) out[i] = v.getFloat32(i * 4, true);
+      break;
+    case 'F64':
+      for (let i = 0; i < n; i++) out[i] = v.getFloat64(i * 8, true);
+      break;
+    case 'F16':
+      for (let i = 0; i < n; i++) out[i] = f16ToNumber(v.getUint16(i * 2, true));
+      break;
+    case 'BF16':
+      for (let i = 0; i < n; i++) out[i] = bf16ToNumber(v.getUint16(i * 2, true));
+      break;
+    default:
+      throw new SafetensorsError(`tensor ${t.name} has dtype ${t.dtype}, which cannot be read as ${want}`);
   }
   return out;
 }
@@ -259,15 +303,33 @@ export function tensorAsInt32(t: SafeTensor): Int32Array<ArrayBuffer> {
     return Number(x);
   };
   switch (t.dtype) {
-    case 'I32': for (let i = 0; i < n; i++) out[i] = v.getInt32(i * 4, true); break;
-    case 'U32': for (let i = 0; i < n; i++) out[i] = check(v.getUint32(i * 4, true), i); break;
-    case 'I64': for (let i = 0; i < n; i++) out[i] = check(v.getBigInt64(i * 8, true), i); break;
-    case 'U64': for (let i = 0; i < n; i++) out[i] = check(v.getBigUint64(i * 8, true), i); break;
-    case 'I16': for (let i = 0; i < n; i++) out[i] = v.getInt16(i * 2, true); break;
-    case 'U16': for (let i = 0; i < n; i++) out[i] = v.getUint16(i * 2, true); break;
-    case 'I8': for (let i = 0; i < n; i++) out[i] = v.getInt8(i); break;
-    case 'U8': case 'BOOL': for (let i = 0; i < n; i++) out[i] = v.getUint8(i); break;
-    default: throw new SafetensorsError(`tensor ${t.name} has dtype ${t.dtype}, which cannot be read as int32`);
+    case 'I32':
+      for (let i = 0; i < n; i++) out[i] = v.getInt32(i * 4, true);
+      break;
+    case 'U32':
+      for (let i = 0; i < n; i++) out[i] = check(v.getUint32(i * 4, true), i);
+      break;
+    case 'I64':
+      for (let i = 0; i < n; i++) out[i] = check(v.getBigInt64(i * 8, true), i);
+      break;
+    case 'U64':
+      for (let i = 0; i < n; i++) out[i] = check(v.getBigUint64(i * 8, true), i);
+      break;
+    case 'I16':
+      for (let i = 0; i < n; i++) out[i] = v.getInt16(i * 2, true);
+      break;
+    case 'U16':
+      for (let i = 0; i < n; i++) out[i] = v.getUint16(i * 2, true);
+      break;
+    case 'I8':
+      for (let i = 0; i < n; i++) out[i] = v.getInt8(i);
+      break;
+    case 'U8':
+    case 'BOOL':
+      for (let i = 0; i < n; i++) out[i] = v.getUint8(i);
+      break;
+    default:
+      throw new SafetensorsError(`tensor ${t.name} has dtype ${t.dtype}, which cannot be read as int32`);
   }
   return out;
 }
@@ -286,7 +348,10 @@ export interface TensorToWrite {
 }
 
 /** Serialises tensors in the given order, with metadata {"format":"pt", ...metadata}. */
-export function writeSafetensors(tensors: readonly TensorToWrite[], metadata: Record<string, string> = {}): Uint8Array<ArrayBuffer> {
+export function writeSafetensors(
+  tensors: readonly TensorToWrite[],
+  metadata: Record<string, string> = {},
+): Uint8Array<ArrayBuffer> {
   const meta: Record<string, string> = { format: 'pt', ...metadata };
   for (const [k, v] of Object.entries(meta)) {
     if (typeof v !== 'string') throw new SafetensorsError(`metadata value for "${k}" is not a string`);
@@ -299,14 +364,20 @@ export function writeSafetensors(tensors: readonly TensorToWrite[], metadata: Re
     if (seen.has(t.name)) throw new SafetensorsError(`duplicate tensor name ${t.name}`);
     seen.add(t.name);
     if (!isDtype(t.dtype) || !['F32', 'I32', 'F64'].includes(t.dtype)) {
-      throw new SafetensorsError(`tensor ${t.name}: cannot write dtype ${JSON.stringify(t.dtype)} (F32, I32, F64 only)`);
+      throw new SafetensorsError(
+        `tensor ${t.name}: cannot write dtype ${JSON.stringify(t.dtype)} (F32, I32, F64 only)`,
+      );
     }
     if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new SafetensorsError(`tensor ${t.name}: shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`);
+      throw new SafetensorsError(
+        `tensor ${t.name}: shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`,
+      );
     }
     const n = shapeSize(t.shape);
     if (t.data.length !== n) {
-      throw new SafetensorsError(`tensor ${t.name}: ${t.data.length} values given for shape ${fmtShape(t.shape)} (${n} elements)`);
+      throw new SafetensorsError(
+        `tensor ${t.name}: ${t.data.length} values given for shape ${fmtShape(t.shape)} (${n} elements)`,
+      );
     }
     const size = n * DTYPE_BYTES[t.dtype];
     headerEntries.push([t.name, { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + size] }]);
@@ -326,8 +397,10 @@ export function writeSafetensors(tensors: readonly TensorToWrite[], metadata: Re
     const n = t.data.length;
     const d = t.data;
     // Fast path: a typed array of the matching type is copied as bytes.
-    const same = (t.dtype === 'F32' && d instanceof Float32Array) || (t.dtype === 'F64' && d instanceof Float64Array)
-      || (t.dtype === 'I32' && d instanceof Int32Array);
+    const same =
+      (t.dtype === 'F32' && d instanceof Float32Array) ||
+      (t.dtype === 'F64' && d instanceof Float64Array) ||
+      (t.dtype === 'I32' && d instanceof Int32Array);
     if (same && LITTLE_ENDIAN) {
       out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
       pos += d.byteLength;

@@ -44,7 +44,11 @@ export class Sampler {
     const cacheBytes = nHead * blockSize * (nEmbd / nHead) * 4; // [NH, blockSize, HS]
     for (let i = 0; i < 2 * nLayer; i++)
       this.caches.push(
-        model.ctx.device.createBuffer({ label: `kv-cache.${i}`, size: cacheBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST }),
+        model.ctx.device.createBuffer({
+          label: `kv-cache.${i}`,
+          size: cacheBytes,
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+        }),
       );
     this.prefill = this.build(blockSize, pool);
     this.step = this.build(1, pool);
@@ -67,7 +71,13 @@ export class Sampler {
       pos,
     };
     const logits = this.model.forward(graph, idx, state);
-    const plan = new Plan(this.model.ctx, graph, { store: this.model.store, retain: [logits], pool, external, label: `decode.T${T}` });
+    const plan = new Plan(this.model.ctx, graph, {
+      store: this.model.store,
+      retain: [logits],
+      pool,
+      external,
+      label: `decode.T${T}`,
+    });
     return { plan, idx, pos, logits };
   }
 
@@ -88,7 +98,9 @@ export class Sampler {
   async generate(prompt: readonly number[], options: SampleOptions): Promise<number[]> {
     if (prompt.length === 0) throw new Error('generate: the prompt needs at least one token');
     const { blockSize, vocabSize } = this.model.config;
-    for (const t of prompt) if (!Number.isInteger(t) || t < 0 || t >= vocabSize) throw new Error(`generate: token ${t} is outside the vocabulary (0..${vocabSize - 1})`);
+    for (const t of prompt)
+      if (!Number.isInteger(t) || t < 0 || t >= vocabSize)
+        throw new Error(`generate: token ${t} is outside the vocabulary (0..${vocabSize - 1})`);
     const random = rng(options.seed ?? 1);
     const seq = [...prompt];
     const out: number[] = [];
@@ -120,7 +132,11 @@ export class Sampler {
 }
 
 /** Chooses the next token: greedy when temperature is 0, else temperature, top-k, top-p sampling. */
-export function pickToken(logits: Float32Array, options: Pick<SampleOptions, 'temperature' | 'topK' | 'topP'>, random: Random): number {
+export function pickToken(
+  logits: Float32Array,
+  options: Pick<SampleOptions, 'temperature' | 'topK' | 'topP'>,
+  random: Random,
+): number {
   const temperature = options.temperature ?? 1;
   if (temperature <= 0) {
     let best = 0;

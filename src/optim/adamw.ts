@@ -81,9 +81,11 @@ export class AdamW {
   ) {
     this.options = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClip: 1.0, ...options };
     const { beta1, beta2, gradClip } = this.options;
-    if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) throw new Error(`AdamW: betas must be in [0, 1), got (${beta1}, ${beta2})`);
+    if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1))
+      throw new Error(`AdamW: betas must be in [0, 1), got (${beta1}, ${beta2})`);
     if (!(gradClip >= 0)) throw new Error(`AdamW: gradClip must be >= 0 (0 or Infinity disables), got ${gradClip}`);
-    if (store.length % 4 !== 0 || store.decayEnd % 4 !== 0) throw new Error('AdamW: arena length and decayEnd must be multiples of 4');
+    if (store.length % 4 !== 0 || store.decayEnd % 4 !== 0)
+      throw new Error('AdamW: arena length and decayEnd must be multiples of 4');
     const device = ctx.device;
     this.n4 = store.length / 4;
     this.numPartials = Math.ceil(this.n4 / (WG * NORM_VPT));
@@ -92,8 +94,16 @@ export class AdamW {
       final: ctx.pipelines.get('adamw', source, 'grad_norm_final', ADAMW_SIZES),
       update: ctx.pipelines.get('adamw', source, 'adamw_update', ADAMW_SIZES),
     };
-    this.normBuffer = device.createBuffer({ label: 'adamw.norm', size: NORM_RECORD_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    this.partials = device.createBuffer({ label: 'adamw.partials', size: this.numPartials * 4, usage: GPUBufferUsage.STORAGE });
+    this.normBuffer = device.createBuffer({
+      label: 'adamw.norm',
+      size: NORM_RECORD_BYTES,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    this.partials = device.createBuffer({
+      label: 'adamw.partials',
+      size: this.numPartials * 4,
+      usage: GPUBufferUsage.STORAGE,
+    });
     const param = store.arena('param');
     const grad = store.arena('grad');
     const m = store.arena('adamM');
@@ -102,10 +112,17 @@ export class AdamW {
       device.createBindGroup({
         label,
         layout: pipeline.getBindGroupLayout(0),
-        entries: [{ binding: 0, resource: { buffer: uniforms } }, ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer } }))],
+        entries: [
+          { binding: 0, resource: { buffer: uniforms } },
+          ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer } })),
+        ],
       });
     for (let k = 0; k < Math.max(1, ringSize); k++) {
-      const uniforms = device.createBuffer({ label: `adamw.uniforms.${k}`, size: 64, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      const uniforms = device.createBuffer({
+        label: `adamw.uniforms.${k}`,
+        size: 64,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      });
       this.slots.push({
         uniforms,
         partial: bind(this.pipelines.partial, uniforms, [grad, this.partials], 'adamw.grad_norm_partial'),
@@ -124,8 +141,13 @@ export class AdamW {
    * Records one clip + AdamW step (one compute pass) and writes its uniforms to the queue. At most
    * `ringSize` steps may be recorded before the command buffer is submitted.
    */
-  encodeStep(encoder: GPUCommandEncoder, { lr = this.options.lr, step = this.stepCount + 1 }: AdamWStepOptions = {}, timestampWrites?: GPUComputePassTimestampWrites): void {
-    if (!Number.isInteger(step) || step < 1) throw new Error(`AdamW: step must be a positive integer (Adam counts from 1), got ${step}`);
+  encodeStep(
+    encoder: GPUCommandEncoder,
+    { lr = this.options.lr, step = this.stepCount + 1 }: AdamWStepOptions = {},
+    timestampWrites?: GPUComputePassTimestampWrites,
+  ): void {
+    if (!Number.isInteger(step) || step < 1)
+      throw new Error(`AdamW: step must be a positive integer (Adam counts from 1), got ${step}`);
     if (!Number.isFinite(lr) || lr < 0) throw new Error(`AdamW: bad learning rate ${lr}`);
     const { beta1, beta2, eps, weightDecay, gradClip } = this.options;
     // Bias corrections in float64 like torch's Python scalars, rounded once to f32.

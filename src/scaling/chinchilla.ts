@@ -133,7 +133,8 @@ export interface IsoFlopCurve {
  * nPoints is odd), each with D = C/(6N). The grid's lowest point is marked with minIndex.
  */
 export function isoFlopCurve(C: number, fit: ChinchillaFit, nPoints = 41, range = 10): IsoFlopCurve {
-  if (!Number.isInteger(nPoints) || nPoints < 2) throw new RangeError(`nPoints must be an integer >= 2 (got ${nPoints})`);
+  if (!Number.isInteger(nPoints) || nPoints < 2)
+    throw new RangeError(`nPoints must be an integer >= 2 (got ${nPoints})`);
   if (!(range > 1)) throw new RangeError(`range must be > 1 (got ${range})`);
   const optimum = computeOptimal(fit, C);
   const logLo = Math.log(optimum.N / range);
@@ -150,5 +151,6 @@ export function isoFlopCurve(C: number, fit: ChinchillaFit, nPoints = 41, range 
 }
 
 export function assertPositive(what: string, value: number): void {
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${what} must be a positive finite number (got ${value})`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new RangeError(`${what} must be a positive finite number (got ${value})`);
 }

@@ -41,7 +41,8 @@ export function fitParabola(points: readonly SweepPoint[]): ParabolaFit {
     }
   }
   const xs = points.map((p) => Math.log(p.N));
-  if (new Set(xs).size < 3) throw new FitError(`a parabola needs at least three distinct model sizes (got ${new Set(xs).size})`);
+  if (new Set(xs).size < 3)
+    throw new FitError(`a parabola needs at least three distinct model sizes (got ${new Set(xs).size})`);
   // Centering x keeps the normal equations well conditioned (ln N is ~15-20, x² ~400).
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
   const us = xs.map((x) => x - mean);

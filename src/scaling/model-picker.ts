@@ -96,7 +96,8 @@ export function pickModel(
   let best = nearest;
   for (const m of candidates) {
     if (logError(m) > slack) continue;
-    const better = aspectError(m) < aspectError(best) || (aspectError(m) === aspectError(best) && logError(m) < logError(best));
+    const better =
+      aspectError(m) < aspectError(best) || (aspectError(m) === aspectError(best) && logError(m) < logError(best));
     if (better) best = m;
   }
   return best;
@@ -206,5 +207,6 @@ export function planCaveats(plan: TrainingPlan, fit: ChinchillaFit): PlanCaveats
 }
 
 function assertPositiveInteger(what: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${what} must be a positive integer (got ${value})`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new RangeError(`${what} must be a positive integer (got ${value})`);
 }

@@ -34,7 +34,13 @@ function escapeRegExp(s: string): string {
  */
 export function splitSpecial(text: string, specialTokens: readonly string[]): Piece[] {
   if (specialTokens.length === 0) return text ? [{ special: false, text }] : [];
-  const pattern = new RegExp([...specialTokens].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+  const pattern = new RegExp(
+    [...specialTokens]
+      .sort((a, b) => b.length - a.length)
+      .map(escapeRegExp)
+      .join('|'),
+    'g',
+  );
   const pieces: Piece[] = [];
   let last = 0;
   for (const m of text.matchAll(pattern)) {

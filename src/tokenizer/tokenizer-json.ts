@@ -28,7 +28,9 @@ function checkModel(model: JsonObject): void {
   for (const key of ['continuing_subword_prefix', 'end_of_word_suffix']) {
     const v = model[key];
     if (v !== undefined && v !== null && v !== '') {
-      throw new TokenizerError(`model.${key} ${show(v)} is not supported; GPT Garden needs a byte-level BPE without one`);
+      throw new TokenizerError(
+        `model.${key} ${show(v)} is not supported; GPT Garden needs a byte-level BPE without one`,
+      );
     }
   }
   if (model.ignore_merges === true) {
@@ -43,13 +45,17 @@ function checkNormalizer(normalizer: unknown): void {
   if (isObject(normalizer) && normalizer.type === 'Sequence' && Array.isArray(normalizer.normalizers)) {
     if (normalizer.normalizers.length === 0) return;
   }
-  throw new TokenizerError(`normalizer ${typeName(normalizer)} is not supported: GPT Garden's byte-level BPE encodes the raw text`);
+  throw new TokenizerError(
+    `normalizer ${typeName(normalizer)} is not supported: GPT Garden's byte-level BPE encodes the raw text`,
+  );
 }
 
 /** Checks the pre-tokenizer is GPT-2's (ByteLevel with its regex) and returns add_prefix_space. */
 function readPreTokenizer(pre: unknown): boolean {
   const refuse = (what: string) =>
-    new TokenizerError(`pre_tokenizer ${what} is not supported; GPT Garden needs a byte-level BPE (pre_tokenizer ByteLevel)`);
+    new TokenizerError(
+      `pre_tokenizer ${what} is not supported; GPT Garden needs a byte-level BPE (pre_tokenizer ByteLevel)`,
+    );
   if (!isObject(pre)) throw refuse(show(pre ?? null));
   if (pre.type === 'ByteLevel') {
     if (pre.use_regex === false) throw refuse('ByteLevel with use_regex false (no GPT-2 split)');
@@ -61,9 +67,19 @@ function readPreTokenizer(pre: unknown): boolean {
     if (items.length === 1 && isObject(first) && first.type === 'ByteLevel') return readPreTokenizer(first);
     // The same split spelled out: GPT-2's regex, then ByteLevel without its own regex.
     const gpt2Split =
-      isObject(first) && first.type === 'Split' && isObject(first.pattern) && first.pattern.Regex === GPT2_PATTERN &&
-      first.behavior === 'Isolated' && first.invert !== true;
-    if (items.length === 2 && gpt2Split && isObject(second) && second.type === 'ByteLevel' && second.use_regex === false) {
+      isObject(first) &&
+      first.type === 'Split' &&
+      isObject(first.pattern) &&
+      first.pattern.Regex === GPT2_PATTERN &&
+      first.behavior === 'Isolated' &&
+      first.invert !== true;
+    if (
+      items.length === 2 &&
+      gpt2Split &&
+      isObject(second) &&
+      second.type === 'ByteLevel' &&
+      second.use_regex === false
+    ) {
       // ByteLevel would add its prefix space to every split word there, unlike the plain form.
       if (second.add_prefix_space === true) throw refuse('Sequence [Split, ByteLevel] with add_prefix_space true');
       return false;
@@ -109,14 +125,20 @@ function readAddedTokens(added: unknown, vocab: Map<string, number>): { content:
   if (added === undefined || added === null) return [];
   if (!Array.isArray(added)) throw new TokenizerError('added_tokens must be an array');
   return added.map((token: unknown, i) => {
-    if (!isObject(token) || typeof token.content !== 'string' || !Number.isInteger(token.id) || (token.id as number) < 0) {
+    if (
+      !isObject(token) ||
+      typeof token.content !== 'string' ||
+      !Number.isInteger(token.id) ||
+      (token.id as number) < 0
+    ) {
       throw new TokenizerError(`added_tokens[${i}] needs a string "content" and a non-negative integer "id"`);
     }
     const { content } = token;
     const id = token.id as number;
     const known = vocab.get(content);
     if (known === undefined) vocab.set(content, id);
-    else if (known !== id) throw new TokenizerError(`added token ${show(content)} has id ${id} but model.vocab gives it id ${known}`);
+    else if (known !== id)
+      throw new TokenizerError(`added token ${show(content)} has id ${id} but model.vocab gives it id ${known}`);
     return { content, id };
   });
 }
@@ -187,7 +209,13 @@ export function toTokenizerJson(model: BpeModel): string {
     added_tokens: [...model.specialTokens]
       .sort((a, b) => a.id - b.id)
       .map(({ content, id }) => ({
-        id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+        id,
+        content,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
       })),
     normalizer: null,
     pre_tokenizer: byteLevel(model.addPrefixSpace === true, true),
@@ -209,6 +237,9 @@ export function toTokenizerJson(model: BpeModel): string {
   // A JS object would put integer-like keys ("0", "12") first, so the vocab is written by hand in
   // id order. Inside JSON strings every quote is escaped, so this text only occurs as the key.
   const entries = [...model.vocab].sort((a, b) => a[1] - b[1]);
-  const vocab = entries.length === 0 ? '{}' : `{\n${entries.map(([t, id]) => `      ${JSON.stringify(t)}: ${id}`).join(',\n')}\n    }`;
+  const vocab =
+    entries.length === 0
+      ? '{}'
+      : `{\n${entries.map(([t, id]) => `      ${JSON.stringify(t)}: ${id}`).join(',\n')}\n    }`;
   return JSON.stringify(doc, null, 2).replace('"vocab": {}', () => `"vocab": ${vocab}`);
 }

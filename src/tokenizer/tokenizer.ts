@@ -172,7 +172,9 @@ export class Tokenizer {
       const lookup = (token: string): number => {
         const id = this.vocab.get(token);
         if (id === undefined) {
-          throw new TokenizerError(`merge ${rank} (${quote(left)} ${quote(right)}): ${quote(token)} is not in the vocab`);
+          throw new TokenizerError(
+            `merge ${rank} (${quote(left)} ${quote(right)}): ${quote(token)} is not in the vocab`,
+          );
         }
         return id;
       };

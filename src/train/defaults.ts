@@ -96,7 +96,10 @@ export const F32_BYTES = 4;
  * f32, 2 with f16 activations). Checked against the engine's real allocation on a tiny model
  * (tests/gpu-estimate.test.ts), so the formula follows what the engine allocates.
  */
-export function gpuBytesTerms(settings: Pick<RunSettings, 'model' | 'batchSize'>, bytesPerActivation = F32_BYTES): GpuBytesTerms {
+export function gpuBytesTerms(
+  settings: Pick<RunSettings, 'model' | 'batchSize'>,
+  bytesPerActivation = F32_BYTES,
+): GpuBytesTerms {
   const { vocabSize: V, blockSize: T, nLayer: L, nHead: NH, nEmbd: C } = settings.model;
   const tokens = settings.batchSize * T;
   const params = paramCount(settings.model);
@@ -107,7 +110,10 @@ export function gpuBytesTerms(settings: Pick<RunSettings, 'model' | 'batchSize'>
 }
 
 /** gpuBytesTerms' total: what the Train form shows and the memory check compares. */
-export function estimateGpuBytes(settings: Pick<RunSettings, 'model' | 'batchSize'>, bytesPerActivation = F32_BYTES): number {
+export function estimateGpuBytes(
+  settings: Pick<RunSettings, 'model' | 'batchSize'>,
+  bytesPerActivation = F32_BYTES,
+): number {
   return gpuBytesTerms(settings, bytesPerActivation).total;
 }
 
@@ -152,8 +158,15 @@ const MODEL_WORDS: [SettingsField & keyof SuggestedSettings['model'], string][] 
   ['vocabSize', 'vocabulary'],
 ];
 
-function wholeNumber(problems: SettingsProblem[], field: SettingsField, what: string, value: number, min: number): void {
-  if (!Number.isInteger(value) || value < min) problems.push({ field, message: `The ${what} must be a whole number of at least ${min} (it is ${value}).` });
+function wholeNumber(
+  problems: SettingsProblem[],
+  field: SettingsField,
+  what: string,
+  value: number,
+  min: number,
+): void {
+  if (!Number.isInteger(value) || value < min)
+    problems.push({ field, message: `The ${what} must be a whole number of at least ${min} (it is ${value}).` });
 }
 
 /** The head size the attention kernels support (width ÷ heads). */
@@ -164,14 +177,24 @@ const MAX_HEAD_SIZE = 128;
  * own consistency is checked), each with the field to change. Empty when they are fine. These are
  * the checks every run must pass (the CLI and the worker run them too).
  */
-export function settingsFieldProblems(settings: SuggestedSettings, limits?: BufferLimits, options: { bytesPerActivation?: number } = {}): SettingsProblem[] {
+export function settingsFieldProblems(
+  settings: SuggestedSettings,
+  limits?: BufferLimits,
+  options: { bytesPerActivation?: number } = {},
+): SettingsProblem[] {
   const problems: SettingsProblem[] = [];
   for (const [field, what] of MODEL_WORDS) wholeNumber(problems, field, what, settings.model[field], 1);
   const { vocabSize: V, blockSize: T, nHead: NH, nEmbd: C } = settings.model;
   if (problems.length === 0 && C % NH !== 0) {
-    problems.push({ field: 'nEmbd', message: `The width ${C} is not divisible by ${NH} heads: each head takes an equal share of the width, so use a multiple of ${NH}.` });
+    problems.push({
+      field: 'nEmbd',
+      message: `The width ${C} is not divisible by ${NH} heads: each head takes an equal share of the width, so use a multiple of ${NH}.`,
+    });
   } else if (problems.length === 0 && C / NH > MAX_HEAD_SIZE) {
-    problems.push({ field: 'nHead', message: `Each head would be ${C / NH} wide (width ÷ heads), above the supported ${MAX_HEAD_SIZE}: use at least ${Math.ceil(C / MAX_HEAD_SIZE)} heads, or a narrower width.` });
+    problems.push({
+      field: 'nHead',
+      message: `Each head would be ${C / NH} wide (width ÷ heads), above the supported ${MAX_HEAD_SIZE}: use at least ${Math.ceil(C / MAX_HEAD_SIZE)} heads, or a narrower width.`,
+    });
   }
   wholeNumber(problems, 'batchSize', 'batch size', settings.batchSize, 1);
   wholeNumber(problems, 'accumSteps', 'number of accumulation steps', settings.accumSteps, 1);
@@ -180,16 +203,37 @@ export function settingsFieldProblems(settings: SuggestedSettings, limits?: Buff
   wholeNumber(problems, 'evalBatches', 'number of evaluation batches', settings.evalBatches, 0);
   wholeNumber(problems, 'checkpointEvery', 'checkpoint interval', settings.checkpointEvery, 1);
   wholeNumber(problems, 'warmupSteps', 'number of warmup steps', settings.lr.warmupSteps, 0);
-  if (!Number.isInteger(settings.seed)) problems.push({ field: 'seed', message: `The seed must be a whole number (it is ${settings.seed}).` });
+  if (!Number.isInteger(settings.seed))
+    problems.push({ field: 'seed', message: `The seed must be a whole number (it is ${settings.seed}).` });
   const { maxLr, minLr } = settings.lr;
-  if (!(maxLr > 0 && Number.isFinite(maxLr))) problems.push({ field: 'maxLr', message: `The learning rate must be above 0 (it is ${maxLr}); 1e-3 is a good start for small models.` });
-  else if (!(minLr >= 0 && minLr <= maxLr)) problems.push({ field: 'minLr', message: `The final learning rate must be between 0 and the peak learning rate ${maxLr} (it is ${minLr}).` });
-  if (!(settings.weightDecay >= 0)) problems.push({ field: 'weightDecay', message: `The weight decay must be 0 or more (it is ${settings.weightDecay}).` });
-  if (!(settings.gradClip >= 0)) problems.push({ field: 'gradClip', message: `The gradient clip must be 0 (off) or more (it is ${settings.gradClip}).` });
+  if (!(maxLr > 0 && Number.isFinite(maxLr)))
+    problems.push({
+      field: 'maxLr',
+      message: `The learning rate must be above 0 (it is ${maxLr}); 1e-3 is a good start for small models.`,
+    });
+  else if (!(minLr >= 0 && minLr <= maxLr))
+    problems.push({
+      field: 'minLr',
+      message: `The final learning rate must be between 0 and the peak learning rate ${maxLr} (it is ${minLr}).`,
+    });
+  if (!(settings.weightDecay >= 0))
+    problems.push({
+      field: 'weightDecay',
+      message: `The weight decay must be 0 or more (it is ${settings.weightDecay}).`,
+    });
+  if (!(settings.gradClip >= 0))
+    problems.push({
+      field: 'gradClip',
+      message: `The gradient clip must be 0 (off) or more (it is ${settings.gradClip}).`,
+    });
   if (problems.length > 0) return problems;
 
   const B = settings.batchSize;
-  if (B * NH > MAX_GRID) problems.push({ field: 'batchSize', message: `Batch size ${B} × ${NH} heads is over the GPU's limit of ${MAX_GRID}: lower the batch size and raise the accumulation steps.` });
+  if (B * NH > MAX_GRID)
+    problems.push({
+      field: 'batchSize',
+      message: `Batch size ${B} × ${NH} heads is over the GPU's limit of ${MAX_GRID}: lower the batch size and raise the accumulation steps.`,
+    });
   if (!limits) return problems;
   const binding = limits.maxStorageBufferBindingSize;
   const logits = B * T * V * 4;
@@ -200,7 +244,11 @@ export function settingsFieldProblems(settings: SuggestedSettings, limits?: Buff
     });
   }
   const mlp = B * T * 4 * C * 4;
-  if (mlp > binding) problems.push({ field: 'batchSize', message: `The MLP activations of one micro-batch (${bytesText(mlp)}) are more than this GPU can bind at once (${bytesText(binding)}): lower the batch size or the block size.` });
+  if (mlp > binding)
+    problems.push({
+      field: 'batchSize',
+      message: `The MLP activations of one micro-batch (${bytesText(mlp)}) are more than this GPU can bind at once (${bytesText(binding)}): lower the batch size or the block size.`,
+    });
   const arena = paramCount(settings.model) * 4;
   if (arena > binding || arena > limits.maxBufferSize) {
     problems.push({
@@ -211,7 +259,10 @@ export function settingsFieldProblems(settings: SuggestedSettings, limits?: Buff
   const estimate = estimateGpuBytes(settings, options.bytesPerActivation);
   const budget = MEMORY_BUFFERS * limits.maxBufferSize;
   if (estimate > budget) {
-    problems.push({ field: 'batchSize', message: `Training would need about ${bytesText(estimate)} of GPU memory, likely more than this GPU has (its largest buffer is ${bytesText(limits.maxBufferSize)}): use a smaller model or batch size.` });
+    problems.push({
+      field: 'batchSize',
+      message: `Training would need about ${bytesText(estimate)} of GPU memory, likely more than this GPU has (its largest buffer is ${bytesText(limits.maxBufferSize)}): use a smaller model or batch size.`,
+    });
   }
   return problems;
 }
@@ -245,7 +296,11 @@ export function longestPiece(data: WindowSource, split: 'train' | 'val'): number
  * sampler would refuse it only after the model is built). `data` is null when the dataset is not
  * known yet (the bundled corpus before its first tokenization).
  */
-export function formProblems(settings: SuggestedSettings, limits?: BufferLimits, data?: WindowSource | null): SettingsProblem[] {
+export function formProblems(
+  settings: SuggestedSettings,
+  limits?: BufferLimits,
+  data?: WindowSource | null,
+): SettingsProblem[] {
   const problems = settingsFieldProblems(settings, limits);
   const { warmupSteps } = settings.lr;
   const steps = settings.maxSteps;

@@ -136,15 +136,32 @@ export type Recovered = { ctx: GpuContext; trainer: Trainer; from: number } | { 
  * after a short wait, until one is built or the tries run out (`failed` then says so). A device
  * that is lost again while the model is built, or that cannot be had at all, costs a try too.
  */
-export async function recoverRun(host: RecoveryHost, budget: RecoveryBudget, lostAt: number, reason: string): Promise<Recovered> {
+export async function recoverRun(
+  host: RecoveryHost,
+  budget: RecoveryBudget,
+  lostAt: number,
+  reason: string,
+): Promise<Recovered> {
   for (;;) {
     const checkpoint = await host.latestCheckpoint();
     const from = checkpoint?.step ?? 0;
     const attempt = budget.next();
-    if (attempt === null) return { failed: `GPU device lost at step ${lostAt}${detail(reason)}. ${budget.tries} tries to continue on a new device within ${budget.window} failed.`, from };
+    if (attempt === null)
+      return {
+        failed: `GPU device lost at step ${lostAt}${detail(reason)}. ${budget.tries} tries to continue on a new device within ${budget.window} failed.`,
+        from,
+      };
     const { maxTries } = budget.policy;
-    const where = checkpoint ? `resuming from the checkpoint at step ${from}` : 'starting again from step 0 (no checkpoint yet)';
-    host.onRecovering({ lostAt, from, attempt, maxTries, message: `GPU device lost at step ${lostAt}: ${where} (try ${attempt} of ${maxTries})…` });
+    const where = checkpoint
+      ? `resuming from the checkpoint at step ${from}`
+      : 'starting again from step 0 (no checkpoint yet)';
+    host.onRecovering({
+      lostAt,
+      from,
+      attempt,
+      maxTries,
+      message: `GPU device lost at step ${lostAt}: ${where} (try ${attempt} of ${maxTries})…`,
+    });
     await delay(budget.policy.backoffMs(attempt));
     let ctx: GpuContext | undefined;
     try {

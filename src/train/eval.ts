@@ -42,7 +42,11 @@ export class EvalPlan {
     if (collected.length === 0) return new Float32Array(0);
     if (!this.losses || this.losses.size < collected.length * 4) {
       this.losses?.destroy();
-      this.losses = device.createBuffer({ label: 'eval-losses', size: collected.length * 4, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+      this.losses = device.createBuffer({
+        label: 'eval-losses',
+        size: collected.length * 4,
+        usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      });
     }
     const loss = this.plan.slice(this.loss);
     collected.forEach((batch, k) => {
@@ -54,7 +58,10 @@ export class EvalPlan {
       encoder.copyBufferToBuffer(loss.buffer, loss.offset, this.losses!, k * 4, 4);
       device.queue.submit([encoder.finish()]);
     });
-    const staging = device.createBuffer({ size: collected.length * 4, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    const staging = device.createBuffer({
+      size: collected.length * 4,
+      usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
+    });
     const encoder = device.createCommandEncoder();
     encoder.copyBufferToBuffer(this.losses, 0, staging, 0, collected.length * 4);
     device.queue.submit([encoder.finish()]);

@@ -10,7 +10,13 @@ import type { GPTConfig } from '../model/config';
 import { GPTModel } from '../model/gpt';
 import { checkWeightsFit, configFromHfJson } from '../model/hf';
 import { Sampler } from '../model/sample';
-import { parseSafetensors, tensorAsFloat32, tensorAsFloat64, tensorAsInt32, type SafetensorsFile } from '../model/safetensors';
+import {
+  parseSafetensors,
+  tensorAsFloat32,
+  tensorAsFloat64,
+  tensorAsInt32,
+  type SafetensorsFile,
+} from '../model/safetensors';
 import { maxAbsError as maxAbs, maxRelError as maxRel } from '../util/compare';
 import { TrainStep } from './step';
 
@@ -47,7 +53,11 @@ function need(file: SafetensorsFile, name: string, hint?: string) {
 }
 
 /** The fixture's model, bounded by the file's size (and the device's largest buffer when known). */
-export function fixtureConfig(file: SafetensorsFile, fileBytes: number, maxBufferSize?: number): GPTConfig & { batchSize: number } {
+export function fixtureConfig(
+  file: SafetensorsFile,
+  fileBytes: number,
+  maxBufferSize?: number,
+): GPTConfig & { batchSize: number } {
   const raw = file.metadata.config;
   if (!raw) throw new Error('fixture has no "config" in its __metadata__');
   let c: Record<string, unknown>;
@@ -62,29 +72,52 @@ export function fixtureConfig(file: SafetensorsFile, fileBytes: number, maxBuffe
     if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`fixture config ${k} is ${v}, expected a positive integer`);
     return v;
   };
-  const dims = { vocabSize: num('vocab_size'), blockSize: num('block_size'), nLayer: num('n_layer'), nHead: num('n_head'), nEmbd: num('n_embd') };
+  const dims = {
+    vocabSize: num('vocab_size'),
+    blockSize: num('block_size'),
+    nLayer: num('n_layer'),
+    nHead: num('n_head'),
+    nEmbd: num('n_embd'),
+  };
   try {
     // Same bounds as config.json, and the weights must fit in this file: before any model is made.
-    configFromHfJson({ vocab_size: dims.vocabSize, n_positions: dims.blockSize, n_layer: dims.nLayer, n_head: dims.nHead, n_embd: dims.nEmbd });
+    configFromHfJson({
+      vocab_size: dims.vocabSize,
+      n_positions: dims.blockSize,
+      n_layer: dims.nLayer,
+      n_head: dims.nHead,
+      n_embd: dims.nEmbd,
+    });
     checkWeightsFit(dims, fileBytes, 'the fixture', maxBufferSize);
   } catch (error) {
-    throw new Error(`fixture config: ${error instanceof Error ? error.message.replace(/^config /, '') : String(error)}`, { cause: error });
+    throw new Error(
+      `fixture config: ${error instanceof Error ? error.message.replace(/^config /, '') : String(error)}`,
+      { cause: error },
+    );
   }
   return { ...dims, batchSize: num('batch_size') };
 }
 
 function weights(file: SafetensorsFile, prefix: string): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
-  for (const [name, t] of file.tensors) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), tensorAsFloat32(t));
+  for (const [name, t] of file.tensors)
+    if (name.startsWith(prefix)) out.set(name.slice(prefix.length), tensorAsFloat32(t));
   return out;
 }
 
 export async function checkFixture(ctx: GpuContext, bytes: Uint8Array): Promise<FixtureReport> {
   const file = parseSafetensors(bytes);
   const config = fixtureConfig(file, bytes.byteLength, ctx.device.limits.maxBufferSize);
-  const optimizer = JSON.parse(file.metadata.optimizer ?? '{}') as { lr?: number; betas?: number[]; eps?: number; weight_decay?: number; grad_clip_global_norm?: number };
+  const optimizer = JSON.parse(file.metadata.optimizer ?? '{}') as {
+    lr?: number;
+    betas?: number[];
+    eps?: number;
+    weight_decay?: number;
+    grad_clip_global_norm?: number;
+  };
   const rows: FixtureRow[] = [];
-  const row = (quantity: string, error: number, tolerance: number, elements = 1) => rows.push({ quantity, error, tolerance, elements, ok: error <= tolerance });
+  const row = (quantity: string, error: number, tolerance: number, elements = 1) =>
+    rows.push({ quantity, error, tolerance, elements, ok: error <= tolerance });
 
   const model = new GPTModel(ctx, config);
   const pool = new BufferPool(ctx.device);
@@ -104,7 +137,10 @@ export async function checkFixture(ctx: GpuContext, bytes: Uint8Array): Promise<
       },
       { pool, retainLogits: true },
     );
-    const batch = (n: number) => ({ idx: tensorAsInt32(need(file, `batch${n}.idx`)), targets: tensorAsInt32(need(file, `batch${n}.targets`)) });
+    const batch = (n: number) => ({
+      idx: tensorAsInt32(need(file, `batch${n}.idx`)),
+      targets: tensorAsInt32(need(file, `batch${n}.targets`)),
+    });
     const lr = optimizer.lr ?? 1e-2;
 
     // Step 1: forward + backward at the initial weights.
@@ -122,13 +158,21 @@ export async function checkFixture(ctx: GpuContext, bytes: Uint8Array): Promise<
       if (e >= worstGrad) [worstGrad, worstName] = [e, name];
     }
     row(`grad.* (worst: ${worstName})`, worstGrad, TOL.grad, gradElements);
-    row('step1.grad_norm', maxRel([await step.optimizerStep(lr)], tensorAsFloat64(need(file, 'step1.grad_norm'))), TOL.gradNorm);
+    row(
+      'step1.grad_norm',
+      maxRel([await step.optimizerStep(lr)], tensorAsFloat64(need(file, 'step1.grad_norm'))),
+      TOL.gradNorm,
+    );
     weightRow(row, await model.exportWeights(), file, 'step1.param.');
 
     // Step 2: the updated weights on batch 2.
     const loss2 = await step.forwardBackward([batch(2)]);
     row('step2.loss', maxRel([loss2], tensorAsFloat64(need(file, 'step2.loss'))), TOL.loss);
-    row('step2.grad_norm', maxRel([await step.optimizerStep(lr)], tensorAsFloat64(need(file, 'step2.grad_norm'))), TOL.gradNorm);
+    row(
+      'step2.grad_norm',
+      maxRel([await step.optimizerStep(lr)], tensorAsFloat64(need(file, 'step2.grad_norm'))),
+      TOL.gradNorm,
+    );
     weightRow(row, await model.exportWeights(), file, 'step2.param.');
     step.destroy();
 
@@ -138,7 +182,10 @@ export async function checkFixture(ctx: GpuContext, bytes: Uint8Array): Promise<
       model.loadWeights(prefix === 'gen' ? weights(file, 'param.') : weights(file, 'gen10.param.'));
       const expected = tensorAsInt32(need(file, `${prefix}.greedy`));
       const sampler = new Sampler(model, pool);
-      const got = await sampler.generate([...tensorAsInt32(need(file, `${prefix}.prompt`))], { maxNewTokens: expected.length, temperature: 0 });
+      const got = await sampler.generate([...tensorAsInt32(need(file, `${prefix}.prompt`))], {
+        maxNewTokens: expected.length,
+        temperature: 0,
+      });
       sampler.destroy();
       let mismatches = 0;
       expected.forEach((t, i) => (mismatches += got[i] === t ? 0 : 1));
@@ -167,25 +214,41 @@ function weightRow(
   let elements = 0;
   for (const [name, w] of weights) {
     const ref = tensorAsFloat64(need(file, prefix + name));
-    const torch = tensorAsFloat64(need(file, `torch32.${prefix}${name}`, 'regenerate the fixture with scripts/fixtures/make_fixtures.py'));
+    const torch = tensorAsFloat64(
+      need(file, `torch32.${prefix}${name}`, 'regenerate the fixture with scripts/fixtures/make_fixtures.py'),
+    );
     const error = maxAbs(w, ref);
     torch32 = Math.max(torch32, maxAbs(torch, ref));
     elements += w.length;
     if (!(error <= engine.error)) engine = { name, error: Number.isNaN(error) ? Infinity : error };
   }
   const tolerance = WEIGHTS_VS_TORCH32.factor * torch32 + WEIGHTS_VS_TORCH32.floor;
-  row(`${prefix}* (worst: ${engine.name}; PyTorch f32 reaches ${torch32.toExponential(1)})`, engine.error, tolerance, elements);
+  row(
+    `${prefix}* (worst: ${engine.name}; PyTorch f32 reaches ${torch32.toExponential(1)})`,
+    engine.error,
+    tolerance,
+    elements,
+  );
 }
 
 export function formatReport(report: FixtureReport): string {
   const c = report.config;
   const lines = [`model: V=${c.vocabSize} T=${c.blockSize} L=${c.nLayer} NH=${c.nHead} C=${c.nEmbd} B=${c.batchSize}`];
   const width = Math.max(...report.rows.map((r) => r.quantity.length));
-  lines.push(`${'quantity'.padEnd(width)}  ${'elements'.padStart(8)}  ${'max error'.padStart(10)}  ${'tolerance'.padStart(9)}  result`);
+  lines.push(
+    `${'quantity'.padEnd(width)}  ${'elements'.padStart(8)}  ${'max error'.padStart(10)}  ${'tolerance'.padStart(9)}  result`,
+  );
   for (const r of report.rows) {
-    const cells = [r.quantity.padEnd(width), String(r.elements).padStart(8), r.error.toExponential(2).padStart(10), r.tolerance.toExponential(1).padStart(9)];
+    const cells = [
+      r.quantity.padEnd(width),
+      String(r.elements).padStart(8),
+      r.error.toExponential(2).padStart(10),
+      r.tolerance.toExponential(1).padStart(9),
+    ];
     lines.push(`${cells.join('  ')}  ${r.ok ? 'ok' : 'FAIL'}`);
   }
-  lines.push(report.ok ? 'all quantities within float32 tolerance' : 'FAILED: some quantities exceed float32 tolerance');
+  lines.push(
+    report.ok ? 'all quantities within float32 tolerance' : 'FAILED: some quantities exceed float32 tolerance',
+  );
   return lines.join('\n');
 }

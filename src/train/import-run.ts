@@ -36,9 +36,15 @@ function pick(files: { name: string; bytes: Uint8Array }[]): Record<(typeof REQU
   const byName = new Map(files.map((f) => [f.name.split('/').pop()!, f.bytes]));
   const missing = REQUIRED.filter((name) => !byName.has(name));
   if (missing.length > 0) {
-    throw new DataError('format', `a Hugging Face model folder needs ${REQUIRED.join(', ')}; missing: ${missing.join(', ')}`);
+    throw new DataError(
+      'format',
+      `a Hugging Face model folder needs ${REQUIRED.join(', ')}; missing: ${missing.join(', ')}`,
+    );
   }
-  return Object.fromEntries(REQUIRED.map((name) => [name, byName.get(name)!])) as Record<(typeof REQUIRED)[number], Uint8Array>;
+  return Object.fromEntries(REQUIRED.map((name) => [name, byName.get(name)!])) as Record<
+    (typeof REQUIRED)[number],
+    Uint8Array
+  >;
 }
 
 function readConfig(bytes: Uint8Array): GPTConfig {
@@ -59,7 +65,8 @@ function readWeights(bytes: Uint8Array, config: GPTConfig): Uint8Array {
     throw new DataError('format', `model.safetensors: ${messageOf(error)}`);
   }
   // Not finite weights would sample nothing but NaN: say so now.
-  if (!arena.every(Number.isFinite)) throw new DataError('format', 'model.safetensors: some weights are NaN or infinite');
+  if (!arena.every(Number.isFinite))
+    throw new DataError('format', 'model.safetensors: some weights are NaN or infinite');
   return new Uint8Array(arena.buffer);
 }
 
@@ -93,7 +100,10 @@ export function importHfRun(files: { name: string; bytes: Uint8Array }[]): Impor
     throw new DataError('format', `tokenizer.json: ${messageOf(error)}`);
   }
   if (vocabSize > model.vocabSize) {
-    throw new DataError('format', `tokenizer.json has ${vocabSize} tokens but config.json's vocab_size is ${model.vocabSize}: they are not from the same model`);
+    throw new DataError(
+      'format',
+      `tokenizer.json has ${vocabSize} tokens but config.json's vocab_size is ${model.vocabSize}: they are not from the same model`,
+    );
   }
   const params = readWeights(picked['model.safetensors'], model);
   // Imported weights come without optimizer state: fresh AdamW moments.
@@ -102,7 +112,16 @@ export function importHfRun(files: { name: string; bytes: Uint8Array }[]): Impor
     settings: { ...suggestSettings({ isSoftware: true }), model, datasetId: '' },
     tokenizerJson,
     tokenizer: { vocabSize, fingerprint: fingerprint(tokenizerJson) },
-    checkpoint: { step: 0, adamStep: 0, samplerState: 0, tokens: 0, elapsedSeconds: 0, params, adamM: zeros, adamV: zeros.slice() },
+    checkpoint: {
+      step: 0,
+      adamStep: 0,
+      samplerState: 0,
+      tokens: 0,
+      elapsedSeconds: 0,
+      params,
+      adamM: zeros,
+      adamV: zeros.slice(),
+    },
   };
 }
 
@@ -146,17 +165,29 @@ function keyOf(parts: [name: string, bytes: Uint8Array][]): string {
  * the same model. A run directory: the bytes of its weights, tokenizer and optimizer state.
  */
 export function importKey(files: { name: string; bytes: Uint8Array }[], imported?: ImportedRun): string {
-  if (imported) return keyOf([['weights', imported.checkpoint.params], ['tokenizer.json', new TextEncoder().encode(imported.tokenizerJson)]]);
+  if (imported)
+    return keyOf([
+      ['weights', imported.checkpoint.params],
+      ['tokenizer.json', new TextEncoder().encode(imported.tokenizerJson)],
+    ]);
   const byName = new Map(files.map((f) => [f.name.split('/').pop()!, f.bytes]));
   return keyOf(RUN_DIR_IDENTITY.filter((name) => byName.has(name)).map((name) => [name, byName.get(name)!]));
 }
 
 /** Refuses files already imported as a stored run, naming that run (given to `onExisting` first, to open it). */
-async function refuseDuplicate(runStore: RunStore, key: string, source: string, onExisting?: (run: RunSummary) => void): Promise<void> {
+async function refuseDuplicate(
+  runStore: RunStore,
+  key: string,
+  source: string,
+  onExisting?: (run: RunSummary) => void,
+): Promise<void> {
   const existing = (await runStore.list()).find((r) => r.importKey === key);
   if (existing) {
     onExisting?.(existing);
-    throw new DataError('config', `${source} is already imported as "${existing.name}": that run is shown instead of a copy (delete it in Runs in this browser to import it again)`);
+    throw new DataError(
+      'config',
+      `${source} is already imported as "${existing.name}": that run is shown instead of a copy (delete it in Runs in this browser to import it again)`,
+    );
   }
 }
 
@@ -185,7 +216,12 @@ export async function importRunFiles(
   const record = await runStore.create({ ...imported, name: `${nLayer}L ${nEmbd}w imported from ${source}` });
   const id = record.summary.id;
   try {
-    return await runStore.saveCheckpoint(id, imported.checkpoint, { steps: [], evals: [] }, { status: 'done', imported: source, importKey: key });
+    return await runStore.saveCheckpoint(
+      id,
+      imported.checkpoint,
+      { steps: [], evals: [] },
+      { status: 'done', imported: source, importKey: key },
+    );
   } catch (error) {
     await runStore.delete(id).catch(() => undefined); // a run without its weights is of no use
     throw error;

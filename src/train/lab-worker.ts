@@ -14,7 +14,14 @@ import { TokenizerError } from '../tokenizer/types';
 import { settingsProblems } from './defaults';
 import { importRunFiles } from './import-run';
 import { describeDevice } from './probe';
-import { dropTrainer, recoverRun, RecoveryBudget, runUntilLost, unlessLost, type RecoveryPolicy } from './device-recovery';
+import {
+  dropTrainer,
+  recoverRun,
+  RecoveryBudget,
+  runUntilLost,
+  unlessLost,
+  type RecoveryPolicy,
+} from './device-recovery';
 import { profileTrainingStep } from './profile-step';
 import { measureTrainingSpeed, speedProbeProblems, DEFAULT_SPEED_STEPS } from './speed-probe';
 import type { EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSummary, SampleRequest, StepPoint } from './protocol';
@@ -59,7 +66,10 @@ export function labErrorKind(error: unknown): LabErrorKind {
   return 'internal';
 }
 
-export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps): (message: LabRequest) => Promise<void> {
+export function createLabHandler(
+  post: (event: LabEvent) => void,
+  deps: LabDeps,
+): (message: LabRequest) => Promise<void> {
   const { shardStore, runStore } = deps;
   let ctx: GpuContext | null = null;
   let active: ActiveRun | null = null;
@@ -103,7 +113,11 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
    */
   function asStored(summary: RunSummary): RunSummary {
     if (summary.status !== 'running' || active?.runId === summary.id) return summary;
-    return { ...summary, status: 'paused', message: summary.message ?? 'interrupted: the page closed while it trained' };
+    return {
+      ...summary,
+      status: 'paused',
+      message: summary.message ?? 'interrupted: the page closed while it trained',
+    };
   }
 
   async function listRuns(): Promise<{ runs: RunSummary[]; damaged: DamagedRecord[] }> {
@@ -118,14 +132,27 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
   /** Builds the trainer, announces the run and trains until it ends, on a new device when one is lost. */
   async function train(record: RunRecord, resume: CheckpointData | undefined): Promise<void> {
     const { settings, id: runId } = record.summary;
-    const { manifest, tokenizer } = await loadRunTokenizer(shardStore, record.tokenizerJson, settings, record.summary.tokenizer.fingerprint);
+    const { manifest, tokenizer } = await loadRunTokenizer(
+      shardStore,
+      record.tokenizerJson,
+      settings,
+      record.summary.tokenizer.fingerprint,
+    );
     let gpu = await context();
     const problems = settingsProblems(settings, gpu.limits);
     if (problems.length) throw new DataError('config', problems.join(' '));
     stored.destroy();
     // The history up to the checkpoint; steps after it were lost with the page and are redone.
     const from = record.summary.checkpointStep;
-    const run: ActiveRun = { runId, trainer: undefined as unknown as Trainer, steps: [...record.steps], evals: [...record.evals], log: logUpTo(record.log ?? [], from), ended: false, session: 0 };
+    const run: ActiveRun = {
+      runId,
+      trainer: undefined as unknown as Trainer,
+      steps: [...record.steps],
+      evals: [...record.evals],
+      log: logUpTo(record.log ?? [], from),
+      ended: false,
+      session: 0,
+    };
     const lastStep = () => run.steps.at(-1)?.step ?? 0;
     // Each device gets its own trainer; a lost one's late events and saves are dropped.
     const build = (on: GpuContext, from: CheckpointData | undefined) => {
@@ -157,9 +184,18 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
         },
         saveCheckpoint: async (data) => {
           // Read back from a device that has just been lost, these bytes cannot be trusted.
-          if (!current() || on.isLost()) throw new Error('the GPU device was lost before this checkpoint could be saved');
+          if (!current() || on.isLost())
+            throw new Error('the GPU device was lost before this checkpoint could be saved');
           // The record's log ends with this checkpoint's line (its event follows once it is saved).
-          const log = [...run.log, { step: data.step, kind: 'checkpoint' as const, bytes: checkpointBytes(data), at: new Date().toISOString() }];
+          const log = [
+            ...run.log,
+            {
+              step: data.step,
+              kind: 'checkpoint' as const,
+              bytes: checkpointBytes(data),
+              at: new Date().toISOString(),
+            },
+          ];
           await runStore.saveCheckpoint(runId, data, { steps: [...run.steps], evals: [...run.evals], log });
         },
       });
@@ -171,10 +207,16 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
     lastRunId = runId;
     const budget = new RecoveryBudget(deps.recovery);
     const { batches, tokens } = first.validationSize;
-    const validation = batches > 0 ? `validation on ${tokens.toLocaleString('en-US')} tokens (${batches} batches)` : 'no validation';
+    const validation =
+      batches > 0 ? `validation on ${tokens.toLocaleString('en-US')} tokens (${batches} batches)` : 'no validation';
     // Shown with the history that follows.
     const at = new Date().toISOString();
-    appendLog(run.log, from > 0 ? { step: from, kind: 'resume', message: `step ${from}; ${validation}`, at } : { step: 0, kind: 'start', message: `${record.summary.name}; ${validation}`, at });
+    appendLog(
+      run.log,
+      from > 0
+        ? { step: from, kind: 'resume', message: `step ${from}; ${validation}`, at }
+        : { step: 0, kind: 'start', message: `${record.summary.name}; ${validation}`, at },
+    );
     try {
       post({ type: 'run', run: await runStore.updateSummary(runId, { status: 'running', message: undefined }) });
       post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals], log: [...run.log] });
@@ -182,26 +224,56 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
         const result = await runUntilLost(run.trainer, gpu, run.request);
         if ('outcome' in result) {
           run.ended = true;
-          if (result.outcome !== 'error') note(run, { step: lastStep(), kind: result.outcome === 'paused' ? 'pause' : result.outcome === 'stopped' ? 'stop' : 'done' });
-          await finishRun(runId, result.outcome === 'error' ? { status: 'error', message: run.nanMessage } : { status: result.outcome, message: undefined }, run.log);
+          if (result.outcome !== 'error')
+            note(run, {
+              step: lastStep(),
+              kind: result.outcome === 'paused' ? 'pause' : result.outcome === 'stopped' ? 'stop' : 'done',
+            });
+          await finishRun(
+            runId,
+            result.outcome === 'error'
+              ? { status: 'error', message: run.nanMessage }
+              : { status: result.outcome, message: undefined },
+            run.log,
+          );
           return;
         }
         const lostAt = run.steps.at(-1)?.step ?? 0;
         dropTrainer(run.trainer);
         // A pause or stop asked for: the checkpoint is where it would have ended anyway.
-        const next = run.request ? null : await recoverRun({
-          latestCheckpoint: () => runStore.latestCheckpoint(runId),
-          newContext: context,
-          build,
-          onRecovering: (notice) => {
-            run.steps = run.steps.filter((p) => p.step <= notice.from);
-            run.evals = run.evals.filter((p) => p.step <= notice.from);
-            run.log = logUpTo(run.log, notice.from);
-            appendLog(run.log, { step: notice.from, kind: 'device-lost', message: `at step ${notice.lostAt}; continuing from the checkpoint at step ${notice.from} (try ${notice.attempt} of ${notice.maxTries})`, at: new Date().toISOString() });
-            post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals], log: [...run.log] });
-            post({ type: 'device-recovering', runId, lostAtStep: notice.lostAt, fromStep: notice.from, attempt: notice.attempt, maxTries: notice.maxTries, message: notice.message });
-          },
-        }, budget, lostAt, result.lost);
+        const next = run.request
+          ? null
+          : await recoverRun(
+              {
+                latestCheckpoint: () => runStore.latestCheckpoint(runId),
+                newContext: context,
+                build,
+                onRecovering: (notice) => {
+                  run.steps = run.steps.filter((p) => p.step <= notice.from);
+                  run.evals = run.evals.filter((p) => p.step <= notice.from);
+                  run.log = logUpTo(run.log, notice.from);
+                  appendLog(run.log, {
+                    step: notice.from,
+                    kind: 'device-lost',
+                    message: `at step ${notice.lostAt}; continuing from the checkpoint at step ${notice.from} (try ${notice.attempt} of ${notice.maxTries})`,
+                    at: new Date().toISOString(),
+                  });
+                  post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals], log: [...run.log] });
+                  post({
+                    type: 'device-recovering',
+                    runId,
+                    lostAtStep: notice.lostAt,
+                    fromStep: notice.from,
+                    attempt: notice.attempt,
+                    maxTries: notice.maxTries,
+                    message: notice.message,
+                  });
+                },
+              },
+              budget,
+              lostAt,
+              result.lost,
+            );
         if (next && 'trainer' in next) {
           run.trainer = next.trainer;
           gpu = next.ctx;
@@ -215,9 +287,18 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           run.evals = run.evals.filter((p) => p.step <= from);
           run.log = logUpTo(run.log, from);
           const status = run.request === 'stop' ? 'stopped' : 'paused';
-          appendLog(run.log, { step: from, kind: 'device-lost', message: `at step ${lostAt}; ${status} at the checkpoint at step ${from}`, at: new Date().toISOString() });
+          appendLog(run.log, {
+            step: from,
+            kind: 'device-lost',
+            message: `at step ${lostAt}; ${status} at the checkpoint at step ${from}`,
+            at: new Date().toISOString(),
+          });
           post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals], log: [...run.log] });
-          await finishRun(runId, { status, message: `GPU device lost at step ${lostAt}; ${status} at the checkpoint at step ${from}` }, run.log);
+          await finishRun(
+            runId,
+            { status, message: `GPU device lost at step ${lostAt}; ${status} at the checkpoint at step ${from}` },
+            run.log,
+          );
           return;
         }
         const message = `${next.failed} ${from > 0 ? `The checkpoint at step ${from} is saved` : 'No checkpoint was saved yet'}: reload the page and resume the run.`;
@@ -263,7 +344,10 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           try {
             gpu = await context();
           } catch (error) {
-            const reason = error instanceof GpuError ? error.message : `requesting a WebGPU device failed (${messageOf(error)}): close other GPU-heavy tabs or restart the browser`;
+            const reason =
+              error instanceof GpuError
+                ? error.message
+                : `requesting a WebGPU device failed (${messageOf(error)}): close other GPU-heavy tabs or restart the browser`;
             post({ type: 'device', report: { ok: false, reason } });
             return;
           }
@@ -275,8 +359,17 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           const { settings, tokenizerJson } = message;
           const problems = settingsProblems(settings);
           if (problems.length) throw new DataError('config', problems.join(' '));
-          const { manifest, tokenizer, fingerprint: print } = await loadRunTokenizer(shardStore, tokenizerJson, settings);
-          const record = await runStore.create({ settings, tokenizerJson, tokenizer: { vocabSize: tokenizer.vocabSize, fingerprint: print }, name: message.name ?? `${settings.model.nLayer}L ${settings.model.nEmbd}w on ${manifest.name}` });
+          const {
+            manifest,
+            tokenizer,
+            fingerprint: print,
+          } = await loadRunTokenizer(shardStore, tokenizerJson, settings);
+          const record = await runStore.create({
+            settings,
+            tokenizerJson,
+            tokenizer: { vocabSize: tokenizer.vocabSize, fingerprint: print },
+            name: message.name ?? `${settings.model.nLayer}L ${settings.model.nEmbd}w on ${manifest.name}`,
+          });
           try {
             await train(record, undefined);
           } catch (error) {
@@ -289,10 +382,21 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
         case 'resume': {
           requireIdle();
           const record = await runStore.get(message.runId);
-          if (!record) throw new DataError('config', `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`);
-          if (record.summary.imported) throw new DataError('config', `"${record.summary.name}" was imported, not trained here: sample it, or download it to train it further`);
+          if (!record)
+            throw new DataError(
+              'config',
+              `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`,
+            );
+          if (record.summary.imported)
+            throw new DataError(
+              'config',
+              `"${record.summary.name}" was imported, not trained here: sample it, or download it to train it further`,
+            );
           // A run made elsewhere names its dataset by the id it had there: find the local copy.
-          await train(await locateDataset(runStore, shardStore, record), await runStore.latestCheckpoint(message.runId));
+          await train(
+            await locateDataset(runStore, shardStore, record),
+            await runStore.latestCheckpoint(message.runId),
+          );
           return;
         }
         case 'pause':
@@ -313,20 +417,41 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
           return;
         case 'load-run': {
           const record = await runStore.get(message.runId);
-          if (!record) throw new DataError('config', `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`);
+          if (!record)
+            throw new DataError(
+              'config',
+              `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`,
+            );
           const live = active?.runId === message.runId ? active : null;
           post({ type: 'run', run: asStored(record.summary), requestId: message.requestId });
-          post({ type: 'history', runId: message.runId, steps: [...(live?.steps ?? record.steps)], evals: [...(live?.evals ?? record.evals)], log: [...(live?.log ?? record.log ?? [])], requestId: message.requestId });
+          post({
+            type: 'history',
+            runId: message.runId,
+            steps: [...(live?.steps ?? record.steps)],
+            evals: [...(live?.evals ?? record.evals)],
+            log: [...(live?.log ?? record.log ?? [])],
+            requestId: message.requestId,
+          });
           return;
         }
         case 'run-tokenizer': {
           const record = await runStore.get(message.runId);
-          if (!record) throw new DataError('config', `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`);
-          post({ type: 'run-tokenizer', runId: message.runId, tokenizerJson: record.tokenizerJson, requestId: message.requestId });
+          if (!record)
+            throw new DataError(
+              'config',
+              `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`,
+            );
+          post({
+            type: 'run-tokenizer',
+            runId: message.runId,
+            tokenizerJson: record.tokenizerJson,
+            requestId: message.requestId,
+          });
           return;
         }
         case 'delete-run':
-          if (active?.runId === message.runId) throw new DataError('config', 'this run is training: stop it before deleting it');
+          if (active?.runId === message.runId)
+            throw new DataError('config', 'this run is training: stop it before deleting it');
           if (stored.holds(message.runId)) stored.destroy();
           await runStore.delete(message.runId);
           post({ type: 'runs', ...(await listRuns()), requestId: message.requestId });
@@ -334,31 +459,67 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
         case 'import-run': {
           // Files already imported: that run is the answer (the page opens it), then the error names it.
           const shown = (run: RunSummary) => post({ type: 'run', run: asStored(run), requestId: message.requestId });
-          post({ type: 'run', run: await importRunFiles(runStore, shardStore, message.files, message.source, shown), requestId: message.requestId });
+          post({
+            type: 'run',
+            run: await importRunFiles(runStore, shardStore, message.files, message.source, shown),
+            requestId: message.requestId,
+          });
           post({ type: 'runs', ...(await listRuns()), requestId: message.requestId });
           return;
         }
         case 'export-run':
-          if (message.full) post({ type: 'export', runId: message.runId, files: await exportRunDir(runStore, shardStore, message.runId), full: true, requestId: message.requestId });
-          else post({ type: 'export', runId: message.runId, files: await runStore.exportHf(message.runId), requestId: message.requestId });
+          if (message.full)
+            post({
+              type: 'export',
+              runId: message.runId,
+              files: await exportRunDir(runStore, shardStore, message.runId),
+              full: true,
+              requestId: message.requestId,
+            });
+          else
+            post({
+              type: 'export',
+              runId: message.runId,
+              files: await runStore.exportHf(message.runId),
+              requestId: message.requestId,
+            });
           return;
         case 'speed-probe': {
           // The GPU is busy with the run: a probe now would time both and slow the run down.
-          if (active) throw new DataError('config', 'a run is training: measure the speed when it has ended (pause or stop it first)');
+          if (active)
+            throw new DataError(
+              'config',
+              'a run is training: measure the speed when it has ended (pause or stop it first)',
+            );
           const steps = message.steps ?? DEFAULT_SPEED_STEPS;
           const gpu = await context();
           const problems = speedProbeProblems(message.model, message.batchSize, steps, gpu.limits);
           if (problems.length) throw new DataError('config', problems.join(' '));
           stored.destroy(); // free the sampling model's buffers for the probe's
           const speed = await measureTrainingSpeed(gpu, message.model, message.batchSize, steps);
-          post({ type: 'speed', model: message.model, tokensPerSecond: speed.tokensPerSecond, flopsPerSecond: speed.flopsPerSecond, requestId: message.requestId });
+          post({
+            type: 'speed',
+            model: message.model,
+            tokensPerSecond: speed.tokensPerSecond,
+            flopsPerSecond: speed.flopsPerSecond,
+            requestId: message.requestId,
+          });
           return;
         }
         case 'profile': {
-          if (active) throw new DataError('config', 'a run is training: profile a step when it has ended (pause or stop it first)');
+          if (active)
+            throw new DataError(
+              'config',
+              'a run is training: profile a step when it has ended (pause or stop it first)',
+            );
           const gpu = await context();
           stored.destroy(); // free the sampling model's buffers for the profiled one's
-          post({ type: 'profile', model: message.model, profile: await profileTrainingStep(gpu, message.model, message.batchSize), requestId: message.requestId });
+          post({
+            type: 'profile',
+            model: message.model,
+            profile: await profileTrainingStep(gpu, message.model, message.batchSize),
+            requestId: message.requestId,
+          });
           return;
         }
         default:
@@ -366,7 +527,10 @@ export function createLabHandler(post: (event: LabEvent) => void, deps: LabDeps)
       }
     } catch (error) {
       // The id goes back with the error, so only the store that asked takes it.
-      fail(error, { ...('runId' in message ? { runId: message.runId } : {}), ...('requestId' in message ? { requestId: message.requestId } : {}) });
+      fail(error, {
+        ...('runId' in message ? { runId: message.runId } : {}),
+        ...('requestId' in message ? { requestId: message.requestId } : {}),
+      });
     }
   };
 }
@@ -383,6 +547,10 @@ if (typeof WorkerGlobalScope !== 'undefined' && typeof self !== 'undefined') {
     const transfer = event.type === 'export' ? event.files.map((f) => f.bytes.buffer as ArrayBuffer) : [];
     scope.postMessage(event, transfer);
   };
-  const handle = createLabHandler(post, { createContext: createBrowserContext, shardStore: new IdbShardStore(), runStore: new RunStore() });
+  const handle = createLabHandler(post, {
+    createContext: createBrowserContext,
+    shardStore: new IdbShardStore(),
+    runStore: new RunStore(),
+  });
   scope.onmessage = (event) => void handle(event.data);
 }

@@ -26,7 +26,13 @@ function divisorsDescending(n: number): number[] {
 }
 
 /** The first problem tied to the micro-batch at B, or null when B fits (limits unknown: only the grid is checked). */
-function batchProblem(settings: SuggestedSettings, B: number, batch: number, limits: BufferLimits | undefined, options: ChooseOptions): SettingsProblem | null {
+function batchProblem(
+  settings: SuggestedSettings,
+  B: number,
+  batch: number,
+  limits: BufferLimits | undefined,
+  options: ChooseOptions,
+): SettingsProblem | null {
   const trial = { ...settings, batchSize: B, accumSteps: batch / B };
   return settingsFieldProblems(trial, limits, options).find((p) => p.field === 'batchSize') ?? null;
 }
@@ -37,21 +43,46 @@ function batchProblem(settings: SuggestedSettings, B: number, batch: number, lim
  * batch. Not ok when the batch is not a whole number, the micro-batch does not divide it, or not
  * even one sequence at a time fits (the problem says which limit).
  */
-export function chooseMicroBatch(settings: SuggestedSettings, batch: number, micro: MicroBatchSetting, limits?: BufferLimits, options: ChooseOptions = {}): MicroBatchChoice {
+export function chooseMicroBatch(
+  settings: SuggestedSettings,
+  batch: number,
+  micro: MicroBatchSetting,
+  limits?: BufferLimits,
+  options: ChooseOptions = {},
+): MicroBatchChoice {
   if (!Number.isSafeInteger(batch) || batch < 1) {
-    return { ok: false, batch, problem: { field: 'batchSize', message: `The batch must be a whole number of sequences, at least 1 (it is ${batch}).` } };
+    return {
+      ok: false,
+      batch,
+      problem: {
+        field: 'batchSize',
+        message: `The batch must be a whole number of sequences, at least 1 (it is ${batch}).`,
+      },
+    };
   }
   if (micro !== 'auto') {
     if (!Number.isSafeInteger(micro) || micro < 1 || batch % micro !== 0) {
-      return { ok: false, batch, problem: { field: 'batchSize', message: `The micro-batch ${micro} does not divide the batch of ${batch} into equal parts: use a divisor of ${batch}, or auto.` } };
+      return {
+        ok: false,
+        batch,
+        problem: {
+          field: 'batchSize',
+          message: `The micro-batch ${micro} does not divide the batch of ${batch} into equal parts: use a divisor of ${batch}, or auto.`,
+        },
+      };
     }
     return { ok: true, batch, microBatch: micro, accumSteps: batch / micro, auto: false };
   }
   for (const B of divisorsDescending(batch)) {
-    if (!batchProblem(settings, B, batch, limits, options)) return { ok: true, batch, microBatch: B, accumSteps: batch / B, auto: true };
+    if (!batchProblem(settings, B, batch, limits, options))
+      return { ok: true, batch, microBatch: B, accumSteps: batch / B, auto: true };
   }
   const why = batchProblem(settings, 1, batch, limits, options)!;
-  return { ok: false, batch, problem: { field: 'batchSize', message: `Not even one sequence at a time fits this GPU: ${why.message}` } };
+  return {
+    ok: false,
+    batch,
+    problem: { field: 'batchSize', message: `Not even one sequence at a time fits this GPU: ${why.message}` },
+  };
 }
 
 /** The form's and the CLI's line: "micro-batch 4 × 4 accumulation steps: the batch of 16 does not fit at once here". */
@@ -60,11 +91,15 @@ export function microBatchNote(choice: MicroBatchChoice): string {
   const { batch, microBatch, accumSteps, auto } = choice;
   const steps = `${accumSteps} accumulation step${accumSteps === 1 ? '' : 's'}`;
   if (!auto) return `micro-batch ${microBatch} × ${steps} (chosen by hand)`;
-  if (accumSteps === 1) return `micro-batch ${microBatch} × 1 accumulation step: the batch of ${batch} fits at once here`;
+  if (accumSteps === 1)
+    return `micro-batch ${microBatch} × 1 accumulation step: the batch of ${batch} fits at once here`;
   return `micro-batch ${microBatch} × ${steps}: the batch of ${batch} does not fit at once here`;
 }
 
 /** Settings with the chosen micro-batch written in (the concrete numbers a run stores and resumes with). */
-export function withMicroBatch<S extends SuggestedSettings>(settings: S, choice: Extract<MicroBatchChoice, { ok: true }>): S {
+export function withMicroBatch<S extends SuggestedSettings>(
+  settings: S,
+  choice: Extract<MicroBatchChoice, { ok: true }>,
+): S {
   return { ...settings, batchSize: choice.microBatch, accumSteps: choice.accumSteps, autoMicroBatch: choice.auto };
 }

@@ -20,7 +20,11 @@ function batch(batchSize: number, seqLen: number, vocabSize: number): MicroBatch
   return { idx, targets };
 }
 
-export async function profileTrainingStep(ctx: GpuContext, model: GPTConfig, batchSize: number): Promise<ProfileResult> {
+export async function profileTrainingStep(
+  ctx: GpuContext,
+  model: GPTConfig,
+  batchSize: number,
+): Promise<ProfileResult> {
   if (!ctx.features.has('timestamp-query')) throw new ProfilerUnavailable();
   const problems = speedProbeProblems(model, batchSize, 1, ctx.limits);
   if (problems.length) throw new RangeError(problems.join(' '));

@@ -199,10 +199,26 @@ export type LabEvent =
    * The GPU device was lost at `lostAtStep`: the run goes on from its checkpoint at `fromStep` on a
    * new device (this is try `attempt` of `maxTries`); a 'history' cut back to that step comes with it.
    */
-  | { type: 'device-recovering'; runId: string; lostAtStep: number; fromStep: number; attempt: number; maxTries: number; message: string }
+  | {
+      type: 'device-recovering';
+      runId: string;
+      lostAtStep: number;
+      fromStep: number;
+      attempt: number;
+      maxTries: number;
+      message: string;
+    }
   | { type: 'sample-token'; requestId: number; text: string }
   /** `promptTokens` and `outputTokens`: how the prompt and the output were split into tokens. */
-  | { type: 'sample-done'; requestId: number; text: string; tokens: number; seconds: number; promptTokens?: TokenPiece[]; outputTokens?: TokenPiece[] }
+  | {
+      type: 'sample-done';
+      requestId: number;
+      text: string;
+      tokens: number;
+      seconds: number;
+      promptTokens?: TokenPiece[];
+      outputTokens?: TokenPiece[];
+    }
   /** The healthy runs; `damaged`: run records that failed their check (listed to be deleted). */
   | ({ type: 'runs'; runs: RunSummary[]; damaged?: DamagedRecord[] } & Asked)
   | ({ type: 'run-tokenizer'; runId: string; tokenizerJson: string } & Asked)

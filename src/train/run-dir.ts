@@ -9,8 +9,22 @@ import { ParameterStore } from '../autograd/params';
 import { fingerprint } from '../data/fingerprint';
 import { DataError, type DatasetManifest } from '../data/types';
 import type { GPTConfig } from '../model/config';
-import { checkConfigMatchesTensors, checkWeightsFit, configFromHfJson, endOfTextId, gpt2ParamShapes, hfConfigJson } from '../model/hf';
-import { expectTensor, parseSafetensors, tensorAsFloat32, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../model/safetensors';
+import {
+  checkConfigMatchesTensors,
+  checkWeightsFit,
+  configFromHfJson,
+  endOfTextId,
+  gpt2ParamShapes,
+  hfConfigJson,
+} from '../model/hf';
+import {
+  expectTensor,
+  parseSafetensors,
+  tensorAsFloat32,
+  writeSafetensors,
+  type SafetensorsFile,
+  type TensorToWrite,
+} from '../model/safetensors';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { settingsProblems } from './defaults';
@@ -40,7 +54,13 @@ export function datasetOf(manifest: DatasetManifest): RunDataset {
 }
 
 /** The five files, in the order a checkpoint writes them (the state last, run.json very last). */
-export const RUN_DIR_FILES = ['config.json', 'tokenizer.json', 'model.safetensors', 'training_state.safetensors', 'run.json'] as const;
+export const RUN_DIR_FILES = [
+  'config.json',
+  'tokenizer.json',
+  'model.safetensors',
+  'training_state.safetensors',
+  'run.json',
+] as const;
 export const HF_FILES = ['model.safetensors', 'config.json', 'tokenizer.json'] as const;
 
 const STATE_FORMAT = 'gpt-garden-state';
@@ -70,8 +90,17 @@ function floats(bytes: Uint8Array): Float32Array {
 function arenaTensors(config: GPTConfig, arenaBytes: Uint8Array, prefix: string, what: string): TensorToWrite[] {
   const arena = floats(arenaBytes);
   return paramLayout(config).map((e) => {
-    if (e.offset + e.numel > arena.length) throw new DataError('format', `the checkpoint's ${what} are shorter than its model: it is damaged; start the run again`);
-    return { name: prefix + e.name, dtype: 'F32' as const, shape: e.shape, data: arena.subarray(e.offset, e.offset + e.numel) };
+    if (e.offset + e.numel > arena.length)
+      throw new DataError(
+        'format',
+        `the checkpoint's ${what} are shorter than its model: it is damaged; start the run again`,
+      );
+    return {
+      name: prefix + e.name,
+      dtype: 'F32' as const,
+      shape: e.shape,
+      data: arena.subarray(e.offset, e.offset + e.numel),
+    };
   });
 }
 
@@ -80,7 +109,10 @@ export function hfFolderFiles(config: GPTConfig, params: Uint8Array, tokenizerJs
   const encoder = new TextEncoder();
   return [
     { name: 'model.safetensors', bytes: writeSafetensors(arenaTensors(config, params, '', 'weights')) },
-    { name: 'config.json', bytes: encoder.encode(JSON.stringify(hfConfigJson(config, endOfTextId(tokenizerJson)), null, 2) + '\n') },
+    {
+      name: 'config.json',
+      bytes: encoder.encode(JSON.stringify(hfConfigJson(config, endOfTextId(tokenizerJson)), null, 2) + '\n'),
+    },
     { name: 'tokenizer.json', bytes: encoder.encode(tokenizerJson) },
   ];
 }
@@ -89,7 +121,10 @@ export function hfFolderFiles(config: GPTConfig, params: Uint8Array, tokenizerJs
 export function runDirFiles(record: RunRecord, checkpoint: CheckpointData, dataset?: RunDataset): RunDirFile[] {
   const config = record.summary.settings.model;
   const state = writeSafetensors(
-    [...arenaTensors(config, checkpoint.adamM, 'adam_m.', 'AdamW moments'), ...arenaTensors(config, checkpoint.adamV, 'adam_v.', 'AdamW moments')],
+    [
+      ...arenaTensors(config, checkpoint.adamM, 'adam_m.', 'AdamW moments'),
+      ...arenaTensors(config, checkpoint.adamV, 'adam_v.', 'AdamW moments'),
+    ],
     {
       format: STATE_FORMAT,
       step: String(checkpoint.step),
@@ -101,7 +136,14 @@ export function runDirFiles(record: RunRecord, checkpoint: CheckpointData, datas
   );
   // run.json names the checkpoint's step too: a reader refuses a state and a record that disagree.
   const summary: RunSummary = { ...record.summary, checkpointStep: checkpoint.step, tokens: checkpoint.tokens };
-  const run = { format: RUN_FORMAT, version: 1, summary, steps: record.steps, evals: record.evals, ...(dataset ? { dataset } : {}) };
+  const run = {
+    format: RUN_FORMAT,
+    version: 1,
+    summary,
+    steps: record.steps,
+    evals: record.evals,
+    ...(dataset ? { dataset } : {}),
+  };
   return [
     ...hfFolderFiles(config, checkpoint.params, record.tokenizerJson),
     { name: 'training_state.safetensors', bytes: state },
@@ -124,10 +166,18 @@ function fail(file: string, what: string): never {
 }
 
 /** Parses and checks a run directory's files; every problem names its file and what to do. */
-export function readRunDir(files: RunDirFile[]): { record: RunRecord; checkpoint: CheckpointData; dataset?: RunDataset } {
+export function readRunDir(files: RunDirFile[]): {
+  record: RunRecord;
+  checkpoint: CheckpointData;
+  dataset?: RunDataset;
+} {
   const byName = new Map(files.map((f) => [baseName(f.name), f.bytes]));
   for (const name of RUN_DIR_FILES) {
-    if (!byName.has(name)) fail(name, `missing from the run directory (a run directory holds ${RUN_DIR_FILES.join(', ')}): copy the whole folder again, or use the last complete checkpoint`);
+    if (!byName.has(name))
+      fail(
+        name,
+        `missing from the run directory (a run directory holds ${RUN_DIR_FILES.join(', ')}): copy the whole folder again, or use the last complete checkpoint`,
+      );
   }
   const file = (name: (typeof RUN_DIR_FILES)[number]) => byName.get(name)!;
   const run = readRunJson(file('run.json'));
@@ -142,7 +192,10 @@ export function readRunDir(files: RunDirFile[]): { record: RunRecord; checkpoint
   }
   const settings = run.summary.settings;
   if ((['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd'] as const).some((k) => config[k] !== settings.model[k])) {
-    fail('config.json', `the model ${JSON.stringify(config)} is not run.json's ${JSON.stringify(settings.model)}: the files come from different runs`);
+    fail(
+      'config.json',
+      `the model ${JSON.stringify(config)} is not run.json's ${JSON.stringify(settings.model)}: the files come from different runs`,
+    );
   }
   try {
     // Whole weights of other dimensions than config.json's: the config is at fault, named with both values.
@@ -157,19 +210,39 @@ export function readRunDir(files: RunDirFile[]): { record: RunRecord; checkpoint
   } catch (error) {
     fail('tokenizer.json', `${messageOf(error)}; copy the run's tokenizer.json again`);
   }
-  if (vocabSize > config.vocabSize) fail('tokenizer.json', `it has ${vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}: they are not from the same model`);
+  if (vocabSize > config.vocabSize)
+    fail(
+      'tokenizer.json',
+      `it has ${vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}: they are not from the same model`,
+    );
   const print = fingerprint(tokenizerJson);
   if (print !== run.summary.tokenizer.fingerprint) {
-    fail('tokenizer.json', `not the tokenizer this run was trained with (fingerprint ${print}, run.json says ${run.summary.tokenizer.fingerprint}): copy the run's own tokenizer.json`);
+    fail(
+      'tokenizer.json',
+      `not the tokenizer this run was trained with (fingerprint ${print}, run.json says ${run.summary.tokenizer.fingerprint}): copy the run's own tokenizer.json`,
+    );
   }
   const params = readArena('model.safetensors', file('model.safetensors'), config, '', 'weights');
   const state = parseOrFail('training_state.safetensors', file('training_state.safetensors'));
   const meta = state.metadata;
-  if (meta.format !== STATE_FORMAT) fail('training_state.safetensors', `its __metadata__ format is ${JSON.stringify(meta.format)}, not "${STATE_FORMAT}": not a GPT Garden training state`);
+  if (meta.format !== STATE_FORMAT)
+    fail(
+      'training_state.safetensors',
+      `its __metadata__ format is ${JSON.stringify(meta.format)}, not "${STATE_FORMAT}": not a GPT Garden training state`,
+    );
   const num = (key: string, integer: boolean) => {
     const value = Number(meta[key]);
-    if (meta[key] === undefined || meta[key] === '' || !Number.isFinite(value) || value < 0 || (integer && !Number.isSafeInteger(value))) {
-      fail('training_state.safetensors', `__metadata__ ${key} is ${JSON.stringify(meta[key])}, not a ${integer ? 'whole ' : ''}number of at least 0`);
+    if (
+      meta[key] === undefined ||
+      meta[key] === '' ||
+      !Number.isFinite(value) ||
+      value < 0 ||
+      (integer && !Number.isSafeInteger(value))
+    ) {
+      fail(
+        'training_state.safetensors',
+        `__metadata__ ${key} is ${JSON.stringify(meta[key])}, not a ${integer ? 'whole ' : ''}number of at least 0`,
+      );
     }
     return value;
   };
@@ -183,11 +256,23 @@ export function readRunDir(files: RunDirFile[]): { record: RunRecord; checkpoint
     adamM: readArena('training_state.safetensors', state, config, 'adam_m.', 'AdamW first moments'),
     adamV: readArena('training_state.safetensors', state, config, 'adam_v.', 'AdamW second moments'),
   };
-  if (checkpoint.adamStep > checkpoint.step) fail('training_state.safetensors', `adam_step ${checkpoint.adamStep} is past step ${checkpoint.step}: the file is damaged`);
+  if (checkpoint.adamStep > checkpoint.step)
+    fail(
+      'training_state.safetensors',
+      `adam_step ${checkpoint.adamStep} is past step ${checkpoint.step}: the file is damaged`,
+    );
   if (checkpoint.step !== run.summary.checkpointStep) {
-    fail('run.json', `it is for step ${run.summary.checkpointStep} but training_state.safetensors is at step ${checkpoint.step}: the checkpoint was not written completely; use the previous one`);
+    fail(
+      'run.json',
+      `it is for step ${run.summary.checkpointStep} but training_state.safetensors is at step ${checkpoint.step}: the checkpoint was not written completely; use the previous one`,
+    );
   }
-  const record: RunRecord = { summary: { ...run.summary, tokens: checkpoint.tokens }, tokenizerJson, steps: run.steps, evals: run.evals };
+  const record: RunRecord = {
+    summary: { ...run.summary, tokens: checkpoint.tokens },
+    tokenizerJson,
+    steps: run.steps,
+    evals: run.evals,
+  };
   return { record, checkpoint, ...(run.dataset ? { dataset: run.dataset } : {}) };
 }
 
@@ -208,11 +293,18 @@ function parseOrFail(name: string, bytes: Uint8Array): SafetensorsFile {
 }
 
 /** One role's arena rebuilt from tensors named `prefix` + HF name (padding stays zero). */
-function readArena(name: string, input: Uint8Array | SafetensorsFile, config: GPTConfig, prefix: string, what: string): Uint8Array {
+function readArena(
+  name: string,
+  input: Uint8Array | SafetensorsFile,
+  config: GPTConfig,
+  prefix: string,
+  what: string,
+): Uint8Array {
   const file = input instanceof Uint8Array ? parseOrFail(name, input) : input;
   const arena = new Float32Array(paramArenaLength(config));
   try {
-    for (const e of paramLayout(config)) arena.set(tensorAsFloat32(expectTensor(file, prefix + e.name, e.shape)), e.offset);
+    for (const e of paramLayout(config))
+      arena.set(tensorAsFloat32(expectTensor(file, prefix + e.name, e.shape)), e.offset);
   } catch (error) {
     fail(name, `${messageOf(error)}; it does not hold this run's ${what}`);
   }
@@ -239,28 +331,50 @@ function readRunJson(bytes: Uint8Array): RunJson {
   } catch (error) {
     fail('run.json', `not valid JSON (${messageOf(error)}): the file is damaged; copy it again`);
   }
-  if (!isObject(json) || json.format !== RUN_FORMAT) fail('run.json', `not a GPT Garden run (its "format" must be "${RUN_FORMAT}")`);
-  if (json.version !== 1) fail('run.json', `version ${JSON.stringify(json.version)} is not supported (only 1): update GPT Garden`);
+  if (!isObject(json) || json.format !== RUN_FORMAT)
+    fail('run.json', `not a GPT Garden run (its "format" must be "${RUN_FORMAT}")`);
+  if (json.version !== 1)
+    fail('run.json', `version ${JSON.stringify(json.version)} is not supported (only 1): update GPT Garden`);
   const summary = json.summary;
-  if (!isObject(summary) || typeof summary.id !== 'string' || typeof summary.name !== 'string' || !isObject(summary.settings) || !isObject(summary.tokenizer)) {
+  if (
+    !isObject(summary) ||
+    typeof summary.id !== 'string' ||
+    typeof summary.name !== 'string' ||
+    !isObject(summary.settings) ||
+    !isObject(summary.tokenizer)
+  ) {
     fail('run.json', 'its "summary" lacks the run\'s id, name, settings or tokenizer');
   }
-  if (typeof summary.checkpointStep !== 'number' || typeof summary.tokenizer.fingerprint !== 'string' || typeof summary.tokenizer.vocabSize !== 'number') {
+  if (
+    typeof summary.checkpointStep !== 'number' ||
+    typeof summary.tokenizer.fingerprint !== 'string' ||
+    typeof summary.tokenizer.vocabSize !== 'number'
+  ) {
     fail('run.json', 'its "summary" lacks checkpointStep or the tokenizer\'s fingerprint and vocabSize');
   }
   const settings = summary.settings as unknown as RunSummary['settings'];
-  if (!isObject(settings.model) || !isObject(settings.lr)) fail('run.json', 'its settings lack the model or the learning-rate schedule');
+  if (!isObject(settings.model) || !isObject(settings.lr))
+    fail('run.json', 'its settings lack the model or the learning-rate schedule');
   const problems = settingsProblems(settings);
   if (problems.length > 0) fail('run.json', `its settings cannot train: ${problems.join(' ')}`);
   const points = (key: 'steps' | 'evals', field: string) => {
     const list = json[key];
-    if (!Array.isArray(list) || !list.every((p) => isObject(p) && typeof p.step === 'number' && typeof p[field] === 'number')) {
+    if (
+      !Array.isArray(list) ||
+      !list.every((p) => isObject(p) && typeof p.step === 'number' && typeof p[field] === 'number')
+    ) {
       fail('run.json', `"${key}" is not a list of {step, ${field}} points`);
     }
     return list as unknown[];
   };
   const dataset = json.dataset;
-  if (dataset !== undefined && (!isObject(dataset) || typeof dataset.id !== 'string' || typeof dataset.tokenizerFingerprint !== 'string' || !isObject(dataset.source))) {
+  if (
+    dataset !== undefined &&
+    (!isObject(dataset) ||
+      typeof dataset.id !== 'string' ||
+      typeof dataset.tokenizerFingerprint !== 'string' ||
+      !isObject(dataset.source))
+  ) {
     fail('run.json', '"dataset" lacks its id, source or tokenizerFingerprint');
   }
   return {

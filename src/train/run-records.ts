@@ -46,7 +46,8 @@ export function checkRunRecord(value: unknown): Checked<RunRecord> {
         st.merge(m);
       }
       // Types and signs only: whether settings are sensible is settingsProblems' job (0 evalBatches is fine).
-      for (const k of ['batchSize', 'accumSteps', 'maxSteps', 'evalEvery', 'evalBatches', 'checkpointEvery']) st.number(settings, k, 0, true);
+      for (const k of ['batchSize', 'accumSteps', 'maxSteps', 'evalEvery', 'evalBatches', 'checkpointEvery'])
+        st.number(settings, k, 0, true);
       st.number(settings, 'seed', -Infinity, true);
       st.number(settings, 'weightDecay', 0);
       st.number(settings, 'gradClip', 0);
@@ -80,7 +81,8 @@ export function checkCheckpoint(value: unknown): Checked<CheckpointData> {
   for (const k of ['params', 'adamM', 'adamV']) c.bytes(root, k);
   if (c.problems.length === 0) {
     const { params, adamM, adamV } = root as unknown as CheckpointData;
-    if (params.byteLength % 4 !== 0) c.problems.push(`params holds ${params.byteLength} bytes, not a whole number of f32 values`);
+    if (params.byteLength % 4 !== 0)
+      c.problems.push(`params holds ${params.byteLength} bytes, not a whole number of f32 values`);
     if (adamM.byteLength !== params.byteLength || adamV.byteLength !== params.byteLength)
       c.problems.push(`adamM/adamV hold ${adamM.byteLength}/${adamV.byteLength} bytes, params ${params.byteLength}`);
   }

@@ -71,7 +71,9 @@ export class RunStore {
     const record: RunRecord = {
       summary: {
         id,
-        name: options.name ?? `${options.settings.model.nLayer}L ${options.settings.model.nEmbd}w on ${options.settings.datasetId}`,
+        name:
+          options.name ??
+          `${options.settings.model.nLayer}L ${options.settings.model.nEmbd}w on ${options.settings.datasetId}`,
         createdAt: now,
         updatedAt: now,
         settings: options.settings,
@@ -99,7 +101,9 @@ export class RunStore {
     // A damaged log is dropped and said so in a fresh one; the run itself stays usable.
     const { log, problem } = checkRunLog(record.log);
     const step = record.summary.checkpointStep;
-    record.log = problem ? [{ step, kind: 'error', message: `the stored log was damaged (${problem}) and was dropped` }] : log;
+    record.log = problem
+      ? [{ step, kind: 'error', message: `the stored log was damaged (${problem}) and was dropped` }]
+      : log;
     return record;
   }
 
@@ -210,13 +214,18 @@ export class RunStore {
   async exportHf(id: string): Promise<ExportFile[]> {
     const record = await this.require(id);
     const data = await this.latestCheckpoint(id);
-    if (!data) throw new DataError('config', `run "${record.summary.name}" has no checkpoint yet: train it for a while (or pause it) before exporting`);
+    if (!data)
+      throw new DataError(
+        'config',
+        `run "${record.summary.name}" has no checkpoint yet: train it for a while (or pause it) before exporting`,
+      );
     return hfFolderFiles(record.summary.settings.model, data.params, record.tokenizerJson);
   }
 
   private async require(id: string): Promise<RunRecord> {
     const record = await this.get(id);
-    if (!record) throw new DataError('config', `there is no run "${id}" (it may have been deleted): refresh the list of runs`);
+    if (!record)
+      throw new DataError('config', `there is no run "${id}" (it may have been deleted): refresh the list of runs`);
     return record;
   }
 
@@ -236,7 +245,9 @@ function arenaProblems(params: Uint8Array, model: RunSummary['settings']['model'
   const least = 4 * paramLayout(model).reduce((end, e) => Math.max(end, e.offset + e.numel), 0);
   const most = 4 * paramArenaLength(model);
   if (params.byteLength < least || params.byteLength > most || params.byteLength % 4 !== 0)
-    return [`params holds ${params.byteLength} bytes, the run's model needs ${least === most ? least : `${least} to ${most}`}`];
+    return [
+      `params holds ${params.byteLength} bytes, the run's model needs ${least === most ? least : `${least} to ${most}`}`,
+    ];
   // A view needs 4-byte alignment; a misaligned array (a subarray) is copied first.
   const aligned = params.byteOffset % 4 === 0 ? params : params.slice();
   const values = new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);

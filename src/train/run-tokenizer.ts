@@ -16,11 +16,21 @@ export interface RunTokenizer {
   fingerprint: string;
 }
 
-export async function loadRunTokenizer(shardStore: ShardStore, tokenizerJson: string, settings: RunSettings, fingerprintWanted?: string): Promise<RunTokenizer> {
+export async function loadRunTokenizer(
+  shardStore: ShardStore,
+  tokenizerJson: string,
+  settings: RunSettings,
+  fingerprintWanted?: string,
+): Promise<RunTokenizer> {
   const print = fingerprint(tokenizerJson);
   // A stored run's own tokenizer is checked before its dataset: when it is damaged, the run is to blame.
-  const damaged = (why: string) => new DataError('format', `this run's stored tokenizer is damaged (${why}): the run cannot continue; start a new one`);
-  if (fingerprintWanted !== undefined && fingerprintWanted !== print) throw damaged('it is not the tokenizer the run was trained with');
+  const damaged = (why: string) =>
+    new DataError(
+      'format',
+      `this run's stored tokenizer is damaged (${why}): the run cannot continue; start a new one`,
+    );
+  if (fingerprintWanted !== undefined && fingerprintWanted !== print)
+    throw damaged('it is not the tokenizer the run was trained with');
   let tokenizer: Tokenizer;
   try {
     tokenizer = new Tokenizer(parseTokenizerJson(tokenizerJson));
@@ -28,12 +38,19 @@ export async function loadRunTokenizer(shardStore: ShardStore, tokenizerJson: st
     throw fingerprintWanted !== undefined && error instanceof TokenizerError ? damaged(error.message) : error;
   }
   const manifest = await shardStore.getManifest(settings.datasetId);
-  if (!manifest) throw new DataError('config', `there is no prepared dataset "${settings.datasetId}": prepare the data first`);
+  if (!manifest)
+    throw new DataError('config', `there is no prepared dataset "${settings.datasetId}": prepare the data first`);
   if (manifest.tokenizer.fingerprint !== print) {
-    throw new DataError('config', `dataset "${manifest.name}" was tokenized with another tokenizer: prepare the data again with this tokenizer, or pick the tokenizer it was made with`);
+    throw new DataError(
+      'config',
+      `dataset "${manifest.name}" was tokenized with another tokenizer: prepare the data again with this tokenizer, or pick the tokenizer it was made with`,
+    );
   }
   if (tokenizer.vocabSize !== settings.model.vocabSize) {
-    throw new DataError('config', `the model's vocabulary size is ${settings.model.vocabSize} but the tokenizer has ${tokenizer.vocabSize} tokens: set the vocabulary size to ${tokenizer.vocabSize}`);
+    throw new DataError(
+      'config',
+      `the model's vocabulary size is ${settings.model.vocabSize} but the tokenizer has ${tokenizer.vocabSize} tokens: set the vocabulary size to ${tokenizer.vocabSize}`,
+    );
   }
   return { manifest, tokenizer, fingerprint: print };
 }

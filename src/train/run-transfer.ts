@@ -25,7 +25,14 @@ export function holdsDataset(manifest: DatasetManifest, dataset: RunDataset): bo
 /** In words, for the runs list: "bookcorpus/bookcorpus (1.1B tokens)". */
 export function describeDataset(dataset: RunDataset): string {
   const source = dataset.source;
-  const where = source.kind === 'hub' ? source.dataset : source.kind === 'url' ? source.url : source.kind === 'bundled' ? 'the bundled corpus' : source.files.map((f) => f.name).join(', ');
+  const where =
+    source.kind === 'hub'
+      ? source.dataset
+      : source.kind === 'url'
+        ? source.url
+        : source.kind === 'bundled'
+          ? 'the bundled corpus'
+          : source.files.map((f) => f.name).join(', ');
   return `${dataset.name} (${where}, ${dataset.tokens.toLocaleString('en-US')} tokens)`;
 }
 
@@ -53,9 +60,14 @@ export async function locateDataset(runStore: RunStore, shardStore: ShardStore, 
 /** The run's latest checkpoint as a run directory's files (the lab's "full state" download). */
 export async function exportRunDir(runStore: RunStore, shardStore: ShardStore, runId: string): Promise<RunDirFile[]> {
   const record = await runStore.get(runId);
-  if (!record) throw new DataError('config', `there is no run "${runId}" (it may have been deleted): refresh the list of runs`);
+  if (!record)
+    throw new DataError('config', `there is no run "${runId}" (it may have been deleted): refresh the list of runs`);
   const checkpoint = await runStore.latestCheckpoint(runId);
-  if (!checkpoint) throw new DataError('config', `run "${record.summary.name}" has no checkpoint yet: train it for a while (or pause it) before downloading it`);
+  if (!checkpoint)
+    throw new DataError(
+      'config',
+      `run "${record.summary.name}" has no checkpoint yet: train it for a while (or pause it) before downloading it`,
+    );
   const manifest = await shardStore.getManifest(record.summary.settings.datasetId);
   const dataset = manifest ? datasetOf(manifest) : record.dataset;
   return runDirFiles(record, checkpoint, dataset);
@@ -65,7 +77,12 @@ export async function exportRunDir(runStore: RunStore, shardStore: ShardStore, r
  * A run directory's files become a stored run with its curve, weights and optimizer state, ready
  * to resume once its dataset is here. Always a new run: importing never replaces one.
  */
-export async function importRunDir(runStore: RunStore, shardStore: ShardStore, files: RunDirFile[], source: string): Promise<RunSummary> {
+export async function importRunDir(
+  runStore: RunStore,
+  shardStore: ShardStore,
+  files: RunDirFile[],
+  source: string,
+): Promise<RunSummary> {
   const { record: incoming, checkpoint, dataset } = readRunDir(files);
   const { settings, tokenizer, maxSteps } = { ...incoming.summary, maxSteps: incoming.summary.settings.maxSteps };
   const local = dataset ? (await shardStore.listManifests()).find((m) => holdsDataset(m, dataset)) : undefined;
@@ -77,14 +94,22 @@ export async function importRunDir(runStore: RunStore, shardStore: ShardStore, f
     dataset,
   });
   const id = created.summary.id;
-  const missing = dataset && !local ? `; its dataset ${describeDataset(dataset)} is not here yet: prepare it in Data with this run's tokenizer to resume` : '';
+  const missing =
+    dataset && !local
+      ? `; its dataset ${describeDataset(dataset)} is not here yet: prepare it in Data with this run's tokenizer to resume`
+      : '';
   try {
-    return await runStore.saveCheckpoint(id, checkpoint, { steps: incoming.steps, evals: incoming.evals }, {
-      status: checkpoint.step >= maxSteps ? 'done' : 'paused',
-      message: `imported from ${source} at step ${checkpoint.step}${missing}`,
-      createdAt: incoming.summary.createdAt,
-      ...(dataset && !local ? { missingDataset: dataset } : {}),
-    });
+    return await runStore.saveCheckpoint(
+      id,
+      checkpoint,
+      { steps: incoming.steps, evals: incoming.evals },
+      {
+        status: checkpoint.step >= maxSteps ? 'done' : 'paused',
+        message: `imported from ${source} at step ${checkpoint.step}${missing}`,
+        createdAt: incoming.summary.createdAt,
+        ...(dataset && !local ? { missingDataset: dataset } : {}),
+      },
+    );
   } catch (error) {
     await runStore.delete(id).catch(() => undefined); // a run without its checkpoint is of no use
     throw error;

@@ -50,8 +50,10 @@ export async function sampleText(
   onText: (piece: string) => void,
   options: { seed?: number; signal?: AbortSignal } = {},
 ): Promise<SampleResult> {
-  if (!Number.isInteger(request.maxTokens) || request.maxTokens < 0) throw new Error(`the number of tokens to sample must be a whole number of at least 0, not ${request.maxTokens}`);
-  if (!(request.temperature >= 0)) throw new Error(`the temperature must be 0 (greedy) or more, not ${request.temperature}`);
+  if (!Number.isInteger(request.maxTokens) || request.maxTokens < 0)
+    throw new Error(`the number of tokens to sample must be a whole number of at least 0, not ${request.maxTokens}`);
+  if (!(request.temperature >= 0))
+    throw new Error(`the temperature must be 0 (greedy) or more, not ${request.temperature}`);
   const started = performance.now();
   const decoder = tokenizer.streamDecoder();
   let text = '';
@@ -72,14 +74,22 @@ export async function sampleText(
   });
   emit(decoder.flush());
   const seconds = (performance.now() - started) / 1000;
-  return { text, tokens: tokens.length, seconds, promptTokens: tokenPieces(tokenizer, prompt), outputTokens: tokenPieces(tokenizer, tokens) };
+  return {
+    text,
+    tokens: tokens.length,
+    seconds,
+    promptTokens: tokenPieces(tokenizer, prompt),
+    outputTokens: tokenPieces(tokenizer, tokens),
+  };
 }
 
 /** Writes a whole arena saved by Trainer.snapshot back into a model's store. */
 export function writeArena(model: GPTModel, role: ArenaRole, bytes: Uint8Array): void {
   const expected = model.store.length * 4;
   if (bytes.byteLength !== expected) {
-    throw new Error(`the checkpoint holds ${bytes.byteLength} bytes of ${role} but this model needs ${expected}: it was saved for another model shape`);
+    throw new Error(
+      `the checkpoint holds ${bytes.byteLength} bytes of ${role} but this model needs ${expected}: it was saved for another model shape`,
+    );
   }
   model.ctx.device.queue.writeBuffer(model.store.arena(role), 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -42,15 +42,26 @@ function randomBatch(batchSize: number, seqLen: number, vocabSize: number, seed:
 }
 
 /** Problems with a probe request on a device with `limits`, as sentences (empty when it can run). */
-export function speedProbeProblems(model: GPTConfig, batchSize: number, steps: number, limits?: BufferLimits): string[] {
+export function speedProbeProblems(
+  model: GPTConfig,
+  batchSize: number,
+  steps: number,
+  limits?: BufferLimits,
+): string[] {
   // The same checks as a run's: the probe trains exactly like one, at accumulation 1.
   const settings = { ...suggestSettings({ isSoftware: true }), model, batchSize, accumSteps: 1 };
   const problems = settingsProblems(settings, limits);
-  if (!Number.isInteger(steps) || steps < 1 || steps > MAX_SPEED_STEPS) problems.push(`The probe's steps must be a whole number from 1 to ${MAX_SPEED_STEPS} (it is ${steps}).`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > MAX_SPEED_STEPS)
+    problems.push(`The probe's steps must be a whole number from 1 to ${MAX_SPEED_STEPS} (it is ${steps}).`);
   return problems;
 }
 
-export async function measureTrainingSpeed(ctx: GpuContext, model: GPTConfig, batchSize: number, steps = DEFAULT_SPEED_STEPS): Promise<SpeedResult> {
+export async function measureTrainingSpeed(
+  ctx: GpuContext,
+  model: GPTConfig,
+  batchSize: number,
+  steps = DEFAULT_SPEED_STEPS,
+): Promise<SpeedResult> {
   const problems = speedProbeProblems(model, batchSize, steps, ctx.limits);
   if (problems.length) throw new RangeError(problems.join(' '));
   const gpt = new GPTModel(ctx, model);

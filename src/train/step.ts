@@ -47,7 +47,8 @@ export class TrainStep {
     options: { pool?: BufferPool; retainLogits?: boolean } = {},
   ) {
     const { batchSize: B, seqLen: T, accumSteps } = shape;
-    if (T > model.config.blockSize) throw new Error(`sequence length ${T} exceeds the block size ${model.config.blockSize}`);
+    if (T > model.config.blockSize)
+      throw new Error(`sequence length ${T} exceeds the block size ${model.config.blockSize}`);
     const device = model.ctx.device;
     this.idx = this.graph.input('idx', [B, T], 'i32');
     this.targets = this.graph.input('targets', [B, T], 'i32');
@@ -66,8 +67,16 @@ export class TrainStep {
       backwardFrom,
     });
     this.optimizer = new AdamW(model.ctx, model.store, optimizer);
-    this.upload = device.createBuffer({ label: 'batch-upload', size: accumSteps * 2 * B * T * 4, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    this.stats = device.createBuffer({ label: 'step-stats', size: (accumSteps + 1) * 4, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    this.upload = device.createBuffer({
+      label: 'batch-upload',
+      size: accumSteps * 2 * B * T * 4,
+      usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    this.stats = device.createBuffer({
+      label: 'step-stats',
+      size: (accumSteps + 1) * 4,
+      usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
   }
 
   private writeBatches(batches: readonly MicroBatch[]): void {
@@ -76,8 +85,10 @@ export class TrainStep {
     const data = new Int32Array(accumSteps * 2 * B * T);
     const V = this.model.config.vocabSize;
     batches.forEach((b, k) => {
-      if (b.idx.length !== B * T || b.targets.length !== B * T) throw new Error(`micro-batch ${k}: expected ${B}x${T} tokens`);
-      for (const v of b.idx) if (v < 0 || v >= V) throw new Error(`micro-batch ${k}: token id ${v} is outside the vocabulary (0..${V - 1})`);
+      if (b.idx.length !== B * T || b.targets.length !== B * T)
+        throw new Error(`micro-batch ${k}: expected ${B}x${T} tokens`);
+      for (const v of b.idx)
+        if (v < 0 || v >= V) throw new Error(`micro-batch ${k}: token id ${v} is outside the vocabulary (0..${V - 1})`);
       data.set(b.idx, 2 * k * B * T);
       data.set(b.targets, (2 * k + 1) * B * T);
     });
@@ -104,7 +115,11 @@ export class TrainStep {
   encodeOptimizer(encoder: GPUCommandEncoder, lr: number, profiler?: Profiler): void {
     this.stepCount++;
     const n = this.model.store.length;
-    this.optimizer.encodeStep(encoder, { lr, step: this.stepCount }, profiler?.next({ op: 'adamw', phase: 'optimizer', first: true, ...adamwCost(n) }));
+    this.optimizer.encodeStep(
+      encoder,
+      { lr, step: this.stepCount },
+      profiler?.next({ op: 'adamw', phase: 'optimizer', first: true, ...adamwCost(n) }),
+    );
     encoder.copyBufferToBuffer(this.optimizer.normBuffer, 0, this.stats, this.shape.accumSteps * 4, 4);
   }
 
@@ -160,7 +175,10 @@ export class TrainStep {
     const device = this.model.ctx.device;
     const encoder = device.createCommandEncoder({ label });
     body(encoder);
-    const staging = device.createBuffer({ size: this.stats.size, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    const staging = device.createBuffer({
+      size: this.stats.size,
+      usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
+    });
     encoder.copyBufferToBuffer(this.stats, 0, staging, 0, this.stats.size);
     device.queue.submit([encoder.finish()]);
     return readStats(staging, this.shape.accumSteps);

@@ -39,19 +39,34 @@ export class StoredModel {
     this.loaded = null;
   }
 
-  async get(context: () => Promise<GpuContext>, runId: string, weights: SampleRequest['weights']): Promise<{ sampler: Sampler; tokenizer: Tokenizer }> {
+  async get(
+    context: () => Promise<GpuContext>,
+    runId: string,
+    weights: SampleRequest['weights'],
+  ): Promise<{ sampler: Sampler; tokenizer: Tokenizer }> {
     const record = await this.runStore.get(runId);
-    if (!record) throw new DataError('config', `there is no run "${runId}" (it may have been deleted): refresh the list of runs`);
+    if (!record)
+      throw new DataError('config', `there is no run "${runId}" (it may have been deleted): refresh the list of runs`);
     const key = `${runId}:${weights === 'initial' ? 'initial' : record.summary.checkpointStep}`;
     if (this.loaded?.key === key && !this.loaded.ctx.isLost()) return this.loaded;
     const data = weights === 'current' ? await this.runStore.latestCheckpoint(runId) : undefined;
-    if (weights === 'current' && !data) throw new DataError('config', `run "${record.summary.name}" has no checkpoint yet: train it for a while before sampling its weights`);
+    if (weights === 'current' && !data)
+      throw new DataError(
+        'config',
+        `run "${record.summary.name}" has no checkpoint yet: train it for a while before sampling its weights`,
+      );
     const ctx = await context();
     this.destroy();
     const model = new GPTModel(ctx, record.summary.settings.model);
     if (data) writeArena(model, 'param', data.params);
     else model.initialize(record.summary.settings.seed);
-    this.loaded = { key, ctx, model, sampler: new Sampler(model), tokenizer: new Tokenizer(parseTokenizerJson(record.tokenizerJson)) };
+    this.loaded = {
+      key,
+      ctx,
+      model,
+      sampler: new Sampler(model),
+      tokenizer: new Tokenizer(parseTokenizerJson(record.tokenizerJson)),
+    };
     return this.loaded;
   }
 }

@@ -7,8 +7,19 @@
  */
 import type { EvalPoint, RunSettings, StepPoint } from './protocol';
 
-export type LogEventKind = 'start' | 'resume' | 'checkpoint' | 'pause' | 'stop' | 'done' | 'nan' | 'device-lost' | 'error';
-export const LOG_EVENT_KINDS: readonly LogEventKind[] = ['start', 'resume', 'checkpoint', 'pause', 'stop', 'done', 'nan', 'device-lost', 'error'];
+export type LogEventKind =
+  'start' | 'resume' | 'checkpoint' | 'pause' | 'stop' | 'done' | 'nan' | 'device-lost' | 'error';
+export const LOG_EVENT_KINDS: readonly LogEventKind[] = [
+  'start',
+  'resume',
+  'checkpoint',
+  'pause',
+  'stop',
+  'done',
+  'nan',
+  'device-lost',
+  'error',
+];
 
 /** Something that happened to a run at a step (after that step's line, before the next one's). */
 export interface LogEvent {
@@ -26,7 +37,9 @@ export interface LogEvent {
 export const MAX_LOG_LINES = 10_000;
 
 /** What the lines need from the run's settings. */
-export type LogSettings = Pick<RunSettings, 'maxSteps' | 'batchSize' | 'accumSteps'> & { model: Pick<RunSettings['model'], 'blockSize'> };
+export type LogSettings = Pick<RunSettings, 'maxSteps' | 'batchSize' | 'accumSteps'> & {
+  model: Pick<RunSettings['model'], 'blockSize'>;
+};
 
 const count = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -78,12 +91,20 @@ export function formatEventLine(e: LogEvent, settings: LogSettings): string {
  * The log's lines in order: at each step its step line, then its validation, then its events in
  * the order they happened. The newest MAX_LOG_LINES (or `max`) only.
  */
-export function logLines(steps: readonly StepPoint[], evals: readonly EvalPoint[], events: readonly LogEvent[], settings: LogSettings, max = MAX_LOG_LINES): string[] {
+export function logLines(
+  steps: readonly StepPoint[],
+  evals: readonly EvalPoint[],
+  events: readonly LogEvent[],
+  settings: LogSettings,
+  max = MAX_LOG_LINES,
+): string[] {
   const tagged: { step: number; order: number; index: number; line: () => string }[] = [];
   steps.forEach((p, index) => tagged.push({ step: p.step, order: 0, index, line: () => formatStepLine(p, settings) }));
   evals.forEach((p, index) => tagged.push({ step: p.step, order: 1, index, line: () => formatEvalLine(p, settings) }));
   // A start or resume at step s comes before step s+1's line but after anything else at s.
-  events.forEach((e, index) => tagged.push({ step: e.step, order: 2, index, line: () => formatEventLine(e, settings) }));
+  events.forEach((e, index) =>
+    tagged.push({ step: e.step, order: 2, index, line: () => formatEventLine(e, settings) }),
+  );
   tagged.sort((a, b) => a.step - b.step || a.order - b.order || a.index - b.index);
   // Formatted only for the lines kept.
   return tagged.slice(Math.max(0, tagged.length - max)).map((t) => t.line());

@@ -93,11 +93,28 @@ export class Trainer {
     const problems = settingsProblems(settings, ctx.limits);
     if (problems.length) throw new DataError('config', problems.join(' '));
     if (manifest.tokenizer.vocabSize > settings.model.vocabSize) {
-      throw new DataError('config', `dataset "${manifest.name}" has token ids up to ${manifest.tokenizer.vocabSize - 1} but the model's vocabulary is ${settings.model.vocabSize}: set the vocabulary size to ${manifest.tokenizer.vocabSize}`);
+      throw new DataError(
+        'config',
+        `dataset "${manifest.name}" has token ids up to ${manifest.tokenizer.vocabSize - 1} but the model's vocabulary is ${settings.model.vocabSize}: set the vocabulary size to ${manifest.tokenizer.vocabSize}`,
+      );
     }
     const T = settings.model.blockSize;
-    const train = await BatchSampler.open(store, manifest, { split: 'train', batchSize: settings.batchSize, seqLen: T, seed: settings.seed, state: resume?.samplerState });
-    const val = settings.evalBatches > 0 ? await BatchSampler.open(store, manifest, { split: 'val', batchSize: settings.batchSize, seqLen: T, seed: settings.seed }) : null;
+    const train = await BatchSampler.open(store, manifest, {
+      split: 'train',
+      batchSize: settings.batchSize,
+      seqLen: T,
+      seed: settings.seed,
+      state: resume?.samplerState,
+    });
+    const val =
+      settings.evalBatches > 0
+        ? await BatchSampler.open(store, manifest, {
+            split: 'val',
+            batchSize: settings.batchSize,
+            seqLen: T,
+            seed: settings.seed,
+          })
+        : null;
     const model = new GPTModel(ctx, settings.model);
     const pool = new BufferPool(ctx.device);
     const trainStep = new TrainStep(
@@ -204,7 +221,12 @@ export class Trainer {
   /** nanoGPT's schedule; its iteration is 0-based, our steps count from 1. */
   lrAt(step: number): number {
     const { lr, maxSteps } = this.settings;
-    return learningRate(step - 1, { maxLr: lr.maxLr, minLr: lr.minLr, warmupSteps: lr.warmupSteps, totalSteps: maxSteps });
+    return learningRate(step - 1, {
+      maxLr: lr.maxLr,
+      minLr: lr.minLr,
+      warmupSteps: lr.warmupSteps,
+      totalSteps: maxSteps,
+    });
   }
 
   private drawBatches(): PendingBatches {
@@ -218,8 +240,16 @@ export class Trainer {
   private failNaN(step: number): 'error' {
     this.status = 'error';
     this.prefetched = null;
-    const from = this.lastCheckpointStep > 0 ? `resume from the checkpoint at step ${this.lastCheckpointStep}` : 'start the run again';
-    this.options.onEvent({ type: 'error', kind: 'nan', step, message: `the loss became NaN at step ${step}; lower the learning rate and ${from}` });
+    const from =
+      this.lastCheckpointStep > 0
+        ? `resume from the checkpoint at step ${this.lastCheckpointStep}`
+        : 'start the run again';
+    this.options.onEvent({
+      type: 'error',
+      kind: 'nan',
+      step,
+      message: `the loss became NaN at step ${step}; lower the learning rate and ${from}`,
+    });
     return 'error';
   }
 
@@ -259,7 +289,8 @@ export class Trainer {
   async snapshot(): Promise<CheckpointData> {
     const device = this.options.ctx.device;
     const bytes = this.model.store.length * 4;
-    const read = async (role: 'param' | 'adamM' | 'adamV') => new Uint8Array(await readBytes(device, this.model.store.arena(role), 0, bytes));
+    const read = async (role: 'param' | 'adamM' | 'adamV') =>
+      new Uint8Array(await readBytes(device, this.model.store.arena(role), 0, bytes));
     const [params, adamM, adamV] = await Promise.all([read('param'), read('adamM'), read('adamV')]);
     return {
       step: this.step,
@@ -277,7 +308,11 @@ export class Trainer {
    * Generates text from the current weights or from the run's initial ones (rebuilt from the seed).
    * Samples run one at a time; between training steps they only read the parameters.
    */
-  sample(request: SampleRequest, onText: (piece: string) => void, options: { seed?: number; signal?: AbortSignal } = {}): Promise<SampleResult> {
+  sample(
+    request: SampleRequest,
+    onText: (piece: string) => void,
+    options: { seed?: number; signal?: AbortSignal } = {},
+  ): Promise<SampleResult> {
     const run = async () => {
       const model = request.weights === 'initial' ? this.initialWeights() : this.model;
       let sampler = this.samplers.get(model);

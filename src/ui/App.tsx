@@ -20,12 +20,15 @@ function GpuStatus({ onTrainTab }: { onTrainTab: boolean }) {
   if (device.status === 'probing') return <p className="gpu-status">Checking for WebGPU…</p>;
   if (device.status === 'ready') {
     const adapter = device.report?.adapter;
-    return <p className="gpu-status ok">WebGPU is available in this browser{adapter ? ` (adapter: ${adapter})` : ''}.</p>;
+    return (
+      <p className="gpu-status ok">WebGPU is available in this browser{adapter ? ` (adapter: ${adapter})` : ''}.</p>
+    );
   }
   // The Train tab's own alert gives the reason; elsewhere the header is the only place that says it.
   return (
     <p role="alert" className="gpu-status warn">
-      WebGPU is not available here{onTrainTab ? ': training is off (the reason is below).' : `: ${device.report?.reason ?? 'training is off.'}`}
+      WebGPU is not available here
+      {onTrainTab ? ': training is off (the reason is below).' : `: ${device.report?.reason ?? 'training is off.'}`}
     </p>
   );
 }

@@ -27,10 +27,21 @@ export function DamagedList({ items, label, busy = false, database, onDelete }: 
             <span className="muted"> This record cannot be read; deleting it removes only it.</span>
           </div>
           <div className="dataset-actions">
-            <button type="button" className="secondary" onClick={() => void downloadRawRecord(database, d.key)} aria-label={`Download the damaged ${d.key} as JSON`}>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => void downloadRawRecord(database, d.key)}
+              aria-label={`Download the damaged ${d.key} as JSON`}
+            >
               Download raw
             </button>
-            <button type="button" className="secondary" disabled={busy} onClick={() => onDelete(d.id)} aria-label={`Delete the damaged ${d.key}`}>
+            <button
+              type="button"
+              className="secondary"
+              disabled={busy}
+              onClick={() => onDelete(d.id)}
+              aria-label={`Delete the damaged ${d.key}`}
+            >
               Delete
             </button>
           </div>

@@ -34,10 +34,12 @@ export class ErrorBoundary extends Component<Props, State> {
     if (error) {
       return (
         <div role="alert" aria-label={`${this.props.name} failed`} className="card alert panel-error">
-          <p>
-            This panel failed: {error.message || error.name}. The other panels keep working.
-          </p>
-          <button type="button" className="secondary" onClick={() => this.setState({ error: null, generation: generation + 1 })}>
+          <p>This panel failed: {error.message || error.name}. The other panels keep working.</p>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => this.setState({ error: null, generation: generation + 1 })}
+          >
             Retry
           </button>
         </div>

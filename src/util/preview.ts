@@ -34,7 +34,12 @@ function render(v: unknown, depth: number, seen: Set<object>): string {
       return `[${items.join(',')}${o.length > ITEMS ? ',…' : ''}]`;
     }
     const keys = Object.keys(o);
-    const items = keys.slice(0, ITEMS).map((k) => `${JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k)}:${render((o as Record<string, unknown>)[k], depth + 1, seen)}`);
+    const items = keys
+      .slice(0, ITEMS)
+      .map(
+        (k) =>
+          `${JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k)}:${render((o as Record<string, unknown>)[k], depth + 1, seen)}`,
+      );
     return `{${items.join(',')}${keys.length > ITEMS ? ',…' : ''}}`;
   } finally {
     seen.delete(o);

@@ -34,7 +34,11 @@ function ended(event: LabEvent, expect: 'run-ended' | 'export' | 'run'): boolean
   return expect === 'run' || event.run.status !== 'running';
 }
 
-async function send(request: LabRequest, expect: 'run-ended' | 'export' | 'run', options: { pauseAtStep?: number } = {}): Promise<LabEvent[]> {
+async function send(
+  request: LabRequest,
+  expect: 'run-ended' | 'export' | 'run',
+  options: { pauseAtStep?: number } = {},
+): Promise<LabEvent[]> {
   const from = events.length;
   pauseAtStep = options.pauseAtStep ?? null;
   await new Promise<void>((resolve) => {

@@ -29,12 +29,16 @@ async function run(): Promise<void> {
   // always lands before the training could finish, however fast or loaded the machine is.
   for (let i = 0; i < 30000; i++) words += `w${(i * 7919) % 50021} x${i % 997} `;
   let cancelled = false;
-  const second = await train(worker, { type: 'train', texts: [words.repeat(40)], options: { vocabSize: 20000, minFrequency: 1 } }, () => {
-    if (!cancelled) {
-      cancelled = true;
-      worker.postMessage({ type: 'cancel' } satisfies TrainRequest);
-    }
-  });
+  const second = await train(
+    worker,
+    { type: 'train', texts: [words.repeat(40)], options: { vocabSize: 20000, minFrequency: 1 } },
+    () => {
+      if (!cancelled) {
+        cancelled = true;
+        worker.postMessage({ type: 'cancel' } satisfies TrainRequest);
+      }
+    },
+  );
   out.textContent = JSON.stringify({
     progress: first.filter((m) => m.type === 'progress').length,
     decoded: tokenizer.decode(ids),

@@ -29,7 +29,12 @@ export interface BrowserEnv {
 }
 
 /** Chromium on a server that listens at `address`; close() stops both, then runs `cleanUp`. */
-async function launchAt(address: ReturnType<Server['address']>, closeServer: () => Promise<void>, flags = CHROMIUM_FLAGS, cleanUp?: () => Promise<void>): Promise<BrowserEnv> {
+async function launchAt(
+  address: ReturnType<Server['address']>,
+  closeServer: () => Promise<void>,
+  flags = CHROMIUM_FLAGS,
+  cleanUp?: () => Promise<void>,
+): Promise<BrowserEnv> {
   if (!address || typeof address === 'string') throw new Error('vite did not report a port');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: flags });
   return {
@@ -44,7 +49,11 @@ async function launchAt(address: ReturnType<Server['address']>, closeServer: () 
 }
 
 export async function startBrowserEnv(): Promise<BrowserEnv> {
-  const server: ViteDevServer = await createServer({ configFile: 'vite.config.ts', server: { host: '127.0.0.1', port: 0 }, logLevel: 'error' });
+  const server: ViteDevServer = await createServer({
+    configFile: 'vite.config.ts',
+    server: { host: '127.0.0.1', port: 0 },
+    logLevel: 'error',
+  });
   await server.listen();
   return launchAt(server.httpServer!.address(), () => server.close());
 }
@@ -56,6 +65,16 @@ export async function startBrowserEnv(): Promise<BrowserEnv> {
 export async function startBuiltAppEnv(flags: string[] = CHROMIUM_FLAGS): Promise<BrowserEnv> {
   const outDir = await mkdtemp(join(tmpdir(), 'gpt-garden-web-'));
   await build({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir, emptyOutDir: true } });
-  const server: PreviewServer = await preview({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir }, preview: { host: '127.0.0.1', port: 0 } });
-  return launchAt(server.httpServer.address(), () => server.close(), flags, () => rm(outDir, { recursive: true, force: true }));
+  const server: PreviewServer = await preview({
+    configFile: 'vite.config.ts',
+    logLevel: 'error',
+    build: { outDir },
+    preview: { host: '127.0.0.1', port: 0 },
+  });
+  return launchAt(
+    server.httpServer.address(),
+    () => server.close(),
+    flags,
+    () => rm(outDir, { recursive: true, force: true }),
+  );
 }

@@ -15,7 +15,8 @@ export function useBuiltApp(): () => BrowserEnv {
     await env?.close();
   });
   return () => {
-    if (!env) throw new Error('the built app is not running (useBuiltApp must be called at the top level of a test file)');
+    if (!env)
+      throw new Error('the built app is not running (useBuiltApp must be called at the top level of a test file)');
     return env;
   };
 }

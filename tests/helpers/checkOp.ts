@@ -35,7 +35,12 @@ export interface CheckOptions {
 
 const toRef = (d: Float32Array | Int32Array): RefArray => (d instanceof Int32Array ? d : Float64Array.from(d));
 
-export async function checkOp<A extends Attrs>(op: OpDef<A>, inputs: OpInput[], attrs: A, options: CheckOptions = {}): Promise<void> {
+export async function checkOp<A extends Attrs>(
+  op: OpDef<A>,
+  inputs: OpInput[],
+  attrs: A,
+  options: CheckOptions = {},
+): Promise<void> {
   const { seed = 1, forwardTol = 1e-5, backwardTol = 1e-4, fdProbes = 6, fdTol = 1e-5 } = options;
   if (!op.reference) throw new Error(`${op.name} has no reference`);
   const random = rng(seed);
@@ -54,7 +59,9 @@ export async function checkOp<A extends Attrs>(op: OpDef<A>, inputs: OpInput[], 
   const outputs = graph.apply(op, tensors, attrs);
   const differentiable = outputs.map((o, k) => (op.differentiableOutputs?.[k] ?? true) && o.dtype === 'f32');
   const gradOutData = outputs.map((o, k) => (differentiable[k] ? randn(o.numel, random) : null));
-  const seeds = outputs.flatMap((o, k) => (gradOutData[k] ? [{ tensor: o, grad: graph.input(`dout${k}`, o.shape) }] : []));
+  const seeds = outputs.flatMap((o, k) =>
+    gradOutData[k] ? [{ tensor: o, grad: graph.input(`dout${k}`, o.shape) }] : [],
+  );
   const grads = op.backward ? backward(graph, seeds) : new Map<Tensor, Tensor>();
   const gradTensors = tensors.map((t, i) => (wantsGrad[i] ? (grads.get(t) ?? null) : null));
   const retain = [...outputs, ...gradTensors.filter((g): g is Tensor => g !== null)];
@@ -113,7 +120,10 @@ export async function checkOp<A extends Attrs>(op: OpDef<A>, inputs: OpInput[], 
       plus[i] = bp;
       minus[i] = bm;
       const numeric = (objective(plus) - objective(minus)) / (2 * h);
-      expect(Math.abs(numeric - analytic[j]!) / scale, `${op.name} reference backward vs finite differences, input ${i}[${j}]`).toBeLessThan(fdTol);
+      expect(
+        Math.abs(numeric - analytic[j]!) / scale,
+        `${op.name} reference backward vs finite differences, input ${i}[${j}]`,
+      ).toBeLessThan(fdTol);
     }
   }
 }

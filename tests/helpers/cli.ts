@@ -14,7 +14,9 @@ let built = false;
 
 export async function buildCli(): Promise<string> {
   if (!built) {
-    const result = spawnSync(process.execPath, ['scripts/build-cli.mjs', 'src/cli/main.ts', bundle], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['scripts/build-cli.mjs', 'src/cli/main.ts', bundle], {
+      encoding: 'utf8',
+    });
     if (result.status !== 0) throw new Error(`building the CLI failed:\n${result.stderr}`);
     built = true;
   }
@@ -67,7 +69,10 @@ async function loggedSteps(runDir: string): Promise<number> {
 /** Runs `gpt-garden <args>` to its end; resolves with its exit and output. */
 export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const script = await buildCli();
-  const child = spawn(process.execPath, ['--enable-source-maps', script, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--enable-source-maps', script, ...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

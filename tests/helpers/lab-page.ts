@@ -7,12 +7,15 @@ export async function trainTokenizerInData(page: Page, vocab: number): Promise<v
   await page.getByLabel('Tokenizer vocabulary', { exact: true }).fill(String(vocab));
   await page.getByRole('button', { name: 'Train tokenizer', exact: true }).click();
   const card = page.locator('section', { has: page.getByRole('heading', { name: 'Tokenizer', exact: true }) });
-  await card.getByText(new RegExp(`Ready: a byte-level BPE tokenizer with a vocabulary of ${vocab.toLocaleString('en-US')} `)).waitFor({ timeout: 120_000 });
+  await card
+    .getByText(new RegExp(`Ready: a byte-level BPE tokenizer with a vocabulary of ${vocab.toLocaleString('en-US')} `))
+    .waitFor({ timeout: 120_000 });
   await page.getByRole('tab', { name: 'Train' }).click();
   // The model's vocabulary is the tokenizer's: shown, not typed.
   const field = page.getByLabel('Vocabulary', { exact: true });
   for (let i = 0; (await field.inputValue()) !== String(vocab); i++) {
-    if (i > 100) throw new Error(`the Train form's vocabulary is ${await field.inputValue()}, not the tokenizer's ${vocab}`);
+    if (i > 100)
+      throw new Error(`the Train form's vocabulary is ${await field.inputValue()}, not the tokenizer's ${vocab}`);
     await page.waitForTimeout(100);
   }
 }

@@ -22,16 +22,28 @@ export function manifestFor(tokenizerJson: string, id = BUNDLED_ID, tokens = 500
   return testManifest(id, { tokens, tokenizer: { vocabSize: 300, fingerprint: fingerprint(tokenizerJson) } });
 }
 
-export function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; datasets?: (json: string | undefined) => DatasetManifest[]; trainingLock?: () => Promise<(() => void) | null> } = {}) {
+export function setup(
+  options: {
+    savedTokenizer?: string;
+    hasWebGpu?: boolean;
+    datasets?: (json: string | undefined) => DatasetManifest[];
+    trainingLock?: () => Promise<(() => void) | null>;
+  } = {},
+) {
   let tokenizerJson = options.savedTokenizer;
   const ingests: IngestJob[] = [];
   const ingest = new FakeWorker((message, reply) => {
     const m = message as IngestRequest;
-    if (m.type === 'list') queueMicrotask(() => reply({ type: 'datasets', manifests: options.datasets?.(tokenizerJson) ?? [] } satisfies IngestResponse));
+    if (m.type === 'list')
+      queueMicrotask(() =>
+        reply({ type: 'datasets', manifests: options.datasets?.(tokenizerJson) ?? [] } satisfies IngestResponse),
+      );
     if (m.type === 'delete') queueMicrotask(() => reply({ type: 'datasets', manifests: [] } satisfies IngestResponse));
     if (m.type === 'ingest') {
       ingests.push(m);
-      queueMicrotask(() => reply({ type: 'done', manifest: manifestFor(m.tokenizerJson, m.id) } satisfies IngestResponse));
+      queueMicrotask(() =>
+        reply({ type: 'done', manifest: manifestFor(m.tokenizerJson, m.id) } satisfies IngestResponse),
+      );
     }
   });
   const data = createDataStore({
@@ -46,7 +58,10 @@ export function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; d
         }),
       );
     },
-    storage: { status: async () => ({ supported: true, usage: 0, quota: 1e9, persisted: false }), persist: async () => true },
+    storage: {
+      status: async () => ({ supported: true, usage: 0, quota: 1e9, persisted: false }),
+      persist: async () => true,
+    },
     tokenizerStore: { get: async () => tokenizerJson, set: async (json) => void (tokenizerJson = json) },
     fetchCorpus: async () => CORPUS,
     tokenizerOptions: { vocabSize: 300, minFrequency: 1 },
@@ -67,28 +82,69 @@ export function setup(options: { savedTokenizer?: string; hasWebGpu?: boolean; d
   });
   const send = (event: LabEvent) => lab.reply(event);
   const posted = () => lab.posted as LabRequest[];
-  return { store, data, lab, worker, send, posted, ingests, downloads, tick: (ms: number) => (clock += ms), tokenizer: () => tokenizerJson };
+  return {
+    store,
+    data,
+    lab,
+    worker,
+    send,
+    posted,
+    ingests,
+    downloads,
+    tick: (ms: number) => (clock += ms),
+    tokenizer: () => tokenizerJson,
+  };
 }
 
-const { datasetId: _unused, ...suggested } = testSettings({ vocabSize: 2048, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 }, { evalBatches: 2 });
+const { datasetId: _unused, ...suggested } = testSettings(
+  { vocabSize: 2048, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 },
+  { evalBatches: 2 },
+);
 export const SUGGESTED: Omit<RunSettings, 'datasetId'> = suggested;
 
-export const LIMITS = { maxBufferSize: 2 ** 28, maxStorageBufferBindingSize: 2 ** 27, maxComputeWorkgroupStorageSize: 16384 };
+export const LIMITS = {
+  maxBufferSize: 2 ** 28,
+  maxStorageBufferBindingSize: 2 ** 27,
+  maxComputeWorkgroupStorageSize: 16384,
+};
 
 export function summary(settings: RunSettings, patch: Partial<RunSummary> = {}): RunSummary {
-  return { id: 'run-1', name: '2L 32w', createdAt: 'x', updatedAt: 'x', settings, status: 'running', checkpointStep: 0, tokens: 0, tokenizer: { vocabSize: 300, fingerprint: 'f' }, ...patch };
+  return {
+    id: 'run-1',
+    name: '2L 32w',
+    createdAt: 'x',
+    updatedAt: 'x',
+    settings,
+    status: 'running',
+    checkpointStep: 0,
+    tokens: 0,
+    tokenizer: { vocabSize: 300, fingerprint: 'f' },
+    ...patch,
+  };
 }
 
 export function point(step: number, loss: number): StepPoint {
-  return { step, loss, lr: 1e-3, gradNorm: 1, tokens: step * 64, elapsedSeconds: step * 0.5, tokensPerSecond: 128, tflops: 1e-6 };
+  return {
+    step,
+    loss,
+    lr: 1e-3,
+    gradNorm: 1,
+    tokens: step * 64,
+    elapsedSeconds: step * 0.5,
+    tokensPerSecond: 128,
+    tflops: 1e-6,
+  };
 }
 
 export async function started(env: ReturnType<typeof setup>) {
   env.store.getState().init();
-  env.send({ type: 'device', report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: SUGGESTED } });
+  env.send({
+    type: 'device',
+    report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, suggested: SUGGESTED },
+  });
   await env.store.getState().train();
   const start = env.posted().find((m) => m.type === 'start');
-  if (!start || start.type !== 'start') throw new Error(`no start posted; error: ${env.store.getState().error?.message}`);
+  if (!start || start.type !== 'start')
+    throw new Error(`no start posted; error: ${env.store.getState().error?.message}`);
   return start;
 }
-

@@ -21,19 +21,29 @@ export interface SlotInput {
   param?: string;
 }
 
-export async function checkParamSlotsAccumulate<A extends Attrs>(op: OpDef<A>, inputs: SlotInput[], attrs: A, seed: number): Promise<void> {
+export async function checkParamSlotsAccumulate<A extends Attrs>(
+  op: OpDef<A>,
+  inputs: SlotInput[],
+  attrs: A,
+  seed: number,
+): Promise<void> {
   const ctx = await gpu();
   const random = rng(seed);
   const data = inputs.map((inp) => inp.ids ?? randn(numel(inp.shape), random));
   const params = inputs.flatMap((inp, i) => (inp.param ? [{ name: inp.param, shape: inp.shape, index: i }] : []));
   const prior = new Map(params.map((p) => [p.name, randn(numel(p.shape), random)]));
-  const store = new ParameterStore(ctx.device, params.map(({ name, shape }) => ({ name, shape })));
+  const store = new ParameterStore(
+    ctx.device,
+    params.map(({ name, shape }) => ({ name, shape })),
+  );
   for (const p of params) {
     store.write(p.name, data[p.index] as Float32Array);
     store.write(p.name, prior.get(p.name)!, 'grad');
   }
   const graph = new Graph();
-  const tensors = inputs.map((inp, i) => (inp.param ? graph.param(inp.param, inp.shape) : graph.input(`in${i}`, inp.shape, inp.ids ? 'i32' : 'f32')));
+  const tensors = inputs.map((inp, i) =>
+    inp.param ? graph.param(inp.param, inp.shape) : graph.input(`in${i}`, inp.shape, inp.ids ? 'i32' : 'f32'),
+  );
   const [y] = graph.apply(op, tensors, attrs);
   const dy = randn(y!.numel, random);
   const dyTensor = graph.input('dy', y!.shape);

@@ -20,7 +20,10 @@ export interface MakeParquetOptions {
 
 let zstdReady: Promise<void> | undefined;
 
-export async function makeParquet(texts: (string | null)[], options: MakeParquetOptions = {}): Promise<Uint8Array<ArrayBuffer>> {
+export async function makeParquet(
+  texts: (string | null)[],
+  options: MakeParquetOptions = {},
+): Promise<Uint8Array<ArrayBuffer>> {
   const codec = options.codec ?? 'SNAPPY';
   if (codec === 'ZSTD') await (zstdReady ??= init());
   const offsetIndex = options.offsetIndex ?? true;
@@ -32,7 +35,10 @@ export async function makeParquet(texts: (string | null)[], options: MakeParquet
     offsetIndex,
   }));
   const buffer = parquetWriteBuffer({
-    columnData: [...extra, { name: options.textColumn ?? 'text', data: texts, type: 'STRING', nullable: true, offsetIndex }],
+    columnData: [
+      ...extra,
+      { name: options.textColumn ?? 'text', data: texts, type: 'STRING', nullable: true, offsetIndex },
+    ],
     codec,
     compressors: { ZSTD: (input: Uint8Array) => compress(input, 3) },
     rowGroupSize: options.rowGroupSize ?? 1000,

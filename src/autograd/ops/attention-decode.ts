@@ -22,16 +22,27 @@ export const attentionDecodeOp: OpDef<AttentionAttrs> = {
   outputs: ([qkv, kCache, vCache, pos], { nHead }) => {
     const { B, T, C, NH, HS } = attentionDims('attention_decode', qkv!, nHead);
     assertShape(B === 1, 'attention_decode', `qkv must be [1, Tq, 3C], got ${shapeString(qkv!.shape)}`);
-    for (const [name, cache] of [['kCache', kCache!], ['vCache', vCache!]] as const)
+    for (const [name, cache] of [
+      ['kCache', kCache!],
+      ['vCache', vCache!],
+    ] as const)
       assertShape(
         cache.shape.length === 3 && cache.shape[0] === NH && cache.shape[2] === HS && cache.dtype === 'f32',
         'attention_decode',
         `${name} must be f32 [NH=${NH}, maxT, HS=${HS}], got ${shapeString(cache.shape)}`,
       );
     assertShape(kCache!.shape[1] === vCache!.shape[1], 'attention_decode', 'kCache and vCache differ in maxT');
-    assertShape(HS <= ATTENTION_DECODE_SIZES.CHUNK, 'attention_decode', `head size ${HS} is past the ${ATTENTION_DECODE_SIZES.CHUNK} decoding supports`);
+    assertShape(
+      HS <= ATTENTION_DECODE_SIZES.CHUNK,
+      'attention_decode',
+      `head size ${HS} is past the ${ATTENTION_DECODE_SIZES.CHUNK} decoding supports`,
+    );
     assertShape(T <= kCache!.shape[1]!, 'attention_decode', `Tq = ${T} exceeds the cache length ${kCache!.shape[1]}`);
-    assertShape(pos!.dtype === 'i32' && pos!.shape.length === 1 && pos!.shape[0] === 1, 'attention_decode', 'pos must be i32 [1]');
+    assertShape(
+      pos!.dtype === 'i32' && pos!.shape.length === 1 && pos!.shape[0] === 1,
+      'attention_decode',
+      'pos must be i32 [1]',
+    );
     return [{ shape: [1, T, C], dtype: 'f32' }];
   },
   encode: ([qkv, kCache], { nHead }) => {

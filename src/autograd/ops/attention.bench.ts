@@ -55,7 +55,14 @@ async function timePlan(ctx: GpuContext, plan: Plan, reps: number, warmup: numbe
   return (performance.now() - start) / reps;
 }
 
-export async function benchAttention(ctx: GpuContext, B: number, NH: number, T: number, HS: number, opts: BenchAttentionOptions = {}): Promise<BenchAttentionResult> {
+export async function benchAttention(
+  ctx: GpuContext,
+  B: number,
+  NH: number,
+  T: number,
+  HS: number,
+  opts: BenchAttentionOptions = {},
+): Promise<BenchAttentionResult> {
   const C = NH * HS;
   const flops = attentionFlops(B, NH, T, HS);
   const reps = opts.reps ?? Math.min(20, Math.max(2, Math.ceil(2 ** 38 / (flops.fwd + flops.bwd))));
@@ -88,9 +95,17 @@ export async function benchAttention(ctx: GpuContext, B: number, NH: number, T: 
  * GPU milliseconds of each attention dispatch (forward; backward D, dK/dV, dQ), from timestamp
  * queries around each one in its own pass: where a step's attention time goes. Needs timestamp-query.
  */
-export async function benchAttentionKernels(ctx: GpuContext, B: number, NH: number, T: number, HS: number, opts: BenchAttentionOptions = {}): Promise<Record<string, number>> {
+export async function benchAttentionKernels(
+  ctx: GpuContext,
+  B: number,
+  NH: number,
+  T: number,
+  HS: number,
+  opts: BenchAttentionOptions = {},
+): Promise<Record<string, number>> {
   const device = ctx.device;
-  if (!ctx.features.has('timestamp-query')) throw new Error('benchAttentionKernels: this adapter has no timestamp-query feature');
+  if (!ctx.features.has('timestamp-query'))
+    throw new Error('benchAttentionKernels: this adapter has no timestamp-query feature');
   const C = NH * HS;
   const reps = opts.reps ?? 3;
   const attrs: AttentionAttrs = opts.kernel ? { nHead: NH, kernel: opts.kernel } : { nHead: NH };
@@ -101,16 +116,30 @@ export async function benchAttentionKernels(ctx: GpuContext, B: number, NH: numb
     if (data) device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
     return b;
   };
-  const [qkv, y, lse, dy, D, dqkv] = [buffer(B * T * 3 * C, fill(B * T * 3 * C, 1)), buffer(B * T * C), buffer(B * NH * T), buffer(B * T * C, fill(B * T * C, 2)), buffer(B * NH * T), buffer(B * T * 3 * C)];
+  const [qkv, y, lse, dy, D, dqkv] = [
+    buffer(B * T * 3 * C, fill(B * T * 3 * C, 1)),
+    buffer(B * T * C),
+    buffer(B * NH * T),
+    buffer(B * T * C, fill(B * T * C, 2)),
+    buffer(B * NH * T),
+    buffer(B * T * 3 * C),
+  ];
   // The buffers each call's refs name: forward [qkv] -> [y, lse]; backward [qkv, y, lse, dy] -> [dqkv], scratch [D].
   const calls = [
-    ...attentionOp.encode([spec], attrs, ctx).map((call) => ({ call, ins: [qkv], outs: [y, lse], scratch: [] as GPUBuffer[] })),
-    ...attentionBackwardOp.encode([spec], attrs, ctx).map((call) => ({ call, ins: [qkv, y, lse, dy], outs: [dqkv], scratch: [D] })),
+    ...attentionOp
+      .encode([spec], attrs, ctx)
+      .map((call) => ({ call, ins: [qkv], outs: [y, lse], scratch: [] as GPUBuffer[] })),
+    ...attentionBackwardOp
+      .encode([spec], attrs, ctx)
+      .map((call) => ({ call, ins: [qkv, y, lse, dy], outs: [dqkv], scratch: [D] })),
   ];
   const owned: GPUBuffer[] = [qkv, y, lse, dy, D, dqkv];
   const steps = calls.map(({ call, ins, outs, scratch }) => {
     const pipeline = ctx.pipelines.get(call.label, call.code, call.entryPoint, call.constants);
-    const params = device.createBuffer({ size: call.params!.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const params = device.createBuffer({
+      size: call.params!.byteLength,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
     device.queue.writeBuffer(params, 0, call.params!);
     owned.push(params);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: params } }];
@@ -118,16 +147,30 @@ export async function benchAttentionKernels(ctx: GpuContext, B: number, NH: numb
       const b = 'in' in ref ? ins[ref.in]! : 'out' in ref ? outs[ref.out]! : scratch[ref.scratch]!;
       entries.push({ binding: k + 1, resource: { buffer: b } });
     });
-    return { name: call.entryPoint, pipeline, bindGroup: device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }), workgroups: call.workgroups };
+    return {
+      name: call.entryPoint,
+      pipeline,
+      bindGroup: device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }),
+      workgroups: call.workgroups,
+    };
   });
   const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * steps.length * reps });
-  const resolve = device.createBuffer({ size: 16 * steps.length * reps, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const readback = device.createBuffer({ size: 16 * steps.length * reps, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const resolve = device.createBuffer({
+    size: 16 * steps.length * reps,
+    usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+  });
+  const readback = device.createBuffer({
+    size: 16 * steps.length * reps,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   const encoder = device.createCommandEncoder();
-  for (let r = -1; r < reps; r++) // r = -1: a warm-up round, untimed
+  for (let r = -1; r < reps; r++)
+    // r = -1: a warm-up round, untimed
     steps.forEach((s, i) => {
       const q = 2 * (r * steps.length + i);
-      const pass = encoder.beginComputePass(r < 0 ? {} : { timestampWrites: { querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } });
+      const pass = encoder.beginComputePass(
+        r < 0 ? {} : { timestampWrites: { querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } },
+      );
       pass.setPipeline(s.pipeline);
       pass.setBindGroup(0, s.bindGroup);
       pass.dispatchWorkgroups(...s.workgroups);
@@ -142,7 +185,11 @@ export async function benchAttentionKernels(ctx: GpuContext, B: number, NH: numb
   const ms: Record<string, number> = {};
   steps.forEach((s, i) => {
     let best = Infinity; // the fastest repetition: the least disturbed by other work
-    for (let r = 0; r < reps; r++) best = Math.min(best, Number(stamps[2 * (r * steps.length + i) + 1]! - stamps[2 * (r * steps.length + i)]!) / 1e6);
+    for (let r = 0; r < reps; r++)
+      best = Math.min(
+        best,
+        Number(stamps[2 * (r * steps.length + i) + 1]! - stamps[2 * (r * steps.length + i)]!) / 1e6,
+      );
     ms[s.name] = best;
   });
   [...owned, resolve, readback].forEach((b) => b.destroy());

@@ -46,7 +46,11 @@ export function attentionDims(name: string, qkv: TensorSpec, nHead: number): Att
   const [B, T, C3] = qkv.shape as [number, number, number];
   assertShape(C3 % 3 === 0, name, `last dim of qkv (${C3}) is not 3C`);
   const C = C3 / 3;
-  assertShape(Number.isInteger(nHead) && nHead > 0 && C % nHead === 0, name, `C = ${C} is not divisible by nHead = ${nHead}`);
+  assertShape(
+    Number.isInteger(nHead) && nHead > 0 && C % nHead === 0,
+    name,
+    `C = ${C} is not divisible by nHead = ${nHead}`,
+  );
   const HS = C / nHead;
   assertShape(HS <= MAX_HEAD_SIZE, name, `head size ${HS} exceeds ${MAX_HEAD_SIZE}`);
   assertShape(B * nHead <= 65535, name, `B * nHead = ${B * nHead} exceeds the grid limit 65535`);
@@ -73,7 +77,16 @@ const KEYS_PER_THREAD = 2;
 export interface AttentionTiles {
   kernel: AttentionKernel;
   /** Register extents (WGSL consts): vec4 chunks per head row, rows per thread (forward, dQ), threads per key and keys per thread (dK/dV), chunks per thread of a key. */
-  consts: { HS4: number; FW_RQ: number; DQ_RQ: number; FS_RQ: number; DS_RQ: number; KV_TPK: number; KV_RK: number; KV_H4: number };
+  consts: {
+    HS4: number;
+    FW_RQ: number;
+    DQ_RQ: number;
+    FS_RQ: number;
+    DS_RQ: number;
+    KV_TPK: number;
+    KV_RK: number;
+    KV_H4: number;
+  };
   /** Workgroup and tile sizes (WGSL overrides). */
   overrides: { WG: number; FW_BK: number; KV_BQ: number };
 }
@@ -91,7 +104,16 @@ export function attentionTiles(HS: number, kernel: AttentionKernel, device?: Enc
     kernel,
     // The forward holds 2 row vectors per query row (q, acc), dQ 3 (q, dy, dq); the split forward and
     // dQ (subgroups) hold as many vectors of KV_H4 chunks per row, at most 4 rows (one vec4 of scores).
-    consts: { HS4, FW_RQ: rows(2 * HS4), DQ_RQ: rows(3 * HS4), FS_RQ: rows(2 * KV_H4), DS_RQ: rows(3 * KV_H4), KV_TPK, KV_RK: KEYS_PER_THREAD, KV_H4 },
+    consts: {
+      HS4,
+      FW_RQ: rows(2 * HS4),
+      DQ_RQ: rows(3 * HS4),
+      FS_RQ: rows(2 * KV_H4),
+      DS_RQ: rows(3 * KV_H4),
+      KV_TPK,
+      KV_RK: KEYS_PER_THREAD,
+      KV_H4,
+    },
     overrides: {
       WG,
       FW_BK: Math.min(MAX_KEY_TILE, Math.floor(bytes / (2 * HS4 * 16))), // tileK + tileV
@@ -103,7 +125,8 @@ export function attentionTiles(HS: number, kernel: AttentionKernel, device?: Enc
 /** The kernel variant for this op: the forced one (checked against the device), else subgroups where offered. */
 function pickKernel(name: string, attrs: AttentionAttrs, device?: EncodeDevice): AttentionKernel {
   const offered = device?.features.has('subgroups') ?? false;
-  if (attrs.kernel === 'subgroups' && device && !offered) throw new Error(`${name}: kernel 'subgroups' forced, but this device has no 'subgroups' feature`);
+  if (attrs.kernel === 'subgroups' && device && !offered)
+    throw new Error(`${name}: kernel 'subgroups' forced, but this device has no 'subgroups' feature`);
   return attrs.kernel ?? (offered ? 'subgroups' : 'workgroup');
 }
 
@@ -143,7 +166,9 @@ export function attentionShader(tiles: AttentionTiles): string {
   const consts = Object.entries(tiles.consts).map(([name, value]) => `const ${name}: u32 = ${value}u;`);
   const body = `${source}\n${tiles.kernel === 'subgroups' ? subgroupSum : workgroupSum}`
     .split('\n')
-    .map((line) => (line.endsWith('// unroll') ? unrollLoops(line.slice(0, -'// unroll'.length).trimEnd(), tiles.consts) : line))
+    .map((line) =>
+      line.endsWith('// unroll') ? unrollLoops(line.slice(0, -'// unroll'.length).trimEnd(), tiles.consts) : line,
+    )
     .join('\n');
   code = [...(tiles.kernel === 'subgroups' ? ['enable subgroups;'] : []), ...consts, body].join('\n');
   specialized.set(key, code);
@@ -162,8 +187,22 @@ function params(d: AttentionDims): ArrayBuffer {
 }
 
 /** One dispatch of an attention entry point with this op's tiles. */
-function kernelCall(d: AttentionDims, tiles: AttentionTiles, entryPoint: string, buffers: KernelCall['buffers'], workgroups: readonly [number, number, number]): KernelCall {
-  return { label: 'attention', code: attentionShader(tiles), entryPoint, constants: tiles.overrides, buffers, params: params(d), workgroups };
+function kernelCall(
+  d: AttentionDims,
+  tiles: AttentionTiles,
+  entryPoint: string,
+  buffers: KernelCall['buffers'],
+  workgroups: readonly [number, number, number],
+): KernelCall {
+  return {
+    label: 'attention',
+    code: attentionShader(tiles),
+    entryPoint,
+    constants: tiles.overrides,
+    buffers,
+    params: params(d),
+    workgroups,
+  };
 }
 
 /** outputs: y [B, T, C], lse [B, NH, T] (saved for backward, not differentiable). */
@@ -186,16 +225,24 @@ export const attentionOp: OpDef<AttentionAttrs> = {
     // thread than whole rows do (HS > 16); else a thread owns whole rows (the same sums as before the
     // split kernels, which the PyTorch fixtures, HS 16, are judged by).
     const split = tiles.kernel === 'subgroups' && FS_RQ > FW_RQ;
-    const [entryPoint, rows] = split ? ['attention_forward_split', (WG / KV_TPK) * FS_RQ] : ['attention_forward', WG * FW_RQ];
-    return [kernelCall(d, tiles, entryPoint, [{ in: 0 }, { out: 0 }, { out: 1 }], [Math.ceil(d.T / rows), d.B * d.NH, 1])];
+    const [entryPoint, rows] = split
+      ? ['attention_forward_split', (WG / KV_TPK) * FS_RQ]
+      : ['attention_forward', WG * FW_RQ];
+    return [
+      kernelCall(d, tiles, entryPoint, [{ in: 0 }, { out: 0 }, { out: 1 }], [Math.ceil(d.T / rows), d.B * d.NH, 1]),
+    ];
   },
-  backward: ([qkv], [y, lse], [dy], attrs) => [dy ? qkv!.graph.apply1(attentionBackwardOp, [qkv!, y!, lse!, dy], attrs) : null],
+  backward: ([qkv], [y, lse], [dy], attrs) => [
+    dy ? qkv!.graph.apply1(attentionBackwardOp, [qkv!, y!, lse!, dy], attrs) : null,
+  ],
   reference: {
     forward: ([qkv], [spec], { nHead }) => {
       const { y, lse } = referenceForward(qkv as Float64Array, attentionDims('attention', spec!, nHead));
       return [y, lse];
     },
-    backward: ([qkv], [spec], [dy], { nHead }) => [referenceBackward(qkv as Float64Array, dy!, attentionDims('attention', spec!, nHead))],
+    backward: ([qkv], [spec], [dy], { nHead }) => [
+      referenceBackward(qkv as Float64Array, dy!, attentionDims('attention', spec!, nHead)),
+    ],
   },
 };
 
@@ -218,11 +265,20 @@ export const attentionBackwardOp: OpDef<AttentionAttrs> = {
     const tiles = attentionTiles(d.HS, pickKernel('attention_backward', attrs, device), device);
     const { WG } = tiles.overrides;
     const { DQ_RQ, DS_RQ, KV_TPK, KV_RK } = tiles.consts;
-    const [dq, dqRows] = tiles.kernel === 'subgroups' && DS_RQ > DQ_RQ ? ['attention_backward_dq_split', (WG / KV_TPK) * DS_RQ] : ['attention_backward_dq', WG * DQ_RQ];
+    const [dq, dqRows] =
+      tiles.kernel === 'subgroups' && DS_RQ > DQ_RQ
+        ? ['attention_backward_dq_split', (WG / KV_TPK) * DS_RQ]
+        : ['attention_backward_dq', WG * DQ_RQ];
     // Inputs: 0 qkv, 1 y, 2 lse, 3 dy; scratch 0 = D.
     const grads: KernelCall['buffers'] = [{ in: 0 }, { in: 3 }, { in: 2 }, { scratch: 0 }, { out: 0 }];
     return [
-      kernelCall(d, tiles, 'attention_backward_d', [{ in: 1 }, { in: 3 }, { scratch: 0 }], grid1d(Math.ceil((d.B * d.NH * d.T) / WG))),
+      kernelCall(
+        d,
+        tiles,
+        'attention_backward_d',
+        [{ in: 1 }, { in: 3 }, { scratch: 0 }],
+        grid1d(Math.ceil((d.B * d.NH * d.T) / WG)),
+      ),
       kernelCall(d, tiles, 'attention_backward_dkv', grads, [Math.ceil(d.T / ((WG / KV_TPK) * KV_RK)), d.B * d.NH, 1]),
       kernelCall(d, tiles, dq, grads, [Math.ceil(d.T / dqRows), d.B * d.NH, 1]),
     ];
@@ -238,7 +294,13 @@ export function attention(qkv: Tensor, nHead: number, options: { kernel?: Attent
 // ---------------- float64 references (naive softmax attention) ----------------
 
 /** Softmax probabilities of row i of head (b, h) over keys 0..i, and the row's logsumexp. */
-function referenceRow(qkv: RefArray, d: AttentionDims, b: number, h: number, i: number): { probs: Float64Array; lse: number } {
+function referenceRow(
+  qkv: RefArray,
+  d: AttentionDims,
+  b: number,
+  h: number,
+  i: number,
+): { probs: Float64Array; lse: number } {
   const { T, C, HS } = d;
   const scale = 1 / Math.sqrt(HS);
   const at = (t: number, part: number) => (b * T + t) * 3 * C + part * C + h * HS;

@@ -18,7 +18,13 @@ function dims(logits: TensorSpec): { N: number; V: number } {
 /** Threads per workgroup (a row, the mean, or WG logits of the backward); the override WG of the shader. */
 const CROSS_ENTROPY_WG = 256;
 
-const call = (entryPoint: string, buffers: KernelCall['buffers'], N: number, V: number, workgroups: number): KernelCall => ({
+const call = (
+  entryPoint: string,
+  buffers: KernelCall['buffers'],
+  N: number,
+  V: number,
+  workgroups: number,
+): KernelCall => ({
   label: 'cross_entropy',
   code: source,
   entryPoint,
@@ -38,7 +44,11 @@ export const crossEntropyOp: OpDef = {
   name: 'cross_entropy',
   differentiableOutputs: [true, false],
   outputs: ([logits, targets]) => {
-    assertShape(logits!.dtype === 'f32' && logits!.shape.length >= 2, 'cross_entropy', `logits must be f32 [..., V], got ${shapeString(logits!.shape)}`);
+    assertShape(
+      logits!.dtype === 'f32' && logits!.shape.length >= 2,
+      'cross_entropy',
+      `logits must be f32 [..., V], got ${shapeString(logits!.shape)}`,
+    );
     assertShape(targets!.dtype === 'i32', 'cross_entropy', 'targets must be i32');
     assertShape(
       targets!.shape.join() === logits!.shape.slice(0, -1).join(),
@@ -58,7 +68,10 @@ export const crossEntropyOp: OpDef = {
       call('cross_entropy_mean', [{ in: 1 }, { scratch: 0 }, { out: 0 }], N, V, 1),
     ];
   },
-  backward: ([logits, targets], [, lse], [dloss]) => [logits!.graph.apply1(crossEntropyBackwardOp, [logits!, targets!, lse!, dloss!], {}), null],
+  backward: ([logits, targets], [, lse], [dloss]) => [
+    logits!.graph.apply1(crossEntropyBackwardOp, [logits!, targets!, lse!, dloss!], {}),
+    null,
+  ],
   reference: {
     forward: ([logits, targets], [spec]) => {
       const { N, V } = dims(spec!);
@@ -112,7 +125,13 @@ export const crossEntropyBackwardOp: OpDef = {
     const { N, V } = dims(logits!);
     return [
       call('cross_entropy_scale', [{ in: 1 }, { in: 3 }, { scratch: 0 }], N, V, 1),
-      call('cross_entropy_backward', [{ in: 0 }, { in: 1 }, { in: 2 }, { scratch: 0 }, { out: 0 }], N, V, Math.ceil((N * V) / CROSS_ENTROPY_WG)),
+      call(
+        'cross_entropy_backward',
+        [{ in: 0 }, { in: 1 }, { in: 2 }, { scratch: 0 }, { out: 0 }],
+        N,
+        V,
+        Math.ceil((N * V) / CROSS_ENTROPY_WG),
+      ),
     ];
   },
 };

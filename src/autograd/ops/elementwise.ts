@@ -10,11 +10,23 @@ const ELEMENTWISE_WG = 256;
 
 function flatCall(entryPoint: string, n: number, buffers: KernelCall['buffers'], accumulate = false): KernelCall {
   const params = u32Params(n, accumulate ? 1 : 0);
-  return { label: 'elementwise', code: source, entryPoint, constants: { WG: ELEMENTWISE_WG }, buffers, params, workgroups: grid1d(Math.ceil(n / ELEMENTWISE_WG)) };
+  return {
+    label: 'elementwise',
+    code: source,
+    entryPoint,
+    constants: { WG: ELEMENTWISE_WG },
+    buffers,
+    params,
+    workgroups: grid1d(Math.ceil(n / ELEMENTWISE_WG)),
+  };
 }
 
 const sameShape = (name: string, a: TensorSpec, b: TensorSpec) =>
-  assertShape(a.shape.join() === b.shape.join(), name, `shapes differ: ${shapeString(a.shape)} vs ${shapeString(b.shape)}`);
+  assertShape(
+    a.shape.join() === b.shape.join(),
+    name,
+    `shapes differ: ${shapeString(a.shape)} vs ${shapeString(b.shape)}`,
+  );
 
 /** out = a + b. */
 export const addOp: OpDef = {

@@ -48,23 +48,55 @@ const call = (entryPoint: string, buffers: KernelCall['buffers'], p: ArrayBuffer
 export const embeddingOp: OpDef = {
   name: 'embedding',
   outputs: ([idx, wte, wpe, pos]) => {
-    assertShape(idx!.dtype === 'i32' && idx!.shape.length === 2, 'embedding', `idx must be i32 [B, T], got ${idx!.dtype} ${shapeString(idx!.shape)}`);
-    assertShape(wte!.shape.length === 2 && wpe!.shape.length === 2, 'embedding', `wte ${shapeString(wte!.shape)} and wpe ${shapeString(wpe!.shape)} must be 2-D`);
-    assertShape(wte!.shape[1] === wpe!.shape[1], 'embedding', `wte ${shapeString(wte!.shape)} and wpe ${shapeString(wpe!.shape)} differ in width`);
-    assertShape(idx!.shape[1]! <= wpe!.shape[0]!, 'embedding', `T = ${idx!.shape[1]} exceeds the ${wpe!.shape[0]} positions of wpe`);
-    if (pos) assertShape(pos.dtype === 'i32' && pos.shape.join() === '1', 'embedding', `pos must be i32 [1], got ${pos.dtype} ${shapeString(pos.shape)}`);
+    assertShape(
+      idx!.dtype === 'i32' && idx!.shape.length === 2,
+      'embedding',
+      `idx must be i32 [B, T], got ${idx!.dtype} ${shapeString(idx!.shape)}`,
+    );
+    assertShape(
+      wte!.shape.length === 2 && wpe!.shape.length === 2,
+      'embedding',
+      `wte ${shapeString(wte!.shape)} and wpe ${shapeString(wpe!.shape)} must be 2-D`,
+    );
+    assertShape(
+      wte!.shape[1] === wpe!.shape[1],
+      'embedding',
+      `wte ${shapeString(wte!.shape)} and wpe ${shapeString(wpe!.shape)} differ in width`,
+    );
+    assertShape(
+      idx!.shape[1]! <= wpe!.shape[0]!,
+      'embedding',
+      `T = ${idx!.shape[1]} exceeds the ${wpe!.shape[0]} positions of wpe`,
+    );
+    if (pos)
+      assertShape(
+        pos.dtype === 'i32' && pos.shape.join() === '1',
+        'embedding',
+        `pos must be i32 [1], got ${pos.dtype} ${shapeString(pos.shape)}`,
+      );
     return [{ shape: [idx!.shape[0]!, idx!.shape[1]!, wte!.shape[1]!], dtype: 'f32' }];
   },
   encode: (inputs) => {
     const d = dims(inputs);
     const withPos = inputs.length > 3;
-    const buffers: KernelCall['buffers'] = withPos ? [{ in: 0 }, { in: 1 }, { in: 2 }, { in: 3 }, { out: 0 }] : [{ in: 0 }, { in: 1 }, { in: 2 }, { out: 0 }];
-    return [call(withPos ? 'embedding_forward_pos' : 'embedding_forward', buffers, params(d), Math.ceil((d.B * d.T * d.C) / WG))];
+    const buffers: KernelCall['buffers'] = withPos
+      ? [{ in: 0 }, { in: 1 }, { in: 2 }, { in: 3 }, { out: 0 }]
+      : [{ in: 0 }, { in: 1 }, { in: 2 }, { out: 0 }];
+    return [
+      call(
+        withPos ? 'embedding_forward_pos' : 'embedding_forward',
+        buffers,
+        params(d),
+        Math.ceil((d.B * d.T * d.C) / WG),
+      ),
+    ];
   },
   backward: ([idx, wte, wpe, pos], _outputs, [dx]) => {
     const g = idx!.graph;
     const dwte = wte!.requiresGrad ? g.apply1(embeddingWteGradOp, [idx!, dx!], { V: wte!.shape[0]! }) : null;
-    const dwpe = wpe!.requiresGrad ? g.apply1(embeddingWpeGradOp, pos ? [dx!, pos] : [dx!], { maxT: wpe!.shape[0]! }) : null;
+    const dwpe = wpe!.requiresGrad
+      ? g.apply1(embeddingWpeGradOp, pos ? [dx!, pos] : [dx!], { maxT: wpe!.shape[0]! })
+      : null;
     return [null, dwte, dwpe, null];
   },
   reference: {
@@ -112,10 +144,16 @@ export const embeddingWteGradOp: OpDef<{ V: number; accumulate?: boolean }> = {
   outputs: ([, dx], attrs) => [{ shape: [attrs.V, dx!.shape[2]!], dtype: 'f32' }],
   encode: ([idx, dx], attrs) => {
     const [B, T, C] = dx!.shape as [number, number, number];
-    assertShape(idx!.shape.join() === `${B},${T}`, 'embedding_wte_grad', `idx ${shapeString(idx!.shape)} vs dx ${shapeString(dx!.shape)}`);
+    assertShape(
+      idx!.shape.join() === `${B},${T}`,
+      'embedding_wte_grad',
+      `idx ${shapeString(idx!.shape)} vs dx ${shapeString(dx!.shape)}`,
+    );
     const d: Dims = { B, T, C, V: attrs.V, maxT: 0 };
     const workgroups = Math.ceil(attrs.V / WTE_VB) * Math.ceil(C / WG);
-    return [call('embedding_wte_backward', [{ in: 0 }, { in: 1 }, { out: 0 }], params(d, attrs.accumulate), workgroups)];
+    return [
+      call('embedding_wte_backward', [{ in: 0 }, { in: 1 }, { out: 0 }], params(d, attrs.accumulate), workgroups),
+    ];
   },
 };
 
@@ -129,7 +167,14 @@ export const embeddingWpeGradOp: OpDef<{ maxT: number; accumulate?: boolean }> =
     const d: Dims = { B, T, C, V: 0, maxT: attrs.maxT };
     const withPos = inputs.length > 1;
     const buffers: KernelCall['buffers'] = withPos ? [{ in: 0 }, { in: 1 }, { out: 0 }] : [{ in: 0 }, { out: 0 }];
-    return [call(withPos ? 'embedding_wpe_backward_pos' : 'embedding_wpe_backward', buffers, params(d, attrs.accumulate), Math.ceil((attrs.maxT * C) / WG))];
+    return [
+      call(
+        withPos ? 'embedding_wpe_backward_pos' : 'embedding_wpe_backward',
+        buffers,
+        params(d, attrs.accumulate),
+        Math.ceil((attrs.maxT * C) / WG),
+      ),
+    ];
   },
 };
 

@@ -82,8 +82,16 @@ export const layerNormOp: OpDef<LayerNormAttrs> = {
     const { N, C } = dims(x!);
     assertShape(x!.shape.length >= 1 && C > 0, 'layernorm', `x must have a last axis, got ${shapeString(x!.shape)}`);
     assertShape(C <= LAYERNORM_MAX_C, 'layernorm', `C = ${C} exceeds ${LAYERNORM_MAX_C}`);
-    assertShape(w!.shape.length === 1 && w!.shape[0] === C, 'layernorm', `weight ${shapeString(w!.shape)} must be [${C}]`);
-    assertShape(b!.shape.length === 1 && b!.shape[0] === C, 'layernorm', `bias ${shapeString(b!.shape)} must be [${C}]`);
+    assertShape(
+      w!.shape.length === 1 && w!.shape[0] === C,
+      'layernorm',
+      `weight ${shapeString(w!.shape)} must be [${C}]`,
+    );
+    assertShape(
+      b!.shape.length === 1 && b!.shape[0] === C,
+      'layernorm',
+      `bias ${shapeString(b!.shape)} must be [${C}]`,
+    );
     return [
       { shape: x!.shape, dtype: 'f32' },
       { shape: [N], dtype: 'f32' },

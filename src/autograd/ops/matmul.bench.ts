@@ -37,7 +37,13 @@ function fill(n: number, seed: number): Float32Array {
   return out;
 }
 
-export async function benchMatmul(ctx: GpuContext, M: number, N: number, K: number, opts: BenchMatmulOptions = {}): Promise<BenchMatmulResult> {
+export async function benchMatmul(
+  ctx: GpuContext,
+  M: number,
+  N: number,
+  K: number,
+  opts: BenchMatmulOptions = {},
+): Promise<BenchMatmulResult> {
   const device = ctx.device;
   const flops = 2 * M * N * K;
   const reps = opts.reps ?? Math.min(50, Math.max(3, Math.ceil(2 ** 41 / flops)));

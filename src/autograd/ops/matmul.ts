@@ -29,7 +29,12 @@ export type MatmulAttrs = {
 export const MATMUL_TILE = { WG: 256, BM: 128, BN: 128, BK: 8, GROUP_M: 8 } as const;
 const { BM, BN, BK } = MATMUL_TILE;
 // The kernel's thread mapping: one 8x8 block per thread, one vec4 of A and of B loaded per stage.
-if (MATMUL_TILE.WG !== (BM / 8) * (BN / 8) || (BM * BK) / 4 !== MATMUL_TILE.WG || (BN * BK) / 4 !== MATMUL_TILE.WG || BK % 4 !== 0)
+if (
+  MATMUL_TILE.WG !== (BM / 8) * (BN / 8) ||
+  (BM * BK) / 4 !== MATMUL_TILE.WG ||
+  (BN * BK) / 4 !== MATMUL_TILE.WG ||
+  BK % 4 !== 0
+)
   throw new Error('MATMUL_TILE: WG must be (BM/8)(BN/8) = BM*BK/4 = BN*BK/4, BK a multiple of 4');
 /** Split-K's ordered sum, one output per thread. */
 const REDUCE_WG = 256;
@@ -55,7 +60,11 @@ const cols2d = (s: Shape) => s[s.length - 1]!;
 
 /** M, N, K of op(A) @ op(B), checking that the shapes agree. */
 export function matmulDims(a: TensorSpec, b: TensorSpec, attrs: MatmulAttrs): MatmulDims {
-  assertShape(a.shape.length >= 2 && b.shape.length >= 2, 'matmul', `operands need 2+ dims, got ${shapeString(a.shape)} and ${shapeString(b.shape)}`);
+  assertShape(
+    a.shape.length >= 2 && b.shape.length >= 2,
+    'matmul',
+    `operands need 2+ dims, got ${shapeString(a.shape)} and ${shapeString(b.shape)}`,
+  );
   assertShape(a.dtype === 'f32' && b.dtype === 'f32', 'matmul', 'operands must be f32');
   const M = attrs.transA ? cols2d(a.shape) : rows2d(a.shape);
   const K = attrs.transA ? rows2d(a.shape) : cols2d(a.shape);
@@ -70,7 +79,12 @@ export function matmulDims(a: TensorSpec, b: TensorSpec, attrs: MatmulAttrs): Ma
 export function matmulSplits({ M, N, K }: MatmulDims): number {
   const tiles = Math.ceil(M / BM) * Math.ceil(N / BN);
   if (tiles >= TARGET_WORKGROUPS || M * N === 0) return 1;
-  const want = Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(K / MIN_SPLIT_K), MAX_SPLITS, Math.floor(MAX_SCRATCH / (M * N)));
+  const want = Math.min(
+    Math.ceil(TARGET_WORKGROUPS / tiles),
+    Math.floor(K / MIN_SPLIT_K),
+    MAX_SPLITS,
+    Math.floor(MAX_SCRATCH / (M * N)),
+  );
   if (want <= 1) return 1;
   // Round the chunk up to whole K-stages, then drop splits that would be empty.
   const chunk = Math.ceil(K / want / BK) * BK;
@@ -79,7 +93,13 @@ export function matmulSplits({ M, N, K }: MatmulDims): number {
 
 /** The kernel's override constants: the tile sizes and the variant (transposes, bias, accumulate). */
 export function matmulConstants(attrs: MatmulAttrs, bias: boolean, accumulate: boolean): Record<string, number> {
-  return { ...MATMUL_TILE, TRANS_A: attrs.transA ? 1 : 0, TRANS_B: attrs.transB ? 1 : 0, BIAS: bias ? 1 : 0, ACCUMULATE: accumulate ? 1 : 0 };
+  return {
+    ...MATMUL_TILE,
+    TRANS_A: attrs.transA ? 1 : 0,
+    TRANS_B: attrs.transB ? 1 : 0,
+    BIAS: bias ? 1 : 0,
+    ACCUMULATE: accumulate ? 1 : 0,
+  };
 }
 
 function kChunk(K: number, splits: number): number {
@@ -92,7 +112,12 @@ export const matmulOp: OpDef<MatmulAttrs> = {
   outputs: (inputs, attrs) => {
     const [a, b, bias] = inputs;
     const { M, N } = matmulDims(a!, b!, attrs);
-    if (bias) assertShape(bias.shape.length === 1 && bias.shape[0] === N && bias.dtype === 'f32', 'matmul', `bias ${shapeString(bias.shape)} does not match N = ${N}`);
+    if (bias)
+      assertShape(
+        bias.shape.length === 1 && bias.shape[0] === N && bias.dtype === 'f32',
+        'matmul',
+        `bias ${shapeString(bias.shape)} does not match N = ${N}`,
+      );
     const shape = attrs.outShape ?? (attrs.transA ? [M, N] : [...a!.shape.slice(0, -1), N]);
     assertShape(numel(shape) === M * N, 'matmul', `outShape ${shapeString(shape)} does not hold [${M}, ${N}]`);
     return [{ shape, dtype: 'f32' }];
@@ -117,7 +142,17 @@ export const matmulOp: OpDef<MatmulAttrs> = {
     const bias: BufferRef = hasBias ? { in: 2 } : standIn;
     if (splits === 1) {
       const constants = matmulConstants(attrs, hasBias, !!attrs.accumulate);
-      return [{ label: 'matmul', code: source, entryPoint: 'mm', constants, buffers: [{ in: 0 }, { in: 1 }, { out: 0 }, bias], params, workgroups: [gx, gy, 1] }];
+      return [
+        {
+          label: 'matmul',
+          code: source,
+          entryPoint: 'mm',
+          constants,
+          buffers: [{ in: 0 }, { in: 1 }, { out: 0 }, bias],
+          params,
+          workgroups: [gx, gy, 1],
+        },
+      ];
     }
     // Split-K: partial products into scratch [splits, M, N], then an ordered sum into the output.
     const reduceBuffers: KernelCall['buffers'] = [{ scratch: 0 }, { out: 0 }];
@@ -244,8 +279,24 @@ export const biasGradOp: OpDef<{ accumulate?: boolean }> = {
     const { rowsPerChunk, chunks } = biasGradChunks(R);
     const params = u32Params(R, N, rowsPerChunk, chunks, attrs.accumulate ? 1 : 0);
     return [
-      { label: 'bias_grad', code: reduceSource, entryPoint: 'bias_grad_partial', constants: BIAS_GRAD, buffers: [{ in: 0 }, { scratch: 0 }], params, workgroups: [Math.ceil(N / BIAS_GRAD.BG_COLS), chunks, 1] },
-      { label: 'bias_grad', code: reduceSource, entryPoint: 'bias_grad_finish', constants: BIAS_GRAD, buffers: [{ scratch: 0 }, { out: 0 }], params, workgroups: grid1d(Math.ceil(N / BIAS_GRAD.WG)) },
+      {
+        label: 'bias_grad',
+        code: reduceSource,
+        entryPoint: 'bias_grad_partial',
+        constants: BIAS_GRAD,
+        buffers: [{ in: 0 }, { scratch: 0 }],
+        params,
+        workgroups: [Math.ceil(N / BIAS_GRAD.BG_COLS), chunks, 1],
+      },
+      {
+        label: 'bias_grad',
+        code: reduceSource,
+        entryPoint: 'bias_grad_finish',
+        constants: BIAS_GRAD,
+        buffers: [{ scratch: 0 }, { out: 0 }],
+        params,
+        workgroups: grid1d(Math.ceil(N / BIAS_GRAD.WG)),
+      },
     ];
   },
 };

@@ -50,7 +50,8 @@ export async function rangeBuffer(url: string, options: RangeBufferOptions = {})
     get bytesRead() {
       return bytesRead;
     },
-    slice: (start: number, end?: number) => readRange(url, start, Math.min(end ?? byteLength, byteLength), byteLength, counted),
+    slice: (start: number, end?: number) =>
+      readRange(url, start, Math.min(end ?? byteLength, byteLength), byteLength, counted),
   };
 }
 
@@ -101,12 +102,18 @@ async function readRange(
     if (response.status !== 206 && !wholeFile) {
       // Reading on would download the whole file for every slice.
       await discard(response);
-      throw rangeError(url, `answered a request for bytes ${start}-${end - 1} with the whole file (status ${response.status})`);
+      throw rangeError(
+        url,
+        `answered a request for bytes ${start}-${end - 1} with the whole file (status ${response.status})`,
+      );
     }
     const body = await response.arrayBuffer();
     options.onBytes?.(body.byteLength);
     if (body.byteLength !== end - start) {
-      throw rangeError(url, `sent ${body.byteLength} bytes for a request of ${end - start} (bytes ${start}-${end - 1})`);
+      throw rangeError(
+        url,
+        `sent ${body.byteLength} bytes for a request of ${end - start} (bytes ${start}-${end - 1})`,
+      );
     }
     return body;
   });
@@ -137,7 +144,8 @@ export function httpError(url: string, response: Response): DataError {
   const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
   let advice: string;
   if (response.status === 404 || response.status === 410) advice = 'check the dataset id or URL';
-  else if (response.status === 401 || response.status === 403) advice = 'the file is private or needs a login; use a public dataset or URL';
+  else if (response.status === 401 || response.status === 403)
+    advice = 'the file is private or needs a login; use a public dataset or URL';
   else if (response.status === 429) advice = 'the server is rate-limiting requests; wait a minute and resume';
   else if (response.status >= 500) advice = 'the server had a problem; try again later';
   else advice = 'check the URL';
@@ -270,7 +278,11 @@ export function withStallDeadline(doFetch: typeof fetch, stallMs: number = DEFAU
         return reader.cancel(reason);
       },
     });
-    return new Response(guarded, { status: response.status, statusText: response.statusText, headers: response.headers });
+    return new Response(guarded, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   };
 }
 

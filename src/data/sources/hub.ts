@@ -38,9 +38,15 @@ interface Failure {
 }
 
 export async function resolveHubDataset(dataset: string, options: HubOptions = {}): Promise<HubFile[]> {
-  const id = dataset.trim().replace(/^https?:\/\/huggingface\.co\/datasets\//, '').replace(/\/+$/, '');
+  const id = dataset
+    .trim()
+    .replace(/^https?:\/\/huggingface\.co\/datasets\//, '')
+    .replace(/\/+$/, '');
   if (!/^[\w.-]+(\/[\w.-]+)?$/.test(id)) {
-    throw new DataError('config', `"${dataset}" is not a dataset id: write it as owner/name, e.g. bookcorpus/bookcorpus`);
+    throw new DataError(
+      'config',
+      `"${dataset}" is not a dataset id: write it as owner/name, e.g. bookcorpus/bookcorpus`,
+    );
   }
   const hub = (options.hubEndpoint ?? 'https://huggingface.co').replace(/\/+$/, '');
   const viewer = (options.datasetsServer ?? 'https://datasets-server.huggingface.co').replace(/\/+$/, '');
@@ -53,7 +59,10 @@ export async function resolveHubDataset(dataset: string, options: HubOptions = {
   const failures = [fromViewer, fromHub].filter((f): f is Failure => 'message' in f);
   const detail = failures.map((f) => f.message).join('; ') || 'no parquet files listed';
   if (failures.length === 2 && failures.every((f) => f.missing)) {
-    throw new DataError('http', `Dataset ${id} was not found on the Hub (${detail}): check the id, e.g. bookcorpus/bookcorpus`);
+    throw new DataError(
+      'http',
+      `Dataset ${id} was not found on the Hub (${detail}): check the id, e.g. bookcorpus/bookcorpus`,
+    );
   }
   const network = failures.find((f) => f.error?.kind === 'network' || f.error?.kind === 'cancelled')?.error;
   if (network && failures.every((f) => f.error?.kind === network.kind)) throw network;
@@ -72,7 +81,9 @@ async function listing(
   const http: HttpOptions = { ...options };
   let response: Response;
   try {
-    response = await withRetries(url, http, () => doFetch(url, { signal: options.signal, headers: { Accept: 'application/json' } }));
+    response = await withRetries(url, http, () =>
+      doFetch(url, { signal: options.signal, headers: { Accept: 'application/json' } }),
+    );
   } catch (error) {
     if (error instanceof DataError && error.kind === 'cancelled') throw error;
     const e = error instanceof DataError ? error : new DataError('network', String(error));
@@ -117,7 +128,8 @@ function hubListing(body: unknown): Listing {
     for (const [split, urls] of Object.entries(splits as Record<string, unknown>)) {
       if (!Array.isArray(urls)) continue;
       for (const url of urls) {
-        if (typeof url === 'string') add(configs, config, split, { url, name: `${config}/${split}/${url.split('/').pop() ?? url}` });
+        if (typeof url === 'string')
+          add(configs, config, split, { url, name: `${config}/${split}/${url.split('/').pop() ?? url}` });
       }
     }
   }
@@ -138,12 +150,17 @@ function pick(id: string, { configs }: Listing, options: HubOptions): HubFile[] 
   if (config === undefined) throw new DataError('config', `Dataset ${id} lists no parquet configs`);
   const splits = configs.get(config);
   if (!splits) {
-    throw new DataError('config', `Dataset ${id} has no config "${config}" (it has: ${names.join(', ')}): pick one of those`);
+    throw new DataError(
+      'config',
+      `Dataset ${id} has no config "${config}" (it has: ${names.join(', ')}): pick one of those`,
+    );
   }
   const splitNames = [...splits.keys()];
   const wanted = options.split ?? 'train';
   // A dataset too big to convert whole is listed as "partial-train".
-  const split = [wanted, `partial-${wanted}`].find((s) => splits.has(s)) ?? (options.split === undefined ? splitNames[0] : undefined);
+  const split =
+    [wanted, `partial-${wanted}`].find((s) => splits.has(s)) ??
+    (options.split === undefined ? splitNames[0] : undefined);
   if (split === undefined) {
     throw new DataError(
       'config',

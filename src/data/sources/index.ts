@@ -34,15 +34,31 @@ export interface SourceEnv {
 const LINE_DATASETS = /(^|\/)bookcorpus(open)?$/i;
 
 export async function createSource(spec: SourceSpec, env: SourceEnv = {}): Promise<TextSource> {
-  const guarded = withStallDeadline(env.fetch ?? ((input, init) => globalThis.fetch(input, init)), env.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS);
-  const http: HttpOptions = { fetch: guarded, signal: env.signal, retries: env.retries, retryDelayMs: env.retryDelayMs };
+  const guarded = withStallDeadline(
+    env.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    env.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+  );
+  const http: HttpOptions = {
+    fetch: guarded,
+    signal: env.signal,
+    retries: env.retries,
+    retryDelayMs: env.retryDelayMs,
+  };
   switch (spec.kind) {
     case 'bundled':
-      return textSource(urlText(spec.url, { ...http, ...TEXT_OPEN, name: baseName(spec.url) }), { format: 'lines', ...textRetries(http) });
+      return textSource(urlText(spec.url, { ...http, ...TEXT_OPEN, name: baseName(spec.url) }), {
+        format: 'lines',
+        ...textRetries(http),
+      });
     case 'url':
       return urlSource(spec.url, spec.column, http, spec.rowKind ?? env.rowKind);
     case 'hub': {
-      const files = await resolveHubDataset(spec.dataset, { ...http, config: spec.config, split: spec.split, ...hubEndpoints(env) });
+      const files = await resolveHubDataset(spec.dataset, {
+        ...http,
+        config: spec.config,
+        split: spec.split,
+        ...hubEndpoints(env),
+      });
       const known = files.every((f) => f.size !== undefined);
       const total = known ? files.reduce((sum, f) => sum + (f.size ?? 0), 0) : undefined;
       const count = `${files.length} parquet file${files.length === 1 ? '' : 's'}`;
@@ -82,8 +98,14 @@ async function urlSource(
 ): Promise<TextSource> {
   const name = baseName(url);
   const kind = kindFromName(url) ?? ((await urlStartsWithPar1(url, http)) ? 'parquet' : 'text');
-  if (kind === 'parquet') return parquetSource([remoteParquet(url, name, undefined, http)], { column, rowKind, description: url });
-  return textSource(urlText(url, { ...http, ...TEXT_OPEN, name }), { format: kind === 'jsonl' ? 'jsonl' : 'lines', column, description: url, ...textRetries(http) });
+  if (kind === 'parquet')
+    return parquetSource([remoteParquet(url, name, undefined, http)], { column, rowKind, description: url });
+  return textSource(urlText(url, { ...http, ...TEXT_OPEN, name }), {
+    format: kind === 'jsonl' ? 'jsonl' : 'lines',
+    column,
+    description: url,
+    ...textRetries(http),
+  });
 }
 
 /** A remote parquet file; its size is asked for once, not on every (resumed) read. */
@@ -105,12 +127,17 @@ async function filesSource(
   column: string | undefined,
   env: SourceEnv,
 ): Promise<TextSource> {
-  if (files.length === 0) throw new DataError('config', 'No files were given: pick at least one .txt, .jsonl or .parquet file');
+  if (files.length === 0)
+    throw new DataError('config', 'No files were given: pick at least one .txt, .jsonl or .parquet file');
   const available = env.files ?? [];
   const parts = await Promise.all(
     files.map(async ({ name }, index) => {
       const match = available[index]?.name === name ? available[index] : available.find((f) => f.name === name);
-      if (!match) throw new DataError('config', `${name} is no longer available (files must be picked again after a reload): pick it again`);
+      if (!match)
+        throw new DataError(
+          'config',
+          `${name} is no longer available (files must be picked again after a reload): pick it again`,
+        );
       const kind: FileKind = kindFromName(name) ?? ((await blobStartsWithPar1(match.blob)) ? 'parquet' : 'text');
       if (kind === 'parquet') {
         const open = async () => blobBuffer(match.blob);

@@ -3,7 +3,14 @@
  * the footer and the one column's chunks are fetched. A resumed read skips whole files and row
  * groups without touching their bytes.
  */
-import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type FileMetaData, type SchemaTree } from 'hyparquet';
+import {
+  parquetMetadataAsync,
+  parquetRead,
+  parquetSchema,
+  type AsyncBuffer,
+  type FileMetaData,
+  type SchemaTree,
+} from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { DataError, type SourceCursor, type TextRows, type TextSource } from '../types';
 import { formatBytes } from './format';
@@ -37,7 +44,8 @@ export function parquetSource(files: ParquetFile[], options: ParquetSourceOption
   const fileCount = `${files.length} parquet file${files.length === 1 ? '' : 's'}`;
   const description =
     options.description ??
-    (files.length === 1 ? files[0]!.name : fileCount) + (totalBytes !== undefined ? ` (${formatBytes(totalBytes)})` : '');
+    (files.length === 1 ? files[0]!.name : fileCount) +
+      (totalBytes !== undefined ? ` (${formatBytes(totalBytes)})` : '');
   const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
   // Footers parsed once per source: a resumed read does not fetch them again.
   const footers = new Map<number, FileMetaData>();
@@ -178,17 +186,28 @@ function pickColumn(name: string, metadata: FileMetaData, wanted: string | undef
   const isText = (c: SchemaTree) =>
     c.children.length === 0 &&
     c.element.type === 'BYTE_ARRAY' &&
-    (c.element.converted_type === 'UTF8' || c.element.logical_type?.type === 'STRING' || c.element.converted_type === undefined);
+    (c.element.converted_type === 'UTF8' ||
+      c.element.logical_type?.type === 'STRING' ||
+      c.element.converted_type === undefined);
   const names = columns.map((c) => c.element.name);
   const listed = names.length ? names.join(', ') : 'none';
   if (wanted !== undefined) {
     const match = columns.find((c) => c.element.name === wanted);
-    if (!match) throw new DataError('format', `${name} has no column "${wanted}" (its columns: ${listed}): pick one of those`);
-    if (!isText(match)) throw new DataError('format', `Column "${wanted}" of ${name} does not hold text (its columns: ${listed}): pick a text column`);
+    if (!match)
+      throw new DataError('format', `${name} has no column "${wanted}" (its columns: ${listed}): pick one of those`);
+    if (!isText(match))
+      throw new DataError(
+        'format',
+        `Column "${wanted}" of ${name} does not hold text (its columns: ${listed}): pick a text column`,
+      );
     return wanted;
   }
   const chosen = columns.find((c) => c.element.name === 'text' && isText(c)) ?? columns.find(isText);
-  if (!chosen) throw new DataError('format', `${name} has no text column (its columns: ${listed}): this dataset holds no plain text to train on`);
+  if (!chosen)
+    throw new DataError(
+      'format',
+      `${name} has no text column (its columns: ${listed}): this dataset holds no plain text to train on`,
+    );
   return chosen.element.name;
 }
 

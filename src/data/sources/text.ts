@@ -182,7 +182,10 @@ function textOfJsonLine(text: string, index: number, name: string, column: strin
     );
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new DataError('format', `Line ${index + 1} of ${name} is not a JSON object: each line must look like {"${column}": "..."}`);
+    throw new DataError(
+      'format',
+      `Line ${index + 1} of ${name} is not a JSON object: each line must look like {"${column}": "..."}`,
+    );
   }
   const record = value as Record<string, unknown>;
   const field = record[column];
@@ -194,5 +197,8 @@ function textOfJsonLine(text: string, index: number, name: string, column: strin
       `Line ${index + 1} of ${name} has no "${column}" field (it has: ${Object.keys(record).join(', ') || 'none'}): set the column to the field that holds the text`,
     );
   }
-  throw new DataError('format', `Field "${column}" on line ${index + 1} of ${name} is not text: set the column to a text field`);
+  throw new DataError(
+    'format',
+    `Field "${column}" on line ${index + 1} of ${name} is not text: set the column to a text field`,
+  );
 }

@@ -55,22 +55,26 @@ export function DataPanel() {
 
   return (
     <div className="panel">
-      <ErrorBoundary name="Tokenizer"><TokenizerCard /></ErrorBoundary>
+      <ErrorBoundary name="Tokenizer">
+        <TokenizerCard />
+      </ErrorBoundary>
 
-      <ErrorBoundary name="Add a dataset"><section className="card" aria-labelledby="ingest-title">
-        <h3 id="ingest-title">Add a dataset</h3>
-        <SourcePicker form={form} disabled={busy} onChange={setForm} />
-        <div className="actions">
-          <button type="button" onClick={start} disabled={busy || !hasTokenizer}>
-            Start
-          </button>
-          <button type="button" className="secondary" onClick={cancel} disabled={status !== 'running'}>
-            Cancel
-          </button>
-          {!hasTokenizer && <span className="muted">Train the tokenizer first.</span>}
-        </div>
-        <IngestionProgress />
-      </section></ErrorBoundary>
+      <ErrorBoundary name="Add a dataset">
+        <section className="card" aria-labelledby="ingest-title">
+          <h3 id="ingest-title">Add a dataset</h3>
+          <SourcePicker form={form} disabled={busy} onChange={setForm} />
+          <div className="actions">
+            <button type="button" onClick={start} disabled={busy || !hasTokenizer}>
+              Start
+            </button>
+            <button type="button" className="secondary" onClick={cancel} disabled={status !== 'running'}>
+              Cancel
+            </button>
+            {!hasTokenizer && <span className="muted">Train the tokenizer first.</span>}
+          </div>
+          <IngestionProgress />
+        </section>
+      </ErrorBoundary>
 
       {shownError && (
         <div role="alert" className={error?.kind === 'quota' && !formError ? 'alert quota' : 'alert'}>
@@ -81,21 +85,23 @@ export function DataPanel() {
         </div>
       )}
 
-      <ErrorBoundary name="Datasets"><section className="card" aria-labelledby="datasets-title">
-        <h3 id="datasets-title">Datasets in this browser</h3>
-        <DatasetList
-          datasets={datasets}
-          damaged={damagedDatasets}
-          busy={busy}
-          tokenizerFingerprint={tokenizerPrint}
-          retokenizing={retokenizing}
-          usedBy={usedBy}
-          onResume={(id) => resume(id, form.files)}
-          onDelete={remove}
-          onRetokenize={(id) => retokenize(id, form.files)}
-        />
-        <StorageLine />
-      </section></ErrorBoundary>
+      <ErrorBoundary name="Datasets">
+        <section className="card" aria-labelledby="datasets-title">
+          <h3 id="datasets-title">Datasets in this browser</h3>
+          <DatasetList
+            datasets={datasets}
+            damaged={damagedDatasets}
+            busy={busy}
+            tokenizerFingerprint={tokenizerPrint}
+            retokenizing={retokenizing}
+            usedBy={usedBy}
+            onResume={(id) => resume(id, form.files)}
+            onDelete={remove}
+            onRetokenize={(id) => retokenize(id, form.files)}
+          />
+          <StorageLine />
+        </section>
+      </ErrorBoundary>
     </div>
   );
 }
@@ -106,7 +112,12 @@ function IngestionProgress() {
   const name = useDataStore((s) => s.datasets.find((d) => d.id === id)?.name) ?? id;
   if (status === 'idle' || status === 'error') return null;
   if (status === 'done') {
-    return <p className="muted">Finished {name}{progress ? `: ${progressSummary(progress, true)}` : ''}.</p>;
+    return (
+      <p className="muted">
+        Finished {name}
+        {progress ? `: ${progressSummary(progress, true)}` : ''}.
+      </p>
+    );
   }
   return (
     <div className="progress-block">
@@ -123,7 +134,8 @@ function StorageLine() {
   const storage = useDataStore((s) => s.storage);
   const persistGranted = useDataStore((s) => s.persistGranted);
   const persist = useDataStore((s) => s.persist);
-  if (!storage.supported) return <p className="muted storage">This browser does not report how much storage the site uses.</p>;
+  if (!storage.supported)
+    return <p className="muted storage">This browser does not report how much storage the site uses.</p>;
   return (
     <div className="storage">
       <span>{storageSummary(storage.usage, storage.quota)}</span>
@@ -135,7 +147,10 @@ function StorageLine() {
             Keep data on this device
           </button>
           {persistGranted === false && (
-            <span className="muted">The browser declined for now (Chrome grants it to sites you use often or install); data may be evicted when the disk is full.</span>
+            <span className="muted">
+              The browser declined for now (Chrome grants it to sites you use often or install); data may be evicted
+              when the disk is full.
+            </span>
           )}
         </>
       )}

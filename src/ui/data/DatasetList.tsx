@@ -48,10 +48,22 @@ export function usedByText(names: string[]): string {
   return `used by runs ${more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(' and ')}`;
 }
 
-export function DatasetList({ datasets, damaged = [], busy, tokenizerFingerprint, retokenizing, usedBy = {}, onResume, onDelete, onRetokenize }: Props) {
+export function DatasetList({
+  datasets,
+  damaged = [],
+  busy,
+  tokenizerFingerprint,
+  retokenizing,
+  usedBy = {},
+  onResume,
+  onDelete,
+  onRetokenize,
+}: Props) {
   // The dataset whose Delete was pressed while runs use it: asked about before anything goes.
   const [confirming, setConfirming] = useState<string | null>(null);
-  const broken = <DamagedList items={damaged} label="Damaged datasets" database="gpt-garden-data" busy={busy} onDelete={onDelete} />;
+  const broken = (
+    <DamagedList items={damaged} label="Damaged datasets" database="gpt-garden-data" busy={busy} onDelete={onDelete} />
+  );
   if (datasets.length === 0)
     return (
       <>
@@ -59,91 +71,119 @@ export function DatasetList({ datasets, damaged = [], busy, tokenizerFingerprint
         {broken}
       </>
     );
-  const current = (d: DatasetManifest) => tokenizerFingerprint !== null && d.tokenizer.fingerprint === tokenizerFingerprint;
+  const current = (d: DatasetManifest) =>
+    tokenizerFingerprint !== null && d.tokenizer.fingerprint === tokenizerFingerprint;
   // Copies of one source share its name: their buttons also say the vocabulary, so each names one dataset.
-  const label = (d: DatasetManifest) => (datasets.some((o) => o !== d && o.name === d.name) ? `${d.name} (vocabulary ${d.tokenizer.vocabSize.toLocaleString('en-US')})` : d.name);
+  const label = (d: DatasetManifest) =>
+    datasets.some((o) => o !== d && o.name === d.name)
+      ? `${d.name} (vocabulary ${d.tokenizer.vocabSize.toLocaleString('en-US')})`
+      : d.name;
   return (
     <>
-    <ul className="dataset-list">
-      {datasets.map((d) => {
-        const other = tokenizerFingerprint !== null && !current(d);
-        // Its source already tokenized with the current tokenizer: nothing to re-tokenize.
-        const twin = other ? datasets.find((t) => t.id !== d.id && current(t) && datasetBase(t.id) === datasetBase(d.id)) : undefined;
-        const beingRetokenized = retokenizing?.from === d.id;
-        const runs = usedBy[d.id] ?? [];
-        const vocab = d.tokenizer.vocabSize.toLocaleString('en-US');
-        return (
-          <li key={d.id} className="dataset" data-other-tokenizer={other || undefined} data-dataset-id={d.id}>
-            <div className="dataset-main">
-              <strong>{d.name}</strong>
-              <span className="muted">
-                {formatCount(d.tokens)} tokens · {d.shards.length} shard{d.shards.length === 1 ? '' : 's'} · {formatBytes(d.textBytes)} of text ·
-                vocabulary {vocab}
-              </span>
-              {other && (
+      <ul className="dataset-list">
+        {datasets.map((d) => {
+          const other = tokenizerFingerprint !== null && !current(d);
+          // Its source already tokenized with the current tokenizer: nothing to re-tokenize.
+          const twin = other
+            ? datasets.find((t) => t.id !== d.id && current(t) && datasetBase(t.id) === datasetBase(d.id))
+            : undefined;
+          const beingRetokenized = retokenizing?.from === d.id;
+          const runs = usedBy[d.id] ?? [];
+          const vocab = d.tokenizer.vocabSize.toLocaleString('en-US');
+          return (
+            <li key={d.id} className="dataset" data-other-tokenizer={other || undefined} data-dataset-id={d.id}>
+              <div className="dataset-main">
+                <strong>{d.name}</strong>
                 <span className="muted">
-                  {beingRetokenized
-                    ? 'Being re-tokenized into a new dataset; this one stays.'
-                    : twin
-                      ? `Runs with the current tokenizer train on its copy "${twin.name}" (${formatCount(twin.tokens)} tokens); this one stays for the runs made with its tokenizer.`
-                      : 'Runs with the current tokenizer cannot train on it. Re-tokenize reads its source again into a new dataset beside this one, which stays for the runs made with its tokenizer.'}
+                  {formatCount(d.tokens)} tokens · {d.shards.length} shard{d.shards.length === 1 ? '' : 's'} ·{' '}
+                  {formatBytes(d.textBytes)} of text · vocabulary {vocab}
                 </span>
-              )}
-              {confirming === d.id && (
-                <span role="alert" className="error-text">
-                  Delete "{d.name}"? {runs.length === 1 ? `The run ${runs[0]} trains` : `${runs.length} runs (${runs.join(', ')}) train`} on it: they could not resume until
-                  its source is prepared again with their tokenizer.
-                </span>
-              )}
-            </div>
-            <div className="dataset-actions">
-              {runs.length > 0 && <span className="badge">{usedByText(runs)}</span>}
-              {other && <span className="badge other">tokenized with another tokenizer ({vocab} tokens)</span>}
-              {d.complete ? (
-                <span className="badge done">complete</span>
-              ) : (
-                <>
-                  <span className="badge paused">paused at {formatCount(d.tokens)} tokens</span>
-                  {!other && (
-                    <button type="button" disabled={busy} onClick={() => onResume(d.id)} aria-label={`Resume ${label(d)}`}>
-                      Resume
-                    </button>
-                  )}
-                </>
-              )}
-              {other && !twin && (
-                <button type="button" disabled={busy} onClick={() => onRetokenize(d.id)} aria-label={`Re-tokenize ${label(d)}`}>
-                  Re-tokenize
-                </button>
-              )}
-              {confirming === d.id ? (
-                <>
+                {other && (
+                  <span className="muted">
+                    {beingRetokenized
+                      ? 'Being re-tokenized into a new dataset; this one stays.'
+                      : twin
+                        ? `Runs with the current tokenizer train on its copy "${twin.name}" (${formatCount(twin.tokens)} tokens); this one stays for the runs made with its tokenizer.`
+                        : 'Runs with the current tokenizer cannot train on it. Re-tokenize reads its source again into a new dataset beside this one, which stays for the runs made with its tokenizer.'}
+                  </span>
+                )}
+                {confirming === d.id && (
+                  <span role="alert" className="error-text">
+                    Delete "{d.name}"?{' '}
+                    {runs.length === 1 ? `The run ${runs[0]} trains` : `${runs.length} runs (${runs.join(', ')}) train`}{' '}
+                    on it: they could not resume until its source is prepared again with their tokenizer.
+                  </span>
+                )}
+              </div>
+              <div className="dataset-actions">
+                {runs.length > 0 && <span className="badge">{usedByText(runs)}</span>}
+                {other && <span className="badge other">tokenized with another tokenizer ({vocab} tokens)</span>}
+                {d.complete ? (
+                  <span className="badge done">complete</span>
+                ) : (
+                  <>
+                    <span className="badge paused">paused at {formatCount(d.tokens)} tokens</span>
+                    {!other && (
+                      <button
+                        type="button"
+                        disabled={busy}
+                        onClick={() => onResume(d.id)}
+                        aria-label={`Resume ${label(d)}`}
+                      >
+                        Resume
+                      </button>
+                    )}
+                  </>
+                )}
+                {other && !twin && (
                   <button
                     type="button"
                     disabled={busy}
-                    onClick={() => {
-                      setConfirming(null);
-                      onDelete(d.id);
-                    }}
-                    aria-label={`Delete ${label(d)} anyway`}
+                    onClick={() => onRetokenize(d.id)}
+                    aria-label={`Re-tokenize ${label(d)}`}
                   >
-                    Delete anyway
+                    Re-tokenize
                   </button>
-                  <button type="button" className="secondary" onClick={() => setConfirming(null)} aria-label={`Keep ${label(d)}`}>
-                    Keep
+                )}
+                {confirming === d.id ? (
+                  <>
+                    <button
+                      type="button"
+                      disabled={busy}
+                      onClick={() => {
+                        setConfirming(null);
+                        onDelete(d.id);
+                      }}
+                      aria-label={`Delete ${label(d)} anyway`}
+                    >
+                      Delete anyway
+                    </button>
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={() => setConfirming(null)}
+                      aria-label={`Keep ${label(d)}`}
+                    >
+                      Keep
+                    </button>
+                  </>
+                ) : (
+                  <button
+                    type="button"
+                    className="secondary"
+                    disabled={busy}
+                    onClick={() => (runs.length > 0 ? setConfirming(d.id) : onDelete(d.id))}
+                    aria-label={`Delete ${label(d)}`}
+                  >
+                    Delete
                   </button>
-                </>
-              ) : (
-                <button type="button" className="secondary" disabled={busy} onClick={() => (runs.length > 0 ? setConfirming(d.id) : onDelete(d.id))} aria-label={`Delete ${label(d)}`}>
-                  Delete
-                </button>
-              )}
-            </div>
-          </li>
-        );
-      })}
-    </ul>
-    {broken}
+                )}
+              </div>
+            </li>
+          );
+        })}
+      </ul>
+      {broken}
     </>
   );
 }

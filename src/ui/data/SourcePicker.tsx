@@ -6,7 +6,14 @@
  */
 import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { formatBytes } from '../../data/storage';
-import { keepFlaggedFile, removePickedFile, withPickedFiles, type PickedFile, type SourceChoice, type SourceForm } from './source-form';
+import {
+  keepFlaggedFile,
+  removePickedFile,
+  withPickedFiles,
+  type PickedFile,
+  type SourceChoice,
+  type SourceForm,
+} from './source-form';
 import { checkPickedFiles } from './upload-check';
 import './upload-check.css';
 
@@ -68,8 +75,16 @@ export function SourcePicker({ form, disabled, onChange }: Props) {
 
       {form.choice === 'remote' && (
         <div className="field">
-          <label htmlFor="remote-source">Dataset id (owner/name) or http(s) URL of a parquet, text or JSON-lines file</label>
-          <input id="remote-source" type="text" value={form.remote} spellCheck={false} onChange={(e) => update({ remote: e.target.value })} />
+          <label htmlFor="remote-source">
+            Dataset id (owner/name) or http(s) URL of a parquet, text or JSON-lines file
+          </label>
+          <input
+            id="remote-source"
+            type="text"
+            value={form.remote}
+            spellCheck={false}
+            onChange={(e) => update({ remote: e.target.value })}
+          />
         </div>
       )}
 
@@ -109,10 +124,20 @@ export function SourcePicker({ form, disabled, onChange }: Props) {
             <div key={f.name} role="alert" className="alert upload-problem">
               <p>{f.message}</p>
               <div className="actions">
-                <button type="button" className="secondary" aria-label={`Use ${f.name} anyway`} onClick={() => onChange(keepFlaggedFile(form, f.name))}>
+                <button
+                  type="button"
+                  className="secondary"
+                  aria-label={`Use ${f.name} anyway`}
+                  onClick={() => onChange(keepFlaggedFile(form, f.name))}
+                >
                   Use anyway
                 </button>
-                <button type="button" className="secondary" aria-label={`Remove ${f.name}`} onClick={() => onChange(removePickedFile(form, f.name))}>
+                <button
+                  type="button"
+                  className="secondary"
+                  aria-label={`Remove ${f.name}`}
+                  onClick={() => onChange(removePickedFile(form, f.name))}
+                >
                   Remove
                 </button>
               </div>
@@ -125,7 +150,13 @@ export function SourcePicker({ form, disabled, onChange }: Props) {
         {form.choice !== 'bundled' && (
           <div className="field">
             <label htmlFor="text-column">Text column (optional)</label>
-            <input id="text-column" type="text" value={form.column} placeholder="text" onChange={(e) => update({ column: e.target.value })} />
+            <input
+              id="text-column"
+              type="text"
+              value={form.column}
+              placeholder="text"
+              onChange={(e) => update({ column: e.target.value })}
+            />
           </div>
         )}
         <div className="field">

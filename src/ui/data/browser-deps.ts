@@ -47,10 +47,15 @@ export function browserDataDeps(): DataStoreDeps {
       try {
         response = await fetch(url);
       } catch (error) {
-        throw new Error(`could not fetch the bundled corpus at ${url} (${error instanceof Error ? error.message : String(error)}): check that the site is still reachable and reload`, { cause: error });
+        throw new Error(
+          `could not fetch the bundled corpus at ${url} (${error instanceof Error ? error.message : String(error)}): check that the site is still reachable and reload`,
+          { cause: error },
+        );
       }
       if (!response.ok) {
-        throw new Error(`${url} answered ${response.status} ${response.statusText}: the bundled corpus is missing from this build (public/corpus/brown-fiction.txt)`);
+        throw new Error(
+          `${url} answered ${response.status} ${response.statusText}: the bundled corpus is missing from this build (public/corpus/brown-fiction.txt)`,
+        );
       }
       return response.text();
     },

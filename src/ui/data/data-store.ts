@@ -12,8 +12,22 @@ import type { StorageStatus } from '../../data/storage';
 import type { TrainRequest, TrainResponse } from '../../data/tokenizer-worker';
 import { datasetIdFor, fingerprint } from '../../data/fingerprint';
 import { browserDataDeps } from './browser-deps';
-import { DEFAULT_SAMPLE_MB, ingestId, initialForm, type IngestInput, type IngestProgress, type PickedFile, type SourceForm, type TokenizerForm } from './source-form';
-import { DEFAULT_TOKENIZER_OPTIONS, tokenizerActions, type TokenizerProposal, type TokenizerSample } from './tokenizer-actions';
+import {
+  DEFAULT_SAMPLE_MB,
+  ingestId,
+  initialForm,
+  type IngestInput,
+  type IngestProgress,
+  type PickedFile,
+  type SourceForm,
+  type TokenizerForm,
+} from './source-form';
+import {
+  DEFAULT_TOKENIZER_OPTIONS,
+  tokenizerActions,
+  type TokenizerProposal,
+  type TokenizerSample,
+} from './tokenizer-actions';
 import { anotherTabBusy, type TakeLock } from './training-lock';
 import type { WorkerClient } from './worker-client';
 import { pageStorage } from '../lab/saved-form';
@@ -145,7 +159,10 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export const initialTokenizerForm: TokenizerForm = { sampleMb: String(DEFAULT_SAMPLE_MB), vocab: String(DEFAULT_TOKENIZER_OPTIONS.vocabSize) };
+export const initialTokenizerForm: TokenizerForm = {
+  sampleMb: String(DEFAULT_SAMPLE_MB),
+  vocab: String(DEFAULT_TOKENIZER_OPTIONS.vocabSize),
+};
 
 export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
   let initialized = false;
@@ -184,13 +201,26 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
       }
       const id = ingestId(input.id, fingerprint(tokenizer.json), get().datasets);
       set({ error: null, ingestion: { id, progress: null, status: 'running' } });
-      const request: IngestRequest = { type: 'ingest', id, name: input.name, spec: input.spec, tokenizerJson: tokenizer.json, maxTokens: input.maxTokens, files: input.files };
+      const request: IngestRequest = {
+        type: 'ingest',
+        id,
+        name: input.name,
+        spec: input.spec,
+        tokenizerJson: tokenizer.json,
+        maxTokens: input.maxTokens,
+        files: input.files,
+      };
       if (!deps.trainingLock) return deps.ingestWorker.post(request);
       void deps.trainingLock().then((release) => {
         const now = get().ingestion;
         const mine = now.id === id && (now.status === 'running' || now.status === 'cancelling');
         if (!release) {
-          if (mine) set({ ingestion: { ...now, status: 'error' }, error: { kind: 'config', message: anotherTabBusy('tokenize a dataset') }, retokenizing: null });
+          if (mine)
+            set({
+              ingestion: { ...now, status: 'error' },
+              error: { kind: 'config', message: anotherTabBusy('tokenize a dataset') },
+              retokenizing: null,
+            });
           return;
         }
         if (!mine || now.status === 'cancelling') {
@@ -207,12 +237,23 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
     resume(id, files = []) {
       const manifest = get().datasets.find((d) => d.id === id);
       if (!manifest) {
-        set({ error: { kind: 'config', message: `There is no dataset "${id}" any more: refresh the list and start it again.` } });
+        set({
+          error: {
+            kind: 'config',
+            message: `There is no dataset "${id}" any more: refresh the list and start it again.`,
+          },
+        });
         return;
       }
       const picked = filesFor(manifest, files, 'resume', 'Resume');
       if (picked === null) return;
-      get().startIngest({ id: manifest.id, name: manifest.name, spec: manifest.source, maxTokens: manifest.maxTokens, files: picked });
+      get().startIngest({
+        id: manifest.id,
+        name: manifest.name,
+        spec: manifest.source,
+        maxTokens: manifest.maxTokens,
+        files: picked,
+      });
     },
 
     cancel() {
@@ -230,7 +271,10 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
       try {
         set({ storage: await deps.storage.status() });
       } catch (error) {
-        set({ storage: NO_STORAGE, error: { kind: 'storage', message: `Could not read this site's storage use: ${messageOf(error)}` } });
+        set({
+          storage: NO_STORAGE,
+          error: { kind: 'storage', message: `Could not read this site's storage use: ${messageOf(error)}` },
+        });
       }
     },
 
@@ -238,7 +282,10 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
       try {
         set({ persistGranted: await deps.storage.persist() });
       } catch (error) {
-        set({ persistGranted: false, error: { kind: 'storage', message: `Asking the browser to keep the data failed: ${messageOf(error)}` } });
+        set({
+          persistGranted: false,
+          error: { kind: 'storage', message: `Asking the browser to keep the data failed: ${messageOf(error)}` },
+        });
       }
       await get().refreshStorage();
     },
@@ -265,7 +312,10 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
     setPlannedTokens(tokens) {
       const planned = tokens !== null && Number.isFinite(tokens) && tokens > 0 ? Math.round(tokens) : null;
       // A plan's token count pre-fills the limit (the user can still clear or change it).
-      set((s) => ({ plannedTokens: planned, ...(planned ? { sourceForm: { ...s.sourceForm, tokenLimit: String(planned) } } : {}) }));
+      set((s) => ({
+        plannedTokens: planned,
+        ...(planned ? { sourceForm: { ...s.sourceForm, tokenLimit: String(planned) } } : {}),
+      }));
     },
 
     setSourceForm(form) {
@@ -294,13 +344,23 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
   const tokenizer = tokenizerActions(deps, set, get);
 
   /** A 'files' dataset's files, picked again (they do not survive a reload); null after saying which are missing. */
-  function filesFor(manifest: DatasetManifest, files: PickedFile[], verb: string, button: string): PickedFile[] | undefined | null {
+  function filesFor(
+    manifest: DatasetManifest,
+    files: PickedFile[],
+    verb: string,
+    button: string,
+  ): PickedFile[] | undefined | null {
     const spec = manifest.source;
     if (spec.kind !== 'files') return undefined;
     const byName = new Map(files.map((f) => [f.name, f]));
     const missing = spec.files.filter((f) => !byName.has(f.name)).map((f) => f.name);
     if (missing.length > 0) {
-      set({ error: { kind: 'config', message: `To ${verb} "${manifest.name}", pick its files again (${missing.join(', ')}) under "Your files", then press ${button}.` } });
+      set({
+        error: {
+          kind: 'config',
+          message: `To ${verb} "${manifest.name}", pick its files again (${missing.join(', ')}) under "Your files", then press ${button}.`,
+        },
+      });
       return null;
     }
     return spec.files.map((f) => byName.get(f.name)!);
@@ -320,10 +380,21 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
     const { datasets, tokenizer: current, ingestion } = get();
     const manifest = datasets.find((d) => d.id === id);
     if (!manifest) {
-      set({ error: { kind: 'config', message: `There is no dataset "${id}" any more: refresh the list and start it again.` } });
+      set({
+        error: {
+          kind: 'config',
+          message: `There is no dataset "${id}" any more: refresh the list and start it again.`,
+        },
+      });
       return;
     }
-    if (current.status !== 'ready' || !current.json || ingestion.status === 'running' || ingestion.status === 'cancelling') return;
+    if (
+      current.status !== 'ready' ||
+      !current.json ||
+      ingestion.status === 'running' ||
+      ingestion.status === 'cancelling'
+    )
+      return;
     const print = fingerprint(current.json);
     if (manifest.tokenizer.fingerprint === print) return;
     const picked = filesFor(manifest, files, 're-tokenize', 'Re-tokenize');
@@ -331,11 +402,22 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
     // A new id per tokenizer: the old dataset stays whole, for the runs that train on it.
     const to = datasetIdFor(id, print);
     if (datasets.some((d) => d.id === to && d.complete)) {
-      set({ error: { kind: 'config', message: `"${manifest.name}" is already tokenized with the current tokenizer (dataset ${to}): train on that one.` } });
+      set({
+        error: {
+          kind: 'config',
+          message: `"${manifest.name}" is already tokenized with the current tokenizer (dataset ${to}): train on that one.`,
+        },
+      });
       return;
     }
     set({ retokenizing: { from: id, to } });
-    get().startIngest({ id: to, name: manifest.name, spec: manifest.source, maxTokens: manifest.maxTokens, files: picked });
+    get().startIngest({
+      id: to,
+      name: manifest.name,
+      spec: manifest.source,
+      maxTokens: manifest.maxTokens,
+      files: picked,
+    });
   }
 
   // The new list's arrival refreshes the storage estimate too.
@@ -365,7 +447,10 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
           // A cancelled ingestion is a paused one: its dataset shows Resume.
           set({ ingestion: { ...ingestion, status: 'idle' } });
         } else {
-          set({ error: { kind: message.kind, message: message.message }, ...(active ? { ingestion: { ...ingestion, status: 'error' } } : {}) });
+          set({
+            error: { kind: message.kind, message: message.message },
+            ...(active ? { ingestion: { ...ingestion, status: 'error' } } : {}),
+          });
         }
         afterIngestion();
         return;

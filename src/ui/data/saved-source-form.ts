@@ -20,7 +20,8 @@ export function checkSavedSourceForm(raw: unknown): KeptFields | null {
   const record = raw as Record<string, unknown>;
   if (record.version !== SAVED_SOURCE_VERSION || typeof record.form !== 'object' || record.form === null) return null;
   const form = record.form as Record<string, unknown>;
-  const text = (key: 'remote' | 'column' | 'tokenLimit') => (typeof form[key] === 'string' ? form[key] : initialForm[key]);
+  const text = (key: 'remote' | 'column' | 'tokenLimit') =>
+    typeof form[key] === 'string' ? form[key] : initialForm[key];
   return {
     choice: form.choice === 'remote' || form.choice === 'bundled' ? form.choice : initialForm.choice,
     remote: text('remote'),
@@ -41,9 +42,18 @@ export function keepSourceForm(store: StoreApi<DataState>, storage: FormStorage 
   return store.subscribe((state, previous) => {
     const { choice, remote, column, tokenLimit } = state.sourceForm;
     const before = previous.sourceForm;
-    if (choice === before.choice && remote === before.remote && column === before.column && tokenLimit === before.tokenLimit) return;
+    if (
+      choice === before.choice &&
+      remote === before.remote &&
+      column === before.column &&
+      tokenLimit === before.tokenLimit
+    )
+      return;
     try {
-      storage?.setItem(SAVED_SOURCE_KEY, JSON.stringify({ version: SAVED_SOURCE_VERSION, form: { choice, remote, column, tokenLimit } }));
+      storage?.setItem(
+        SAVED_SOURCE_KEY,
+        JSON.stringify({ version: SAVED_SOURCE_VERSION, form: { choice, remote, column, tokenLimit } }),
+      );
     } catch {
       // Storage full or refused: the form just is not remembered.
     }

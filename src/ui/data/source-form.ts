@@ -54,7 +54,11 @@ export function keepFlaggedFile(form: SourceForm, name: string): SourceForm {
 
 /** "Remove": the file leaves the form (and its flag with it). */
 export function removePickedFile(form: SourceForm, name: string): SourceForm {
-  return { ...form, files: form.files.filter((f) => f.name !== name), flagged: (form.flagged ?? []).filter((f) => f.name !== name) };
+  return {
+    ...form,
+    files: form.files.filter((f) => f.name !== name),
+    flagged: (form.flagged ?? []).filter((f) => f.name !== name),
+  };
 }
 
 /** The bundled corpus's dataset id before the tokenizer part (see datasetIdFor): one copy per tokenizer. */
@@ -66,7 +70,13 @@ export function isBundledDataset(id: string): boolean {
 }
 export const DEFAULT_REMOTE = 'bookcorpus/bookcorpus';
 
-export const initialForm: SourceForm = { choice: 'bundled', remote: DEFAULT_REMOTE, files: [], column: '', tokenLimit: '' };
+export const initialForm: SourceForm = {
+  choice: 'bundled',
+  remote: DEFAULT_REMOTE,
+  files: [],
+  column: '',
+  tokenLimit: '',
+};
 
 // owner/name, or a bare name (the Hub's canonical datasets).
 const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
@@ -104,7 +114,9 @@ export function buildSource(form: SourceForm, bundledUrl: string): BuiltSource |
       const undecided = form.flagged ?? [];
       if (undecided.length > 0) {
         const names = undecided.map((f) => `"${f.name}"`).join(', ');
-        return { error: `${names} ${undecided.length > 1 ? 'do' : 'does'} not look like text: press Use anyway to keep ${undecided.length > 1 ? 'them' : 'it'}, or Remove.` };
+        return {
+          error: `${names} ${undecided.length > 1 ? 'do' : 'does'} not look like text: press Use anyway to keep ${undecided.length > 1 ? 'them' : 'it'}, or Remove.`,
+        };
       }
       const more = form.files.length - 1;
       return {
@@ -154,7 +166,8 @@ export const DEFAULT_SAMPLE_MB = 100;
 /** Checks the tokenizer card's fields; the numbers, or what to fix. */
 export function parseTokenizerForm(form: TokenizerForm): { sampleMb: number; vocabSize: number } | { error: string } {
   const vocabSize = Number(form.vocab.trim());
-  if (!Number.isInteger(vocabSize) || vocabSize < 260 || vocabSize > 200_000) return { error: 'A vocabulary of 260 to 200,000 tokens.' };
+  if (!Number.isInteger(vocabSize) || vocabSize < 260 || vocabSize > 200_000)
+    return { error: 'A vocabulary of 260 to 200,000 tokens.' };
   const sampleMb = Number(form.sampleMb.trim());
   if (!form.sampleMb.trim() || !Number.isFinite(sampleMb) || sampleMb <= 0 || sampleMb > 100_000) {
     return { error: 'A sample of more than 0 and at most 100,000 MB.' };
@@ -212,7 +225,8 @@ export function progressSummary(p: IngestProgress, finished = false): string {
     `${formatCount(p.tokens)} tokens`,
     `${formatBytes(p.textBytesPerSecond)}/s`,
   ];
-  if (!finished && p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds)) parts.push(`about ${formatDuration(p.etaSeconds)} left`);
+  if (!finished && p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds))
+    parts.push(`about ${formatDuration(p.etaSeconds)} left`);
   return parts.join(' · ');
 }
 
@@ -227,7 +241,11 @@ export function storageSummary(usage: number, quota: number): string {
  * elsewhere was trained on. Picked files cannot be named back: the user picks them again.
  */
 export function sourceFormFor(spec: SourceSpec, maxTokens?: number): SourceForm {
-  const base: SourceForm = { ...initialForm, column: (spec.kind !== 'bundled' && spec.column) || '', tokenLimit: maxTokens ? String(maxTokens) : '' };
+  const base: SourceForm = {
+    ...initialForm,
+    column: (spec.kind !== 'bundled' && spec.column) || '',
+    tokenLimit: maxTokens ? String(maxTokens) : '',
+  };
   switch (spec.kind) {
     case 'bundled':
       return { ...base, choice: 'bundled' };

@@ -54,14 +54,31 @@ export function tokenizerActions(
   /** The tokenizer in use before the running training: restored when it fails or is cancelled. */
   let before: TokenizerState = { status: 'missing', json: null, vocabSize: null, progress: null };
 
-  const ready = (json: string): TokenizerState => ({ status: 'ready', json, vocabSize: vocabSizeOf(json), progress: null, proposal: null });
-  const missing = (): TokenizerState => ({ status: 'missing', json: null, vocabSize: null, progress: null, proposal: null });
+  const ready = (json: string): TokenizerState => ({
+    status: 'ready',
+    json,
+    vocabSize: vocabSizeOf(json),
+    progress: null,
+    proposal: null,
+  });
+  const missing = (): TokenizerState => ({
+    status: 'missing',
+    json: null,
+    vocabSize: null,
+    progress: null,
+    proposal: null,
+  });
 
   async function save(json: string, again: string) {
     try {
       await deps.tokenizerStore.set(json);
     } catch (error) {
-      set({ error: { kind: 'storage', message: `The tokenizer works for now but could not be saved (${messageOf(error)}); free some space, or it must be ${again} on the next visit.` } });
+      set({
+        error: {
+          kind: 'storage',
+          message: `The tokenizer works for now but could not be saved (${messageOf(error)}); free some space, or it must be ${again} on the next visit.`,
+        },
+      });
     }
   }
 
@@ -83,7 +100,9 @@ export function tokenizerActions(
     client.terminate();
     if (trainer === client) trainer = null;
     if (message.type === 'error') {
-      restore(message.cancelled ? null : { kind: 'tokenizer', message: `Training the tokenizer failed: ${message.message}` });
+      restore(
+        message.cancelled ? null : { kind: 'tokenizer', message: `Training the tokenizer failed: ${message.message}` },
+      );
       return;
     }
     const vocabSize = vocabSizeOf(message.json);
@@ -94,7 +113,10 @@ export function tokenizerActions(
       }
       // Said before anything is replaced: the user picks the smaller one or keeps the current one.
       const proposal = { json: message.json, vocabSize, asked, trainedOn };
-      const keep = before.status === 'ready' ? 'keep the current tokenizer (a larger sample can reach more)' : 'train on a larger sample';
+      const keep =
+        before.status === 'ready'
+          ? 'keep the current tokenizer (a larger sample can reach more)'
+          : 'train on a larger sample';
       restore(
         {
           kind: 'tokenizer',
@@ -114,7 +136,13 @@ export function tokenizerActions(
       try {
         json = await deps.tokenizerStore.get();
       } catch (error) {
-        set({ tokenizer: missing(), error: { kind: 'tokenizer', message: `Could not read the saved tokenizer (${messageOf(error)}): train it again.` } });
+        set({
+          tokenizer: missing(),
+          error: {
+            kind: 'tokenizer',
+            message: `Could not read the saved tokenizer (${messageOf(error)}): train it again.`,
+          },
+        });
         return;
       }
       if (get().tokenizer.status !== 'loading') return; // a training started meanwhile
@@ -122,7 +150,13 @@ export function tokenizerActions(
       try {
         set({ tokenizer: ready(json) });
       } catch (error) {
-        set({ tokenizer: missing(), error: { kind: 'tokenizer', message: `The saved tokenizer is damaged (${messageOf(error)}): train it again.` } });
+        set({
+          tokenizer: missing(),
+          error: {
+            kind: 'tokenizer',
+            message: `The saved tokenizer is damaged (${messageOf(error)}): train it again.`,
+          },
+        });
       }
     },
 
@@ -131,13 +165,28 @@ export function tokenizerActions(
       if (current.status === 'training') return;
       before = current.status === 'ready' ? { ...current, proposal: null } : missing();
       // The current tokenizer stays usable (and shown) while the new one trains.
-      set({ error: null, tokenizer: { ...before, status: 'training', progress: null, proposal: null, sampleLabel: sample && `the first ${sampleText(sample.sampleMb)} of ${sample.label}` } });
+      set({
+        error: null,
+        tokenizer: {
+          ...before,
+          status: 'training',
+          progress: null,
+          proposal: null,
+          sampleLabel: sample && `the first ${sampleText(sample.sampleMb)} of ${sample.label}`,
+        },
+      });
       const options = deps.tokenizerOptions ?? DEFAULT_TOKENIZER_OPTIONS;
       const asked = vocabSize ?? options.vocabSize;
       let request: TrainRequest;
       let trainedOn: string;
       if (sample) {
-        request = { type: 'train-source', spec: sample.spec, files: sample.files, sampleBytes: Math.round(sample.sampleMb * 1e6), options: { ...options, vocabSize: asked } };
+        request = {
+          type: 'train-source',
+          spec: sample.spec,
+          files: sample.files,
+          sampleBytes: Math.round(sample.sampleMb * 1e6),
+          options: { ...options, vocabSize: asked },
+        };
         trainedOn = `the first ${sampleText(sample.sampleMb)} of ${sample.label}`;
       } else {
         let text: string;
@@ -170,7 +219,10 @@ export function tokenizerActions(
     },
 
     rejectProposal() {
-      set((s) => ({ error: s.error?.kind === 'tokenizer' ? null : s.error, tokenizer: { ...s.tokenizer, proposal: null } }));
+      set((s) => ({
+        error: s.error?.kind === 'tokenizer' ? null : s.error,
+        tokenizer: { ...s.tokenizer, proposal: null },
+      }));
     },
 
     async importTokenizer(text) {
@@ -179,7 +231,12 @@ export function tokenizerActions(
         // The same checks the workers run when they load it (ids, merges, pre-tokenizer, specials).
         parseTokenizerJson(text);
       } catch (error) {
-        set({ error: { kind: 'tokenizer', message: `That file is not a tokenizer GPT Garden can use: ${messageOf(error)}. The current tokenizer is unchanged.` } });
+        set({
+          error: {
+            kind: 'tokenizer',
+            message: `That file is not a tokenizer GPT Garden can use: ${messageOf(error)}. The current tokenizer is unchanged.`,
+          },
+        });
         return;
       }
       set({ error: null, tokenizer: ready(text) });

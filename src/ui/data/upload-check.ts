@@ -38,7 +38,8 @@ export function sampleStats(bytes: Uint8Array): SampleStats {
     const c = ch.codePointAt(0)!;
     if (c === 0xfffd) stats.replacements++;
     else if (c === 0) stats.nuls++;
-    else if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0c && c !== 0x0d) || (c >= 0x7f && c <= 0x9f)) stats.controls++;
+    else if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0c && c !== 0x0d) || (c >= 0x7f && c <= 0x9f))
+      stats.controls++;
   }
   return stats;
 }
@@ -53,7 +54,8 @@ export function notTextReason(bytes: Uint8Array): string | null {
   const s = sampleStats(bytes);
   if (s.chars === 0) return null;
   const found: string[] = [];
-  if (s.replacements / s.chars > MAX_REPLACEMENT_SHARE) found.push(`${percent(s.replacements, s.chars)} bytes that are not UTF-8`);
+  if (s.replacements / s.chars > MAX_REPLACEMENT_SHARE)
+    found.push(`${percent(s.replacements, s.chars)} bytes that are not UTF-8`);
   if (s.nuls / s.chars > MAX_NUL_SHARE) found.push(`${percent(s.nuls, s.chars)} NUL bytes`);
   if (s.controls / s.chars > MAX_CONTROL_SHARE) found.push(`${percent(s.controls, s.chars)} control characters`);
   return found.length > 0 ? found.join(', ') : null;

@@ -17,7 +17,10 @@ export function LogCard() {
   const evals = useLabStore((s) => s.evals);
   const log = useLabStore((s) => s.log);
   const events = run && log?.runId === run.id ? log.events : null;
-  const text = useMemo(() => (run ? logLines(steps, evals, events ?? [], run.settings).join('\n') : ''), [run, steps, evals, events]);
+  const text = useMemo(
+    () => (run ? logLines(steps, evals, events ?? [], run.settings).join('\n') : ''),
+    [run, steps, evals, events],
+  );
   const box = useRef<HTMLPreElement>(null);
   const following = useRef(true);
   const [copied, setCopied] = useState<string | null>(null);
@@ -34,7 +37,8 @@ export function LogCard() {
       () => setCopied('The browser refused the clipboard: use Download'),
     );
   };
-  const download = () => saveFile(`${run.name.replace(/[^\w.-]+/g, '-')}-log.txt`, new TextEncoder().encode(`${text}\n`), 'text/plain');
+  const download = () =>
+    saveFile(`${run.name.replace(/[^\w.-]+/g, '-')}-log.txt`, new TextEncoder().encode(`${text}\n`), 'text/plain');
   return (
     <section className="card" aria-labelledby="log-title">
       <h3 id="log-title">Log</h3>

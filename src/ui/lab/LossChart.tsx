@@ -11,7 +11,17 @@ import type { EvalPoint, StepPoint } from '../../train/protocol';
 import { appCompareStore, useCompareStore } from './browser-compare';
 import { saveFile, useLabStore } from './browser-lab';
 import { formatCount } from './chart-data';
-import { chartRows, chartSummary, compareSeries, curvesCsv, curvesJson, logTicks, X_LABELS, type CurveSeries, type XAxisKind } from './compare-data';
+import {
+  chartRows,
+  chartSummary,
+  compareSeries,
+  curvesCsv,
+  curvesJson,
+  logTicks,
+  X_LABELS,
+  type CurveSeries,
+  type XAxisKind,
+} from './compare-data';
 import { shownRuns } from './compare-store';
 import { CurveTable } from './CurveTable';
 import './compare.css';
@@ -33,13 +43,18 @@ export function LossChart({ steps, evals }: { steps: StepPoint[]; evals: EvalPoi
   const smoothing = useCompareStore((s) => s.smoothing);
   const log = useCompareStore((s) => s.log);
   const table = useCompareStore((s) => s.table);
-  const series = useMemo(() => compareSeries(shownRuns({ run, runs, steps, evals }, { picked, histories }), axis, smoothing), [run, runs, steps, evals, picked, histories, axis, smoothing]);
+  const series = useMemo(
+    () => compareSeries(shownRuns({ run, runs, steps, evals }, { picked, histories }), axis, smoothing),
+    [run, runs, steps, evals, picked, histories, axis, smoothing],
+  );
   const waiting = picked.some((id) => histories[id]?.status === 'loading');
   return (
     <figure className="chart compare-chart" aria-label="Loss chart">
       <ChartControls series={series} />
       {series.length === 0 ? (
-        <div className="chart-empty muted">{waiting ? 'Loading the curves…' : 'The loss curve appears here after the first step.'}</div>
+        <div className="chart-empty muted">
+          {waiting ? 'Loading the curves…' : 'The loss curve appears here after the first step.'}
+        </div>
       ) : table ? (
         <CurveTable series={series} axis={axis} />
       ) : (
@@ -89,10 +104,22 @@ function ChartControls({ series }: { series: CurveSeries[] }) {
         <input type="checkbox" checked={table} onChange={(e) => setView({ table: e.target.checked })} /> Show as table
       </label>
       <span className="compare-downloads">
-        <button type="button" className="secondary" disabled={series.length === 0} onClick={() => download('csv')} title="One row per run and step: run, step, tokens, flops, loss, smoothed, val_loss, lr">
+        <button
+          type="button"
+          className="secondary"
+          disabled={series.length === 0}
+          onClick={() => download('csv')}
+          title="One row per run and step: run, step, tokens, flops, loss, smoothed, val_loss, lr"
+        >
           CSV
         </button>
-        <button type="button" className="secondary" disabled={series.length === 0} onClick={() => download('json')} title="The same numbers with each run's size and prediction">
+        <button
+          type="button"
+          className="secondary"
+          disabled={series.length === 0}
+          onClick={() => download('json')}
+          title="The same numbers with each run's size and prediction"
+        >
           JSON
         </button>
       </span>
@@ -110,9 +137,10 @@ function Curves({ series, axis, log }: { series: CurveSeries[]; axis: XAxisKind;
   const logX = log && axis !== 'step';
   // recharts' own log ticks skip most of the range: the ticks and domain are given.
   const xs = rows.map((r) => r.x).filter((x) => x > 0);
-  const ys = [...rows.flatMap((r) => series.flatMap((_, i) => [r[`l${i}`], r[`s${i}`], r[`v${i}`]])), ...series.map((s) => s.prediction.loss ?? undefined)].filter(
-    (y): y is number => y !== undefined && y > 0,
-  );
+  const ys = [
+    ...rows.flatMap((r) => series.flatMap((_, i) => [r[`l${i}`], r[`s${i}`], r[`v${i}`]])),
+    ...series.map((s) => s.prediction.loss ?? undefined),
+  ].filter((y): y is number => y !== undefined && y > 0);
   const [xMin, xMax, yMin, yMax] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
   const xAxis = (withLabel: boolean) => (
     <XAxis
@@ -127,12 +155,22 @@ function Curves({ series, axis, log }: { series: CurveSeries[]; axis: XAxisKind;
       label={withLabel ? { value: X_LABELS[axis], position: 'insideBottomRight', offset: -4 } : undefined}
     />
   );
-  const tooltip = <Tooltip formatter={(v) => (typeof v === 'number' ? v.toPrecision(4) : String(v))} labelFormatter={(x) => `${X_LABELS[axis]} ${formatX(axis, Number(x))}`} />;
+  const tooltip = (
+    <Tooltip
+      formatter={(v) => (typeof v === 'number' ? v.toPrecision(4) : String(v))}
+      labelFormatter={(x) => `${X_LABELS[axis]} ${formatX(axis, Number(x))}`}
+    />
+  );
   const multi = series.length > 1;
   return (
     <div role="img" aria-label={chartSummary(series, axis)} className="compare-plot">
       <ResponsiveContainer width="100%" height={260}>
-        <LineChart data={rows} syncId="loss-and-lr" margin={{ top: 8, right: 16, bottom: 8, left: 0 }} accessibilityLayer={false}>
+        <LineChart
+          data={rows}
+          syncId="loss-and-lr"
+          margin={{ top: 8, right: 16, bottom: 8, left: 0 }}
+          accessibilityLayer={false}
+        >
           <CartesianGrid stroke="#e4e4df" />
           {xAxis(true)}
           <YAxis
@@ -145,9 +183,40 @@ function Curves({ series, axis, log }: { series: CurveSeries[]; axis: XAxisKind;
           />
           {tooltip}
           {series.map((s, i) => [
-            <Line key={`${s.id}-raw`} name={`${s.name} train loss`} dataKey={`l${i}`} stroke={s.color} strokeOpacity={0.25} dot={false} isAnimationActive={false} connectNulls strokeWidth={1} tooltipType="none" activeDot={false} />,
-            <Line key={`${s.id}-smooth`} name={multi ? s.name : 'smoothed'} dataKey={`s${i}`} stroke={s.color} dot={false} isAnimationActive={false} connectNulls strokeWidth={2} />,
-            <Line key={`${s.id}-val`} name={`${s.name} validation`} dataKey={`v${i}`} stroke={s.color} strokeDasharray="2 3" dot={{ r: 3, fill: s.color }} isAnimationActive={false} connectNulls strokeWidth={1} />,
+            <Line
+              key={`${s.id}-raw`}
+              name={`${s.name} train loss`}
+              dataKey={`l${i}`}
+              stroke={s.color}
+              strokeOpacity={0.25}
+              dot={false}
+              isAnimationActive={false}
+              connectNulls
+              strokeWidth={1}
+              tooltipType="none"
+              activeDot={false}
+            />,
+            <Line
+              key={`${s.id}-smooth`}
+              name={multi ? s.name : 'smoothed'}
+              dataKey={`s${i}`}
+              stroke={s.color}
+              dot={false}
+              isAnimationActive={false}
+              connectNulls
+              strokeWidth={2}
+            />,
+            <Line
+              key={`${s.id}-val`}
+              name={`${s.name} validation`}
+              dataKey={`v${i}`}
+              stroke={s.color}
+              strokeDasharray="2 3"
+              dot={{ r: 3, fill: s.color }}
+              isAnimationActive={false}
+              connectNulls
+              strokeWidth={1}
+            />,
             s.prediction.loss !== null && s.points.length > 0 ? (
               <ReferenceLine
                 key={`${s.id}-chinchilla`}
@@ -164,13 +233,32 @@ function Curves({ series, axis, log }: { series: CurveSeries[]; axis: XAxisKind;
         </LineChart>
       </ResponsiveContainer>
       <ResponsiveContainer width="100%" height={90}>
-        <LineChart data={rows} syncId="loss-and-lr" margin={{ top: 4, right: 16, bottom: 4, left: 0 }} accessibilityLayer={false}>
+        <LineChart
+          data={rows}
+          syncId="loss-and-lr"
+          margin={{ top: 4, right: 16, bottom: 4, left: 0 }}
+          accessibilityLayer={false}
+        >
           <CartesianGrid stroke="#e4e4df" />
           {xAxis(false)}
-          <YAxis width={48} domain={[0, 'auto']} tickFormatter={(v: number) => v.toExponential(0)} label={{ value: 'lr', angle: -90, position: 'insideLeft' }} />
+          <YAxis
+            width={48}
+            domain={[0, 'auto']}
+            tickFormatter={(v: number) => v.toExponential(0)}
+            label={{ value: 'lr', angle: -90, position: 'insideLeft' }}
+          />
           {tooltip}
           {series.map((s, i) => (
-            <Line key={`${s.id}-lr`} name={`${s.name} lr`} dataKey={`r${i}`} stroke={s.color} dot={false} isAnimationActive={false} connectNulls strokeWidth={1.5} />
+            <Line
+              key={`${s.id}-lr`}
+              name={`${s.name} lr`}
+              dataKey={`r${i}`}
+              stroke={s.color}
+              dot={false}
+              isAnimationActive={false}
+              connectNulls
+              strokeWidth={1.5}
+            />
           ))}
         </LineChart>
       </ResponsiveContainer>
@@ -188,7 +276,10 @@ function Legend({ series }: { series: CurveSeries[] }) {
           <strong>{s.name}</strong>
           <span className="muted">
             {' '}
-            {formatCount(s.params)} params · {s.prediction.loss !== null ? `dashed: ${HOFFMANN_2022.label} predicts ${s.prediction.loss.toFixed(3)} for its N and D` : `no Chinchilla level: ${s.prediction.why}`}
+            {formatCount(s.params)} params ·{' '}
+            {s.prediction.loss !== null
+              ? `dashed: ${HOFFMANN_2022.label} predicts ${s.prediction.loss.toFixed(3)} for its N and D`
+              : `no Chinchilla level: ${s.prediction.why}`}
           </span>
         </li>
       ))}

@@ -12,7 +12,8 @@ type Profile = Extract<LabEvent, { type: 'profile' }>['profile'];
 type Row = Profile['rows'][number];
 
 function rate(r: Row): string {
-  if (r.tflops !== null) return r.tflops < 0.1 ? `${(r.tflops * 1000).toFixed(2)} GFLOP/s` : `${r.tflops.toFixed(2)} TFLOP/s`;
+  if (r.tflops !== null)
+    return r.tflops < 0.1 ? `${(r.tflops * 1000).toFixed(2)} GFLOP/s` : `${r.tflops.toFixed(2)} TFLOP/s`;
   return r.gbps < 0.1 ? `${(r.gbps * 1000).toFixed(2)} MB/s` : `${r.gbps.toFixed(2)} GB/s`;
 }
 
@@ -82,7 +83,11 @@ export function ProfileTable() {
             <tr>
               <td colSpan={3}>total ({p.dispatches} dispatches)</td>
               <td>{p.totalMs.toFixed(2)}</td>
-              <td colSpan={2}>{p.wallMs !== undefined ? `step ${p.wallMs.toFixed(2)} ms wall: ${((p.totalMs / p.wallMs) * 100).toFixed(0)}%` : ''}</td>
+              <td colSpan={2}>
+                {p.wallMs !== undefined
+                  ? `step ${p.wallMs.toFixed(2)} ms wall: ${((p.totalMs / p.wallMs) * 100).toFixed(0)}%`
+                  : ''}
+              </td>
             </tr>
           </tfoot>
         </table>

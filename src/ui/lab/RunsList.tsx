@@ -42,15 +42,17 @@ export function RunsList() {
           }}
         />
         <span className="muted">
-          A Hugging Face folder's config.json, model.safetensors and tokenizer.json (to sample), a run folder's files with training_state.safetensors and
-          run.json (to resume: the command line's run directory), or a zip the lab downloaded.
+          A Hugging Face folder's config.json, model.safetensors and tokenizer.json (to sample), a run folder's files
+          with training_state.safetensors and run.json (to resume: the command line's run directory), or a zip the lab
+          downloaded.
         </span>
       </div>
       {runs.length === 0 && damaged.length === 0 && <p className="muted">No runs yet: press Train.</p>}
       <ul className="dataset-list" aria-label="Runs">
         {runs.map((r) => {
           const active = current?.id === r.id;
-          const resumable = !r.imported && r.status !== 'done' && r.checkpointStep > 0 && r.checkpointStep < r.settings.maxSteps;
+          const resumable =
+            !r.imported && r.status !== 'done' && r.checkpointStep > 0 && r.checkpointStep < r.settings.maxSteps;
           const hasWeights = r.checkpointStep > 0 || !!r.imported;
           return (
             <li key={r.id} className="dataset">
@@ -58,9 +60,12 @@ export function RunsList() {
                 <strong>{r.name}</strong>
                 <span className="muted">
                   {' '}
-                  {r.imported ? `imported from ${r.imported}` : `step ${r.checkpointStep} of ${r.settings.maxSteps} · ${formatCount(r.tokens)} tokens`}
+                  {r.imported
+                    ? `imported from ${r.imported}`
+                    : `step ${r.checkpointStep} of ${r.settings.maxSteps} · ${formatCount(r.tokens)} tokens`}
                   {r.lastLoss !== undefined ? ` · loss ${r.lastLoss.toFixed(3)}` : ''}
-                  {r.lastValLoss !== undefined ? ` · val ${r.lastValLoss.toFixed(3)}` : ''} · {new Date(r.updatedAt).toLocaleString()}
+                  {r.lastValLoss !== undefined ? ` · val ${r.lastValLoss.toFixed(3)}` : ''} ·{' '}
+                  {new Date(r.updatedAt).toLocaleString()}
                 </span>
                 {r.message && <span className="muted"> · {r.message}</span>}
                 {r.missingDataset && (
@@ -82,7 +87,8 @@ export function RunsList() {
                       <span className="muted">
                         {' '}
                         The run's tokenizer is now the current one and the Data tab names its source
-                        {r.missingDataset.source.kind === 'files' ? ' (pick its files again)' : ''}: tokenize it there, then Resume.
+                        {r.missingDataset.source.kind === 'files' ? ' (pick its files again)' : ''}: tokenize it there,
+                        then Resume.
                       </span>
                     )}
                   </div>
@@ -90,7 +96,14 @@ export function RunsList() {
               </div>
               <div className="dataset-actions">
                 <span className={`badge ${r.status === 'done' ? 'done' : 'paused'}`}>{r.status}</span>
-                <label className="compare-check" title={active ? 'The current run is always on the loss chart' : "Draw this run's curve on the loss chart beside the current one"}>
+                <label
+                  className="compare-check"
+                  title={
+                    active
+                      ? 'The current run is always on the loss chart'
+                      : "Draw this run's curve on the loss chart beside the current one"
+                  }
+                >
                   <input
                     type="checkbox"
                     checked={active || picked.includes(r.id)}
@@ -103,10 +116,23 @@ export function RunsList() {
                 <button type="button" className="secondary" disabled={busy || active} onClick={() => open(r.id)}>
                   Show
                 </button>
-                <button type="button" className="secondary" disabled={busy || !resumable} onClick={() => void resume(r.id)} aria-label={`Resume ${r.name}`}>
+                <button
+                  type="button"
+                  className="secondary"
+                  disabled={busy || !resumable}
+                  onClick={() => void resume(r.id)}
+                  aria-label={`Resume ${r.name}`}
+                >
                   Resume
                 </button>
-                <button type="button" className="secondary" disabled={!hasWeights} onClick={() => exportRun(r.id)} aria-label={`Download ${r.name}`} title="The model as a Hugging Face folder (zip)">
+                <button
+                  type="button"
+                  className="secondary"
+                  disabled={!hasWeights}
+                  onClick={() => exportRun(r.id)}
+                  aria-label={`Download ${r.name}`}
+                  title="The model as a Hugging Face folder (zip)"
+                >
                   Download
                 </button>
                 <button
@@ -119,7 +145,13 @@ export function RunsList() {
                 >
                   Full state
                 </button>
-                <button type="button" className="secondary" disabled={busy && active} onClick={() => deleteRun(r.id)} aria-label={`Delete ${r.name}`}>
+                <button
+                  type="button"
+                  className="secondary"
+                  disabled={busy && active}
+                  onClick={() => deleteRun(r.id)}
+                  aria-label={`Delete ${r.name}`}
+                >
                   Delete
                 </button>
               </div>

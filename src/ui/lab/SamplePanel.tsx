@@ -27,11 +27,27 @@ export function SamplePanel() {
   const run = useLabStore((s) => s.run);
   const hasRuns = useLabStore((s) => s.runs.length > 0);
   const running = samples.current.status === 'running' || samples.initial.status === 'running';
-  const valid = prompt.length > 0 && temperature >= 0 && Number.isInteger(maxTokens) && maxTokens > 0 && topK >= 0 && topP > 0 && topP <= 1;
+  const valid =
+    prompt.length > 0 &&
+    temperature >= 0 &&
+    Number.isInteger(maxTokens) &&
+    maxTokens > 0 &&
+    topK >= 0 &&
+    topP > 0 &&
+    topP <= 1;
 
   const onGenerate = () => {
     setShownPrompt(prompt);
-    appLabStore().getState().generate({ prompt, temperature, maxTokens, topK: topK > 0 ? topK : undefined, topP: topP < 1 ? topP : undefined, compare });
+    appLabStore()
+      .getState()
+      .generate({
+        prompt,
+        temperature,
+        maxTokens,
+        topK: topK > 0 ? topK : undefined,
+        topP: topP < 1 ? topP : undefined,
+        compare,
+      });
   };
 
   return (
@@ -48,29 +64,67 @@ export function SamplePanel() {
         <NumberField label="Max tokens" value={maxTokens} onChange={setMaxTokens} />
       </div>
       <label className="choice">
-        <input type="checkbox" checked={compare} onChange={(e) => setCompare(e.target.checked)} /> Compare with the untrained model (before / after)
+        <input type="checkbox" checked={compare} onChange={(e) => setCompare(e.target.checked)} /> Compare with the
+        untrained model (before / after)
       </label>
       <label className="choice">
-        <input type="checkbox" checked={showTokens} onChange={(e) => setShowTokens(e.target.checked)} /> Show tokens (how the prompt and the output are split; ids on hover)
+        <input type="checkbox" checked={showTokens} onChange={(e) => setShowTokens(e.target.checked)} /> Show tokens
+        (how the prompt and the output are split; ids on hover)
       </label>
-      {training && <p className="muted sample-hint">Sampling now shares the GPU with training, so tokens come slowly (often about one a second): pause the run for full speed.</p>}
+      {training && (
+        <p className="muted sample-hint">
+          Sampling now shares the GPU with training, so tokens come slowly (often about one a second): pause the run for
+          full speed.
+        </p>
+      )}
       <div className="actions">
         <button type="button" onClick={onGenerate} disabled={running || !valid || (!run && !hasRuns)}>
           Generate
         </button>
         {!run && !hasRuns && <span className="muted">Train a model first.</span>}
-        {!valid && <span className="muted">Temperature ≥ 0, top-k ≥ 0, 0 &lt; top-p ≤ 1 and a whole number of tokens.</span>}
+        {!valid && (
+          <span className="muted">Temperature ≥ 0, top-k ≥ 0, 0 &lt; top-p ≤ 1 and a whole number of tokens.</span>
+        )}
       </div>
       <div className={samples.initial.status !== 'idle' ? 'samples compare' : 'samples'}>
-        {samples.initial.status !== 'idle' && <SampleBox title="Before training (initial weights)" label="Initial sample output" sample={samples.initial} prompt={shownPrompt} showTokens={showTokens} />}
-        <SampleBox title={samples.initial.status !== 'idle' ? 'After training (current weights)' : 'Output'} label="Sample output" sample={samples.current} prompt={shownPrompt} showTokens={showTokens} />
+        {samples.initial.status !== 'idle' && (
+          <SampleBox
+            title="Before training (initial weights)"
+            label="Initial sample output"
+            sample={samples.initial}
+            prompt={shownPrompt}
+            showTokens={showTokens}
+          />
+        )}
+        <SampleBox
+          title={samples.initial.status !== 'idle' ? 'After training (current weights)' : 'Output'}
+          label="Sample output"
+          sample={samples.current}
+          prompt={shownPrompt}
+          showTokens={showTokens}
+        />
       </div>
     </section>
   );
 }
 
-function SampleBox({ title, label, sample, prompt, showTokens }: { title: string; label: string; sample: SampleState; prompt: string; showTokens: boolean }) {
-  const tokens = showTokens && sample.status === 'done' && sample.outputTokens ? { prompt: sample.promptTokens ?? [], output: sample.outputTokens } : null;
+function SampleBox({
+  title,
+  label,
+  sample,
+  prompt,
+  showTokens,
+}: {
+  title: string;
+  label: string;
+  sample: SampleState;
+  prompt: string;
+  showTokens: boolean;
+}) {
+  const tokens =
+    showTokens && sample.status === 'done' && sample.outputTokens
+      ? { prompt: sample.promptTokens ?? [], output: sample.outputTokens }
+      : null;
   return (
     <div className="sample">
       <h4>{title}</h4>

@@ -11,7 +11,16 @@ import { formatBytes } from '../../data/storage';
 import { useDataStore } from '../data/data-store';
 import { navStore } from '../plan/nav-store';
 import { formatCount } from './chart-data';
-import { batchPatch, chosenDataset, formatRunTime, formBatch, microBatchOptions, passesNote, runEstimate, runTokens } from './estimate';
+import {
+  batchPatch,
+  chosenDataset,
+  formatRunTime,
+  formBatch,
+  microBatchOptions,
+  passesNote,
+  runEstimate,
+  runTokens,
+} from './estimate';
 import { usableDatasets } from './first-run';
 import { isBusy } from './lab-store';
 import { appLabStore, useLabStore } from './browser-lab';
@@ -20,7 +29,21 @@ import { problemsByField, useFormProblems } from './form-problems';
 import './form.css';
 
 /** The fields this form shows: their problems are said beside them, any other's under the form. */
-const SHOWN: readonly SettingsField[] = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'vocabSize', 'batchSize', 'maxSteps', 'maxLr', 'minLr', 'warmupSteps', 'evalEvery', 'checkpointEvery', 'datasetId'];
+const SHOWN: readonly SettingsField[] = [
+  'nLayer',
+  'nHead',
+  'nEmbd',
+  'blockSize',
+  'vocabSize',
+  'batchSize',
+  'maxSteps',
+  'maxLr',
+  'minLr',
+  'warmupSteps',
+  'evalEvery',
+  'checkpointEvery',
+  'datasetId',
+];
 
 export function TrainForm() {
   const form = useLabStore((s) => s.form);
@@ -33,13 +56,20 @@ export function TrainForm() {
   const { setForm, setPlanNotes } = appLabStore().getState();
   const problems = useFormProblems();
   const { byField: said, general } = useMemo(() => problemsByField(problems, SHOWN), [problems]);
-  const estimate = useMemo(() => (problems.length === 0 ? runEstimate(form, report, measured) : null), [problems, form, report, measured]);
+  const estimate = useMemo(
+    () => (problems.length === 0 ? runEstimate(form, report, measured) : null),
+    [problems, form, report, measured],
+  );
   const usable = tokenizer.json ? usableDatasets(datasets, tokenizer.json) : [];
   const m = form.model;
   const numbersOk = problems.length === 0 || Object.values(m).every((v) => Number.isInteger(v) && v > 0);
   const tokensPerStep = form.batchSize * m.blockSize * form.accumSteps;
-  const picked = form.datasetId && !usable.some((d) => d.id === form.datasetId) ? (datasets.find((d) => d.id === form.datasetId) ?? null) : null;
-  const passes = problems.length === 0 ? passesNote(runTokens(form), chosenDataset(form.datasetId, usable, datasets)) : null;
+  const picked =
+    form.datasetId && !usable.some((d) => d.id === form.datasetId)
+      ? (datasets.find((d) => d.id === form.datasetId) ?? null)
+      : null;
+  const passes =
+    problems.length === 0 ? passesNote(runTokens(form), chosenDataset(form.datasetId, usable, datasets)) : null;
   // The user sets the batch per step; the micro-batch is the chooser's (auto) or theirs.
   const { batch, micro } = formBatch(form);
   const limits = report?.limits;
@@ -59,10 +89,30 @@ export function TrainForm() {
       <fieldset disabled={busy}>
         <legend>Model</legend>
         <div className="field-grid">
-          <NumberField label="Layers" value={m.nLayer} problem={said.nLayer} onChange={(nLayer) => setForm({ model: { nLayer } })} />
-          <NumberField label="Heads" value={m.nHead} problem={said.nHead} onChange={(nHead) => setForm({ model: { nHead } })} />
-          <NumberField label="Width" value={m.nEmbd} problem={said.nEmbd} onChange={(nEmbd) => setForm({ model: { nEmbd } })} />
-          <NumberField label="Block size" value={m.blockSize} problem={said.blockSize} onChange={(blockSize) => setForm({ model: { blockSize } })} />
+          <NumberField
+            label="Layers"
+            value={m.nLayer}
+            problem={said.nLayer}
+            onChange={(nLayer) => setForm({ model: { nLayer } })}
+          />
+          <NumberField
+            label="Heads"
+            value={m.nHead}
+            problem={said.nHead}
+            onChange={(nHead) => setForm({ model: { nHead } })}
+          />
+          <NumberField
+            label="Width"
+            value={m.nEmbd}
+            problem={said.nEmbd}
+            onChange={(nEmbd) => setForm({ model: { nEmbd } })}
+          />
+          <NumberField
+            label="Block size"
+            value={m.blockSize}
+            problem={said.blockSize}
+            onChange={(blockSize) => setForm({ model: { blockSize } })}
+          />
           <div className="field">
             <label htmlFor="train-vocab">Vocabulary</label>
             <input
@@ -79,7 +129,9 @@ export function TrainForm() {
               </span>
             )}
             <span id="train-vocab-hint" className="muted hint">
-              {tokenizer.status === 'ready' ? 'The tokenizer’s size. ' : 'No tokenizer yet: Train makes one of this size from the bundled corpus. '}
+              {tokenizer.status === 'ready'
+                ? 'The tokenizer’s size. '
+                : 'No tokenizer yet: Train makes one of this size from the bundled corpus. '}
               <button type="button" className="secondary" onClick={() => navStore.getState().show('data')}>
                 Train another tokenizer in Data
               </button>
@@ -90,14 +142,25 @@ export function TrainForm() {
       <fieldset disabled={busy}>
         <legend>Batch and schedule</legend>
         <div className="field-grid">
-          <NumberField label="Batch (sequences per step)" value={batch} problem={said.batchSize} onChange={(b) => setForm(batchPatch(form, b, micro === 'auto' || b % micro !== 0 ? 'auto' : micro, limits).patch)} />
+          <NumberField
+            label="Batch (sequences per step)"
+            value={batch}
+            problem={said.batchSize}
+            onChange={(b) =>
+              setForm(batchPatch(form, b, micro === 'auto' || b % micro !== 0 ? 'auto' : micro, limits).patch)
+            }
+          />
           <div className="field">
             <label htmlFor="train-micro-batch">Micro-batch</label>
             <select
               id="train-micro-batch"
               value={micro === 'auto' ? 'auto' : String(micro)}
               aria-describedby="train-micro-batch-note"
-              onChange={(e) => setForm(batchPatch(form, batch, e.target.value === 'auto' ? 'auto' : Number(e.target.value), limits).patch)}
+              onChange={(e) =>
+                setForm(
+                  batchPatch(form, batch, e.target.value === 'auto' ? 'auto' : Number(e.target.value), limits).patch,
+                )
+              }
             >
               <option value="auto">Automatic (the largest that fits)</option>
               {microBatchOptions(batch).map((d) => (
@@ -110,12 +173,42 @@ export function TrainForm() {
               {split.note}
             </span>
           </div>
-          <NumberField label="Steps" value={form.maxSteps} problem={said.maxSteps} onChange={(maxSteps) => setForm({ maxSteps })} />
-          <NumberField label="Peak learning rate" value={form.lr.maxLr} problem={said.maxLr} onChange={(maxLr) => setForm({ lr: { maxLr } })} />
-          <NumberField label="Final learning rate" value={form.lr.minLr} problem={said.minLr} onChange={(minLr) => setForm({ lr: { minLr } })} />
-          <NumberField label="Warmup steps" value={form.lr.warmupSteps} problem={said.warmupSteps} onChange={(warmupSteps) => setForm({ lr: { warmupSteps } })} />
-          <NumberField label="Validate every" value={form.evalEvery} problem={said.evalEvery} onChange={(evalEvery) => setForm({ evalEvery })} />
-          <NumberField label="Checkpoint every" value={form.checkpointEvery} problem={said.checkpointEvery} onChange={(checkpointEvery) => setForm({ checkpointEvery })} />
+          <NumberField
+            label="Steps"
+            value={form.maxSteps}
+            problem={said.maxSteps}
+            onChange={(maxSteps) => setForm({ maxSteps })}
+          />
+          <NumberField
+            label="Peak learning rate"
+            value={form.lr.maxLr}
+            problem={said.maxLr}
+            onChange={(maxLr) => setForm({ lr: { maxLr } })}
+          />
+          <NumberField
+            label="Final learning rate"
+            value={form.lr.minLr}
+            problem={said.minLr}
+            onChange={(minLr) => setForm({ lr: { minLr } })}
+          />
+          <NumberField
+            label="Warmup steps"
+            value={form.lr.warmupSteps}
+            problem={said.warmupSteps}
+            onChange={(warmupSteps) => setForm({ lr: { warmupSteps } })}
+          />
+          <NumberField
+            label="Validate every"
+            value={form.evalEvery}
+            problem={said.evalEvery}
+            onChange={(evalEvery) => setForm({ evalEvery })}
+          />
+          <NumberField
+            label="Checkpoint every"
+            value={form.checkpointEvery}
+            problem={said.checkpointEvery}
+            onChange={(checkpointEvery) => setForm({ checkpointEvery })}
+          />
         </div>
         <div className="field">
           <label htmlFor="train-dataset">Dataset</label>
@@ -128,7 +221,11 @@ export function TrainForm() {
           >
             <option value="">Automatic (the bundled corpus, tokenized on first use)</option>
             {form.datasetId && !usable.some((d) => d.id === form.datasetId) && (
-              <option value={form.datasetId}>{picked ? `${picked.name} (tokenized with another tokenizer: re-tokenize it in Data)` : `${form.datasetId} (not prepared yet: prepare it in Data)`}</option>
+              <option value={form.datasetId}>
+                {picked
+                  ? `${picked.name} (tokenized with another tokenizer: re-tokenize it in Data)`
+                  : `${form.datasetId} (not prepared yet: prepare it in Data)`}
+              </option>
             )}
             {usable.map((d) => (
               <option key={d.id} value={d.id}>
@@ -145,8 +242,10 @@ export function TrainForm() {
       </fieldset>
       {numbersOk && problems.length === 0 && (
         <p className="muted cost" aria-label="Run size">
-          {formatCount(paramCount(m))} parameters · {formatCount(tokensPerStep)} tokens per step · {formatCount(tokensPerStep * form.maxSteps)} tokens in all ·{' '}
-          {(trainingFlopsPerToken(m, m.blockSize) * tokensPerStep * form.maxSteps).toExponential(1)} FLOPs · about {formatBytes(estimateGpuBytes(form))} of GPU memory
+          {formatCount(paramCount(m))} parameters · {formatCount(tokensPerStep)} tokens per step ·{' '}
+          {formatCount(tokensPerStep * form.maxSteps)} tokens in all ·{' '}
+          {(trainingFlopsPerToken(m, m.blockSize) * tokensPerStep * form.maxSteps).toExponential(1)} FLOPs · about{' '}
+          {formatBytes(estimateGpuBytes(form))} of GPU memory
           {passes && ` · ${passes} over it`}
         </p>
       )}

@@ -103,7 +103,12 @@ function Controls() {
       <button type="button" className="secondary" onClick={() => void resume()} disabled={!canResume(run, phase)}>
         Resume
       </button>
-      <button type="button" className="secondary" onClick={stop} disabled={phase !== 'running' && phase !== 'pausing' && phase !== 'preparing'}>
+      <button
+        type="button"
+        className="secondary"
+        onClick={stop}
+        disabled={phase !== 'running' && phase !== 'pausing' && phase !== 'preparing'}
+      >
         {phase === 'stopping' ? 'Stopping…' : 'Stop'}
       </button>
     </div>
@@ -146,7 +151,9 @@ function StatusLine() {
   return (
     <p role="status" aria-label="Training status" className="status-line">
       {blocked ?? statusText(state, now)}
-      {checkpointStep > 0 && phase !== 'preparing' && <span className="muted"> · checkpoint at step {checkpointStep}</span>}
+      {checkpointStep > 0 && phase !== 'preparing' && (
+        <span className="muted"> · checkpoint at step {checkpointStep}</span>
+      )}
     </p>
   );
 }

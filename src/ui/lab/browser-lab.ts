@@ -50,7 +50,11 @@ export function appLabStore(): StoreApi<LabState> {
     // One lock for the tab, shared with the Data store: Train's own data preparation is not refused by it.
     trainingLock: tabTrainingLock,
     // Stored without compression: weights do not compress, and the zip opens anywhere.
-    download: (folder, files) => saveFile(`${folder}.zip`, zipSync(Object.fromEntries(files.map((f) => [`${folder}/${f.name}`, f.bytes])), { level: 0 })),
+    download: (folder, files) =>
+      saveFile(
+        `${folder}.zip`,
+        zipSync(Object.fromEntries(files.map((f) => [`${folder}/${f.name}`, f.bytes])), { level: 0 }),
+      ),
   });
   keepForm(appStore, pageStorage());
   return appStore;

@@ -46,7 +46,8 @@ export function runNumbers(steps: StepPoint[], evals: EvalPoint[], maxSteps: num
     return sum + (before ? p.elapsedSeconds - before.elapsedSeconds : p.elapsedSeconds);
   }, 0);
   const stepSeconds = recent.length > 0 ? recentTime / recent.length : undefined;
-  const tokensPerSecond = recent.length > 0 ? recent.reduce((s, p) => s + p.tokensPerSecond, 0) / recent.length : undefined;
+  const tokensPerSecond =
+    recent.length > 0 ? recent.reduce((s, p) => s + p.tokensPerSecond, 0) / recent.length : undefined;
   const tflops = recent.length > 0 ? recent.reduce((s, p) => s + p.tflops, 0) / recent.length : undefined;
   const step = last?.step ?? 0;
   return {

@@ -76,20 +76,33 @@ export function chinchillaPrediction(settings: RunSettings, fit: ChinchillaFit =
   const loss = chinchillaLoss(fit, N, D);
   const uniform = Math.log(settings.model.vocabSize);
   if (!Number.isFinite(loss)) return { loss: null, why: 'no prediction for this size' };
-  if (loss >= uniform) return { loss: null, why: `the fit predicts ${loss.toFixed(2)}, above uniform guessing (ln ${settings.model.vocabSize} = ${uniform.toFixed(2)}): too small for it` };
+  if (loss >= uniform)
+    return {
+      loss: null,
+      why: `the fit predicts ${loss.toFixed(2)}, above uniform guessing (ln ${settings.model.vocabSize} = ${uniform.toFixed(2)}): too small for it`,
+    };
   return { loss };
 }
 
 /** Every step and validation of a run, in step order, with its x for `axis` and the loss smoothed by `smoothing` (0: none). */
 export function curvePoints(run: CompareRun, axis: XAxisKind, smoothing: number): CurvePoint[] {
   const perToken = trainingFlopsPerToken(run.settings.model);
-  const smooth = smoothed(run.steps.map((p) => (p.skipped ? NaN : p.loss)), smoothing);
+  const smooth = smoothed(
+    run.steps.map((p) => (p.skipped ? NaN : p.loss)),
+    smoothing,
+  );
   const byStep = new Map<number, CurvePoint>();
   const at = (step: number, tokens: number): CurvePoint => {
     const old = byStep.get(step);
     if (old) return old;
     const flops = perToken * tokens;
-    const point: CurvePoint = { step, tokens, flops, x: axis === 'step' ? step : axis === 'tokens' ? tokens : flops, lr: scheduleLr(run.settings, step) };
+    const point: CurvePoint = {
+      step,
+      tokens,
+      flops,
+      x: axis === 'step' ? step : axis === 'tokens' ? tokens : flops,
+      lr: scheduleLr(run.settings, step),
+    };
     byStep.set(step, point);
     return point;
   };
@@ -104,7 +117,12 @@ export function curvePoints(run: CompareRun, axis: XAxisKind, smoothing: number)
 }
 
 /** The runs as chart series, coloured in order. */
-export function compareSeries(runs: CompareRun[], axis: XAxisKind, smoothing: number, fit: ChinchillaFit = HOFFMANN_2022): CurveSeries[] {
+export function compareSeries(
+  runs: CompareRun[],
+  axis: XAxisKind,
+  smoothing: number,
+  fit: ChinchillaFit = HOFFMANN_2022,
+): CurveSeries[] {
   return runs.map((run, i) => ({
     id: run.id,
     name: run.name,
@@ -126,19 +144,34 @@ export const CSV_COLUMNS = ['run', 'step', 'tokens', 'flops', 'loss', 'smoothed'
 
 /** One row per run × point; empty cells where a step has no such value. */
 export function curvesCsv(series: CurveSeries[]): string {
-  const rows = series.flatMap((s) => s.points.map((p) => [s.name, p.step, p.tokens, p.flops, p.loss, p.smoothed, p.valLoss, p.lr]));
+  const rows = series.flatMap((s) =>
+    s.points.map((p) => [s.name, p.step, p.tokens, p.flops, p.loss, p.smoothed, p.valLoss, p.lr]),
+  );
   return toCsv([[...CSV_COLUMNS], ...rows]);
 }
 
 /** The same numbers as JSON, with each run's size and prediction. */
-export function curvesJson(series: CurveSeries[], axis: XAxisKind, smoothing: number, fit: ChinchillaFit = HOFFMANN_2022): string {
+export function curvesJson(
+  series: CurveSeries[],
+  axis: XAxisKind,
+  smoothing: number,
+  fit: ChinchillaFit = HOFFMANN_2022,
+): string {
   const runs = series.map((s) => ({
     id: s.id,
     name: s.name,
     params: s.params,
     flops_per_token: s.flopsPerToken,
     chinchilla_loss: s.prediction.loss,
-    points: s.points.map((p) => ({ step: p.step, tokens: p.tokens, flops: p.flops, loss: p.loss ?? null, smoothed: p.smoothed ?? null, val_loss: p.valLoss ?? null, lr: p.lr })),
+    points: s.points.map((p) => ({
+      step: p.step,
+      tokens: p.tokens,
+      flops: p.flops,
+      loss: p.loss ?? null,
+      smoothed: p.smoothed ?? null,
+      val_loss: p.valLoss ?? null,
+      lr: p.lr,
+    })),
   }));
   return JSON.stringify({ x_axis: axis, smoothing, chinchilla_fit: fit.label, runs }, null, 1) + '\n';
 }

@@ -5,7 +5,14 @@
  * on a return visit with nothing picked and no current run, the latest run's curve is shown.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { nextRequestId, type EvalPoint, type LabEvent, type LabRequest, type RunSummary, type StepPoint } from '../../train/protocol';
+import {
+  nextRequestId,
+  type EvalPoint,
+  type LabEvent,
+  type LabRequest,
+  type RunSummary,
+  type StepPoint,
+} from '../../train/protocol';
 import type { WorkerClient } from '../data/worker-client';
 import { SMOOTHING } from './chart-data';
 import type { CompareRun, XAxisKind } from './compare-data';
@@ -63,7 +70,10 @@ function restore(storage: CompareDeps['storage']): { picked: string[] } & Compar
     // Unreadable: start from the defaults.
   }
   const axis = saved.axis === 'tokens' || saved.axis === 'flops' ? saved.axis : 'step';
-  const smoothing = typeof saved.smoothing === 'number' && saved.smoothing >= 0 && saved.smoothing <= 0.99 ? saved.smoothing : DEFAULT_VIEW.smoothing;
+  const smoothing =
+    typeof saved.smoothing === 'number' && saved.smoothing >= 0 && saved.smoothing <= 0.99
+      ? saved.smoothing
+      : DEFAULT_VIEW.smoothing;
   const picked = Array.isArray(saved.picked) ? saved.picked.filter((id): id is string => typeof id === 'string') : [];
   return { axis, smoothing, log: saved.log === true, table: saved.table === true, picked };
 }
@@ -81,7 +91,10 @@ export function createCompareStore(deps: CompareDeps): StoreApi<CompareState> {
     toggle(runId, on) {
       const picked = get().picked.filter((id) => id !== runId);
       // Touching the page's own pick makes it the user's (kept, or gone); other picks leave it the page's.
-      set({ picked: on ? [...picked, runId] : picked, autoPicked: get().autoPicked === runId ? null : get().autoPicked });
+      set({
+        picked: on ? [...picked, runId] : picked,
+        autoPicked: get().autoPicked === runId ? null : get().autoPicked,
+      });
       save();
       sync();
     },
@@ -97,7 +110,10 @@ export function createCompareStore(deps: CompareDeps): StoreApi<CompareState> {
     const { picked, autoPicked, axis, smoothing, log, table } = get();
     try {
       // A page-made pick is not the user's: the next visit picks the latest again.
-      deps.storage?.setItem(KEY, JSON.stringify({ picked: picked.filter((id) => id !== autoPicked), axis, smoothing, log, table }));
+      deps.storage?.setItem(
+        KEY,
+        JSON.stringify({ picked: picked.filter((id) => id !== autoPicked), axis, smoothing, log, table }),
+      );
     } catch {
       // Storage full or refused: the view just is not remembered.
     }
@@ -106,7 +122,9 @@ export function createCompareStore(deps: CompareDeps): StoreApi<CompareState> {
   function load(run: RunSummary) {
     const requestId = nextRequestId();
     loading.set(requestId, run.id);
-    set({ histories: { ...get().histories, [run.id]: { status: 'loading', steps: [], evals: [], version: version(run) } } });
+    set({
+      histories: { ...get().histories, [run.id]: { status: 'loading', steps: [], evals: [], version: version(run) } },
+    });
     deps.worker.post({ type: 'load-run', runId: run.id, requestId });
   }
 
@@ -128,7 +146,9 @@ export function createCompareStore(deps: CompareDeps): StoreApi<CompareState> {
     if (autoDone || lab.runs.length === 0) return;
     autoDone = true;
     if (get().picked.length > 0 || lab.run || isBusy(lab.phase)) return;
-    const latest = lab.runs.filter((r) => r.checkpointStep > 0).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
+    const latest = lab.runs
+      .filter((r) => r.checkpointStep > 0)
+      .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
     if (latest) set({ picked: [latest.id], autoPicked: latest.id });
   }
 
@@ -137,7 +157,8 @@ export function createCompareStore(deps: CompareDeps): StoreApi<CompareState> {
     autoPick();
     const { autoPicked } = get();
     // Once the user trains or opens a run, the page's own pick gives way to it.
-    if (autoPicked && lab.run && lab.run.id !== autoPicked) set({ picked: get().picked.filter((id) => id !== autoPicked), autoPicked: null });
+    if (autoPicked && lab.run && lab.run.id !== autoPicked)
+      set({ picked: get().picked.filter((id) => id !== autoPicked), autoPicked: null });
     sync();
   });
 
@@ -147,7 +168,13 @@ export function createCompareStore(deps: CompareDeps): StoreApi<CompareState> {
     if (event.type === 'history') {
       loading.delete(event.requestId);
       const old = get().histories[runId];
-      if (old) set({ histories: { ...get().histories, [runId]: { ...old, status: 'ready', steps: event.steps, evals: event.evals } } });
+      if (old)
+        set({
+          histories: {
+            ...get().histories,
+            [runId]: { ...old, status: 'ready', steps: event.steps, evals: event.evals },
+          },
+        });
     } else if (event.type === 'error') {
       // The run is gone (deleted in another tab): it is no longer picked.
       loading.delete(event.requestId);
@@ -166,10 +193,14 @@ export function createCompareStore(deps: CompareDeps): StoreApi<CompareState> {
  * The runs the chart draws: the current one (live from the lab store) first, then each picked run
  * whose curve has arrived, by the order picked.
  */
-export function shownRuns(lab: Pick<LabState, 'run' | 'runs' | 'steps' | 'evals'>, compare: Pick<CompareState, 'picked' | 'histories'>): CompareRun[] {
+export function shownRuns(
+  lab: Pick<LabState, 'run' | 'runs' | 'steps' | 'evals'>,
+  compare: Pick<CompareState, 'picked' | 'histories'>,
+): CompareRun[] {
   const out: CompareRun[] = [];
   const { run } = lab;
-  if (run && (lab.steps.length > 0 || lab.evals.length > 0)) out.push({ id: run.id, name: run.name, settings: run.settings, steps: lab.steps, evals: lab.evals });
+  if (run && (lab.steps.length > 0 || lab.evals.length > 0))
+    out.push({ id: run.id, name: run.name, settings: run.settings, steps: lab.steps, evals: lab.evals });
   for (const id of compare.picked) {
     if (id === run?.id) continue;
     const summary = lab.runs.find((r) => r.id === id);

@@ -45,7 +45,13 @@ export function runTokens(settings: CostSettings): number {
 }
 
 function sameModel(a: GPTConfig, b: GPTConfig): boolean {
-  return a.nLayer === b.nLayer && a.nHead === b.nHead && a.nEmbd === b.nEmbd && a.blockSize === b.blockSize && a.vocabSize === b.vocabSize;
+  return (
+    a.nLayer === b.nLayer &&
+    a.nHead === b.nHead &&
+    a.nEmbd === b.nEmbd &&
+    a.blockSize === b.blockSize &&
+    a.vocabSize === b.vocabSize
+  );
 }
 
 export function deviceName(report: DeviceReport | null | undefined): string {
@@ -57,20 +63,41 @@ export function deviceName(report: DeviceReport | null | undefined): string {
  * The run's time on this device: from the Plan tab's measurement when there is one (exact when it
  * was of this very model and batch), else from the device check's matmul speed; null without either.
  */
-export function runEstimate(settings: CostSettings, device: DeviceReport | null | undefined, measured: MeasuredSpeed | null | undefined): RunEstimate | null {
+export function runEstimate(
+  settings: CostSettings,
+  device: DeviceReport | null | undefined,
+  measured: MeasuredSpeed | null | undefined,
+): RunEstimate | null {
   const tokens = runTokens(settings);
   if (!(tokens > 0) || !Number.isFinite(tokens)) return null;
   const name = deviceName(device);
-  if (measured && sameModel(measured.model, settings.model) && measured.batchSize === settings.batchSize && measured.tokensPerSecond > 0) {
-    return { seconds: tokens / measured.tokensPerSecond, basis: 'measured on this model in the Plan tab', device: name };
+  if (
+    measured &&
+    sameModel(measured.model, settings.model) &&
+    measured.batchSize === settings.batchSize &&
+    measured.tokensPerSecond > 0
+  ) {
+    return {
+      seconds: tokens / measured.tokensPerSecond,
+      basis: 'measured on this model in the Plan tab',
+      device: name,
+    };
   }
   const flopsPerToken = trainingFlopsPerToken(settings.model, settings.model.blockSize);
   if (measured && measured.flopsPerSecond > 0) {
     const m = measured.model;
-    return { seconds: (tokens * flopsPerToken) / measured.flopsPerSecond, basis: `from the Plan tab's measured speed (${m.nLayer}-layer, ${m.nEmbd}-wide model)`, device: name };
+    return {
+      seconds: (tokens * flopsPerToken) / measured.flopsPerSecond,
+      basis: `from the Plan tab's measured speed (${m.nLayer}-layer, ${m.nEmbd}-wide model)`,
+      device: name,
+    };
   }
   if (device?.probeGflops && device.probeGflops > 0) {
-    return { seconds: (tokens * flopsPerToken) / (device.probeGflops * 1e9 * PROBE_EFFICIENCY), basis: "rough: from the device check's matmul speed; the Plan tab measures a better one", device: name };
+    return {
+      seconds: (tokens * flopsPerToken) / (device.probeGflops * 1e9 * PROBE_EFFICIENCY),
+      basis: "rough: from the device check's matmul speed; the Plan tab measures a better one",
+      device: name,
+    };
   }
   return null;
 }
@@ -101,7 +128,8 @@ export function formatElapsed(ms: number): string {
 export function passesNote(tokens: number, dataset: { name: string; tokens: number } | null): string | null {
   if (!dataset || !(dataset.tokens > 0) || tokens <= dataset.tokens) return null;
   const passes = tokens / dataset.tokens;
-  const rounded = passes >= 100 ? Math.round(passes / 100) * 100 : passes >= 10 ? Math.round(passes) : Math.round(passes * 10) / 10;
+  const rounded =
+    passes >= 100 ? Math.round(passes / 100) * 100 : passes >= 10 ? Math.round(passes) : Math.round(passes * 10) / 10;
   return `${formatCount(tokens)} tokens asked; ${dataset.name} has ${formatCount(dataset.tokens)}: ~${rounded.toLocaleString('en-US')} passes`;
 }
 
@@ -109,7 +137,8 @@ export function passesNote(tokens: number, dataset: { name: string; tokens: numb
 export function vocabNote(planVocab: number, tokenizerVocab: number | null): string | null {
   if (tokenizerVocab === planVocab) return null;
   const wanted = planVocab.toLocaleString('en-US');
-  if (tokenizerVocab === null) return `The plan assumes ${wanted} tokens; there is no tokenizer yet: train a ${wanted}-token tokenizer in Data (Train would otherwise make a small one from the bundled corpus).`;
+  if (tokenizerVocab === null)
+    return `The plan assumes ${wanted} tokens; there is no tokenizer yet: train a ${wanted}-token tokenizer in Data (Train would otherwise make a small one from the bundled corpus).`;
   return `The plan assumes ${wanted} tokens; your tokenizer has ${tokenizerVocab.toLocaleString('en-US')}: train a ${wanted}-token tokenizer in Data.`;
 }
 
@@ -117,13 +146,21 @@ export function vocabNote(planVocab: number, tokenizerVocab: number | null): str
 const BUNDLED_TOKENS_ABOUT = 330_000;
 
 /** The dataset a run of the form would train on, as far as the page knows before Train (null: unknown yet). */
-export function chosenDataset(datasetId: string, usable: DatasetManifest[], all: DatasetManifest[]): { name: string; tokens: number } | null {
+export function chosenDataset(
+  datasetId: string,
+  usable: DatasetManifest[],
+  all: DatasetManifest[],
+): { name: string; tokens: number } | null {
   if (datasetId) return all.find((d) => d.id === datasetId) ?? null;
   return usable.find((d) => isBundledDataset(d.id)) ?? { name: 'the bundled corpus', tokens: BUNDLED_TOKENS_ABOUT };
 }
 
 /** The stored dataset a run of the form would read, when it exists yet (its shards decide which block sizes fit). */
-export function chosenManifest(datasetId: string, usable: DatasetManifest[], all: DatasetManifest[]): DatasetManifest | null {
+export function chosenManifest(
+  datasetId: string,
+  usable: DatasetManifest[],
+  all: DatasetManifest[],
+): DatasetManifest | null {
   if (datasetId) return all.find((d) => d.id === datasetId) ?? null;
   return usable.find((d) => isBundledDataset(d.id)) ?? null;
 }
@@ -141,11 +178,21 @@ export function formBatch(form: BatchFields): { batch: number; micro: MicroBatch
  * When nothing fits (or the numbers are not valid) the batch is kept whole, so the form's checks
  * say what is wrong beside the field.
  */
-export function batchPatch(settings: SuggestedSettings, batch: number, micro: MicroBatchSetting, limits?: BufferLimits): { patch: BatchFields; note: string; ok: boolean } {
+export function batchPatch(
+  settings: SuggestedSettings,
+  batch: number,
+  micro: MicroBatchSetting,
+  limits?: BufferLimits,
+): { patch: BatchFields; note: string; ok: boolean } {
   const choice = chooseMicroBatch(settings, batch, micro, limits);
   const note = microBatchNote(choice);
-  if (!choice.ok) return { patch: { batchSize: batch, accumSteps: 1, autoMicroBatch: micro === 'auto' }, note, ok: false };
-  return { patch: { batchSize: choice.microBatch, accumSteps: choice.accumSteps, autoMicroBatch: choice.auto }, note, ok: true };
+  if (!choice.ok)
+    return { patch: { batchSize: batch, accumSteps: 1, autoMicroBatch: micro === 'auto' }, note, ok: false };
+  return {
+    patch: { batchSize: choice.microBatch, accumSteps: choice.accumSteps, autoMicroBatch: choice.auto },
+    note,
+    ok: true,
+  };
 }
 
 /** The micro-batches the form offers for a batch: its divisors, largest first (none while the batch is not valid). */

@@ -50,9 +50,14 @@ export async function prepareData(data: StoreApi<DataState>, options: PrepareOpt
     if (options.stopped?.()) throw new Error('Stopped before training started.');
   };
   await data.getState().init();
-  let state = await waitForState(data, (s) => s.datasetsLoaded && s.tokenizer.status !== 'loading' && s.tokenizer.status !== 'training');
+  let state = await waitForState(
+    data,
+    (s) => s.datasetsLoaded && s.tokenizer.status !== 'loading' && s.tokenizer.status !== 'training',
+  );
   if (state.ingestion.status === 'running' || state.ingestion.status === 'cancelling') {
-    throw new Error('A dataset is being tokenized (see Data): wait for it to finish or cancel it, then press Train again.');
+    throw new Error(
+      'A dataset is being tokenized (see Data): wait for it to finish or cancel it, then press Train again.',
+    );
   }
 
   if (state.tokenizer.status !== 'ready') {
@@ -61,17 +66,22 @@ export async function prepareData(data: StoreApi<DataState>, options: PrepareOpt
     options.onStage(`Training a ${wanted.toLocaleString('en-US')}-token BPE tokenizer on the bundled corpus…`);
     await data.getState().trainTokenizer(wanted);
     state = await waitForState(data, (s) => s.tokenizer.status !== 'training');
-    if (state.tokenizer.status !== 'ready') throw new Error(state.error?.message ?? 'The tokenizer training was cancelled.');
+    if (state.tokenizer.status !== 'ready')
+      throw new Error(state.error?.message ?? 'The tokenizer training was cancelled.');
   }
   const tokenizerJson = state.tokenizer.json!;
   const vocabSize = state.tokenizer.vocabSize!;
 
   const usable = usableDatasets(state.datasets, tokenizerJson);
   // A picked dataset of another tokenizer is fine when its source was already tokenized again with this one.
-  const picked = usable.find((d) => d.id === options.datasetId) ?? usable.find((d) => d.complete && datasetBase(d.id) === datasetBase(options.datasetId));
+  const picked =
+    usable.find((d) => d.id === options.datasetId) ??
+    usable.find((d) => d.complete && datasetBase(d.id) === datasetBase(options.datasetId));
   if (picked) return { tokenizerJson, vocabSize, dataset: picked };
   if (options.datasetId !== '') throw new Error(notReady(state, options.datasetId));
-  const bundled = usable.filter((d) => isBundledDataset(d.id)).sort((a, b) => Number(b.complete) - Number(a.complete))[0];
+  const bundled = usable
+    .filter((d) => isBundledDataset(d.id))
+    .sort((a, b) => Number(b.complete) - Number(a.complete))[0];
   if (bundled && !bundled.complete) {
     // A first run cut short (a reload mid-tokenizing): finish the bundled corpus rather than train on part of it.
     checkStopped();
@@ -95,16 +105,26 @@ export async function prepareData(data: StoreApi<DataState>, options: PrepareOpt
 /** Why a picked dataset cannot be trained on with the current tokenizer, and what to do. */
 function notReady(state: DataState, id: string): string {
   const dataset = state.datasets.find((d) => d.id === id);
-  if (!dataset) return `The dataset "${id}" is not prepared yet: prepare it in Data (or pick another dataset), then press Train again.`;
-  if (dataset.tokens === 0) return `The dataset "${dataset.name}" holds no tokens yet: prepare it in Data, then press Train again.`;
+  if (!dataset)
+    return `The dataset "${id}" is not prepared yet: prepare it in Data (or pick another dataset), then press Train again.`;
+  if (dataset.tokens === 0)
+    return `The dataset "${dataset.name}" holds no tokens yet: prepare it in Data, then press Train again.`;
   return `The dataset "${dataset.name}" was tokenized with another tokenizer than the current one: re-tokenize it in Data (or load its tokenizer), then press Train again.`;
 }
 
 /** Waits for the bundled corpus's ingestion (just started: the store names its id) to end; its manifest, or why not. */
 async function ingestionResult(data: StoreApi<DataState>): Promise<DatasetManifest> {
   const id = data.getState().ingestion.id;
-  const state = await waitForState(data, (s) => s.ingestion.id !== id || s.ingestion.status === 'done' || s.ingestion.status === 'error' || s.ingestion.status === 'idle');
+  const state = await waitForState(
+    data,
+    (s) =>
+      s.ingestion.id !== id ||
+      s.ingestion.status === 'done' ||
+      s.ingestion.status === 'error' ||
+      s.ingestion.status === 'idle',
+  );
   const dataset = state.datasets.find((d) => d.id === id);
-  if (state.ingestion.status !== 'done' || !dataset) throw new Error(state.error?.message ?? 'Tokenizing the bundled corpus was cancelled.');
+  if (state.ingestion.status !== 'done' || !dataset)
+    throw new Error(state.error?.message ?? 'Tokenizing the bundled corpus was cancelled.');
   return dataset;
 }

@@ -25,11 +25,15 @@ export function useFormProblems(): SettingsProblem[] {
  * Each shown field's problems as one text (said beside it), and the rest (listed under the form):
  * those of no field, and of fields the form does not show (evaluation batches, seed, ...).
  */
-export function problemsByField(problems: SettingsProblem[], shown: readonly SettingsField[]): { byField: Partial<Record<SettingsField, string>>; general: string[] } {
+export function problemsByField(
+  problems: SettingsProblem[],
+  shown: readonly SettingsField[],
+): { byField: Partial<Record<SettingsField, string>>; general: string[] } {
   const byField: Partial<Record<SettingsField, string>> = {};
   const general: string[] = [];
   for (const p of problems) {
-    if (p.field && shown.includes(p.field)) byField[p.field] = byField[p.field] ? `${byField[p.field]} ${p.message}` : p.message;
+    if (p.field && shown.includes(p.field))
+      byField[p.field] = byField[p.field] ? `${byField[p.field]} ${p.message}` : p.message;
     else general.push(p.message);
   }
   return { byField, general };

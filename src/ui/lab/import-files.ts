@@ -12,11 +12,16 @@ export interface NamedBytes {
 }
 
 function isZip(name: string, bytes: Uint8Array): boolean {
-  return name.toLowerCase().endsWith('.zip') || (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04);
+  return (
+    name.toLowerCase().endsWith('.zip') ||
+    (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04)
+  );
 }
 
 /** Every picked file, zips expanded to their entries (folders inside them kept in the names). */
-export async function readModelFiles(files: readonly { name: string; arrayBuffer(): Promise<ArrayBuffer> }[]): Promise<NamedBytes[]> {
+export async function readModelFiles(
+  files: readonly { name: string; arrayBuffer(): Promise<ArrayBuffer> }[],
+): Promise<NamedBytes[]> {
   const out: NamedBytes[] = [];
   for (const file of files) {
     const bytes = new Uint8Array(await file.arrayBuffer());
@@ -28,7 +33,10 @@ export async function readModelFiles(files: readonly { name: string; arrayBuffer
     try {
       entries = unzipSync(bytes);
     } catch (error) {
-      throw new Error(`${file.name} is not a readable zip (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+      throw new Error(
+        `${file.name} is not a readable zip (${error instanceof Error ? error.message : String(error)})`,
+        { cause: error },
+      );
     }
     for (const [name, data] of Object.entries(entries)) if (!name.endsWith('/')) out.push({ name, bytes: data });
   }
@@ -45,7 +53,10 @@ export function importSource(files: readonly { name: string }[]): string {
  * Reads the picked files and hands them to the store's import. A file that cannot be read (a zip
  * that is not one) is the store's error like any other import error, shown in the same alert.
  */
-export async function importPicked(files: readonly { name: string; arrayBuffer(): Promise<ArrayBuffer> }[], lab: Pick<StoreApi<LabState>, 'getState' | 'setState'>): Promise<void> {
+export async function importPicked(
+  files: readonly { name: string; arrayBuffer(): Promise<ArrayBuffer> }[],
+  lab: Pick<StoreApi<LabState>, 'getState' | 'setState'>,
+): Promise<void> {
   if (files.length === 0 || isBusy(lab.getState().phase)) return;
   let named: NamedBytes[];
   try {

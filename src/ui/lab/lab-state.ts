@@ -4,7 +4,17 @@
  */
 import { suggestSettings } from '../../train/defaults';
 import type { GPTConfig } from '../../model/config';
-import type { DeviceReport, EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSettings, RunSummary, StepPoint, TokenPiece } from '../../train/protocol';
+import type {
+  DeviceReport,
+  EvalPoint,
+  LabErrorKind,
+  LabEvent,
+  LabRequest,
+  RunSettings,
+  RunSummary,
+  StepPoint,
+  TokenPiece,
+} from '../../train/protocol';
 import type { DamagedRecord } from '../../data/records';
 import type { LogEvent } from '../../train/train-log';
 import type { StoreApi } from 'zustand/vanilla';
@@ -12,7 +22,8 @@ import type { DataState } from '../data/data-store';
 import type { WorkerClient } from '../data/worker-client';
 import type { MeasuredSpeed, RunEstimate } from './estimate';
 
-export type LabPhase = 'idle' | 'preparing' | 'running' | 'pausing' | 'stopping' | 'paused' | 'stopped' | 'done' | 'error';
+export type LabPhase =
+  'idle' | 'preparing' | 'running' | 'pausing' | 'stopping' | 'paused' | 'stopped' | 'done' | 'error';
 
 export interface LabError {
   kind: LabErrorKind;
@@ -74,7 +85,9 @@ export interface LabState {
   samples: Record<SampleWeights, SampleState>;
 
   init(): void;
-  setForm(patch: Partial<Omit<RunSettings, 'model' | 'lr'>> & { model?: Partial<GPTConfig>; lr?: Partial<RunSettings['lr']> }): void;
+  setForm(
+    patch: Partial<Omit<RunSettings, 'model' | 'lr'>> & { model?: Partial<GPTConfig>; lr?: Partial<RunSettings['lr']> },
+  ): void;
   /** Problems that keep the form from starting, as sentences. */
   problems(): string[];
   /** The form's run time on this device, and where the speed comes from; null before any probe. */
@@ -151,7 +164,15 @@ export const ANOTHER_TAB_TRAINS =
 
 /** Resume can continue this run: trained here, checkpointed short of its steps (paused, stopped, failed), and nothing trains now. */
 export function canResume(run: RunSummary | null | undefined, phase: LabPhase): boolean {
-  return !!run && !run.imported && !isBusy(phase) && run.status !== 'done' && run.status !== 'running' && run.checkpointStep > 0 && run.checkpointStep < run.settings.maxSteps;
+  return (
+    !!run &&
+    !run.imported &&
+    !isBusy(phase) &&
+    run.status !== 'done' &&
+    run.status !== 'running' &&
+    run.checkpointStep > 0 &&
+    run.checkpointStep < run.settings.maxSteps
+  );
 }
 
 /** "4L 256w on Brown" -> "4L-256w-on-Brown": a folder name that every OS accepts. */

@@ -5,13 +5,31 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { settingsProblems } from '../../train/defaults';
-import { nextRequestId, type LabErrorKind, type LabEvent, type LabRequest, type RunSettings, type RunSummary } from '../../train/protocol';
+import {
+  nextRequestId,
+  type LabErrorKind,
+  type LabEvent,
+  type LabRequest,
+  type RunSettings,
+  type RunSummary,
+} from '../../train/protocol';
 import { MAX_LOG_LINES } from '../../train/train-log';
 import { CONFIRM_SECONDS, confirmMessage, runEstimate } from './estimate';
 import { messageOf } from '../../util/errors';
 import { prepareData } from './first-run';
 import { runFiles } from './run-files';
-import { ANOTHER_TAB_TRAINS, IDLE_SAMPLE, initialForm, isBusy, NO_WEBGPU, type LabDeps, type LabPhase, type LabState, type SampleState, type SampleWeights } from './lab-state';
+import {
+  ANOTHER_TAB_TRAINS,
+  IDLE_SAMPLE,
+  initialForm,
+  isBusy,
+  NO_WEBGPU,
+  type LabDeps,
+  type LabPhase,
+  type LabState,
+  type SampleState,
+  type SampleWeights,
+} from './lab-state';
 
 export * from './lab-state';
 
@@ -63,7 +81,8 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
     init() {
       if (initialized) return;
       initialized = true;
-      if (deps.hasWebGpu && !deps.hasWebGpu()) set({ device: { status: 'unavailable', report: { ok: false, reason: NO_WEBGPU } } });
+      if (deps.hasWebGpu && !deps.hasWebGpu())
+        set({ device: { status: 'unavailable', report: { ok: false, reason: NO_WEBGPU } } });
       else deps.worker.post({ type: 'probe' });
       ask({ type: 'list-runs' });
       const tokenizer = deps.data.getState().tokenizer;
@@ -143,7 +162,11 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
           onStage: (stage) => set({ stage }),
           stopped: () => stopRequested,
         });
-        const settings: RunSettings = { ...form, model: { ...form.model, vocabSize: prepared.vocabSize }, datasetId: prepared.dataset.id };
+        const settings: RunSettings = {
+          ...form,
+          model: { ...form.model, vocabSize: prepared.vocabSize },
+          datasetId: prepared.dataset.id,
+        };
         // The form shows what the run really uses: the tokenizer's vocabulary (a first BPE may stop short of the size asked for).
         if (!run?.settings) set({ form: { ...form, model: settings.model } });
         set({ stage: 'Compiling the model on the GPU…' });
@@ -188,8 +211,16 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       const previous = get().phase;
       const run = get().runs.find((r) => r.id === id) ?? get().run;
       // Another run than the one shown: its curve comes with the worker's answer, never the last one's.
-      const other = run?.id === id && get().run?.id !== id ? { steps: [], evals: [], checkpointStep: run.checkpointStep } : {};
-      set({ phase: 'preparing', stage: 'Loading the checkpoint…', error: null, firstStepMs: null, run: run?.id === id ? run : get().run, ...other });
+      const other =
+        run?.id === id && get().run?.id !== id ? { steps: [], evals: [], checkpointStep: run.checkpointStep } : {};
+      set({
+        phase: 'preparing',
+        stage: 'Loading the checkpoint…',
+        error: null,
+        firstStepMs: null,
+        run: run?.id === id ? run : get().run,
+        ...other,
+      });
       if (!(await takeLock()) || stopRequested) {
         set({ phase: previous, stage: null });
         return;
@@ -202,14 +233,25 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       if (isBusy(get().phase)) return;
       // Becoming the current run first makes its 'run' and 'history' answers ours.
       const run = get().runs.find((r) => r.id === runId) ?? null;
-      set({ run, steps: [], evals: [], checkpointStep: run?.checkpointStep ?? 0, phase: run ? phaseOf(run) : 'idle', error: null });
+      set({
+        run,
+        steps: [],
+        evals: [],
+        checkpointStep: run?.checkpointStep ?? 0,
+        phase: run ? phaseOf(run) : 'idle',
+        error: null,
+      });
       ask({ type: 'load-run', runId });
     },
 
     generate(options) {
       if (get().samples.current.status === 'running' || get().samples.initial.status === 'running') return;
       const order: SampleWeights[] = options.compare ? ['initial', 'current'] : ['current'];
-      const samples = { ...get().samples, initial: options.compare ? { ...IDLE_SAMPLE, status: 'running' as const } : IDLE_SAMPLE, current: { ...IDLE_SAMPLE, status: 'running' as const } };
+      const samples = {
+        ...get().samples,
+        initial: options.compare ? { ...IDLE_SAMPLE, status: 'running' as const } : IDLE_SAMPLE,
+        current: { ...IDLE_SAMPLE, status: 'running' as const },
+      };
       set({ samples });
       const { compare: _compare, ...sampling } = options;
       for (const weights of order) {
@@ -244,7 +286,12 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   const { setState: set, getState: get } = store;
 
   /** Posts a request under a fresh id this store will recognise in the replies. */
-  function ask(request: Extract<LabRequest, { type: 'list-runs' | 'load-run' | 'delete-run' | 'export-run' | 'import-run' | 'run-tokenizer' }>): number {
+  function ask(
+    request: Extract<
+      LabRequest,
+      { type: 'list-runs' | 'load-run' | 'delete-run' | 'export-run' | 'import-run' | 'run-tokenizer' }
+    >,
+  ): number {
     const requestId = nextRequestId();
     asked.add(requestId);
     deps.worker.post({ ...request, requestId });
@@ -259,7 +306,8 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   }
 
   deps.data.subscribe((state, previous) => {
-    if (state.tokenizer.status === 'ready' && state.tokenizer.json !== previous.tokenizer.json && !isBusy(get().phase)) syncVocab(state.tokenizer.vocabSize!);
+    if (state.tokenizer.status === 'ready' && state.tokenizer.json !== previous.tokenizer.json && !isBusy(get().phase))
+      syncVocab(state.tokenizer.vocabSize!);
   });
 
   function phaseOf(run: RunSummary): LabPhase {
@@ -280,7 +328,12 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   function onEvent(event: LabEvent) {
     if (files.onEvent(event)) return;
     // Another store's 'load-run' (the chart's compared runs) is answered under its own id: not this store's run.
-    if ((event.type === 'run' || event.type === 'history') && event.requestId !== undefined && !asked.has(event.requestId)) return;
+    if (
+      (event.type === 'run' || event.type === 'history') &&
+      event.requestId !== undefined &&
+      !asked.has(event.requestId)
+    )
+      return;
     const current = get().run;
     switch (event.type) {
       case 'device': {
@@ -293,7 +346,13 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         if (!get().formEdited && report.suggested) {
           const tokenizer = deps.data.getState().tokenizer;
           const vocabSize = tokenizer.status === 'ready' ? tokenizer.vocabSize! : report.suggested.model.vocabSize;
-          set({ form: { ...report.suggested, model: { ...report.suggested.model, vocabSize }, datasetId: get().form.datasetId } });
+          set({
+            form: {
+              ...report.suggested,
+              model: { ...report.suggested.model, vocabSize },
+              datasetId: get().form.datasetId,
+            },
+          });
         }
         return;
       }
@@ -301,7 +360,15 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         const runs = [event.run, ...get().runs.filter((r) => r.id !== event.run.id)];
         if (importing !== null && event.requestId === importing) {
           importing = null;
-          set({ runs, run: event.run, steps: [], evals: [], phase: event.run.imported ? 'done' : phaseOf(event.run), stage: null, checkpointStep: event.run.checkpointStep });
+          set({
+            runs,
+            run: event.run,
+            steps: [],
+            evals: [],
+            phase: event.run.imported ? 'done' : phaseOf(event.run),
+            stage: null,
+            checkpointStep: event.run.checkpointStep,
+          });
           // A full-state import brings its curve: show it.
           if (!event.run.imported) ask({ type: 'load-run', runId: event.run.id });
           return;
@@ -312,23 +379,45 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
           // Stop came while the worker was building this run: it ends after its first step.
           stopRequested = false;
           deps.worker.post({ type: 'stop' });
-          set({ runs, run: event.run, phase: 'stopping', stage: null, checkpointStep: event.run.checkpointStep, stepStartedAt: now() });
+          set({
+            runs,
+            run: event.run,
+            phase: 'stopping',
+            stage: null,
+            checkpointStep: event.run.checkpointStep,
+            stepStartedAt: now(),
+          });
           return;
         }
         const phase = phaseOf(event.run);
         const starting = phase === 'running' && get().phase === 'preparing';
         // Until the first step lands, the status line says what the wait is for.
-        const stage = starting ? 'Compiling the kernels and running the first step…' : phase === 'running' ? get().stage : null;
+        const stage = starting
+          ? 'Compiling the kernels and running the first step…'
+          : phase === 'running'
+            ? get().stage
+            : null;
         const stepStartedAt = starting ? (get().stepStartedAt ?? now()) : isBusy(phase) ? get().stepStartedAt : null;
         set({ runs, run: event.run, phase, stage, checkpointStep: event.run.checkpointStep, stepStartedAt });
         return;
       }
       case 'history':
-        if (current?.id === event.runId) set({ steps: event.steps, evals: event.evals, ...(event.log ? { log: { runId: event.runId, events: event.log } } : {}) });
+        if (current?.id === event.runId)
+          set({
+            steps: event.steps,
+            evals: event.evals,
+            ...(event.log ? { log: { runId: event.runId, events: event.log } } : {}),
+          });
         return;
       case 'log': {
         const log = get().log;
-        if (current?.id === event.runId) set({ log: { runId: event.runId, events: [...(log?.runId === event.runId ? log.events : []), event.event].slice(-MAX_LOG_LINES) } });
+        if (current?.id === event.runId)
+          set({
+            log: {
+              runId: event.runId,
+              events: [...(log?.runId === event.runId ? log.events : []), event.event].slice(-MAX_LOG_LINES),
+            },
+          });
         return;
       }
       case 'device-recovering':
@@ -338,7 +427,11 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
       case 'step':
         if (current?.id !== event.runId) return;
         // After a pause or stop request this was the last step: nothing else runs in flight.
-        set({ steps: [...get().steps, event.point], stage: null, stepStartedAt: get().phase === 'running' ? now() : null });
+        set({
+          steps: [...get().steps, event.point],
+          stage: null,
+          stepStartedAt: get().phase === 'running' ? now() : null,
+        });
         if (get().firstStepMs === null && pressedAt !== null) set({ firstStepMs: now() - pressedAt });
         return;
       case 'eval':
@@ -348,17 +441,38 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         if (current?.id !== event.runId) return;
         // The stored summary moved on too: keep the runs list in step without asking the worker.
         const last = get().steps.at(-1);
-        const patch = { checkpointStep: event.step, ...(last ? { tokens: last.tokens, lastLoss: last.loss } : {}), ...(get().evals.length ? { lastValLoss: get().evals.at(-1)!.valLoss } : {}) };
-        set({ checkpointStep: event.step, run: { ...current, ...patch }, runs: get().runs.map((r) => (r.id === event.runId ? { ...r, ...patch } : r)) });
+        const patch = {
+          checkpointStep: event.step,
+          ...(last ? { tokens: last.tokens, lastLoss: last.loss } : {}),
+          ...(get().evals.length ? { lastValLoss: get().evals.at(-1)!.valLoss } : {}),
+        };
+        set({
+          checkpointStep: event.step,
+          run: { ...current, ...patch },
+          runs: get().runs.map((r) => (r.id === event.runId ? { ...r, ...patch } : r)),
+        });
         return;
       }
       case 'sample-token': {
         const weights = requests.get(event.requestId);
-        if (weights) set({ samples: { ...get().samples, [weights]: { ...get().samples[weights], text: get().samples[weights].text + event.text } } });
+        if (weights)
+          set({
+            samples: {
+              ...get().samples,
+              [weights]: { ...get().samples[weights], text: get().samples[weights].text + event.text },
+            },
+          });
         return;
       }
       case 'sample-done':
-        finishSample(event.requestId, { status: 'done', text: event.text, tokens: event.tokens, seconds: event.seconds, promptTokens: event.promptTokens, outputTokens: event.outputTokens });
+        finishSample(event.requestId, {
+          status: 'done',
+          text: event.text,
+          tokens: event.tokens,
+          seconds: event.seconds,
+          promptTokens: event.promptTokens,
+          outputTokens: event.outputTokens,
+        });
         return;
       case 'runs':
         set({ runs: event.runs, damagedRuns: event.damaged ?? [] });
@@ -377,8 +491,10 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
           return;
         }
         set({ error: { kind: event.kind, message: event.message } });
-        if (event.kind === 'device-lost') set({ device: { status: 'unavailable', report: { ok: false, reason: event.message } } });
-        if (get().phase === 'preparing' && (event.runId === undefined || event.runId === current?.id || !current)) set({ phase: current ? 'error' : 'idle', stage: null });
+        if (event.kind === 'device-lost')
+          set({ device: { status: 'unavailable', report: { ok: false, reason: event.message } } });
+        if (get().phase === 'preparing' && (event.runId === undefined || event.runId === current?.id || !current))
+          set({ phase: current ? 'error' : 'idle', stage: null });
         return;
     }
   }

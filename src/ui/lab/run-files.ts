@@ -27,7 +27,11 @@ export function runFiles(deps: Pick<LabDeps, 'data' | 'download'>, runs: () => R
     onEvent(event: LabEvent): boolean {
       if (event.type === 'export') {
         if (event.requestId === undefined || !exports.delete(event.requestId)) return true;
-        deps.download(exportFolderName(runs().find((r) => r.id === event.runId)?.name ?? event.runId) + (event.full ? '-full-state' : ''), event.files);
+        deps.download(
+          exportFolderName(runs().find((r) => r.id === event.runId)?.name ?? event.runId) +
+            (event.full ? '-full-state' : ''),
+          event.files,
+        );
         return true;
       }
       if (event.type === 'run-tokenizer') {
@@ -36,7 +40,8 @@ export function runFiles(deps: Pick<LabDeps, 'data' | 'download'>, runs: () => R
         const dataset = runs().find((r) => r.id === event.runId)?.missingDataset;
         const data = deps.data.getState();
         void data.importTokenizer(event.tokenizerJson).then(() => {
-          if (dataset && deps.data.getState().tokenizer.json === event.tokenizerJson) data.setSourceForm(sourceFormFor(dataset.source, dataset.maxTokens));
+          if (dataset && deps.data.getState().tokenizer.json === event.tokenizerJson)
+            data.setSourceForm(sourceFormFor(dataset.source, dataset.maxTokens));
         });
         return true;
       }

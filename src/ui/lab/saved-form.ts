@@ -39,13 +39,29 @@ export function checkSavedForm(raw: unknown, defaults: RunSettings = initialForm
     return fallback;
   };
   const model = Object.fromEntries(
-    (Object.keys(defaults.model) as (keyof RunSettings['model'])[]).map((key) => [key, number(saved.model, key, defaults.model[key], `model.${key}`)]),
+    (Object.keys(defaults.model) as (keyof RunSettings['model'])[]).map((key) => [
+      key,
+      number(saved.model, key, defaults.model[key], `model.${key}`),
+    ]),
   ) as unknown as RunSettings['model'];
   const lr = Object.fromEntries(
-    (Object.keys(defaults.lr) as (keyof RunSettings['lr'])[]).map((key) => [key, number(saved.lr, key, defaults.lr[key], `lr.${key}`)]),
+    (Object.keys(defaults.lr) as (keyof RunSettings['lr'])[]).map((key) => [
+      key,
+      number(saved.lr, key, defaults.lr[key], `lr.${key}`),
+    ]),
   ) as unknown as RunSettings['lr'];
   const form: RunSettings = { ...defaults, model, lr };
-  for (const key of ['batchSize', 'accumSteps', 'maxSteps', 'weightDecay', 'gradClip', 'evalEvery', 'evalBatches', 'checkpointEvery', 'seed'] as const) {
+  for (const key of [
+    'batchSize',
+    'accumSteps',
+    'maxSteps',
+    'weightDecay',
+    'gradClip',
+    'evalEvery',
+    'evalBatches',
+    'checkpointEvery',
+    'seed',
+  ] as const) {
     form[key] = number(saved, key, defaults[key], key);
   }
   // A micro-batch picked by hand stays picked (absent: automatic).

@@ -30,7 +30,9 @@ export function statusText(s: StatusState, now: number): string {
   if (s.phase === 'preparing') {
     // Once the worker builds the model (stepStartedAt set), its wait is timed like a step's.
     const stage = s.stage ?? 'Preparing…';
-    return s.stepStartedAt !== null && now - s.stepStartedAt >= SHOW_AFTER_MS ? `${stage} ${formatElapsed(now - s.stepStartedAt)}` : stage;
+    return s.stepStartedAt !== null && now - s.stepStartedAt >= SHOW_AFTER_MS
+      ? `${stage} ${formatElapsed(now - s.stepStartedAt)}`
+      : stage;
   }
   const step = s.steps.at(-1);
   const training = s.phase === 'running' || s.phase === 'pausing' || s.phase === 'stopping';
@@ -41,9 +43,13 @@ export function statusText(s: StatusState, now: number): string {
   if (s.run) parts.push(s.run.name);
   if (step) parts.push(`step ${step.step} of ${s.run?.settings.maxSteps ?? '?'} · loss ${step.loss.toFixed(4)}`);
   // Its curve not loaded (yet): where its checkpoint stands, from its own record.
-  else if (s.run && !training && s.run.checkpointStep > 0) parts.push(`checkpoint at step ${s.run.checkpointStep} of ${s.run.settings.maxSteps}`);
-  if (inFlight !== null && inFlight >= SHOW_AFTER_MS) parts.push(`Step ${(step?.step ?? s.run?.checkpointStep ?? 0) + 1} running for ${formatElapsed(inFlight)}…`);
-  if (s.phase === 'stopped' && s.run && s.run.checkpointStep < s.run.settings.maxSteps) parts.push('Resume continues it');
-  if (!step && !training && !s.run) return s.device.status === 'ready' ? `${PHASE_TEXT[s.phase]}: press Train to start.` : 'No GPU to train on.';
+  else if (s.run && !training && s.run.checkpointStep > 0)
+    parts.push(`checkpoint at step ${s.run.checkpointStep} of ${s.run.settings.maxSteps}`);
+  if (inFlight !== null && inFlight >= SHOW_AFTER_MS)
+    parts.push(`Step ${(step?.step ?? s.run?.checkpointStep ?? 0) + 1} running for ${formatElapsed(inFlight)}…`);
+  if (s.phase === 'stopped' && s.run && s.run.checkpointStep < s.run.settings.maxSteps)
+    parts.push('Resume continues it');
+  if (!step && !training && !s.run)
+    return s.device.status === 'ready' ? `${PHASE_TEXT[s.phase]}: press Train to start.` : 'No GPU to train on.';
   return parts.join(' · ');
 }

@@ -12,7 +12,13 @@ export function visibleToken(text: string): string {
 
 /** What a screen reader hears for one chip: its text spelled out where it is whitespace, and its id. */
 export function tokenLabel(piece: TokenPiece): string {
-  const words = piece.text.replace(/ /g, ' space ').replace(/\n/g, ' newline ').replace(/\t/g, ' tab ').replace(/\r/g, ' return ').trim().replace(/\s+/g, ' ');
+  const words = piece.text
+    .replace(/ /g, ' space ')
+    .replace(/\n/g, ' newline ')
+    .replace(/\t/g, ' tab ')
+    .replace(/\r/g, ' return ')
+    .trim()
+    .replace(/\s+/g, ' ');
   return `${words || 'empty'}, id ${piece.id}`;
 }
 

@@ -4,7 +4,17 @@
  * dashed. The shaping lives in chart-data.ts.
  */
 import { useMemo } from 'react';
-import { CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
+import {
+  CartesianGrid,
+  ComposedChart,
+  Legend,
+  Line,
+  ResponsiveContainer,
+  Scatter,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
 import type { ChinchillaFit } from '../../scaling/chinchilla';
 import { formatCount } from '../../scaling/format';
 import { type SweepResult, isoFlopChartData } from './chart-data';
@@ -27,10 +37,14 @@ const HIGHLIGHT = '#2f7d4f';
 const SWEEP_COLOR = '#1d2521';
 
 export function IsoFlopChart({ fit, userBudget, sweep, budgets, height = 320, maxLoss }: IsoFlopChartProps) {
-  const data = useMemo(() => isoFlopChartData({ fit, userBudget, sweep, budgets, maxLoss }), [fit, userBudget, sweep, budgets, maxLoss]);
+  const data = useMemo(
+    () => isoFlopChartData({ fit, userBudget, sweep, budgets, maxLoss }),
+    [fit, userBudget, sweep, budgets, maxLoss],
+  );
   // Legend in budget order (its default sorts labels as text: "1.28e18" before "1e15"); the dots last.
   const legendOrder = new Map(data.curves.map((c) => [c.label, c.budget]));
-  const colorOf = (index: number, highlighted: boolean) => (highlighted ? HIGHLIGHT : CURVE_COLORS[index % CURVE_COLORS.length]!);
+  const colorOf = (index: number, highlighted: boolean) =>
+    highlighted ? HIGHLIGHT : CURVE_COLORS[index % CURVE_COLORS.length]!;
 
   return (
     <figure style={{ margin: 0 }} aria-label={`Predicted loss against model size at fixed compute (${fit.label})`}>
@@ -75,7 +89,14 @@ export function IsoFlopChart({ fit, userBudget, sweep, budgets, height = 320, ma
               isAnimationActive={false}
             />
           ))}
-          <Scatter data={data.minima} dataKey="loss" name="optimum" fill={HIGHLIGHT} legendType="circle" isAnimationActive={false} />
+          <Scatter
+            data={data.minima}
+            dataKey="loss"
+            name="optimum"
+            fill={HIGHLIGHT}
+            legendType="circle"
+            isAnimationActive={false}
+          />
           {data.sweepFits.map((f) => (
             <Line
               key={`fit-${f.budget}`}
@@ -91,7 +112,14 @@ export function IsoFlopChart({ fit, userBudget, sweep, budgets, height = 320, ma
             />
           ))}
           {data.sweep.length > 0 && (
-            <Scatter data={data.sweep} dataKey="loss" name="your runs" fill={SWEEP_COLOR} shape="cross" isAnimationActive={false} />
+            <Scatter
+              data={data.sweep}
+              dataKey="loss"
+              name="your runs"
+              fill={SWEEP_COLOR}
+              shape="cross"
+              isAnimationActive={false}
+            />
           )}
         </ComposedChart>
       </ResponsiveContainer>

@@ -36,7 +36,15 @@ const UNIT_LABELS: Record<BudgetUnit, string> = {
   dollars: 'dollars',
 };
 
-export function PlanPanel({ vocabSize, blockSize, deviceTokensPerSecond, referenceConfig = SEED_CONFIG, sweep, onUsePlan, extraFields }: PlanPanelProps) {
+export function PlanPanel({
+  vocabSize,
+  blockSize,
+  deviceTokensPerSecond,
+  referenceConfig = SEED_CONFIG,
+  sweep,
+  onUsePlan,
+  extraFields,
+}: PlanPanelProps) {
   const id = useId();
   const [unit, setUnit] = useState<BudgetUnit>('flops');
   const [amounts, setAmounts] = useState<Record<BudgetUnit, string>>({ flops: '3.2e17', hours: '1', dollars: '10' });
@@ -45,14 +53,18 @@ export function PlanPanel({ vocabSize, blockSize, deviceTokensPerSecond, referen
   const fit = FITS[fitId];
 
   const deviceFlops = useMemo(
-    () => (deviceTokensPerSecond && deviceTokensPerSecond > 0 ? deviceFlopsPerSecond(deviceTokensPerSecond, referenceConfig) : undefined),
+    () =>
+      deviceTokensPerSecond && deviceTokensPerSecond > 0
+        ? deviceFlopsPerSecond(deviceTokensPerSecond, referenceConfig)
+        : undefined,
     [deviceTokensPerSecond, referenceConfig],
   );
   const activeUnit: BudgetUnit = deviceFlops === undefined ? 'flops' : unit;
 
   const result = useMemo((): { plan: TrainingPlan } | { error: string } => {
     const amount = parsePositiveNumber(amounts[activeUnit]);
-    if (amount === undefined) return { error: `Enter a positive number of ${UNIT_LABELS[activeUnit]} (such as 3.2e17).` };
+    if (amount === undefined)
+      return { error: `Enter a positive number of ${UNIT_LABELS[activeUnit]} (such as 3.2e17).` };
     const price = parsePositiveNumber(pricePerHour);
     let budget: Budget;
     if (activeUnit === 'flops' || deviceFlops === undefined) budget = { kind: 'flops', flops: amount };
@@ -79,8 +91,9 @@ export function PlanPanel({ vocabSize, blockSize, deviceTokensPerSecond, referen
     <section className="card" aria-labelledby={`${id}-title`}>
       <h3 id={`${id}-title`}>Plan the model with IsoFLOP curves</h3>
       <p className="muted">
-        For a fixed compute budget C ≈ 6·N·D, a Chinchilla scaling law says how to split it between parameters N and training tokens D.
-        The fits come from other data and tokenizers: trust the shape of the trade-off more than the predicted loss.
+        For a fixed compute budget C ≈ 6·N·D, a Chinchilla scaling law says how to split it between parameters N and
+        training tokens D. The fits come from other data and tokenizers: trust the shape of the trade-off more than the
+        predicted loss.
       </p>
       <div className="field-row">
         <div className="field">
@@ -107,7 +120,13 @@ export function PlanPanel({ vocabSize, blockSize, deviceTokensPerSecond, referen
         {activeUnit === 'dollars' && (
           <div className="field">
             <label htmlFor={`${id}-price`}>Price per hour ($)</label>
-            <input id={`${id}-price`} type="text" inputMode="decimal" value={pricePerHour} onChange={(e) => setPricePerHour(e.target.value)} />
+            <input
+              id={`${id}-price`}
+              type="text"
+              inputMode="decimal"
+              value={pricePerHour}
+              onChange={(e) => setPricePerHour(e.target.value)}
+            />
           </div>
         )}
         <div className="field">
@@ -176,7 +195,10 @@ function PlanSummary({ plan, fit, seconds }: { plan: TrainingPlan; fit: Chinchil
   ];
   return (
     <>
-      <dl aria-label="Suggested model" style={{ display: 'grid', gridTemplateColumns: 'max-content 1fr', gap: '0.15rem 1rem' }}>
+      <dl
+        aria-label="Suggested model"
+        style={{ display: 'grid', gridTemplateColumns: 'max-content 1fr', gap: '0.15rem 1rem' }}
+      >
         {rows.map(([term, value]) => (
           <div key={term} style={{ display: 'contents' }}>
             <dt className="muted">{term}</dt>

@@ -55,7 +55,8 @@ export function PlanTab() {
 
   // Once per page: the first time the Plan tab opens with a known device.
   useEffect(() => {
-    if (reference && appSpeedStore().getState().status === 'idle') void appSpeedStore().getState().measure(reference.model, reference.batchSize);
+    if (reference && appSpeedStore().getState().status === 'idle')
+      void appSpeedStore().getState().measure(reference.model, reference.batchSize);
   }, [reference]);
 
   const measured = speed.status === 'done' ? speed.result : null;
@@ -98,7 +99,8 @@ export function PlanTab() {
                   From the Train form ({formVocab.toLocaleString('en-US')} tokens, block {formBlock})
                 </option>
                 <option value="post">
-                  The post&apos;s ({SEED_CONFIG.vocabSize.toLocaleString('en-US')} tokens, block {SEED_CONFIG.blockSize})
+                  The post&apos;s ({SEED_CONFIG.vocabSize.toLocaleString('en-US')} tokens, block {SEED_CONFIG.blockSize}
+                  )
                 </option>
               </select>
             </div>
@@ -119,7 +121,8 @@ function Recipe({ onApplied }: { onApplied: () => void }) {
     <section className="card" aria-labelledby="recipe-title">
       <h3 id="recipe-title">The post's run</h3>
       <p className="muted">
-        BookCorpus to 1.1B tokens, a 50,304-token BPE trained on its first 100 MB, and the compute-optimal model for 3.2e17 FLOPs at block 1024.
+        BookCorpus to 1.1B tokens, a 50,304-token BPE trained on its first 100 MB, and the compute-optimal model for
+        3.2e17 FLOPs at block 1024.
       </p>
       <div className="actions">
         <button
@@ -151,7 +154,18 @@ function Recipe({ onApplied }: { onApplied: () => void }) {
   );
 }
 
-function speedLine(status: string, deviceStatus: string, result: { model: GPTConfig; batchSize: number; tokensPerSecond: number; flopsPerSecond: number; seconds: number } | null, error: string | null): string {
+function speedLine(
+  status: string,
+  deviceStatus: string,
+  result: {
+    model: GPTConfig;
+    batchSize: number;
+    tokensPerSecond: number;
+    flopsPerSecond: number;
+    seconds: number;
+  } | null,
+  error: string | null,
+): string {
   if (deviceStatus === 'unavailable') return 'No GPU device here: budgets in FLOPs only.';
   if (status === 'measuring') return 'Measuring: a few training steps of a small model…';
   if (status === 'error') return `The speed probe failed: ${error}`;

@@ -8,7 +8,14 @@ import { HOFFMANN_2022 } from '../../scaling/chinchilla';
 import { formatCount, formatFlops } from '../../scaling/format';
 import { useLabStore } from '../lab/browser-lab';
 import { appSweepStore, useSweepStore } from './browser-plan';
-import { type SweepDefinition, defaultSweep, parseNumberList, pointName, sweepPoints, sweepProblems } from './sweep-plan';
+import {
+  type SweepDefinition,
+  defaultSweep,
+  parseNumberList,
+  pointName,
+  sweepPoints,
+  sweepProblems,
+} from './sweep-plan';
 import { sweepProgress, sweepReport } from './sweep-results';
 
 export function SweepPanel() {
@@ -32,7 +39,11 @@ export function SweepPanel() {
   const budgets = parseNumberList(budgetsField);
   const widths = parseNumberList(widthsField);
   const nLayer = Number(layersField);
-  const problems = !budgets ? ['Budgets: enter numbers of FLOPs separated by commas (such as 2e9, 4e9).'] : !widths ? ['Widths: enter whole numbers separated by commas.'] : sweepProblems({ budgets: [...budgets].sort((a, b) => a - b), widths, nLayer });
+  const problems = !budgets
+    ? ['Budgets: enter numbers of FLOPs separated by commas (such as 2e9, 4e9).']
+    : !widths
+      ? ['Widths: enter whole numbers separated by commas.']
+      : sweepProblems({ budgets: [...budgets].sort((a, b) => a - b), widths, nLayer });
   const base = { ...form, lr: { ...form.lr } };
   const preview = problems.length === 0 ? sweepPoints({ budgets: budgets!, widths: widths!, nLayer, base }) : [];
   const running = sweep?.status === 'running';
@@ -54,21 +65,42 @@ export function SweepPanel() {
     <section className="card" aria-labelledby={`${id}-title`}>
       <h3 id={`${id}-title`}>Your own IsoFLOP sweep</h3>
       <p className="muted">
-        Trains every model width at every budget on your data (steps from C = 6·N·D, the Train form's batch, block, vocabulary and learning rate),
-        then fits a parabola in log N per budget and a power law across budgets. Results are kept in this browser; after a reload the sweep continues, resuming the interrupted run from its last checkpoint.
+        Trains every model width at every budget on your data (steps from C = 6·N·D, the Train form's batch, block,
+        vocabulary and learning rate), then fits a parabola in log N per budget and a power law across budgets. Results
+        are kept in this browser; after a reload the sweep continues, resuming the interrupted run from its last
+        checkpoint.
       </p>
       <div className="field-row">
         <div className="field">
           <label htmlFor={`${id}-budgets`}>Sweep budgets (FLOPs)</label>
-          <input id={`${id}-budgets`} type="text" value={budgetsField} disabled={running} onChange={(e) => setBudgetsText(e.target.value)} />
+          <input
+            id={`${id}-budgets`}
+            type="text"
+            value={budgetsField}
+            disabled={running}
+            onChange={(e) => setBudgetsText(e.target.value)}
+          />
         </div>
         <div className="field">
           <label htmlFor={`${id}-widths`}>Model widths</label>
-          <input id={`${id}-widths`} type="text" value={widthsField} disabled={running} onChange={(e) => setWidthsText(e.target.value)} />
+          <input
+            id={`${id}-widths`}
+            type="text"
+            value={widthsField}
+            disabled={running}
+            onChange={(e) => setWidthsText(e.target.value)}
+          />
         </div>
         <div className="field">
           <label htmlFor={`${id}-layers`}>Sweep layers</label>
-          <input id={`${id}-layers`} type="number" min={1} value={layersField} disabled={running} onChange={(e) => setLayersText(e.target.value)} />
+          <input
+            id={`${id}-layers`}
+            type="number"
+            min={1}
+            value={layersField}
+            disabled={running}
+            onChange={(e) => setLayersText(e.target.value)}
+          />
         </div>
       </div>
       {problems.length > 0 ? (
@@ -80,7 +112,8 @@ export function SweepPanel() {
       ) : (
         !running && (
           <p className="muted" aria-label="Sweep size">
-            {preview.length} runs, {preview.reduce((s, p) => s + p.steps, 0)} steps in all ({preview.map((p) => p.steps).join(', ')}).
+            {preview.length} runs, {preview.reduce((s, p) => s + p.steps, 0)} steps in all (
+            {preview.map((p) => p.steps).join(', ')}).
           </p>
         )
       )}
@@ -88,7 +121,12 @@ export function SweepPanel() {
         <button type="button" disabled={running || problems.length > 0 || !loaded} onClick={start}>
           Start sweep
         </button>
-        <button type="button" className="secondary" disabled={!running} onClick={() => appSweepStore().getState().cancel()}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={!running}
+          onClick={() => appSweepStore().getState().cancel()}
+        >
           Cancel sweep
         </button>
         {sweep && (sweep.status === 'paused' || sweep.status === 'cancelled') && (
@@ -148,7 +186,15 @@ function SweepResults({ current }: { current: number | null }) {
               </td>
               <td>{p.params.toLocaleString('en-US')}</td>
               <td>{p.steps}</td>
-              <td>{p.status === 'done' ? p.valLoss!.toFixed(3) : p.status === 'error' ? `failed: ${p.message}` : p.status === 'running' ? 'training…' : '—'}</td>
+              <td>
+                {p.status === 'done'
+                  ? p.valLoss!.toFixed(3)
+                  : p.status === 'error'
+                    ? `failed: ${p.message}`
+                    : p.status === 'running'
+                      ? 'training…'
+                      : '—'}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -168,7 +214,10 @@ function SweepFitReport() {
       b.budget,
       `${formatFlops(b.budget)} FLOPs: your runs' optimum N ≈ ${formatCount(b.fittedN)} (loss ${b.fittedLoss.toFixed(3)}${b.extrapolated ? ', outside the sizes tried' : ''}); Chinchilla (Hoffmann) says N* ≈ ${formatCount(b.chinchillaN)}.`,
     ]),
-    ...report.fit.skipped.map((s): [number, string] => [s.budget, `${formatFlops(s.budget)} FLOPs: no fit (${s.reason}).`]),
+    ...report.fit.skipped.map((s): [number, string] => [
+      s.budget,
+      `${formatFlops(s.budget)} FLOPs: no fit (${s.reason}).`,
+    ]),
   ].sort((a, b) => a[0] - b[0]);
   return (
     <div aria-label="Sweep fit" role="region">

@@ -37,7 +37,9 @@ function notesFor(targets: PlanTargets, planVocab: number, tokens: number, datas
   const data = targets.data.getState();
   const usable = data.tokenizer.json ? usableDatasets(data.datasets, data.tokenizer.json) : [];
   const passes = passesNote(tokens, chosenDataset(datasetId, usable, data.datasets));
-  return [vocabNote(planVocab, tokenizerVocab(data)), passes && `Data token limit: ${passes} over it.`].filter((n): n is string => !!n);
+  return [vocabNote(planVocab, tokenizerVocab(data)), passes && `Data token limit: ${passes} over it.`].filter(
+    (n): n is string => !!n,
+  );
 }
 
 /** "Use this plan": the plan's shape and steps in the Train form (the vocabulary stays), its tokens as the Data limit. */
@@ -48,10 +50,15 @@ export function applyPlan(targets: PlanTargets, plan: TrainingPlan): void {
   const warmup = lab.form.lr.warmupSteps;
   const shortened = warmup >= maxSteps ? Math.floor(maxSteps / 10) : null;
   // Without a tokenizer the form's size is the first one's: a plan's 50k would not fit the bundled corpus.
-  lab.setForm({ model: { ...plan.config, vocabSize: lab.form.model.vocabSize }, maxSteps, ...(shortened === null ? {} : { lr: { warmupSteps: shortened } }) });
+  lab.setForm({
+    model: { ...plan.config, vocabSize: lab.form.model.vocabSize },
+    maxSteps,
+    ...(shortened === null ? {} : { lr: { warmupSteps: shortened } }),
+  });
   targets.data.getState().setPlannedTokens(plan.tokens);
   const notes = notesFor(targets, plan.config.vocabSize, plan.tokens, lab.form.datasetId);
-  if (shortened !== null) notes.push(`Warmup shortened from ${warmup} to ${shortened} steps: the plan is ${maxSteps} steps.`);
+  if (shortened !== null)
+    notes.push(`Warmup shortened from ${warmup} to ${shortened} steps: the plan is ${maxSteps} steps.`);
   lab.setPlanNotes(notes);
   targets.show('train');
 }
@@ -105,19 +112,29 @@ export function applyRecipe(targets: PlanTargets): { recipe: Recipe; estimate: R
   const lab = targets.lab.getState();
   const recipe = postRecipe(lab.device.report?.limits);
   const r = POST_RECIPE;
-  targets.data.getState().applyRecipe({ source: hubSourceForm(r.dataset), maxTokens: r.datasetTokens, tokenizer: { sampleMb: r.sampleMb, vocabSize: r.vocabSize } });
+  targets.data.getState().applyRecipe({
+    source: hubSourceForm(r.dataset),
+    maxTokens: r.datasetTokens,
+    tokenizer: { sampleMb: r.sampleMb, vocabSize: r.vocabSize },
+  });
   const { model, ...rest } = recipe.settings;
   // The vocabulary follows once the recipe's tokenizer is trained in Data (setForm keeps the tokenizer's).
   lab.setForm({ ...rest, model: { ...model, vocabSize: lab.form.model.vocabSize } });
   const notes = notesFor(targets, r.vocabSize, recipe.plan.tokens, r.dataset);
   const vocab = tokenizerVocab(targets.data.getState());
   if (vocab !== r.vocabSize) {
-    notes.splice(0, 1, `The recipe's tokenizer is not trained yet: in Data, train a ${r.vocabSize.toLocaleString('en-US')}-token BPE on the first ${r.sampleMb} MB of ${r.dataset} (filled in there), then prepare the dataset.`);
+    notes.splice(
+      0,
+      1,
+      `The recipe's tokenizer is not trained yet: in Data, train a ${r.vocabSize.toLocaleString('en-US')}-token BPE on the first ${r.sampleMb} MB of ${r.dataset} (filled in there), then prepare the dataset.`,
+    );
   }
   lab.setPlanNotes(notes);
   const estimate = runEstimate(recipe.settings, lab.device.report, lab.measuredSpeed);
   const { config } = recipe.plan;
-  const time = estimate ? `about ${formatRunTime(estimate.seconds)} on this device (${estimate.device}; ${estimate.basis})` : 'a time on this device once it is measured';
+  const time = estimate
+    ? `about ${formatRunTime(estimate.seconds)} on this device (${estimate.device}; ${estimate.basis})`
+    : 'a time on this device once it is measured';
   const summary =
     `The post's recipe: ${config.nLayer} layers × ${config.nEmbd} wide, ${recipe.plan.params.toLocaleString('en-US')} parameters, ` +
     `${formatCount(recipe.plan.tokens)} tokens of ${r.dataset} with a ${r.vocabSize.toLocaleString('en-US')}-token tokenizer from its first ${r.sampleMb} MB: ${time}.`;

@@ -18,7 +18,10 @@ export function appSpeedStore(): StoreApi<SpeedState> {
   speed = createSpeedStore({
     // In the lab's own worker: its device and compiled kernels are already there.
     probe: workerProbe(labWorker()),
-    busy: () => (isBusy(appLabStore().getState().phase) ? 'A run is training: measure the speed when it has ended (pause or stop it first).' : null),
+    busy: () =>
+      isBusy(appLabStore().getState().phase)
+        ? 'A run is training: measure the speed when it has ended (pause or stop it first).'
+        : null,
   });
   // The Train form's time estimate uses the latest measurement.
   speed.subscribe((s, previous) => {

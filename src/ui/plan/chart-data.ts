@@ -59,7 +59,15 @@ export interface ChartDataOptions {
 }
 
 export function isoFlopChartData(options: ChartDataOptions): IsoFlopChartData {
-  const { fit, budgets = DEFAULT_BUDGETS, userBudget, sweep = [], nPoints = 41, range = 10, maxLoss = Infinity } = options;
+  const {
+    fit,
+    budgets = DEFAULT_BUDGETS,
+    userBudget,
+    sweep = [],
+    nPoints = 41,
+    range = 10,
+    maxLoss = Infinity,
+  } = options;
   const all = budgets.filter(isUsableBudget);
   const user = userBudget !== undefined && isUsableBudget(userBudget) ? userBudget : undefined;
   if (user !== undefined && !all.some((b) => sameBudget(b, user))) all.push(user);

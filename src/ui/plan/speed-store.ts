@@ -27,7 +27,11 @@ export interface SpeedState {
 
 export interface SpeedDeps {
   /** Runs the probe (in a worker) and resolves with its tokens/s and FLOP/s. */
-  probe(request: { model: GPTConfig; batchSize: number; steps: number }): Promise<{ tokensPerSecond: number; flopsPerSecond: number }>;
+  probe(request: {
+    model: GPTConfig;
+    batchSize: number;
+    steps: number;
+  }): Promise<{ tokensPerSecond: number; flopsPerSecond: number }>;
   /** Why the probe cannot run now (a run is training), or null. */
   busy(): string | null;
   now?: () => number;

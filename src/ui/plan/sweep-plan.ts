@@ -54,7 +54,8 @@ const SWEEP_HEAD_SIZE = 16;
 
 /** The most heads of at least SWEEP_HEAD_SIZE channels that divide the width (1 for narrow ones). */
 export function headsFor(width: number): number {
-  for (let h = Math.max(1, Math.floor(width / SWEEP_HEAD_SIZE)); h > 1; h--) if (width % h === 0 && width / h <= 128) return h;
+  for (let h = Math.max(1, Math.floor(width / SWEEP_HEAD_SIZE)); h > 1; h--)
+    if (width % h === 0 && width / h <= 128) return h;
   return 1;
 }
 
@@ -68,7 +69,13 @@ export function stepsForBudget(budget: number, params: number, perStep: number):
 }
 
 export function sweepModel(base: RunSettings, width: number, nLayer: number): GPTConfig {
-  return { vocabSize: base.model.vocabSize, blockSize: base.model.blockSize, nLayer, nHead: headsFor(width), nEmbd: width };
+  return {
+    vocabSize: base.model.vocabSize,
+    blockSize: base.model.blockSize,
+    nLayer,
+    nHead: headsFor(width),
+    nEmbd: width,
+  };
 }
 
 /** Every (budget, size) point, budget-major: the smallest budget's curve is finished first. */
@@ -87,13 +94,18 @@ export function sweepPoints(definition: Omit<SweepDefinition, 'id' | 'createdAt'
 export function sweepProblems(definition: Pick<SweepDefinition, 'budgets' | 'widths' | 'nLayer'>): string[] {
   const problems: string[] = [];
   const { budgets, widths, nLayer } = definition;
-  if (budgets.length < 1 || budgets.length > MAX_BUDGETS) problems.push(`Give 1 to ${MAX_BUDGETS} budgets (2 or more for the power law across budgets).`);
-  if (budgets.some((b) => !(b > 0) || !Number.isFinite(b))) problems.push('Every budget must be a positive number of FLOPs (such as 2e9).');
+  if (budgets.length < 1 || budgets.length > MAX_BUDGETS)
+    problems.push(`Give 1 to ${MAX_BUDGETS} budgets (2 or more for the power law across budgets).`);
+  if (budgets.some((b) => !(b > 0) || !Number.isFinite(b)))
+    problems.push('Every budget must be a positive number of FLOPs (such as 2e9).');
   if (new Set(budgets).size !== budgets.length) problems.push('The budgets must differ.');
-  if (widths.length < MIN_SIZES || widths.length > MAX_SIZES) problems.push(`Give ${MIN_SIZES} to ${MAX_SIZES} model widths (3 or more for a parabola per budget).`);
-  if (widths.some((w) => !Number.isInteger(w) || w < 4)) problems.push('Every width must be a whole number of at least 4.');
+  if (widths.length < MIN_SIZES || widths.length > MAX_SIZES)
+    problems.push(`Give ${MIN_SIZES} to ${MAX_SIZES} model widths (3 or more for a parabola per budget).`);
+  if (widths.some((w) => !Number.isInteger(w) || w < 4))
+    problems.push('Every width must be a whole number of at least 4.');
   if (new Set(widths).size !== widths.length) problems.push('The widths must differ.');
-  if (!Number.isInteger(nLayer) || nLayer < 1) problems.push('The number of layers must be a whole number of at least 1.');
+  if (!Number.isInteger(nLayer) || nLayer < 1)
+    problems.push('The number of layers must be a whole number of at least 1.');
   return problems;
 }
 
@@ -134,7 +146,10 @@ export function pointName(definition: SweepDefinition, point: SweepPoint): strin
 }
 
 /** Budgets and widths a device can sweep in minutes: tiny on software adapters, small on GPUs. */
-export function defaultSweep(base: RunSettings, isSoftware: boolean): { budgets: number[]; widths: number[]; nLayer: number } {
+export function defaultSweep(
+  base: RunSettings,
+  isSoftware: boolean,
+): { budgets: number[]; widths: number[]; nLayer: number } {
   const widths = isSoftware ? [32, 48, 64] : [64, 128, 192, 256];
   const nLayer = isSoftware ? 2 : 4;
   const mid = paramCount(sweepModel(base, widths[1]!, nLayer));

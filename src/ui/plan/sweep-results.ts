@@ -9,7 +9,9 @@ import type { SweepResult } from './chart-data';
 import type { SweepState } from './sweep-plan';
 
 export function sweepResults(sweep: SweepState): SweepResult[] {
-  return sweep.points.filter((p) => p.status === 'done' && p.valLoss !== undefined).map((p) => ({ budget: p.budget, N: p.params, loss: p.valLoss! }));
+  return sweep.points
+    .filter((p) => p.status === 'done' && p.valLoss !== undefined)
+    .map((p) => ({ budget: p.budget, N: p.params, loss: p.valLoss! }));
 }
 
 export interface SweepProgress {

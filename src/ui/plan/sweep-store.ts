@@ -10,7 +10,14 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { isBusy, type LabState } from '../lab/lab-store';
-import { type SweepDefinition, type SweepPoint, type SweepState, pointName, pointSettings, sweepPoints } from './sweep-plan';
+import {
+  type SweepDefinition,
+  type SweepPoint,
+  type SweepState,
+  pointName,
+  pointSettings,
+  sweepPoints,
+} from './sweep-plan';
 import { messageOf } from '../../util/errors';
 
 /** The part of the lab store a sweep uses (tests pass a fake). */
@@ -44,7 +51,11 @@ export interface SweepStoreState {
   clear(): void;
 }
 
-type Outcome = { kind: 'done'; valLoss?: number } | { kind: 'error'; message: string } | { kind: 'paused' } | { kind: 'interrupted' };
+type Outcome =
+  | { kind: 'done'; valLoss?: number }
+  | { kind: 'error'; message: string }
+  | { kind: 'paused' }
+  | { kind: 'interrupted' };
 
 export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage }): StoreApi<SweepStoreState> {
   const { lab, storage } = deps;
@@ -91,7 +102,13 @@ export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage })
       update({ ...sweep, status: 'cancelled' });
       const index = get().current;
       const { phase, run } = lab.getState();
-      if (index !== null && run && run.name === pointName(sweep.definition, sweep.points[index]!) && (phase === 'running' || phase === 'pausing')) lab.getState().stop();
+      if (
+        index !== null &&
+        run &&
+        run.name === pointName(sweep.definition, sweep.points[index]!) &&
+        (phase === 'running' || phase === 'pausing')
+      )
+        lab.getState().stop();
     },
 
     clear() {
@@ -105,7 +122,11 @@ export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage })
 
   function persist(state: SweepState | undefined) {
     // Saves in order, so an older state never lands after a newer one.
-    saving = saving.then(() => storage.save(state)).catch((error) => set({ error: `The sweep could not be saved (${messageOf(error)}); it goes on, but a reload would lose it.` }));
+    saving = saving
+      .then(() => storage.save(state))
+      .catch((error) =>
+        set({ error: `The sweep could not be saved (${messageOf(error)}); it goes on, but a reload would lose it.` }),
+      );
   }
 
   function update(sweep: SweepState) {
@@ -168,7 +189,8 @@ export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage })
     }
     switch (outcome.kind) {
       case 'done':
-        if (outcome.valLoss === undefined) patchPoint(index, { status: 'error', message: 'the run ended without a validation loss' });
+        if (outcome.valLoss === undefined)
+          patchPoint(index, { status: 'error', message: 'the run ended without a validation loss' });
         else patchPoint(index, { status: 'done', valLoss: outcome.valLoss });
         return;
       case 'paused':
@@ -197,11 +219,13 @@ export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage })
         let outcome: Outcome | null = null;
         if (!running() && !isBusy(s.phase)) outcome = { kind: 'interrupted' };
         else if (ours && s.phase === 'done') outcome = { kind: 'done', valLoss: s.run!.lastValLoss };
-        else if (ours && s.phase === 'error') outcome = { kind: 'error', message: s.run!.message ?? s.error?.message ?? 'the run failed' };
+        else if (ours && s.phase === 'error')
+          outcome = { kind: 'error', message: s.run!.message ?? s.error?.message ?? 'the run failed' };
         // Stopped from the Train tab mid-point: its loss is not the budget's; the sweep waits like a pause.
         else if (ours && (s.phase === 'paused' || s.phase === 'stopped')) outcome = { kind: 'paused' };
         // Not ours and idle: the start failed before the run existed (bad settings, data, GPU).
-        else if (!ours && !isBusy(s.phase)) outcome = { kind: 'error', message: s.error?.message ?? 'the run did not start' };
+        else if (!ours && !isBusy(s.phase))
+          outcome = { kind: 'error', message: s.error?.message ?? 'the run did not start' };
         if (!outcome) return;
         settled = true;
         stopLab();
@@ -228,4 +252,3 @@ export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage })
 
   return store;
 }
-

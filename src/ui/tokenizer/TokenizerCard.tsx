@@ -16,7 +16,8 @@ export function TokenizerCard() {
   const form = useDataStore((s) => s.tokenizerForm);
   const source = useDataStore((s) => s.sourceForm);
   const ingesting = useDataStore((s) => s.ingestion.status === 'running' || s.ingestion.status === 'cancelling');
-  const { trainTokenizer, cancelTokenizer, importTokenizer, setTokenizerForm, acceptProposal, rejectProposal } = appDataStore().getState();
+  const { trainTokenizer, cancelTokenizer, importTokenizer, setTokenizerForm, acceptProposal, rejectProposal } =
+    appDataStore().getState();
   const vocabId = useId();
   const sampleId = useId();
   const fileId = useId();
@@ -28,7 +29,12 @@ export function TokenizerCard() {
 
   const train = () => {
     if ('error' in parsed || 'error' in built) return;
-    void trainTokenizer(parsed.vocabSize, { spec: built.spec, files: built.files, sampleMb: parsed.sampleMb, label: built.name });
+    void trainTokenizer(parsed.vocabSize, {
+      spec: built.spec,
+      files: built.files,
+      sampleMb: parsed.sampleMb,
+      label: built.name,
+    });
   };
 
   const download = () => {
@@ -48,22 +54,24 @@ export function TokenizerCard() {
       {tokenizer.status === 'loading' && <p>Looking for a saved tokenizer…</p>}
       {tokenizer.json && tokenizer.vocabSize !== null && (
         <p>
-          {tokenizer.status === 'training' ? 'In use until the new one is ready' : 'Ready'}: a byte-level BPE tokenizer with a vocabulary of{' '}
-          <strong>{tokenizer.vocabSize.toLocaleString('en-US')}</strong> tokens. A new one replaces it; datasets made with this one stay, marked,
-          and can be re-tokenized.
+          {tokenizer.status === 'training' ? 'In use until the new one is ready' : 'Ready'}: a byte-level BPE tokenizer
+          with a vocabulary of <strong>{tokenizer.vocabSize.toLocaleString('en-US')}</strong> tokens. A new one replaces
+          it; datasets made with this one stay, marked, and can be re-tokenized.
         </p>
       )}
       {tokenizer.status === 'missing' && (
         <p>
-          Datasets are stored as token ids, so a tokenizer comes first. Train one on the first megabytes of the source picked under
-          “Add a dataset” (the bundled Brown fiction corpus, about 1.4 MB, works offline), or load a tokenizer.json; it is saved in this browser.
+          Datasets are stored as token ids, so a tokenizer comes first. Train one on the first megabytes of the source
+          picked under “Add a dataset” (the bundled Brown fiction corpus, about 1.4 MB, works offline), or load a
+          tokenizer.json; it is saved in this browser.
         </p>
       )}
       {proposal && tokenizer.status !== 'training' && (
         <div className="alert" role="group" aria-label="Smaller vocabulary">
           <p>
-            {proposal.trainedOn[0]!.toUpperCase() + proposal.trainedOn.slice(1)} reaches only <strong>{proposal.vocabSize.toLocaleString('en-US')}</strong>{' '}
-            tokens, not {proposal.asked.toLocaleString('en-US')}. Nothing was replaced.
+            {proposal.trainedOn[0]!.toUpperCase() + proposal.trainedOn.slice(1)} reaches only{' '}
+            <strong>{proposal.vocabSize.toLocaleString('en-US')}</strong> tokens, not{' '}
+            {proposal.asked.toLocaleString('en-US')}. Nothing was replaced.
           </p>
           <div className="actions">
             <button type="button" onClick={() => void acceptProposal()}>
@@ -80,7 +88,13 @@ export function TokenizerCard() {
         <div className="actions">
           <div className="field narrow">
             <label htmlFor={sampleId}>Sample (MB)</label>
-            <input id={sampleId} type="text" inputMode="decimal" value={form.sampleMb} onChange={(e) => setTokenizerForm({ sampleMb: e.target.value })} />
+            <input
+              id={sampleId}
+              type="text"
+              inputMode="decimal"
+              value={form.sampleMb}
+              onChange={(e) => setTokenizerForm({ sampleMb: e.target.value })}
+            />
           </div>
           <div className="field narrow">
             <label htmlFor={vocabId}>Tokenizer vocabulary</label>
@@ -119,7 +133,8 @@ export function TokenizerCard() {
             </button>
           )}
           <span className="muted" data-testid="tokenizer-sample">
-            {problem ?? `Trains on the first ${form.sampleMb.trim()} MB of ${'error' in built ? 'the source' : built.name}.`}
+            {problem ??
+              `Trains on the first ${form.sampleMb.trim()} MB of ${'error' in built ? 'the source' : built.name}.`}
           </span>
         </div>
       )}
@@ -131,7 +146,8 @@ function TrainingProgress({ onCancel }: { onCancel: () => void }) {
   const progress = useDataStore((s) => s.tokenizer.progress);
   const label = useDataStore((s) => s.tokenizer.sampleLabel) ?? 'the corpus';
   const fraction = progress && progress.total > 0 ? Math.min(1, progress.done / progress.total) : undefined;
-  const mb = (bytes: number) => (bytes / 1e6).toLocaleString('en-US', { maximumFractionDigits: 1, minimumFractionDigits: 1 });
+  const mb = (bytes: number) =>
+    (bytes / 1e6).toLocaleString('en-US', { maximumFractionDigits: 1, minimumFractionDigits: 1 });
   const text = !progress
     ? `Opening ${label}…`
     : progress.phase === 'counting'
