@@ -57,7 +57,7 @@ describe('the training log (built app in headless Chromium)', () => {
       page.waitForEvent('download'),
       card.getByRole('button', { name: 'Download', exact: true }).click(),
     ]);
-    expect(await readFile((await download.path())!, 'utf8')).toBe(`${text}\n`);
+    expect(await readFile(await download.path(), 'utf8')).toBe(`${text}\n`);
 
     // After a reload, Show brings the stored log back with the run's curve.
     await page.reload();

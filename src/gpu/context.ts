@@ -63,7 +63,7 @@ export async function createContext(
   // Errors outside an error scope would otherwise pass silently (a shader that fails to compile
   // just leaves its outputs at zero): say them loudly.
   device.addEventListener('uncapturederror', (event) => {
-    console.error(`WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
+    console.error(`WebGPU error: ${event.error.message}`);
   });
   const info = adapter.info;
   return {
@@ -92,16 +92,17 @@ export async function withErrorScopes<T>(device: GPUDevice, what: string, body: 
   device.pushErrorScope('out-of-memory');
   device.pushErrorScope('validation');
   let result: T | undefined;
-  let thrown: unknown = null;
+  // Boxed so a falsy throw (`throw 0`) is still rethrown.
+  let thrown: { error: unknown } | null = null;
   try {
     result = body();
   } catch (e) {
-    thrown = e;
+    thrown = { error: e };
   }
   const validation = await device.popErrorScope();
   const oom = await device.popErrorScope();
   if (oom) throw new GpuError(`Out of GPU memory while ${what}: ${oom.message}. Try a smaller model or micro-batch.`);
   if (validation) throw new GpuError(`WebGPU validation error while ${what}: ${validation.message}`);
-  if (thrown) throw thrown;
+  if (thrown) throw thrown.error;
   return result as T;
 }

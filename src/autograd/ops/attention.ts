@@ -330,7 +330,7 @@ export function referenceForward(qkv: RefArray, d: AttentionDims): { y: Float64A
         const yo = (b * T + i) * C + h * HS;
         for (let j = 0; j <= i; j++) {
           const vo = (b * T + j) * 3 * C + 2 * C + h * HS;
-          for (let e = 0; e < HS; e++) y[yo + e] += row.probs[j]! * qkv[vo + e]!;
+          for (let e = 0; e < HS; e++) y[yo + e]! += row.probs[j]! * qkv[vo + e]!;
         }
       }
   return { y, lse };
@@ -350,15 +350,15 @@ export function referenceBackward(qkv: Float64Array, dy: Float64Array, d: Attent
         const dp = new Float64Array(i + 1);
         let mean = 0;
         for (let j = 0; j <= i; j++) {
-          for (let e = 0; e < HS; e++) dp[j] += dy[yo + e]! * qkv[at(j, 2) + e]!;
+          for (let e = 0; e < HS; e++) dp[j]! += dy[yo + e]! * qkv[at(j, 2) + e]!;
           mean += probs[j]! * dp[j]!;
         }
         for (let j = 0; j <= i; j++) {
           const ds = probs[j]! * (dp[j]! - mean) * scale;
           for (let e = 0; e < HS; e++) {
-            dqkv[at(i, 0) + e] += ds * qkv[at(j, 1) + e]!;
-            dqkv[at(j, 1) + e] += ds * qkv[at(i, 0) + e]!;
-            dqkv[at(j, 2) + e] += probs[j]! * dy[yo + e]!;
+            dqkv[at(i, 0) + e]! += ds * qkv[at(j, 1) + e]!;
+            dqkv[at(j, 1) + e]! += ds * qkv[at(i, 0) + e]!;
+            dqkv[at(j, 2) + e]! += probs[j]! * dy[yo + e]!;
           }
         }
       }

@@ -90,7 +90,7 @@ export function parquetSource(files: ParquetFile[], options: ParquetSourceOption
               const rowEnd = Math.min(end, start + offset + chunkRows);
               const last = rowEnd === totalRows;
               yield {
-                rows: textsOf(values, offset, offset + chunkRows),
+                rows: textsOf(values, offset, offset + chunkRows, `${file.name}'s column "${column}"`),
                 cursor: last ? next : { file: fileIndex, row: rowEnd },
                 bytesRead: takeBytes(),
                 endOfFile: last,
@@ -165,13 +165,18 @@ async function readRows(
   return values;
 }
 
-/** Nulls are dropped (the cursor still counts them); bytes that are not text are decoded as UTF-8. */
-function textsOf(values: unknown[], from: number, to: number): string[] {
+/**
+ * Nulls are dropped (the cursor still counts them); bytes that are not text are decoded as UTF-8.
+ * pickColumn only lets text columns through, so anything else means the file decoded wrongly.
+ */
+function textsOf(values: unknown[], from: number, to: number, where: string): string[] {
   const texts: string[] = [];
   const decoder = new TextDecoder();
   for (const value of values.slice(from, to)) {
     if (value === null || value === undefined) continue;
-    texts.push(typeof value === 'string' ? value : value instanceof Uint8Array ? decoder.decode(value) : String(value));
+    if (typeof value === 'string') texts.push(value);
+    else if (value instanceof Uint8Array) texts.push(decoder.decode(value));
+    else throw new DataError('format', `${where} decoded to ${typeof value} values, not text: the file may be damaged`);
   }
   return texts;
 }

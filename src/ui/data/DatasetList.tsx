@@ -25,9 +25,9 @@ interface Props {
   retokenizing: Retokenizing | null;
   /** The names of the saved runs that train on each dataset, by dataset id. */
   usedBy?: Record<string, string[]>;
-  onResume(id: string): void;
-  onDelete(id: string): void;
-  onRetokenize(id: string): void;
+  onResume: (id: string) => void;
+  onDelete: (id: string) => void;
+  onRetokenize: (id: string) => void;
 }
 
 /** The runs that may still train on each dataset (paused, stopped, failed, running; imported ones train elsewhere), by dataset id. */

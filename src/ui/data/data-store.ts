@@ -101,53 +101,53 @@ export interface DataState {
   retokenizing: Retokenizing | null;
 
   /** Loads the saved tokenizer, the dataset list and the storage estimate (safe to call twice). */
-  init(): Promise<void>;
-  refresh(): void;
-  startIngest(input: IngestInput): void;
+  init: () => Promise<void>;
+  refresh: () => void;
+  startIngest: (input: IngestInput) => void;
   /** Runs a paused dataset's request again; a 'files' dataset needs the same files picked again. */
-  resume(id: string, files?: PickedFile[]): void;
-  cancel(): void;
-  remove(id: string): void;
-  refreshStorage(): Promise<void>;
-  persist(): Promise<void>;
+  resume: (id: string, files?: PickedFile[]) => void;
+  cancel: () => void;
+  remove: (id: string) => void;
+  refreshStorage: () => Promise<void>;
+  persist: () => Promise<void>;
   /**
    * Trains on the bundled corpus, or on the first `sample.sampleMb` MB of `sample.spec` (streamed in
    * the worker); `vocabSize` overrides the default target. The current tokenizer stays until the
    * new one reaches `vocabSize`; a smaller one becomes `tokenizer.proposal`, with a message.
    */
-  trainTokenizer(vocabSize?: number, sample?: TokenizerSample): Promise<void>;
-  cancelTokenizer(): void;
+  trainTokenizer: (vocabSize?: number, sample?: TokenizerSample) => Promise<void>;
+  cancelTokenizer: () => void;
   /** Makes the smaller tokenizer of a short training the current one. */
-  acceptProposal(): Promise<void>;
+  acceptProposal: () => Promise<void>;
   /** Drops it: the current tokenizer stays. */
-  rejectProposal(): void;
+  rejectProposal: () => void;
   /**
    * Makes a tokenizer.json the user picked the current one (checked first: a malformed file is an
    * error message and the saved tokenizer stays).
    */
-  importTokenizer(text: string): Promise<void>;
-  dismissError(): void;
-  setPlannedTokens(tokens: number | null): void;
-  setSourceForm(form: SourceForm): void;
-  setTokenizerForm(patch: Partial<TokenizerForm>): void;
+  importTokenizer: (text: string) => Promise<void>;
+  dismissError: () => void;
+  setPlannedTokens: (tokens: number | null) => void;
+  setSourceForm: (form: SourceForm) => void;
+  setTokenizerForm: (patch: Partial<TokenizerForm>) => void;
   /** Fills the source picker, token limit and tokenizer card (see DataRecipe); starts nothing. */
-  applyRecipe(recipe: DataRecipe): void;
+  applyRecipe: (recipe: DataRecipe) => void;
   /**
    * Tokenizes a dataset's source again with the current tokenizer, as a new dataset beside the old
    * one (never deleted here: a paused run on the old tokens must still resume).
    */
-  retokenize(id: string, files?: PickedFile[]): void;
+  retokenize: (id: string, files?: PickedFile[]) => void;
 }
 
 export interface DataStoreDeps {
   ingestWorker: WorkerClient<IngestRequest, IngestResponse>;
   /** A fresh tokenizer worker per training (it is stopped afterwards to free its memory). */
-  createTrainWorker(): WorkerClient<TrainRequest, TrainResponse>;
+  createTrainWorker: () => WorkerClient<TrainRequest, TrainResponse>;
   storage: { status(): Promise<StorageStatus>; persist(): Promise<boolean> };
   /** Where tokenizer.json text is kept between visits. */
   tokenizerStore: { get(): Promise<string | undefined>; set(json: string): Promise<void> };
   /** The text the tokenizer learns from (the bundled corpus). */
-  fetchCorpus(): Promise<string>;
+  fetchCorpus: () => Promise<string>;
   tokenizerOptions?: { vocabSize: number; minFrequency: number };
   /** The one-trainer lock (see training-lock.ts): training a tokenizer and tokenizing take it; none: no other tab to mind. */
   trainingLock?: TakeLock;

@@ -3,12 +3,12 @@
  * reports the parsed value on every change (NaN while it is not a number: the form's checks say so,
  * beside the field).
  */
-import { useEffect, useId, useState } from 'react';
+import { useId, useState } from 'react';
 
 export interface NumberFieldProps {
   label: string;
   value: number;
-  onChange(value: number): void;
+  onChange: (value: number) => void;
   disabled?: boolean;
   hint?: string;
   /** What is wrong with the value, said beside the field (and the field marked invalid). */
@@ -22,10 +22,13 @@ function parse(text: string): number {
 export function NumberField({ label, value, onChange, disabled, hint, problem }: NumberFieldProps) {
   const id = useId();
   const [text, setText] = useState(String(value));
-  // A value set from outside (a device suggestion, a plan) replaces the text unless they agree.
-  useEffect(() => {
-    setText((current) => (Object.is(parse(current), value) ? current : String(value)));
-  }, [value]);
+  // A value set from outside (a device suggestion, a plan) replaces the text unless they agree;
+  // adjusted while rendering (not in an effect) so the field never shows the old text for a frame.
+  const [shownValue, setShownValue] = useState(value);
+  if (!Object.is(shownValue, value)) {
+    setShownValue(value);
+    if (!Object.is(parse(text), value)) setText(String(value));
+  }
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>

@@ -42,8 +42,8 @@ export interface CompareState extends CompareView {
   /** The run the page picked itself (the latest, on a return visit); dropped once a run is current. */
   autoPicked: string | null;
   histories: Record<string, History>;
-  toggle(runId: string, on: boolean): void;
-  setView(patch: Partial<CompareView>): void;
+  toggle: (runId: string, on: boolean) => void;
+  setView: (patch: Partial<CompareView>) => void;
 }
 
 export interface CompareDeps {

@@ -84,63 +84,63 @@ export interface LabState {
   error: LabError | null;
   samples: Record<SampleWeights, SampleState>;
 
-  init(): void;
-  setForm(
+  init: () => void;
+  setForm: (
     patch: Partial<Omit<RunSettings, 'model' | 'lr'>> & { model?: Partial<GPTConfig>; lr?: Partial<RunSettings['lr']> },
-  ): void;
+  ) => void;
   /** Problems that keep the form from starting, as sentences. */
-  problems(): string[];
+  problems: () => string[];
   /** The form's run time on this device, and where the speed comes from; null before any probe. */
-  estimate(): RunEstimate | null;
+  estimate: () => RunEstimate | null;
   /** Milliseconds the step in flight has run (null when none is). */
-  stepElapsedMs(): number | null;
-  setMeasuredSpeed(speed: MeasuredSpeed | null): void;
-  setPlanNotes(notes: string[]): void;
+  stepElapsedMs: () => number | null;
+  setMeasuredSpeed: (speed: MeasuredSpeed | null) => void;
+  setPlanNotes: (notes: string[]) => void;
   /**
    * Starts a run with the form's settings (or `run.settings`, e.g. one point of an IsoFLOP sweep),
    * after making a tokenizer and dataset if there are none. Resolves once the start is sent. The
    * form's own run, estimated past CONFIRM_SECONDS, first asks (`confirm`) unless `confirmed`.
    */
-  train(run?: { settings?: RunSettings; name?: string; confirmed?: boolean }): Promise<void>;
+  train: (run?: { settings?: RunSettings; name?: string; confirmed?: boolean }) => Promise<void>;
   /** "Train anyway": starts the run the confirm asked about. */
-  confirmTrain(): Promise<void>;
-  cancelTrain(): void;
-  pause(): void;
-  stop(): void;
-  resume(runId?: string): Promise<void>;
+  confirmTrain: () => Promise<void>;
+  cancelTrain: () => void;
+  pause: () => void;
+  stop: () => void;
+  resume: (runId?: string) => Promise<void>;
   /** Shows a stored run's curve (and makes it the one sampled and resumed). */
-  open(runId: string): void;
-  generate(options: SampleOptions): void;
-  deleteRun(runId: string): void;
+  open: (runId: string) => void;
+  generate: (options: SampleOptions) => void;
+  deleteRun: (runId: string) => void;
   /** Downloads the run as a Hugging Face folder; `full` adds the training state (a run directory the CLI resumes). */
-  exportRun(runId: string, options?: { full?: boolean }): void;
+  exportRun: (runId: string, options?: { full?: boolean }) => void;
   /**
    * Makes a run of a Hugging Face folder's files (config.json, model.safetensors, tokenizer.json),
    * or of a run directory's (a full-state download, or the CLI's run folder: resumable), and shows it.
    */
-  importRun(files: { name: string; bytes: Uint8Array }[], source: string): void;
+  importRun: (files: { name: string; bytes: Uint8Array }[], source: string) => void;
   /**
    * For a run imported without its dataset: makes the run's tokenizer the current one and names its
    * source (and token limit) in the Data tab, ready to tokenize; Resume then finds the tokens.
    */
-  prepareRunData(runId: string): void;
-  dismissError(): void;
+  prepareRunData: (runId: string) => void;
+  dismissError: () => void;
 }
 
 export interface LabDeps {
   worker: WorkerClient<LabRequest, LabEvent>;
   data: StoreApi<DataState>;
-  bundledUrl(): string;
+  bundledUrl: () => string;
   /** Saves an exported run (a Hugging Face folder) for the user. */
-  download(folderName: string, files: { name: string; bytes: Uint8Array }[]): void;
+  download: (folderName: string, files: { name: string; bytes: Uint8Array }[]) => void;
   /**
    * Takes the browser-wide "one lab trains" lock (Web Locks; another tab may hold it) for a run's
    * preparation and training; resolves with its release, or null when another tab holds it.
    */
-  trainingLock?(): Promise<(() => void) | null>;
+  trainingLock?: () => Promise<(() => void) | null>;
   /** Whether the page has navigator.gpu (without it the worker has none either: no probe is sent). */
-  hasWebGpu?(): boolean;
-  now?(): number;
+  hasWebGpu?: () => boolean;
+  now?: () => number;
 }
 
 export const NO_WEBGPU =
