@@ -4,6 +4,8 @@
  * two deterministic reduction stages for the gradient norm, then one fused update that reads the
  * norm on the GPU. Non-finite gradients skip the update on the GPU (params, m, v untouched).
  * The gradient arena is read, never modified (the clip coefficient is applied on the fly).
+ * With a dynamic loss scale the gradients arrive multiplied by it: the norm pass divides it out on
+ * the fly and the last norm stage updates it on the GPU (src/train/loss-scale.ts has the rule).
  */
 import source from '../../shaders/adamw.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
@@ -34,11 +36,65 @@ export interface NormRecord {
   norm: number;
   /** True when the step was skipped because some gradient was NaN/Inf (or the norm overflowed). */
   skipped: boolean;
-  /** The coefficient every gradient was multiplied by (1 when not clipped). */
+  /** The coefficient every gradient was multiplied by: clip (1 when not clipped) / loss scale. */
   clipCoef: number;
 }
 
 export const NORM_RECORD_BYTES = 16;
+
+/** A dynamic loss scaler's state (src/train/loss-scale.ts: defaults, the rule's reference). */
+export interface LossScaleState {
+  /** The scale the next step's backward starts from, a power of two. */
+  scale: number;
+  /** Clean steps since the scale last changed. */
+  cleanSteps: number;
+  /** Steps skipped because the gradients overflowed (or were otherwise not finite). */
+  skippedSteps: number;
+}
+
+/** Halving stops at f16's smallest subnormal (a smaller scale cannot help), growth at 2^64. */
+export const MIN_LOSS_SCALE = 2 ** -24;
+export const MAX_LOSS_SCALE = 2 ** 64;
+
+/**
+ * The GPU's ScaleState (shaders/adamw.wgsl), 32 bytes: dloss (scale × seedUnit: what the next
+ * backward starts from), scale, 1/scale, clean steps, skipped steps, the scale the last step's
+ * gradients carried, two words of padding.
+ */
+export const SCALE_STATE_BYTES = 32;
+
+export interface DynamicLossScale {
+  state: LossScaleState;
+  /** Clean steps after which the scale doubles. */
+  growthInterval: number;
+  /** The backward's seed at scale 1 (1 / micro-batches); dloss = scale × seedUnit. */
+  seedUnit: number;
+}
+
+export function encodeScaleState(state: LossScaleState, seedUnit: number): ArrayBuffer {
+  const bytes = new ArrayBuffer(SCALE_STATE_BYTES);
+  const view = new DataView(bytes);
+  view.setFloat32(0, Math.fround(seedUnit) * state.scale, true);
+  view.setFloat32(4, state.scale, true);
+  view.setFloat32(8, 1 / state.scale, true); // exact: scales are powers of two
+  view.setUint32(12, state.cleanSteps, true);
+  view.setUint32(16, state.skippedSteps, true);
+  view.setFloat32(20, state.scale, true);
+  return bytes;
+}
+
+/** The state in a GPU record, and the scale the last step's gradients carried. */
+export function decodeScaleState(bytes: ArrayBuffer, byteOffset = 0): { state: LossScaleState; lastScale: number } {
+  const view = new DataView(bytes, byteOffset, SCALE_STATE_BYTES);
+  return {
+    state: {
+      scale: view.getFloat32(4, true),
+      cleanSteps: view.getUint32(12, true),
+      skippedSteps: view.getUint32(16, true),
+    },
+    lastScale: view.getFloat32(20, true),
+  };
+}
 
 /**
  * The kernels' sizes, written only here and passed to shaders/adamw.wgsl as override constants:
@@ -62,6 +118,9 @@ export class AdamW {
   stepCount = 0;
   /** The 16-byte NormRecord of the last encoded step; its first f32 is the gradient norm. */
   readonly normBuffer: GPUBuffer;
+  /** The loss scale's 32-byte ScaleState (scale 1 and never changing without a dynamic scale). */
+  readonly scaleBuffer: GPUBuffer;
+  readonly lossScale: DynamicLossScale | undefined;
   private readonly partials: GPUBuffer; // f32 [P]
   private readonly slots: RingSlot[] = [];
   private readonly pipelines: { partial: GPUComputePipeline; final: GPUComputePipeline; update: GPUComputePipeline };
@@ -77,8 +136,13 @@ export class AdamW {
     private readonly ctx: GpuContext,
     private readonly store: ParameterStore,
     options: AdamWOptions,
-    { ringSize = 4 }: { ringSize?: number } = {},
+    { ringSize = 4, lossScale }: { ringSize?: number; lossScale?: DynamicLossScale } = {},
   ) {
+    this.lossScale = lossScale;
+    if (lossScale && !(Number.isInteger(lossScale.growthInterval) && lossScale.growthInterval >= 1))
+      throw new Error(
+        `AdamW: the loss scale's growth interval must be a whole number >= 1, got ${lossScale.growthInterval}`,
+      );
     this.options = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClip: 1.0, ...options };
     const { beta1, beta2, gradClip } = this.options;
     if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1))
@@ -99,6 +163,12 @@ export class AdamW {
       size: NORM_RECORD_BYTES,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
+    this.scaleBuffer = device.createBuffer({
+      label: 'adamw.loss-scale',
+      size: SCALE_STATE_BYTES,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    this.setLossScale(lossScale?.state ?? { scale: 1, cleanSteps: 0, skippedSteps: 0 });
     this.partials = device.createBuffer({
       label: 'adamw.partials',
       size: this.numPartials * 4,
@@ -120,16 +190,40 @@ export class AdamW {
     for (let k = 0; k < Math.max(1, ringSize); k++) {
       const uniforms = device.createBuffer({
         label: `adamw.uniforms.${k}`,
-        size: 64,
+        size: 80,
         usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       });
       this.slots.push({
         uniforms,
-        partial: bind(this.pipelines.partial, uniforms, [grad, this.partials], 'adamw.grad_norm_partial'),
-        final: bind(this.pipelines.final, uniforms, [this.partials, this.normBuffer], 'adamw.grad_norm_final'),
+        partial: bind(
+          this.pipelines.partial,
+          uniforms,
+          [grad, this.partials, this.scaleBuffer],
+          'adamw.grad_norm_partial',
+        ),
+        final: bind(
+          this.pipelines.final,
+          uniforms,
+          [this.partials, this.normBuffer, this.scaleBuffer],
+          'adamw.grad_norm_final',
+        ),
         update: bind(this.pipelines.update, uniforms, [this.normBuffer, param, grad, m, v], 'adamw.update'),
       });
     }
+  }
+
+  /**
+   * Sets the loss scale's state (before the next recorded step; a restored checkpoint's). Without a
+   * dynamic scale only the skipped-step count may differ from scale 1.
+   */
+  setLossScale(state: LossScaleState): void {
+    const { scale, cleanSteps, skippedSteps } = state;
+    if (!(scale > 0 && Number.isFinite(scale) && 2 ** Math.round(Math.log2(scale)) === scale))
+      throw new Error(`AdamW: the loss scale must be a power of two, got ${scale}`);
+    if (!this.lossScale && scale !== 1) throw new Error(`AdamW: loss scale ${scale} without a dynamic loss scale`);
+    if (![cleanSteps, skippedSteps].every((n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32))
+      throw new Error(`AdamW: bad loss-scale counters ${cleanSteps}, ${skippedSteps}`);
+    this.ctx.device.queue.writeBuffer(this.scaleBuffer, 0, encodeScaleState(state, this.lossScale?.seedUnit ?? 1));
   }
 
   /** How many steps may be recorded into one command buffer before it is submitted. */
@@ -169,6 +263,11 @@ export class AdamW {
       ['f32', eps],
       ['u32', NAN_BITS],
       ['u32', INF_BITS],
+      ['u32', this.lossScale ? 1 : 0],
+      ['u32', this.lossScale?.growthInterval ?? 0],
+      ['f32', this.lossScale?.seedUnit ?? 1],
+      ['f32', MIN_LOSS_SCALE],
+      ['f32', MAX_LOSS_SCALE],
     ]);
     this.ctx.device.queue.writeBuffer(slot.uniforms, 0, params);
 
@@ -202,6 +301,7 @@ export class AdamW {
 
   destroy(): void {
     this.normBuffer.destroy();
+    this.scaleBuffer.destroy();
     this.partials.destroy();
     for (const s of this.slots) s.uniforms.destroy();
     this.slots.length = 0;

@@ -15,6 +15,9 @@ export interface LrSettings {
   warmupSteps: number;
 }
 
+/** f32: every kernel in f32. mixed: f16 copies into matmul and attention, f32 master weights, dynamic loss scaling. */
+export type Precision = 'f32' | 'mixed';
+
 /** Everything that defines a training run (saved with it; a resumed run keeps it). */
 export interface RunSettings {
   model: GPTConfig;
@@ -37,6 +40,8 @@ export interface RunSettings {
   evalBatches: number;
   /** Checkpoint to IndexedDB every this many steps (and on pause/stop). */
   checkpointEvery: number;
+  /** Absent in runs from before it: f32. 'mixed' needs the adapter's shader-f16 feature. */
+  precision?: Precision;
   /** Seeds the initial weights and the batch sampler. */
   seed: number;
   /** The token dataset (a manifest id in the data store) to train on. */
@@ -58,6 +63,8 @@ export interface StepPoint {
   tflops: number;
   /** The gradients were not finite: AdamW skipped this step. */
   skipped?: boolean;
+  /** With a dynamic loss scale (mixed precision): the scale this step's gradients carried. */
+  lossScale?: number;
 }
 
 export interface EvalPoint {

@@ -1,19 +1,37 @@
 /**
  * One optimizer step over several micro-batches, recorded into one command buffer: zero the
  * gradient arena, then per micro-batch copy its tokens into the plan's inputs and replay the
- * forward+backward plan (gradients add up in the arena), then clip + AdamW. Losses and the
- * gradient norm are copied aside and read back asynchronously, so the step never waits on the CPU.
+ * forward+backward plan (gradients add up in the arena), then clip + AdamW. Losses, the
+ * gradient norm and the loss scale are copied aside and read back asynchronously, so the step never
+ * waits on the CPU. With a dynamic loss scale (mixed precision) the backward's seed is copied from
+ * the scale AdamW keeps on the GPU at the start of each step (see loss-scale.ts).
  */
 import { backward } from '../autograd/backward';
 import { adamwCost } from '../autograd/cost';
 import { Graph } from '../autograd/graph';
 import { Plan } from '../autograd/plan';
 import type { Tensor } from '../autograd/tensor';
-import type { MicroBatch } from '../data/types';
+import { DataError, type MicroBatch } from '../data/types';
 import type { BufferPool } from '../gpu/pool';
 import { Profiler, type ProfileResult } from '../gpu/profiler';
 import type { GPTModel } from '../model/gpt';
-import { AdamW, type AdamWOptions } from '../optim/adamw';
+import {
+  AdamW,
+  type AdamWOptions,
+  decodeNormRecord,
+  decodeScaleState,
+  NORM_RECORD_BYTES,
+  SCALE_STATE_BYTES,
+} from '../optim/adamw';
+import {
+  initialLossScale,
+  lossScaleFor,
+  lossScaleProblem,
+  type LossScaleOptions,
+  type LossScaleState,
+  precisionProblem,
+} from './loss-scale';
+import type { Precision } from './protocol';
 
 export interface StepShape {
   batchSize: number; // B per micro-batch
@@ -26,6 +44,17 @@ export interface StepResult {
   loss: number;
   /** Global gradient norm before clipping (NaN or Infinity when the step was skipped). */
   gradNorm: number;
+  /** With a dynamic loss scale: the scale this step's gradients carried. */
+  lossScale?: number;
+}
+
+export interface TrainStepOptions {
+  pool?: BufferPool;
+  retainLogits?: boolean;
+  /** 'mixed' needs shader-f16 and scales the loss dynamically (GradScaler's defaults). */
+  precision?: Precision;
+  /** A dynamic loss scale with these settings (overrides the precision's; tests force it in f32). */
+  lossScale?: LossScaleOptions;
 }
 
 export class TrainStep {
@@ -36,19 +65,30 @@ export class TrainStep {
   readonly targets: Tensor; // i32 [B, T]
   readonly logits: Tensor; // [B, T, V]
   readonly loss: Tensor; // [1]
+  /** The backward's seed dLoss [1]: 1 / accum, times the loss scale when there is one. */
+  readonly seed: Tensor;
   private readonly upload: GPUBuffer; // i32 [accum, 2, B, T]: idx then targets per micro-batch
-  private readonly stats: GPUBuffer; // f32 [accum + 1]: micro-batch losses, then the grad norm
+  // [accum + 12] words: micro-batch losses (f32), the NormRecord (4 words), the ScaleState (8 words)
+  private readonly stats: GPUBuffer;
   stepCount = 0;
+  /** The loss scale after the last step read back (or as set); scale 1 without a dynamic scale. */
+  lossScaleState: LossScaleState;
 
   constructor(
     readonly model: GPTModel,
     readonly shape: StepShape,
     optimizer: AdamWOptions,
-    options: { pool?: BufferPool; retainLogits?: boolean } = {},
+    options: TrainStepOptions = {},
   ) {
     const { batchSize: B, seqLen: T, accumSteps } = shape;
     if (T > model.config.blockSize)
       throw new Error(`sequence length ${T} exceeds the block size ${model.config.blockSize}`);
+    const refused = precisionProblem(options.precision, model.ctx);
+    if (refused) throw new DataError('config', refused);
+    const lossScale = options.lossScale ?? lossScaleFor(options.precision);
+    this.lossScaleState = initialLossScale(lossScale);
+    const scaleProblem = lossScaleProblem(this.lossScaleState);
+    if (scaleProblem) throw new Error(scaleProblem);
     const device = model.ctx.device;
     this.idx = this.graph.input('idx', [B, T], 'i32');
     this.targets = this.graph.input('targets', [B, T], 'i32');
@@ -56,9 +96,10 @@ export class TrainStep {
     this.logits = logits;
     this.loss = loss;
     // d(mean over micro-batches)/d(micro-batch loss)
-    const seed = this.graph.constant('dloss', Float32Array.of(1 / accumSteps), [1]);
+    const seedUnit = Math.fround(1 / accumSteps);
+    this.seed = this.graph.constant('dloss', Float32Array.of(seedUnit), [1]);
     const backwardFrom = this.graph.nodes.length;
-    backward(this.graph, [{ tensor: loss, grad: seed }]);
+    backward(this.graph, [{ tensor: loss, grad: this.seed }]);
     this.plan = new Plan(model.ctx, this.graph, {
       store: model.store,
       retain: options.retainLogits ? [loss, logits] : [loss],
@@ -66,7 +107,17 @@ export class TrainStep {
       label: 'train-step',
       backwardFrom,
     });
-    this.optimizer = new AdamW(model.ctx, model.store, optimizer);
+    this.optimizer = new AdamW(model.ctx, model.store, optimizer, {
+      ...(lossScale
+        ? {
+            lossScale: {
+              state: this.lossScaleState,
+              growthInterval: lossScale.growthInterval ?? 2000,
+              seedUnit,
+            },
+          }
+        : {}),
+    });
     this.upload = device.createBuffer({
       label: 'batch-upload',
       size: accumSteps * 2 * B * T * 4,
@@ -74,7 +125,7 @@ export class TrainStep {
     });
     this.stats = device.createBuffer({
       label: 'step-stats',
-      size: (accumSteps + 1) * 4,
+      size: accumSteps * 4 + NORM_RECORD_BYTES + SCALE_STATE_BYTES,
       usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
   }
@@ -103,6 +154,10 @@ export class TrainStep {
     const targets = this.plan.slice(this.targets);
     const loss = this.plan.slice(this.loss);
     this.model.store.zero(encoder, 'grad');
+    if (this.optimizer.lossScale) {
+      const seed = this.plan.slice(this.seed);
+      encoder.copyBufferToBuffer(this.optimizer.scaleBuffer, 0, seed.buffer, seed.offset, 4); // ScaleState.dloss
+    }
     for (let k = 0; k < batches.length; k++) {
       encoder.copyBufferToBuffer(this.upload, 2 * k * bytes, idx.buffer, idx.offset, bytes);
       encoder.copyBufferToBuffer(this.upload, (2 * k + 1) * bytes, targets.buffer, targets.offset, bytes);
@@ -120,12 +175,22 @@ export class TrainStep {
       { lr, step: this.stepCount },
       profiler?.next({ op: 'adamw', phase: 'optimizer', first: true, ...adamwCost(n) }),
     );
-    encoder.copyBufferToBuffer(this.optimizer.normBuffer, 0, this.stats, this.shape.accumSteps * 4, 4);
+    const at = this.shape.accumSteps * 4;
+    encoder.copyBufferToBuffer(this.optimizer.normBuffer, 0, this.stats, at, NORM_RECORD_BYTES);
+    encoder.copyBufferToBuffer(this.optimizer.scaleBuffer, 0, this.stats, at + NORM_RECORD_BYTES, SCALE_STATE_BYTES);
+  }
+
+  /** Sets the loss scale's state on the GPU (a restored checkpoint's) before the next step. */
+  setLossScale(state: LossScaleState): void {
+    const problem = lossScaleProblem(state);
+    if (problem) throw new Error(problem);
+    this.optimizer.setLossScale(state);
+    this.lossScaleState = { ...state };
   }
 
   /** One whole optimizer step in one submit; resolves when its loss has been read back. */
   step(batches: readonly MicroBatch[], lr: number): Promise<StepResult> {
-    return this.submit('train-step', (encoder) => {
+    return this.submit('train-step', true, (encoder) => {
       this.encodeForwardBackward(encoder, batches);
       this.encodeOptimizer(encoder, lr);
     }).then((result) => {
@@ -148,7 +213,7 @@ export class TrainStep {
     const ctx = this.model.ctx;
     const profiler = new Profiler(ctx.device, ctx.features, this.profiledDispatches);
     try {
-      const result = await this.submit('train-step.profile', (encoder) => {
+      const result = await this.submit('train-step.profile', true, (encoder) => {
         this.encodeForwardBackward(encoder, batches, profiler);
         this.encodeOptimizer(encoder, lr, profiler);
         profiler.resolve(encoder);
@@ -162,16 +227,26 @@ export class TrainStep {
 
   /** Forward and backward only (gradients stay in the arena): for checks against references. */
   async forwardBackward(batches: readonly MicroBatch[]): Promise<number> {
-    return (await this.submit('forward-backward', (encoder) => this.encodeForwardBackward(encoder, batches))).loss;
+    return (await this.submit('forward-backward', false, (encoder) => this.encodeForwardBackward(encoder, batches)))
+      .loss;
   }
 
   /** Clip + AdamW on the gradients already in the arena; resolves with the gradient norm. */
   async optimizerStep(lr: number): Promise<number> {
-    return (await this.submit('optimizer', (encoder) => this.encodeOptimizer(encoder, lr))).gradNorm;
+    const result = await this.submit('optimizer', true, (encoder) => this.encodeOptimizer(encoder, lr));
+    if (!Number.isFinite(result.gradNorm)) this.stepCount--;
+    return result.gradNorm;
   }
 
-  /** Records `body`, then a copy of the step statistics to a mappable buffer, and submits once. */
-  private submit(label: string, body: (encoder: GPUCommandEncoder) => void): Promise<StepResult> {
+  /**
+   * Records `body`, then a copy of the step statistics to a mappable buffer, and submits once.
+   * `optimizer`: the body ran AdamW, so the norm and loss scale read back are this step's.
+   */
+  private async submit(
+    label: string,
+    optimizer: boolean,
+    body: (encoder: GPUCommandEncoder) => void,
+  ): Promise<StepResult> {
     const device = this.model.ctx.device;
     const encoder = device.createCommandEncoder({ label });
     body(encoder);
@@ -181,7 +256,19 @@ export class TrainStep {
     });
     encoder.copyBufferToBuffer(this.stats, 0, staging, 0, this.stats.size);
     device.queue.submit([encoder.finish()]);
-    return readStats(staging, this.shape.accumSteps);
+    const { accumSteps } = this.shape;
+    const values = await readStats(staging);
+    let loss = 0;
+    for (let k = 0; k < accumSteps; k++) loss += new DataView(values).getFloat32(k * 4, true);
+    if (!optimizer) return { loss: loss / accumSteps, gradNorm: NaN };
+    const { norm } = decodeNormRecord(values, accumSteps * 4);
+    const { state, lastScale } = decodeScaleState(values, accumSteps * 4 + NORM_RECORD_BYTES);
+    this.lossScaleState = state;
+    return {
+      loss: loss / accumSteps,
+      gradNorm: norm,
+      ...(this.optimizer.lossScale ? { lossScale: lastScale } : {}),
+    };
   }
 
   destroy(): void {
@@ -191,12 +278,10 @@ export class TrainStep {
   }
 }
 
-async function readStats(staging: GPUBuffer, accumSteps: number): Promise<StepResult> {
+async function readStats(staging: GPUBuffer): Promise<ArrayBuffer> {
   await staging.mapAsync(GPUMapMode.READ);
-  const values = new Float32Array(staging.getMappedRange().slice(0));
+  const values = staging.getMappedRange().slice(0);
   staging.unmap();
   staging.destroy();
-  let loss = 0;
-  for (let k = 0; k < accumSteps; k++) loss += values[k]!;
-  return { loss: loss / accumSteps, gradNorm: values[accumSteps]! };
+  return values;
 }

@@ -1,0 +1,96 @@
+/**
+ * Dynamic loss scaling (as torch.cuda.amp.GradScaler) and the run's precision. The backward starts
+ * from dLoss = scale; AdamW's norm pass divides the gradients by the scale on the fly (no extra pass),
+ * and its last norm stage updates the scale on the GPU: halved when the gradients overflowed (the step
+ * is then skipped there, as any non-finite step is), doubled after `growthInterval` clean steps.
+ * The state lives in a small GPU buffer (AdamW's `scaleBuffer`); the CPU only mirrors it from the
+ * statistics every step already reads back. Scales are powers of two, so scaling is exact in f32:
+ * with no overflow, a scaled f32 run is bit-identical to an unscaled one.
+ */
+import type { GpuContext } from '../gpu/context';
+import type { Precision } from './protocol';
+import { type LossScaleState, MAX_LOSS_SCALE, MIN_LOSS_SCALE } from '../optim/adamw';
+
+export { type LossScaleState, MAX_LOSS_SCALE, MIN_LOSS_SCALE };
+
+export type { Precision };
+export const PRECISIONS: readonly Precision[] = ['f32', 'mixed'];
+
+/** GradScaler's defaults: start at 2^16, double after 2000 clean steps. */
+export const DEFAULT_INIT_SCALE = 2 ** 16;
+export const DEFAULT_GROWTH_INTERVAL = 2000;
+
+export interface LossScaleOptions {
+  /** The first step's scale, a power of two (default 2^16). */
+  initScale?: number;
+  /** Clean steps after which the scale doubles (default 2000). */
+  growthInterval?: number;
+}
+
+/** The scaler off: scale 1 forever (f32 runs; nothing about them changes). */
+export const UNSCALED: LossScaleState = { scale: 1, cleanSteps: 0, skippedSteps: 0 };
+
+export function isPowerOfTwo(x: number): boolean {
+  if (!(x > 0) || !Number.isFinite(x)) return false;
+  const e = Math.round(Math.log2(x));
+  return 2 ** e === x;
+}
+
+/** Why this state cannot be used (undefined when it can). */
+export function lossScaleProblem(state: LossScaleState): string | undefined {
+  const { scale, cleanSteps, skippedSteps } = state;
+  // Up to 2^64: 1/scale must stay a normal f32 (GPUs flush subnormals to zero).
+  if (!isPowerOfTwo(scale) || scale < MIN_LOSS_SCALE || scale > MAX_LOSS_SCALE)
+    return `loss scale ${scale} is not a power of two from 2^-24 to 2^64`;
+  for (const [k, v] of [
+    ['clean steps', cleanSteps],
+    ['skipped steps', skippedSteps],
+  ] as const)
+    if (!Number.isSafeInteger(v) || v < 0 || v >= 2 ** 32) return `loss scale ${k} ${v} is not a whole number >= 0`;
+  return undefined;
+}
+
+/** The options a run's precision implies: mixed scales dynamically, f32 does not. */
+export function lossScaleFor(precision: Precision | undefined): Required<LossScaleOptions> | undefined {
+  return precision === 'mixed' ? { initScale: DEFAULT_INIT_SCALE, growthInterval: DEFAULT_GROWTH_INTERVAL } : undefined;
+}
+
+/** A run's scaler state before its first step. */
+export function initialLossScale(options: LossScaleOptions | undefined): LossScaleState {
+  return options ? { scale: options.initScale ?? DEFAULT_INIT_SCALE, cleanSteps: 0, skippedSteps: 0 } : UNSCALED;
+}
+
+/**
+ * The update rule the GPU applies after each step (its float64 reference): an overflow halves the
+ * scale (not below MIN_LOSS_SCALE) and counts a skipped step; `growthInterval` clean steps in a row
+ * double it (not above MAX_LOSS_SCALE).
+ */
+export function nextLossScale(state: LossScaleState, overflow: boolean, growthInterval: number): LossScaleState {
+  if (overflow)
+    return {
+      scale: state.scale / 2 >= MIN_LOSS_SCALE ? state.scale / 2 : state.scale,
+      cleanSteps: 0,
+      skippedSteps: state.skippedSteps + 1,
+    };
+  const clean = state.cleanSteps + 1;
+  if (clean < growthInterval) return { ...state, cleanSteps: clean };
+  return { ...state, scale: state.scale * 2 <= MAX_LOSS_SCALE ? state.scale * 2 : state.scale, cleanSteps: 0 };
+}
+
+/** Mixed precision's f16 kernels need `shader-f16`: the one-line refusal where the adapter lacks it. */
+export function precisionProblem(
+  precision: Precision | undefined,
+  ctx: Pick<GpuContext, 'features' | 'adapterInfo'>,
+): string | undefined {
+  if (precision !== 'mixed' || ctx.features.has('shader-f16')) return undefined;
+  const { description, vendor, architecture } = ctx.adapterInfo;
+  const name = description || [vendor, architecture].filter(Boolean).join(' ') || 'unnamed';
+  return `mixed precision needs the shader-f16 feature, which this adapter (${name}) does not offer; use --precision f32`;
+}
+
+/**
+ * The precision a new run gets: f32 everywhere for now. Until the f16 matmul and attention kernels
+ * land, mixed would only add loss scaling; a GPU session makes it the default where `shader-f16`
+ * exists once they do.
+ */
+export const DEFAULT_PRECISION: Precision = 'f32';

@@ -1,0 +1,159 @@
+/**
+ * Dynamic loss scaling on SwiftShader (f32 kernels, tiny model): a power-of-two scale without
+ * overflow leaves every bit of the weights, Adam moments, losses and norms as the unscaled run's;
+ * an overflowing backward is skipped on the GPU (weights untouched), halves the scale and is
+ * counted; growth follows GradScaler's rule; mixed precision is refused without shader-f16.
+ */
+import { describe, expect, it } from 'vitest';
+import { readBytes } from '../src/autograd/params';
+import type { GPTConfig } from '../src/model/config';
+import { GPTModel } from '../src/model/gpt';
+import {
+  initialLossScale,
+  lossScaleProblem,
+  type LossScaleOptions,
+  MIN_LOSS_SCALE,
+  nextLossScale,
+  precisionProblem,
+} from '../src/train/loss-scale';
+import { TrainStep, type StepResult } from '../src/train/step';
+import { randint, rng } from '../src/util/random';
+import { gpu } from './helpers/gpu';
+
+const CONFIG: GPTConfig = { vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 };
+const B = 2;
+const ACCUM = 2;
+const LR = 3e-3;
+
+function batches(seed: number) {
+  const random = rng(seed);
+  return Array.from({ length: ACCUM }, () => ({
+    idx: randint(B * CONFIG.blockSize, CONFIG.vocabSize, random),
+    targets: randint(B * CONFIG.blockSize, CONFIG.vocabSize, random),
+  }));
+}
+
+async function makeStep(lossScale?: LossScaleOptions): Promise<TrainStep> {
+  const model = new GPTModel(await gpu(), CONFIG);
+  model.initialize(11);
+  return new TrainStep(
+    model,
+    { batchSize: B, seqLen: CONFIG.blockSize, accumSteps: ACCUM },
+    { lr: LR, gradClip: 1 },
+    lossScale ? { lossScale } : {},
+  );
+}
+
+/** The param, m and v arenas' bytes. */
+async function arenas(step: TrainStep): Promise<Uint8Array[]> {
+  const { store, ctx } = step.model;
+  return Promise.all(
+    (['param', 'adamM', 'adamV'] as const).map(
+      async (r) => new Uint8Array(await readBytes(ctx.device, store.arena(r), 0, store.length * 4)),
+    ),
+  );
+}
+
+function destroy(step: TrainStep): void {
+  step.destroy();
+  step.optimizer.destroy();
+  step.model.destroy();
+}
+
+/** Loss and norm as bits, so "equal" means every bit. */
+const bits = (r: StepResult) => [r.loss, r.gradNorm].map((x) => new Float64Array([x])[0]);
+
+describe('the loss scale rule (float64 reference of the GPU update)', () => {
+  it('halves on overflow and counts it, doubles after N clean steps, stays within its bounds', () => {
+    let s = initialLossScale({ initScale: 2 ** 16 });
+    s = nextLossScale(s, false, 3);
+    s = nextLossScale(s, false, 3);
+    expect(s).toEqual({ scale: 2 ** 16, cleanSteps: 2, skippedSteps: 0 });
+    s = nextLossScale(s, true, 3);
+    expect(s).toEqual({ scale: 2 ** 15, cleanSteps: 0, skippedSteps: 1 });
+    for (let k = 0; k < 3; k++) s = nextLossScale(s, false, 3);
+    expect(s).toEqual({ scale: 2 ** 16, cleanSteps: 0, skippedSteps: 1 });
+    expect(nextLossScale({ scale: MIN_LOSS_SCALE, cleanSteps: 0, skippedSteps: 0 }, true, 3).scale).toBe(
+      MIN_LOSS_SCALE,
+    );
+    expect(initialLossScale(undefined)).toEqual({ scale: 1, cleanSteps: 0, skippedSteps: 0 });
+    expect(lossScaleProblem({ scale: 3, cleanSteps: 0, skippedSteps: 0 })).toMatch(/not a power of two/);
+    expect(lossScaleProblem({ scale: 2 ** 16, cleanSteps: -1, skippedSteps: 0 })).toMatch(/clean steps/);
+    expect(lossScaleProblem({ scale: 2 ** 16, cleanSteps: 0, skippedSteps: 0 })).toBeUndefined();
+  });
+
+  it('refuses mixed precision without shader-f16, in one line naming the adapter', async () => {
+    const ctx = await gpu();
+    expect(ctx.features.has('shader-f16')).toBe(false); // SwiftShader
+    const line = precisionProblem('mixed', ctx)!;
+    expect(line).toMatch(
+      /^mixed precision needs the shader-f16 feature, which this adapter \(.+\) does not offer; use --precision f32$/,
+    );
+    expect(precisionProblem('f32', ctx)).toBeUndefined();
+    const model = new GPTModel(ctx, CONFIG);
+    expect(
+      () =>
+        new TrainStep(
+          model,
+          { batchSize: B, seqLen: CONFIG.blockSize, accumSteps: 1 },
+          { lr: LR },
+          { precision: 'mixed' },
+        ),
+    ).toThrow(line);
+    model.destroy();
+  });
+});
+
+describe('dynamic loss scaling on the GPU (f32, tiny model)', () => {
+  it('a power-of-two scale with growth gives the unscaled run bit for bit: weights, moments, losses, norms', async () => {
+    const plain = await makeStep();
+    const scaled = await makeStep({ initScale: 2 ** 10, growthInterval: 2 });
+    try {
+      const a: StepResult[] = [];
+      const b: StepResult[] = [];
+      for (let k = 0; k < 3; k++) {
+        a.push(await plain.step(batches(k), LR));
+        b.push(await scaled.step(batches(k), LR));
+      }
+      expect(b.map(bits)).toEqual(a.map(bits));
+      expect(a.every((r) => Number.isFinite(r.gradNorm) && r.lossScale === undefined)).toBe(true);
+      // Doubled after every 2 clean steps: the scale each step's gradients carried, then the state.
+      expect(b.map((r) => r.lossScale)).toEqual([2 ** 10, 2 ** 10, 2 ** 11]);
+      expect(scaled.lossScaleState).toEqual({ scale: 2 ** 11, cleanSteps: 1, skippedSteps: 0 });
+      expect(plain.lossScaleState).toEqual({ scale: 1, cleanSteps: 0, skippedSteps: 0 });
+      const [pa, pb] = [await arenas(plain), await arenas(scaled)];
+      pa.forEach((arena, i) => expect(Buffer.from(pb[i]!).equals(Buffer.from(arena)), `arena ${i}`).toBe(true));
+      expect(scaled.stepCount).toBe(3);
+    } finally {
+      destroy(plain);
+      destroy(scaled);
+    }
+  });
+
+  it('an overflow skips the step on the GPU, halves the scale and counts it; the next step trains as if it never happened', async () => {
+    const plain = await makeStep();
+    const scaled = await makeStep({ initScale: 2 ** 16, growthInterval: 1000 });
+    try {
+      const before = await arenas(scaled);
+      await scaled.forwardBackward(batches(0));
+      // One gradient overflowed (as an f16 backward would): the whole step must go.
+      const { numel } = scaled.model.store.entry('transformer.ln_f.bias');
+      scaled.model.store.write('transformer.ln_f.bias', new Float32Array(numel).fill(Infinity), 'grad');
+      expect(await scaled.optimizerStep(LR)).toBe(Infinity);
+      const after = await arenas(scaled);
+      before.forEach((arena, i) => expect(Buffer.from(after[i]!).equals(Buffer.from(arena)), `arena ${i}`).toBe(true));
+      expect(scaled.lossScaleState).toEqual({ scale: 2 ** 15, cleanSteps: 0, skippedSteps: 1 });
+      expect(scaled.stepCount).toBe(0); // Adam's step count did not advance
+      // Training continues at the halved scale, bit for bit the unscaled run's first step.
+      const [a, b] = [await plain.step(batches(0), LR), await scaled.step(batches(0), LR)];
+      expect(bits(b)).toEqual(bits(a));
+      expect(b.lossScale).toBe(2 ** 15);
+      expect(scaled.lossScaleState).toEqual({ scale: 2 ** 15, cleanSteps: 1, skippedSteps: 1 });
+      const [pa, pb] = [await arenas(plain), await arenas(scaled)];
+      pa.forEach((arena, i) => expect(Buffer.from(pb[i]!).equals(Buffer.from(arena)), `arena ${i}`).toBe(true));
+    } finally {
+      destroy(plain);
+      destroy(scaled);
+    }
+  });
+});
