@@ -2,8 +2,8 @@
  * Web Worker entry of the lab (WebGPU, the model, the data and IndexedDB all live here):
  *   new Worker(new URL('./lab-worker.ts', import.meta.url), { type: 'module' })
  * The message logic is createLabHandler, which tests drive in Node with Dawn and fake-indexeddb.
- * One run trains at a time; 'start'/'resume' resolve when it ends, while other messages (pause,
- * sample, list...) are handled as they come.
+ * One run trains at a time (lab-run.ts); 'start'/'resume' resolve when it ends, while other
+ * messages (pause, sample, list...) are handled as they come.
  */
 import { IdbShardStore } from '../data/idb-store';
 import type { DamagedRecord } from '../data/records';
@@ -12,26 +12,18 @@ import { createBrowserContext } from '../gpu/browser';
 import { GpuError, type GpuContext } from '../gpu/context';
 import { TokenizerError } from '../tokenizer/types';
 import { settingsProblems } from './defaults';
+import type { RecoveryPolicy } from './device-recovery';
 import { importRunFiles } from './import-run';
+import { trainRun, type ActiveRun, type RunHost } from './lab-run';
 import { describeDevice } from './probe';
-import {
-  dropTrainer,
-  recoverRun,
-  RecoveryBudget,
-  runUntilLost,
-  unlessLost,
-  type RecoveryPolicy,
-} from './device-recovery';
 import { profileTrainingStep } from './profile-step';
 import { measureTrainingSpeed, speedProbeProblems, DEFAULT_SPEED_STEPS } from './speed-probe';
-import type { EvalPoint, LabErrorKind, LabEvent, LabRequest, RunSummary, SampleRequest, StepPoint } from './protocol';
-import { RunStore, type CheckpointData, type RunRecord } from './run-store';
+import type { LabErrorKind, LabEvent, LabRequest, RunSummary, SampleRequest } from './protocol';
+import { RunStore } from './run-store';
 import { exportRunDir, locateDataset } from './run-transfer';
 import { sampleText } from './sampling';
 import { StoredModel } from './stored-model';
-import { appendLog, logUpTo, type LogEvent } from './train-log';
 import { loadRunTokenizer } from './run-tokenizer';
-import { checkpointBytes, Trainer } from './trainer';
 import { messageOf } from '../util/errors';
 
 export interface LabDeps {
@@ -40,23 +32,6 @@ export interface LabDeps {
   runStore: RunStore;
   /** How often a lost device is replaced during one run (tests shorten the waits). */
   recovery?: RecoveryPolicy;
-}
-
-interface ActiveRun {
-  runId: string;
-  trainer: Trainer;
-  steps: StepPoint[];
-  evals: EvalPoint[];
-  /** The training log's events (train-log.ts); cut back with the curve. */
-  log: LogEvent[];
-  /** Set once an outcome (done, paused, error, device lost) has been reported. */
-  ended: boolean;
-  /** Why the loss went NaN, when it did. */
-  nanMessage?: string;
-  /** Counts the trainers built for this run (a new one per device). */
-  session: number;
-  /** Pause or stop asked for: carried over to a trainer built on a new device. */
-  request?: 'pause' | 'stop';
 }
 
 export function labErrorKind(error: unknown): LabErrorKind {
@@ -78,6 +53,22 @@ export function createLabHandler(
 
   const fail = (error: unknown, extra: { runId?: string; requestId?: number } = {}) =>
     post({ type: 'error', kind: labErrorKind(error), message: messageOf(error), ...extra });
+  const host: RunHost = {
+    post,
+    fail,
+    shardStore,
+    runStore,
+    context,
+    recovery: deps.recovery,
+    freeSampler: () => stored.destroy(),
+    started: (run) => {
+      active = run;
+      lastRunId = run.runId;
+    },
+    ended: (run) => {
+      if (active === run) active = null;
+    },
+  };
 
   async function context(): Promise<GpuContext> {
     if (ctx && !ctx.isLost()) return ctx;
@@ -90,21 +81,6 @@ export function createLabHandler(
   /** The next request makes a new device; a run training on this one recovers by itself (see train). */
   function onDeviceLost(lostCtx: GpuContext): void {
     if (ctx === lostCtx) ctx = null;
-  }
-
-  /** Adds an event to the run's log and shows it. */
-  function note(run: ActiveRun, event: LogEvent): void {
-    const stamped = { ...event, at: new Date().toISOString() };
-    appendLog(run.log, stamped);
-    post({ type: 'log', runId: run.runId, event: stamped });
-  }
-
-  async function finishRun(runId: string, patch: Partial<RunSummary>, log?: LogEvent[]): Promise<void> {
-    try {
-      post({ type: 'run', run: await runStore.updateSummary(runId, patch, log) });
-    } catch (error) {
-      fail(error, { runId });
-    }
   }
 
   /**
@@ -127,197 +103,6 @@ export function createLabHandler(
 
   function requireIdle(): void {
     if (active) throw new DataError('config', 'a run is training: pause or stop it first');
-  }
-
-  /** Builds the trainer, announces the run and trains until it ends, on a new device when one is lost. */
-  async function train(record: RunRecord, resume: CheckpointData | undefined): Promise<void> {
-    const { settings, id: runId } = record.summary;
-    const { manifest, tokenizer } = await loadRunTokenizer(
-      shardStore,
-      record.tokenizerJson,
-      settings,
-      record.summary.tokenizer.fingerprint,
-    );
-    let gpu = await context();
-    const problems = settingsProblems(settings, gpu.limits);
-    if (problems.length) throw new DataError('config', problems.join(' '));
-    stored.destroy();
-    // The history up to the checkpoint; steps after it were lost with the page and are redone.
-    const from = record.summary.checkpointStep;
-    const run: ActiveRun = {
-      runId,
-      trainer: undefined as unknown as Trainer,
-      steps: [...record.steps],
-      evals: [...record.evals],
-      log: logUpTo(record.log ?? [], from),
-      ended: false,
-      session: 0,
-    };
-    const lastStep = () => run.steps.at(-1)?.step ?? 0;
-    // Each device gets its own trainer; a lost one's late events and saves are dropped.
-    const build = (on: GpuContext, from: CheckpointData | undefined) => {
-      const session = ++run.session;
-      const current = () => !run.ended && run.session === session;
-      return Trainer.create({
-        ctx: on,
-        settings,
-        store: shardStore,
-        manifest,
-        tokenizer,
-        resume: from,
-        onEvent: (event) => {
-          if (!current()) return;
-          if (event.type === 'step') {
-            run.steps.push(event.point);
-            post({ type: 'step', runId, point: event.point });
-          } else if (event.type === 'eval') {
-            run.evals.push(event.point);
-            post({ type: 'eval', runId, point: event.point });
-          } else if (event.type === 'checkpoint') {
-            post({ type: 'checkpoint', runId, step: event.step, bytes: event.bytes });
-            note(run, { step: event.step, kind: 'checkpoint', bytes: event.bytes });
-          } else {
-            run.nanMessage = event.message;
-            note(run, { step: event.step, kind: 'nan', message: event.message });
-            post({ type: 'error', kind: 'nan', message: event.message, runId });
-          }
-        },
-        saveCheckpoint: async (data) => {
-          // Read back from a device that has just been lost, these bytes cannot be trusted.
-          if (!current() || on.isLost())
-            throw new Error('the GPU device was lost before this checkpoint could be saved');
-          // The record's log ends with this checkpoint's line (its event follows once it is saved).
-          const log = [
-            ...run.log,
-            {
-              step: data.step,
-              kind: 'checkpoint' as const,
-              bytes: checkpointBytes(data),
-              at: new Date().toISOString(),
-            },
-          ];
-          await runStore.saveCheckpoint(runId, data, { steps: [...run.steps], evals: [...run.evals], log });
-        },
-      });
-    };
-    const first = await unlessLost(gpu, build(gpu, resume));
-    if (!first) throw new GpuError('the GPU device was lost while the model was being built: try again');
-    run.trainer = first;
-    active = run;
-    lastRunId = runId;
-    const budget = new RecoveryBudget(deps.recovery);
-    const { batches, tokens } = first.validationSize;
-    const validation =
-      batches > 0 ? `validation on ${tokens.toLocaleString('en-US')} tokens (${batches} batches)` : 'no validation';
-    // Shown with the history that follows.
-    const at = new Date().toISOString();
-    appendLog(
-      run.log,
-      from > 0
-        ? { step: from, kind: 'resume', message: `step ${from}; ${validation}`, at }
-        : { step: 0, kind: 'start', message: `${record.summary.name}; ${validation}`, at },
-    );
-    try {
-      post({ type: 'run', run: await runStore.updateSummary(runId, { status: 'running', message: undefined }) });
-      post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals], log: [...run.log] });
-      for (;;) {
-        const result = await runUntilLost(run.trainer, gpu, run.request);
-        if ('outcome' in result) {
-          run.ended = true;
-          if (result.outcome !== 'error')
-            note(run, {
-              step: lastStep(),
-              kind: result.outcome === 'paused' ? 'pause' : result.outcome === 'stopped' ? 'stop' : 'done',
-            });
-          await finishRun(
-            runId,
-            result.outcome === 'error'
-              ? { status: 'error', message: run.nanMessage }
-              : { status: result.outcome, message: undefined },
-            run.log,
-          );
-          return;
-        }
-        const lostAt = run.steps.at(-1)?.step ?? 0;
-        dropTrainer(run.trainer);
-        // A pause or stop asked for: the checkpoint is where it would have ended anyway.
-        const next = run.request
-          ? null
-          : await recoverRun(
-              {
-                latestCheckpoint: () => runStore.latestCheckpoint(runId),
-                newContext: context,
-                build,
-                onRecovering: (notice) => {
-                  run.steps = run.steps.filter((p) => p.step <= notice.from);
-                  run.evals = run.evals.filter((p) => p.step <= notice.from);
-                  run.log = logUpTo(run.log, notice.from);
-                  appendLog(run.log, {
-                    step: notice.from,
-                    kind: 'device-lost',
-                    message: `at step ${notice.lostAt}; continuing from the checkpoint at step ${notice.from} (try ${notice.attempt} of ${notice.maxTries})`,
-                    at: new Date().toISOString(),
-                  });
-                  post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals], log: [...run.log] });
-                  post({
-                    type: 'device-recovering',
-                    runId,
-                    lostAtStep: notice.lostAt,
-                    fromStep: notice.from,
-                    attempt: notice.attempt,
-                    maxTries: notice.maxTries,
-                    message: notice.message,
-                  });
-                },
-              },
-              budget,
-              lostAt,
-              result.lost,
-            );
-        if (next && 'trainer' in next) {
-          run.trainer = next.trainer;
-          gpu = next.ctx;
-          continue;
-        }
-        run.ended = true;
-        const from = next?.from ?? run.trainer.lastCheckpointStep;
-        if (!next) {
-          // The page's curve ends where the stored one does.
-          run.steps = run.steps.filter((p) => p.step <= from);
-          run.evals = run.evals.filter((p) => p.step <= from);
-          run.log = logUpTo(run.log, from);
-          const status = run.request === 'stop' ? 'stopped' : 'paused';
-          appendLog(run.log, {
-            step: from,
-            kind: 'device-lost',
-            message: `at step ${lostAt}; ${status} at the checkpoint at step ${from}`,
-            at: new Date().toISOString(),
-          });
-          post({ type: 'history', runId, steps: [...run.steps], evals: [...run.evals], log: [...run.log] });
-          await finishRun(
-            runId,
-            { status, message: `GPU device lost at step ${lostAt}; ${status} at the checkpoint at step ${from}` },
-            run.log,
-          );
-          return;
-        }
-        const message = `${next.failed} ${from > 0 ? `The checkpoint at step ${from} is saved` : 'No checkpoint was saved yet'}: reload the page and resume the run.`;
-        post({ type: 'error', kind: 'device-lost', message, runId });
-        note(run, { step: lastStep(), kind: 'device-lost', message });
-        await finishRun(runId, { status: 'error', message }, run.log);
-        return;
-      }
-    } catch (error) {
-      if (run.ended) return;
-      run.ended = true;
-      fail(error, { runId });
-      const message = `${messageOf(error)} (the checkpoint at step ${run.trainer.lastCheckpointStep} is kept)`;
-      note(run, { step: lastStep(), kind: 'error', message });
-      await finishRun(runId, { status: 'error', message }, run.log);
-    } finally {
-      if (active === run) active = null;
-      if (!gpu.isLost()) await run.trainer.close();
-    }
   }
 
   async function sample(request: SampleRequest): Promise<void> {
@@ -371,9 +156,9 @@ export function createLabHandler(
             name: message.name ?? `${settings.model.nLayer}L ${settings.model.nEmbd}w on ${manifest.name}`,
           });
           try {
-            await train(record, undefined);
+            await trainRun(host, record, undefined);
           } catch (error) {
-            // train() throws only before the first step: a run that never started is not worth keeping.
+            // trainRun throws only before the first step: a run that never started is not worth keeping.
             await runStore.delete(record.summary.id).catch(() => undefined);
             throw error;
           }
@@ -393,7 +178,8 @@ export function createLabHandler(
               `"${record.summary.name}" was imported, not trained here: sample it, or download it to train it further`,
             );
           // A run made elsewhere names its dataset by the id it had there: find the local copy.
-          await train(
+          await trainRun(
+            host,
             await locateDataset(runStore, shardStore, record),
             await runStore.latestCheckpoint(message.runId),
           );
