@@ -1,5 +1,7 @@
 /**
  * safetensors reader and writer (https://github.com/huggingface/safetensors, format described there).
+ * The format's types live in safetensors-format.ts, element conversion in safetensors-values.ts;
+ * both are exported from here too.
  *
  * Layout: u64 little-endian header length N, then N bytes of UTF-8 JSON
  *   { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__"?: { string: string } }
@@ -10,82 +12,33 @@
  */
 
 import { preview } from '../util/preview';
+import {
+  DTYPE_BYTES,
+  fmtShape,
+  isDtype,
+  LITTLE_ENDIAN,
+  MAX_HEADER_BYTES,
+  METADATA_KEY,
+  SafetensorsError,
+  shapeSize,
+  type SafeTensor,
+  type SafetensorsDtype,
+  type SafetensorsFile,
+} from './safetensors-format';
 
-export type SafetensorsDtype =
-  | 'BOOL'
-  | 'U8'
-  | 'I8'
-  | 'F8_E5M2'
-  | 'F8_E4M3'
-  | 'I16'
-  | 'U16'
-  | 'F16'
-  | 'BF16'
-  | 'I32'
-  | 'U32'
-  | 'F32'
-  | 'F64'
-  | 'I64'
-  | 'U64';
-
-/** Bytes per element of each dtype. */
-export const DTYPE_BYTES: Readonly<Record<SafetensorsDtype, number>> = {
-  BOOL: 1,
-  U8: 1,
-  I8: 1,
-  F8_E5M2: 1,
-  F8_E4M3: 1,
-  I16: 2,
-  U16: 2,
-  F16: 2,
-  BF16: 2,
-  I32: 4,
-  U32: 4,
-  F32: 4,
-  F64: 8,
-  I64: 8,
-  U64: 8,
-};
-
-export interface SafeTensor {
-  name: string;
-  dtype: SafetensorsDtype;
-  shape: number[];
-  /** A view into the file's bytes (not necessarily aligned for its dtype). */
-  data: Uint8Array;
-}
-
-export interface SafetensorsFile {
-  tensors: Map<string, SafeTensor>;
-  metadata: Record<string, string>;
-}
-
-export class SafetensorsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SafetensorsError';
-  }
-}
-
-/** The reference implementation refuses headers above 100 MB; so do we (a sane header is KBs). */
-export const MAX_HEADER_BYTES = 100_000_000;
-
-const METADATA_KEY = '__metadata__';
-
-function isDtype(s: unknown): s is SafetensorsDtype {
-  return typeof s === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_BYTES, s);
-}
+export {
+  DTYPE_BYTES,
+  MAX_HEADER_BYTES,
+  SafetensorsError,
+  shapeSize,
+  type SafeTensor,
+  type SafetensorsDtype,
+  type SafetensorsFile,
+} from './safetensors-format';
+export { f16ToNumber, tensorAsFloat32, tensorAsFloat64, tensorAsInt32 } from './safetensors-values';
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function fmtShape(shape: readonly number[]): string {
-  return `[${shape.join(',')}]`;
-}
-
-export function shapeSize(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
 
 export function parseSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFile {
@@ -219,119 +172,6 @@ export function expectTensor(file: SafetensorsFile, name: string, shape?: readon
     throw new SafetensorsError(`tensor ${name} has shape ${fmtShape(t.shape)}, expected ${fmtShape(shape)}`);
   }
   return t;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Element conversion. Views into the file are generally unaligned, so values are copied out.
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** A fresh, exactly sized, aligned copy (Uint8Array.from semantics even if handed a Buffer). */
-function copyBytes(data: Uint8Array): ArrayBuffer {
-  const out = new ArrayBuffer(data.byteLength);
-  new Uint8Array(out).set(data);
-  return out;
-}
-
-function dataView(t: SafeTensor): DataView {
-  return new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-}
-
-/** IEEE half -> number (exact: every f16 is representable in f32). */
-export function f16ToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24; // zero / subnormal
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-const bf16Scratch = new DataView(new ArrayBuffer(4));
-function bf16ToNumber(b: number): number {
-  bf16Scratch.setUint32(0, b << 16, false);
-  return bf16Scratch.getFloat32(0, false);
-}
-
-function readFloats<T extends Float32Array | Float64Array>(t: SafeTensor, out: T, want: string): T {
-  const v = dataView(t);
-  const n = out.length;
-  switch (t.dtype) {
-    case 'F32':
-      for (let i = 0; i < n; i++) out[i] = v.getFloat32(i * 4, true);
-      break;
-    case 'F64':
-      for (let i = 0; i < n; i++) out[i] = v.getFloat64(i * 8, true);
-      break;
-    case 'F16':
-      for (let i = 0; i < n; i++) out[i] = f16ToNumber(v.getUint16(i * 2, true));
-      break;
-    case 'BF16':
-      for (let i = 0; i < n; i++) out[i] = bf16ToNumber(v.getUint16(i * 2, true));
-      break;
-    default:
-      throw new SafetensorsError(`tensor ${t.name} has dtype ${t.dtype}, which cannot be read as ${want}`);
-  }
-  return out;
-}
-
-/** F32/F64/F16/BF16 -> a fresh Float32Array (F64 rounds to nearest float32). */
-export function tensorAsFloat32(t: SafeTensor): Float32Array<ArrayBuffer> {
-  const n = shapeSize(t.shape);
-  // Fast path: copying the bytes into a fresh buffer also fixes alignment.
-  if (t.dtype === 'F32' && LITTLE_ENDIAN) return new Float32Array(copyBytes(t.data), 0, n);
-  return readFloats(t, new Float32Array(n), 'float32');
-}
-
-/** F32/F64/F16/BF16 -> a fresh Float64Array. */
-export function tensorAsFloat64(t: SafeTensor): Float64Array<ArrayBuffer> {
-  const n = shapeSize(t.shape);
-  if (t.dtype === 'F64' && LITTLE_ENDIAN) return new Float64Array(copyBytes(t.data), 0, n);
-  return readFloats(t, new Float64Array(n), 'float64');
-}
-
-/** Integer dtypes -> a fresh Int32Array; 64-bit and unsigned values must fit in int32. */
-export function tensorAsInt32(t: SafeTensor): Int32Array<ArrayBuffer> {
-  const n = shapeSize(t.shape);
-  if (t.dtype === 'I32' && LITTLE_ENDIAN) return new Int32Array(copyBytes(t.data), 0, n);
-  const v = dataView(t);
-  const out = new Int32Array(n);
-  const check = (x: number | bigint, i: number): number => {
-    if (x < -0x80000000 || x > 0x7fffffff) {
-      throw new SafetensorsError(`tensor ${t.name} (${t.dtype}) element ${i} = ${x} does not fit in int32`);
-    }
-    return Number(x);
-  };
-  switch (t.dtype) {
-    case 'I32':
-      for (let i = 0; i < n; i++) out[i] = v.getInt32(i * 4, true);
-      break;
-    case 'U32':
-      for (let i = 0; i < n; i++) out[i] = check(v.getUint32(i * 4, true), i);
-      break;
-    case 'I64':
-      for (let i = 0; i < n; i++) out[i] = check(v.getBigInt64(i * 8, true), i);
-      break;
-    case 'U64':
-      for (let i = 0; i < n; i++) out[i] = check(v.getBigUint64(i * 8, true), i);
-      break;
-    case 'I16':
-      for (let i = 0; i < n; i++) out[i] = v.getInt16(i * 2, true);
-      break;
-    case 'U16':
-      for (let i = 0; i < n; i++) out[i] = v.getUint16(i * 2, true);
-      break;
-    case 'I8':
-      for (let i = 0; i < n; i++) out[i] = v.getInt8(i);
-      break;
-    case 'U8':
-    case 'BOOL':
-      for (let i = 0; i < n; i++) out[i] = v.getUint8(i);
-      break;
-    default:
-      throw new SafetensorsError(`tensor ${t.name} has dtype ${t.dtype}, which cannot be read as int32`);
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
