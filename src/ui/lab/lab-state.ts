@@ -53,7 +53,50 @@ export interface SampleOptions {
   compare: boolean;
 }
 
-export interface LabState {
+/** A request's id and the sample it fills. */
+export interface SampleAsked {
+  requestId: number;
+  weights: SampleWeights;
+}
+
+/** What a run being prepared will do once the training lock is held. */
+export type Preparing =
+  | { kind: 'train'; startId: number; settings: RunSettings; name?: string; fromForm: boolean }
+  | { kind: 'resume'; runId: string };
+
+/**
+ * The machine's own bookkeeping (what once lived in closure variables beside the store): plain,
+ * serialisable data, so `transition` alone decides every phase change.
+ */
+export interface LabBook {
+  initialized: boolean;
+  /** When Train or Resume was pressed (the store's clock): the first step's wait is timed from it. */
+  pressedAt: number | null;
+  /** Stop was pressed while preparing: nothing starts, or what the worker is starting stops at once. */
+  stopRequested: boolean;
+  /** The phase before Train or Resume, shown again when the lock is refused or Stop came first. */
+  previousPhase: LabPhase;
+  /** The press waiting for the lock (then for its data); null once its request is sent. */
+  preparing: Preparing | null;
+  /** The browser-wide training lock: held exactly while a run prepares or trains here. */
+  lock: 'free' | 'asking' | 'held';
+  /** A start was sent and the worker has not named its run yet. */
+  starting: boolean;
+  /** The import sent (its id): the run it answers with becomes the current one. */
+  importing: number | null;
+  /** Ids of this store's requests: an error carrying one is ours to show; others' (speed probe, profile) are not. */
+  asked: number[];
+  /** Sample requests sent or queued, in order; samples run one after another (the worker caches one model). */
+  sampling: SampleAsked[];
+  queued: SampleRequestMessage[];
+  /** The Data store's tokenizer's vocabulary when one is ready: the model's vocabulary is always it. */
+  tokenizerVocab: number | null;
+}
+
+export type SampleRequestMessage = Extract<LabRequest, { type: 'sample' }>;
+
+/** The lab store's data: everything but its actions. */
+export interface LabData {
   device: { status: 'probing' | 'ready' | 'unavailable'; report: DeviceReport | null };
   /** The Train form; datasetId '' lets the lab pick (or make) a dataset for the tokenizer. */
   form: RunSettings;
@@ -84,10 +127,19 @@ export interface LabState {
   error: LabError | null;
   samples: Record<SampleWeights, SampleState>;
 
+  /** The latest start this store sent, and the run the worker answered it with (null until named). */
+  started: { startId: number; runId: string | null } | null;
+  book: LabBook;
+}
+
+export type FormPatch = Partial<Omit<RunSettings, 'model' | 'lr'>> & {
+  model?: Partial<GPTConfig>;
+  lr?: Partial<RunSettings['lr']>;
+};
+
+export interface LabState extends LabData {
   init: () => void;
-  setForm: (
-    patch: Partial<Omit<RunSettings, 'model' | 'lr'>> & { model?: Partial<GPTConfig>; lr?: Partial<RunSettings['lr']> },
-  ) => void;
+  setForm: (patch: FormPatch) => void;
   /** Problems that keep the form from starting, as sentences. */
   problems: () => string[];
   /** The form's run time on this device, and where the speed comes from; null before any probe. */
@@ -98,10 +150,11 @@ export interface LabState {
   setPlanNotes: (notes: string[]) => void;
   /**
    * Starts a run with the form's settings (or `run.settings`, e.g. one point of an IsoFLOP sweep),
-   * after making a tokenizer and dataset if there are none. Resolves once the start is sent. The
-   * form's own run, estimated past CONFIRM_SECONDS, first asks (`confirm`) unless `confirmed`.
+   * after making a tokenizer and dataset if there are none. Resolves once the start is sent, with
+   * its id (`started.startId`; `started.runId` then names the run it made), or null when nothing
+   * was sent. The form's own run, estimated past CONFIRM_SECONDS, first asks (`confirm`) unless `confirmed`.
    */
-  train: (run?: { settings?: RunSettings; name?: string; confirmed?: boolean }) => Promise<void>;
+  train: (run?: TrainOptions) => Promise<number | null>;
   /** "Train anyway": starts the run the confirm asked about. */
   confirmTrain: () => Promise<void>;
   cancelTrain: () => void;
@@ -125,6 +178,12 @@ export interface LabState {
    */
   prepareRunData: (runId: string) => void;
   dismissError: () => void;
+}
+
+export interface TrainOptions {
+  settings?: RunSettings;
+  name?: string;
+  confirmed?: boolean;
 }
 
 export interface LabDeps {
