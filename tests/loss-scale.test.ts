@@ -17,8 +17,16 @@ import {
   precisionProblem,
 } from '../src/train/loss-scale';
 import { TrainStep, type StepResult } from '../src/train/step';
+import type { DatasetManifest, ShardStore, TokenArray } from '../src/data/types';
+import { Tokenizer } from '../src/tokenizer/tokenizer';
+import { trainBpe } from '../src/tokenizer/trainer';
+import type { StepPoint } from '../src/train/protocol';
+import type { CheckpointData } from '../src/train/run-store';
+import { Trainer } from '../src/train/trainer';
 import { randint, rng } from '../src/util/random';
 import { gpu } from './helpers/gpu';
+import { testManifest } from './helpers/manifest';
+import { testSettings } from './helpers/settings';
 
 const CONFIG: GPTConfig = { vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 };
 const B = 2;
@@ -155,5 +163,79 @@ describe('dynamic loss scaling on the GPU (f32, tiny model)', () => {
       destroy(plain);
       destroy(scaled);
     }
+  });
+});
+
+/** One shard of random token ids in memory (the Trainer reads only getShard). */
+function memoryStore(tokens: TokenArray): ShardStore {
+  return {
+    getShard: async () => tokens,
+    getManifest: async () => undefined,
+    listManifests: async () => [],
+    putManifest: async () => undefined,
+    putShard: async () => undefined,
+    deleteShard: async () => undefined,
+    deleteDataset: async () => undefined,
+  };
+}
+
+describe('a checkpoint carries the loss scale (Trainer, f32 with a forced dynamic scale)', () => {
+  it('resumed mid-run, it continues bit for bit, the scale growing when the uninterrupted run does', async () => {
+    const ctx = await gpu();
+    const tokenizer = new Tokenizer(await trainBpe(['a garden of forking paths'], { vocabSize: 260 }));
+    const ids = randint(4000, CONFIG.vocabSize, rng(3));
+    const store = memoryStore(Uint16Array.from(ids));
+    const manifest: DatasetManifest = testManifest('rand', {
+      tokens: ids.length,
+      shards: [{ key: 'rand/0', tokens: ids.length, rows: 10 }],
+      tokenizer: { vocabSize: CONFIG.vocabSize, fingerprint: 'test' },
+    });
+    const settings = testSettings(CONFIG, {
+      maxSteps: 3,
+      evalBatches: 0,
+      checkpointEvery: 100,
+      datasetId: 'rand',
+      lr: { maxLr: LR, minLr: LR / 10, warmupSteps: 1 },
+    });
+    const run = async (resume?: CheckpointData, pauseAt?: number) => {
+      const points: StepPoint[] = [];
+      const saved: CheckpointData[] = [];
+      const trainer: Trainer = await Trainer.create({
+        ctx,
+        settings,
+        store,
+        manifest,
+        tokenizer,
+        resume,
+        lossScale: { initScale: 2 ** 10, growthInterval: 2 },
+        onEvent: (e) => {
+          if (e.type !== 'step') return;
+          points.push(e.point);
+          if (e.point.step === pauseAt) trainer.pause();
+        },
+        saveCheckpoint: async (data) => {
+          saved.push(data);
+        },
+      });
+      await trainer.run();
+      trainer.destroy();
+      return { points, saved };
+    };
+    const straight = await run();
+    expect(straight.points.map((p) => p.lossScale)).toEqual([2 ** 10, 2 ** 10, 2 ** 11]);
+    const paused = await run(undefined, 1);
+    const checkpoint = paused.saved[0]!;
+    expect(checkpoint.step).toBe(1);
+    expect(checkpoint.lossScale).toEqual({ scale: 2 ** 10, cleanSteps: 1, skippedSteps: 0 });
+    const resumed = await run(checkpoint);
+    // Losing the clean-step count would delay the growth to after step 3.
+    expect(resumed.points.map((p) => [p.step, p.loss, p.gradNorm, p.lossScale])).toEqual(
+      straight.points.slice(1).map((p) => [p.step, p.loss, p.gradNorm, p.lossScale]),
+    );
+    const [end, endResumed] = [straight.saved.at(-1)!, resumed.saved.at(-1)!];
+    expect(endResumed.lossScale).toEqual({ scale: 2 ** 11, cleanSteps: 1, skippedSteps: 0 });
+    expect(endResumed.lossScale).toEqual(end.lossScale);
+    for (const k of ['params', 'adamM', 'adamV'] as const)
+      expect(Buffer.from(endResumed[k]).equals(Buffer.from(end[k])), k).toBe(true);
   });
 });

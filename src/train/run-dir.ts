@@ -28,6 +28,7 @@ import {
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { settingsProblems } from './defaults';
+import { lossScaleProblem, PRECISIONS } from './loss-scale';
 import type { EvalPoint, RunDataset, RunSummary, StepPoint } from './protocol';
 import type { CheckpointData, RunRecord } from './run-store';
 import { messageOf } from '../util/errors';
@@ -132,6 +133,13 @@ export function runDirFiles(record: RunRecord, checkpoint: CheckpointData, datas
       sampler_state: String(checkpoint.samplerState),
       tokens: String(checkpoint.tokens),
       elapsed_seconds: String(checkpoint.elapsedSeconds), // String() of a double reads back to the same bits
+      ...(checkpoint.lossScale
+        ? {
+            loss_scale: String(checkpoint.lossScale.scale),
+            loss_scale_clean_steps: String(checkpoint.lossScale.cleanSteps),
+            loss_scale_skipped_steps: String(checkpoint.lossScale.skippedSteps),
+          }
+        : {}),
     },
   );
   // run.json names the checkpoint's step too: a reader refuses a state and a record that disagree.
@@ -256,6 +264,17 @@ export function readRunDir(files: RunDirFile[]): {
     adamM: readArena('training_state.safetensors', state, config, 'adam_m.', 'AdamW first moments'),
     adamV: readArena('training_state.safetensors', state, config, 'adam_v.', 'AdamW second moments'),
   };
+  // Older states have no loss scale: the run starts from its precision's default.
+  if (meta.loss_scale !== undefined) {
+    const lossScale = {
+      scale: num('loss_scale', false),
+      cleanSteps: num('loss_scale_clean_steps', true),
+      skippedSteps: num('loss_scale_skipped_steps', true),
+    };
+    const problem = lossScaleProblem(lossScale);
+    if (problem) fail('training_state.safetensors', `__metadata__ ${problem}`);
+    checkpoint.lossScale = lossScale;
+  }
   if (checkpoint.adamStep > checkpoint.step)
     fail(
       'training_state.safetensors',
@@ -355,6 +374,8 @@ function readRunJson(bytes: Uint8Array): RunJson {
   const settings = summary.settings as unknown as RunSummary['settings'];
   if (!isObject(settings.model) || !isObject(settings.lr))
     fail('run.json', 'its settings lack the model or the learning-rate schedule');
+  if (settings.precision !== undefined && !PRECISIONS.includes(settings.precision))
+    fail('run.json', `its precision ${JSON.stringify(settings.precision)} is not one of ${PRECISIONS.join(', ')}`);
   const problems = settingsProblems(settings);
   if (problems.length > 0) fail('run.json', `its settings cannot train: ${problems.join(' ')}`);
   const points = (key: 'steps' | 'evals', field: string) => {

@@ -3,6 +3,7 @@
  * data layer's Checker: every read goes through them so a damaged record is named, not crashed on.
  */
 import { type Checked, Checker, checkPoints, checkSource, checkTokenizerInfo, describe, result } from '../data/records';
+import { lossScaleProblem, PRECISIONS, type LossScaleState } from './loss-scale';
 import type { CheckpointData, RunRecord } from './run-store';
 import { LOG_EVENT_KINDS, MAX_LOG_LINES, type LogEvent } from './train-log';
 
@@ -52,6 +53,7 @@ export function checkRunRecord(value: unknown): Checked<RunRecord> {
       st.number(settings, 'weightDecay', 0);
       st.number(settings, 'gradClip', 0);
       st.string(settings, 'datasetId');
+      if (settings.precision !== undefined) st.oneOf(settings, 'precision', PRECISIONS);
       const lr = st.object(settings, 'lr');
       if (lr) {
         const l = st.nested('lr');
@@ -79,6 +81,18 @@ export function checkCheckpoint(value: unknown): Checked<CheckpointData> {
   c.number(root, 'tokens', 0);
   c.number(root, 'elapsedSeconds', 0);
   for (const k of ['params', 'adamM', 'adamV']) c.bytes(root, k);
+  // Absent in checkpoints from before loss scaling.
+  if (root.lossScale !== undefined) {
+    const scale = c.object(root, 'lossScale');
+    if (scale) {
+      const n = c.nested('lossScale');
+      n.number(scale, 'scale', 0);
+      for (const k of ['cleanSteps', 'skippedSteps']) n.number(scale, k, 0, true);
+      const problem = n.problems.length === 0 ? lossScaleProblem(scale as unknown as LossScaleState) : undefined;
+      if (problem) n.problems.push(`lossScale: ${problem}`);
+      c.merge(n);
+    }
+  }
   if (c.problems.length === 0) {
     const { params, adamM, adamV } = root as unknown as CheckpointData;
     if (params.byteLength % 4 !== 0)

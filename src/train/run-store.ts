@@ -10,6 +10,7 @@ import { damagedError, damagedRecord, type DamagedRecord } from '../data/records
 import { checkCheckpoint, checkRunLog, checkRunRecord } from './run-records';
 import { logUpTo, type LogEvent } from './train-log';
 import { DataError, writing } from '../data/types';
+import type { LossScaleState } from './loss-scale';
 import type { EvalPoint, RunSettings, RunSummary, StepPoint } from './protocol';
 import { hfFolderFiles, paramArenaLength, paramLayout } from './run-dir';
 import type { RunDataset } from './run-dir';
@@ -28,6 +29,8 @@ export interface CheckpointData {
   params: Uint8Array;
   adamM: Uint8Array;
   adamV: Uint8Array;
+  /** The loss scaler's state (scale 1 in f32); absent in checkpoints from before it: the run's default. */
+  lossScale?: LossScaleState;
 }
 
 export interface RunRecord {

@@ -16,6 +16,7 @@ import { learningRate } from '../optim/schedule';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { settingsProblems } from './defaults';
 import { EvalPlan, summarize } from './eval';
+import type { LossScaleOptions } from './loss-scale';
 import type { EvalPoint, RunSettings, SampleRequest, StepPoint } from './protocol';
 import type { CheckpointData } from './run-store';
 import { sampleText, writeArena, type SampleResult } from './sampling';
@@ -37,6 +38,8 @@ export interface TrainerOptions {
   /** Continue from this checkpoint instead of fresh weights. */
   resume?: CheckpointData;
   onEvent: (event: TrainerEvent) => void;
+  /** A dynamic loss scale whatever the precision (tests force it in f32; mixed has its own). */
+  lossScale?: LossScaleOptions;
   /** Persists a checkpoint (e.g. RunStore.saveCheckpoint); the loop waits for it before going on. */
   saveCheckpoint?: (data: CheckpointData) => Promise<void>;
 }
@@ -121,7 +124,7 @@ export class Trainer {
       model,
       { batchSize: settings.batchSize, seqLen: T, accumSteps: settings.accumSteps },
       { lr: settings.lr.maxLr, weightDecay: settings.weightDecay, gradClip: settings.gradClip },
-      { pool },
+      { pool, precision: settings.precision, ...(options.lossScale ? { lossScale: options.lossScale } : {}) },
     );
     const evalPlan = new EvalPlan(model, { batchSize: settings.batchSize, seqLen: T }, pool);
     const trainer = new Trainer(options, model, trainStep, evalPlan, train, val, pool);
@@ -141,6 +144,7 @@ export class Trainer {
     writeArena(this.model, 'adamV', data.adamV);
     this.trainStep.stepCount = data.adamStep;
     this.trainStep.optimizer.stepCount = data.adamStep;
+    if (data.lossScale) this.trainStep.setLossScale(data.lossScale);
     this.step = data.step;
     this.tokens = data.tokens;
     this.elapsedSeconds = data.elapsedSeconds;
@@ -192,6 +196,7 @@ export class Trainer {
         tflops: (this.flopsPerToken * tokensPerSecond) / 1e12,
       };
       if (!Number.isFinite(result.gradNorm)) point.skipped = true;
+      if (result.lossScale !== undefined) point.lossScale = result.lossScale;
       this.options.onEvent({ type: 'step', point });
       const ending = step === maxSteps || this.request === 'stop';
       if (step % evalEvery === 0 || ending) await this.evaluate();
@@ -301,6 +306,7 @@ export class Trainer {
       params,
       adamM,
       adamV,
+      lossScale: { ...this.trainStep.lossScaleState },
     };
   }
 
