@@ -103,7 +103,14 @@ describe('sweep grid', () => {
 
 /** A lab whose runs finish by themselves a few ticks after they start, with a loss from `lossOf`. */
 function fakeLab(
-  options: { lossOf?: (settings: RunSettings) => number; pauseAt?: number; stopAt?: number; failTrainAt?: number } = {},
+  options: {
+    lossOf?: (settings: RunSettings) => number;
+    pauseAt?: number;
+    stopAt?: number;
+    failTrainAt?: number;
+    /** The lab names its runs itself (any name but the point's): the sweep must know them by id. */
+    renameRuns?: boolean;
+  } = {},
 ) {
   const calls: string[] = [];
   let runCount = 0;
@@ -111,9 +118,13 @@ function fakeLab(
   const lossOf = options.lossOf ?? ((s) => 5 + (Math.log(paramCount(s.model)) - 11.3) ** 2 - Math.log(s.maxSteps) / 10);
   const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
   const store = createStore<LabView>()((set, get) => {
-    const play = async (run: RunSummary) => {
+    const play = async (run: RunSummary, startId?: number) => {
       await tick();
-      set({ run: { ...run, status: 'running' }, phase: 'running' });
+      set({
+        run: { ...run, status: 'running' },
+        phase: 'running',
+        ...(startId === undefined ? {} : { started: { startId, runId: run.id } }),
+      });
       await tick();
       if (options.pauseAt === runCount && get().phase === 'running') {
         options.pauseAt = undefined;
@@ -138,6 +149,7 @@ function fakeLab(
     return {
       phase: 'idle',
       run: null,
+      started: null,
       error: null,
       device: { status: 'ready', report: null },
       async train(run) {
@@ -145,17 +157,19 @@ function fakeLab(
         calls.push(`train ${run!.name}`);
         if (options.failTrainAt === runCount) {
           set({ error: { kind: 'config', message: 'bad settings' } });
-          return;
+          return null;
         }
-        set({ phase: 'preparing', run: null, error: null });
+        const startId = 100 + runCount;
+        set({ phase: 'preparing', run: null, error: null, started: { startId, runId: null } });
         const summary = {
           id: `run-${runCount}`,
-          name: run!.name!,
+          name: options.renameRuns ? `lab's own name ${runCount}` : run!.name!,
           settings: run!.settings!,
           status: 'running',
         } as RunSummary;
         summaries.set(summary.id, summary);
-        void play(summary);
+        void play(summary, startId);
+        return startId;
       },
       async resume(runId) {
         calls.push(`resume ${runId}`);
@@ -303,6 +317,18 @@ describe('sweep queue', () => {
       'resume run-2',
     ]);
     expect(sweep.getState().sweep!.points.every((p) => p.status === 'done' && p.valLoss !== 99)).toBe(true);
+  });
+
+  it("knows each point's run by the id its start answered with, whatever the run is named", async () => {
+    const lab = fakeLab({ renameRuns: true });
+    const sweep = createSweepStore({ lab: lab.store, storage: memoryStorage() });
+    await sweep.getState().init();
+    sweep.getState().start(DEFINITION);
+    await until(() => sweep.getState().sweep?.status === 'done');
+    const points = sweep.getState().sweep!.points;
+    expect(points.map((p) => p.runId)).toEqual(points.map((_, i) => `run-${i + 1}`));
+    expect(points.map((p) => p.valLoss)).toEqual(points.map((p) => lab.summaries.get(p.runId!)!.lastValLoss));
+    expect(points.every((p) => p.status === 'done')).toBe(true);
   });
 
   it('a point whose run cannot start is marked failed and the sweep goes on', async () => {

@@ -21,7 +21,7 @@ import {
 import { messageOf } from '../../util/errors';
 
 /** The part of the lab store a sweep uses (tests pass a fake). */
-export type LabView = Pick<LabState, 'phase' | 'run' | 'error' | 'device' | 'train' | 'resume' | 'stop'>;
+export type LabView = Pick<LabState, 'phase' | 'run' | 'started' | 'error' | 'device' | 'train' | 'resume' | 'stop'>;
 
 export interface SweepLab {
   getState(): LabView;
@@ -50,6 +50,9 @@ export interface SweepStoreState {
   /** Forgets the sweep and its results. */
   clear(): void;
 }
+
+/** A point's run: resumed by id, or started (the start's id; null when the lab sent none). */
+type RunOf = { runId: string } | { startId: number | null };
 
 type Outcome =
   | { kind: 'done'; valLoss?: number }
@@ -102,12 +105,8 @@ export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage })
       update({ ...sweep, status: 'cancelled' });
       const index = get().current;
       const { phase, run } = lab.getState();
-      if (
-        index !== null &&
-        run &&
-        run.name === pointName(sweep.definition, sweep.points[index]!) &&
-        (phase === 'running' || phase === 'pausing')
-      )
+      const runId = index === null ? undefined : sweep.points[index]?.runId;
+      if (run && runId !== undefined && run.id === runId && (phase === 'running' || phase === 'pausing'))
         lab.getState().stop();
     },
 
@@ -172,14 +171,19 @@ export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage })
   async function runPoint(index: number): Promise<void> {
     const { definition, points } = get().sweep!;
     const point = points[index]!;
-    const name = pointName(definition, point);
     const resuming = point.status === 'running' && point.runId !== undefined;
-    if (resuming) await lab.getState().resume(point.runId);
-    else {
+    // The point's run is known by its id: the one resumed, or the one the lab's start answered with.
+    let run: RunOf;
+    if (resuming) {
+      await lab.getState().resume(point.runId);
+      run = { runId: point.runId! };
+    } else {
       patchPoint(index, { status: 'running', runId: undefined, message: undefined });
-      await lab.getState().train({ settings: pointSettings(definition, point), name });
+      // The name is only the run's label in the lab's list.
+      const name = pointName(definition, point);
+      run = { startId: await lab.getState().train({ settings: pointSettings(definition, point), name }) };
     }
-    const outcome = await outcomeOf(name, (runId) => {
+    const outcome = await outcomeOf(run, (runId) => {
       if (get().sweep?.points[index]?.runId !== runId) patchPoint(index, { runId });
     });
     if (!running() || outcome.kind === 'interrupted') {
@@ -204,15 +208,18 @@ export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage })
     }
   }
 
-  /** Waits for the lab's run named `name` to end; reports its id as soon as the lab knows it. */
-  function outcomeOf(name: string, onRunId: (runId: string) => void): Promise<Outcome> {
+  /** Waits for the point's run to end; reports its id as soon as the lab knows it. */
+  function outcomeOf(target: RunOf, onRunId: (runId: string) => void): Promise<Outcome> {
     return new Promise((resolve) => {
       let settled = false;
+      let known = 'runId' in target ? target.runId : null;
       const check = () => {
         if (settled) return;
         const s = lab.getState();
-        const ours = s.run?.name === name;
-        if (ours) onRunId(s.run!.id);
+        if (known === null && 'startId' in target && target.startId !== null && s.started?.startId === target.startId)
+          known = s.started.runId;
+        const ours = known !== null && s.run?.id === known;
+        if (ours && known !== null) onRunId(known);
         if (settled) return; // onRunId's update ran check again
         // Cancelled while the run was still being prepared: stop it as soon as it trains.
         if (!running() && ours && s.phase === 'running') s.stop();
