@@ -4,14 +4,16 @@
  * damaged ones are named; the overflow line of the training log.
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { Progress } from '../src/cli/train-progress';
 import { fingerprint } from '../src/data/fingerprint';
 import { DataError } from '../src/data/types';
 import { parseSafetensors, writeSafetensors } from '../src/model/safetensors';
 import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
 import { trainBpe } from '../src/tokenizer/trainer';
 import { END_OF_TEXT } from '../src/tokenizer/types';
-import type { RunSettings } from '../src/train/protocol';
+import type { RunSettings, StepPoint } from '../src/train/protocol';
+import { logLines } from '../src/train/train-log';
 import { checkCheckpoint, checkRunRecord } from '../src/train/run-records';
 import { paramArenaLength, readRunDir, runDirFiles, type RunDirFile } from '../src/train/run-dir';
 import type { CheckpointData, RunRecord } from '../src/train/run-store';
@@ -132,5 +134,49 @@ describe('the loss scale and precision in IndexedDB records', () => {
     expect(wrong.ok ? [] : wrong.problems).toEqual([
       'summary.settings.precision is a string, expected one of f32, mixed',
     ]);
+  });
+});
+
+describe('the overflow line of the training log', () => {
+  const settings = testSettings(model, { maxSteps: 300, precision: 'mixed' });
+  const point = (step: number, patch: Partial<StepPoint> = {}): StepPoint => ({
+    step,
+    loss: 3,
+    lr: 1e-3,
+    gradNorm: 0.5,
+    tokens: step * 16,
+    elapsedSeconds: step,
+    tokensPerSecond: 16,
+    tflops: 1e-9,
+    lossScale: 65536,
+    ...patch,
+  });
+  const overflowed = point(120, { skipped: true, gradNorm: Infinity });
+
+  it('follows the skipped step in the Log card, only where a scaled step overflowed', () => {
+    const lines = logLines([point(119), overflowed, point(121, { lossScale: 32768 })], [], [], settings);
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toMatch(/^step 120\/300: loss 3\.0000, .*\(skipped: gradients overflowed\)$/);
+    expect(lines[2]).toBe('step 120/300: overflow: step skipped, loss scale 65536 → 32768');
+    // Unscaled (f32) skips keep their old words and no overflow line.
+    const f32 = logLines([{ ...overflowed, lossScale: undefined }], [], [], settings);
+    expect(f32).toHaveLength(1);
+    expect(f32[0]).toMatch(/\(skipped: gradients not finite\)$/);
+  });
+
+  it('is printed by train whatever --print-every', () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const progress = new Progress(settings, 1000, 119);
+      progress.step(point(119));
+      progress.step(overflowed);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('')).toContain('step 120/300: overflow: step skipped, loss scale 65536 → 32768\n');
   });
 });

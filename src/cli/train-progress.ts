@@ -5,7 +5,7 @@
 import { paramCount } from '../model/hf';
 import { formatDuration } from '../scaling/format';
 import type { EvalPoint, RunSettings, StepPoint } from '../train/protocol';
-import { formatEvalLine, formatStepLine } from '../train/train-log';
+import { formatEvalLine, formatOverflowLine, formatStepLine } from '../train/train-log';
 
 const BAR = 24;
 
@@ -46,6 +46,9 @@ export class Progress {
     } else if (p.step % this.every === 0 || p.step === maxSteps || this.stepsThisSession === 1) {
       process.stderr.write(`${formatStepLine(p, this.settings)}, ETA ${eta}\n`);
     }
+    // Every overflow is said, whatever --print-every (on a terminal, on its own line under the bar).
+    const overflow = formatOverflowLine(p, this.settings);
+    if (overflow) process.stderr.write(this.tty ? `\n${overflow}\n` : `${overflow}\n`);
   }
 
   eval(p: EvalPoint): void {

@@ -2,8 +2,8 @@
  * A run's training log as nanoGPT prints one: a line per step (loss, learning rate, ms/step,
  * tokens/s, TFLOP/s), per validation (on how many tokens), per checkpoint (its size) and per event
  * (start, pause, resume, stop, NaN, device lost, error). Steps and validations come from the run's
- * curve; only the other events are kept as LogEvents. Pure: the lab's Log card and the CLI's stderr
- * share these lines.
+ * curve, and so do overflows (a skipped step that carried a loss scale); only the other events are
+ * kept as LogEvents. Pure: the lab's Log card and the CLI's stderr share these lines.
  */
 import type { EvalPoint, RunSettings, StepPoint } from './protocol';
 
@@ -51,8 +51,26 @@ function prefix(step: number, settings: LogSettings): string {
 export function formatStepLine(p: StepPoint, settings: LogSettings): string {
   const tokensPerStep = settings.batchSize * settings.accumSteps * settings.model.blockSize;
   const ms = p.tokensPerSecond > 0 ? (1000 * tokensPerStep) / p.tokensPerSecond : NaN;
-  const skipped = p.skipped ? ' (skipped: gradients not finite)' : '';
+  const skipped = p.skipped
+    ? p.lossScale !== undefined
+      ? ' (skipped: gradients overflowed)'
+      : ' (skipped: gradients not finite)'
+    : '';
   return `${prefix(p.step, settings)}: loss ${p.loss.toFixed(4)}, lr ${p.lr.toExponential(2)}, ${ms.toFixed(1)} ms, ${count(p.tokensPerSecond)} tok/s, ${p.tflops.toPrecision(2)} TFLOP/s${skipped}`;
+}
+
+/** The scale after an overflow: halved, but not below loss-scale.ts's MIN_LOSS_SCALE (2^-24). */
+function halvedScale(scale: number): number {
+  return scale / 2 >= 2 ** -24 ? scale / 2 : scale;
+}
+
+/**
+ * `step 120/300: overflow: step skipped, loss scale 65536 → 32768` for a step whose scaled gradients
+ * overflowed; undefined for any other step.
+ */
+export function formatOverflowLine(p: StepPoint, settings: LogSettings): string | undefined {
+  if (!p.skipped || p.lossScale === undefined) return undefined;
+  return `${prefix(p.step, settings)}: overflow: step skipped, loss scale ${p.lossScale} → ${halvedScale(p.lossScale)}`;
 }
 
 /** `step 25/200: val loss 5.5123 ± 0.0081 on 17,408 tokens` */
@@ -99,7 +117,11 @@ export function logLines(
   max = MAX_LOG_LINES,
 ): string[] {
   const tagged: { step: number; order: number; index: number; line: () => string }[] = [];
-  steps.forEach((p, index) => tagged.push({ step: p.step, order: 0, index, line: () => formatStepLine(p, settings) }));
+  steps.forEach((p, index) => {
+    tagged.push({ step: p.step, order: 0, index: 2 * index, line: () => formatStepLine(p, settings) });
+    if (formatOverflowLine(p, settings) !== undefined)
+      tagged.push({ step: p.step, order: 0, index: 2 * index + 1, line: () => formatOverflowLine(p, settings)! });
+  });
   evals.forEach((p, index) => tagged.push({ step: p.step, order: 1, index, line: () => formatEvalLine(p, settings) }));
   // A start or resume at step s comes before step s+1's line but after anything else at s.
   events.forEach((e, index) =>
