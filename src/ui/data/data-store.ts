@@ -1,163 +1,42 @@
 /**
- * The Data panel's state: datasets in the browser's store, the running ingestion, storage use and
- * the tokenizer. It talks to the ingestion and tokenizer workers by messages only; everything it
+ * The Data panel's store: datasets in the browser's store, the running ingestion, storage use and
+ * the tokenizer (its state's shape is in data-state.ts). It talks to the ingestion and tokenizer workers by messages only; everything it
  * needs from the browser comes in through DataStoreDeps, so tests drive it with fakes in Node.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { useStore } from 'zustand';
-import type { IngestRequest, IngestResponse } from '../../data/ingest-worker';
-import type { DamagedRecord } from '../../data/records';
-import type { DataErrorKind, DatasetManifest } from '../../data/types';
+import type { IngestRequest } from '../../data/ingest-worker';
+import type { DatasetManifest } from '../../data/types';
 import type { StorageStatus } from '../../data/storage';
-import type { TrainRequest, TrainResponse } from '../../data/tokenizer-worker';
 import { datasetIdFor, fingerprint } from '../../data/fingerprint';
+import { messageOf } from '../../util/errors';
 import { browserDataDeps } from './browser-deps';
-import {
-  DEFAULT_SAMPLE_MB,
-  ingestId,
-  initialForm,
-  type IngestInput,
-  type IngestProgress,
-  type PickedFile,
-  type SourceForm,
-  type TokenizerForm,
-} from './source-form';
+import type { DataState, DataStoreDeps } from './data-state';
+import { DEFAULT_SAMPLE_MB, ingestId, initialForm, type PickedFile, type TokenizerForm } from './source-form';
 import {
   DEFAULT_TOKENIZER_OPTIONS,
   tokenizerActions,
   type TokenizerProposal,
   type TokenizerSample,
 } from './tokenizer-actions';
-import { anotherTabBusy, type TakeLock } from './training-lock';
-import type { WorkerClient } from './worker-client';
+import { anotherTabBusy } from './training-lock';
 import { pageStorage } from '../lab/saved-form';
 import { keepSourceForm } from './saved-source-form';
 
 export { DEFAULT_TOKENIZER_OPTIONS, type TokenizerProposal, type TokenizerSample };
-
-export type IngestStatus = 'idle' | 'running' | 'cancelling' | 'error' | 'done';
-export type TrainProgress = Extract<TrainResponse, { type: 'progress' }>['progress'];
-
-export interface IngestionState {
-  /** Dataset id of the current or last ingestion. */
-  id: string | null;
-  progress: IngestProgress | null;
-  status: IngestStatus;
-}
-
-export interface PanelError {
-  kind: DataErrorKind | 'internal' | 'tokenizer' | 'storage';
-  message: string;
-}
-
-export interface TokenizerState {
-  /** 'loading': reading the saved one; 'missing': none saved yet. */
-  status: 'loading' | 'missing' | 'training' | 'ready';
-  /** The current tokenizer (kept while a new one trains: only a finished training replaces it). */
-  json: string | null;
-  vocabSize: number | null;
-  progress: TrainProgress | null;
-  /** While training on a source: "the first 100 MB of bookcorpus/bookcorpus". */
-  sampleLabel?: string;
-  /** A training that reached fewer tokens than asked, waiting for acceptProposal or rejectProposal. */
-  proposal?: TokenizerProposal | null;
-}
-
-/**
- * What the Plan tab's "The post's recipe" puts in the Data tab (it starts nothing):
- *   applyRecipe({ source: hubSourceForm('bookcorpus/bookcorpus'), maxTokens: 1.1e9, tokenizer: { sampleMb: 100, vocabSize: 50304 } })
- */
-export interface DataRecipe {
-  /** Source picker values, over the defaults (hubSourceForm(id) for a Hub dataset). */
-  source: Partial<SourceForm>;
-  maxTokens: number;
-  tokenizer: { sampleMb: number; vocabSize: number };
-}
-
-/** A dataset being tokenized again with the current tokenizer, under a new id; `from` stays (runs may train on it). */
-export interface Retokenizing {
-  from: string;
-  to: string;
-}
-
-export interface DataState {
-  datasets: DatasetManifest[];
-  /** Stored manifests that failed their check: listed (with Delete) so they never hide the rest. */
-  damagedDatasets: DamagedRecord[];
-  /** The worker has answered the first dataset list (before that, `datasets` is not yet known). */
-  datasetsLoaded: boolean;
-  ingestion: IngestionState;
-  error: PanelError | null;
-  storage: StorageStatus;
-  /** The browser's answer to the last persistence request (null: not asked yet). */
-  persistGranted: boolean | null;
-  tokenizer: TokenizerState;
-  /** Tokens a plan (Plan tab, "Use this plan") wants: pre-fills the source form's token limit. */
-  plannedTokens: number | null;
-  /** The source picker's values (kept here so a plan or recipe can fill them). */
-  sourceForm: SourceForm;
-  /** The tokenizer card's sample size and vocabulary, as typed. */
-  tokenizerForm: TokenizerForm;
-  retokenizing: Retokenizing | null;
-
-  /** Loads the saved tokenizer, the dataset list and the storage estimate (safe to call twice). */
-  init: () => Promise<void>;
-  refresh: () => void;
-  startIngest: (input: IngestInput) => void;
-  /** Runs a paused dataset's request again; a 'files' dataset needs the same files picked again. */
-  resume: (id: string, files?: PickedFile[]) => void;
-  cancel: () => void;
-  remove: (id: string) => void;
-  refreshStorage: () => Promise<void>;
-  persist: () => Promise<void>;
-  /**
-   * Trains on the bundled corpus, or on the first `sample.sampleMb` MB of `sample.spec` (streamed in
-   * the worker); `vocabSize` overrides the default target. The current tokenizer stays until the
-   * new one reaches `vocabSize`; a smaller one becomes `tokenizer.proposal`, with a message.
-   */
-  trainTokenizer: (vocabSize?: number, sample?: TokenizerSample) => Promise<void>;
-  cancelTokenizer: () => void;
-  /** Makes the smaller tokenizer of a short training the current one. */
-  acceptProposal: () => Promise<void>;
-  /** Drops it: the current tokenizer stays. */
-  rejectProposal: () => void;
-  /**
-   * Makes a tokenizer.json the user picked the current one (checked first: a malformed file is an
-   * error message and the saved tokenizer stays).
-   */
-  importTokenizer: (text: string) => Promise<void>;
-  dismissError: () => void;
-  setPlannedTokens: (tokens: number | null) => void;
-  setSourceForm: (form: SourceForm) => void;
-  setTokenizerForm: (patch: Partial<TokenizerForm>) => void;
-  /** Fills the source picker, token limit and tokenizer card (see DataRecipe); starts nothing. */
-  applyRecipe: (recipe: DataRecipe) => void;
-  /**
-   * Tokenizes a dataset's source again with the current tokenizer, as a new dataset beside the old
-   * one (never deleted here: a paused run on the old tokens must still resume).
-   */
-  retokenize: (id: string, files?: PickedFile[]) => void;
-}
-
-export interface DataStoreDeps {
-  ingestWorker: WorkerClient<IngestRequest, IngestResponse>;
-  /** A fresh tokenizer worker per training (it is stopped afterwards to free its memory). */
-  createTrainWorker: () => WorkerClient<TrainRequest, TrainResponse>;
-  storage: { status(): Promise<StorageStatus>; persist(): Promise<boolean> };
-  /** Where tokenizer.json text is kept between visits. */
-  tokenizerStore: { get(): Promise<string | undefined>; set(json: string): Promise<void> };
-  /** The text the tokenizer learns from (the bundled corpus). */
-  fetchCorpus: () => Promise<string>;
-  tokenizerOptions?: { vocabSize: number; minFrequency: number };
-  /** The one-trainer lock (see training-lock.ts): training a tokenizer and tokenizing take it; none: no other tab to mind. */
-  trainingLock?: TakeLock;
-}
+export type {
+  DataRecipe,
+  DataState,
+  DataStoreDeps,
+  IngestionState,
+  IngestStatus,
+  PanelError,
+  Retokenizing,
+  TokenizerState,
+  TrainProgress,
+} from './data-state';
 
 const NO_STORAGE: StorageStatus = { supported: false, usage: 0, quota: 0, persisted: false };
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 export const initialTokenizerForm: TokenizerForm = {
   sampleMb: String(DEFAULT_SAMPLE_MB),
