@@ -7,6 +7,7 @@
 import { GpuError, type GpuContext } from '../gpu/context';
 import type { CheckpointData } from './run-store';
 import type { Trainer, TrainerOutcome } from './trainer';
+import { messageOf } from '../util/errors';
 
 export interface RecoveryPolicy {
   /** New devices tried for one run within `windowMs`; one more loss than this ends the run. */
@@ -60,10 +61,6 @@ export type RunResult = { outcome: TrainerOutcome } | { lost: string };
 const LOST_GRACE_MS = 1000;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * `work`'s result, or null when the device is lost first (work on a dead device may never settle)

@@ -17,6 +17,7 @@ import type { RunSettings, RunSummary } from './protocol';
 import { isRunDir } from './run-dir';
 import { paramArenaLength, paramLayout, type CheckpointData, type RunStore } from './run-store';
 import { importRunDir } from './run-transfer';
+import { messageOf } from '../util/errors';
 
 export interface ImportedRun {
   settings: RunSettings;
@@ -26,10 +27,6 @@ export interface ImportedRun {
 }
 
 const REQUIRED = ['config.json', 'model.safetensors', 'tokenizer.json'] as const;
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** `files` by base name (a folder's or a zip's paths are fine: "my-run/config.json"). */
 function pick(files: { name: string; bytes: Uint8Array }[]): Record<(typeof REQUIRED)[number], Uint8Array> {

@@ -6,7 +6,8 @@ import { createStore as createKeyValueStore, get, set } from 'idb-keyval';
 import type { IngestRequest, IngestResponse } from '../../data/ingest-worker';
 import { requestPersistence, storageStatus } from '../../data/storage';
 import type { TrainRequest, TrainResponse } from '../../data/tokenizer-worker';
-import type { DataStoreDeps } from './data-store';
+import { messageOf } from '../../util/errors';
+import type { DataStoreDeps } from './data-state';
 import { tabTrainingLock } from './training-lock';
 import { createWorkerClient } from './worker-client';
 
@@ -48,7 +49,7 @@ export function browserDataDeps(): DataStoreDeps {
         response = await fetch(url);
       } catch (error) {
         throw new Error(
-          `could not fetch the bundled corpus at ${url} (${error instanceof Error ? error.message : String(error)}): check that the site is still reachable and reload`,
+          `could not fetch the bundled corpus at ${url} (${messageOf(error)}): check that the site is still reachable and reload`,
           { cause: error },
         );
       }

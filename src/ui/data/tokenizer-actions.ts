@@ -7,8 +7,9 @@
 import type { SourceSpec } from '../../data/types';
 import type { TrainRequest, TrainResponse } from '../../data/tokenizer-worker';
 import { parseTokenizerJson } from '../../tokenizer/tokenizer-json';
+import { messageOf } from '../../util/errors';
 import { vocabSizeOf } from '../tokenizer/tokenizer-info';
-import type { DataState, DataStoreDeps, PanelError, TokenizerState } from './data-store';
+import type { DataState, DataStoreDeps, PanelError, TokenizerState } from './data-state';
 import type { PickedFile } from './source-form';
 import type { WorkerClient } from './worker-client';
 
@@ -36,10 +37,6 @@ export type TokenizerActions = Pick<
 > & { loadTokenizer(): Promise<void> };
 
 export const DEFAULT_TOKENIZER_OPTIONS = { vocabSize: 16384, minFrequency: 2 };
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function sampleText(mb: number): string {
   return `${Number(mb.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 6 })} MB`;

@@ -4,6 +4,7 @@
  */
 import { unzipSync } from 'fflate';
 import type { StoreApi } from 'zustand';
+import { messageOf } from '../../util/errors';
 import { isBusy, type LabState } from './lab-state';
 
 export interface NamedBytes {
@@ -33,10 +34,7 @@ export async function readModelFiles(
     try {
       entries = unzipSync(bytes);
     } catch (error) {
-      throw new Error(
-        `${file.name} is not a readable zip (${error instanceof Error ? error.message : String(error)})`,
-        { cause: error },
-      );
+      throw new Error(`${file.name} is not a readable zip (${messageOf(error)})`, { cause: error });
     }
     for (const [name, data] of Object.entries(entries)) if (!name.endsWith('/')) out.push({ name, bytes: data });
   }
@@ -62,7 +60,7 @@ export async function importPicked(
   try {
     named = await readModelFiles(files);
   } catch (error) {
-    lab.setState({ error: { kind: 'data', message: error instanceof Error ? error.message : String(error) } });
+    lab.setState({ error: { kind: 'data', message: messageOf(error) } });
     return;
   }
   lab.getState().importRun(named, importSource(files));

@@ -11,6 +11,7 @@ import { type Budget, budgetFlops, deviceFlopsPerSecond, trainingSeconds } from 
 import { type ChinchillaFit, FITS, type FitId, uniformLoss } from '../../scaling/chinchilla';
 import { formatCount, formatDuration, formatFlops, parsePositiveNumber } from '../../scaling/format';
 import { type TrainingPlan, planCaveats, planForBudget, planForExecutedFlops } from '../../scaling/model-picker';
+import { messageOf } from '../../util/errors';
 import type { SweepResult } from './chart-data';
 import { IsoFlopChart } from './IsoFlopChart';
 
@@ -80,7 +81,7 @@ export function PlanPanel({
           : planForExecutedFlops({ executedFlops: flops, fit, vocabSize, blockSize });
       return { plan };
     } catch (e) {
-      return { error: e instanceof Error ? e.message : String(e) };
+      return { error: messageOf(e) };
     }
   }, [amounts, activeUnit, pricePerHour, deviceFlops, fit, vocabSize, blockSize]);
 
