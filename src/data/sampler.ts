@@ -5,7 +5,8 @@
  *
  * Reproducibility: the stream of windows depends only on the manifest, the options and the RNG
  * state, and the RNG is used exactly twice per window, so `state()` saved in a checkpoint resumes
- * the stream where it stopped.
+ * the stream where it stopped. Validation windows (`evalBatches`) depend on the dataset and the
+ * block size alone, so every run on one dataset is judged on the same tokens.
  */
 import { SeededRandom } from '../util/random';
 import {
@@ -24,9 +25,9 @@ export interface SamplerOptions {
   batchSize: number;
   /** T: tokens per row of `idx`; each window reads T+1 tokens. */
   seqLen: number;
-  /** Seed of the batch stream and of `evalBatches` (default DEFAULT_SEED). */
+  /** Seed of the batch stream (default DEFAULT_SEED); validation windows do not depend on it. */
   seed?: number;
-  /** Resume: a SeededRandom state saved by state(). Pass the run's `seed` too: evalBatches uses it. */
+  /** Resume: a SeededRandom state saved by state(). */
   state?: number;
   /** Bytes of decoded shards kept in memory, least recently used dropped first (default 256 MiB). */
   cacheBytes?: number;
@@ -34,8 +35,6 @@ export interface SamplerOptions {
 
 export const DEFAULT_SEED = 1337;
 const DEFAULT_CACHE_BYTES = 256 * 2 ** 20;
-/** Mixed into the seed for validation batches, so they differ from the training stream's. */
-const EVAL_SEED_MIX = 0x9e3779b9;
 
 /** Tokens at the head of a shard of `shardTokens` tokens that belong to the 'train' split. */
 export function trainLength(shardTokens: number, valFraction: number): number {
@@ -67,12 +66,13 @@ export class BatchSampler {
   private readonly totalStarts: number;
   /** cumulativeStarts[i] = starts of regions 0..i together, for choosing a region by one draw. */
   private readonly cumulativeStarts: number[];
+  /** The validation set's windows in reading order (built on first use). */
+  private fixedWindows: Window[] | null = null;
 
   private constructor(
     private readonly regions: Region[],
     tokens: number,
     private readonly random: SeededRandom,
-    private readonly seed: number,
     private readonly batchSize: number,
     private readonly seqLen: number,
     private readonly cache: ShardCache,
@@ -109,15 +109,7 @@ export class BatchSampler {
       if (end - start > seqLen) regions.push({ shard, start, starts: end - start - seqLen });
     }
     if (regions.length === 0) throw notEnoughTokens(manifest, split, tokens, longest, seqLen);
-    return new BatchSampler(
-      regions,
-      tokens,
-      random,
-      seed,
-      batchSize,
-      seqLen,
-      new ShardCache(store, manifest, cacheBytes),
-    );
+    return new BatchSampler(regions, tokens, random, batchSize, seqLen, new ShardCache(store, manifest, cacheBytes));
   }
 
   /** idx[b*T+t] = tokens[s+t], targets[b*T+t] = tokens[s+t+1]; both Int32Array [B, T]. */
@@ -131,30 +123,59 @@ export class BatchSampler {
   }
 
   /**
-   * The same `count` batches on every call (their own RNG, seeded from the seed), so validation
-   * losses measured at different steps, and after a reload, compare like with like. At most
-   * evalBatchCap() batches. Does not move the training stream.
+   * The first `count` batches of the validation set (at most evalBatchCap()): the same on every
+   * call, for every seed and after a reload, so validation losses at different steps and of
+   * different runs on this dataset compare like with like (a paired comparison). Does not move
+   * the training stream.
    */
   async *evalBatches(count: number): AsyncGenerator<MicroBatch> {
     count = Math.min(count, this.evalBatchCap());
-    const random = new SeededRandom(this.seed ^ EVAL_SEED_MIX);
-    for (let i = 0; i < count; i++) yield await this.batch(random);
+    const windows = this.validationWindows();
+    const B = this.batchSize;
+    // Fewer windows than one batch (a tiny split) repeat from the first.
+    for (let i = 0; i < count; i++)
+      yield await this.read(Array.from({ length: B }, (_, r) => windows[(i * B + r) % windows.length]!));
   }
 
   /**
-   * The most validation batches worth reading: enough windows to cover the split's tokens once.
-   * Windows are drawn with replacement, so more would mostly re-read the same tokens and shrink
-   * the standard error without measuring anything new.
+   * Validation batches in the whole set: its windows in whole batches (a remainder of fewer than
+   * B windows is left out), at least 1. Reading all of them reads nearly every token of the split
+   * once as a target; more would only repeat windows.
    */
   evalBatchCap(): number {
-    return Math.max(1, Math.ceil(this.tokens / (this.batchSize * this.seqLen)));
+    return Math.max(1, Math.floor(this.validationWindows().length / this.batchSize));
   }
 
-  private async batch(random: SeededRandom): Promise<MicroBatch> {
+  /**
+   * Every window of T+1 tokens at a stride of T through each region (consecutive windows share one
+   * token, so each token after a region's first is a target once), in bit-reversed order: any
+   * first k of them spread evenly over the split, so a partial read samples all of it rather than
+   * its first shards. Depends on the shards, the validation fraction and T only.
+   */
+  private validationWindows(): Window[] {
+    if (this.fixedWindows) return this.fixedWindows;
+    const T = this.seqLen;
+    const inOrder: Window[] = [];
+    for (const region of this.regions)
+      for (let offset = 0; offset < region.starts; offset += T)
+        inOrder.push({ shard: region.shard, start: region.start + offset });
+    const bits = Math.ceil(Math.log2(Math.max(1, inOrder.length)));
+    const order: Window[] = [];
+    for (let i = 0; i < 2 ** bits; i++) {
+      const j = reverseBits(i, bits);
+      if (j < inOrder.length) order.push(inOrder[j]!);
+    }
+    return (this.fixedWindows = order);
+  }
+
+  private batch(random: SeededRandom): Promise<MicroBatch> {
+    // Every draw happens before the first await, so calls that overlap still get the stream's order.
+    return this.read(Array.from({ length: this.batchSize }, () => this.drawWindow(random)));
+  }
+
+  private async read(windows: Window[]): Promise<MicroBatch> {
     const B = this.batchSize;
     const T = this.seqLen;
-    // Every draw happens before the first await, so calls that overlap still get the stream's order.
-    const windows = Array.from({ length: B }, () => this.drawWindow(random));
     const idx = new Int32Array(B * T);
     const targets = new Int32Array(B * T);
     const rowsByShard = new Map<ShardInfo, number[]>();
@@ -190,6 +211,13 @@ export class BatchSampler {
     const region = this.regions[low]!;
     return { shard: region.shard, start: region.start + random.int(region.starts) };
   }
+}
+
+/** `value`'s low `bits` bits in reverse order. */
+function reverseBits(value: number, bits: number): number {
+  let out = 0;
+  for (let b = 0; b < bits; b++) out = (out << 1) | ((value >>> b) & 1);
+  return out;
 }
 
 function requireCount(what: string, value: number): void {

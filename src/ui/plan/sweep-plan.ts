@@ -113,6 +113,7 @@ export function sweepProblems(definition: Pick<SweepDefinition, 'budgets' | 'wid
 export function pointSettings(definition: SweepDefinition, point: SweepPoint): RunSettings {
   const { base } = definition;
   const steps = point.steps;
+  const shortest = Math.min(...sweepPoints(definition).map((p) => p.steps));
   return {
     ...base,
     model: point.model,
@@ -121,7 +122,7 @@ export function pointSettings(definition: SweepDefinition, point: SweepPoint): R
     lr: { ...base.lr, warmupSteps: Math.min(base.lr.warmupSteps, Math.floor(steps / 10)) },
     // Only the final validation loss counts; checkpoints let a point resume after a reload.
     evalEvery: steps,
-    evalBatches: sweepEvalBatches(base.evalBatches, steps * base.accumSteps),
+    evalBatches: sweepEvalBatches(shortest * base.accumSteps),
     checkpointEvery: Math.max(1, Math.ceil(steps / 4)),
   };
 }
@@ -130,14 +131,14 @@ export function pointSettings(definition: SweepDefinition, point: SweepPoint): R
 export const SWEEP_MAX_EVAL_BATCHES = 64;
 
 /**
- * A point's one validation is the number its fit reads, so it gets as many fixed batches as it can
- * afford: up to half its training micro-batches (a forward pass costs a third of a training one on
- * a GPU, 0.6 on SwiftShader: a sixth to a third of the point's time), never fewer than the form's,
- * at most 64: 64 batches of 4 × 64 tokens read a standard error of 0.014 nats on the bundled corpus
- * (scripts/measure-val-noise.ts), 4 batches 0.03 and 0.06 off the whole validation tail.
+ * Batches every point of a sweep validates on: as many as its shortest point trains micro-batches
+ * (a validation never costs more than the training it follows, validationBatches' rule), at most
+ * 64. The same number for every point, so all read the same windows of the dataset and the fit
+ * compares the models on the same tokens: their differences are paired, far less noisy than each
+ * loss's standard error (scripts/measure-val-noise.ts).
  */
-export function sweepEvalBatches(formBatches: number, microBatches: number): number {
-  return Math.max(formBatches, Math.min(SWEEP_MAX_EVAL_BATCHES, Math.ceil(microBatches / 2)));
+export function sweepEvalBatches(shortestMicroBatches: number): number {
+  return Math.max(1, Math.min(SWEEP_MAX_EVAL_BATCHES, shortestMicroBatches));
 }
 
 /** The lab run's name for a point (unique within and across sweeps). */
