@@ -4,7 +4,17 @@
  * an overflowing backward is skipped on the GPU (weights untouched), halves the scale and is
  * counted; growth follows GradScaler's rule; mixed precision is refused without shader-f16.
  */
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { benchCommand } from '../src/cli/bench';
+import { prepareCommand } from '../src/cli/prepare';
+import { trainCommand } from '../src/cli/train';
+import { buildSettings, parseTrainArgs } from '../src/cli/train-args';
+import { DataError } from '../src/data/types';
+import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
+import { END_OF_TEXT } from '../src/tokenizer/types';
 import { readBytes } from '../src/autograd/params';
 import type { GPTConfig } from '../src/model/config';
 import { GPTModel } from '../src/model/gpt';
@@ -24,6 +34,7 @@ import type { StepPoint } from '../src/train/protocol';
 import type { CheckpointData } from '../src/train/run-store';
 import { Trainer } from '../src/train/trainer';
 import { randint, rng } from '../src/util/random';
+import { inProcess } from './helpers/cli';
 import { gpu } from './helpers/gpu';
 import { testManifest } from './helpers/manifest';
 import { testSettings } from './helpers/settings';
@@ -237,5 +248,65 @@ describe('a checkpoint carries the loss scale (Trainer, f32 with a forced dynami
     expect(endResumed.lossScale).toEqual(end.lossScale);
     for (const k of ['params', 'adamM', 'adamV'] as const)
       expect(Buffer.from(endResumed[k]).equals(Buffer.from(end[k])), k).toBe(true);
+  });
+});
+
+describe('--precision', () => {
+  const mixedLine =
+    /^mixed precision needs the shader-f16 feature, which this adapter \(.+\) does not offer; use --precision f32$/;
+
+  it('train and bench refuse mixed on SwiftShader in one line, before anything is written', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'garden-precision-'));
+    try {
+      const text = (await readFile('public/corpus/brown-fiction.txt', 'utf8')).slice(0, 20_000);
+      await writeFile(join(dir, 'corpus.txt'), text);
+      const bpe = await trainBpe(text.split('\n'), { vocabSize: 280, minFrequency: 2, specialTokens: [END_OF_TEXT] });
+      await writeFile(join(dir, 'tok.json'), toTokenizerJson(bpe));
+      const data = join(dir, 'data');
+      const prepared = await inProcess(prepareCommand, [
+        '--source',
+        join(dir, 'corpus.txt'),
+        '--tokenizer',
+        join(dir, 'tok.json'),
+        '--out',
+        data,
+      ]);
+      expect(prepared.code).toBe(0);
+      const out = join(dir, 'run');
+      const args = ['--data', data, '--out', out, '--layers', '1', '--width', '32', '--heads', '2', '--block', '16'];
+      const train = (a: string[]) => inProcess((x) => trainCommand(x, { context: gpu }), a);
+      const refused = await train([...args, '--precision', 'mixed']);
+      expect(refused.code).toBe(2);
+      const lines = refused.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]!.replace(/^train: /, '')).toMatch(mixedLine);
+      expect(await readdir(out).catch(() => [])).toEqual([]);
+      // A bad value is named by the parser; a resumed run keeps its own precision.
+      expect((await train([...args, '--precision', 'f16'])).stderr).toMatch(
+        /--precision must be f32 or mixed, got "f16"/,
+      );
+      expect((await train(['--resume', out, '--precision', 'f32'])).stderr).toMatch(/drop --precision/);
+      // bench: refused before any kernel is compiled.
+      const errors: string[] = [];
+      const original = console.error;
+      console.error = (...parts: unknown[]) => void errors.push(parts.map(String).join(' '));
+      try {
+        expect(await benchCommand(['--precision', 'mixed'])).toBe(2);
+      } finally {
+        console.error = original;
+      }
+      expect(errors.join('\n').replace(/^bench: /, '')).toMatch(mixedLine);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('f32 is written into the settings when asked, and absent (f32) otherwise', async () => {
+    const ctx = await gpu();
+    const options = { isSoftware: true, vocabSize: 300, datasetId: 'x', adapter: ctx };
+    const base = ['--data', 'd', '--out', 'o'];
+    expect(buildSettings(parseTrainArgs([...base, '--precision', 'f32']), options).precision).toBe('f32');
+    expect(buildSettings(parseTrainArgs(base), options).precision).toBeUndefined();
+    expect(() => buildSettings(parseTrainArgs([...base, '--precision', 'mixed']), options)).toThrow(DataError);
   });
 });

@@ -20,6 +20,7 @@ export const BENCH_FLAGS = {
   steps: { type: 'int', min: 1, max: 1_000_000 },
   out: { type: 'string' },
   profile: { type: 'boolean' },
+  precision: { type: 'enum', values: ['f32', 'mixed'] },
 } as const;
 
 export function parseBenchArgs(args: string[]): Record<string, string | boolean | undefined> {

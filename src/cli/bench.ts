@@ -16,6 +16,7 @@ import { formatProfile } from '../gpu/profiler';
 import { type GPTConfig, SEED_CONFIG } from '../model/config';
 import { GPTModel } from '../model/gpt';
 import { trainingFlopsPerToken } from '../model/hf';
+import { precisionProblem } from '../train/loss-scale';
 import { TrainStep } from '../train/step';
 import { randint, rng } from '../util/random';
 import { parseBenchArgs } from './bench-args';
@@ -112,6 +113,15 @@ export async function runBench(opts: Record<string, string | boolean | undefined
     return 2;
   }
 
+  const precision = opts.precision === 'mixed' ? 'mixed' : 'f32';
+  const refused = precisionProblem(precision, ctx);
+  if (refused) {
+    console.error(`bench: ${refused}`);
+    ctx.device.destroy();
+    return 2;
+  }
+  results.precision = precision;
+
   const preset = PRESETS[str(opts.model) ?? (onCpu ? 'tiny' : 'seed')];
   if (!preset) throw new Error(`unknown model preset ${opts.model} (seed, small, tiny)`);
   const int = (v: string | boolean | undefined, d: number) => (typeof v === 'string' ? Number(v) : d);
@@ -132,7 +142,7 @@ export async function runBench(opts: Record<string, string | boolean | undefined
   const pool = new BufferPool(ctx.device);
   const model = new GPTModel(ctx, config);
   model.initialize(1);
-  const train = new TrainStep(model, { batchSize: B, seqLen: T, accumSteps: accum }, { lr: 1e-4 }, { pool });
+  const train = new TrainStep(model, { batchSize: B, seqLen: T, accumSteps: accum }, { lr: 1e-4 }, { pool, precision });
   const random = rng(7);
   const batch = () =>
     Array.from({ length: accum }, () => ({

@@ -5,15 +5,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import { DataError } from '../data/types';
+import type { GpuContext } from '../gpu/context';
 import type { GPTConfig } from '../model/config';
 import { type BufferLimits, suggestSettings } from '../train/defaults';
 import { chooseMicroBatch, type MicroBatchSetting, microBatchNote, withMicroBatch } from '../train/micro-batch';
-import type { RunSettings } from '../train/protocol';
+import { precisionProblem, PRECISIONS } from '../train/loss-scale';
+import type { Precision, RunSettings } from '../train/protocol';
 import { parseFlags } from './args';
 
 export const TRAIN_USAGE = `usage: train --data <dir from prepare> --out <run dir> [--layers N --heads N --width N --block N
              --batch N [--micro-batch auto|N | --accum N] --steps N | --tokens N --lr X --min-lr X --warmup N --weight-decay X
-             --grad-clip X --eval-every N --eval-batches N --checkpoint-every N --seed N]
+             --grad-clip X --eval-every N --eval-batches N --checkpoint-every N --seed N --precision f32|mixed]
              [--plan <JSON printed by plan, or a file holding it>] [--init <Hugging Face folder>] [--print-every N]
        train --resume <run dir> [--data <dir>] [--steps N]`;
 
@@ -52,6 +54,7 @@ export const TRAIN_FLAGS = {
   init: { type: 'string' },
   'micro-batch': { type: 'string' },
   'print-every': WHOLE,
+  precision: { type: 'enum', values: PRECISIONS },
 } as const;
 
 export interface TrainArgs {
@@ -67,6 +70,8 @@ export interface TrainArgs {
    * micro-batch itself (the older spelling, kept).
    */
   microBatch?: MicroBatchSetting;
+  /** --precision: f32 unless asked (mixed needs shader-f16; see loss-scale.ts). */
+  precision?: Precision;
   numbers: Partial<Record<SettingFlag, number>>;
 }
 
@@ -93,6 +98,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     const fixed = [
       ...Object.keys(numbers).filter((k) => k !== 'steps'),
       ...(values['micro-batch'] !== undefined ? ['micro-batch'] : []),
+      ...(values.precision !== undefined ? ['precision'] : []),
     ];
     if (values.out || values.plan || values.init || fixed.length > 0) {
       const given = [
@@ -126,6 +132,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     printEvery,
     numbers,
     ...(microBatch !== undefined ? { microBatch } : {}),
+    ...(values.precision !== undefined ? { precision: values.precision } : {}),
   };
 }
 
@@ -186,8 +193,12 @@ export function buildSettings(
     plan?: PlanInput;
     initModel?: GPTConfig;
     limits?: BufferLimits;
+    /** The adapter, to refuse --precision mixed where it lacks shader-f16. */
+    adapter?: Pick<GpuContext, 'features' | 'adapterInfo'>;
   },
 ): RunSettings {
+  const refused = options.adapter && precisionProblem(args.precision, options.adapter);
+  if (refused) throw usage(refused);
   const n = args.numbers;
   const base = suggestSettings({ isSoftware: options.isSoftware, probeGflops: options.isSoftware ? 0 : Infinity });
   const fromPlan = options.plan?.model;
@@ -226,6 +237,7 @@ export function buildSettings(
     checkpointEvery: n['checkpoint-every'] ?? Math.min(base.checkpointEvery, maxSteps),
     seed: n.seed ?? base.seed,
     datasetId: options.datasetId,
+    ...(args.precision !== undefined ? { precision: args.precision } : {}),
   };
   if (args.microBatch === undefined) return settings;
   const choice = chooseMicroBatch(settings, batchSize, args.microBatch, options.limits);

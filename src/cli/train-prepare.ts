@@ -168,6 +168,7 @@ export async function prepareRun(args: TrainArgs, gpuContext: () => Promise<GpuC
   const settings = buildSettings(args, {
     isSoftware: isSoftwareAdapter(ctx),
     limits: ctx.limits,
+    adapter: ctx,
     vocabSize,
     datasetId: data.manifest.id,
     plan,
