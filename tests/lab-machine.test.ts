@@ -295,6 +295,20 @@ describe('the lab machine', () => {
     expect(failed.state.book.queued).toEqual([]);
   });
 
+  it("a download answers only its own request, under the run's name", () => {
+    const listed = transition(ready(), worker({ type: 'runs', runs: [run({ name: '1L 32w on Brown' })] })).state;
+    const asked = transition(listed, { type: 'export-run', runId: 'run-1', full: true, requestId: 40 });
+    const files = [{ name: 'config.json', bytes: new Uint8Array([1]) }];
+    const stray = transition(asked.state, worker({ type: 'export', runId: 'run-1', files, requestId: 41 }));
+    expect(stray.state).toBe(asked.state);
+    const answer = transition(
+      asked.state,
+      worker({ type: 'export', runId: 'run-1', files, full: true, requestId: 40 }),
+    );
+    expect(answer.effects).toEqual([{ type: 'download', folderName: '1L-32w-on-Brown-full-state', files }]);
+    expect(answer.state.book.exports).toEqual([]);
+  });
+
   it('the lock refused: the phase is what it was and the page says another tab trains', () => {
     const refused = play(ready(), [
       { type: 'train', at: 0, startId: 7 },
@@ -307,7 +321,7 @@ describe('the lab machine', () => {
   it('illegal events leave the very same state and do nothing', () => {
     const idle = ready();
     const running = play(startSent().state, [worker({ type: 'run', run: run() })]).state;
-    for (const [state, event] of [
+    const cases: [LabMachineState, LabMachineEvent][] = [
       [idle, { type: 'pause' }],
       [idle, { type: 'stop' }],
       [idle, { type: 'lock', held: true, at: 0 }],
@@ -317,7 +331,8 @@ describe('the lab machine', () => {
       [running, { type: 'resume', at: 0 }],
       [running, { type: 'open', runId: 'run-1', requestId: 9 }],
       [running, { type: 'import-run', files: [], source: 'x', requestId: 9 }],
-    ] as const) {
+    ];
+    for (const [state, event] of cases) {
       const next = transition(state, event);
       expect(next.state, event.type).toBe(state);
       expect(next.effects, event.type).toEqual([]);

@@ -5,7 +5,7 @@
 import type { LabEvent, LabRequest, RunSummary } from '../../train/protocol';
 import { MAX_LOG_LINES } from '../../train/train-log';
 import type { LabEffect, LabMachineState } from './lab-machine';
-import { isBusy, type LabPhase, type SampleState } from './lab-state';
+import { exportFolderName, isBusy, type LabPhase, type SampleState } from './lab-state';
 
 export interface Step {
   state: LabMachineState;
@@ -150,6 +150,24 @@ export function onWorkerEvent(state: LabMachineState, event: LabEvent, at: numbe
       return set({ runs: event.runs, damagedRuns: event.damaged ?? [] });
     case 'error':
       return onError(state, event);
+    case 'export': {
+      if (event.requestId === undefined || !book.exports.includes(event.requestId)) return same(state);
+      const exports = book.exports.filter((id) => id !== event.requestId);
+      const name = state.runs.find((r) => r.id === event.runId)?.name ?? event.runId;
+      const folderName = exportFolderName(name) + (event.full ? '-full-state' : '');
+      return {
+        state: { ...state, book: { ...book, exports } },
+        effects: [{ type: 'download', folderName, files: event.files }],
+      };
+    }
+    case 'run-tokenizer': {
+      if (!book.runData || event.requestId !== book.runData.requestId) return same(state);
+      const dataset = state.runs.find((r) => r.id === event.runId)?.missingDataset;
+      return {
+        state: { ...state, book: { ...book, runData: null } },
+        effects: [{ type: 'use-run-tokenizer', tokenizerJson: event.tokenizerJson, dataset }],
+      };
+    }
     default:
       return same(state);
   }
@@ -229,8 +247,10 @@ function onError(state: LabMachineState, event: Extract<LabEvent, { type: 'error
     if (!book.asked.includes(event.requestId)) return same(state);
     // Only the failed request's own state ends: the phase of a Train press is not its business.
     const importing = event.requestId === book.importing ? null : book.importing;
+    const runData = event.requestId === book.runData?.requestId ? null : book.runData;
     const asked = book.asked.filter((id) => id !== event.requestId);
-    return same({ ...state, error, book: { ...book, asked, importing } });
+    const exports = book.exports.filter((id) => id !== event.requestId);
+    return same({ ...state, error, book: { ...book, asked, importing, runData, exports } });
   }
   const lost =
     event.kind === 'device-lost'

@@ -10,9 +10,9 @@
  *   running --run(done)--> done;  preparing --stop--> (nothing starts, or what starts stops at once)
  */
 import { settingsProblems } from '../../train/defaults';
-import type { LabErrorKind, LabEvent, LabRequest } from '../../train/protocol';
+import type { LabErrorKind, LabEvent, LabRequest, RunDataset } from '../../train/protocol';
 import { CONFIRM_SECONDS, confirmMessage, runEstimate, type MeasuredSpeed, type RunEstimate } from './estimate';
-import { ask, type AskedRequest, onWorkerEvent, phaseOf, same, syncVocab, type Step } from './lab-machine-worker';
+import { ask, onWorkerEvent, phaseOf, same, syncVocab, type Step } from './lab-machine-worker';
 import {
   ANOTHER_TAB_TRAINS,
   IDLE_SAMPLE,
@@ -52,8 +52,8 @@ export type LabMachineEvent =
   | { type: 'generate'; options: SampleOptions; requestIds: [number, number] }
   | { type: 'delete-run'; runId: string; requestId: number }
   | { type: 'import-run'; files: { name: string; bytes: Uint8Array }[]; source: string; requestId: number }
-  /** Any other request of this store's (downloads, "Prepare its data"): its id is remembered as ours. */
-  | { type: 'ask'; request: AskedRequest; requestId: number }
+  | { type: 'export-run'; runId: string; full?: boolean; requestId: number }
+  | { type: 'prepare-run-data'; runId: string; requestId: number }
   | { type: 'dismiss-error' }
   /** A worker message; `requestId` is a fresh id in case the answer needs a request of its own. */
   | { type: 'worker'; event: LabEvent; at: number; requestId: number };
@@ -64,7 +64,11 @@ export type LabEffect =
   | { type: 'release-lock' }
   | { type: 'prepare-data'; defaultVocab: number; datasetId: string }
   /** Stop while preparing: tokenizer training and ingestion cancel in their workers (what they saved is kept). */
-  | { type: 'cancel-data' };
+  | { type: 'cancel-data' }
+  /** Saves an exported run (a Hugging Face folder) for the user. */
+  | { type: 'download'; folderName: string; files: { name: string; bytes: Uint8Array }[] }
+  /** "Prepare its data": the run's tokenizer becomes the current one, and the Data tab names its dataset's source. */
+  | { type: 'use-run-tokenizer'; tokenizerJson: string; dataset?: RunDataset };
 
 /** The lab before anything happened; `tokenizerVocab` is the Data store's tokenizer's, if one is ready. */
 export function initialLabData(tokenizerVocab: number | null = null): LabMachineState {
@@ -101,6 +105,8 @@ export function initialLabData(tokenizerVocab: number | null = null): LabMachine
       asked: [],
       sampling: [],
       queued: [],
+      exports: [],
+      runData: null,
       tokenizerVocab,
     },
   };
@@ -234,8 +240,14 @@ function act(state: LabMachineState, event: Exclude<LabMachineEvent, { type: 'wo
       const next = { ...state, error: null, book: { ...book, importing: event.requestId } };
       return ask(next, { type: 'import-run', files: event.files, source: event.source }, event.requestId);
     }
-    case 'ask':
-      return ask(state, event.request, event.requestId);
+    case 'export-run': {
+      const next = { ...state, book: { ...book, exports: [...book.exports, event.requestId] } };
+      return ask(next, { type: 'export-run', runId: event.runId, full: event.full }, event.requestId);
+    }
+    case 'prepare-run-data': {
+      const next = { ...state, book: { ...book, runData: { runId: event.runId, requestId: event.requestId } } };
+      return ask(next, { type: 'run-tokenizer', runId: event.runId }, event.requestId);
+    }
     case 'dismiss-error':
       return state.error ? { state: { ...state, error: null }, effects: [] } : same(state);
   }

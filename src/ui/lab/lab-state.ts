@@ -89,6 +89,10 @@ export interface LabBook {
   /** Sample requests sent or queued, in order; samples run one after another (the worker caches one model). */
   sampling: SampleAsked[];
   queued: SampleRequestMessage[];
+  /** Downloads asked for and not yet answered. */
+  exports: number[];
+  /** "Prepare its data": the run whose tokenizer was asked for, and the request's id. */
+  runData: { runId: string; requestId: number } | null;
   /** The Data store's tokenizer's vocabulary when one is ready: the model's vocabulary is always it. */
   tokenizerVocab: number | null;
 }

@@ -11,10 +11,10 @@ import { settingsProblems } from '../../train/defaults';
 import { nextRequestId, type LabErrorKind } from '../../train/protocol';
 import { messageOf } from '../../util/errors';
 import type { DataState } from '../data/data-store';
+import { sourceFormFor } from '../data/source-form';
 import { prepareData } from './first-run';
 import { initialLabData, labEstimate, transition, type LabEffect, type LabMachineEvent } from './lab-machine';
 import { isBusy, type LabDeps, type LabState } from './lab-state';
-import { runFiles } from './run-files';
 
 export * from './lab-state';
 
@@ -64,9 +64,10 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
     open: (runId) => void dispatch({ type: 'open', runId, requestId: nextRequestId() }),
     generate: (options) => void dispatch({ type: 'generate', options, requestIds: [nextRequestId(), nextRequestId()] }),
     deleteRun: (runId) => void dispatch({ type: 'delete-run', runId, requestId: nextRequestId() }),
-    exportRun: (runId, options) => files.exportRun(runId, options),
+    exportRun: (runId, options) =>
+      void dispatch({ type: 'export-run', runId, full: options?.full, requestId: nextRequestId() }),
     importRun: (files, source) => void dispatch({ type: 'import-run', files, source, requestId: nextRequestId() }),
-    prepareRunData: (runId) => files.prepareRunData(runId),
+    prepareRunData: (runId) => void dispatch({ type: 'prepare-run-data', runId, requestId: nextRequestId() }),
     dismissError: () => void dispatch({ type: 'dismiss-error' }),
   }));
 
@@ -104,6 +105,17 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         return;
       case 'prepare-data':
         return prepare(effect.defaultVocab, effect.datasetId);
+      case 'download':
+        deps.download(effect.folderName, effect.files);
+        return;
+      case 'use-run-tokenizer': {
+        const { tokenizerJson, dataset } = effect;
+        await deps.data.getState().importTokenizer(tokenizerJson);
+        // Only if the tokenizer is still that one: the Data tab then names what to tokenize with it.
+        if (dataset && deps.data.getState().tokenizer.json === tokenizerJson)
+          deps.data.getState().setSourceForm(sourceFormFor(dataset.source, dataset.maxTokens));
+        return;
+      }
     }
   }
 
@@ -131,18 +143,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
     return dispatch(answer);
   }
 
-  const files = runFiles(
-    deps,
-    () => get().runs,
-    (request) => {
-      const requestId = nextRequestId();
-      void dispatch({ type: 'ask', request, requestId });
-      return requestId;
-    },
-  );
-
   deps.worker.subscribe((event) => {
-    if (files.onEvent(event)) return;
     void dispatch({ type: 'worker', event, at: now(), requestId: nextRequestId() });
   });
   // The one store the lab listens to: the Data store owns the tokenizer and knows nothing of the lab.
