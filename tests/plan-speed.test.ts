@@ -10,6 +10,7 @@ const MODEL = { vocabSize: 2048, blockSize: 64, nLayer: 2, nHead: 2, nEmbd: 64 }
 describe('speed store', () => {
   it('measures through the probe and keeps the model it measured', async () => {
     const requests: unknown[] = [];
+    const told: number[] = [];
     let clock = 0;
     const store = createSpeedStore({
       probe: async (request) => {
@@ -18,6 +19,7 @@ describe('speed store', () => {
         return { tokensPerSecond: 100, flopsPerSecond: 1.5e8 };
       },
       busy: () => null,
+      measured: (result) => told.push(result.tokensPerSecond),
       now: () => clock,
     });
     await store.getState().measure(MODEL, 4);
@@ -27,6 +29,8 @@ describe('speed store', () => {
       error: null,
       result: { model: MODEL, batchSize: 4, tokensPerSecond: 100, flopsPerSecond: 1.5e8, seconds: 1.5 },
     });
+    // The page's lab is told (its time estimate), not left to watch this store.
+    expect(told).toEqual([100]);
   });
 
   it('refuses while a run trains and reports a failed probe', async () => {

@@ -22,10 +22,8 @@ export function appSpeedStore(): StoreApi<SpeedState> {
       isBusy(appLabStore().getState().phase)
         ? 'A run is training: measure the speed when it has ended (pause or stop it first).'
         : null,
-  });
-  // The Train form's time estimate uses the latest measurement.
-  speed.subscribe((s, previous) => {
-    if (s.result && s.result !== previous.result) appLabStore().getState().setMeasuredSpeed(s.result);
+    // The Train form's time estimate uses the latest measurement.
+    measured: (result) => appLabStore().getState().setMeasuredSpeed(result),
   });
   return speed;
 }

@@ -34,6 +34,8 @@ export interface SpeedDeps {
   }): Promise<{ tokensPerSecond: number; flopsPerSecond: number }>;
   /** Why the probe cannot run now (a run is training), or null. */
   busy(): string | null;
+  /** Told each new measurement (the page hands it to the lab's time estimate: no store watches another). */
+  measured?: (result: SpeedMeasurement) => void;
   now?: () => number;
   steps?: number;
 }
@@ -55,7 +57,9 @@ export function createSpeedStore(deps: SpeedDeps): StoreApi<SpeedState> {
       const started = now();
       try {
         const speed = await deps.probe({ model, batchSize, steps: deps.steps ?? 2 });
-        set({ status: 'done', result: { model, batchSize, ...speed, seconds: (now() - started) / 1000 } });
+        const result = { model, batchSize, ...speed, seconds: (now() - started) / 1000 };
+        set({ status: 'done', result });
+        deps.measured?.(result);
       } catch (error) {
         set({ status: 'error', error: messageOf(error) });
       }
