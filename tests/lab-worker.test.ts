@@ -1,69 +1,45 @@
 /**
  * The lab worker's message handler in Node: Dawn on SwiftShader, IndexedDB from fake-indexeddb, a
- * tokenizer trained here on the bundled corpus's first lines. Covers probe, bad settings, a whole
- * tiny run (steps, evals, checkpoints, status), sampling with and without a run training, export,
- * pause + resume giving the uninterrupted losses, delete, and a lost device.
+ * tokenizer trained here on the bundled corpus's first lines (helpers/lab-data.ts). Covers probe,
+ * bad settings, a whole tiny run (steps, evals, checkpoints, status), sampling with and without a
+ * run training, export, pause + resume giving the uninterrupted losses, delete, and a lost device.
+ * The settings checks that need no GPU are in suggested-settings.test.ts.
  */
 import 'fake-indexeddb/auto';
-import { readFileSync } from 'node:fs';
 import { createStore, keys } from 'idb-keyval';
 import { describe, expect, it } from 'vitest';
 import { IdbShardStore } from '../src/data/idb-store';
-import { fingerprint, ingest } from '../src/data/ingest';
-import type { TextSource } from '../src/data/types';
 import type { GpuContext } from '../src/gpu/context';
 import { exportHfModel } from '../src/model/checkpoint';
 import { GPTModel } from '../src/model/gpt';
 import { parseSafetensors } from '../src/model/safetensors';
-import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
 import { trainBpe } from '../src/tokenizer/trainer';
 import { END_OF_TEXT } from '../src/tokenizer/types';
-import { estimateGpuBytes, settingsProblems, suggestSettings } from '../src/train/defaults';
-import { SEED_CONFIG } from '../src/model/config';
+import { settingsProblems } from '../src/train/defaults';
 import { createLabHandler, type LabDeps } from '../src/train/lab-worker';
 import type { LabEvent, LabRequest, RunSettings, StepPoint } from '../src/train/protocol';
 import { RunStore } from '../src/train/run-store';
 import { writeArena } from '../src/train/sampling';
 import { gpu } from './helpers/gpu';
-
-const LINES = readFileSync('public/corpus/brown-fiction.txt', 'utf8').split('\n').filter(Boolean).slice(0, 200);
-const bpe = await trainBpe(LINES, { vocabSize: 300, minFrequency: 2, specialTokens: [END_OF_TEXT] });
-const tokenizer = new Tokenizer(bpe);
-const tokenizerJson = toTokenizerJson(bpe);
+import { bundledLabData } from './helpers/lab-data';
+import { testSettings } from './helpers/settings';
 
 const shardStore = new IdbShardStore(createStore('lab-data', 'kv'));
-const source: TextSource = {
-  description: 'the first 200 lines of the bundled corpus',
-  rowKind: 'line',
-  async *read(from) {
-    yield { rows: LINES.slice(from.row), cursor: { file: 0, row: LINES.length }, bytesRead: 0, endOfFile: true };
-  },
-};
-await ingest({
-  store: shardStore,
-  tokenizer,
-  tokenizerFingerprint: fingerprint(tokenizerJson),
-  id: 'brown',
-  spec: { kind: 'bundled', url: '/corpus/brown-fiction.txt' },
-  source,
-  valFraction: 0.1,
-});
+const { lines: LINES, tokenizer, tokenizerJson } = await bundledLabData(shardStore, { lines: 200, vocabSize: 300 });
 
-const SETTINGS: RunSettings = {
-  model: { vocabSize: tokenizer.vocabSize, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 },
-  batchSize: 2,
-  accumSteps: 1,
-  maxSteps: 8,
-  lr: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 2 },
-  weightDecay: 0.1,
-  gradClip: 1,
-  evalEvery: 4,
-  evalBatches: 2,
-  checkpointEvery: 4,
-  seed: 3,
-  datasetId: 'brown',
-};
+const SETTINGS: RunSettings = testSettings(
+  { vocabSize: tokenizer.vocabSize, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 },
+  {
+    maxSteps: 8,
+    lr: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 2 },
+    evalEvery: 4,
+    evalBatches: 2,
+    checkpointEvery: 4,
+    seed: 3,
+    datasetId: 'brown',
+  },
+);
 
 let dbCount = 0;
 /** A handler with its own run database; `react` sees every event as it is posted. */
@@ -92,57 +68,6 @@ function lab(
 }
 
 const stepLosses = (points: StepPoint[]) => points.map((p) => p.loss);
-
-describe('suggested settings and the checks before a run', () => {
-  it('suggests tiny settings for software or slow adapters and larger ones for fast GPUs', () => {
-    expect(suggestSettings({ isSoftware: true, probeGflops: 5000 }).model).toMatchObject({
-      nLayer: 2,
-      nHead: 2,
-      nEmbd: 64,
-      blockSize: 64,
-    });
-    expect(suggestSettings({ isSoftware: false, probeGflops: 20 }).batchSize).toBe(4);
-    expect(suggestSettings({ isSoftware: false, probeGflops: 500 }).model).toMatchObject({
-      nLayer: 4,
-      nHead: 4,
-      nEmbd: 256,
-      blockSize: 256,
-    });
-    expect(suggestSettings({ isSoftware: false, probeGflops: 500 }).batchSize).toBe(16);
-  });
-
-  it('estimates GPU memory from the weights, optimizer state and one micro-batch', () => {
-    // The post's 51.5M-parameter model: 16 bytes per parameter is 824 MB before activations.
-    const seed = { model: SEED_CONFIG, batchSize: 8 };
-    const bytes = estimateGpuBytes(seed);
-    expect(bytes).toBeGreaterThan(16 * 51_500_032 + 2 * 8 * 1024 * 50304 * 4);
-    expect(bytes).toBeLessThan(8 * 2 ** 30);
-    expect(estimateGpuBytes({ ...seed, batchSize: 16 })).toBeGreaterThan(bytes);
-  });
-
-  it('names what does not fit the device, in sentences', () => {
-    const base = { ...suggestSettings({ isSoftware: true }), model: { ...SEED_CONFIG } };
-    const limits = { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 30 };
-    expect(settingsProblems({ ...base, batchSize: 4 }, limits)).toEqual([]);
-    const problems = settingsProblems({ ...base, batchSize: 16 }, limits);
-    expect(problems).toHaveLength(2);
-    expect(problems[0]).toMatch(
-      /^One micro-batch's logits \(16 × 1024 tokens × 50304 vocabulary × 4 bytes = 3\.1 GiB\) are more than this GPU can bind at once \(1\.0 GiB\): lower the batch size/,
-    );
-    expect(problems[1]).toMatch(/^Training would need about \d+\.\d GiB of GPU memory/);
-    const small = { maxBufferSize: 128 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20 };
-    expect(settingsProblems({ ...base, batchSize: 1 }, small).join(' ')).toMatch(
-      /The model's 51,500,032 parameters \(196 MiB\) do not fit in one GPU buffer here \(128 MiB\)/,
-    );
-    expect(settingsProblems({ ...base, batchSize: 40000, model: { ...SEED_CONFIG, blockSize: 1 } })).toEqual([
-      "Batch size 40000 × 8 heads is over the GPU's limit of 65535: lower the batch size and raise the accumulation steps.",
-    ]);
-    expect(settingsProblems({ ...base, accumSteps: 0, lr: { maxLr: 1e-3, minLr: 1e-2, warmupSteps: 0 } })).toEqual([
-      'The number of accumulation steps must be a whole number of at least 1 (it is 0).',
-      'The final learning rate must be between 0 and the peak learning rate 0.001 (it is 0.01).',
-    ]);
-  });
-});
 
 describe('lab worker', () => {
   it('probe reports the adapter, its limits and speed, and suggests tiny settings on SwiftShader', async () => {
