@@ -139,6 +139,9 @@ describe('dynamic loss scaling on the GPU (f32, tiny model)', () => {
       // Doubled after every 2 clean steps: the scale each step's gradients carried, then the state.
       expect(b.map((r) => r.lossScale)).toEqual([2 ** 10, 2 ** 10, 2 ** 11]);
       expect(scaled.lossScaleState).toEqual({ scale: 2 ** 11, cleanSteps: 1, skippedSteps: 0 });
+      let reference = initialLossScale({ initScale: 2 ** 10 });
+      for (let k = 0; k < 3; k++) reference = nextLossScale(reference, false, 2);
+      expect(scaled.lossScaleState).toEqual(reference);
       expect(plain.lossScaleState).toEqual({ scale: 1, cleanSteps: 0, skippedSteps: 0 });
       const [pa, pb] = [await arenas(plain), await arenas(scaled)];
       pa.forEach((arena, i) => expect(Buffer.from(pb[i]!).equals(Buffer.from(arena)), `arena ${i}`).toBe(true));
@@ -162,6 +165,7 @@ describe('dynamic loss scaling on the GPU (f32, tiny model)', () => {
       const after = await arenas(scaled);
       before.forEach((arena, i) => expect(Buffer.from(after[i]!).equals(Buffer.from(arena)), `arena ${i}`).toBe(true));
       expect(scaled.lossScaleState).toEqual({ scale: 2 ** 15, cleanSteps: 0, skippedSteps: 1 });
+      expect(scaled.lossScaleState).toEqual(nextLossScale(initialLossScale({ initScale: 2 ** 16 }), true, 1000));
       expect(scaled.stepCount).toBe(0); // Adam's step count did not advance
       // Training continues at the halved scale, bit for bit the unscaled run's first step.
       const [a, b] = [await plain.step(batches(0), LR), await scaled.step(batches(0), LR)];

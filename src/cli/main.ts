@@ -37,8 +37,9 @@ const HELP = `gpt-garden <command>
   train --data <dir from prepare> --out <run dir> [--layers N --heads N --width N --block N --batch N
         [--micro-batch auto|N | --accum N] --steps N | --tokens N --lr X --min-lr X --warmup N --weight-decay X --grad-clip X
         --eval-every N --eval-batches N --checkpoint-every N --seed N] [--plan <plan JSON | file>]
-        [--init <Hugging Face folder>] [--print-every N]
-                                     train on the GPU; the run directory is a Hugging Face folder plus
+        [--init <Hugging Face folder>] [--print-every N] [--precision f32|mixed]
+                                     train on the GPU (mixed: f32 master weights, dynamic loss
+                                     scaling; needs shader-f16; default f32); the run directory is a Hugging Face folder plus
                                      training_state.safetensors, run.json and log.jsonl; Ctrl-C
                                      checkpoints and exits; the summary as JSON on the last line
   train --resume <run dir> [--data <dir>] [--steps N]   continue a run (the lab's full-state download too)
@@ -52,6 +53,7 @@ const HELP = `gpt-garden <command>
                                      override the model, micro-batch and accumulation
       --matmul N                     square matmul size (default 4096 on a GPU, 256 on SwiftShader)
       --steps N                      timed training steps (default 10)
+      --precision f32|mixed          the training step's precision (mixed needs shader-f16)
       --out file.json                also write the results as JSON
       --profile                      time each dispatch of one training step (timestamp queries):
                                      a table per op and direction, beside the step's wall time

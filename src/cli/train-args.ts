@@ -9,7 +9,7 @@ import type { GpuContext } from '../gpu/context';
 import type { GPTConfig } from '../model/config';
 import { type BufferLimits, suggestSettings } from '../train/defaults';
 import { chooseMicroBatch, type MicroBatchSetting, microBatchNote, withMicroBatch } from '../train/micro-batch';
-import { precisionProblem, PRECISIONS } from '../train/loss-scale';
+import { defaultPrecision, precisionProblem, PRECISIONS } from '../train/loss-scale';
 import type { Precision, RunSettings } from '../train/protocol';
 import { parseFlags } from './args';
 
@@ -199,6 +199,8 @@ export function buildSettings(
 ): RunSettings {
   const refused = options.adapter && precisionProblem(args.precision, options.adapter);
   if (refused) throw usage(refused);
+  // Asked for, or the adapter's default when that is not f32 (absent reads as f32).
+  const precision = args.precision ?? (options.adapter ? defaultPrecision(options.adapter.features) : 'f32');
   const n = args.numbers;
   const base = suggestSettings({ isSoftware: options.isSoftware, probeGflops: options.isSoftware ? 0 : Infinity });
   const fromPlan = options.plan?.model;
@@ -237,7 +239,7 @@ export function buildSettings(
     checkpointEvery: n['checkpoint-every'] ?? Math.min(base.checkpointEvery, maxSteps),
     seed: n.seed ?? base.seed,
     datasetId: options.datasetId,
-    ...(args.precision !== undefined ? { precision: args.precision } : {}),
+    ...(args.precision !== undefined || precision !== 'f32' ? { precision } : {}),
   };
   if (args.microBatch === undefined) return settings;
   const choice = chooseMicroBatch(settings, batchSize, args.microBatch, options.limits);

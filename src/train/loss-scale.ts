@@ -89,8 +89,13 @@ export function precisionProblem(
 }
 
 /**
- * The precision a new run gets: f32 everywhere for now. Until the f16 matmul and attention kernels
- * land, mixed would only add loss scaling; a GPU session makes it the default where `shader-f16`
- * exists once they do.
+ * The precision a new run gets where the adapter has `shader-f16` (elsewhere always f32). f32 for
+ * now: until the f16 matmul and attention kernels land, mixed would only add loss scaling; a GPU
+ * session makes this 'mixed' once they do.
  */
-export const DEFAULT_PRECISION: Precision = 'f32';
+export const F16_DEFAULT_PRECISION: Precision = 'f32';
+
+/** The precision of a new run on this adapter when none is asked for. */
+export function defaultPrecision(features: ReadonlySet<string>): Precision {
+  return features.has('shader-f16') ? F16_DEFAULT_PRECISION : 'f32';
+}
