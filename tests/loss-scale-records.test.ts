@@ -178,5 +178,7 @@ describe('the overflow line of the training log', () => {
       spy.mockRestore();
     }
     expect(written.join('')).toContain('step 120/300: overflow: step skipped, loss scale 65536 → 32768\n');
+    expect(new Progress(settings, 1, 0).describe()).toContain('parameters, mixed); 300 steps');
+    expect(new Progress(testSettings(model), 1, 0).describe()).toContain('parameters, f32)');
   });
 });

@@ -29,7 +29,8 @@ export class Progress {
   describe(): string {
     const { model, batchSize, accumSteps, maxSteps } = this.settings;
     const from = this.firstStep > 0 ? `, from step ${this.firstStep}` : '';
-    return `${model.nLayer} layers × ${model.nEmbd} wide, ${model.nHead} heads, block ${model.blockSize}, vocab ${model.vocabSize} (${paramCount(model).toLocaleString('en-US')} parameters); ${maxSteps} steps of ${batchSize}×${accumSteps}×${model.blockSize} tokens${from}`;
+    const precision = this.settings.precision ?? 'f32';
+    return `${model.nLayer} layers × ${model.nEmbd} wide, ${model.nHead} heads, block ${model.blockSize}, vocab ${model.vocabSize} (${paramCount(model).toLocaleString('en-US')} parameters, ${precision}); ${maxSteps} steps of ${batchSize}×${accumSteps}×${model.blockSize} tokens${from}`;
   }
 
   step(p: StepPoint): void {
