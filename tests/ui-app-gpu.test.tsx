@@ -8,25 +8,16 @@ import 'fake-indexeddb/auto';
 import { act, createElement } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { useStore } from 'zustand';
 import { setup } from './helpers/lab-store-env';
-
-const shared = vi.hoisted(() => ({ env: null as unknown as ReturnType<typeof setup> }));
+import { jsdomPage, pageStores } from './helpers/page-stores';
 
 // The page's stores are the test's: the same store code on scripted workers.
-vi.mock('../src/ui/lab/browser-lab', async (original) => ({
-  ...(await original<object>()),
-  appLabStore: () => shared.env.store,
-  useLabStore: <T,>(selector: (s: ReturnType<typeof shared.env.store.getState>) => T) =>
-    useStore(shared.env.store, selector),
-  labWorker: () => shared.env.worker,
-}));
-vi.mock('../src/ui/data/data-store', async (original) => ({
-  ...(await original<object>()),
-  appDataStore: () => shared.env.data,
-  useDataStore: <T,>(selector: (s: ReturnType<typeof shared.env.data.getState>) => T) =>
-    useStore(shared.env.data, selector),
-}));
+vi.mock('../src/ui/lab/browser-lab', async (original) =>
+  (await import('./helpers/page-stores')).withTestLabStore(await original<object>()),
+);
+vi.mock('../src/ui/data/data-store', async (original) =>
+  (await import('./helpers/page-stores')).withTestDataStore(await original<object>()),
+);
 
 // Every way into a GPU, as spies: none may be called from the page.
 const gpu = {
@@ -36,20 +27,14 @@ const gpu = {
 };
 Object.defineProperty(navigator, 'gpu', { value: gpu, configurable: true });
 
-shared.env = setup();
+pageStores.env = setup();
 const { App } = await import('../src/ui/App');
 
 let root: Root;
 let container: HTMLElement;
 
 beforeAll(() => {
-  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-  // recharts sizes its charts with a ResizeObserver, which jsdom lacks.
-  globalThis.ResizeObserver ??= class {
-    observe() {}
-    unobserve() {}
-    disconnect() {}
-  } as unknown as typeof ResizeObserver;
+  jsdomPage();
 });
 
 afterAll(async () => {
@@ -70,11 +55,14 @@ describe('the page and the GPU', () => {
     await settle();
     expect(gpu.requestAdapter).not.toHaveBeenCalled();
     // The store asked its worker to probe; until it answers the header waits.
-    expect(shared.env.posted().filter((m) => m.type === 'probe')).toHaveLength(1);
+    expect(pageStores.env.posted().filter((m) => m.type === 'probe')).toHaveLength(1);
     expect(header()?.textContent).toBe('Checking for WebGPU…');
 
     await act(async () =>
-      shared.env.send({ type: 'device', report: { ok: true, adapter: 'Test Adapter · vendor', isSoftware: false } }),
+      pageStores.env.send({
+        type: 'device',
+        report: { ok: true, adapter: 'Test Adapter · vendor', isSoftware: false },
+      }),
     );
     expect(header()?.textContent).toBe('WebGPU is available in this browser (adapter: Test Adapter · vendor).');
 
@@ -85,7 +73,7 @@ describe('the page and the GPU', () => {
     }
     // A device lost later: the header gives the worker's reason on tabs without the Train tab's alert.
     await act(async () =>
-      shared.env.send({ type: 'device', report: { ok: false, reason: 'GPU device lost (unknown): test' } }),
+      pageStores.env.send({ type: 'device', report: { ok: false, reason: 'GPU device lost (unknown): test' } }),
     );
     await act(async () => tab('Data').click());
     expect(header()?.getAttribute('role')).toBe('alert');

@@ -8,34 +8,25 @@ import 'fake-indexeddb/auto';
 import { act, createElement } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { useStore } from 'zustand';
 import { LIMITS, setup } from './helpers/lab-store-env';
-
-const shared = vi.hoisted(() => ({ env: null as unknown as ReturnType<typeof setup> }));
+import { jsdomPage, pageStores } from './helpers/page-stores';
 
 // The page's stores are the test's: the same store code on scripted workers.
-vi.mock('../src/ui/lab/browser-lab', async (original) => ({
-  ...(await original<object>()),
-  appLabStore: () => shared.env.store,
-  useLabStore: <T,>(selector: (s: ReturnType<typeof shared.env.store.getState>) => T) =>
-    useStore(shared.env.store, selector),
-  labWorker: () => shared.env.worker,
-}));
-vi.mock('../src/ui/data/data-store', async (original) => ({
-  ...(await original<object>()),
-  appDataStore: () => shared.env.data,
-  useDataStore: <T,>(selector: (s: ReturnType<typeof shared.env.data.getState>) => T) =>
-    useStore(shared.env.data, selector),
-}));
+vi.mock('../src/ui/lab/browser-lab', async (original) =>
+  (await import('./helpers/page-stores')).withTestLabStore(await original<object>()),
+);
+vi.mock('../src/ui/data/data-store', async (original) =>
+  (await import('./helpers/page-stores')).withTestDataStore(await original<object>()),
+);
 
-shared.env = setup();
+pageStores.env = setup();
 const { TrainForm } = await import('../src/ui/lab/TrainForm');
 
 let root: Root | undefined;
 let container: HTMLElement;
 
 beforeAll(() => {
-  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+  jsdomPage();
 });
 
 afterEach(async () => {
@@ -59,11 +50,11 @@ async function enter(control: HTMLInputElement | HTMLSelectElement, value: strin
 }
 
 const note = () => container.querySelector('[aria-label="Micro-batch choice"]')?.textContent;
-const form = () => shared.env.store.getState().form;
+const form = () => pageStores.env.store.getState().form;
 
 describe('the Train form’s micro-batch', () => {
   it('splits the batch to fit the device, follows the model, and keeps a micro-batch chosen by hand', async () => {
-    const env = shared.env;
+    const env = pageStores.env;
     env.store.getState().init();
     // LIMITS bind 128 MiB: one 64-token sequence's logits over 2,048 tokens are 512 KiB, so 256 sequences at most.
     env.send({

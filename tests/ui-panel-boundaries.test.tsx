@@ -9,14 +9,14 @@ import 'fake-indexeddb/auto';
 import { act, createElement, type ComponentType } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { useStore } from 'zustand';
 import { setup } from './helpers/lab-store-env';
+import { jsdomPage, pageStores } from './helpers/page-stores';
 
 /**
  * Shared with the mock factories (hoisted above the imports): the test stores, made below, and
  * the names of the components a test makes throw.
  */
-const shared = vi.hoisted(() => ({ env: null as unknown as ReturnType<typeof setup>, boom: new Set<string>() }));
+const shared = vi.hoisted(() => ({ boom: new Set<string>() }));
 const { boom } = shared;
 
 /** The real component, unless the test named it in `boom`: then it throws as a bug would. */
@@ -28,19 +28,12 @@ function explosive<P extends object>(name: string, real: ComponentType<P>): Comp
 }
 
 // The page's stores are the test's: the same store code on scripted workers.
-vi.mock('../src/ui/lab/browser-lab', async (original) => ({
-  ...(await original<object>()),
-  appLabStore: () => shared.env.store,
-  useLabStore: <T,>(selector: (s: ReturnType<typeof shared.env.store.getState>) => T) =>
-    useStore(shared.env.store, selector),
-  labWorker: () => shared.env.worker,
-}));
-vi.mock('../src/ui/data/data-store', async (original) => ({
-  ...(await original<object>()),
-  appDataStore: () => shared.env.data,
-  useDataStore: <T,>(selector: (s: ReturnType<typeof shared.env.data.getState>) => T) =>
-    useStore(shared.env.data, selector),
-}));
+vi.mock('../src/ui/lab/browser-lab', async (original) =>
+  (await import('./helpers/page-stores')).withTestLabStore(await original<object>()),
+);
+vi.mock('../src/ui/data/data-store', async (original) =>
+  (await import('./helpers/page-stores')).withTestDataStore(await original<object>()),
+);
 vi.mock('../src/ui/lab/LossChart', async (original) => {
   const real = await original<typeof import('../src/ui/lab/LossChart')>();
   return { ...real, LossChart: explosive('LossChart', real.LossChart) };
@@ -58,7 +51,7 @@ vi.mock('../src/ui/plan/PlanPanel', async (original) => {
   return { ...real, PlanPanel: explosive('PlanPanel', real.PlanPanel) };
 });
 
-shared.env = setup();
+pageStores.env = setup();
 const { TrainPanel } = await import('../src/ui/lab/TrainPanel');
 const { DataPanel } = await import('../src/ui/data/DataPanel');
 const { PlanTab } = await import('../src/ui/plan/PlanTab');
@@ -67,13 +60,7 @@ let root: Root | undefined;
 let container: HTMLElement;
 
 beforeAll(() => {
-  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-  // recharts sizes its charts with a ResizeObserver, which jsdom lacks.
-  globalThis.ResizeObserver ??= class {
-    observe() {}
-    unobserve() {}
-    disconnect() {}
-  } as unknown as typeof ResizeObserver;
+  jsdomPage();
 });
 
 afterEach(async () => {

@@ -9,24 +9,19 @@ import 'fake-indexeddb/auto';
 import { act, createElement } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { useStore } from 'zustand';
 import type { LabRequest } from '../src/train/protocol';
 import { setup, summary } from './helpers/lab-store-env';
+import { jsdomPage, pageStores } from './helpers/page-stores';
 import { testSettings } from './helpers/settings';
 
-const shared = vi.hoisted(() => ({ env: null as unknown as ReturnType<typeof setup> }));
-
-vi.mock('../src/ui/lab/browser-lab', async (original) => ({
-  ...(await original<object>()),
-  appLabStore: () => shared.env.store,
-  useLabStore: <T,>(selector: (s: ReturnType<typeof shared.env.store.getState>) => T) =>
-    useStore(shared.env.store, selector),
-  labWorker: () => shared.env.worker,
-}));
+// The page's stores are the test's: the same store code on scripted workers.
+vi.mock('../src/ui/lab/browser-lab', async (original) =>
+  (await import('./helpers/page-stores')).withTestLabStore(await original<object>()),
+);
 
 const { SamplePanel } = await import('../src/ui/lab/SamplePanel');
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+jsdomPage();
 let root: Root | null = null;
 let host: HTMLElement;
 
@@ -37,17 +32,17 @@ afterEach(() => {
 });
 
 function render() {
-  shared.env = setup();
+  pageStores.env = setup();
   const run = summary(testSettings({ vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 }), {
     status: 'done',
     checkpointStep: 10,
   });
-  shared.env.store.setState({ run, runs: [run], phase: 'done' });
+  pageStores.env.store.setState({ run, runs: [run], phase: 'done' });
   host = document.createElement('div');
   document.body.append(host);
   root = createRoot(host);
   act(() => root!.render(createElement(SamplePanel)));
-  return shared.env;
+  return pageStores.env;
 }
 
 const button = (name: string) => [...host.querySelectorAll('button')].find((b) => b.textContent?.trim() === name)!;
