@@ -8,28 +8,12 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it, vi } from 'vitest';
 import { useBuiltApp } from './helpers/built-app';
+import { emptyManifest, putRawInPage } from './helpers/page-idb';
 import { testSettings } from './helpers/settings';
 
 vi.setConfig({ testTimeout: 120_000 });
 
 const app = useBuiltApp();
-
-/** Runs in the page: writes raw values into an idb-keyval store (database `db`, object store 'kv'). */
-async function putRaw(db: string, entries: [string, unknown][]): Promise<void> {
-  const open = indexedDB.open(db);
-  open.onupgradeneeded = () => open.result.createObjectStore('kv');
-  const database = await new Promise<IDBDatabase>((resolve, reject) => {
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error ?? new Error('opening the database failed'));
-  });
-  const tx = database.transaction('kv', 'readwrite');
-  for (const [key, value] of entries) tx.objectStore('kv').put(value, key);
-  await new Promise<void>((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error ?? new Error('the write failed'));
-  });
-  database.close();
-}
 
 const settings = testSettings(
   { vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 },
@@ -46,24 +30,7 @@ const summary = {
   tokens: 0,
   tokenizer: { vocabSize: 300, fingerprint: 'f' },
 };
-const manifest = {
-  format: 'gpt-garden-tokens',
-  version: 1,
-  id: 'good-data',
-  name: 'the healthy dataset',
-  source: { kind: 'bundled', url: '/corpus/brown-fiction.txt' },
-  tokenizer: { vocabSize: 300, fingerprint: 'f' },
-  dtype: 'uint16',
-  shards: [],
-  tokens: 0,
-  rows: 0,
-  textBytes: 0,
-  cursor: { file: 0, row: 0 },
-  complete: false,
-  valFraction: 0.1,
-  createdAt: '2026-12-01T00:00:00Z',
-  updatedAt: '2026-12-01T00:00:00Z',
-};
+const manifest = emptyManifest('good-data', 'the healthy dataset');
 const { settings: _dropped, ...noSettings } = summary;
 
 describe('damaged records in the built app', () => {
@@ -84,8 +51,8 @@ describe('damaged records in the built app', () => {
       ['manifest:str', 'oops'],
       ['manifest:noshards', { ...manifest, id: 'noshards', shards: null }],
     ];
-    await page.evaluate(`(${putRaw.toString()})('gpt-garden-runs', ${JSON.stringify(runs)})`);
-    await page.evaluate(`(${putRaw.toString()})('gpt-garden-data', ${JSON.stringify(data)})`);
+    await putRawInPage(page, 'gpt-garden-runs', runs);
+    await putRawInPage(page, 'gpt-garden-data', data);
     await page.reload();
 
     const damagedRuns = page.getByRole('list', { name: 'Damaged runs' });

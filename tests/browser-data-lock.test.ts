@@ -6,28 +6,12 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { useBuiltApp } from './helpers/built-app';
+import { emptyManifest, putRawInPage } from './helpers/page-idb';
 import { testSettings } from './helpers/settings';
 
 vi.setConfig({ testTimeout: 120_000 });
 
 const app = useBuiltApp();
-
-/** Runs in the page: writes raw values into an idb-keyval store (database `db`, object store 'kv'). */
-async function putRaw(db: string, entries: [string, unknown][]): Promise<void> {
-  const open = indexedDB.open(db);
-  open.onupgradeneeded = () => open.result.createObjectStore('kv');
-  const database = await new Promise<IDBDatabase>((resolve, reject) => {
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error ?? new Error('opening the database failed'));
-  });
-  const tx = database.transaction('kv', 'readwrite');
-  for (const [key, value] of entries) tx.objectStore('kv').put(value, key);
-  await new Promise<void>((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error ?? new Error('the write failed'));
-  });
-  database.close();
-}
 
 const at = '2026-12-01T00:00:00Z';
 const settings = testSettings(
@@ -50,27 +34,6 @@ const run = {
   steps: [],
   evals: [],
 };
-function manifest(id: string, name: string) {
-  const source = { kind: 'bundled', url: '/corpus/brown-fiction.txt' };
-  return {
-    format: 'gpt-garden-tokens',
-    version: 1,
-    id,
-    name,
-    source,
-    tokenizer: { vocabSize: 300, fingerprint: 'f' },
-    dtype: 'uint16',
-    shards: [],
-    tokens: 0,
-    rows: 0,
-    textBytes: 0,
-    cursor: { file: 0, row: 0 },
-    complete: false,
-    valFraction: 0.1,
-    createdAt: at,
-    updatedAt: at,
-  };
-}
 
 describe('Data tab: datasets in use, and the one-trainer lock across tabs', () => {
   it('asks before deleting a dataset a run uses; refuses tokenizer training while another tab holds the lock', async () => {
@@ -80,13 +43,11 @@ describe('Data tab: datasets in use, and the one-trainer lock across tabs', () =
     a.on('pageerror', (e) => errors.push(e.message));
     await a.goto(app().base);
     await a.getByRole('heading', { name: 'Runs in this browser' }).waitFor({ timeout: 60_000 });
-    await a.evaluate(`(${putRaw.toString()})('gpt-garden-runs', ${JSON.stringify([['run:paused', run]])})`);
-    await a.evaluate(
-      `(${putRaw.toString()})('gpt-garden-data', ${JSON.stringify([
-        ['manifest:used-data', manifest('used-data', 'the used dataset')],
-        ['manifest:free-data', manifest('free-data', 'the free dataset')],
-      ])})`,
-    );
+    await putRawInPage(a, 'gpt-garden-runs', [['run:paused', run]]);
+    await putRawInPage(a, 'gpt-garden-data', [
+      ['manifest:used-data', emptyManifest('used-data', 'the used dataset', at)],
+      ['manifest:free-data', emptyManifest('free-data', 'the free dataset', at)],
+    ]);
     await a.reload();
     await expect
       .poll(() => a.getByRole('list', { name: 'Runs', exact: true }).textContent(), { timeout: 60_000 })
