@@ -98,4 +98,23 @@ describe('request ids between the page and the lab worker', () => {
     });
     expect(env.store.getState().error?.message).toBe('there is no run "gone"');
   });
+
+  it("train() resolves with its start's id, which the run the worker names answers; a refused press with null", async () => {
+    const env = setup();
+    env.store.getState().init();
+    env.send({ type: 'device', report: { ok: true, adapter: 'fake', isSoftware: true, suggested: SUGGESTED } });
+    env.store.getState().setForm({ batchSize: 0 });
+    expect(await env.store.getState().train()).toBeNull();
+    env.store.getState().setForm({ batchSize: SUGGESTED.batchSize });
+    const startId = await env.store.getState().train();
+    expect(startId).not.toBeNull();
+    expect(env.posted().filter((m) => m.type === 'start')).toHaveLength(1);
+    expect(env.store.getState().started).toEqual({ startId, runId: null });
+    env.send({ type: 'run', run: summary(env.store.getState().form, { id: 'run-7' }) });
+    expect(env.store.getState().started).toEqual({ startId, runId: 'run-7' });
+    // A later run shown (another run opened) does not rename the start's run.
+    env.send({ type: 'run', run: summary(env.store.getState().form, { id: 'run-7', status: 'done' }) });
+    env.store.getState().open('run-8');
+    expect(env.store.getState().started).toEqual({ startId, runId: 'run-7' });
+  });
 });
