@@ -34,41 +34,40 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
 
     init() {
       const hasWebGpu = deps.hasWebGpu?.() ?? true;
-      void dispatch({ type: 'tokenizer', vocabSize: vocabOf(deps.data.getState()) });
-      void dispatch({ type: 'init', hasWebGpu, requestId: nextRequestId() });
+      fire({ type: 'tokenizer', vocabSize: vocabOf(deps.data.getState()) });
+      fire({ type: 'init', hasWebGpu, requestId: nextRequestId() });
     },
-    setForm: (patch) => void dispatch({ type: 'set-form', patch }),
+    setForm: (patch) => fire({ type: 'set-form', patch }),
     problems: () => settingsProblems(get().form, get().device.report?.limits),
     estimate: () => labEstimate(get()),
     stepElapsedMs() {
       const started = get().stepStartedAt;
       return started === null || !isBusy(get().phase) ? null : now() - started;
     },
-    setMeasuredSpeed: (speed) => void dispatch({ type: 'measured-speed', speed }),
-    setPlanNotes: (notes) => void dispatch({ type: 'plan-notes', notes }),
+    setMeasuredSpeed: (speed) => fire({ type: 'measured-speed', speed }),
+    setPlanNotes: (notes) => fire({ type: 'plan-notes', notes }),
 
     async confirmTrain() {
       if (!get().confirm) return;
       await get().train({ confirmed: true });
     },
-    cancelTrain: () => void dispatch({ type: 'cancel-train' }),
+    cancelTrain: () => fire({ type: 'cancel-train' }),
 
     async train(run) {
       const startId = nextRequestId();
       await dispatch({ type: 'train', at: now(), startId, run });
       return get().started?.startId === startId ? startId : null;
     },
-    pause: () => void dispatch({ type: 'pause' }),
-    stop: () => void dispatch({ type: 'stop' }),
+    pause: () => fire({ type: 'pause' }),
+    stop: () => fire({ type: 'stop' }),
     resume: (runId) => dispatch({ type: 'resume', at: now(), runId }),
-    open: (runId) => void dispatch({ type: 'open', runId, requestId: nextRequestId() }),
-    generate: (options) => void dispatch({ type: 'generate', options, requestIds: [nextRequestId(), nextRequestId()] }),
-    deleteRun: (runId) => void dispatch({ type: 'delete-run', runId, requestId: nextRequestId() }),
-    exportRun: (runId, options) =>
-      void dispatch({ type: 'export-run', runId, full: options?.full, requestId: nextRequestId() }),
-    importRun: (files, source) => void dispatch({ type: 'import-run', files, source, requestId: nextRequestId() }),
-    prepareRunData: (runId) => void dispatch({ type: 'prepare-run-data', runId, requestId: nextRequestId() }),
-    dismissError: () => void dispatch({ type: 'dismiss-error' }),
+    open: (runId) => fire({ type: 'open', runId, requestId: nextRequestId() }),
+    generate: (options) => fire({ type: 'generate', options, requestIds: [nextRequestId(), nextRequestId()] }),
+    deleteRun: (runId) => fire({ type: 'delete-run', runId, requestId: nextRequestId() }),
+    exportRun: (runId, options) => fire({ type: 'export-run', runId, full: options?.full, requestId: nextRequestId() }),
+    importRun: (files, source) => fire({ type: 'import-run', files, source, requestId: nextRequestId() }),
+    prepareRunData: (runId) => fire({ type: 'prepare-run-data', runId, requestId: nextRequestId() }),
+    dismissError: () => fire({ type: 'dismiss-error' }),
   }));
 
   const { setState: set, getState: get } = store;
@@ -82,6 +81,11 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
     const { state, effects } = transition(before, event);
     if (state !== before) set(state);
     await Promise.all(effects.map(run));
+  }
+
+  /** An event nobody awaits: an effect that fails (a post, a tokenizer import) is shown, never lost. */
+  function fire(event: LabMachineEvent): void {
+    dispatch(event).catch((error: unknown) => set({ error: { kind: 'internal', message: messageOf(error) } }));
   }
 
   async function run(effect: LabEffect): Promise<void> {
@@ -126,7 +130,7 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
         defaultVocab,
         datasetId,
         bundledUrl: deps.bundledUrl(),
-        onStage: (stage) => void dispatch({ type: 'stage', stage }),
+        onStage: (stage) => fire({ type: 'stage', stage }),
         stopped: () => get().book.stopRequested,
       });
       answer = {
@@ -144,11 +148,11 @@ export function createLabStore(deps: LabDeps): StoreApi<LabState> {
   }
 
   deps.worker.subscribe((event) => {
-    void dispatch({ type: 'worker', event, at: now(), requestId: nextRequestId() });
+    fire({ type: 'worker', event, at: now(), requestId: nextRequestId() });
   });
   // The one store the lab listens to: the Data store owns the tokenizer and knows nothing of the lab.
   deps.data.subscribe((state, previous) => {
-    if (state.tokenizer !== previous.tokenizer) void dispatch({ type: 'tokenizer', vocabSize: vocabOf(state) });
+    if (state.tokenizer !== previous.tokenizer) fire({ type: 'tokenizer', vocabSize: vocabOf(state) });
   });
   return store;
 }
