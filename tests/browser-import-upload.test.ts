@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Page } from 'playwright-core';
 import { hfConfigJson } from '../src/model/hf';
-import { parseSafetensors, tensorAsFloat32, writeSafetensors } from '../src/model/safetensors';
+import { tensorAsFloat32, writeSafetensors } from '../src/model/safetensors';
 import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { parseTokenizerJson, toTokenizerJson } from '../src/tokenizer/tokenizer-json';
 import { trainBpe } from '../src/tokenizer/trainer';
@@ -17,25 +17,12 @@ import { END_OF_TEXT } from '../src/tokenizer/types';
 import { tokenPieces } from '../src/train/sampling';
 import { visibleToken } from '../src/ui/lab/token-view';
 import { startBrowserEnv, type BrowserEnv } from './helpers/browser';
+import { fixtureModel } from './helpers/fixture-model';
 
 // Generous: the worker answers an import after its device probe, which a busy machine slows.
 vi.setConfig({ testTimeout: 240_000 });
 
-const fixture = parseSafetensors(new Uint8Array(readFileSync('tests/fixtures/gpt-mid.safetensors')));
-const meta = JSON.parse(fixture.metadata.config!) as {
-  vocab_size: number;
-  block_size: number;
-  n_layer: number;
-  n_head: number;
-  n_embd: number;
-};
-const config = {
-  vocabSize: meta.vocab_size,
-  blockSize: meta.block_size,
-  nLayer: meta.n_layer,
-  nHead: meta.n_head,
-  nEmbd: meta.n_embd,
-};
+const { fixture, config } = fixtureModel();
 const lines = readFileSync('public/corpus/brown-fiction.txt', 'utf8').split('\n').slice(0, 300);
 // As many tokens as the fixture model's vocabulary: every id it samples has a text.
 const tokenizerJson = toTokenizerJson(

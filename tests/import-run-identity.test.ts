@@ -19,22 +19,9 @@ import { createLabHandler } from '../src/train/lab-worker';
 import type { LabEvent } from '../src/train/protocol';
 import { hfFolderFiles, runDirFiles } from '../src/train/run-dir';
 import { RunStore } from '../src/train/run-store';
+import { fixtureModel } from './helpers/fixture-model';
 
-const fixture = parseSafetensors(new Uint8Array(readFileSync('tests/fixtures/gpt-mid.safetensors')));
-const meta = JSON.parse(fixture.metadata.config!) as {
-  vocab_size: number;
-  block_size: number;
-  n_layer: number;
-  n_head: number;
-  n_embd: number;
-};
-const config = {
-  vocabSize: meta.vocab_size,
-  blockSize: meta.block_size,
-  nLayer: meta.n_layer,
-  nHead: meta.n_head,
-  nEmbd: meta.n_embd,
-};
+const { fixture, config } = fixtureModel();
 const encoder = new TextEncoder();
 const text = readFileSync('public/corpus/brown-fiction.txt', 'utf8').split('\n').slice(0, 300);
 const tokenizerJson = toTokenizerJson(

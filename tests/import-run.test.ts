@@ -7,29 +7,16 @@ import { readFileSync } from 'node:fs';
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { hfConfigJson } from '../src/model/hf';
-import { parseSafetensors, tensorAsFloat32, writeSafetensors, type SafeTensor } from '../src/model/safetensors';
+import { tensorAsFloat32, writeSafetensors, type SafeTensor } from '../src/model/safetensors';
 import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
 import { trainBpe } from '../src/tokenizer/trainer';
 import { END_OF_TEXT } from '../src/tokenizer/types';
 import { importHfRun } from '../src/train/import-run';
 import { paramArenaLength, paramLayout } from '../src/train/run-store';
 import { importSource, readModelFiles } from '../src/ui/lab/import-files';
+import { fixtureModel } from './helpers/fixture-model';
 
-const fixture = parseSafetensors(new Uint8Array(readFileSync('tests/fixtures/gpt-mid.safetensors')));
-const meta = JSON.parse(fixture.metadata.config!) as {
-  vocab_size: number;
-  block_size: number;
-  n_layer: number;
-  n_head: number;
-  n_embd: number;
-};
-const config = {
-  vocabSize: meta.vocab_size,
-  blockSize: meta.block_size,
-  nLayer: meta.n_layer,
-  nHead: meta.n_head,
-  nEmbd: meta.n_embd,
-};
+const { fixture, config } = fixtureModel();
 const params = [...fixture.tensors.values()].filter((t) => t.name.startsWith('param.'));
 const encoder = new TextEncoder();
 const text = readFileSync('public/corpus/brown-fiction.txt', 'utf8').split('\n').slice(0, 300);
