@@ -14,7 +14,6 @@ import { datasetBase, datasetIdFor, fingerprint } from '../src/data/fingerprint'
 import { IdbShardStore } from '../src/data/idb-store';
 import { createIngestHandler, type IngestRequest, type IngestResponse } from '../src/data/ingest-worker';
 import type { DatasetManifest } from '../src/data/types';
-import { createTrainHandler, type TrainRequest, type TrainResponse } from '../src/data/tokenizer-worker';
 import type { LabEvent, LabRequest, RunSettings } from '../src/train/protocol';
 import { RunStore } from '../src/train/run-store';
 import { locateDataset } from '../src/train/run-transfer';
@@ -23,6 +22,7 @@ import { BUNDLED_ID, ingestId, isBundledDataset } from '../src/ui/data/source-fo
 import { DatasetList, runsByDataset, usedByText } from '../src/ui/data/DatasetList';
 import { createWorkerClient } from '../src/ui/data/worker-client';
 import { createLabStore } from '../src/ui/lab/lab-store';
+import { memoryDataDeps } from './helpers/data-deps';
 import { FakeWorker } from './helpers/fake-worker';
 import { LIMITS, SUGGESTED, summary } from './helpers/lab-store-env';
 import { testManifest } from './helpers/manifest';
@@ -40,26 +40,9 @@ function tab(savedTokenizer: string) {
     ingestHandler ??= createIngestHandler(reply, shards, async () => new Response(CORPUS));
     void ingestHandler(m as IngestRequest);
   });
-  let tokenizerJson: string | undefined = savedTokenizer;
-  const data = createDataStore({
-    ingestWorker: createWorkerClient<IngestRequest, IngestResponse>(ingest),
-    createTrainWorker() {
-      let handler: ((m: TrainRequest) => Promise<void>) | null = null;
-      return createWorkerClient<TrainRequest, TrainResponse>(
-        new FakeWorker((m, reply) => {
-          handler ??= createTrainHandler(reply);
-          void handler(m as TrainRequest);
-        }),
-      );
-    },
-    storage: {
-      status: async () => ({ supported: true, usage: 0, quota: 1e9, persisted: false }),
-      persist: async () => true,
-    },
-    tokenizerStore: { get: async () => tokenizerJson, set: async (json) => void (tokenizerJson = json) },
-    fetchCorpus: async () => CORPUS,
-    tokenizerOptions: { vocabSize: 300, minFrequency: 1 },
-  });
+  const data = createDataStore(
+    memoryDataDeps(createWorkerClient<IngestRequest, IngestResponse>(ingest), CORPUS, savedTokenizer),
+  );
   const lab = new FakeWorker<LabEvent>();
   const store = createLabStore({
     worker: createWorkerClient<LabRequest, LabEvent>(lab),
