@@ -52,10 +52,6 @@ export interface LossScaleState {
   skippedSteps: number;
 }
 
-/** Halving stops at f16's smallest subnormal (a smaller scale cannot help), growth at 2^64. */
-export const MIN_LOSS_SCALE = 2 ** -24;
-export const MAX_LOSS_SCALE = 2 ** 64;
-
 /**
  * The GPU's ScaleState (shaders/adamw.wgsl), 32 bytes: dloss (scale × seedUnit: what the next
  * backward starts from), scale, 1/scale, clean steps, skipped steps, the scale the last step's
@@ -69,6 +65,9 @@ export interface DynamicLossScale {
   growthInterval: number;
   /** The backward's seed at scale 1 (1 / micro-batches); dloss = scale × seedUnit. */
   seedUnit: number;
+  /** Halving stops at minScale, doubling at maxScale (powers of two). */
+  minScale: number;
+  maxScale: number;
 }
 
 export function encodeScaleState(state: LossScaleState, seedUnit: number): ArrayBuffer {
@@ -266,8 +265,8 @@ export class AdamW {
       ['u32', this.lossScale ? 1 : 0],
       ['u32', this.lossScale?.growthInterval ?? 0],
       ['f32', this.lossScale?.seedUnit ?? 1],
-      ['f32', MIN_LOSS_SCALE],
-      ['f32', MAX_LOSS_SCALE],
+      ['f32', this.lossScale?.minScale ?? 1],
+      ['f32', this.lossScale?.maxScale ?? 1],
     ]);
     this.ctx.device.queue.writeBuffer(slot.uniforms, 0, params);
 

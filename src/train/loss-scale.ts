@@ -7,11 +7,16 @@
  * statistics every step already reads back. Scales are powers of two, so scaling is exact in f32:
  * with no overflow, a scaled f32 run is bit-identical to an unscaled one.
  */
+// Type-only imports: the page may use the precision helpers without pulling in the engine.
 import type { GpuContext } from '../gpu/context';
+import type { LossScaleState } from '../optim/adamw';
 import type { Precision } from './protocol';
-import { type LossScaleState, MAX_LOSS_SCALE, MIN_LOSS_SCALE } from '../optim/adamw';
 
-export { type LossScaleState, MAX_LOSS_SCALE, MIN_LOSS_SCALE };
+export type { LossScaleState };
+
+/** Halving stops at f16's smallest subnormal (a smaller scale cannot help); doubling at 2^64 (1/scale stays normal). */
+export const MIN_LOSS_SCALE = 2 ** -24;
+export const MAX_LOSS_SCALE = 2 ** 64;
 
 export type { Precision };
 export const PRECISIONS: readonly Precision[] = ['f32', 'mixed'];

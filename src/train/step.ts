@@ -24,7 +24,10 @@ import {
   SCALE_STATE_BYTES,
 } from '../optim/adamw';
 import {
+  DEFAULT_GROWTH_INTERVAL,
   initialLossScale,
+  MAX_LOSS_SCALE,
+  MIN_LOSS_SCALE,
   lossScaleFor,
   lossScaleProblem,
   type LossScaleOptions,
@@ -112,8 +115,10 @@ export class TrainStep {
         ? {
             lossScale: {
               state: this.lossScaleState,
-              growthInterval: lossScale.growthInterval ?? 2000,
+              growthInterval: lossScale.growthInterval ?? DEFAULT_GROWTH_INTERVAL,
               seedUnit,
+              minScale: MIN_LOSS_SCALE,
+              maxScale: MAX_LOSS_SCALE,
             },
           }
         : {}),
