@@ -55,6 +55,16 @@ export function lossScaleProblem(state: LossScaleState): string | undefined {
   return undefined;
 }
 
+/** The scaler's state as training_state.safetensors' __metadata__ keeps it (none: nothing). */
+export function lossScaleMetadata(state: LossScaleState | undefined): Record<string, string> {
+  if (!state) return {};
+  return {
+    loss_scale: String(state.scale),
+    loss_scale_clean_steps: String(state.cleanSteps),
+    loss_scale_skipped_steps: String(state.skippedSteps),
+  };
+}
+
 /** The options a run's precision implies: mixed scales dynamically, f32 does not. */
 export function lossScaleFor(precision: Precision | undefined): Required<LossScaleOptions> | undefined {
   return precision === 'mixed' ? { initScale: DEFAULT_INIT_SCALE, growthInterval: DEFAULT_GROWTH_INTERVAL } : undefined;

@@ -28,7 +28,7 @@ import {
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
 import { settingsProblems } from './defaults';
-import { lossScaleProblem, PRECISIONS } from './loss-scale';
+import { lossScaleMetadata, lossScaleProblem, PRECISIONS } from './loss-scale';
 import type { EvalPoint, RunDataset, RunSummary, StepPoint } from './protocol';
 import type { CheckpointData, RunRecord } from './run-store';
 import { messageOf } from '../util/errors';
@@ -133,13 +133,7 @@ export function runDirFiles(record: RunRecord, checkpoint: CheckpointData, datas
       sampler_state: String(checkpoint.samplerState),
       tokens: String(checkpoint.tokens),
       elapsed_seconds: String(checkpoint.elapsedSeconds), // String() of a double reads back to the same bits
-      ...(checkpoint.lossScale
-        ? {
-            loss_scale: String(checkpoint.lossScale.scale),
-            loss_scale_clean_steps: String(checkpoint.lossScale.cleanSteps),
-            loss_scale_skipped_steps: String(checkpoint.lossScale.skippedSteps),
-          }
-        : {}),
+      ...lossScaleMetadata(checkpoint.lossScale),
     },
   );
   // run.json names the checkpoint's step too: a reader refuses a state and a record that disagree.
