@@ -150,7 +150,8 @@ describe('GPT model', () => {
 
   it('learns a repeating pattern: the loss goes from ~ln V to near zero', async () => {
     const ctx = await gpu();
-    const cfg: GPTConfig = { vocabSize: 16, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32 };
+    // One layer is enough: attention to the previous token resolves every branch of the pattern.
+    const cfg: GPTConfig = { vocabSize: 16, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 };
     const model = new GPTModel(ctx, cfg);
     model.initialize(5);
     const B = 4;
@@ -164,7 +165,9 @@ describe('GPT model', () => {
         const start = Math.floor(random() * pattern.length);
         for (let t = 0; t < T; t++) {
           idx[b * T + t] = pattern[(start + t) % pattern.length]!;
-          targets[b * T + t] = pattern[(start + t + 1) % pattern.length]!;
+          // After a window's first token alone "5", "9", "1" and "3" branch: that target is ignored
+          // (negative), so every counted target follows from the context and the loss can reach ~0.
+          targets[b * T + t] = t === 0 ? -1 : pattern[(start + t + 1) % pattern.length]!;
         }
       }
       return [{ idx, targets }];
@@ -173,12 +176,10 @@ describe('GPT model', () => {
     const first = await train.step(batch(), 1e-2);
     expect(first.loss).toBeGreaterThan(Math.log(cfg.vocabSize) - 0.5);
     let last = first;
-    for (let i = 0; i < 150; i++) last = await train.step(batch(), 1e-2);
-    // The pattern is deterministic except where "5" and "9" branch: a tiny residual loss remains
-    // at the first position only, so the mean falls far below ln(16) = 2.77.
-    expect(last.loss).toBeLessThan(0.1);
+    for (let i = 0; i < 60; i++) last = await train.step(batch(), 1e-2);
+    expect(last.loss).toBeLessThan(0.1); // ~0.02 here, from ln(16) = 2.77
     expect(Number.isFinite(last.gradNorm)).toBe(true);
     train.destroy();
     model.destroy();
-  }, 360_000); // 150 steps of ~100 dispatches each: SwiftShader pays ~4 ms per dispatch
+  }, 240_000); // 61 steps of ~60 dispatches each: SwiftShader pays ~4 ms per dispatch
 });
