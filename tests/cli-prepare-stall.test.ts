@@ -4,8 +4,7 @@
  * wait in one line, keeps the shards it saved, and a rerun once the server answers resumes to the
  * same tokens as an uninterrupted run.
  */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareCommand } from '../src/cli/prepare';
@@ -13,29 +12,21 @@ import { trainTokenizerCommand } from '../src/cli/train-tokenizer';
 import { FolderShardStore } from '../src/data/folder-store';
 import { readAllTokens } from '../src/data/ingest';
 import type { DatasetManifest } from '../src/data/types';
-import { Tokenizer } from '../src/tokenizer/tokenizer';
-import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
-import { trainBpe } from '../src/tokenizer/trainer';
-import { END_OF_TEXT } from '../src/tokenizer/types';
 import { inProcess } from './helpers/cli';
-import { startDataServer, type DataServer } from './helpers/data-server';
+import type { DataServer } from './helpers/data-server';
+import { prepareFolder, rowsTokenizer } from './helpers/prepare-env';
 import { bookRows } from './helpers/text';
 
 // Lines come in batches of 1000: half of 4000 lines gives the reader whole batches to save.
 const ROWS = bookRows(4000, 8);
-const model = await trainBpe(ROWS.slice(0, 1000), { vocabSize: 400, minFrequency: 2, specialTokens: [END_OF_TEXT] });
-const tokenizer = new Tokenizer(model);
-const eot = tokenizer.idOf(END_OF_TEXT)!;
+const { tokenizer, eot, json } = await rowsTokenizer(ROWS.slice(0, 1000), 400);
 
 let dir: string;
 let tokenizerPath: string;
 let server: DataServer;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'garden-stall-'));
-  tokenizerPath = join(dir, 'tokenizer.json');
-  await writeFile(tokenizerPath, toTokenizerJson(model));
-  server = await startDataServer();
+  ({ dir, tokenizerPath, server } = await prepareFolder('garden-stall-', json));
   server.add('book.txt', ROWS.join('\n') + '\n');
 });
 

@@ -2,38 +2,29 @@
  * `prepare`: the same shards and manifest as the browser, written to a folder. A file, a parquet
  * URL and a Hub dataset id as sources; a token limit, then a rerun that continues; clear errors.
  */
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareCommand } from '../src/cli/prepare';
 import { FolderShardStore } from '../src/data/folder-store';
 import { readAllTokens } from '../src/data/ingest';
 import type { DatasetManifest } from '../src/data/types';
-import { Tokenizer } from '../src/tokenizer/tokenizer';
-import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
-import { trainBpe } from '../src/tokenizer/trainer';
-import { END_OF_TEXT } from '../src/tokenizer/types';
-import { startDataServer, type DataServer } from './helpers/data-server';
+import type { DataServer } from './helpers/data-server';
+import { prepareFolder, rowsTokenizer } from './helpers/prepare-env';
 import { makeParquet } from './helpers/parquet';
 import { inProcess } from './helpers/cli';
 import { bookRows } from './helpers/text';
 
 const ROWS = bookRows(1500, 3);
-const model = await trainBpe(ROWS, { vocabSize: 450, minFrequency: 2, specialTokens: [END_OF_TEXT] });
-const tokenizer = new Tokenizer(model);
-const eot = tokenizer.idOf(END_OF_TEXT)!;
+const { tokenizer, eot, json } = await rowsTokenizer(ROWS, 450);
 
 let dir: string;
 let tokenizerPath: string;
 let server: DataServer;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'garden-prepare-'));
-  tokenizerPath = join(dir, 'tokenizer.json');
-  await writeFile(tokenizerPath, toTokenizerJson(model));
+  ({ dir, tokenizerPath, server } = await prepareFolder('garden-prepare-', json));
   await writeFile(join(dir, 'book.txt'), ROWS.join('\n') + '\n');
-  server = await startDataServer();
   server.add('books.parquet', await makeParquet(ROWS, { rowGroupSize: 200, codec: 'ZSTD' }));
   server.addDataset('garden/books', [
     { config: 'default', split: 'train', name: '0.parquet', bytes: await makeParquet(ROWS, { rowGroupSize: 300 }) },

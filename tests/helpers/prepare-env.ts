@@ -1,0 +1,30 @@
+/** For the `prepare` command's tests: a tokenizer trained on their rows, and a folder and data server to prepare from. */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Tokenizer } from '../../src/tokenizer/tokenizer';
+import { toTokenizerJson } from '../../src/tokenizer/tokenizer-json';
+import { trainBpe } from '../../src/tokenizer/trainer';
+import { END_OF_TEXT } from '../../src/tokenizer/types';
+import { startDataServer, type DataServer } from './data-server';
+
+/** A byte-level BPE trained on `rows`, its <|endoftext|> id and its tokenizer.json. */
+export async function rowsTokenizer(
+  rows: string[],
+  vocabSize: number,
+): Promise<{ tokenizer: Tokenizer; eot: number; json: string }> {
+  const model = await trainBpe(rows, { vocabSize, minFrequency: 2, specialTokens: [END_OF_TEXT] });
+  const tokenizer = new Tokenizer(model);
+  return { tokenizer, eot: tokenizer.idOf(END_OF_TEXT)!, json: toTokenizerJson(model) };
+}
+
+/** A new temporary folder holding `tokenizerJson` as tokenizer.json, and a started data server. */
+export async function prepareFolder(
+  prefix: string,
+  tokenizerJson: string,
+): Promise<{ dir: string; tokenizerPath: string; server: DataServer }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const tokenizerPath = join(dir, 'tokenizer.json');
+  await writeFile(tokenizerPath, tokenizerJson);
+  return { dir, tokenizerPath, server: await startDataServer() };
+}
