@@ -3,6 +3,7 @@
  * vocabulary 257..2^31, the model one of the presets. Returned as the strings runBench reads
  * (normalised: "1e3" becomes "1000"), so a refusal comes before any GPU work.
  */
+import { PRECISIONS } from '../train/loss-scale';
 import { parseFlags, VOCAB_FLAG } from './args';
 
 const SIZE = { type: 'int', min: 1, max: 2 ** 31 } as const;
@@ -20,7 +21,7 @@ export const BENCH_FLAGS = {
   steps: { type: 'int', min: 1, max: 1_000_000 },
   out: { type: 'string' },
   profile: { type: 'boolean' },
-  precision: { type: 'enum', values: ['f32', 'mixed'] },
+  precision: { type: 'enum', values: PRECISIONS },
 } as const;
 
 export function parseBenchArgs(args: string[]): Record<string, string | boolean | undefined> {
