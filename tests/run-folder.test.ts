@@ -14,25 +14,13 @@ import { END_OF_TEXT } from '../src/tokenizer/types';
 import type { RunSettings } from '../src/train/protocol';
 import { paramArenaLength, readRunDir, runDirFiles, RUN_DIR_FILES } from '../src/train/run-dir';
 import type { CheckpointData, RunRecord } from '../src/train/run-store';
+import { testSettings } from './helpers/settings';
 
 const tokenizerJson = toTokenizerJson(
   await trainBpe(['a garden of forking paths', 'the garden grows'], { vocabSize: 270, specialTokens: [END_OF_TEXT] }),
 );
 const model = { vocabSize: 270, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8 };
-const settings: RunSettings = {
-  model,
-  batchSize: 2,
-  accumSteps: 1,
-  maxSteps: 10,
-  lr: { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 2 },
-  weightDecay: 0.1,
-  gradClip: 1,
-  evalEvery: 5,
-  evalBatches: 1,
-  checkpointEvery: 5,
-  seed: 3,
-  datasetId: 'd',
-};
+const settings: RunSettings = testSettings(model, { seed: 3 });
 const record: RunRecord = {
   summary: {
     id: 'r',
