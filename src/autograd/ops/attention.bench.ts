@@ -10,6 +10,7 @@ import { backward } from '../backward';
 import { Graph } from '../graph';
 import { Plan } from '../plan';
 import { attention, type AttentionAttrs, attentionBackwardOp, type AttentionKernel, attentionOp } from './attention';
+import { benchFill, timePlan } from './timing.bench';
 
 export interface BenchAttentionOptions {
   /** Force a kernel variant (default: the best the device offers). */
@@ -32,29 +33,6 @@ export function attentionFlops(B: number, NH: number, T: number, HS: number): { 
   return { fwd: 2 * product, bwd: 5 * product };
 }
 
-function fill(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) / 2147483648 - 1;
-  }
-  return out;
-}
-
-async function timePlan(ctx: GpuContext, plan: Plan, reps: number, warmup: number): Promise<number> {
-  for (let i = 0; i < warmup; i++) plan.run();
-  await ctx.device.queue.onSubmittedWorkDone();
-  const encoder = ctx.device.createCommandEncoder();
-  for (let i = 0; i < reps; i++) plan.encode(encoder);
-  const start = performance.now();
-  ctx.device.queue.submit([encoder.finish()]);
-  await ctx.device.queue.onSubmittedWorkDone();
-  return (performance.now() - start) / reps;
-}
-
 export async function benchAttention(
   ctx: GpuContext,
   B: number,
@@ -67,7 +45,7 @@ export async function benchAttention(
   const flops = attentionFlops(B, NH, T, HS);
   const reps = opts.reps ?? Math.min(20, Math.max(2, Math.ceil(2 ** 38 / (flops.fwd + flops.bwd))));
   const warmup = opts.warmup ?? 1;
-  const data = fill(B * T * 3 * C, 1);
+  const data = benchFill(B * T * 3 * C, 1);
   const attrs = opts.kernel ? { kernel: opts.kernel } : {};
 
   const fwdGraph = new Graph();
@@ -75,7 +53,7 @@ export async function benchAttention(
   attention(x, NH, attrs);
   const fwd = new Plan(ctx, fwdGraph, { label: 'bench.attention.fwd' });
   fwd.write(x, data);
-  const fwdMs = await timePlan(ctx, fwd, reps, warmup);
+  const fwdMs = (await timePlan(ctx, fwd, reps, warmup)).ms;
   fwd.destroy();
 
   const graph = new Graph();
@@ -85,8 +63,8 @@ export async function benchAttention(
   backward(graph, [{ tensor: y, grad: dy }]);
   const step = new Plan(ctx, graph, { label: 'bench.attention.step' });
   step.write(qkv, data);
-  step.write(dy, fill(B * T * C, 2));
-  const stepMs = await timePlan(ctx, step, reps, warmup);
+  step.write(dy, benchFill(B * T * C, 2));
+  const stepMs = (await timePlan(ctx, step, reps, warmup)).ms;
   step.destroy();
   return { fwdMs, stepMs, tflops: (flops.fwd + flops.bwd) / (stepMs * 1e9) };
 }
@@ -117,10 +95,10 @@ export async function benchAttentionKernels(
     return b;
   };
   const [qkv, y, lse, dy, D, dqkv] = [
-    buffer(B * T * 3 * C, fill(B * T * 3 * C, 1)),
+    buffer(B * T * 3 * C, benchFill(B * T * 3 * C, 1)),
     buffer(B * T * C),
     buffer(B * NH * T),
-    buffer(B * T * C, fill(B * T * C, 2)),
+    buffer(B * T * C, benchFill(B * T * C, 2)),
     buffer(B * NH * T),
     buffer(B * T * 3 * C),
   ];
