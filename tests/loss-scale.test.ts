@@ -252,6 +252,15 @@ describe('a checkpoint carries the loss scale (Trainer, f32 with a forced dynami
     expect(endResumed.lossScale).toEqual(end.lossScale);
     for (const k of ['params', 'adamM', 'adamV'] as const)
       expect(Buffer.from(endResumed[k]).equals(Buffer.from(end[k])), k).toBe(true);
+    // A checkpoint from before loss scaling starts from the run's default (2^10 here, no clean steps):
+    // the same weights (scaling is exact), the growth one step later.
+    const { lossScale: _none, ...old } = checkpoint;
+    const fromOld = await run(old);
+    expect(fromOld.points.map((p) => [p.loss, p.lossScale])).toEqual([
+      [straight.points[1]!.loss, 2 ** 10],
+      [straight.points[2]!.loss, 2 ** 10],
+    ]);
+    expect(fromOld.saved.at(-1)!.lossScale).toEqual({ scale: 2 ** 11, cleanSteps: 0, skippedSteps: 0 });
   });
 });
 
