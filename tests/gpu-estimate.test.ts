@@ -4,7 +4,6 @@
  * batch is split into micro-batches (auto, under tight limits) against the same batch at once.
  */
 import { describe, expect, it } from 'vitest';
-import type { DatasetManifest, ShardStore, TokenArray } from '../src/data/types';
 import { BufferPool } from '../src/gpu/pool';
 import type { GPTConfig } from '../src/model/config';
 import { GPTModel } from '../src/model/gpt';
@@ -16,6 +15,7 @@ import type { RunSettings, StepPoint } from '../src/train/protocol';
 import { TrainStep } from '../src/train/step';
 import { Trainer } from '../src/train/trainer';
 import { gpu } from './helpers/gpu';
+import { memoryDataset } from './helpers/tiny-run';
 import { testSettings } from './helpers/settings';
 
 /** Bytes of the GPU buffers `body` creates and leaves alive. */
@@ -43,6 +43,12 @@ const LINES = [
 const TEXT = Array.from({ length: 60 }, (_, i) => LINES[i % LINES.length]).join('\n');
 const tokenizer = new Tokenizer(
   await trainBpe(TEXT.split('\n'), { vocabSize: 300, minFrequency: 2, specialTokens: ['<|endoftext|>'] }),
+);
+const { store, manifest } = await memoryDataset(
+  Uint16Array.from(tokenizer.encode(TEXT)),
+  tokenizer.vocabSize,
+  60,
+  TEXT.length,
 );
 const CONFIG: GPTConfig = { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32 };
 
@@ -82,45 +88,7 @@ describe('the GPU memory estimate', () => {
   });
 });
 
-class MemoryShardStore implements ShardStore {
-  constructor(private readonly tokens: TokenArray) {}
-  async getManifest() {
-    return undefined;
-  }
-  async putManifest() {}
-  async listManifests() {
-    return [];
-  }
-  async putShard() {}
-  async getShard() {
-    return this.tokens;
-  }
-  async deleteShard() {}
-  async deleteDataset() {}
-}
-
 describe('an automatic micro-batch', () => {
-  const ids = Uint16Array.from(tokenizer.encode(TEXT));
-  const store = new MemoryShardStore(ids);
-  const manifest: DatasetManifest = {
-    format: 'gpt-garden-tokens',
-    version: 1,
-    id: 'rep',
-    name: 'repetitive',
-    source: { kind: 'bundled', url: 'memory' },
-    tokenizer: { vocabSize: tokenizer.vocabSize, fingerprint: 'test' },
-    dtype: 'uint16',
-    shards: [{ key: 'rep/0', tokens: ids.length, rows: 60 }],
-    tokens: ids.length,
-    rows: 60,
-    textBytes: TEXT.length,
-    cursor: { file: 0, row: 60 },
-    complete: true,
-    valFraction: 0.2,
-    createdAt: '',
-    updatedAt: '',
-  };
-
   async function train(settings: RunSettings): Promise<{ points: StepPoint[]; params: Float32Array }> {
     const points: StepPoint[] = [];
     const trainer = await Trainer.create({
