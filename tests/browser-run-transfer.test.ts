@@ -20,6 +20,7 @@ import { END_OF_TEXT } from '../src/tokenizer/types';
 import type { LabEvent, RunSettings } from '../src/train/protocol';
 import { startBrowserEnv, type BrowserEnv } from './helpers/browser';
 import { buildCli, removeCli, runCli } from './helpers/cli';
+import { tinyModelFlags } from './helpers/tiny-run';
 
 const CORPUS = 'public/corpus/brown-fiction.txt';
 const LINES = (await readFile(CORPUS, 'utf8')).split('\n').filter(Boolean).slice(0, 400);
@@ -43,22 +44,8 @@ const SETTINGS: RunSettings = {
 };
 /** The same settings as `train` flags. */
 const FLAGS = [
-  ...[
-    '--layers',
-    '1',
-    '--heads',
-    '2',
-    '--width',
-    '32',
-    '--block',
-    '16',
-    '--batch',
-    '2',
-    '--accum',
-    '1',
-    '--steps',
-    '16',
-  ],
+  ...tinyModelFlags(2),
+  ...['--accum', '1', '--steps', '16'],
   ...['--lr', '3e-3', '--min-lr', '3e-4', '--warmup', '2', '--weight-decay', '0.1', '--grad-clip', '1'],
   ...['--eval-every', '8', '--eval-batches', '1', '--checkpoint-every', '100', '--seed', '5'],
 ];

@@ -18,18 +18,10 @@ import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
 import { trainBpe } from '../src/tokenizer/trainer';
 import { END_OF_TEXT } from '../src/tokenizer/types';
 import { inProcess } from './helpers/cli';
+import { tinyModelFlags } from './helpers/tiny-run';
 
 const RUN = [
-  '--layers',
-  '1',
-  '--heads',
-  '2',
-  '--width',
-  '32',
-  '--block',
-  '16',
-  '--batch',
-  '2',
+  ...tinyModelFlags(2),
   '--seed',
   '5',
   '--steps',

@@ -27,24 +27,10 @@ import { readRunDir } from '../src/train/run-dir';
 import { sampleText, writeArena } from '../src/train/sampling';
 import { buildCli, inProcess, removeCli, runCli } from './helpers/cli';
 import { gpu } from './helpers/gpu';
+import { tinyModelFlags } from './helpers/tiny-run';
 
 const STEPS = 8;
-const MODEL = [
-  '--layers',
-  '1',
-  '--heads',
-  '2',
-  '--width',
-  '32',
-  '--block',
-  '16',
-  '--batch',
-  '4',
-  '--lr',
-  '1e-2',
-  '--seed',
-  '5',
-];
+const MODEL = [...tinyModelFlags(4), '--lr', '1e-2', '--seed', '5'];
 const RUN = [
   ...MODEL,
   '--steps',

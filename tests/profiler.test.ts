@@ -21,6 +21,7 @@ import type { LabEvent } from '../src/train/protocol';
 import { RunStore } from '../src/train/run-store';
 import { inProcess } from './helpers/cli';
 import { gpu } from './helpers/gpu';
+import { tinyModelFlags } from './helpers/tiny-run';
 
 const CONFIG: GPTConfig = { vocabSize: 400, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 };
 const B = 4;
@@ -161,25 +162,7 @@ describe('bench --profile', () => {
   it('parses the flag and writes the profile as JSON', async () => {
     dir = await mkdtemp(join(tmpdir(), 'gg-profile-'));
     const out = join(dir, 'bench.json');
-    const args = [
-      '--profile',
-      '--layers',
-      '1',
-      '--heads',
-      '2',
-      '--width',
-      '32',
-      '--block',
-      '16',
-      '--vocab',
-      '400',
-      '--batch',
-      '2',
-      '--steps',
-      '1',
-      '--out',
-      out,
-    ];
+    const args = ['--profile', ...tinyModelFlags(2), '--vocab', '400', '--steps', '1', '--out', out];
     const result = await inProcess(benchCommand, args);
     expect(result.code).toBe(0);
     const json = JSON.parse(await readFile(out, 'utf8')) as {
