@@ -114,16 +114,8 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
     },
 
     resume(id, files = []) {
-      const manifest = get().datasets.find((d) => d.id === id);
-      if (!manifest) {
-        set({
-          error: {
-            kind: 'config',
-            message: `There is no dataset "${id}" any more: refresh the list and start it again.`,
-          },
-        });
-        return;
-      }
+      const manifest = listed(id);
+      if (!manifest) return;
       const picked = filesFor(manifest, files, 'resume', 'Resume');
       if (picked === null) return;
       get().startIngest({
@@ -222,6 +214,19 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
   const { setState: set, getState: get } = store;
   const tokenizer = tokenizerActions(deps, set, get);
 
+  /** The listed dataset `id`; undefined after saying it is gone. */
+  function listed(id: string): DatasetManifest | undefined {
+    const manifest = get().datasets.find((d) => d.id === id);
+    if (!manifest)
+      set({
+        error: {
+          kind: 'config',
+          message: `There is no dataset "${id}" any more: refresh the list and start it again.`,
+        },
+      });
+    return manifest;
+  }
+
   /** A 'files' dataset's files, picked again (they do not survive a reload); null after saying which are missing. */
   function filesFor(
     manifest: DatasetManifest,
@@ -257,16 +262,8 @@ export function createDataStore(deps: DataStoreDeps): StoreApi<DataState> {
 
   function retokenizeDataset(id: string, files: PickedFile[] = []) {
     const { datasets, tokenizer: current, ingestion } = get();
-    const manifest = datasets.find((d) => d.id === id);
-    if (!manifest) {
-      set({
-        error: {
-          kind: 'config',
-          message: `There is no dataset "${id}" any more: refresh the list and start it again.`,
-        },
-      });
-      return;
-    }
+    const manifest = listed(id);
+    if (!manifest) return;
     if (
       current.status !== 'ready' ||
       !current.json ||
