@@ -121,17 +121,9 @@ describe('train-tokenizer CLI', () => {
   it('an unreachable vocabulary: one line with the size reached, exit 2, --out untouched; --allow-smaller writes it', async () => {
     const out = join(dir, 'keep.json');
     await writeFile(out, 'the previous tokenizer');
-    const { code, stderr, stdout } = await run(
-      '--source',
-      'bundled',
-      '--sample-mb',
-      '0.01',
-      '--vocab',
-      '50304',
-      '--out',
-      out,
-      '--quiet',
-    );
+    // The first 10 KB of the bundled corpus, asked for the post's vocabulary.
+    const tooSmall = ['--source', 'bundled', '--sample-mb', '0.01', '--vocab', '50304', '--out', out, '--quiet'];
+    const { code, stderr, stdout } = await run(...tooSmall);
     expect(code).toBe(2);
     expect(stdout).toBe('');
     const reached = (await trainBpe(splitLines(cutUtf8(BUNDLED, 10_000)), { vocabSize: 50304 })).vocab.size;
@@ -148,18 +140,7 @@ describe('train-tokenizer CLI', () => {
     );
     expect(await readFile(out, 'utf8')).toBe('the previous tokenizer');
 
-    const allowed = await run(
-      '--source',
-      'bundled',
-      '--sample-mb',
-      '0.01',
-      '--vocab',
-      '50304',
-      '--out',
-      out,
-      '--quiet',
-      '--allow-smaller',
-    );
+    const allowed = await run(...tooSmall, '--allow-smaller');
     expect(allowed.code).toBe(0);
     expect(JSON.parse(await readFile(out, 'utf8')).model.merges.length).toBe(reached - 257);
     expect((await readdir(dir)).filter((f) => f.includes('.tmp'))).toEqual([]);
