@@ -19,7 +19,7 @@ import { describeDevice } from './probe';
 import { profileTrainingStep } from './profile-step';
 import { measureTrainingSpeed, speedProbeProblems, DEFAULT_SPEED_STEPS } from './speed-probe';
 import type { LabErrorKind, LabEvent, LabRequest, RunSummary, SampleRequest } from './protocol';
-import { RunStore } from './run-store';
+import { RunStore, type RunRecord } from './run-store';
 import { exportRunDir, locateDataset } from './run-transfer';
 import { sampleText } from './sampling';
 import { StoredModel } from './stored-model';
@@ -101,6 +101,14 @@ export function createLabHandler(
     return { runs: runs.map(asStored), damaged };
   }
 
+  /** The stored run, or an error the page can show. */
+  async function storedRun(runId: string): Promise<RunRecord> {
+    const record = await runStore.get(runId);
+    if (!record)
+      throw new DataError('config', `there is no run "${runId}" (it may have been deleted): refresh the list of runs`);
+    return record;
+  }
+
   function requireIdle(): void {
     if (active) throw new DataError('config', 'a run is training: pause or stop it first');
   }
@@ -166,12 +174,7 @@ export function createLabHandler(
         }
         case 'resume': {
           requireIdle();
-          const record = await runStore.get(message.runId);
-          if (!record)
-            throw new DataError(
-              'config',
-              `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`,
-            );
+          const record = await storedRun(message.runId);
           if (record.summary.imported)
             throw new DataError(
               'config',
@@ -202,12 +205,7 @@ export function createLabHandler(
           post({ type: 'runs', ...(await listRuns()), requestId: message.requestId });
           return;
         case 'load-run': {
-          const record = await runStore.get(message.runId);
-          if (!record)
-            throw new DataError(
-              'config',
-              `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`,
-            );
+          const record = await storedRun(message.runId);
           const live = active?.runId === message.runId ? active : null;
           post({ type: 'run', run: asStored(record.summary), requestId: message.requestId });
           post({
@@ -221,12 +219,7 @@ export function createLabHandler(
           return;
         }
         case 'run-tokenizer': {
-          const record = await runStore.get(message.runId);
-          if (!record)
-            throw new DataError(
-              'config',
-              `there is no run "${message.runId}" (it may have been deleted): refresh the list of runs`,
-            );
+          const record = await storedRun(message.runId);
           post({
             type: 'run-tokenizer',
             runId: message.runId,
