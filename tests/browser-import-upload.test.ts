@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Page } from 'playwright-core';
 import { hfConfigJson } from '../src/model/hf';
-import { tensorAsFloat32, writeSafetensors } from '../src/model/safetensors';
+import { writeSafetensors } from '../src/model/safetensors';
 import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { parseTokenizerJson, toTokenizerJson } from '../src/tokenizer/tokenizer-json';
 import { trainBpe } from '../src/tokenizer/trainer';
@@ -17,7 +17,7 @@ import { END_OF_TEXT } from '../src/tokenizer/types';
 import { tokenPieces } from '../src/train/sampling';
 import { visibleToken } from '../src/ui/lab/token-view';
 import { startBrowserEnv, type BrowserEnv } from './helpers/browser';
-import { fixtureModel } from './helpers/fixture-model';
+import { fixtureHfTensors, fixtureModel } from './helpers/fixture-model';
 
 // Generous: the worker answers an import after its device probe, which a busy machine slows.
 vi.setConfig({ testTimeout: 240_000 });
@@ -29,19 +29,7 @@ const tokenizerJson = toTokenizerJson(
   await trainBpe(lines, { vocabSize: config.vocabSize, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
 );
 const tokenizer = new Tokenizer(parseTokenizerJson(tokenizerJson));
-const weights = Buffer.from(
-  writeSafetensors(
-    [...fixture.tensors.values()]
-      .filter((t) => t.name.startsWith('param.'))
-      .map((t) => ({
-        name: t.name.slice('param.'.length),
-        dtype: 'F32' as const,
-        shape: t.shape,
-        data: tensorAsFloat32(t),
-      })),
-    { format: 'pt' },
-  ),
-);
+const weights = Buffer.from(writeSafetensors(fixtureHfTensors(fixture), { format: 'pt' }));
 
 function hfFiles(configJson: Record<string, unknown> = hfConfigJson(config)) {
   return [

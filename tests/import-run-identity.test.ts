@@ -19,7 +19,7 @@ import { createLabHandler } from '../src/train/lab-worker';
 import type { LabEvent } from '../src/train/protocol';
 import { hfFolderFiles, runDirFiles } from '../src/train/run-dir';
 import { RunStore } from '../src/train/run-store';
-import { fixtureModel } from './helpers/fixture-model';
+import { fixtureHfTensors, fixtureModel } from './helpers/fixture-model';
 
 const { fixture, config } = fixtureModel();
 const encoder = new TextEncoder();
@@ -29,14 +29,7 @@ const tokenizerJson = toTokenizerJson(
 );
 
 function weights(edit: (data: Map<string, Float32Array>) => void = () => undefined): Uint8Array {
-  const tensors = [...fixture.tensors.values()]
-    .filter((t) => t.name.startsWith('param.'))
-    .map((t) => ({
-      name: t.name.slice('param.'.length),
-      dtype: 'F32' as const,
-      shape: t.shape,
-      data: tensorAsFloat32(t),
-    }));
+  const tensors = fixtureHfTensors(fixture);
   edit(new Map(tensors.map((t) => [t.name, t.data])));
   return writeSafetensors(tensors, { format: 'pt' });
 }

@@ -7,14 +7,14 @@ import { readFileSync } from 'node:fs';
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { hfConfigJson } from '../src/model/hf';
-import { tensorAsFloat32, writeSafetensors, type SafeTensor } from '../src/model/safetensors';
+import { tensorAsFloat32, writeSafetensors } from '../src/model/safetensors';
 import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
 import { trainBpe } from '../src/tokenizer/trainer';
 import { END_OF_TEXT } from '../src/tokenizer/types';
 import { importHfRun } from '../src/train/import-run';
 import { paramArenaLength, paramLayout } from '../src/train/run-store';
 import { importSource, readModelFiles } from '../src/ui/lab/import-files';
-import { fixtureModel } from './helpers/fixture-model';
+import { fixtureHfTensors, fixtureModel } from './helpers/fixture-model';
 
 const { fixture, config } = fixtureModel();
 const params = [...fixture.tensors.values()].filter((t) => t.name.startsWith('param.'));
@@ -28,12 +28,7 @@ const tokenizerJson = toTokenizerJson(
 function hfSafetensors(
   edit: (tensors: { name: string; dtype: 'F32'; shape: number[]; data: Float32Array }[]) => void = () => undefined,
 ): Uint8Array {
-  const tensors = params.map((t: SafeTensor) => ({
-    name: t.name.slice('param.'.length),
-    dtype: 'F32' as const,
-    shape: t.shape,
-    data: tensorAsFloat32(t),
-  }));
+  const tensors = fixtureHfTensors(fixture);
   const wte = tensors.find((t) => t.name === 'transformer.wte.weight')!;
   tensors.push({ name: 'lm_head.weight', dtype: 'F32', shape: wte.shape, data: wte.data });
   tensors.push({
