@@ -4,8 +4,7 @@
  * the last checkpoint on a new one (device-recovery.ts). lab-worker.ts owns the device and the
  * stores and hands them over as a RunHost.
  */
-import type { ShardStore } from '../data/types';
-import { DataError } from '../data/types';
+import { DataError, type ShardStore } from '../data/types';
 import { GpuError, type GpuContext } from '../gpu/context';
 import { settingsProblems } from './defaults';
 import {
@@ -23,6 +22,7 @@ import { appendLog, logUpTo, type LogEvent } from './train-log';
 import { checkpointBytes, Trainer } from './trainer';
 import { messageOf } from '../util/errors';
 
+/** The run training in the worker: its trainer and the history the page is shown. */
 export interface ActiveRun {
   runId: string;
   trainer: Trainer;
@@ -66,6 +66,7 @@ function note(host: RunHost, run: ActiveRun, event: LogEvent): void {
   host.post({ type: 'log', runId: run.runId, event: stamped });
 }
 
+/** Stores the run's outcome and shows it (a failed save is reported, not thrown). */
 async function finishRun(host: RunHost, runId: string, patch: Partial<RunSummary>, log?: LogEvent[]): Promise<void> {
   try {
     host.post({ type: 'run', run: await host.runStore.updateSummary(runId, patch, log) });
