@@ -14,7 +14,7 @@ import { trainingFlopsPerToken } from '../model/hf';
 import { Sampler } from '../model/sample';
 import { learningRate } from '../optim/schedule';
 import type { Tokenizer } from '../tokenizer/tokenizer';
-import { settingsProblems } from './defaults';
+import { settingsProblems, validationBatches } from './defaults';
 import { EvalPlan, summarize } from './eval';
 import type { LossScaleOptions } from './loss-scale';
 import type { EvalPoint, RunSettings, SampleRequest, StepPoint } from './protocol';
@@ -258,9 +258,9 @@ export class Trainer {
     return 'error';
   }
 
-  /** Batches and tokens each validation reads: evalBatches, capped by the validation split's size. */
+  /** Batches and tokens each validation reads: validationBatches (defaults.ts), capped by the validation set's size. */
   get validationSize(): { batches: number; tokens: number } {
-    const batches = this.val ? Math.min(this.settings.evalBatches, this.val.evalBatchCap()) : 0;
+    const batches = this.val ? Math.min(validationBatches(this.settings), this.val.evalBatchCap()) : 0;
     return { batches, tokens: batches * this.settings.batchSize * this.settings.model.blockSize };
   }
 
@@ -270,7 +270,10 @@ export class Trainer {
     return this.evalPlan.batchLosses(this.val.evalBatches(count));
   }
 
-  /** Validation loss over the same fixed windows every time (chosen by the run's seed), with its standard error. */
+  /**
+   * Validation loss over the dataset's fixed windows (the same at every evaluation and for every
+   * run on this dataset and block size, whatever its seed), with its standard error over batches.
+   */
   async evaluate(): Promise<number | undefined> {
     if (!this.val || this.lastEvalStep === this.step) return undefined;
     const { batches, tokens } = this.validationSize;
