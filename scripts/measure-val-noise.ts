@@ -1,32 +1,42 @@
 /**
- * How noisy is the validation loss? Trains the software-adapter default model (2 layers × 64 wide,
- * block 64, batch 4) on the bundled corpus for a few steps, then reads the loss of up to 256 fixed
- * validation batches (the tail's cap) and prints their standard error for 4..256 batches and the time per batch.
- *   node scripts/build-cli.mjs scripts/measure-val-noise.ts dist/measure-val-noise.mjs && node dist/measure-val-noise.mjs [steps] [layers] [width] [peak lr]
+ * How noisy is the validation loss, and what does it cost? Trains two runs of the software-adapter
+ * default shape (block 64, batch 4; layers and width as given) on the bundled corpus that differ
+ * only in seed (and, if given, peak learning rate), then reads the whole fixed validation set with
+ * each. Prints, for 4 batches up to all of them: each run's mean and standard error, and the mean
+ * and standard error of the per-batch difference (both runs read the same windows, so the
+ * difference is a paired comparison). Then the time of a training step and of a validation batch,
+ * and the per-token cost of validating in batches of 4 against batches of `eval batch` windows
+ * (the same windows: their means must agree).
+ *   node scripts/build-cli.mjs scripts/measure-val-noise.ts dist/measure-val-noise.mjs &&
+ *   node dist/measure-val-noise.mjs [steps] [layers] [width] [peak lr] [peak lr of run 2] [eval batch]
  */
 import { readFileSync } from 'node:fs';
+import { BatchSampler } from '../src/data/sampler';
 import type { DatasetManifest, ShardStore, TokenArray } from '../src/data/types';
 import { createNodeContext } from '../src/gpu/node';
+import { BufferPool } from '../src/gpu/pool';
 import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { trainBpe } from '../src/tokenizer/trainer';
 import { END_OF_TEXT } from '../src/tokenizer/types';
-import { summarize } from '../src/train/eval';
 import { suggestSettings } from '../src/train/defaults';
+import { EvalPlan, summarize } from '../src/train/eval';
+import type { RunSettings } from '../src/train/protocol';
 import { Trainer } from '../src/train/trainer';
 
-const steps = Number(process.argv[2] ?? 100);
+const steps = Number(process.argv[2] ?? 40);
 // A smaller model than the default when the machine is slow: the loss's spread over windows is mostly the data's.
 const nLayer = Number(process.argv[3] ?? 2);
 const nEmbd = Number(process.argv[4] ?? 64);
-// A higher peak learning rate gets a few steps past the uniform loss, where windows differ most.
 const maxLr = Number(process.argv[5] ?? 1e-3);
+const maxLr2 = Number(process.argv[6] ?? maxLr);
+const evalBatch = Number(process.argv[7] ?? 16);
+
 const text = readFileSync('public/corpus/brown-fiction.txt', 'utf8');
 const lines = text.split('\n');
 const tokenizer = new Tokenizer(
   await trainBpe(lines.slice(0, 1500), { vocabSize: 2048, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
 );
 const ids = tokenizer.encode(text);
-console.log(`tokenizer ${tokenizer.vocabSize}, ${ids.length} tokens`);
 const shards = new Map<string, TokenArray>([['c/0', Uint16Array.from(ids)]]);
 const store = { getShard: async (k: string) => shards.get(k)! } as unknown as ShardStore;
 const manifest = {
@@ -38,37 +48,84 @@ const manifest = {
   tokens: ids.length,
   valFraction: 0.05,
 } as unknown as DatasetManifest;
+console.log(
+  `tokenizer ${tokenizer.vocabSize}, ${ids.length} tokens, ${Math.floor(ids.length * 0.05)} in the validation tail`,
+);
+
 const base = suggestSettings({ isSoftware: true });
-const settings = {
+const settingsFor = (seed: number, lr: number): RunSettings => ({
   ...base,
   model: { ...base.model, vocabSize: tokenizer.vocabSize, nLayer, nEmbd },
-  lr: { ...base.lr, maxLr, warmupSteps: Math.min(base.lr.warmupSteps, Math.floor(steps / 10)) },
+  lr: { ...base.lr, maxLr: lr, warmupSteps: Math.min(base.lr.warmupSteps, Math.floor(steps / 10)) },
+  seed,
   maxSteps: steps,
   evalEvery: steps,
-  evalBatches: 1,
+  evalBatches: 0,
   checkpointEvery: steps,
   datasetId: 'c',
-};
+});
 const ctx = await createNodeContext();
-const trainer = await Trainer.create({ ctx, settings, store, manifest, tokenizer, onEvent: () => undefined });
-let t = performance.now();
-await trainer.run();
-console.log(
-  `${ids.length} tokens (${Math.floor(ids.length * 0.05)} in the validation tail); ${steps} steps in ${((performance.now() - t) / 1000).toFixed(1)} s`,
-);
-t = performance.now();
-// At most the tail's cap (evalBatchCap): more batches would re-read the same windows.
-const losses = await trainer.validationLosses(256);
-const perBatch = (performance.now() - t) / 1000 / losses.length;
-const all = summarize(losses);
-const T = settings.model.blockSize * settings.batchSize;
-for (const n of [4, 8, 16, 32, 64, 128, 256, losses.length].filter(
-  (n, i, a) => n <= losses.length && a.indexOf(n) === i,
-)) {
-  const s = summarize(losses.subarray(0, n));
+
+/** One run: trained, then every validation batch read (evalBatches 0 skips the loop's own validation). */
+async function measure(seed: number, lr: number) {
+  const settings = settingsFor(seed, lr);
+  const trainer = await Trainer.create({ ctx, settings, store, manifest, tokenizer, onEvent: () => undefined });
+  let t = performance.now();
+  await trainer.run();
+  const stepSeconds = (performance.now() - t) / 1000 / steps;
+  // Validation is off in the loop; a sampler of the same shape reads the dataset's fixed set.
+  const val = await BatchSampler.open(store, manifest, { split: 'val', batchSize: settings.batchSize, seqLen: 64 });
+  const pool = new BufferPool(ctx.device);
+  const plan = new EvalPlan(trainer.model, { batchSize: settings.batchSize, seqLen: 64 }, pool);
+  t = performance.now();
+  const losses = await plan.batchLosses(val.evalBatches(val.evalBatchCap()));
+  const batchSeconds = (performance.now() - t) / 1000 / losses.length;
+  plan.destroy();
+  pool.destroy();
   console.log(
-    `${n} batches (${n * T} tokens): mean ${s.mean.toFixed(4)} (${(s.mean - all.mean).toFixed(4)} from all ${losses.length}) SE ${s.standardError.toFixed(4)}; ${(n * perBatch).toFixed(2)} s`,
+    `seed ${seed}, lr ${lr}: ${steps} steps at ${stepSeconds.toFixed(2)} s; ${losses.length} validation batches at ${batchSeconds.toFixed(2)} s`,
+  );
+  return { trainer, losses, stepSeconds, batchSeconds, settings };
+}
+
+const a = await measure(1337, maxLr);
+const b = await measure(1338, maxLr2);
+const n = a.losses.length;
+const tokensPerBatch = a.settings.batchSize * 64;
+const allA = summarize(a.losses);
+for (const k of [4, 8, 16, 32, 64, 128, n].filter((k, i, all) => k <= n && all.indexOf(k) === i)) {
+  const sa = summarize(a.losses.subarray(0, k));
+  const sb = summarize(b.losses.subarray(0, k));
+  const diff = summarize(a.losses.subarray(0, k).map((x, i) => x - b.losses[i]!));
+  console.log(
+    `${k} batches (${k * tokensPerBatch} tokens): run 1 ${sa.mean.toFixed(4)} ± ${sa.standardError.toFixed(4)} (${(sa.mean - allA.mean).toFixed(4)} from all), run 2 ${sb.mean.toFixed(4)} ± ${sb.standardError.toFixed(4)}; difference ${diff.mean.toFixed(4)} ± ${diff.standardError.toFixed(4)}`,
   );
 }
-trainer.destroy();
+const perStep = (a.stepSeconds + b.stepSeconds) / 2;
+const perBatch = (a.batchSeconds + b.batchSeconds) / 2;
+console.log(
+  `a validation batch costs ${(perBatch / perStep).toFixed(2)} training steps; validating K batches every E steps adds K/E × ${(perBatch / perStep).toFixed(2)} to the training time`,
+);
+
+// Larger validation batches: the same first windows read 4 at a time and `evalBatch` at a time.
+const windows = 4 * evalBatch;
+const timed: { size: number; mean: number; msPerKiloToken: number }[] = [];
+for (const size of [a.settings.batchSize, evalBatch]) {
+  const val = await BatchSampler.open(store, manifest, { split: 'val', batchSize: size, seqLen: 64 });
+  const pool = new BufferPool(ctx.device);
+  const plan = new EvalPlan(a.trainer.model, { batchSize: size, seqLen: 64 }, pool);
+  await plan.batchLosses(val.evalBatches(1)); // pipelines compiled outside the timing
+  const t = performance.now();
+  const losses = await plan.batchLosses(val.evalBatches(windows / size));
+  const msPerKiloToken = ((performance.now() - t) / (windows * 64)) * 1000;
+  timed.push({ size, mean: summarize(losses).mean, msPerKiloToken });
+  plan.destroy();
+  pool.destroy();
+}
+for (const { size, mean, msPerKiloToken } of timed)
+  console.log(
+    `batches of ${size}: ${windows} windows, mean ${mean.toFixed(6)}, ${msPerKiloToken.toFixed(0)} ms per 1000 tokens`,
+  );
+a.trainer.destroy();
+b.trainer.destroy();
 process.exit(0);
