@@ -194,9 +194,11 @@ function RunStats() {
 }
 
 /** " on 17,408 tokens": what the validation loss was measured on (older runs did not say). */
-function valTokens(evals: { tokens?: number }[]): string {
-  const tokens = evals.at(-1)?.tokens;
-  return tokens !== undefined ? ` on ${tokens.toLocaleString('en-US')} tokens` : '';
+/** The latest validation's standard error and size, as the log line says them. */
+function valTokens(evals: { tokens?: number; standardError?: number }[]): string {
+  const last = evals.at(-1);
+  const error = last?.standardError !== undefined ? ` ± ${last.standardError.toFixed(4)}` : '';
+  return `${error}${last?.tokens !== undefined ? ` on ${last.tokens.toLocaleString('en-US')} tokens` : ''}`;
 }
 
 function Curve() {
