@@ -36,6 +36,11 @@ describe('the saved Train form', () => {
     writeSavedForm(storage, EDITED);
     expect(JSON.parse(storage.items[SAVED_FORM_KEY]!)).toMatchObject({ version: 1 });
     expect(readSavedForm(storage)).toEqual({ form: EDITED, damaged: [] });
+    // The precision chosen stays chosen; a value that is not one is dropped (f32, the default).
+    writeSavedForm(storage, { ...EDITED, precision: 'mixed' });
+    expect(readSavedForm(storage)?.form.precision).toBe('mixed');
+    writeSavedForm(storage, { ...EDITED, precision: 'f16' as RunSettings['precision'] });
+    expect(readSavedForm(storage)?.form.precision).toBeUndefined();
     // A micro-batch picked by hand stays picked.
     const picked: RunSettings = { ...EDITED, batchSize: 4, accumSteps: 4, autoMicroBatch: false };
     writeSavedForm(storage, picked);

@@ -2,7 +2,9 @@
 /**
  * The Train form's batch and micro-batch, rendered in jsdom on the lab's test stores: the batch per
  * step is split automatically to fit the device's limits (and said so under the field), re-split
- * when the model changes what fits, and a micro-batch chosen by hand is kept and checked.
+ * when the model changes what fits, and a micro-batch chosen by hand is kept and checked. Its
+ * precision: mixed offered only where the device has shader-f16, and a saved mixed form on a device
+ * without it is a problem that keeps Train disabled.
  */
 import 'fake-indexeddb/auto';
 import { act, createElement } from 'react';
@@ -52,7 +54,9 @@ async function enter(control: HTMLInputElement | HTMLSelectElement, value: strin
 const note = () => container.querySelector('[aria-label="Micro-batch choice"]')?.textContent;
 const form = () => pageStores.env.store.getState().form;
 
-describe('the Train form’s micro-batch', () => {
+const precisionNote = () => container.querySelector('[aria-label="Precision choice"]')?.textContent;
+
+describe('the Train form’s micro-batch and precision', () => {
   it('splits the batch to fit the device, follows the model, and keeps a micro-batch chosen by hand', async () => {
     const env = pageStores.env;
     env.store.getState().init();
@@ -92,5 +96,38 @@ describe('the Train form’s micro-batch', () => {
     expect(form()).toMatchObject({ batchSize: 4, accumSteps: 4, autoMicroBatch: false });
     await enter(field<HTMLSelectElement>('Micro-batch'), 'auto');
     expect(form()).toMatchObject({ batchSize: 16, accumSteps: 1, autoMicroBatch: true });
+  });
+
+  it('offers mixed precision only with shader-f16 and flags a saved mixed form without it', async () => {
+    const env = pageStores.env;
+    const report = (features: string[]) => ({
+      type: 'device' as const,
+      report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, features, suggested: form() },
+    });
+    env.send(report(['timestamp-query']));
+    container = document.body.appendChild(document.createElement('div'));
+    root = createRoot(container);
+    await act(async () => root!.render(createElement(TrainForm)));
+    const select = field<HTMLSelectElement>('Precision');
+    const mixed = () => [...select.options].find((o) => o.value === 'mixed')!;
+    expect(select.value).toBe('f32');
+    expect(mixed().disabled).toBe(true);
+    expect(precisionNote()).toBe('f32 (mixed needs the shader-f16 feature, which this device lacks)');
+
+    await act(async () => env.send(report(['shader-f16'])));
+    expect(mixed().disabled).toBe(false);
+    await enter(select, 'mixed');
+    expect(form().precision).toBe('mixed');
+    expect(precisionNote()).toBe('f32 master weights and AdamW, dynamic loss scaling');
+    expect(container.textContent).not.toContain('Mixed precision needs');
+
+    // The same form on a device without shader-f16 (a saved form, another machine): said, and a problem.
+    await act(async () => env.send(report([])));
+    expect(select.value).toBe('mixed');
+    expect(precisionNote()).toBe('Mixed needs the shader-f16 feature, which this device lacks: choose f32.');
+    expect(container.textContent).toContain('Mixed precision needs the shader-f16 feature, which this device lacks');
+    await enter(select, 'f32');
+    expect(form().precision).toBe('f32');
+    expect(container.textContent).not.toContain('Mixed precision needs');
   });
 });

@@ -73,6 +73,16 @@ export function TrainForm() {
   // The user sets the batch per step; the micro-batch is the chooser's (auto) or theirs.
   const { batch, micro } = formBatch(form);
   const limits = report?.limits;
+  // Mixed precision's kernels need shader-f16; a saved 'mixed' stays shown so the note can say why it cannot run.
+  const hasF16 = report?.features?.includes('shader-f16') ?? false;
+  const precision = form.precision ?? 'f32';
+  const precisionNote = !hasF16
+    ? precision === 'mixed'
+      ? 'Mixed needs the shader-f16 feature, which this device lacks: choose f32.'
+      : 'f32 (mixed needs the shader-f16 feature, which this device lacks)'
+    : precision === 'mixed'
+      ? 'f32 master weights and AdamW, dynamic loss scaling'
+      : 'f32 throughout';
   const split = useMemo(() => batchPatch(form, batch, micro, limits), [form, batch, micro, limits]);
   // An auto micro-batch follows the model and the device: re-chosen when they change what fits.
   // Written to the store directly, not by setForm: a re-choice is not the user's edit (a device
@@ -171,6 +181,23 @@ export function TrainForm() {
             </select>
             <span id="train-micro-batch-note" className="muted hint" aria-label="Micro-batch choice">
               {split.note}
+            </span>
+          </div>
+          <div className="field">
+            <label htmlFor="train-precision">Precision</label>
+            <select
+              id="train-precision"
+              value={precision}
+              aria-describedby="train-precision-note"
+              onChange={(e) => setForm({ precision: e.target.value === 'mixed' ? 'mixed' : 'f32' })}
+            >
+              <option value="f32">f32</option>
+              <option value="mixed" disabled={!hasF16 && precision !== 'mixed'}>
+                Mixed (f16, loss scaling)
+              </option>
+            </select>
+            <span id="train-precision-note" className="muted hint" aria-label="Precision choice">
+              {precisionNote}
             </span>
           </div>
           <NumberField

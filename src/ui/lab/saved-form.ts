@@ -66,6 +66,7 @@ export function checkSavedForm(raw: unknown, defaults: RunSettings = initialForm
   }
   // A micro-batch picked by hand stays picked (absent: automatic).
   if (typeof saved.autoMicroBatch === 'boolean') form.autoMicroBatch = saved.autoMicroBatch;
+  if (saved.precision === 'f32' || saved.precision === 'mixed') form.precision = saved.precision;
   if (typeof saved.datasetId === 'string') form.datasetId = saved.datasetId;
   else damaged.push('datasetId');
   return { form, damaged };
