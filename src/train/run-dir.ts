@@ -27,10 +27,10 @@ import {
 } from '../model/safetensors';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { parseTokenizerJson } from '../tokenizer/tokenizer-json';
-import { settingsProblems } from './defaults';
-import { lossScaleMetadata, lossScaleProblem, PRECISIONS } from './loss-scale';
-import type { EvalPoint, RunDataset, RunSummary, StepPoint } from './protocol';
+import { lossScaleMetadata, lossScaleProblem } from './loss-scale';
+import type { RunDataset, RunSummary } from './protocol';
 import type { CheckpointData, RunRecord } from './run-store';
+import { fail, readRunJson, RUN_FORMAT } from './run-json';
 import { messageOf } from '../util/errors';
 
 export interface RunDirFile {
@@ -65,7 +65,6 @@ export const RUN_DIR_FILES = [
 export const HF_FILES = ['model.safetensors', 'config.json', 'tokenizer.json'] as const;
 
 const STATE_FORMAT = 'gpt-garden-state';
-const RUN_FORMAT = 'gpt-garden-run';
 
 /** Where each parameter sits in a checkpoint's arena: the ParameterStore's own layout, without a device. */
 export function paramLayout(config: GPTConfig): ParameterStore['entries'] {
@@ -161,10 +160,6 @@ export function isRunDir(files: { name: string }[]): boolean {
 
 function baseName(path: string): string {
   return path.split(/[/\\]/).pop()!;
-}
-
-function fail(file: string, what: string): never {
-  throw new DataError('format', `${file}: ${what}`);
 }
 
 /** Parses and checks a run directory's files; every problem names its file and what to do. */
@@ -324,78 +319,4 @@ function readArena(
   // Not finite values would train or sample nothing but NaN: say so now.
   if (!arena.every(Number.isFinite)) fail(name, `some ${what} are NaN or infinite: use an earlier checkpoint`);
   return new Uint8Array(arena.buffer);
-}
-
-interface RunJson {
-  summary: RunSummary;
-  steps: StepPoint[];
-  evals: EvalPoint[];
-  dataset?: RunDataset;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function readRunJson(bytes: Uint8Array): RunJson {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (error) {
-    fail('run.json', `not valid JSON (${messageOf(error)}): the file is damaged; copy it again`);
-  }
-  if (!isObject(json) || json.format !== RUN_FORMAT)
-    fail('run.json', `not a GPT Garden run (its "format" must be "${RUN_FORMAT}")`);
-  if (json.version !== 1)
-    fail('run.json', `version ${JSON.stringify(json.version)} is not supported (only 1): update GPT Garden`);
-  const summary = json.summary;
-  if (
-    !isObject(summary) ||
-    typeof summary.id !== 'string' ||
-    typeof summary.name !== 'string' ||
-    !isObject(summary.settings) ||
-    !isObject(summary.tokenizer)
-  ) {
-    fail('run.json', 'its "summary" lacks the run\'s id, name, settings or tokenizer');
-  }
-  if (
-    typeof summary.checkpointStep !== 'number' ||
-    typeof summary.tokenizer.fingerprint !== 'string' ||
-    typeof summary.tokenizer.vocabSize !== 'number'
-  ) {
-    fail('run.json', 'its "summary" lacks checkpointStep or the tokenizer\'s fingerprint and vocabSize');
-  }
-  const settings = summary.settings as unknown as RunSummary['settings'];
-  if (!isObject(settings.model) || !isObject(settings.lr))
-    fail('run.json', 'its settings lack the model or the learning-rate schedule');
-  if (settings.precision !== undefined && !PRECISIONS.includes(settings.precision))
-    fail('run.json', `its precision ${JSON.stringify(settings.precision)} is not one of ${PRECISIONS.join(', ')}`);
-  const problems = settingsProblems(settings);
-  if (problems.length > 0) fail('run.json', `its settings cannot train: ${problems.join(' ')}`);
-  const points = (key: 'steps' | 'evals', field: string) => {
-    const list = json[key];
-    if (
-      !Array.isArray(list) ||
-      !list.every((p) => isObject(p) && typeof p.step === 'number' && typeof p[field] === 'number')
-    ) {
-      fail('run.json', `"${key}" is not a list of {step, ${field}} points`);
-    }
-    return list as unknown[];
-  };
-  const dataset = json.dataset;
-  if (
-    dataset !== undefined &&
-    (!isObject(dataset) ||
-      typeof dataset.id !== 'string' ||
-      typeof dataset.tokenizerFingerprint !== 'string' ||
-      !isObject(dataset.source))
-  ) {
-    fail('run.json', '"dataset" lacks its id, source or tokenizerFingerprint');
-  }
-  return {
-    summary: summary as unknown as RunSummary,
-    steps: points('steps', 'loss') as StepPoint[],
-    evals: points('evals', 'valLoss') as EvalPoint[],
-    ...(dataset ? { dataset: dataset as unknown as RunDataset } : {}),
-  };
 }
