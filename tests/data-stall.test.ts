@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource } from '../src/data/sources/index';
-import { DataError } from '../src/data/types';
 import { startDataServer, type DataServer } from './helpers/data-server';
 import { makeParquet } from './helpers/parquet';
 import { bookRows } from './helpers/text';
+import { failure } from './helpers/source-rows';
 
 const ROWS = bookRows(400, 5);
 let server: DataServer;
@@ -28,15 +28,6 @@ async function readAll(url: string, stallTimeoutMs: number): Promise<string[]> {
   const rows: string[] = [];
   for await (const batch of source.read({ file: 0, row: 0 })) rows.push(...batch.rows);
   return rows;
-}
-
-async function failure(promise: Promise<unknown>): Promise<DataError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DataError);
-  return error as DataError;
 }
 
 describe('stall deadline', () => {

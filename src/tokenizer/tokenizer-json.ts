@@ -4,6 +4,7 @@
  * anything that would change the encoding (another model type, a normalizer, another
  * pre-tokenizer, subword prefixes) is refused with a TokenizerError naming it.
  */
+import { messageOf } from '../util/errors';
 import { preview } from '../util/preview';
 import { Tokenizer } from './tokenizer';
 import { type BpeModel, TokenizerError } from './types';
@@ -171,7 +172,7 @@ export function parseTokenizerJson(json: unknown): BpeModel {
     try {
       root = JSON.parse(json);
     } catch (e) {
-      throw new TokenizerError(`tokenizer.json is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+      throw new TokenizerError(`tokenizer.json is not valid JSON: ${messageOf(e)}`);
     }
   }
   if (!isObject(root)) throw new TokenizerError('tokenizer.json must hold a JSON object');
