@@ -41,10 +41,10 @@ export function suggestSettings(report: Pick<DeviceReport, 'isSoftware' | 'probe
       lr: { ...LR, warmupSteps: 20 },
       ...OPTIMIZER,
       // 80 fixed batches (20,480 tokens: the bundled corpus's ~22.4k-token validation tail less 7
-      // batches) every 100 steps. Measured (scripts/measure-val-noise.ts, SwiftShader, this model
-      // after 30 steps): SE 0.005-0.008 nats (16 batches 0.008-0.011), two runs' difference on the
-      // same windows 0.005; a batch costs 0.38 of a training step, so validation is ~23% of the
-      // run's time (the run ~16% longer than with 16 batches every 50 steps).
+      // batches) every 100 steps. Measured (scripts/measure-val-noise.ts, SwiftShader): SE 0.005-0.011
+      // nats (this model after 30 steps; 1 layer × 32 after 100), the whole tail 0.004-0.009, the
+      // cap; two runs' difference on the same windows 0.004. A batch costs 0.38 of a training step,
+      // so validation is ~23% of the run (~16% longer than with 16 batches every 50 steps).
       evalEvery: 100,
       evalBatches: 80,
       checkpointEvery: 25,
