@@ -66,8 +66,8 @@ export class BatchSampler {
   private readonly totalStarts: number;
   /** cumulativeStarts[i] = starts of regions 0..i together, for choosing a region by one draw. */
   private readonly cumulativeStarts: number[];
-  /** The validation set's windows in reading order (built on first use). */
-  private fixedWindows: Window[] | null = null;
+  /** Validation windows (a stride of T) in regions 0..i together (built on first use). */
+  private strideWindows: number[] | null = null;
 
   private constructor(
     private readonly regions: Region[],
@@ -130,8 +130,8 @@ export class BatchSampler {
    */
   async *evalBatches(count: number): AsyncGenerator<MicroBatch> {
     count = Math.min(count, this.evalBatchCap());
-    const windows = this.validationWindows();
     const B = this.batchSize;
+    const windows = this.validationWindows(count * B);
     // Fewer windows than one batch (a tiny split) repeat from the first.
     for (let i = 0; i < count; i++)
       yield await this.read(Array.from({ length: B }, (_, r) => windows[(i * B + r) % windows.length]!));
@@ -143,29 +143,43 @@ export class BatchSampler {
    * once as a target; more would only repeat windows.
    */
   evalBatchCap(): number {
-    return Math.max(1, Math.floor(this.validationWindows().length / this.batchSize));
+    return Math.max(1, Math.floor(this.cumulativeStrideWindows().at(-1)! / this.batchSize));
+  }
+
+  private cumulativeStrideWindows(): number[] {
+    let sum = 0;
+    // Offsets 0, T, 2T, ... below a region's number of starts.
+    return (this.strideWindows ??= this.regions.map((region) => (sum += Math.ceil(region.starts / this.seqLen))));
   }
 
   /**
-   * Every window of T+1 tokens at a stride of T through each region (consecutive windows share one
-   * token, so each token after a region's first is a target once), in bit-reversed order: any
-   * first k of them spread evenly over the split, so a partial read samples all of it rather than
-   * its first shards. Depends on the shards, the validation fraction and T only.
+   * The first `n` validation windows. The set is every window of T+1 tokens at a stride of T
+   * through each region (consecutive windows share one token, so each token after a region's first
+   * is a target once), read in bit-reversed order: any first k spread evenly over the split, so a
+   * partial read samples all of it rather than its first shards. Depends on the shards, the
+   * validation fraction and T only; made one by one, so a large split costs only what is read.
    */
-  private validationWindows(): Window[] {
-    if (this.fixedWindows) return this.fixedWindows;
-    const T = this.seqLen;
-    const inOrder: Window[] = [];
-    for (const region of this.regions)
-      for (let offset = 0; offset < region.starts; offset += T)
-        inOrder.push({ shard: region.shard, start: region.start + offset });
-    const bits = Math.ceil(Math.log2(Math.max(1, inOrder.length)));
-    const order: Window[] = [];
-    for (let i = 0; i < 2 ** bits; i++) {
+  private validationWindows(n: number): Window[] {
+    const cumulative = this.cumulativeStrideWindows();
+    const total = cumulative.at(-1)!;
+    const bits = Math.ceil(Math.log2(total));
+    const out: Window[] = [];
+    for (let i = 0; out.length < Math.min(n, total); i++) {
       const j = reverseBits(i, bits);
-      if (j < inOrder.length) order.push(inOrder[j]!);
+      if (j >= total) continue;
+      // The region holding the j-th window: the first whose cumulative count passes j.
+      let low = 0;
+      let high = cumulative.length - 1;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (cumulative[middle]! > j) high = middle;
+        else low = middle + 1;
+      }
+      const region = this.regions[low]!;
+      const index = j - (low > 0 ? cumulative[low - 1]! : 0);
+      out.push({ shard: region.shard, start: region.start + index * this.seqLen });
     }
-    return (this.fixedWindows = order);
+    return out;
   }
 
   private batch(random: SeededRandom): Promise<MicroBatch> {
