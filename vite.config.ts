@@ -12,6 +12,8 @@ const SHARED_DEVICE_TESTS = [
   'tests/cli-train.test.ts',
   'tests/run-transfer.test.ts',
   'tests/lab-worker-speed.test.ts',
+  'tests/loss-scale.test.ts',
+  'tests/eval-windows.test.ts',
 ];
 
 export default defineConfig({
