@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { HOFFMANN_2022 } from '../src/scaling/chinchilla';
 import { suggestSettings, validationBatches } from '../src/train/defaults';
-import type { RunSettings } from '../src/train/protocol';
-import { type SweepDefinition, type SweepState, pointSettings, sweepPoints } from '../src/ui/plan/sweep-plan';
+import { type SweepState, pointSettings, sweepPoints } from '../src/ui/plan/sweep-plan';
 import { sweepReport, sweepResults } from '../src/ui/plan/sweep-results';
+import { sweepDefinition } from './helpers/sweep-definition';
 
 describe('the batches one validation reads', () => {
   const run = { evalBatches: 80, evalEvery: 100, maxSteps: 200, accumSteps: 1 };
@@ -29,21 +29,8 @@ describe('the batches one validation reads', () => {
   });
 });
 
-const BASE: RunSettings = {
-  ...suggestSettings({ isSoftware: true }),
-  model: { vocabSize: 512, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 64 },
-  batchSize: 4,
-  accumSteps: 2,
-  datasetId: 'd',
-};
-const DEFINITION: SweepDefinition = {
-  id: 'abcdef123',
-  createdAt: '2025-01-01T00:00:00Z',
-  budgets: [2e9, 4e9],
-  widths: [32, 48, 64],
-  nLayer: 2,
-  base: BASE,
-};
+const DEFINITION = sweepDefinition({ accumSteps: 2, datasetId: 'd' });
+const BASE = DEFINITION.base;
 
 describe('an IsoFLOP sweep', () => {
   it('validates every point on the same batches, none more than the point trains', () => {

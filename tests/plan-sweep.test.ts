@@ -8,9 +8,7 @@ import { createStore } from 'zustand/vanilla';
 import { paramCount } from '../src/model/hf';
 import { fitIsoFlopSweep } from '../src/scaling/fit';
 import type { RunSettings, RunSummary } from '../src/train/protocol';
-import { suggestSettings } from '../src/train/defaults';
 import {
-  type SweepDefinition,
   type SweepState,
   defaultSweep,
   headsFor,
@@ -23,23 +21,10 @@ import {
 } from '../src/ui/plan/sweep-plan';
 import { type LabView, type SweepStorage, createSweepStore } from '../src/ui/plan/sweep-store';
 import { sweepResults } from '../src/ui/plan/sweep-results';
+import { sweepDefinition } from './helpers/sweep-definition';
 
-const BASE: RunSettings = {
-  ...suggestSettings({ isSoftware: true }),
-  model: { vocabSize: 512, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 64 },
-  batchSize: 4,
-  accumSteps: 1,
-  datasetId: '',
-};
-
-const DEFINITION: SweepDefinition = {
-  id: 'abcdef123',
-  createdAt: '2025-01-01T00:00:00Z',
-  budgets: [2e9, 4e9],
-  widths: [32, 48, 64],
-  nLayer: 2,
-  base: BASE,
-};
+const DEFINITION = sweepDefinition();
+const BASE = DEFINITION.base;
 
 describe('sweep grid', () => {
   it('gives every (budget, width) point the steps that spend C = 6·N·D, budget-major', () => {
