@@ -11,6 +11,7 @@ import {
   type LabMachineEvent,
   type LabMachineState,
 } from '../src/ui/lab/lab-machine';
+import { ask, ASKED_KEPT } from '../src/ui/lab/lab-machine-worker';
 import { ANOTHER_TAB_TRAINS } from '../src/ui/lab/lab-state';
 import { testSettings } from './helpers/settings';
 
@@ -189,6 +190,16 @@ describe('the lab machine', () => {
     const ours = transition(state, worker({ type: 'error', kind: 'data', message: 'list failed', requestId: 1 }));
     expect(ours.state.error).toEqual({ kind: 'data', message: 'list failed' });
     expect(ours.state.book.asked).toEqual([]);
+
+    // Answered requests leave their ids behind: only the newest are kept, and a late error for one is still ours.
+    let many = state;
+    for (let id = 1000; id < 1000 + 3 * ASKED_KEPT; id++)
+      many = ask(many, { type: 'list-runs', requestId: 0 }, id).state;
+    expect(many.book.asked).toHaveLength(ASKED_KEPT);
+    const newest = 999 + 3 * ASKED_KEPT;
+    const late = transition(many, worker({ type: 'error', kind: 'data', message: 'late', requestId: newest }));
+    expect(late.state.error).toEqual({ kind: 'data', message: 'late' });
+    expect(late.state.book.asked).not.toContain(newest);
 
     const sent = startSent().state;
     const failed = transition(sent, worker({ type: 'error', kind: 'config', message: 'no such dataset' }));

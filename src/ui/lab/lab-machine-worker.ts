@@ -21,10 +21,16 @@ export type AskedRequest = Extract<
   { type: 'list-runs' | 'load-run' | 'delete-run' | 'export-run' | 'import-run' | 'run-tokenizer' }
 >;
 
+/**
+ * The newest request ids remembered: an answered request leaves its id behind (only errors remove
+ * it), so the list is cut to those a late error could still name.
+ */
+export const ASKED_KEPT = 64;
+
 /** Posts a request under `requestId`, remembered as this store's so that its answers and errors are ours. */
 export function ask(state: LabMachineState, request: AskedRequest, requestId: number): Step {
   return {
-    state: { ...state, book: { ...state.book, asked: [...state.book.asked, requestId] } },
+    state: { ...state, book: { ...state.book, asked: [...state.book.asked, requestId].slice(-ASKED_KEPT) } },
     effects: [{ type: 'post', request: { ...request, requestId } }],
   };
 }
