@@ -261,6 +261,18 @@ describe('a checkpoint carries the loss scale (Trainer, f32 with a forced dynami
       [straight.points[2]!.loss, 2 ** 10],
     ]);
     expect(fromOld.saved.at(-1)!.lossScale).toEqual({ scale: 2 ** 11, cleanSteps: 0, skippedSteps: 0 });
+    // A mixed run on SwiftShader is refused by the Trainer itself, before it builds a model.
+    await expect(
+      Trainer.create({
+        ctx,
+        settings: { ...settings, precision: 'mixed' },
+        store,
+        manifest,
+        tokenizer,
+        onEvent: () => {},
+        saveCheckpoint: async () => {},
+      }),
+    ).rejects.toThrow(/^mixed precision needs the shader-f16 feature/);
   });
 });
 

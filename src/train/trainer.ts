@@ -16,7 +16,7 @@ import { learningRate } from '../optim/schedule';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { settingsProblems, validationBatches } from './defaults';
 import { EvalPlan, summarize } from './eval';
-import type { LossScaleOptions } from './loss-scale';
+import { precisionProblem, type LossScaleOptions } from './loss-scale';
 import type { EvalPoint, RunSettings, SampleRequest, StepPoint } from './protocol';
 import type { CheckpointData } from './run-store';
 import { sampleText, writeArena, type SampleResult } from './sampling';
@@ -94,6 +94,9 @@ export class Trainer {
   static async create(options: TrainerOptions): Promise<Trainer> {
     const { ctx, settings, store, manifest, resume } = options;
     const problems = settingsProblems(settings, ctx.limits);
+    // Refused before any buffer exists (TrainStep checks again for callers that build one directly).
+    const refused = precisionProblem(settings.precision, ctx);
+    if (refused) problems.push(refused);
     if (problems.length) throw new DataError('config', problems.join(' '));
     if (manifest.tokenizer.vocabSize > settings.model.vocabSize) {
       throw new DataError(
