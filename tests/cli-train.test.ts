@@ -129,7 +129,14 @@ describe('train CLI', () => {
       expect(l.tokens).toBe(l.step! * 4 * 16);
       expect(l.tokens_per_s).toBeGreaterThan(0);
     }
-    expect(lines.filter((l) => 'val_loss' in l).map((l) => l.step)).toEqual([4, 8]);
+    const vals = lines.filter((l) => 'val_loss' in l);
+    expect(vals.map((l) => l.step)).toEqual([4, 8]);
+    // Each validation with its set's size and standard error, as run.json's points have them.
+    const evals = readRunDir(await runFiles(full)).record.evals;
+    expect(vals).toEqual(
+      evals.map((p) => ({ step: p.step, val_loss: p.valLoss, val_loss_se: p.standardError, val_tokens: p.tokens })),
+    );
+    expect(vals.every((l) => l.val_loss_se! > 0 && l.val_tokens! > 0)).toBe(true);
     const first = steps[0]!.loss!;
     const last = steps.slice(-3).reduce((s, l) => s + l.loss!, 0) / 3;
     expect(last).toBeLessThan(first - 0.3);
@@ -230,7 +237,7 @@ describe('train CLI', () => {
     expect(movedLog.slice(0, fullLog.length)).toEqual(fullLog);
     expect(movedLog.slice(fullLog.length).map((l) => Object.keys(JSON.parse(l) as object).join())).toEqual([
       'step,loss,lr,tokens,tokens_per_s,elapsed_s',
-      'step,val_loss',
+      'step,val_loss,val_loss_se,val_tokens',
     ]);
     expect(readRunDir(await runFiles(moved)).checkpoint.step).toBe(STEPS + 1);
 

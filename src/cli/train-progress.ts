@@ -14,7 +14,7 @@ export class Progress {
   private readonly every: number;
   private readonly started = performance.now();
   private stepsThisSession = 0;
-  private lastVal: number | undefined;
+  private lastVal: string | undefined;
   private drawn = false;
 
   constructor(
@@ -38,7 +38,7 @@ export class Progress {
     const { maxSteps } = this.settings;
     const perStep = (performance.now() - this.started) / 1000 / this.stepsThisSession;
     const eta = formatDuration(Math.max(0, maxSteps - p.step) * perStep);
-    const val = this.lastVal !== undefined ? ` val ${this.lastVal.toFixed(4)}` : '';
+    const val = this.lastVal !== undefined ? ` val ${this.lastVal}` : '';
     if (this.tty) {
       const stats = `step ${p.step}/${maxSteps} loss ${p.loss.toFixed(4)}${val} lr ${p.lr.toExponential(2)} ${Math.round(p.tokensPerSecond)} tok/s ${p.tflops.toPrecision(3)} TFLOP/s ETA ${eta}${p.skipped ? ' (skipped: gradients not finite)' : ''}`;
       const filled = Math.round((BAR * p.step) / maxSteps);
@@ -53,7 +53,8 @@ export class Progress {
   }
 
   eval(p: EvalPoint): void {
-    this.lastVal = p.valLoss;
+    const se = p.standardError !== undefined ? ` ± ${p.standardError.toFixed(4)}` : '';
+    this.lastVal = `${p.valLoss.toFixed(4)}${se}`;
     if (!this.tty) process.stderr.write(`${formatEvalLine(p, this.settings)}\n`);
   }
 

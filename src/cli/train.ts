@@ -48,11 +48,20 @@ function stepLine(p: StepPoint): object {
     tokens: p.tokens,
     tokens_per_s: p.tokensPerSecond,
     elapsed_s: p.elapsedSeconds,
+    // Mixed precision's dynamic loss scale, and a step its overflow skipped.
+    ...(p.lossScale !== undefined ? { loss_scale: p.lossScale } : {}),
+    ...(p.skipped ? { skipped: true } : {}),
   };
 }
 
 function evalLine(p: EvalPoint): object {
-  return { step: p.step, val_loss: p.valLoss };
+  // The fixed set's size and the mean's standard error, as the lab and the progress lines show them.
+  return {
+    step: p.step,
+    val_loss: p.valLoss,
+    ...(p.standardError !== undefined ? { val_loss_se: p.standardError } : {}),
+    ...(p.tokens !== undefined ? { val_tokens: p.tokens } : {}),
+  };
 }
 
 /**
