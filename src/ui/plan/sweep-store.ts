@@ -40,6 +40,10 @@ export interface SweepStoreState {
   /** Index of the point training now. */
   current: number | null;
   error: string | null;
+  /** init() has been called (a second call does nothing). */
+  initialized: boolean;
+  /** The loop that trains the points one after another is running (Start or Continue joins it). */
+  driving: boolean;
 
   /** Reads the stored sweep and continues it when it was running. */
   init(): Promise<void>;
@@ -62,8 +66,6 @@ type Outcome =
 
 export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage }): StoreApi<SweepStoreState> {
   const { lab, storage } = deps;
-  let driving = false;
-  let initialized = false;
   let saving: Promise<void> = Promise.resolve();
 
   const store = createStore<SweepStoreState>()((set, get) => ({
@@ -71,10 +73,12 @@ export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage })
     loaded: false,
     current: null,
     error: null,
+    initialized: false,
+    driving: false,
 
     async init() {
-      if (initialized) return;
-      initialized = true;
+      if (get().initialized) return;
+      set({ initialized: true });
       try {
         const stored = await storage.load();
         if (stored && !get().sweep) set({ sweep: stored });
@@ -141,8 +145,8 @@ export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage })
   const running = () => get().sweep?.status === 'running';
 
   async function drive(): Promise<void> {
-    if (driving) return;
-    driving = true;
+    if (get().driving) return;
+    set({ driving: true });
     try {
       while (running()) {
         const sweep = get().sweep!;
@@ -163,8 +167,7 @@ export function createSweepStore(deps: { lab: SweepLab; storage: SweepStorage })
         await runPoint(index);
       }
     } finally {
-      driving = false;
-      set({ current: null });
+      set({ driving: false, current: null });
     }
   }
 
