@@ -4,20 +4,17 @@
  * the same bits), log.jsonl keeps each step once; a device lost on every try ends the command
  * after the bound, exit 1, with the checkpoint and the way to resume named.
  */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { prepareCommand } from '../src/cli/prepare';
 import { trainCommand, type TrainOptions } from '../src/cli/train';
 import type { GpuContext } from '../src/gpu/context';
 import { createNodeContext } from '../src/gpu/node';
 import { readRunDir } from '../src/train/run-dir';
 import { readRunFolder } from '../src/cli/run-folder';
-import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
-import { trainBpe } from '../src/tokenizer/trainer';
-import { END_OF_TEXT } from '../src/tokenizer/types';
 import { inProcess } from './helpers/cli';
+import { preparedCorpus } from './helpers/prepare-env';
 import { tinyModelFlags } from './helpers/tiny-run';
 
 const RUN = [
@@ -60,23 +57,7 @@ async function logSteps(folder: string): Promise<number[]> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'garden-lost-'));
   const text = (await readFile('public/corpus/brown-fiction.txt', 'utf8')).slice(0, 30_000);
-  await writeFile(join(dir, 'corpus.txt'), text);
-  await writeFile(
-    join(dir, 'tok.json'),
-    toTokenizerJson(
-      await trainBpe(text.split('\n'), { vocabSize: 300, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
-    ),
-  );
-  data = join(dir, 'data');
-  const prepared = await inProcess(prepareCommand, [
-    '--source',
-    join(dir, 'corpus.txt'),
-    '--tokenizer',
-    join(dir, 'tok.json'),
-    '--out',
-    data,
-  ]);
-  expect(prepared.code).toBe(0);
+  data = await preparedCorpus(dir, text, 300);
 });
 
 describe('train on a lost GPU device', () => {

@@ -4,17 +4,14 @@
  * an overflowing backward is skipped on the GPU (weights untouched), halves the scale and is
  * counted; growth follows GradScaler's rule; mixed precision is refused without shader-f16.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { benchCommand } from '../src/cli/bench';
-import { prepareCommand } from '../src/cli/prepare';
 import { trainCommand } from '../src/cli/train';
 import { buildSettings, parseTrainArgs } from '../src/cli/train-args';
 import { DataError } from '../src/data/types';
-import { toTokenizerJson } from '../src/tokenizer/tokenizer-json';
-import { END_OF_TEXT } from '../src/tokenizer/types';
 import { readBytes } from '../src/autograd/params';
 import type { GPTConfig } from '../src/model/config';
 import { GPTModel } from '../src/model/gpt';
@@ -37,6 +34,7 @@ import { randint, rng } from '../src/util/random';
 import { inProcess } from './helpers/cli';
 import { gpu } from './helpers/gpu';
 import { testManifest } from './helpers/manifest';
+import { preparedCorpus } from './helpers/prepare-env';
 import { testSettings } from './helpers/settings';
 
 const CONFIG: GPTConfig = { vocabSize: 300, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 };
@@ -284,19 +282,7 @@ describe('--precision', () => {
     const dir = await mkdtemp(join(tmpdir(), 'garden-precision-'));
     try {
       const text = (await readFile('public/corpus/brown-fiction.txt', 'utf8')).slice(0, 20_000);
-      await writeFile(join(dir, 'corpus.txt'), text);
-      const bpe = await trainBpe(text.split('\n'), { vocabSize: 280, minFrequency: 2, specialTokens: [END_OF_TEXT] });
-      await writeFile(join(dir, 'tok.json'), toTokenizerJson(bpe));
-      const data = join(dir, 'data');
-      const prepared = await inProcess(prepareCommand, [
-        '--source',
-        join(dir, 'corpus.txt'),
-        '--tokenizer',
-        join(dir, 'tok.json'),
-        '--out',
-        data,
-      ]);
-      expect(prepared.code).toBe(0);
+      const data = await preparedCorpus(dir, text, 280);
       const out = join(dir, 'run');
       const args = ['--data', data, '--out', out, '--layers', '1', '--width', '32', '--heads', '2', '--block', '16'];
       const train = (a: string[]) => inProcess((x) => trainCommand(x, { context: gpu }), a);

@@ -6,6 +6,8 @@ import { Tokenizer } from '../../src/tokenizer/tokenizer';
 import { toTokenizerJson } from '../../src/tokenizer/tokenizer-json';
 import { trainBpe } from '../../src/tokenizer/trainer';
 import { END_OF_TEXT } from '../../src/tokenizer/types';
+import { prepareCommand } from '../../src/cli/prepare';
+import { inProcess } from './cli';
 import { startDataServer, type DataServer } from './data-server';
 
 /** A byte-level BPE trained on `rows`, its <|endoftext|> id and its tokenizer.json. */
@@ -27,4 +29,18 @@ export async function prepareFolder(
   const tokenizerPath = join(dir, 'tokenizer.json');
   await writeFile(tokenizerPath, tokenizerJson);
   return { dir, tokenizerPath, server: await startDataServer() };
+}
+
+/**
+ * `prepare`'s folder (`dir`/data) made from `text` (written as corpus.txt) with a BPE of
+ * `vocabSize` trained on its lines (tok.json): the data a `train` test runs on.
+ */
+export async function preparedCorpus(dir: string, text: string, vocabSize: number): Promise<string> {
+  await writeFile(join(dir, 'corpus.txt'), text);
+  await writeFile(join(dir, 'tok.json'), (await rowsTokenizer(text.split('\n'), vocabSize)).json);
+  const data = join(dir, 'data');
+  const args = ['--source', join(dir, 'corpus.txt'), '--tokenizer', join(dir, 'tok.json'), '--out', data];
+  const prepared = await inProcess(prepareCommand, args);
+  if (prepared.code !== 0) throw new Error(`prepare failed: ${prepared.stderr}`);
+  return data;
 }
