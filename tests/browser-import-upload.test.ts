@@ -18,6 +18,7 @@ import { tokenPieces } from '../src/train/sampling';
 import { visibleToken } from '../src/ui/lab/token-view';
 import { startBrowserEnv, type BrowserEnv } from './helpers/browser';
 import { fixtureHfTensors, fixtureModel } from './helpers/fixture-model';
+import { randomBytes } from './helpers/random-bytes';
 
 // Generous: the worker answers an import after its device probe, which a busy machine slows.
 vi.setConfig({ testTimeout: 240_000 });
@@ -39,17 +40,8 @@ function hfFiles(configJson: Record<string, unknown> = hfConfigJson(config)) {
   ];
 }
 
-function noise(n: number): Buffer {
-  const out = Buffer.alloc(n);
-  let x = 2463534242;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+// The same bytes as before the generator moved to the helper (its seed).
+const noise = (n: number) => Buffer.from(randomBytes(n, 2463534242));
 
 let env: BrowserEnv;
 let page: Page;

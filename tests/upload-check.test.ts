@@ -13,25 +13,13 @@ import {
   type PickedFile,
 } from '../src/ui/data/source-form';
 import { checkPickedFiles, notTextReason, sampleStats, SAMPLE_BYTES } from '../src/ui/data/upload-check';
+import { randomBytes } from './helpers/random-bytes';
 
 const brown = readFileSync('public/corpus/brown-fiction.txt');
 const file = (name: string, bytes: Uint8Array | string): PickedFile => ({
   name,
   blob: new Blob([typeof bytes === 'string' ? new TextEncoder().encode(bytes) : new Uint8Array(bytes)]),
 });
-
-/** Bytes from a fixed-seed generator (xorshift): the "50 KB of random bytes renamed .txt" of the issue. */
-function randomBytes(n: number, seed = 12345): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 describe('what reads as text', () => {
   it('passes UTF-8 prose in several scripts, JSON lines, and a character cut at the sample end', () => {
