@@ -54,10 +54,13 @@ async function keepTokenizer(out: string, tokenizerJson: string): Promise<void> 
 }
 
 export async function prepareCommand(args: string[]): Promise<number> {
+  let drawn = false; // a progress line is on stderr: a message goes below it
   try {
     const { values } = parseFlags(args, PREPARE_FLAGS, { command: 'prepare' });
     if (!values.source || !values.tokenizer || !values.out) throw new DataError('config', USAGE.replace(/\n\s*/g, ' '));
-    const tokenizerJson = await readFile(values.tokenizer, 'utf8');
+    const tokenizerJson = await readFile(values.tokenizer, 'utf8').catch((e: unknown) => {
+      throw new Error(`cannot read the tokenizer ${values.tokenizer}: ${messageOf(e)}`);
+    });
     const tokenizer = new Tokenizer(parseTokenizerJson(tokenizerJson));
     const { spec, env } = await sourceFromArg(values.source, values.column);
     const controller = new AbortController();
@@ -82,7 +85,10 @@ export async function prepareCommand(args: string[]): Promise<number> {
       shardTokens: values['shard-tokens'],
       valFraction: values['val-fraction'],
       signal: controller.signal,
-      onProgress: (p) => process.stderr.write(progressLine(p)),
+      onProgress: (p) => {
+        drawn = true;
+        process.stderr.write(progressLine(p));
+      },
     });
     process.stderr.write('\n');
     await keepTokenizer(out, tokenizerJson);
@@ -97,7 +103,8 @@ export async function prepareCommand(args: string[]): Promise<number> {
       error instanceof DataError && error.cause instanceof StallError
         ? ' (the shards saved so far are kept: the same command resumes)'
         : '';
-    process.stderr.write(`\nprepare: ${messageOf(error)}${resumable}\n`);
+    // Below the progress line if one was drawn; a refusal before reading is its one line.
+    process.stderr.write(`${drawn ? '\n' : ''}prepare: ${messageOf(error)}${resumable}\n`);
     return 2;
   }
 }

@@ -62,4 +62,10 @@ export class Progress {
     if (this.drawn) process.stderr.write('\n');
     this.drawn = false;
   }
+
+  /** A line of its own: under the bar when one is drawn (the next step draws it again below). */
+  say(line: string): void {
+    this.finish();
+    process.stderr.write(`${line}\n`);
+  }
 }

@@ -93,10 +93,13 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
   let ctx: GpuContext | undefined;
   let trainer: Trainer | undefined;
   let signalled = false;
+  let progress: Progress | undefined;
   const onSignal = () => {
     if (signalled) process.exit(130); // a second Ctrl-C: leave now (the last checkpoint stays whole)
     signalled = true;
-    process.stderr.write('\ntrain: stopping after this step (checkpointing)… press Ctrl-C again to quit at once\n');
+    const line = 'train: stopping after this step (checkpointing)… press Ctrl-C again to quit at once';
+    if (progress) progress.say(line);
+    else process.stderr.write(`${line}\n`);
     trainer?.pause();
   };
   try {
@@ -136,7 +139,8 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
       };
       await writeRunCheckpoint(out, runDirFiles(record, data, dataset));
     };
-    const progress = new Progress(settings, args.printEvery, prepared.resume?.step ?? 0);
+    const live = new Progress(settings, args.printEvery, prepared.resume?.step ?? 0);
+    progress = live;
     const log = (line: object) => appendFile(logPath, JSON.stringify(line) + '\n');
     let pendingLog: Promise<void> = Promise.resolve();
     const onEvent = (event: TrainerEvent) => {
@@ -144,18 +148,18 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
         const p = event.point;
         steps.push(p);
         pendingLog = pendingLog.then(() => log(stepLine(p)));
-        progress.step(p);
+        live.step(p);
       } else if (event.type === 'eval') {
         evals.push(event.point);
         const point = event.point;
         pendingLog = pendingLog.then(() => log(evalLine(point)));
-        progress.eval(event.point);
+        live.eval(event.point);
       } else if (event.type === 'error') {
-        process.stderr.write(`\ntrain: ${event.message}\n`);
+        live.say(`train: ${event.message}`);
       }
     };
     process.stderr.write(
-      `train: ${device.adapterInfo.description || device.adapterInfo.vendor || 'GPU'}; ${progress.describe()} -> ${out}\n`,
+      `train: ${device.adapterInfo.description || device.adapterInfo.vendor || 'GPU'}; ${live.describe()} -> ${out}\n`,
     );
     process.stderr.write('train: compiling the kernels and running the first step…\n'); // minutes on a CPU adapter
     const build = (on: GpuContext, resume: CheckpointData | undefined) =>
@@ -202,7 +206,7 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
           onRecovering: (notice) => {
             cutAfter(steps, notice.from);
             cutAfter(evals, notice.from);
-            process.stderr.write(`\ntrain: ${notice.message}\n`);
+            live.say(`train: ${notice.message}`);
           },
         },
         budget,
@@ -218,7 +222,7 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
       ({ trainer, ctx: on } = next);
     }
     await pendingLog;
-    progress.finish();
+    live.finish();
     const last = steps.at(-1);
     const lastEval = evals.at(-1);
     process.stderr.write(
@@ -229,7 +233,9 @@ export async function trainCommand(argv: string[], options: TrainOptions = {}): 
     );
     return outcome === 'error' ? 1 : 0;
   } catch (error) {
-    process.stderr.write(`\ntrain: ${messageOf(error)}\n`);
+    // Under the progress bar if one was drawn; a refusal before training is its one line.
+    if (progress) progress.say(`train: ${messageOf(error)}`);
+    else process.stderr.write(`train: ${messageOf(error)}\n`);
     return error instanceof DataError ? 2 : 1;
   } finally {
     process.off('SIGINT', onSignal);
