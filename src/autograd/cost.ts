@@ -1,19 +1,20 @@
 /**
  * The FLOP and byte model of every op, in one table, for the profiler's achieved TFLOP/s and GB/s.
  * Bytes are the minimum traffic: each input read once and each output written once (4 bytes an
- * element). FLOPs are counted only for the ops that are compute bound (matmul and attention); the
+ * f32 element, 2 an f16 one). FLOPs are counted only for the ops that are compute bound (matmul and attention); the
  * others are judged by bandwidth.
  */
 import type { Node } from './graph';
 import { attentionDims } from './ops/attention';
 import { matmulDims } from './ops/matmul';
+import { tensorBytes } from './op';
 
 export interface OpCost {
   flops?: number;
   bytes: number;
 }
 
-const elementBytes = (node: Node): number => [...node.inputs, ...node.outputs].reduce((s, t) => s + 4 * t.numel, 0);
+const elementBytes = (node: Node): number => [...node.inputs, ...node.outputs].reduce((s, t) => s + tensorBytes(t), 0);
 
 /** Ops whose FLOPs are counted; everything else is charged its bytes only. */
 const FLOPS: Record<string, (node: Node) => number> = {

@@ -61,7 +61,7 @@ export class Graph {
     const requiresGrad = op.backward !== undefined && inputs.some((t) => t.requiresGrad);
     const node: Node = { id: this.nodes.length, op, attrs, inputs, outputs: [] };
     specs.forEach((spec, k) => {
-      const differentiable = (op.differentiableOutputs?.[k] ?? true) && spec.dtype === 'f32';
+      const differentiable = (op.differentiableOutputs?.[k] ?? true) && spec.dtype !== 'i32';
       const t = this.add(
         spec,
         'temp',

@@ -6,7 +6,12 @@
  */
 import type { Tensor } from './tensor';
 
-export type DType = 'f32' | 'i32';
+/**
+ * Element types. f16 tensors are stored as IEEE halves, two to a 32-bit word (pack2x16float's
+ * layout), so kernels without the shader-f16 feature read and write them as u32; their gradients
+ * are f32.
+ */
+export type DType = 'f32' | 'f16' | 'i32';
 export type Shape = readonly number[];
 
 export interface TensorSpec {
@@ -45,7 +50,7 @@ export type BufferRef = { in: number } | { out: number } | { scratch: number };
 
 export type Attrs = Record<string, unknown>;
 
-/** Inputs to float64 references: f32 tensors as Float64Array, i32 tensors as Int32Array. */
+/** Inputs to float64 references: f32 and f16 tensors as Float64Array (the stored values), i32 as Int32Array. */
 export type RefArray = Float64Array | Int32Array;
 
 export interface OpDef<A extends Attrs = Attrs> {
@@ -71,7 +76,7 @@ export interface OpDef<A extends Attrs = Attrs> {
    * lets a parameter's gradient be written straight into its slot.
    */
   canAccumulate?: boolean;
-  /** Which outputs are differentiable (default: all f32 outputs). Saved-state outputs say false. */
+  /** Which outputs are differentiable (default: all f32 and f16 outputs). Saved-state outputs say false. */
   differentiableOutputs?: readonly boolean[];
   reference?: {
     forward(inputs: readonly RefArray[], specs: readonly TensorSpec[], attrs: A): Float64Array[];
@@ -89,6 +94,12 @@ export function numel(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
+}
+
+/** Bytes a tensor's buffer holds: 4 per f32/i32 element, 2 per f16 element rounded up to whole words. */
+export function tensorBytes(spec: TensorSpec): number {
+  const n = numel(spec.shape);
+  return spec.dtype === 'f16' ? Math.ceil(n / 2) * 4 : n * 4;
 }
 
 export function shapeString(shape: Shape): string {

@@ -9,7 +9,8 @@ import type { DispatchTag, Profiler } from '../gpu/profiler';
 import { nodeCost } from './cost';
 import type { Graph } from './graph';
 import type { KernelCall } from './op';
-import { numel } from './op';
+import { numel, tensorBytes } from './op';
+import { packHalves, unpackHalves } from '../util/half';
 import type { ParameterStore, Slice } from './params';
 import { readBytes } from './params';
 import type { Tensor } from './tensor';
@@ -61,7 +62,7 @@ export class Plan {
     graph.nodes.forEach((node, i) => node.inputs.forEach((t) => lastUse.set(t.id, i)));
 
     const ownBuffer = (t: Tensor): Slice => {
-      const size = Math.max(4, t.numel * 4);
+      const size = Math.max(4, tensorBytes(t));
       const buffer = device.createBuffer({
         label: `${this.label}.${t.label}`,
         size: Math.ceil(size / 4) * 4,
@@ -75,7 +76,7 @@ export class Plan {
       if (external) {
         if (t.kind !== 'input')
           throw new Error(`${this.label}: only inputs can have external buffers, not ${t.toString()}`);
-        if (external.size < t.numel * 4)
+        if (external.size < tensorBytes(t))
           throw new Error(`${this.label}: external buffer for ${t.toString()} is too small`);
         this.slices.set(t.id, external);
       } else if (t.kind === 'param' || t.kind === 'paramGrad') {
@@ -114,7 +115,7 @@ export class Plan {
     };
 
     graph.nodes.forEach((node, i) => {
-      for (const t of node.outputs) if (!this.slices.has(t.id)) this.slices.set(t.id, acquire(t.numel * 4));
+      for (const t of node.outputs) if (!this.slices.has(t.id)) this.slices.set(t.id, acquire(tensorBytes(t)));
       const scratch = (
         node.op.scratch?.(
           node.inputs.map((t) => t.spec),
@@ -247,13 +248,16 @@ export class Plan {
     if ((t.dtype === 'i32') !== data instanceof Int32Array)
       throw new Error(`${this.label}: ${t.toString()} is ${t.dtype}`);
     const s = this.slice(t);
-    this.ctx.device.queue.writeBuffer(s.buffer, s.offset, data.buffer, data.byteOffset, data.byteLength);
+    // An f16 input takes f32 values and stores them rounded to the nearest half.
+    const bytes = t.dtype === 'f16' ? packHalves(data) : data;
+    this.ctx.device.queue.writeBuffer(s.buffer, s.offset, bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  /** Reads a tensor back (it must be retained, an input, or a parameter). */
+  /** Reads a tensor back (it must be retained, an input, or a parameter); f16 values come back as f32. */
   async read(t: Tensor): Promise<Float32Array> {
     const s = this.slice(t);
-    return new Float32Array(await readBytes(this.ctx.device, s.buffer, s.offset, t.numel * 4));
+    const bytes = await readBytes(this.ctx.device, s.buffer, s.offset, tensorBytes(t));
+    return t.dtype === 'f16' ? unpackHalves(new Uint32Array(bytes), t.numel) : new Float32Array(bytes);
   }
 
   async readInt(t: Tensor): Promise<Int32Array> {

@@ -6,6 +6,7 @@
 import type { OpDef } from './op';
 import { attentionBackwardOp, attentionOp } from './ops/attention';
 import { attentionDecodeOp } from './ops/attention-decode';
+import { castOp } from './ops/cast';
 import { crossEntropyBackwardOp, crossEntropyOp } from './ops/cross-entropy';
 import { addOp, copyOp, geluBackwardOp, geluOp } from './ops/elementwise';
 import { embeddingOp, embeddingWpeGradOp, embeddingWteGradOp } from './ops/embedding';
@@ -16,6 +17,7 @@ import { biasGradOp, matmulOp } from './ops/matmul';
 export const DIFFERENTIABLE_OPS: readonly OpDef[] = [
   addOp,
   copyOp,
+  castOp,
   geluOp,
   matmulOp,
   layerNormOp,

@@ -11,15 +11,16 @@ import { numel } from '../../src/autograd/op';
 import { Plan } from '../../src/autograd/plan';
 import type { Tensor } from '../../src/autograd/tensor';
 import { maxRelError } from '../../src/util/compare';
+import { roundHalf } from '../../src/util/half';
 import { gpu } from './gpu';
 import { randn, rng } from './random';
 
 export interface OpInput {
   shape: number[];
-  dtype?: 'f32' | 'i32';
-  /** Values; random normal when absent (i32 inputs must give data). */
+  dtype?: 'f32' | 'f16' | 'i32';
+  /** Values; random normal when absent (i32 inputs must give data). f16 inputs hold them rounded to halves. */
   data?: Float32Array | Int32Array;
-  /** Whether to differentiate with respect to this input (default: f32 inputs). */
+  /** Whether to differentiate with respect to this input (default: f32 and f16 inputs). */
   grad?: boolean;
 }
 
@@ -49,15 +50,19 @@ export async function checkOp<A extends Attrs>(
     if (inp.dtype === 'i32') throw new Error('i32 inputs need data');
     return randn(numel(inp.shape), random);
   });
+  // What an f16 input holds on the GPU, so the float64 reference sees the same values.
+  inputs.forEach((inp, i) => {
+    if (inp.dtype === 'f16') data[i] = Float32Array.from(data[i]!, roundHalf);
+  });
   const specs: TensorSpec[] = inputs.map((inp) => ({ shape: inp.shape, dtype: inp.dtype ?? 'f32' }));
-  const wantsGrad = inputs.map((inp) => (inp.grad ?? true) && (inp.dtype ?? 'f32') === 'f32');
+  const wantsGrad = inputs.map((inp) => (inp.grad ?? true) && inp.dtype !== 'i32');
 
   // GPU: forward, then backward seeded with random output gradients.
   const ctx = await gpu();
   const graph = new Graph();
   const tensors = inputs.map((inp, i) => graph.input(`in${i}`, inp.shape, inp.dtype ?? 'f32', wantsGrad[i]));
   const outputs = graph.apply(op, tensors, attrs);
-  const differentiable = outputs.map((o, k) => (op.differentiableOutputs?.[k] ?? true) && o.dtype === 'f32');
+  const differentiable = outputs.map((o, k) => (op.differentiableOutputs?.[k] ?? true) && o.dtype !== 'i32');
   const gradOutData = outputs.map((o, k) => (differentiable[k] ? randn(o.numel, random) : null));
   const seeds = outputs.flatMap((o, k) =>
     gradOutData[k] ? [{ tensor: o, grad: graph.input(`dout${k}`, o.shape) }] : [],
