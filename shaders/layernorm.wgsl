@@ -1,6 +1,9 @@
 // LayerNorm over the last axis, PyTorch semantics: y = (x - mean) / sqrt(var + eps) * w + b with the
 // biased variance. Rows are N = numel / C. Grids fold into (x, y): id = wid.x + wid.y * nwg.x.
 // A thread owns columns c = lid + k * LN_WG (k < LN_MAXK), so C <= LN_WG * LN_MAXK = 2048.
+// y is f32 or f16 (halves two to a word): its binding `ln_y` (4) and its stores `ln_y_set` (one
+// element) and `ln_y_flush` (after a row's stores) come from src/autograd/ops/layernorm.ts, placed
+// before this source with the LN_MAXK const block.
 
 struct Params {
   rows: u32,       // N
@@ -55,7 +58,7 @@ fn ln_sum2(lid: u32, v: vec2<f32>) -> vec2<f32> {
 @group(0) @binding(1) var<storage, read> ln_x: array<f32>;        // [N, C]
 @group(0) @binding(2) var<storage, read> ln_w: array<f32>;        // [C]
 @group(0) @binding(3) var<storage, read> ln_b: array<f32>;        // [C]
-@group(0) @binding(4) var<storage, read_write> ln_y: array<f32>;  // [N, C]
+// binding 4: ln_y [N, C], generated
 @group(0) @binding(5) var<storage, read_write> ln_mean: array<f32>; // [N]
 @group(0) @binding(6) var<storage, read_write> ln_rstd: array<f32>; // [N]
 
@@ -89,9 +92,10 @@ fn layernorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
   for (var k = 0u; k < LN_MAXK; k++) {
     let c = lid + k * LN_WG;
     if (c < C) {
-      ln_y[base + c] = (xs[k] - mean) * rstd * ln_w[c] + ln_b[c];
+      ln_y_set(base, c, (xs[k] - mean) * rstd * ln_w[c] + ln_b[c]);
     }
   }
+  ln_y_flush(lid, base, C);
   if (lid == 0u) {
     ln_mean[row] = pivot + mean;
     ln_rstd[row] = rstd;

@@ -1,10 +1,14 @@
 /**
  * LayerNorm over the last axis with PyTorch semantics (biased variance, eps inside the sqrt).
  * The forward saves the per-row mean and rstd; the backward computes dx per row and reduces dw, db
- * over rows in two deterministic stages (per-chunk partials, then a fixed-order sum).
+ * over rows in two deterministic stages (per-chunk partials, then a fixed-order sum). y may be
+ * stored as f16 (mixed precision: it feeds a half matmul); statistics and gradients stay f32, and
+ * the backward never reads y.
  */
 import shader from '../../../shaders/layernorm.wgsl?raw';
 import { wgslConstBlock } from '../../gpu/pipelines';
+import type { StorageDType } from '../../gpu/wgsl-storage';
+import { wgslWriter } from '../../gpu/wgsl-storage';
 import { grid1d, packUniforms } from '../../gpu/uniforms';
 import type { KernelCall, OpDef, RefArray, TensorSpec } from '../op';
 import { assertShape, numel, shapeString } from '../op';
@@ -18,12 +22,34 @@ import type { Tensor } from '../tensor';
 const LAYERNORM_SIZES = { LN_WG: 128, LNR_WG: 256, LNR_COLS: 32 } as const;
 /** Columns per thread: sizes private arrays, so WGSL needs it as a const (a block before the source). */
 const LN_MAXK = 16;
-const source = wgslConstBlock({ LN_MAXK }) + shader;
+
+/**
+ * y's binding and stores. f32: each value goes straight to its element. f16: a thread's columns are
+ * LN_WG apart, so the row is staged in workgroup memory and then written a word (two columns) per
+ * invocation; the statistics are the f32 kernel's, so y is exactly the f32 result rounded.
+ */
+const Y_STORES: Record<StorageDType, string> = {
+  f32: `fn ln_y_set(base: u32, c: u32, v: f32) { ln_y[base + c] = v; }
+fn ln_y_flush(lid: u32, base: u32, C: u32) {}
+`,
+  f16: `var<workgroup> ln_stage: array<f32, LN_WG * LN_MAXK>;
+fn ln_y_set(base: u32, c: u32, v: f32) { ln_stage[c] = v; }
+fn ln_y_flush(lid: u32, base: u32, C: u32) {
+  workgroupBarrier();
+  for (var c = 2u * lid; c < C; c += 2u * LN_WG) { ln_y_put2(base + c, vec2f(ln_stage[c], ln_stage[c + 1u]), 0u); }
+}
+`,
+};
+const sources: Record<StorageDType, string> = {
+  f32: wgslConstBlock({ LN_MAXK }) + wgslWriter('ln_y', 4, 'f32') + Y_STORES.f32 + shader,
+  f16: wgslConstBlock({ LN_MAXK }) + wgslWriter('ln_y', 4, 'f16') + Y_STORES.f16 + shader,
+};
 
 /** Threads per row times columns per thread in the kernels (private arrays are sized for this). */
 export const LAYERNORM_MAX_C = LAYERNORM_SIZES.LN_WG * LN_MAXK;
 
-export type LayerNormAttrs = { eps?: number };
+/** eps (default 1e-5); out: y's dtype (default f32; f16 needs an even C so rows start on a word). */
+export type LayerNormAttrs = { eps?: number; out?: 'f32' | 'f16' };
 
 interface Dims {
   /** Rows: numel / C. */
@@ -64,9 +90,15 @@ function params(q: LnParams): ArrayBuffer {
   ]);
 }
 
-const call = (entryPoint: string, buffers: KernelCall['buffers'], p: ArrayBuffer, workgroups: number): KernelCall => ({
+const call = (
+  entryPoint: string,
+  buffers: KernelCall['buffers'],
+  p: ArrayBuffer,
+  workgroups: number,
+  y: StorageDType = 'f32',
+): KernelCall => ({
   label: 'layernorm',
-  code: source,
+  code: sources[y],
   entryPoint,
   constants: LAYERNORM_SIZES,
   buffers,
@@ -78,10 +110,21 @@ const call = (entryPoint: string, buffers: KernelCall['buffers'], p: ArrayBuffer
 export const layerNormOp: OpDef<LayerNormAttrs> = {
   name: 'layernorm',
   differentiableOutputs: [true, false, false],
-  outputs: ([x, w, b]) => {
+  outputs: ([x, w, b], attrs) => {
     const { N, C } = dims(x!);
+    const out = attrs.out ?? 'f32';
     assertShape(x!.shape.length >= 1 && C > 0, 'layernorm', `x must have a last axis, got ${shapeString(x!.shape)}`);
     assertShape(C <= LAYERNORM_MAX_C, 'layernorm', `C = ${C} exceeds ${LAYERNORM_MAX_C}`);
+    assertShape(
+      x!.dtype === 'f32' && w!.dtype === 'f32' && b!.dtype === 'f32',
+      'layernorm',
+      `x, weight and bias must be f32, got ${x!.dtype}, ${w!.dtype}, ${b!.dtype}`,
+    );
+    assertShape(
+      out === 'f32' || C % 2 === 0,
+      'layernorm',
+      `f16 output needs an even last axis (each row starts on a whole word), got C = ${C}`,
+    );
     assertShape(
       w!.shape.length === 1 && w!.shape[0] === C,
       'layernorm',
@@ -93,7 +136,7 @@ export const layerNormOp: OpDef<LayerNormAttrs> = {
       `bias ${shapeString(b!.shape)} must be [${C}]`,
     );
     return [
-      { shape: x!.shape, dtype: 'f32' },
+      { shape: x!.shape, dtype: out },
       { shape: [N], dtype: 'f32' },
       { shape: [N], dtype: 'f32' },
     ];
@@ -101,7 +144,7 @@ export const layerNormOp: OpDef<LayerNormAttrs> = {
   encode: ([x], attrs) => {
     const { N, C } = dims(x!);
     const buffers = [{ in: 0 }, { in: 1 }, { in: 2 }, { out: 0 }, { out: 1 }, { out: 2 }];
-    return [call('layernorm_forward', buffers, params({ N, C, eps: attrs.eps ?? 1e-5 }), N)];
+    return [call('layernorm_forward', buffers, params({ N, C, eps: attrs.eps ?? 1e-5 }), N, attrs.out ?? 'f32')];
   },
   backward: ([x, w, b], [, mean, rstd], [dy]) => {
     const g = x!.graph;
@@ -200,7 +243,8 @@ export const layerNormParamGradOp: OpDef<{ part: 'weight' | 'bias'; accumulate?:
   },
 };
 
-/** y = LayerNorm(x) * w + b over the last axis of x. */
-export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): Tensor {
-  return x.graph.apply(layerNormOp, [x, w, b], { eps }, ['layernorm', 'layernorm.mean', 'layernorm.rstd'])[0]!;
+/** y = LayerNorm(x) * w + b over the last axis of x; y stored as `out` (f32 unless asked). */
+export function layerNorm(x: Tensor, w: Tensor, b: Tensor, opts: LayerNormAttrs = {}): Tensor {
+  const attrs: LayerNormAttrs = { eps: opts.eps ?? 1e-5, out: opts.out ?? 'f32' };
+  return x.graph.apply(layerNormOp, [x, w, b], attrs, ['layernorm', 'layernorm.mean', 'layernorm.rstd'])[0]!;
 }
