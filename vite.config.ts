@@ -14,6 +14,7 @@ const SHARED_DEVICE_TESTS = [
   'tests/lab-worker-speed.test.ts',
   'tests/loss-scale.test.ts',
   'tests/eval-windows.test.ts',
+  'tests/norm-gelu-f16.test.ts',
 ];
 
 export default defineConfig({
