@@ -42,15 +42,15 @@ describe('chooseMicroBatch', () => {
     expect(chooseMicroBatch(BASE, 7, 'auto', bindsUpTo(7))).toMatchObject({ microBatch: 7, accumSteps: 1 });
   });
 
-  it('follows the memory estimate, which follows the bytes per activation', () => {
-    // Binding is plentiful; the budget (4 × maxBufferSize) lies between the f16 and the f32 estimate at 16 sequences.
+  it('follows the memory estimate, which follows the precision', () => {
+    // Binding is plentiful; the budget (4 × maxBufferSize) lies between the mixed and the f32 estimate at 16 sequences.
     const f32 = estimateGpuBytes({ model: BASE.model, batchSize: 16 });
-    const f16 = estimateGpuBytes({ model: BASE.model, batchSize: 16 }, 2);
+    const f16 = estimateGpuBytes({ model: BASE.model, batchSize: 16, precision: 'mixed' });
     expect(f16).toBeLessThan(f32);
     const limits = { maxBufferSize: (f16 + f32) / 2 / 4, maxStorageBufferBindingSize: 2 ** 31 };
     expect(chooseMicroBatch(BASE, 16, 'auto', limits)).toMatchObject({ microBatch: 8, accumSteps: 2 });
-    // f16 activations: 16 sequences fit the same budget.
-    expect(chooseMicroBatch(BASE, 16, 'auto', limits, { bytesPerActivation: 2 })).toMatchObject({
+    // Mixed precision's f16 activations: 16 sequences fit the same budget.
+    expect(chooseMicroBatch({ ...BASE, precision: 'mixed' }, 16, 'auto', limits)).toMatchObject({
       microBatch: 16,
       accumSteps: 1,
     });
@@ -97,13 +97,15 @@ describe('chooseMicroBatch', () => {
 });
 
 describe('the GPU memory estimate', () => {
-  it('names its terms and adds them up; f16 halves only the activations, plus an f16 weight copy', () => {
+  it('names its terms and adds them up; mixed shrinks only the activations, plus an f16 weight copy', () => {
     const f32 = gpuBytesTerms({ model: SEED_CONFIG, batchSize: 8 });
     expect(f32.state).toBe(16 * 51_500_032);
     expect(f32.logits).toBe(4 * 2 * 8 * 1024 * 50304);
     expect(f32.total).toBe(f32.state + f32.activations + f32.logits);
-    const f16 = gpuBytesTerms({ model: SEED_CONFIG, batchSize: 8 }, 2);
-    expect(f16.activations).toBe(f32.activations / 2);
+    const f16 = gpuBytesTerms({ model: SEED_CONFIG, batchSize: 8, precision: 'mixed' });
+    // Per layer and token: 20C f32 values against 12C f32 and 14C f16 ones.
+    const { nLayer: L, nEmbd: C } = SEED_CONFIG;
+    expect(f32.activations - f16.activations).toBe(8 * 1024 * L * (20 * 4 - 12 * 4 - 14 * 2) * C);
     expect(f16.logits).toBe(f32.logits);
     expect(f16.state).toBe(f32.state + 2 * 51_500_032);
   });

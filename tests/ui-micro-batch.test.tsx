@@ -3,8 +3,8 @@
  * The Train form's batch and micro-batch, rendered in jsdom on the lab's test stores: the batch per
  * step is split automatically to fit the device's limits (and said so under the field), re-split
  * when the model changes what fits, and a micro-batch chosen by hand is kept and checked. Its
- * precision: mixed offered only where the device has shader-f16, and a saved mixed form on a device
- * without it is a problem that keeps Train disabled.
+ * precision: mixed is offered on every device (f16 is stored packed, no shader-f16 needed) and says
+ * what it does.
  */
 import 'fake-indexeddb/auto';
 import { act, createElement } from 'react';
@@ -98,36 +98,32 @@ describe('the Train form’s micro-batch and precision', () => {
     expect(form()).toMatchObject({ batchSize: 16, accumSteps: 1, autoMicroBatch: true });
   });
 
-  it('offers mixed precision only with shader-f16 and flags a saved mixed form without it', async () => {
+  it('offers mixed precision on a device without shader-f16, says what it does, and keeps the choice', async () => {
     const env = pageStores.env;
-    const report = (features: string[]) => ({
+    env.send({
       type: 'device' as const,
-      report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, features, suggested: form() },
+      report: { ok: true, adapter: 'fake', isSoftware: true, limits: LIMITS, features: [], suggested: form() },
     });
-    env.send(report(['timestamp-query']));
     container = document.body.appendChild(document.createElement('div'));
     root = createRoot(container);
     await act(async () => root!.render(createElement(TrainForm)));
     const select = field<HTMLSelectElement>('Precision');
     const mixed = () => [...select.options].find((o) => o.value === 'mixed')!;
     expect(select.value).toBe('f32');
-    expect(mixed().disabled).toBe(true);
-    expect(precisionNote()).toBe('f32 (mixed needs the shader-f16 feature, which this device lacks)');
-
-    await act(async () => env.send(report(['shader-f16'])));
     expect(mixed().disabled).toBe(false);
+    expect(precisionNote()).toBe('f32 throughout');
+    const f32Estimate = container.textContent.match(/about ([\d.]+ [KMG]?B) of GPU memory/)?.[1];
+
     await enter(select, 'mixed');
     expect(form().precision).toBe('mixed');
-    expect(precisionNote()).toBe('f32 master weights and AdamW, dynamic loss scaling');
-    expect(container.textContent).not.toContain('Mixed precision needs');
-
-    // The same form on a device without shader-f16 (a saved form, another machine): said, and a problem.
-    await act(async () => env.send(report([])));
-    expect(select.value).toBe('mixed');
-    expect(precisionNote()).toBe('Mixed needs the shader-f16 feature, which this device lacks: choose f32.');
-    expect(container.textContent).toContain('Mixed precision needs the shader-f16 feature, which this device lacks');
+    expect(precisionNote()).toMatch(/^f16 weight copies and activations, f32 master weights and AdamW/);
+    // The memory estimate follows the precision: f16 activations need less.
+    const mixedEstimate = container.textContent.match(/about ([\d.]+ [KMG]?B) of GPU memory/)?.[1];
+    expect(f32Estimate).toBeDefined();
+    expect(mixedEstimate).toBeDefined();
+    expect(mixedEstimate).not.toBe(f32Estimate);
     await enter(select, 'f32');
     expect(form().precision).toBe('f32');
-    expect(container.textContent).not.toContain('Mixed precision needs');
+    expect(precisionNote()).toBe('f32 throughout');
   });
 });

@@ -16,7 +16,6 @@ import { formatProfile } from '../gpu/profiler';
 import { type GPTConfig, SEED_CONFIG } from '../model/config';
 import { GPTModel } from '../model/gpt';
 import { trainingFlopsPerToken } from '../model/hf';
-import { precisionProblem } from '../train/loss-scale';
 import { TrainStep } from '../train/step';
 import { randint, rng } from '../util/random';
 import { parseBenchArgs } from './bench-args';
@@ -114,12 +113,6 @@ export async function runBench(opts: Record<string, string | boolean | undefined
   }
 
   const precision = opts.precision === 'mixed' ? 'mixed' : 'f32';
-  const refused = precisionProblem(precision, ctx);
-  if (refused) {
-    console.error(`bench: ${refused}`);
-    ctx.device.destroy();
-    return 2;
-  }
   results.precision = precision;
 
   const preset = PRESETS[str(opts.model) ?? (onCpu ? 'tiny' : 'seed')];

@@ -38,8 +38,8 @@ const HELP = `gpt-garden <command>
         [--micro-batch auto|N | --accum N] --steps N | --tokens N --lr X --min-lr X --warmup N --weight-decay X --grad-clip X
         --eval-every N --eval-batches N --checkpoint-every N --seed N] [--plan <plan JSON | file>]
         [--init <Hugging Face folder>] [--print-every N] [--precision f32|mixed]
-                                     train on the GPU (mixed: f32 master weights, dynamic loss
-                                     scaling; needs shader-f16; default f32); the run directory is a Hugging Face folder plus
+                                     train on the GPU (mixed: f16 weight copies and activations,
+                                     f32 master weights, dynamic loss scaling; default f32); the run directory is a Hugging Face folder plus
                                      training_state.safetensors, run.json and log.jsonl; Ctrl-C
                                      checkpoints and exits; the summary as JSON on the last line
   train --resume <run dir> [--data <dir>] [--steps N]   continue a run (the lab's full-state download too)
@@ -53,7 +53,7 @@ const HELP = `gpt-garden <command>
                                      override the model, micro-batch and accumulation
       --matmul N                     square matmul size (default 4096 on a GPU, 256 on SwiftShader)
       --steps N                      timed training steps (default 10)
-      --precision f32|mixed          the training step's precision (mixed needs shader-f16)
+      --precision f32|mixed          the training step's precision (default f32)
       --out file.json                also write the results as JSON
       --profile                      time each dispatch of one training step (timestamp queries):
                                      a table per op and direction, beside the step's wall time

@@ -9,7 +9,7 @@ import type { GpuContext } from '../gpu/context';
 import type { GPTConfig } from '../model/config';
 import { type BufferLimits, suggestSettings } from '../train/defaults';
 import { chooseMicroBatch, type MicroBatchSetting, microBatchNote, withMicroBatch } from '../train/micro-batch';
-import { defaultPrecision, precisionProblem, PRECISIONS } from '../train/loss-scale';
+import { defaultPrecision, PRECISIONS } from '../train/loss-scale';
 import type { Precision, RunSettings } from '../train/protocol';
 import { parseFlags } from './args';
 
@@ -70,7 +70,7 @@ export interface TrainArgs {
    * micro-batch itself (the older spelling, kept).
    */
   microBatch?: MicroBatchSetting;
-  /** --precision: f32 unless asked (mixed needs shader-f16; see loss-scale.ts). */
+  /** --precision: the adapter's default unless asked (see loss-scale.ts). */
   precision?: Precision;
   numbers: Partial<Record<SettingFlag, number>>;
 }
@@ -193,12 +193,10 @@ export function buildSettings(
     plan?: PlanInput;
     initModel?: GPTConfig;
     limits?: BufferLimits;
-    /** The adapter, to refuse --precision mixed where it lacks shader-f16. */
-    adapter?: Pick<GpuContext, 'features' | 'adapterInfo'>;
+    /** The adapter, whose features set the default precision. */
+    adapter?: Pick<GpuContext, 'features'>;
   },
 ): RunSettings {
-  const refused = options.adapter && precisionProblem(args.precision, options.adapter);
-  if (refused) throw usage(refused);
   // Asked for, or the adapter's default when that is not f32 (absent reads as f32).
   const precision = args.precision ?? (options.adapter ? defaultPrecision(options.adapter.features) : 'f32');
   const n = args.numbers;

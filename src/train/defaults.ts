@@ -99,12 +99,12 @@ export function validationBatches(
 
 /** The estimate's terms, in bytes: what each part of a run holds on the GPU. */
 export interface GpuBytesTerms {
-  /** Weights, gradients and Adam's two moments: four f32 arenas (plus f16 weight copies when activations are f16). */
+  /** Weights, gradients and Adam's two moments: four f32 arenas (plus the f16 weight copies in mixed precision). */
   state: number;
   /**
-   * One micro-batch's activations: about 20C values per layer and token (those kept for backward
-   * and backward's temporaries, as the pool holds them), attention's per-head statistics, and the
-   * embeddings' 4C. Measured: 19-20C per layer on 32- and 64-wide models.
+   * One micro-batch's activations: per layer and token, the values kept for backward and backward's
+   * temporaries as the pool holds them (ACTIVATION_VALUES), attention's per-head statistics, and the
+   * embeddings' 4C (f32).
    */
   activations: number;
   /** The logits and their gradient, B × T × V each, always f32 (cross-entropy and the loss stay f32). */
@@ -112,33 +112,41 @@ export interface GpuBytesTerms {
   total: number;
 }
 
-/** f32 activations; the mixed-precision path passes 2 (f16). */
-export const F32_BYTES = 4;
+const F32_BYTES = 4;
+const F16_BYTES = 2;
 
 /**
- * GPU bytes a run needs, by term. `bytesPerActivation` is the width of one stored activation (4 in
- * f32, 2 with f16 activations). Checked against the engine's real allocation on a tiny model
- * (tests/gpu-estimate.test.ts), so the formula follows what the engine allocates.
+ * Activation values per layer and token, in units of the width C, by storage type. f32: ~20C
+ * (measured 19-20C on 32- and 64-wide models). Mixed: the layernorm, qkv, attention, fc and GELU
+ * outputs are f16 (14C stored as halves); the residual stream and every gradient stay f32.
+ * Measured against the engine's allocation in tests/gpu-estimate.test.ts.
  */
-export function gpuBytesTerms(
-  settings: Pick<RunSettings, 'model' | 'batchSize'>,
-  bytesPerActivation = F32_BYTES,
-): GpuBytesTerms {
+const ACTIVATION_VALUES = {
+  f32: { f32: 20, f16: 0 },
+  mixed: { f32: 12, f16: 14 },
+} as const;
+
+/**
+ * GPU bytes a run needs, by term; the activations follow the precision. Checked against the
+ * engine's real allocation on a tiny model (tests/gpu-estimate.test.ts), so the formula follows
+ * what the engine allocates.
+ */
+export function gpuBytesTerms(settings: Pick<RunSettings, 'model' | 'batchSize' | 'precision'>): GpuBytesTerms {
   const { vocabSize: V, blockSize: T, nLayer: L, nHead: NH, nEmbd: C } = settings.model;
   const tokens = settings.batchSize * T;
   const params = paramCount(settings.model);
-  const state = 4 * F32_BYTES * params + (bytesPerActivation < F32_BYTES ? bytesPerActivation * params : 0);
-  const activations = bytesPerActivation * tokens * (L * (20 * C + 1.5 * NH) + 4 * C);
+  const mixed = settings.precision === 'mixed';
+  const state = 4 * F32_BYTES * params + (mixed ? F16_BYTES * params : 0);
+  const values = ACTIVATION_VALUES[mixed ? 'mixed' : 'f32'];
+  const perLayer = (values.f32 * F32_BYTES + values.f16 * F16_BYTES) * C + 1.5 * NH * F32_BYTES;
+  const activations = tokens * (L * perLayer + 4 * C * F32_BYTES);
   const logits = F32_BYTES * tokens * 2 * V;
   return { state, activations, logits, total: state + activations + logits };
 }
 
 /** gpuBytesTerms' total: what the Train form shows and the memory check compares. */
-export function estimateGpuBytes(
-  settings: Pick<RunSettings, 'model' | 'batchSize'>,
-  bytesPerActivation = F32_BYTES,
-): number {
-  return gpuBytesTerms(settings, bytesPerActivation).total;
+export function estimateGpuBytes(settings: Pick<RunSettings, 'model' | 'batchSize' | 'precision'>): number {
+  return gpuBytesTerms(settings).total;
 }
 
 function bytesText(bytes: number): string {
@@ -201,11 +209,7 @@ const MAX_HEAD_SIZE = 128;
  * own consistency is checked), each with the field to change. Empty when they are fine. These are
  * the checks every run must pass (the CLI and the worker run them too).
  */
-export function settingsFieldProblems(
-  settings: SuggestedSettings,
-  limits?: BufferLimits,
-  options: { bytesPerActivation?: number } = {},
-): SettingsProblem[] {
+export function settingsFieldProblems(settings: SuggestedSettings, limits?: BufferLimits): SettingsProblem[] {
   const problems: SettingsProblem[] = [];
   for (const [field, what] of MODEL_WORDS) wholeNumber(problems, field, what, settings.model[field], 1);
   const { vocabSize: V, blockSize: T, nHead: NH, nEmbd: C } = settings.model;
@@ -280,7 +284,7 @@ export function settingsFieldProblems(
       message: `The model's ${paramCount(settings.model).toLocaleString('en-US')} parameters (${bytesText(arena)}) do not fit in one GPU buffer here (${bytesText(Math.min(binding, limits.maxBufferSize))}): make it narrower or shallower.`,
     });
   }
-  const estimate = estimateGpuBytes(settings, options.bytesPerActivation);
+  const estimate = estimateGpuBytes(settings);
   const budget = MEMORY_BUFFERS * limits.maxBufferSize;
   if (estimate > budget) {
     problems.push({

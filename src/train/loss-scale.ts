@@ -8,7 +8,6 @@
  * with no overflow, a scaled f32 run is bit-identical to an unscaled one.
  */
 // Type-only imports: the page may use the precision helpers without pulling in the engine.
-import type { GpuContext } from '../gpu/context';
 import type { LossScaleState } from '../optim/adamw';
 import type { Precision } from './protocol';
 
@@ -92,21 +91,11 @@ export function nextLossScale(state: LossScaleState, overflow: boolean, growthIn
   return { ...state, scale: state.scale * 2 <= MAX_LOSS_SCALE ? state.scale * 2 : state.scale, cleanSteps: 0 };
 }
 
-/** Mixed precision's f16 kernels need `shader-f16`: the one-line refusal where the adapter lacks it. */
-export function precisionProblem(
-  precision: Precision | undefined,
-  ctx: Pick<GpuContext, 'features' | 'adapterInfo'>,
-): string | undefined {
-  if (precision !== 'mixed' || ctx.features.has('shader-f16')) return undefined;
-  const { description, vendor, architecture } = ctx.adapterInfo;
-  const name = description || [vendor, architecture].filter(Boolean).join(' ') || 'unnamed';
-  return `mixed precision needs the shader-f16 feature, which this adapter (${name}) does not offer; use --precision f32`;
-}
-
 /**
- * The precision a new run gets where the adapter has `shader-f16` (elsewhere always f32). f32 for
- * now: until the f16 matmul and attention kernels land, mixed would only add loss scaling; a GPU
- * session makes this 'mixed' once they do.
+ * The precision a new run gets where the adapter has `shader-f16` (elsewhere always f32). Mixed runs
+ * on every adapter (f16 tensors are stored as packed halves, read with core WGSL), but its kernels
+ * still compute in f32: it saves memory, not time, until the shader-f16 / subgroup-matrix kernels
+ * land. A GPU session makes this 'mixed' once they are measured faster.
  */
 export const F16_DEFAULT_PRECISION: Precision = 'f32';
 

@@ -13,11 +13,6 @@ export type MicroBatchChoice =
   | { ok: true; batch: number; microBatch: number; accumSteps: number; auto: boolean }
   | { ok: false; batch: number; problem: SettingsProblem };
 
-export interface ChooseOptions {
-  /** Bytes per activation: 4 in f32, 2 with f16 activations (the estimate follows it). */
-  bytesPerActivation?: number;
-}
-
 /** The divisors of n, largest first (n is a batch: small, so trial division is plenty). */
 function divisorsDescending(n: number): number[] {
   const out: number[] = [];
@@ -31,10 +26,9 @@ function batchProblem(
   B: number,
   batch: number,
   limits: BufferLimits | undefined,
-  options: ChooseOptions,
 ): SettingsProblem | null {
   const trial = { ...settings, batchSize: B, accumSteps: batch / B };
-  return settingsFieldProblems(trial, limits, options).find((p) => p.field === 'batchSize') ?? null;
+  return settingsFieldProblems(trial, limits).find((p) => p.field === 'batchSize') ?? null;
 }
 
 /**
@@ -48,7 +42,6 @@ export function chooseMicroBatch(
   batch: number,
   micro: MicroBatchSetting,
   limits?: BufferLimits,
-  options: ChooseOptions = {},
 ): MicroBatchChoice {
   if (!Number.isSafeInteger(batch) || batch < 1) {
     return {
@@ -74,10 +67,10 @@ export function chooseMicroBatch(
     return { ok: true, batch, microBatch: micro, accumSteps: batch / micro, auto: false };
   }
   for (const B of divisorsDescending(batch)) {
-    if (!batchProblem(settings, B, batch, limits, options))
+    if (!batchProblem(settings, B, batch, limits))
       return { ok: true, batch, microBatch: B, accumSteps: batch / B, auto: true };
   }
-  const why = batchProblem(settings, 1, batch, limits, options)!;
+  const why = batchProblem(settings, 1, batch, limits)!;
   return {
     ok: false,
     batch,

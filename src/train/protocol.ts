@@ -40,7 +40,7 @@ export interface RunSettings {
   evalBatches: number;
   /** Checkpoint to IndexedDB every this many steps (and on pause/stop). */
   checkpointEvery: number;
-  /** Absent in runs from before it: f32. 'mixed' needs the adapter's shader-f16 feature. */
+  /** Absent in runs from before it: f32. 'mixed': f16 weight copies and activations, f32 master weights, loss scaling. */
   precision?: Precision;
   /** Seeds the initial weights and the batch sampler. */
   seed: number;

@@ -11,7 +11,7 @@ import { adamwCost } from '../autograd/cost';
 import { Graph } from '../autograd/graph';
 import { Plan } from '../autograd/plan';
 import type { Tensor } from '../autograd/tensor';
-import { DataError, type MicroBatch } from '../data/types';
+import type { MicroBatch } from '../data/types';
 import type { BufferPool } from '../gpu/pool';
 import { Profiler, type ProfileResult } from '../gpu/profiler';
 import type { GPTModel } from '../model/gpt';
@@ -32,7 +32,6 @@ import {
   lossScaleProblem,
   type LossScaleOptions,
   type LossScaleState,
-  precisionProblem,
 } from './loss-scale';
 import type { Precision } from './protocol';
 
@@ -54,7 +53,7 @@ export interface StepResult {
 export interface TrainStepOptions {
   pool?: BufferPool;
   retainLogits?: boolean;
-  /** 'mixed' needs shader-f16 and scales the loss dynamically (GradScaler's defaults). */
+  /** 'mixed': f16 weight copies and activations into the matmuls and attention, loss scaled dynamically (GradScaler's defaults). */
   precision?: Precision;
   /** A dynamic loss scale with these settings (overrides the precision's; tests force it in f32). */
   lossScale?: LossScaleOptions;
@@ -86,8 +85,6 @@ export class TrainStep {
     const { batchSize: B, seqLen: T, accumSteps } = shape;
     if (T > model.config.blockSize)
       throw new Error(`sequence length ${T} exceeds the block size ${model.config.blockSize}`);
-    const refused = precisionProblem(options.precision, model.ctx);
-    if (refused) throw new DataError('config', refused);
     const lossScale = options.lossScale ?? lossScaleFor(options.precision);
     this.lossScaleState = initialLossScale(lossScale);
     const scaleProblem = lossScaleProblem(this.lossScaleState);

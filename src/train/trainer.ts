@@ -16,7 +16,7 @@ import { learningRate } from '../optim/schedule';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { settingsProblems, validationBatches } from './defaults';
 import { EvalPlan, summarize } from './eval';
-import { precisionProblem, type LossScaleOptions } from './loss-scale';
+import type { LossScaleOptions } from './loss-scale';
 import type { EvalPoint, RunSettings, SampleRequest, StepPoint } from './protocol';
 import type { CheckpointData } from './run-store';
 import { sampleText, writeArena, type SampleResult } from './sampling';
@@ -60,6 +60,12 @@ interface PendingBatches {
   stateBefore: number;
 }
 
+/**
+ * Loss scaling rescues the backward, not the forward: an f16 activation past 65504 makes the loss
+ * itself non-finite, and halving the scale cannot help, so a mixed run stops like an f32 one and says why.
+ */
+const MIXED_NAN = ' (in mixed precision an f16 activation may have overflowed: f32 avoids that)';
+
 export class Trainer {
   status: TrainerStatus = 'idle';
   /** Optimizer steps done (including skipped ones). */
@@ -94,9 +100,6 @@ export class Trainer {
   static async create(options: TrainerOptions): Promise<Trainer> {
     const { ctx, settings, store, manifest, resume } = options;
     const problems = settingsProblems(settings, ctx.limits);
-    // Refused before any buffer exists (TrainStep checks again for callers that build one directly).
-    const refused = precisionProblem(settings.precision, ctx);
-    if (refused) problems.push(refused);
     if (problems.length) throw new DataError('config', problems.join(' '));
     if (manifest.tokenizer.vocabSize > settings.model.vocabSize) {
       throw new DataError(
@@ -256,7 +259,7 @@ export class Trainer {
       type: 'error',
       kind: 'nan',
       step,
-      message: `the loss became NaN at step ${step}; lower the learning rate and ${from}`,
+      message: `the loss became NaN at step ${step}${this.settings.precision === 'mixed' ? MIXED_NAN : ''}; lower the learning rate and ${from}`,
     });
     return 'error';
   }

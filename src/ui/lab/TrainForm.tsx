@@ -45,6 +45,10 @@ const SHOWN: readonly SettingsField[] = [
   'datasetId',
 ];
 
+/** What mixed precision is on every device today: the f16 kernels compute in f32, so it saves memory, not time. */
+const MIXED_NOTE =
+  'f16 weight copies and activations, f32 master weights and AdamW, dynamic loss scaling; saves memory (f16 compute comes later)';
+
 export function TrainForm() {
   const form = useLabStore((s) => s.form);
   const busy = useLabStore((s) => isBusy(s.phase));
@@ -73,16 +77,8 @@ export function TrainForm() {
   // The user sets the batch per step; the micro-batch is the chooser's (auto) or theirs.
   const { batch, micro } = formBatch(form);
   const limits = report?.limits;
-  // Mixed precision's kernels need shader-f16; a saved 'mixed' stays shown so the note can say why it cannot run.
-  const hasF16 = report?.features?.includes('shader-f16') ?? false;
   const precision = form.precision ?? 'f32';
-  const precisionNote = !hasF16
-    ? precision === 'mixed'
-      ? 'Mixed needs the shader-f16 feature, which this device lacks: choose f32.'
-      : 'f32 (mixed needs the shader-f16 feature, which this device lacks)'
-    : precision === 'mixed'
-      ? 'f32 master weights and AdamW, dynamic loss scaling'
-      : 'f32 throughout';
+  const precisionNote = precision === 'mixed' ? MIXED_NOTE : 'f32 throughout';
   const split = useMemo(() => batchPatch(form, batch, micro, limits), [form, batch, micro, limits]);
   // An auto micro-batch follows the model and the device: re-chosen when they change what fits.
   // Written to the store directly, not by setForm: a re-choice is not the user's edit (a device
@@ -192,9 +188,7 @@ export function TrainForm() {
               onChange={(e) => setForm({ precision: e.target.value === 'mixed' ? 'mixed' : 'f32' })}
             >
               <option value="f32">f32</option>
-              <option value="mixed" disabled={!hasF16 && precision !== 'mixed'}>
-                Mixed (f16, loss scaling)
-              </option>
+              <option value="mixed">Mixed (f16, loss scaling)</option>
             </select>
             <span id="train-precision-note" className="muted hint" aria-label="Precision choice">
               {precisionNote}

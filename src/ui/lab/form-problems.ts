@@ -13,20 +13,12 @@ import { isBusy, type LabState } from './lab-state';
 export function useFormProblems(): SettingsProblem[] {
   const form = useLabStore((s) => s.form);
   const limits = useLabStore((s) => s.device.report?.limits);
-  const features = useLabStore((s) => s.device.report?.features);
   const tokenizerJson = useDataStore((s) => s.tokenizer.json);
   const datasets = useDataStore((s) => s.datasets);
   return useMemo(() => {
     const usable = tokenizerJson ? usableDatasets(datasets, tokenizerJson) : [];
-    const problems = formProblems(form, limits, chosenManifest(form.datasetId, usable, datasets));
-    // A saved 'mixed' form on a device without shader-f16 (the worker would refuse it at Train).
-    if (form.precision === 'mixed' && features && !features.includes('shader-f16'))
-      problems.push({
-        field: null,
-        message: 'Mixed precision needs the shader-f16 feature, which this device lacks: choose f32.',
-      });
-    return problems;
-  }, [form, limits, features, tokenizerJson, datasets]);
+    return formProblems(form, limits, chosenManifest(form.datasetId, usable, datasets));
+  }, [form, limits, tokenizerJson, datasets]);
 }
 
 /**
