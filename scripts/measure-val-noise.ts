@@ -10,14 +10,10 @@
  *   node scripts/build-cli.mjs scripts/measure-val-noise.ts dist/measure-val-noise.mjs &&
  *   node dist/measure-val-noise.mjs [steps] [layers] [width] [peak lr] [peak lr of run 2] [eval batch]
  */
-import { readFileSync } from 'node:fs';
 import { BatchSampler } from '../src/data/sampler';
-import type { DatasetManifest, ShardStore, TokenArray } from '../src/data/types';
+import { bundledDataset } from './bundled-dataset';
 import { createNodeContext } from '../src/gpu/node';
 import { BufferPool } from '../src/gpu/pool';
-import { Tokenizer } from '../src/tokenizer/tokenizer';
-import { trainBpe } from '../src/tokenizer/trainer';
-import { END_OF_TEXT } from '../src/tokenizer/types';
 import { suggestSettings } from '../src/train/defaults';
 import { EvalPlan, summarize } from '../src/train/eval';
 import type { RunSettings } from '../src/train/protocol';
@@ -31,26 +27,7 @@ const maxLr = Number(process.argv[5] ?? 1e-3);
 const maxLr2 = Number(process.argv[6] ?? maxLr);
 const evalBatch = Number(process.argv[7] ?? 16);
 
-const text = readFileSync('public/corpus/brown-fiction.txt', 'utf8');
-const lines = text.split('\n');
-const tokenizer = new Tokenizer(
-  await trainBpe(lines.slice(0, 1500), { vocabSize: 2048, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
-);
-const ids = tokenizer.encode(text);
-const shards = new Map<string, TokenArray>([['c/0', Uint16Array.from(ids)]]);
-const store = { getShard: async (k: string) => shards.get(k)! } as unknown as ShardStore;
-const manifest = {
-  id: 'c',
-  name: 'brown',
-  tokenizer: { vocabSize: tokenizer.vocabSize, fingerprint: 'x' },
-  dtype: 'uint16',
-  shards: [{ key: 'c/0', tokens: ids.length, rows: lines.length }],
-  tokens: ids.length,
-  valFraction: 0.05,
-} as unknown as DatasetManifest;
-console.log(
-  `tokenizer ${tokenizer.vocabSize}, ${ids.length} tokens, ${Math.floor(ids.length * 0.05)} in the validation tail`,
-);
+const { tokenizer, store, manifest } = await bundledDataset();
 
 const base = suggestSettings({ isSoftware: true });
 const settingsFor = (seed: number, lr: number): RunSettings => ({
