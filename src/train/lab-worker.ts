@@ -296,7 +296,7 @@ export function createLabHandler(
           post({
             type: 'profile',
             model: message.model,
-            profile: await profileTrainingStep(gpu, message.model, message.batchSize),
+            profile: await profileTrainingStep(gpu, message.model, message.batchSize, message.precision),
             requestId: message.requestId,
           });
           return;

@@ -10,6 +10,7 @@ import type { GPTConfig } from '../model/config';
 import { GPTModel } from '../model/gpt';
 import { speedProbeProblems } from './speed-probe';
 import type { MicroBatch } from '../data/types';
+import type { Precision } from './protocol';
 import { TrainStep } from './step';
 
 function batch(batchSize: number, seqLen: number, vocabSize: number): MicroBatch {
@@ -24,6 +25,7 @@ export async function profileTrainingStep(
   ctx: GpuContext,
   model: GPTConfig,
   batchSize: number,
+  precision: Precision = 'f32',
 ): Promise<ProfileResult> {
   if (!ctx.features.has('timestamp-query')) throw new ProfilerUnavailable();
   const problems = speedProbeProblems(model, batchSize, 1, ctx.limits);
@@ -33,7 +35,7 @@ export async function profileTrainingStep(
   let step: TrainStep | null = null;
   try {
     gpt.initialize(1);
-    step = new TrainStep(gpt, { batchSize, seqLen: model.blockSize, accumSteps: 1 }, { lr: 1e-4 }, { pool });
+    step = new TrainStep(gpt, { batchSize, seqLen: model.blockSize, accumSteps: 1 }, { lr: 1e-4 }, { pool, precision });
     const batches = [batch(batchSize, model.blockSize, model.vocabSize)];
     await step.step(batches, 1e-4); // compiles the pipelines
     const start = performance.now();

@@ -188,7 +188,7 @@ export type LabRequest =
   /** Times a few training steps of `model` on random ids (refused while a run trains); answers 'speed'. */
   | ({ type: 'speed-probe'; model: GPTConfig; batchSize: number; steps?: number } & Asked)
   /** Times each dispatch of one training step of a fresh model of this shape. */
-  | ({ type: 'profile'; model: GPTConfig; batchSize: number } & Asked);
+  | ({ type: 'profile'; model: GPTConfig; batchSize: number; precision?: Precision } & Asked);
 
 export type LabErrorKind = 'webgpu' | 'device-lost' | 'nan' | 'data' | 'config' | 'quota' | 'internal';
 

@@ -1,9 +1,9 @@
 /**
- * "Profile one step": the worker times each dispatch of one training step of the form's model (a
- * fresh one on arbitrary ids) and answers with the per-op table that `bench --profile` prints.
+ * "Profile one step": the worker times each dispatch of one training step of the form's model and
+ * precision (a fresh model on arbitrary ids) and answers with the per-op table that `bench --profile` prints.
  */
 import { useState } from 'react';
-import { nextRequestId, type LabEvent } from '../../train/protocol';
+import { nextRequestId, type LabEvent, type Precision } from '../../train/protocol';
 import { labWorker, useLabStore } from './browser-lab';
 import { isBusy } from './lab-store';
 import { messageOf } from '../../util/errors';
@@ -17,7 +17,11 @@ function rate(r: Row): string {
   return r.gbps < 0.1 ? `${(r.gbps * 1000).toFixed(2)} MB/s` : `${r.gbps.toFixed(2)} GB/s`;
 }
 
-function requestProfile(model: Extract<LabEvent, { type: 'profile' }>['model'], batchSize: number): Promise<Profile> {
+function requestProfile(
+  model: Extract<LabEvent, { type: 'profile' }>['model'],
+  batchSize: number,
+  precision: Precision,
+): Promise<Profile> {
   const worker = labWorker();
   const requestId = nextRequestId();
   return new Promise((resolve, reject) => {
@@ -30,7 +34,7 @@ function requestProfile(model: Extract<LabEvent, { type: 'profile' }>['model'], 
         reject(new Error(message.message));
       }
     });
-    worker.post({ type: 'profile', model, batchSize, requestId });
+    worker.post({ type: 'profile', model, batchSize, precision, requestId });
   });
 }
 
@@ -42,7 +46,7 @@ export function ProfileTable() {
 
   const run = () => {
     setState({ running: true });
-    requestProfile(form.model, form.batchSize).then(
+    requestProfile(form.model, form.batchSize, form.precision ?? 'f32').then(
       (profile) => setState({ running: false, profile }),
       (error: unknown) => setState({ running: false, error: messageOf(error) }),
     );
