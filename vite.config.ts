@@ -6,6 +6,7 @@ const SHARED_DEVICE_TESTS = [
   'tests/model.test.ts',
   'tests/attention.test.ts',
   'tests/matmul.test.ts',
+  'tests/matmul-f16.test.ts',
   'tests/trainer.test.ts',
   'tests/gpu-estimate.test.ts',
   'tests/profiler.test.ts',

@@ -1,6 +1,10 @@
-// Matrix products C[M,N] = op(A) @ op(B) (+ bias[N]), f32. Reductions live in matmul_reduce.wgsl.
+// Matrix products C[M,N] = op(A) @ op(B) (+ bias[N]), accumulated in f32. Reductions live in matmul_reduce.wgsl.
 // Shapes (row-major): A [M,K] or [K,M] (transA), B [K,N] or [N,K] (transB), C [M,N], bias [N].
 // Leading batch dims are already folded into rows by the caller (e.g. [B,T,C] is [B*T, C]).
+// A, B and C may each be f32 or f16 (halves two to a u32 word): src/autograd/ops/matmul.ts prepends
+// their bindings (1-3) with fn mm_a_at / mm_a_at4 (element i, or elements i..i+3), mm_b_*, and
+// mm_c_at / mm_c_put2 (wgsl-storage.ts), plus round_half4. For f32 these are the plain array reads
+// and writes. HALF_A / HALF_B round f32 operands to f16 as they are loaded (what tensor cores take).
 //
 // Main kernel (sizes as MATMUL_TILE sets them today): a 128x128 tile of C per workgroup of 256
 // threads, 8x8 outputs per thread held in registers, K staged 8 at a time through double-buffered
@@ -22,7 +26,9 @@ override GROUP_M: u32; // tiles along M visited together (keeps B tiles hot in L
 override TRANS_A: bool; // A is stored [K, M]
 override TRANS_B: bool; // B is stored [N, K]
 override BIAS: bool; // add bias[N] (binding 4 is a stand-in buffer, never read, when false)
-override ACCUMULATE: bool; // C += result instead of C = result
+override ACCUMULATE: bool; // C += result instead of C = result (f32 C only)
+override HALF_A: bool; // round A's (f32) values to f16 on load
+override HALF_B: bool; // round B's (f32) values to f16 on load
 override A_ROW4: u32 = BM / 4u; // vec4s per k-row of a stage buffer (of a_tile)
 override B_ROW4: u32 = BN / 4u; // vec4s per k-row of b_tile
 override K4: u32 = BK / 4u; // vec4s per row of K in a stage
@@ -39,9 +45,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> mm_a: array<f32>; // [M, K] or [K, M]
-@group(0) @binding(2) var<storage, read> mm_b: array<f32>; // [K, N] or [N, K]
-@group(0) @binding(3) var<storage, read_write> mm_c: array<f32>; // [M, N], or scratch [splits, M, N]
+// Bindings 1-3 come from the prelude: mm_a [M, K] or [K, M], mm_b [K, N] or [N, K], mm_c [M, N] or
+// scratch [splits, M, N] (f32; an f16 C is written here only when N is even and K is not split).
 @group(0) @binding(4) var<storage, read> mm_bias: array<f32>; // [N]
 
 // Stage buffers, K-major: a_tile[buf * STAGE + k * A_ROW4 + m / 4][m % 4] holds op(A)[m0 + m, k0 + k].
@@ -65,12 +70,12 @@ fn load_a(m0: u32, k0: u32, k_end: u32, lid: u32) -> vec4f {
     let m = m0 + (lid % A_ROW4) * 4u;
     let base = k * p.M + m;
     if (m0 + BM <= p.M && k0 + BK <= k_end) { // whole stage in bounds: no per-element checks
-      v = vec4f(mm_a[base], mm_a[base + 1u], mm_a[base + 2u], mm_a[base + 3u]);
+      v = mm_a_at4(base);
     } else if (k < k_end) {
-      if (m < p.M) { v.x = mm_a[base]; }
-      if (m + 1u < p.M) { v.y = mm_a[base + 1u]; }
-      if (m + 2u < p.M) { v.z = mm_a[base + 2u]; }
-      if (m + 3u < p.M) { v.w = mm_a[base + 3u]; }
+      if (m < p.M) { v.x = mm_a_at(base); }
+      if (m + 1u < p.M) { v.y = mm_a_at(base + 1u); }
+      if (m + 2u < p.M) { v.z = mm_a_at(base + 2u); }
+      if (m + 3u < p.M) { v.w = mm_a_at(base + 3u); }
     }
   } else {
     // A [M, K]: BM rows of m, BK contiguous k; each thread takes 4 consecutive k of one row.
@@ -78,14 +83,15 @@ fn load_a(m0: u32, k0: u32, k_end: u32, lid: u32) -> vec4f {
     let k = k0 + (lid % K4) * 4u;
     let base = m * p.K + k;
     if (m0 + BM <= p.M && k0 + BK <= k_end) { // whole stage in bounds: no per-element checks
-      v = vec4f(mm_a[base], mm_a[base + 1u], mm_a[base + 2u], mm_a[base + 3u]);
+      v = mm_a_at4(base);
     } else if (m < p.M) {
-      if (k < k_end) { v.x = mm_a[base]; }
-      if (k + 1u < k_end) { v.y = mm_a[base + 1u]; }
-      if (k + 2u < k_end) { v.z = mm_a[base + 2u]; }
-      if (k + 3u < k_end) { v.w = mm_a[base + 3u]; }
+      if (k < k_end) { v.x = mm_a_at(base); }
+      if (k + 1u < k_end) { v.y = mm_a_at(base + 1u); }
+      if (k + 2u < k_end) { v.z = mm_a_at(base + 2u); }
+      if (k + 3u < k_end) { v.w = mm_a_at(base + 3u); }
     }
   }
+  if (HALF_A) { v = round_half4(v); }
   return v;
 }
 
@@ -113,12 +119,12 @@ fn load_b(n0: u32, k0: u32, k_end: u32, lid: u32) -> vec4f {
     let k = k0 + (lid % K4) * 4u;
     let base = n * p.K + k;
     if (n0 + BN <= p.N && k0 + BK <= k_end) { // whole stage in bounds
-      v = vec4f(mm_b[base], mm_b[base + 1u], mm_b[base + 2u], mm_b[base + 3u]);
+      v = mm_b_at4(base);
     } else if (n < p.N) {
-      if (k < k_end) { v.x = mm_b[base]; }
-      if (k + 1u < k_end) { v.y = mm_b[base + 1u]; }
-      if (k + 2u < k_end) { v.z = mm_b[base + 2u]; }
-      if (k + 3u < k_end) { v.w = mm_b[base + 3u]; }
+      if (k < k_end) { v.x = mm_b_at(base); }
+      if (k + 1u < k_end) { v.y = mm_b_at(base + 1u); }
+      if (k + 2u < k_end) { v.z = mm_b_at(base + 2u); }
+      if (k + 3u < k_end) { v.w = mm_b_at(base + 3u); }
     }
   } else {
     // B [K, N]: BK rows of k, BN contiguous n.
@@ -126,14 +132,15 @@ fn load_b(n0: u32, k0: u32, k_end: u32, lid: u32) -> vec4f {
     let n = n0 + (lid % B_ROW4) * 4u;
     let base = k * p.N + n;
     if (n0 + BN <= p.N && k0 + BK <= k_end) { // whole stage in bounds
-      v = vec4f(mm_b[base], mm_b[base + 1u], mm_b[base + 2u], mm_b[base + 3u]);
+      v = mm_b_at4(base);
     } else if (k < k_end) {
-      if (n < p.N) { v.x = mm_b[base]; }
-      if (n + 1u < p.N) { v.y = mm_b[base + 1u]; }
-      if (n + 2u < p.N) { v.z = mm_b[base + 2u]; }
-      if (n + 3u < p.N) { v.w = mm_b[base + 3u]; }
+      if (n < p.N) { v.x = mm_b_at(base); }
+      if (n + 1u < p.N) { v.y = mm_b_at(base + 1u); }
+      if (n + 2u < p.N) { v.z = mm_b_at(base + 2u); }
+      if (n + 3u < p.N) { v.w = mm_b_at(base + 3u); }
     }
   }
+  if (HALF_B) { v = round_half4(v); }
   return v;
 }
 
@@ -251,11 +258,15 @@ fn mm_main(wid: vec3u, nwg: vec3u, lid: u32) -> bool {
   return true;
 }
 
-fn put(i: u32, v: f32) {
+// Writes outputs i and i + 1 (i + 1 only below `end`, its row's end). An f16 C holds the pair in one
+// word, so this thread writes the whole word (i is even there: N is even and n a multiple of 4).
+fn put2(i: u32, v: vec2f, end: u32) {
   if (ACCUMULATE) {
-    mm_c[i] = mm_c[i] + v;
+    var old = vec2f(mm_c_at(i), 0.0);
+    if (i + 1u < end) { old.y = mm_c_at(i + 1u); }
+    mm_c_put2(i, old + v, end);
   } else {
-    mm_c[i] = v;
+    mm_c_put2(i, v, end);
   }
 }
 
@@ -263,10 +274,9 @@ fn put(i: u32, v: f32) {
 fn put4(m: u32, n: u32, v: vec4f) {
   if (m >= p.M) { return; }
   let i = out_base + m * p.N + n;
-  if (n < p.N) { put(i, v.x); }
-  if (n + 1u < p.N) { put(i + 1u, v.y); }
-  if (n + 2u < p.N) { put(i + 2u, v.z); }
-  if (n + 3u < p.N) { put(i + 3u, v.w); }
+  let end = i - n + p.N;
+  if (n < p.N) { put2(i, v.xy, end); }
+  if (n + 2u < p.N) { put2(i + 2u, v.zw, end); }
 }
 
 fn bias4(n: u32) -> vec4f {

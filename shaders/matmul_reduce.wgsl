@@ -1,9 +1,12 @@
 // Fixed-order reductions for matmul: the split-K sum of partial products and the bias gradient
 // (column sums of dy). WGSL has no float atomics; summing in a fixed order keeps results deterministic.
 // Sizes are override constants set by src/autograd/ops/matmul.ts (REDUCE_WG, BIAS_GRAD).
+// The split-K output red_out (binding 2: f32, or f16 halves two to a word) comes from a prelude
+// matmul.ts prepends (wgsl-storage.ts): fn red_out_at(i) and fn red_out_put2(i, v, n).
 
 override WG: u32; // threads per workgroup
 override BG_COLS: u32; // bias_grad_partial: columns per workgroup (WG / 4), 4 row lanes each
+override PER: u32; // mm_reduce*: outputs per thread, 1 (f32) or 2 (f16: one packed word each)
 
 // ---- split-K reduction: out[i] (+)= sum_z part[z, i] (+ bias[i % N]), z in order ----
 struct ReduceParams {
@@ -15,7 +18,7 @@ struct ReduceParams {
 
 @group(0) @binding(0) var<uniform> rp: ReduceParams;
 @group(0) @binding(1) var<storage, read> red_part: array<f32>; // [splits, M, N]
-@group(0) @binding(2) var<storage, read_write> red_out: array<f32>; // [M, N]
+// binding 2: red_out [M, N] from the prelude
 @group(0) @binding(3) var<storage, read> red_bias: array<f32>; // [N]
 
 fn reduce_sum(i: u32) -> f32 {
@@ -24,26 +27,41 @@ fn reduce_sum(i: u32) -> f32 {
   return s;
 }
 
-fn reduce_put(i: u32, v: f32) {
-  if (rp.accumulate == 1u) {
-    red_out[i] = red_out[i] + v;
-  } else {
-    red_out[i] = v;
+// Thread t's outputs are i = t * PER .. end - 1 (PER of them, fewer at the end).
+fn reduce_end(i: u32) -> u32 { return min(rp.MN, i + PER); }
+
+fn reduce_pair(i: u32, end: u32) -> vec2f {
+  var v = vec2f(reduce_sum(i), 0.0);
+  if (i + 1u < end) { v.y = reduce_sum(i + 1u); }
+  return v;
+}
+
+fn reduce_put2(i: u32, v: vec2f, end: u32) {
+  var s = v;
+  if (rp.accumulate == 1u) { // f32 output only (matmul.ts refuses accumulating into f16)
+    s.x += red_out_at(i);
+    if (i + 1u < end) { s.y += red_out_at(i + 1u); }
   }
+  red_out_put2(i, s, end);
 }
 
 @compute @workgroup_size(WG)
 fn mm_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  let i = ((wid.x + wid.y * nwg.x) * WG + lid) * PER;
   if (i >= rp.MN) { return; }
-  reduce_put(i, reduce_sum(i));
+  let end = reduce_end(i);
+  reduce_put2(i, reduce_pair(i, end), end);
 }
 
 @compute @workgroup_size(WG)
 fn mm_reduce_bias(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  let i = ((wid.x + wid.y * nwg.x) * WG + lid) * PER;
   if (i >= rp.MN) { return; }
-  reduce_put(i, reduce_sum(i) + red_bias[i % rp.N]);
+  let end = reduce_end(i);
+  var v = reduce_pair(i, end);
+  v.x += red_bias[i % rp.N];
+  if (i + 1u < end) { v.y += red_bias[(i + 1u) % rp.N]; }
+  reduce_put2(i, v, end);
 }
 
 // ---- bias gradient: dbias[n] = sum over rows of dy[r, n] ----

@@ -1,5 +1,5 @@
 /**
- * Times one matmul node (forward kernel(s) only) on the context's GPU: a plan with random inputs,
+ * Times one matmul node (forward kernel(s) only; f32 or f16 operands, f32 or f16 output) on the context's GPU: a plan with random inputs,
  * warm-up runs, then `reps` replays recorded into one command buffer and submitted once
  * (timing.bench.ts).
  */
@@ -13,6 +13,12 @@ export interface BenchMatmulOptions {
   transA?: boolean;
   transB?: boolean;
   bias?: boolean;
+  /** Operands stored as f16 (halves two to a word): the mixed-precision model's products. Default f32. */
+  operands?: 'f32' | 'f16';
+  /** Operands taken at f16 precision (f32 ones rounded on load; see MatmulAttrs.half). */
+  half?: boolean;
+  /** C's dtype (default f32). */
+  out?: 'f32' | 'f16';
   /** Timed replays (default: enough for ~2^41 FLOPs, between 3 and 50). */
   reps?: number;
   warmup?: number;
@@ -36,10 +42,11 @@ export async function benchMatmul(
   const flops = 2 * M * N * K;
   const reps = opts.reps ?? Math.min(50, Math.max(3, Math.ceil(2 ** 41 / flops)));
   const graph = new Graph();
-  const a = graph.input('a', opts.transA ? [K, M] : [M, K]);
-  const b = graph.input('b', opts.transB ? [N, K] : [K, N]);
+  const dtype = opts.operands ?? 'f32';
+  const a = graph.input('a', opts.transA ? [K, M] : [M, K], dtype);
+  const b = graph.input('b', opts.transB ? [N, K] : [K, N], dtype);
   const bias = opts.bias ? graph.input('bias', [N]) : undefined;
-  matmul(a, b, { transA: opts.transA, transB: opts.transB, bias });
+  matmul(a, b, { transA: opts.transA, transB: opts.transB, bias, half: opts.half, out: opts.out });
   const plan = new Plan(ctx, graph, { label: `bench.matmul.${M}x${N}x${K}` });
   plan.write(a, benchFill(M * K, 1));
   plan.write(b, benchFill(K * N, 2));

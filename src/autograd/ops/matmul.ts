@@ -2,13 +2,16 @@
  * Matrix products: C[M,N] = op(A) @ op(B) (+ bias[N]), the bias-gradient reduction, and `linear`.
  * Every operand is viewed as 2-D [prod(leading dims), last dim] (row-major memory is the same), so
  * A [B,T,C] is [B*T, C] and the output keeps A's leading dims: [B,T,N].
+ * A and B may each be f32 or f16 (halves two to a word); products accumulate in f32 and C is f32 or,
+ * when asked, f16. One shader serves every dtype: the operand bindings are prepended per variant.
  */
-import source from '../../../shaders/matmul.wgsl?raw';
-import reduceSource from '../../../shaders/matmul_reduce.wgsl?raw';
 import { grid1d, u32Params } from '../../gpu/uniforms';
+import type { StorageDType } from '../../gpu/wgsl-storage';
+import { roundHalf } from '../../util/half';
 import type { BufferRef, KernelCall, OpDef, RefArray, Shape, TensorSpec } from '../op';
 import { assertShape, numel, shapeString } from '../op';
 import type { Tensor } from '../tensor';
+import { mmSource, reduceCode } from './matmul-source';
 
 export type MatmulAttrs = {
   /** A is stored [K, M]. */
@@ -19,6 +22,13 @@ export type MatmulAttrs = {
   accumulate?: boolean;
   /** Output shape override (same numel as [M, N]); backward uses it to match an input's shape. */
   outShape?: Shape;
+  /**
+   * Operands at f16 precision, as tensor cores take them: f32 operands are rounded to f16 as they
+   * are loaded (f16 ones already are); products accumulate in f32. The backward's products inherit it.
+   */
+  half?: boolean;
+  /** C's dtype (default f32); f16 stores C as halves, never together with accumulate. */
+  out?: 'f32' | 'f16';
 };
 
 /**
@@ -65,7 +75,11 @@ export function matmulDims(a: TensorSpec, b: TensorSpec, attrs: MatmulAttrs): Ma
     'matmul',
     `operands need 2+ dims, got ${shapeString(a.shape)} and ${shapeString(b.shape)}`,
   );
-  assertShape(a.dtype === 'f32' && b.dtype === 'f32', 'matmul', 'operands must be f32');
+  assertShape(
+    a.dtype !== 'i32' && b.dtype !== 'i32',
+    'matmul',
+    `operands must be f32 or f16, got ${a.dtype} and ${b.dtype}`,
+  );
   const M = attrs.transA ? cols2d(a.shape) : rows2d(a.shape);
   const K = attrs.transA ? rows2d(a.shape) : cols2d(a.shape);
   const Kb = attrs.transB ? cols2d(b.shape) : rows2d(b.shape);
@@ -91,15 +105,39 @@ export function matmulSplits({ M, N, K }: MatmulDims): number {
   return Math.ceil(K / chunk);
 }
 
-/** The kernel's override constants: the tile sizes and the variant (transposes, bias, accumulate). */
-export function matmulConstants(attrs: MatmulAttrs, bias: boolean, accumulate: boolean): Record<string, number> {
+/**
+ * The kernel's override constants: the tile sizes and the variant (transposes, bias, accumulate,
+ * which operands `half` rounds on load: only f32 ones, f16 values are already halves).
+ */
+export function matmulConstants(
+  attrs: MatmulAttrs,
+  bias: boolean,
+  accumulate: boolean,
+  dtypes: { a: StorageDType; b: StorageDType } = { a: 'f32', b: 'f32' },
+): Record<string, number> {
   return {
     ...MATMUL_TILE,
     TRANS_A: attrs.transA ? 1 : 0,
     TRANS_B: attrs.transB ? 1 : 0,
     BIAS: bias ? 1 : 0,
     ACCUMULATE: accumulate ? 1 : 0,
+    HALF_A: attrs.half && dtypes.a === 'f32' ? 1 : 0,
+    HALF_B: attrs.half && dtypes.b === 'f32' ? 1 : 0,
   };
+}
+
+const storage = (spec: TensorSpec): StorageDType => (spec.dtype === 'f16' ? 'f16' : 'f32');
+
+/**
+ * How a product runs: split-K or not, and whether the tile kernel writes C itself. It cannot when
+ * K is split, nor for an f16 C with odd N: a word would then hold two rows' ends, written by two
+ * threads. Those go through f32 scratch [splits, M, N] and the reduce kernel, one word per thread.
+ */
+function matmulRoute(a: TensorSpec, b: TensorSpec, attrs: MatmulAttrs) {
+  const dims = matmulDims(a, b, attrs);
+  const splits = matmulSplits(dims);
+  const direct = splits === 1 && (attrs.out !== 'f16' || dims.N % 2 === 0);
+  return { dims, splits, direct };
 }
 
 function kChunk(K: number, splits: number): number {
@@ -120,19 +158,25 @@ export const matmulOp: OpDef<MatmulAttrs> = {
       );
     const shape = attrs.outShape ?? (attrs.transA ? [M, N] : [...a!.shape.slice(0, -1), N]);
     assertShape(numel(shape) === M * N, 'matmul', `outShape ${shapeString(shape)} does not hold [${M}, ${N}]`);
-    return [{ shape, dtype: 'f32' }];
+    assertShape(!(attrs.accumulate && attrs.out === 'f16'), 'matmul', 'cannot accumulate into an f16 output');
+    return [{ shape, dtype: attrs.out ?? 'f32' }];
   },
   scratch: ([a, b], attrs) => {
-    const dims = matmulDims(a!, b!, attrs);
-    const splits = matmulSplits(dims);
-    return splits > 1 ? [splits * dims.M * dims.N] : [];
+    const { dims, splits, direct } = matmulRoute(a!, b!, attrs);
+    return direct ? [] : [splits * dims.M * dims.N];
   },
   encode: (inputs, attrs) => {
-    const dims = matmulDims(inputs[0]!, inputs[1]!, attrs);
+    const { dims, splits, direct } = matmulRoute(inputs[0]!, inputs[1]!, attrs);
     const { M, N, K } = dims;
     const hasBias = inputs.length === 3;
     assertShape(!(attrs.accumulate && hasBias), 'matmul', 'accumulate mode takes no bias');
-    const splits = matmulSplits(dims);
+    assertShape(!(attrs.accumulate && attrs.out === 'f16'), 'matmul', 'cannot accumulate into an f16 output');
+    const dtypes = { a: storage(inputs[0]!), b: storage(inputs[1]!) };
+    const out: StorageDType = attrs.out ?? 'f32';
+    // The f16 vec4 fast path needs each operand's contiguous rows to start on a word.
+    const alignedA = (attrs.transA ? M : K) % 2 === 0;
+    const alignedB = (attrs.transB ? K : N) % 2 === 0;
+    const code = (c: StorageDType) => mmSource(dtypes.a, alignedA, dtypes.b, alignedB, c);
     const tilesM = Math.ceil(M / BM);
     const tilesN = Math.ceil(N / BN);
     const [gx, gy] = grid1d(tilesM * tilesN);
@@ -140,12 +184,12 @@ export const matmulOp: OpDef<MatmulAttrs> = {
     // Without a bias (BIAS = 0) binding 4 still exists, so B stands in for it: the kernel never reads it.
     const standIn: BufferRef = { in: 1 };
     const bias: BufferRef = hasBias ? { in: 2 } : standIn;
-    if (splits === 1) {
-      const constants = matmulConstants(attrs, hasBias, !!attrs.accumulate);
+    if (direct) {
+      const constants = matmulConstants(attrs, hasBias, !!attrs.accumulate, dtypes);
       return [
         {
           label: 'matmul',
-          code: source,
+          code: code(out),
           entryPoint: 'mm',
           constants,
           buffers: [{ in: 0 }, { in: 1 }, { out: 0 }, bias],
@@ -154,27 +198,29 @@ export const matmulOp: OpDef<MatmulAttrs> = {
         },
       ];
     }
-    // Split-K: partial products into scratch [splits, M, N], then an ordered sum into the output.
+    // Split-K (or an f16 C with odd N): partial products into f32 scratch [splits, M, N], then an
+    // ordered sum (plus bias) into the output, PER outputs a thread: one packed word for f16.
     const reduceBuffers: KernelCall['buffers'] = [{ scratch: 0 }, { out: 0 }];
     if (hasBias) reduceBuffers.push({ in: 2 });
+    const per = out === 'f16' ? 2 : 1;
     return [
       {
         label: 'matmul',
-        code: source,
+        code: code('f32'),
         entryPoint: 'mm',
-        constants: matmulConstants(attrs, false, false),
+        constants: matmulConstants(attrs, false, false, dtypes),
         buffers: [{ in: 0 }, { in: 1 }, { scratch: 0 }, standIn],
         params,
         workgroups: [gx, gy, splits],
       },
       {
         label: 'matmul_reduce',
-        code: reduceSource,
+        code: reduceCode(out),
         entryPoint: hasBias ? 'mm_reduce_bias' : 'mm_reduce',
-        constants: { WG: REDUCE_WG },
+        constants: { WG: REDUCE_WG, PER: per },
         buffers: reduceBuffers,
         params: u32Params(M * N, N, splits, attrs.accumulate ? 1 : 0),
-        workgroups: grid1d(Math.ceil((M * N) / REDUCE_WG)),
+        workgroups: grid1d(Math.ceil((M * N) / per / REDUCE_WG)),
       },
     ];
   },
@@ -183,21 +229,24 @@ export const matmulOp: OpDef<MatmulAttrs> = {
     const tA = !!attrs.transA;
     const tB = !!attrs.transB;
     const dy = dC!;
+    // The gradients' products take their operands (dC included) at the forward's precision; they are f32.
+    const half = attrs.half ? { half: true } : {};
     // a = op(A) [M,K], b = op(B) [K,N]: da = dC bᵀ, db = aᵀ dC; stored-transposed operands get the transposes.
     const dA = !A.requiresGrad
       ? null
       : tA
-        ? matmul(B, dy, { transA: tB, transB: true, outShape: A.shape }) // Aᵀ-stored: dA = b dCᵀ [K,M]
-        : matmul(dy, B, { transB: !tB, outShape: A.shape }); // dA = dC bᵀ
+        ? matmul(B, dy, { transA: tB, transB: true, outShape: A.shape, ...half }) // Aᵀ-stored: dA = b dCᵀ [K,M]
+        : matmul(dy, B, { transB: !tB, outShape: A.shape, ...half }); // dA = dC bᵀ
     const dB = !B.requiresGrad
       ? null
       : tB
-        ? matmul(dy, A, { transA: true, transB: tA, outShape: B.shape }) // Bᵀ-stored: dB = dCᵀ a [N,K]
-        : matmul(A, dy, { transA: !tA, outShape: B.shape }); // dB = aᵀ dC
+        ? matmul(dy, A, { transA: true, transB: tA, outShape: B.shape, ...half }) // Bᵀ-stored: dB = dCᵀ a [N,K]
+        : matmul(A, dy, { transA: !tA, outShape: B.shape, ...half }); // dB = aᵀ dC
     const dBias = bias?.requiresGrad ? biasGrad(dy) : null;
     return bias ? [dA, dB, dBias] : [dA, dB];
   },
   reference: {
+    // An f16 C is left unrounded: its gradient passes straight through, as cast's does.
     forward: (inputs, specs, attrs) => {
       const { M, N, K } = matmulDims(specs[0]!, specs[1]!, attrs);
       const [A, B, bias] = inputs;
@@ -212,11 +261,12 @@ export const matmulOp: OpDef<MatmulAttrs> = {
         }
       return [c];
     },
+    // With `half` the operands and dC are rounded to halves, as the kernels load them.
     backward: (inputs, specs, [dC], attrs) => {
       const { M, N, K } = matmulDims(specs[0]!, specs[1]!, attrs);
       const a = opA(inputs[0]!, M, K, attrs);
       const b = opB(inputs[1]!, K, N, attrs);
-      const dy = dC!;
+      const dy = attrs.half ? dC!.map(roundHalf) : dC!;
       const dA = new Float64Array(M * K);
       const dB = new Float64Array(K * N);
       for (let m = 0; m < M; m++)
@@ -232,28 +282,30 @@ export const matmulOp: OpDef<MatmulAttrs> = {
           dB[attrs.transB ? n * K + k : k * N + n] = s;
         }
       if (inputs.length < 3) return [dA, dB];
-      const dBias = new Float64Array(N);
-      for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) dBias[n] = dBias[n]! + dy[m * N + n]!;
+      const dBias = new Float64Array(N); // a plain f32 sum of dC, unrounded
+      for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) dBias[n] = dBias[n]! + dC![m * N + n]!;
       return [dA, dB, dBias];
     },
   },
 };
 
-/** op(A) as a dense [M, K] float64 array. */
+/** op(A) as a dense [M, K] float64 array (rounded to halves with `half`). */
 function opA(A: RefArray, M: number, K: number, attrs: MatmulAttrs): Float64Array {
   return Float64Array.from({ length: M * K }, (_, i) => {
     const m = Math.floor(i / K);
     const k = i % K;
-    return A[attrs.transA ? k * M + m : i]!;
+    const v = A[attrs.transA ? k * M + m : i]!;
+    return attrs.half ? roundHalf(v) : v;
   });
 }
 
-/** op(B) as a dense [K, N] float64 array. */
+/** op(B) as a dense [K, N] float64 array (rounded to halves with `half`). */
 function opB(B: RefArray, K: number, N: number, attrs: MatmulAttrs): Float64Array {
   return Float64Array.from({ length: K * N }, (_, i) => {
     const k = Math.floor(i / N);
     const n = i % N;
-    return B[attrs.transB ? n * K + k : i]!;
+    const v = B[attrs.transB ? n * K + k : i]!;
+    return attrs.half ? roundHalf(v) : v;
   });
 }
 
@@ -281,7 +333,7 @@ export const biasGradOp: OpDef<{ accumulate?: boolean }> = {
     return [
       {
         label: 'bias_grad',
-        code: reduceSource,
+        code: reduceCode('f32'),
         entryPoint: 'bias_grad_partial',
         constants: BIAS_GRAD,
         buffers: [{ in: 0 }, { scratch: 0 }],
@@ -290,7 +342,7 @@ export const biasGradOp: OpDef<{ accumulate?: boolean }> = {
       },
       {
         label: 'bias_grad',
-        code: reduceSource,
+        code: reduceCode('f32'),
         entryPoint: 'bias_grad_finish',
         constants: BIAS_GRAD,
         buffers: [{ scratch: 0 }, { out: 0 }],
@@ -307,20 +359,29 @@ export interface MatmulOptions {
   bias?: Tensor;
   /** Output shape override (see MatmulAttrs.outShape). */
   outShape?: Shape;
+  /** Operands at f16 precision (see MatmulAttrs.half). */
+  half?: boolean;
+  /** C's dtype (default f32). */
+  out?: 'f32' | 'f16';
 }
 
-/** op(a) @ op(b) (+ bias). E.g. the LM head: matmul(x [N,C], wte [V,C], { transB: true }) -> [N,V]. */
+/**
+ * op(a) @ op(b) (+ bias). E.g. the LM head: matmul(x [N,C], wte [V,C], { transB: true }) -> [N,V].
+ * a and b may be f32 or f16; the bias is f32.
+ */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const attrs: MatmulAttrs = {};
   if (opts.transA) attrs.transA = true;
   if (opts.transB) attrs.transB = true;
   if (opts.outShape) attrs.outShape = opts.outShape;
+  if (opts.half) attrs.half = true;
+  if (opts.out === 'f16') attrs.out = 'f16';
   return a.graph.apply1(matmulOp, opts.bias ? [a, b, opts.bias] : [a, b], attrs);
 }
 
 /** x [..., K] @ w [K, N] (+ b [N]) -> [..., N]; w in HF Conv1D layout. */
-export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
-  return matmul(x, w, b ? { bias: b } : {});
+export function linear(x: Tensor, w: Tensor, b?: Tensor, opts: { half?: boolean; out?: 'f32' | 'f16' } = {}): Tensor {
+  return matmul(x, w, { ...opts, ...(b ? { bias: b } : {}) });
 }
 
 /** Column sums of dy [..., N] -> [N]. */
