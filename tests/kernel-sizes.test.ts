@@ -69,6 +69,13 @@ describe('kernel sizes are defined once', () => {
       TRANS_B: 1,
       BIAS: 1,
       ACCUMULATE: 0,
+      HALF_A: 0,
+      HALF_B: 0,
+    });
+    // half rounds only f32 operands on load: an f16 one already holds halves.
+    expect(matmulConstants({ half: true }, false, false, { a: 'f16', b: 'f32' })).toMatchObject({
+      HALF_A: 0,
+      HALF_B: 1,
     });
   });
 
