@@ -63,8 +63,17 @@ async function benchKernels(
 ): Promise<void> {
   const C = config.nEmbd;
   const n = typeof matmul === 'string' ? Number.parseInt(matmul, 10) : onCpu ? 256 : 4096;
-  const matmuls: { name: string; M: number; N: number; K: number; transA?: boolean; transB?: boolean }[] = [
+  const matmuls: {
+    name: string;
+    M: number;
+    N: number;
+    K: number;
+    transA?: boolean;
+    transB?: boolean;
+    operands?: 'f16';
+  }[] = [
     { name: `square ${n}³`, M: n, N: n, K: n },
+    { name: `square ${n}³, f16 operands`, M: n, N: n, K: n, operands: 'f16' },
     { name: 'qkv  (BT x C -> 3C)', M: B * T, N: 3 * C, K: C },
     { name: 'fc   (BT x C -> 4C)', M: B * T, N: 4 * C, K: C },
     { name: 'proj (BT x 4C -> C)', M: B * T, N: C, K: 4 * C },
@@ -74,7 +83,7 @@ async function benchKernels(
   const mm: Record<string, unknown>[] = [];
   console.log('\nmatmul                          M      N      K     ms   GFLOP/s');
   for (const s of matmuls) {
-    const r = await benchMatmul(ctx, s.M, s.N, s.K, { transA: s.transA, transB: s.transB });
+    const r = await benchMatmul(ctx, s.M, s.N, s.K, { transA: s.transA, transB: s.transB, operands: s.operands });
     mm.push({ ...s, ...r });
     console.log(
       `${s.name.padEnd(28)} ${String(s.M).padStart(6)} ${String(s.N).padStart(6)} ${String(s.K).padStart(6)} ${r.ms.toFixed(3).padStart(8)} ${(r.tflops * 1000).toFixed(1).padStart(9)}`,
