@@ -5,6 +5,7 @@ import react from '@vitejs/plugin-react';
 const SHARED_DEVICE_TESTS = [
   'tests/model.test.ts',
   'tests/attention.test.ts',
+  'tests/attention-f16.test.ts',
   'tests/matmul.test.ts',
   'tests/matmul-f16.test.ts',
   'tests/trainer.test.ts',

@@ -11,6 +11,9 @@
 //   chunks), KV_RK keys per thread (dK/dV, at most 2); FS_RQ rows per lane group in the split forward.
 // One of attention_sg.wgsl (subgroup shuffles; it also holds attention_forward_split, the forward used
 // with subgroups) or attention_wg.wgsl (workgroup memory) follows this file and defines group_sum4.
+// The bindings whose element type depends on the variant (qkv, and y in the forward and in D) are
+// written ahead of this file by attention.ts (src/gpu/wgsl-storage.ts): f32, or f16 as halves two to
+// a u32 word; kernels touch them only through qkv_at, fw_y_put2 and bd_y_at, and compute in f32.
 // Arrays declared inside loops are zeroed explicitly (`array<T, N>()`): SwiftShader was seen keeping
 // the previous iteration's values otherwise.
 // Each one-line loop marked `// unroll` is expanded by attention.ts into its iterations (nested ones
@@ -33,19 +36,18 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-// Shared by the forward, dK/dV and dQ kernels.
-@group(0) @binding(1) var<storage, read> qkv: array<f32>; // [B, T, 3C]
+// Shared by the forward, dK/dV and dQ kernels: qkv [B, T, 3C] at binding 1 (generated, f32 or f16).
 @group(0) @binding(2) var<storage, read> dy: array<f32>; // [B, T, C] (backward kernels)
 
 // Chunk j (dims 4j..4j+3, zero past HS) of the head row starting at qkv[o].
 fn qkv4(o: u32, j: u32) -> vec4f {
   let d = o + j * 4u;
   let n = p.HS - min(j * 4u, p.HS); // dims left in this chunk
-  if (n >= 4u) { return vec4f(qkv[d], qkv[d + 1u], qkv[d + 2u], qkv[d + 3u]); }
+  if (n >= 4u) { return vec4f(qkv_at(d), qkv_at(d + 1u), qkv_at(d + 2u), qkv_at(d + 3u)); }
   var r = vec4f(0.0);
-  if (n > 0u) { r.x = qkv[d]; }
-  if (n > 1u) { r.y = qkv[d + 1u]; }
-  if (n > 2u) { r.z = qkv[d + 2u]; }
+  if (n > 0u) { r.x = qkv_at(d); }
+  if (n > 1u) { r.y = qkv_at(d + 1u); }
+  if (n > 2u) { r.z = qkv_at(d + 2u); }
   return r;
 }
 
@@ -93,16 +95,17 @@ fn stage_kv_tile(base: u32, C3: u32, k0: u32, lid: u32) {
 // the diagonal costs masked work. Each row keeps its running max m and sum l (online softmax,
 // rescaling only when the max grows). lse = m + log(l) is saved for the backward.
 
-@group(0) @binding(2) var<storage, read_write> fw_y: array<f32>; // [B, T, C]
+// fw_y [B, T, C] at binding 2 (generated, f32 or f16).
 @group(0) @binding(3) var<storage, read_write> fw_lse: array<f32>; // [B, NH, T]
 
+// Chunk j of the output row starting at fw_y[o], in pairs: an f16 pair is one word, and a row and its
+// chunks start at even offsets when HS is even (attention.ts refuses f16 output otherwise), so each
+// word is written whole by the one thread that owns its chunk.
 fn store_y(o: u32, j: u32, v: vec4f) {
   let d = o + j * 4u;
   let n = p.HS - min(j * 4u, p.HS);
-  if (n > 0u) { fw_y[d] = v.x; }
-  if (n > 1u) { fw_y[d + 1u] = v.y; }
-  if (n > 2u) { fw_y[d + 2u] = v.z; }
-  if (n > 3u) { fw_y[d + 3u] = v.w; }
+  if (n > 0u) { fw_y_put2(d, v.xy, d + n); }
+  if (n > 2u) { fw_y_put2(d + 2u, v.zw, d + n); }
 }
 
 @compute @workgroup_size(WG)
@@ -146,7 +149,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocatio
 // dV = P^T dy, dK = scale dS^T q (workgroups own key blocks), dQ = scale dS k (workgroups own query blocks).
 
 // ---- D = rowsum(dy * y), one thread per (b, h, t) ----
-@group(0) @binding(1) var<storage, read> bd_y: array<f32>; // [B, T, C]
+// bd_y [B, T, C] at binding 1 (generated, f32 or f16).
 @group(0) @binding(3) var<storage, read_write> bd_D: array<f32>; // [B, NH, T]
 
 @compute @workgroup_size(WG)
@@ -157,7 +160,7 @@ fn attention_backward_d(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
   let bh = i / p.T;
   let o = ((bh / p.NH) * p.T + t) * p.C + (bh % p.NH) * p.HS;
   var s = 0.0;
-  for (var d = 0u; d < p.HS; d++) { s += bd_y[o + d] * dy[o + d]; }
+  for (var d = 0u; d < p.HS; d++) { s += bd_y_at(o + d) * dy[o + d]; }
   bd_D[i] = s;
 }
 

@@ -2,6 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { EncodeDevice } from '../src/autograd/op';
 import { attentionBackwardOp, attentionOp, attentionShader, attentionTiles } from '../src/autograd/ops/attention';
 
+/** The backward's input specs [qkv, y, lse, dy] for qkv [B, T, 3C] (y in yType). */
+function backwardSpecs(B: number, T: number, C: number, NH: number, qkv: 'f32' | 'f16' = 'f32', yType = qkv) {
+  return [
+    { shape: [B, T, 3 * C], dtype: qkv },
+    { shape: [B, T, C], dtype: yType },
+    { shape: [B, NH, T], dtype: 'f32' as const },
+    { shape: [B, T, C], dtype: 'f32' as const },
+  ];
+}
+
 /** A device as encode sees it: features and the two limits the tiles follow. */
 function device(features: string[], workgroupBytes: number, invocations = 256): EncodeDevice {
   return {
@@ -69,7 +79,7 @@ describe('attention tiles', () => {
     const spec = { shape: [2, 50, 3 * 192], dtype: 'f32' as const };
     const calls = [
       ...attentionOp.encode([spec], { nHead: 3 }, d),
-      ...attentionBackwardOp.encode([spec], { nHead: 3 }, d),
+      ...attentionBackwardOp.encode(backwardSpecs(2, 50, 192, 3), { nHead: 3 }, d),
     ];
     const tiles = attentionTiles(64, 'subgroups', d);
     for (const call of calls) {
@@ -107,10 +117,58 @@ describe('attention tiles', () => {
       'attention_forward',
     );
     expect(
-      attentionBackwardOp.encode([spec], { nHead: 2 }, device(['subgroups'], 16384)).map((c) => c.entryPoint),
+      attentionBackwardOp
+        .encode(backwardSpecs(1, 8, 32, 2), { nHead: 2 }, device(['subgroups'], 16384))
+        .map((c) => c.entryPoint),
     ).toEqual(['attention_backward_d', 'attention_backward_dkv', 'attention_backward_dq_split']);
     expect(() => codeOf([], 'subgroups')).toThrow(
       "attention: kernel 'subgroups' forced, but this device has no 'subgroups' feature",
+    );
+  });
+});
+
+describe('attention over f16 storage', () => {
+  const d = device(['subgroups'], 32768);
+  const tiles = attentionTiles(64, 'subgroups', d);
+
+  it('declares qkv and y per dtype ahead of the shader file; the f32 variant reads and writes plain floats', () => {
+    const f32 = attentionShader(tiles);
+    expect(f32).toContain('@group(0) @binding(1) var<storage, read> qkv: array<f32>;');
+    expect(f32).toContain('fn qkv_at(i: u32) -> f32 { return qkv[i]; }');
+    expect(f32).toContain('@group(0) @binding(2) var<storage, read_write> fw_y: array<f32>;');
+    expect(f32).not.toContain('unpack2x16float');
+    expect(f32).not.toContain('pack2x16float');
+    const f16 = attentionShader(tiles, { qkv: 'f16', y: 'f16' });
+    expect(f16).toContain('@group(0) @binding(1) var<storage, read> qkv: array<u32>;');
+    expect(f16).toContain('fn fw_y_put2(i: u32, v: vec2f, n: u32) { fw_y[i >> 1u] = pack2x16float(v); }');
+    expect(f16).toContain('fn bd_y_at(i: u32) -> f32 { return unpack2x16float(bd_y[i >> 1u])[i & 1u]; }');
+    // The shader file declares none of them itself: one declaration each per module.
+    expect(f16.match(/var<storage, read> qkv:/g)).toHaveLength(1);
+    expect(f16.match(/ fw_y:/g)).toHaveLength(1);
+  });
+
+  it("forward follows qkv's dtype and `out`; backward follows its inputs' dtypes", () => {
+    const code = (qkv: 'f32' | 'f16', out?: 'f32' | 'f16') =>
+      attentionOp.encode([{ shape: [2, 50, 3 * 192], dtype: qkv }], out ? { nHead: 3, out } : { nHead: 3 }, d)[0]!.code;
+    expect(code('f32')).toBe(attentionShader(tiles));
+    expect(code('f16')).toBe(attentionShader(tiles, { qkv: 'f16', y: 'f32' }));
+    expect(code('f32', 'f16')).toBe(attentionShader(tiles, { qkv: 'f32', y: 'f16' }));
+    for (const call of attentionBackwardOp.encode(backwardSpecs(2, 50, 192, 3, 'f16', 'f32'), { nHead: 3 }, d))
+      expect(call.code).toBe(attentionShader(tiles, { qkv: 'f16', y: 'f32' }));
+    expect(attentionOp.outputs([{ shape: [2, 50, 3 * 192], dtype: 'f16' }], { nHead: 3, out: 'f16' })).toEqual([
+      { shape: [2, 50, 192], dtype: 'f16' },
+      { shape: [2, 3, 50], dtype: 'f32' },
+    ]);
+  });
+
+  it('refuses an f16 y with an odd head size, and an i32 qkv, in one line', () => {
+    const qkv = { shape: [1, 4, 3 * 21], dtype: 'f16' as const };
+    expect(attentionOp.outputs([qkv], { nHead: 3 })[0]!.dtype).toBe('f32'); // f16 qkv, f32 y: fine
+    expect(() => attentionOp.outputs([qkv], { nHead: 3, out: 'f16' })).toThrow(
+      'f16 output needs an even head size (HS = 7): two halves share a word',
+    );
+    expect(() => attentionOp.outputs([{ shape: [1, 4, 24], dtype: 'i32' }], { nHead: 2 })).toThrow(
+      'qkv must be f32 or f16, got i32',
     );
   });
 });

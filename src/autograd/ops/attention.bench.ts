@@ -4,10 +4,15 @@
  * warm-up runs, then `reps` replays recorded into one command buffer and submitted once.
  * Napkin math: the forward does 2 causal products (QK^T, PV) of ~B NH T^2 HS FLOPs each with the
  * mask halving them; the backward recomputes QK^T and does 4 more (dV, dP, dQ, dK).
+ * `dtype: 'f16'` times mixed precision's attention: qkv and y stored as halves (the arithmetic stays
+ * f32), dy and dqkv f32.
  */
 import type { GpuContext } from '../../gpu/context';
+import type { StorageDType } from '../../gpu/wgsl-storage';
+import { packHalves } from '../../util/half';
 import { backward } from '../backward';
 import { Graph } from '../graph';
+import { type TensorSpec, tensorBytes } from '../op';
 import { Plan } from '../plan';
 import { attention, type AttentionAttrs, attentionBackwardOp, type AttentionKernel, attentionOp } from './attention';
 import { benchFill, timePlan } from './timing.bench';
@@ -15,6 +20,8 @@ import { benchFill, timePlan } from './timing.bench';
 export interface BenchAttentionOptions {
   /** Force a kernel variant (default: the best the device offers). */
   kernel?: AttentionKernel;
+  /** Storage of qkv and y (default f32). */
+  dtype?: StorageDType;
   reps?: number;
   warmup?: number;
 }
@@ -46,10 +53,11 @@ export async function benchAttention(
   const reps = opts.reps ?? Math.min(20, Math.max(2, Math.ceil(2 ** 38 / (flops.fwd + flops.bwd))));
   const warmup = opts.warmup ?? 1;
   const data = benchFill(B * T * 3 * C, 1);
-  const attrs = opts.kernel ? { kernel: opts.kernel } : {};
+  const dtype = opts.dtype ?? 'f32';
+  const attrs = { ...(opts.kernel ? { kernel: opts.kernel } : {}), out: dtype };
 
   const fwdGraph = new Graph();
-  const x = fwdGraph.input('qkv', [B, T, 3 * C]);
+  const x = fwdGraph.input('qkv', [B, T, 3 * C], dtype);
   attention(x, NH, attrs);
   const fwd = new Plan(ctx, fwdGraph, { label: 'bench.attention.fwd' });
   fwd.write(x, data);
@@ -57,7 +65,7 @@ export async function benchAttention(
   fwd.destroy();
 
   const graph = new Graph();
-  const qkv = graph.input('qkv', [B, T, 3 * C], 'f32', true);
+  const qkv = graph.input('qkv', [B, T, 3 * C], dtype, true);
   const y = attention(qkv, NH, attrs);
   const dy = graph.input('dy', [B, T, C]);
   backward(graph, [{ tensor: y, grad: dy }]);
@@ -86,29 +94,35 @@ export async function benchAttentionKernels(
     throw new Error('benchAttentionKernels: this adapter has no timestamp-query feature');
   const C = NH * HS;
   const reps = opts.reps ?? 3;
-  const attrs: AttentionAttrs = opts.kernel ? { nHead: NH, kernel: opts.kernel } : { nHead: NH };
-  const spec = { shape: [B, T, 3 * C], dtype: 'f32' as const };
+  const dtype = opts.dtype ?? 'f32';
+  const attrs: AttentionAttrs = { nHead: NH, out: dtype, ...(opts.kernel ? { kernel: opts.kernel } : {}) };
+  const qkvSpec: TensorSpec = { shape: [B, T, 3 * C], dtype };
+  const ySpec: TensorSpec = { shape: [B, T, C], dtype };
+  const lseSpec: TensorSpec = { shape: [B, NH, T], dtype: 'f32' };
+  const dySpec: TensorSpec = { shape: [B, T, C], dtype: 'f32' };
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
-  const buffer = (floats: number, data?: Float32Array) => {
-    const b = device.createBuffer({ size: floats * 4, usage });
-    if (data) device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
+  const buffer = (spec: TensorSpec, data?: Float32Array) => {
+    const b = device.createBuffer({ size: tensorBytes(spec), usage });
+    const bytes = data && spec.dtype === 'f16' ? packHalves(data) : data;
+    if (bytes) device.queue.writeBuffer(b, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return b;
   };
   const [qkv, y, lse, dy, D, dqkv] = [
-    buffer(B * T * 3 * C, benchFill(B * T * 3 * C, 1)),
-    buffer(B * T * C),
-    buffer(B * NH * T),
-    buffer(B * T * C, benchFill(B * T * C, 2)),
-    buffer(B * NH * T),
-    buffer(B * T * 3 * C),
+    buffer(qkvSpec, benchFill(B * T * 3 * C, 1)),
+    buffer(ySpec),
+    buffer(lseSpec),
+    buffer(dySpec, benchFill(B * T * C, 2)),
+    buffer(lseSpec),
+    buffer({ shape: qkvSpec.shape, dtype: 'f32' }),
   ];
+
   // The buffers each call's refs name: forward [qkv] -> [y, lse]; backward [qkv, y, lse, dy] -> [dqkv], scratch [D].
   const calls = [
     ...attentionOp
-      .encode([spec], attrs, ctx)
+      .encode([qkvSpec], attrs, ctx)
       .map((call) => ({ call, ins: [qkv], outs: [y, lse], scratch: [] as GPUBuffer[] })),
     ...attentionBackwardOp
-      .encode([spec], attrs, ctx)
+      .encode([qkvSpec, ySpec, lseSpec, dySpec], attrs, ctx)
       .map((call) => ({ call, ins: [qkv, y, lse, dy], outs: [dqkv], scratch: [D] })),
   ];
   const owned: GPUBuffer[] = [qkv, y, lse, dy, D, dqkv];

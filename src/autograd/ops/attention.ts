@@ -9,14 +9,22 @@
  * subgroup shuffles (where `subgroups` is offered) for the partial dot products of the threads that
  * share a key. Every size is chosen once, in attentionTiles, and reaches the WGSL as overrides (tile
  * and workgroup sizes) or generated consts (register extents, which WGSL cannot take as overrides).
+ *
+ * Mixed precision: qkv may be f16 and y may be stored as f16 (`out`); both are halves two to a word,
+ * read and written through generated bindings (src/gpu/wgsl-storage.ts), so one shader serves each
+ * dtype and the arithmetic stays f32. lse, D, dy and dqkv are always f32.
  */
 import source from '../../../shaders/attention.wgsl?raw';
 import subgroupSum from '../../../shaders/attention_sg.wgsl?raw';
 import workgroupSum from '../../../shaders/attention_wg.wgsl?raw';
 import { grid1d, packUniforms } from '../../gpu/uniforms';
-import type { EncodeDevice, KernelCall, OpDef, RefArray, TensorSpec } from '../op';
+import { type StorageDType, wgslReader, wgslWriter } from '../../gpu/wgsl-storage';
+import type { EncodeDevice, KernelCall, OpDef, TensorSpec } from '../op';
 import { assertShape, shapeString } from '../op';
 import type { Tensor } from '../tensor';
+import { referenceBackward, referenceForward } from './attention-reference';
+
+export { referenceForward } from './attention-reference';
 
 /**
  * How the threads that share a key in the dK/dV kernel add up their partial dot products:
@@ -28,6 +36,8 @@ export interface AttentionAttrs extends Record<string, unknown> {
   nHead: number;
   /** Forces a kernel variant (tests, benches); by default the best the device offers. */
   kernel?: AttentionKernel;
+  /** y's storage (default f32); f16 needs an even head size. */
+  out?: StorageDType;
 }
 
 export const MAX_HEAD_SIZE = 128;
@@ -43,6 +53,7 @@ export interface AttentionDims {
 /** Checks qkv [B, T, 3C] against nHead and returns the dimensions. */
 export function attentionDims(name: string, qkv: TensorSpec, nHead: number): AttentionDims {
   assertShape(qkv.shape.length === 3, name, `qkv must be [B, T, 3C], got ${shapeString(qkv.shape)}`);
+  assertShape(qkv.dtype !== 'i32', name, 'qkv must be f32 or f16, got i32');
   const [B, T, C3] = qkv.shape as [number, number, number];
   assertShape(C3 % 3 === 0, name, `last dim of qkv (${C3}) is not 3C`);
   const C = C3 / 3;
@@ -154,23 +165,39 @@ function unrollLoops(text: string, bounds: Readonly<Record<string, number>>): st
 
 const specialized = new Map<string, string>();
 
+/** Element types of the tensors whose storage varies: qkv, and y (written by the forward, read for D). */
+export interface AttentionDTypes {
+  qkv: StorageDType;
+  y: StorageDType;
+}
+
+const F32: AttentionDTypes = { qkv: 'f32', y: 'f32' };
+
 /**
- * The attention kernels for these tiles: the consts, attention.wgsl with its `// unroll` lines
- * expanded (per-thread arrays then indexed by constants only, so they stay in registers), and the
- * variant's group_sum4. One shader module per (head size, variant); overrides pick the rest.
+ * The attention kernels for these tiles and dtypes: the consts, the qkv / y bindings, attention.wgsl
+ * with its `// unroll` lines expanded (per-thread arrays then indexed by constants only, so they stay
+ * in registers), and the variant's group_sum4. One shader module per (head size, variant, dtypes);
+ * overrides pick the rest.
  */
-export function attentionShader(tiles: AttentionTiles): string {
-  const key = `${tiles.kernel}:${JSON.stringify(tiles.consts)}`;
+export function attentionShader(tiles: AttentionTiles, dtypes: AttentionDTypes = F32): string {
+  const key = `${tiles.kernel}:${dtypes.qkv}:${dtypes.y}:${JSON.stringify(tiles.consts)}`;
   let code = specialized.get(key);
   if (code) return code;
   const consts = Object.entries(tiles.consts).map(([name, value]) => `const ${name}: u32 = ${value}u;`);
+  // Bindings as attention.wgsl's comments place them: qkv at 1 (every kernel), y at 2 (forward, written)
+  // and at 1 (D, read); no entry point uses two declarations of one binding.
+  const bindings = [
+    wgslReader('qkv', 1, dtypes.qkv),
+    wgslWriter('fw_y', 2, dtypes.y),
+    wgslReader('bd_y', 1, dtypes.y),
+  ].map((text) => text.trimEnd());
   const body = `${source}\n${tiles.kernel === 'subgroups' ? subgroupSum : workgroupSum}`
     .split('\n')
     .map((line) =>
       line.endsWith('// unroll') ? unrollLoops(line.slice(0, -'// unroll'.length).trimEnd(), tiles.consts) : line,
     )
     .join('\n');
-  code = [...(tiles.kernel === 'subgroups' ? ['enable subgroups;'] : []), ...consts, body].join('\n');
+  code = [...(tiles.kernel === 'subgroups' ? ['enable subgroups;'] : []), ...consts, ...bindings, body].join('\n');
   specialized.set(key, code);
   return code;
 }
@@ -190,13 +217,14 @@ function params(d: AttentionDims): ArrayBuffer {
 function kernelCall(
   d: AttentionDims,
   tiles: AttentionTiles,
+  dtypes: AttentionDTypes,
   entryPoint: string,
   buffers: KernelCall['buffers'],
   workgroups: readonly [number, number, number],
 ): KernelCall {
   return {
     label: 'attention',
-    code: attentionShader(tiles),
+    code: attentionShader(tiles, dtypes),
     entryPoint,
     constants: tiles.overrides,
     buffers,
@@ -205,19 +233,31 @@ function kernelCall(
   };
 }
 
-/** outputs: y [B, T, C], lse [B, NH, T] (saved for backward, not differentiable). */
+/** The forward's dims, refusing an f16 y whose head rows would share words (odd HS). */
+function forwardDims(qkv: TensorSpec, attrs: AttentionAttrs): AttentionDims {
+  const d = attentionDims('attention', qkv, attrs.nHead);
+  assertShape(
+    (attrs.out ?? 'f32') === 'f32' || d.HS % 2 === 0,
+    'attention',
+    `f16 output needs an even head size (HS = ${d.HS}): two halves share a word`,
+  );
+  return d;
+}
+
+/** outputs: y [B, T, C] (f32, or f16 with out: 'f16'), lse [B, NH, T] f32 (saved for backward, not differentiable). */
 export const attentionOp: OpDef<AttentionAttrs> = {
   name: 'attention',
   differentiableOutputs: [true, false],
-  outputs: ([qkv], { nHead }) => {
-    const { B, T, C, NH } = attentionDims('attention', qkv!, nHead);
+  outputs: ([qkv], attrs) => {
+    const { B, T, C, NH } = forwardDims(qkv!, attrs);
     return [
-      { shape: [B, T, C], dtype: 'f32' },
+      { shape: [B, T, C], dtype: attrs.out ?? 'f32' },
       { shape: [B, NH, T], dtype: 'f32' },
     ];
   },
   encode: ([qkv], attrs, device) => {
-    const d = attentionDims('attention', qkv!, attrs.nHead);
+    const d = forwardDims(qkv!, attrs);
+    const dtypes = { qkv: storage(qkv!), y: attrs.out ?? 'f32' };
     const tiles = attentionTiles(d.HS, pickKernel('attention', attrs, device), device);
     const { WG } = tiles.overrides;
     const { FW_RQ, FS_RQ, KV_TPK } = tiles.consts;
@@ -229,15 +269,24 @@ export const attentionOp: OpDef<AttentionAttrs> = {
       ? ['attention_forward_split', (WG / KV_TPK) * FS_RQ]
       : ['attention_forward', WG * FW_RQ];
     return [
-      kernelCall(d, tiles, entryPoint, [{ in: 0 }, { out: 0 }, { out: 1 }], [Math.ceil(d.T / rows), d.B * d.NH, 1]),
+      kernelCall(
+        d,
+        tiles,
+        dtypes,
+        entryPoint,
+        [{ in: 0 }, { out: 0 }, { out: 1 }],
+        [Math.ceil(d.T / rows), d.B * d.NH, 1],
+      ),
     ];
   },
   backward: ([qkv], [y, lse], [dy], attrs) => [
     dy ? qkv!.graph.apply1(attentionBackwardOp, [qkv!, y!, lse!, dy], attrs) : null,
   ],
   reference: {
-    forward: ([qkv], [spec], { nHead }) => {
-      const { y, lse } = referenceForward(qkv as Float64Array, attentionDims('attention', spec!, nHead));
+    // The exact attention whatever y's storage: an f16 y is within half an ulp of it (rounding it here
+    // would break the finite-difference check of the backward).
+    forward: ([qkv], [spec], attrs) => {
+      const { y, lse } = referenceForward(qkv as Float64Array, forwardDims(spec!, attrs));
       return [y, lse];
     },
     backward: ([qkv], [spec], [dy], { nHead }) => [
@@ -247,8 +296,8 @@ export const attentionOp: OpDef<AttentionAttrs> = {
 };
 
 /**
- * Kernel-only: dqkv [B, T, 3C] from inputs [qkv, y, lse, dy]. Scratch 0 holds D = rowsum(dy * y)
- * [B, NH, T]. Checked through attentionOp's backward.
+ * Kernel-only: dqkv [B, T, 3C] (f32) from inputs [qkv, y, lse, dy], qkv and y in their own dtypes.
+ * Scratch 0 holds D = rowsum(dy * y) [B, NH, T]. Checked through attentionOp's backward.
  */
 export const attentionBackwardOp: OpDef<AttentionAttrs> = {
   name: 'attention_backward',
@@ -260,8 +309,9 @@ export const attentionBackwardOp: OpDef<AttentionAttrs> = {
     const { B, NH, T } = attentionDims('attention_backward', qkv!, nHead);
     return [B * NH * T];
   },
-  encode: ([qkv], attrs, device): KernelCall[] => {
+  encode: ([qkv, y], attrs, device): KernelCall[] => {
     const d = attentionDims('attention_backward', qkv!, attrs.nHead);
+    const dtypes = { qkv: storage(qkv!), y: storage(y!) };
     const tiles = attentionTiles(d.HS, pickKernel('attention_backward', attrs, device), device);
     const { WG } = tiles.overrides;
     const { DQ_RQ, DS_RQ, KV_TPK, KV_RK } = tiles.consts;
@@ -275,92 +325,34 @@ export const attentionBackwardOp: OpDef<AttentionAttrs> = {
       kernelCall(
         d,
         tiles,
+        dtypes,
         'attention_backward_d',
         [{ in: 1 }, { in: 3 }, { scratch: 0 }],
         grid1d(Math.ceil((d.B * d.NH * d.T) / WG)),
       ),
-      kernelCall(d, tiles, 'attention_backward_dkv', grads, [Math.ceil(d.T / ((WG / KV_TPK) * KV_RK)), d.B * d.NH, 1]),
-      kernelCall(d, tiles, dq, grads, [Math.ceil(d.T / dqRows), d.B * d.NH, 1]),
+      kernelCall(d, tiles, dtypes, 'attention_backward_dkv', grads, [
+        Math.ceil(d.T / ((WG / KV_TPK) * KV_RK)),
+        d.B * d.NH,
+        1,
+      ]),
+      kernelCall(d, tiles, dtypes, dq, grads, [Math.ceil(d.T / dqRows), d.B * d.NH, 1]),
     ];
   },
 };
 
-/** Causal self-attention of qkv [B, T, 3C] with nHead heads; returns y [B, T, C]. */
-export function attention(qkv: Tensor, nHead: number, options: { kernel?: AttentionKernel } = {}): Tensor {
-  const attrs: AttentionAttrs = options.kernel ? { nHead, kernel: options.kernel } : { nHead };
+/** A tensor's storage for the generated bindings (the shape rules have refused i32 already). */
+function storage(spec: TensorSpec): StorageDType {
+  return spec.dtype === 'f16' ? 'f16' : 'f32';
+}
+
+/** Causal self-attention of qkv [B, T, 3C] (f32 or f16) with nHead heads; returns y [B, T, C] in `out` (default f32). */
+export function attention(
+  qkv: Tensor,
+  nHead: number,
+  options: { kernel?: AttentionKernel; out?: StorageDType } = {},
+): Tensor {
+  const attrs: AttentionAttrs = { nHead };
+  if (options.kernel) attrs.kernel = options.kernel;
+  if (options.out === 'f16') attrs.out = 'f16'; // f32 stays the attrs of before (the same node keys and labels)
   return qkv.graph.apply(attentionOp, [qkv], attrs, ['attention', 'attention.lse'])[0]!;
-}
-
-// ---------------- float64 references (naive softmax attention) ----------------
-
-/** Softmax probabilities of row i of head (b, h) over keys 0..i, and the row's logsumexp. */
-function referenceRow(
-  qkv: RefArray,
-  d: AttentionDims,
-  b: number,
-  h: number,
-  i: number,
-): { probs: Float64Array; lse: number } {
-  const { T, C, HS } = d;
-  const scale = 1 / Math.sqrt(HS);
-  const at = (t: number, part: number) => (b * T + t) * 3 * C + part * C + h * HS;
-  const scores = new Float64Array(i + 1);
-  let max = -Infinity;
-  for (let j = 0; j <= i; j++) {
-    let s = 0;
-    for (let e = 0; e < HS; e++) s += qkv[at(i, 0) + e]! * qkv[at(j, 1) + e]!;
-    scores[j] = s * scale;
-    max = Math.max(max, scores[j]!);
-  }
-  let sum = 0;
-  for (let j = 0; j <= i; j++) sum += Math.exp(scores[j]! - max);
-  const probs = scores.map((s) => Math.exp(s - max) / sum);
-  return { probs, lse: max + Math.log(sum) };
-}
-
-export function referenceForward(qkv: RefArray, d: AttentionDims): { y: Float64Array; lse: Float64Array } {
-  const { B, T, C, NH, HS } = d;
-  const y = new Float64Array(B * T * C);
-  const lse = new Float64Array(B * NH * T);
-  for (let b = 0; b < B; b++)
-    for (let h = 0; h < NH; h++)
-      for (let i = 0; i < T; i++) {
-        const row = referenceRow(qkv, d, b, h, i);
-        lse[(b * NH + h) * T + i] = row.lse;
-        const yo = (b * T + i) * C + h * HS;
-        for (let j = 0; j <= i; j++) {
-          const vo = (b * T + j) * 3 * C + 2 * C + h * HS;
-          for (let e = 0; e < HS; e++) y[yo + e]! += row.probs[j]! * qkv[vo + e]!;
-        }
-      }
-  return { y, lse };
-}
-
-/** dqkv from dy, by the softmax chain rule: dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik), dP_ij = dy_i . v_j. */
-export function referenceBackward(qkv: Float64Array, dy: Float64Array, d: AttentionDims): Float64Array {
-  const { B, T, C, NH, HS } = d;
-  const scale = 1 / Math.sqrt(HS);
-  const dqkv = new Float64Array(qkv.length);
-  for (let b = 0; b < B; b++)
-    for (let h = 0; h < NH; h++)
-      for (let i = 0; i < T; i++) {
-        const { probs } = referenceRow(qkv, d, b, h, i);
-        const at = (t: number, part: number) => (b * T + t) * 3 * C + part * C + h * HS;
-        const yo = (b * T + i) * C + h * HS;
-        const dp = new Float64Array(i + 1);
-        let mean = 0;
-        for (let j = 0; j <= i; j++) {
-          for (let e = 0; e < HS; e++) dp[j]! += dy[yo + e]! * qkv[at(j, 2) + e]!;
-          mean += probs[j]! * dp[j]!;
-        }
-        for (let j = 0; j <= i; j++) {
-          const ds = probs[j]! * (dp[j]! - mean) * scale;
-          for (let e = 0; e < HS; e++) {
-            dqkv[at(i, 0) + e]! += ds * qkv[at(j, 1) + e]!;
-            dqkv[at(j, 1) + e]! += ds * qkv[at(i, 0) + e]!;
-            dqkv[at(j, 2) + e]! += probs[j]! * dy[yo + e]!;
-          }
-        }
-      }
-  return dqkv;
 }
