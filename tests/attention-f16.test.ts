@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { backward } from '../src/autograd/backward';
 import { Graph } from '../src/autograd/graph';
@@ -114,6 +115,19 @@ describe('f16 storage changes only the loads and stores', () => {
       expect(Array.from(halfBoth.y)).toEqual(Array.from(f32.y, roundHalf));
       expect(Array.from(halfBoth.lse)).toEqual(Array.from(f32.lse));
     });
+
+  it('the f32 path gives the bits it gave before f16 storage went in', async (t) => {
+    // SHA-256 of y and dqkv from the f32 kernels before this change, on SwiftShader (the test device;
+    // another adapter may round differently, so it skips there). HS 8: attention.test.ts's module.
+    const ctx = await gpu();
+    const info = ctx.adapterInfo;
+    if (!/swiftshader/i.test(`${info.description} ${info.vendor} ${info.architecture}`)) t.skip();
+    const shape: [number, number, number, number] = [1, 45, 24, 3];
+    const got = await run(randn(45 * 72, rng(3)), randn(45 * 24, rng(4)), shape, 'workgroup', 'f32', 'f32');
+    const sha = (a: Float32Array) => createHash('sha256').update(new Uint8Array(a.buffer)).digest('hex');
+    expect(sha(got.y)).toBe('c5225498f9323b144a1b30bdbd46b3f97c6380dadb59902ce6b92b7643055560');
+    expect(sha(got.dqkv)).toBe('2b341282e8e5c25344f0a1e28906ef4fc359d386805ca654dc59dc58d0605ac4');
+  });
 
   it('the default is the f32 path: same attrs, same y dtype', () => {
     const graph = new Graph();
