@@ -91,12 +91,17 @@ describe('matmul half and f16 output', () => {
       { forwardTol: 1e-3, backwardTol: 2e-5, fdProbes: 0 },
     ));
 
-  it('refuses to accumulate into an f16 output, and i32 operands', () => {
+  it('refuses to accumulate into an f16 output, i32 operands and an f16 bias', () => {
     const f32 = (...shape: number[]) => ({ shape, dtype: 'f32' as const });
     expect(() => matmulOp.outputs([f32(4, 5), f32(5, 6)], { out: 'f16', accumulate: true })).toThrow(
       'matmul: cannot accumulate into an f16 output',
     );
-    expect(() => matmulOp.outputs([{ shape: [4, 5], dtype: 'i32' }, f32(5, 6)], {})).toThrow(/f32 or f16/);
+    expect(() => matmulOp.outputs([{ shape: [4, 5], dtype: 'i32' }, f32(5, 6)], {})).toThrow(
+      'matmul: operands must be f32 or f16, got i32 and f32',
+    );
+    expect(() => matmulOp.outputs([f32(4, 5), f32(5, 6), { shape: [6], dtype: 'f16' }], {})).toThrow(
+      'matmul: the bias must be f32, got f16',
+    );
     expect(matmulOp.outputs([{ shape: [4, 5], dtype: 'f16' }, f32(5, 6)], { out: 'f16' })[0]).toEqual({
       shape: [4, 6],
       dtype: 'f16',

@@ -150,12 +150,14 @@ export const matmulOp: OpDef<MatmulAttrs> = {
   outputs: (inputs, attrs) => {
     const [a, b, bias] = inputs;
     const { M, N } = matmulDims(a!, b!, attrs);
-    if (bias)
+    if (bias) {
       assertShape(
-        bias.shape.length === 1 && bias.shape[0] === N && bias.dtype === 'f32',
+        bias.shape.length === 1 && bias.shape[0] === N,
         'matmul',
         `bias ${shapeString(bias.shape)} does not match N = ${N}`,
       );
+      assertShape(bias.dtype === 'f32', 'matmul', `the bias must be f32, got ${bias.dtype}`);
+    }
     const shape = attrs.outShape ?? (attrs.transA ? [M, N] : [...a!.shape.slice(0, -1), N]);
     assertShape(numel(shape) === M * N, 'matmul', `outShape ${shapeString(shape)} does not hold [${M}, ${N}]`);
     assertShape(!(attrs.accumulate && attrs.out === 'f16'), 'matmul', 'cannot accumulate into an f16 output');
