@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EncodeDevice } from '../src/autograd/op';
 import { attentionBackwardOp, attentionOp, attentionShader, attentionTiles } from '../src/autograd/ops/attention';
+import { attentionDecodeOp } from '../src/autograd/ops/attention-decode';
 
 /** The backward's input specs [qkv, y, lse, dy] for qkv [B, T, 3C] (y in yType). */
 function backwardSpecs(B: number, T: number, C: number, NH: number, qkv: 'f32' | 'f16' = 'f32', yType = qkv) {
@@ -170,5 +171,11 @@ describe('attention over f16 storage', () => {
     expect(() => attentionOp.outputs([{ shape: [1, 4, 24], dtype: 'i32' }], { nHead: 2 })).toThrow(
       'qkv must be f32 or f16, got i32',
     );
+    // KV-cache decoding (sampling) reads f32 qkv only.
+    const cache = { shape: [2, 8, 4], dtype: 'f32' as const };
+    const pos = { shape: [1], dtype: 'i32' as const };
+    expect(() =>
+      attentionDecodeOp.outputs([{ shape: [1, 3, 24], dtype: 'f16' }, cache, cache, pos], { nHead: 2 }),
+    ).toThrow('attention_decode: qkv must be f32 (sampling runs in f32), got f16');
   });
 });

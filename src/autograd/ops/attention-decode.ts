@@ -22,6 +22,8 @@ export const attentionDecodeOp: OpDef<AttentionAttrs> = {
   outputs: ([qkv, kCache, vCache, pos], { nHead }) => {
     const { B, T, C, NH, HS } = attentionDims('attention_decode', qkv!, nHead);
     assertShape(B === 1, 'attention_decode', `qkv must be [1, Tq, 3C], got ${shapeString(qkv!.shape)}`);
+    // Its shader reads f32 qkv only: sampling runs in f32 (a mixed model's f16 qkv would be misread).
+    assertShape(qkv!.dtype === 'f32', 'attention_decode', `qkv must be f32 (sampling runs in f32), got ${qkv!.dtype}`);
     for (const [name, cache] of [
       ['kCache', kCache!],
       ['vCache', vCache!],
