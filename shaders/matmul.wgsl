@@ -1,7 +1,7 @@
-// Matrix products C[M,N] = op(A) @ op(B) (+ bias[N]), accumulated in f32. Reductions live in matmul_reduce.wgsl.
+// Matrix products C[M,N] = op(A) @ op(B) (+ bias[N]), summed in f32. Reductions: matmul_reduce.wgsl.
 // Shapes (row-major): A [M,K] or [K,M] (transA), B [K,N] or [N,K] (transB), C [M,N], bias [N].
 // Leading batch dims are already folded into rows by the caller (e.g. [B,T,C] is [B*T, C]).
-// A, B and C may each be f32 or f16 (halves two to a u32 word): src/autograd/ops/matmul.ts prepends
+// A, B and C may each be f32 or f16 (halves two to a u32 word): src/autograd/ops/matmul-source.ts prepends
 // their bindings (1-3) with fn mm_a_at / mm_a_at4 (element i, or elements i..i+3), mm_b_*, and
 // mm_c_at / mm_c_put2 (wgsl-storage.ts), plus round_half4. For f32 these are the plain array reads
 // and writes. HALF_A / HALF_B round f32 operands to f16 as they are loaded (what tensor cores take).

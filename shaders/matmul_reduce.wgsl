@@ -2,7 +2,7 @@
 // (column sums of dy). WGSL has no float atomics; summing in a fixed order keeps results deterministic.
 // Sizes are override constants set by src/autograd/ops/matmul.ts (REDUCE_WG, BIAS_GRAD).
 // The split-K output red_out (binding 2: f32, or f16 halves two to a word) comes from a prelude
-// matmul.ts prepends (wgsl-storage.ts): fn red_out_at(i) and fn red_out_put2(i, v, n).
+// src/autograd/ops/matmul-source.ts prepends (wgsl-storage.ts): fn red_out_at(i) and fn red_out_put2(i, v, n).
 
 override WG: u32; // threads per workgroup
 override BG_COLS: u32; // bias_grad_partial: columns per workgroup (WG / 4), 4 row lanes each
