@@ -96,11 +96,14 @@ async function benchKernels(
   console.log(`\ngelu (elementwise)  ${g.ms.toFixed(3)} ms  ${g.gbps.toFixed(1)} GB/s (read + write)`);
 
   const HS = C / config.nHead;
-  const a = await benchAttention(ctx, B, config.nHead, T, HS);
-  results.attention = { B, NH: config.nHead, T, HS, ...a };
-  console.log(
-    `attention (B=${B} NH=${config.nHead} T=${T} HS=${HS})  fwd ${a.fwdMs.toFixed(3)} ms  fwd+bwd ${a.stepMs.toFixed(3)} ms  ${(a.tflops * 1000).toFixed(1)} GFLOP/s (causal)`,
-  );
+  // f16: qkv and y stored as halves, as mixed precision runs it (the arithmetic stays f32).
+  for (const dtype of ['f32', 'f16'] as const) {
+    const a = await benchAttention(ctx, B, config.nHead, T, HS, { dtype });
+    results[dtype === 'f32' ? 'attention' : 'attention_f16'] = { B, NH: config.nHead, T, HS, ...a };
+    console.log(
+      `attention${dtype === 'f16' ? ', f16 qkv and y' : ''} (B=${B} NH=${config.nHead} T=${T} HS=${HS})  fwd ${a.fwdMs.toFixed(3)} ms  fwd+bwd ${a.stepMs.toFixed(3)} ms  ${(a.tflops * 1000).toFixed(1)} GFLOP/s (causal)`,
+    );
+  }
 }
 
 /** Runs the bench; resolves with the exit code (2: --profile on an adapter without timestamps). */
