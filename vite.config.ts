@@ -17,6 +17,7 @@ const SHARED_DEVICE_TESTS = [
   'tests/loss-scale.test.ts',
   'tests/eval-windows.test.ts',
   'tests/norm-gelu-f16.test.ts',
+  'tests/mixed-precision.test.ts',
 ];
 
 export default defineConfig({

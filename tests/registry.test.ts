@@ -84,9 +84,7 @@ describe('op table', () => {
     const graph = new Graph();
     const cache = (i: number) => graph.input(`cache${i}`, [nHead, blockSize, nEmbd / nHead]);
     model.forward(graph, graph.input('idx', [1, 1], 'i32'), {
-      kCaches: [cache(0)],
-      vCaches: [cache(1)],
-      pos: graph.input('pos', [1], 'i32'),
+      decode: { kCaches: [cache(0)], vCaches: [cache(1)], pos: graph.input('pos', [1], 'i32') },
     });
     const known = new Set(ALL_OPS);
     const used = new Set(graph.nodes.map((n) => n.op));

@@ -13,6 +13,7 @@ import { attentionDecode } from '../autograd/ops/attention-decode';
 import { layerNorm } from '../autograd/ops/layernorm';
 import { embedding } from '../autograd/ops/embedding';
 import { crossEntropy } from '../autograd/ops/cross-entropy';
+import { cast } from '../autograd/ops/cast';
 import { rng, randn } from '../util/random';
 import { type GPTConfig, assertValidConfig } from './config';
 import { gpt2ParamShapes } from './hf';
@@ -23,6 +24,13 @@ export interface DecodeState {
   vCaches: Tensor[];
   /** i32 [1]: absolute position of the first token of this call. */
   pos: Tensor;
+}
+
+export interface ForwardOptions {
+  /** Decode with KV caches (sampling); f32 only. */
+  decode?: DecodeState;
+  /** Mixed precision: f16 weight copies and activations into the matmuls and attention. */
+  mixed?: boolean;
 }
 
 export class GPTModel {
@@ -85,32 +93,57 @@ export class GPTModel {
   }
 
   /**
-   * Forward pass to logits [B, T, V]. With `decode`, attention reads and extends the KV caches
-   * and positions start at decode.pos.
+   * f16 copies of the weights, one cast per graph (per step): what mixed precision's matmuls read.
+   * Their gradients pass straight through the cast into the f32 slots.
    */
-  forward(graph: Graph, idx: Tensor /* i32 [B, T] */, decode?: DecodeState): Tensor {
+  halfParams(graph: Graph, p = this.params(graph)): (name: string) => Tensor {
+    const cache = new Map<string, Tensor>();
+    return (name) => {
+      let t = cache.get(name);
+      if (!t) cache.set(name, (t = cast(p(name), 'f16')));
+      return t;
+    };
+  }
+
+  /**
+   * Forward pass to logits [B, T, V]. With `decode`, attention reads and extends the KV caches
+   * and positions start at decode.pos. With `mixed`, the matmuls take f16 weight copies and f16
+   * activations (layernorm, qkv, attention, fc and GELU outputs are stored as halves) and
+   * accumulate in f32; the residual stream, the logits and the loss stay f32 (as under autocast).
+   */
+  forward(graph: Graph, idx: Tensor /* i32 [B, T] */, options: ForwardOptions = {}): Tensor {
+    const { decode, mixed = false } = options;
+    if (decode && mixed) throw new Error('decoding runs in f32');
     const { nLayer, nHead } = this.config;
     const p = this.params(graph);
-    let x = embedding(idx, p('transformer.wte.weight'), p('transformer.wpe.weight'), decode?.pos); // [B, T, C]
+    const w = mixed ? this.halfParams(graph, p) : p; // matmul weights
+    const act = mixed ? ({ out: 'f16' } as const) : {}; // storage of what feeds a matmul
+    const mm = mixed ? { half: true } : {};
+    let x = embedding(idx, p('transformer.wte.weight'), p('transformer.wpe.weight'), decode?.pos); // f32 [B, T, C]
     for (let l = 0; l < nLayer; l++) {
       const h = `transformer.h.${l}`;
-      const ln1 = layerNorm(x, p(`${h}.ln_1.weight`), p(`${h}.ln_1.bias`)); // [B, T, C]
-      const qkv = linear(ln1, p(`${h}.attn.c_attn.weight`), p(`${h}.attn.c_attn.bias`)); // [B, T, 3C]
+      const ln1 = layerNorm(x, p(`${h}.ln_1.weight`), p(`${h}.ln_1.bias`), act); // [B, T, C]
+      const qkv = linear(ln1, w(`${h}.attn.c_attn.weight`), p(`${h}.attn.c_attn.bias`), { ...mm, ...act }); // [B, T, 3C]
       const att = decode
         ? attentionDecode(qkv, decode.kCaches[l]!, decode.vCaches[l]!, decode.pos, nHead)
-        : attention(qkv, nHead); // [B, T, C]
-      x = add(x, linear(att, p(`${h}.attn.c_proj.weight`), p(`${h}.attn.c_proj.bias`)));
-      const ln2 = layerNorm(x, p(`${h}.ln_2.weight`), p(`${h}.ln_2.bias`));
-      const fc = gelu(linear(ln2, p(`${h}.mlp.c_fc.weight`), p(`${h}.mlp.c_fc.bias`))); // [B, T, 4C]
-      x = add(x, linear(fc, p(`${h}.mlp.c_proj.weight`), p(`${h}.mlp.c_proj.bias`)));
+        : attention(qkv, nHead, act); // [B, T, C]
+      x = add(x, linear(att, w(`${h}.attn.c_proj.weight`), p(`${h}.attn.c_proj.bias`), mm)); // f32
+      const ln2 = layerNorm(x, p(`${h}.ln_2.weight`), p(`${h}.ln_2.bias`), act);
+      const fc = gelu(linear(ln2, w(`${h}.mlp.c_fc.weight`), p(`${h}.mlp.c_fc.bias`), { ...mm, ...act }), act); // [B, T, 4C]
+      x = add(x, linear(fc, w(`${h}.mlp.c_proj.weight`), p(`${h}.mlp.c_proj.bias`), mm));
     }
-    const xf = layerNorm(x, p('transformer.ln_f.weight'), p('transformer.ln_f.bias'));
-    return matmul(xf, p('transformer.wte.weight'), { transB: true }); // tied LM head: [B, T, V]
+    const xf = layerNorm(x, p('transformer.ln_f.weight'), p('transformer.ln_f.bias'), act);
+    return matmul(xf, w('transformer.wte.weight'), { transB: true, ...mm }); // tied LM head: f32 [B, T, V]
   }
 
   /** Forward pass and mean cross-entropy loss [1]. */
-  loss(graph: Graph, idx: Tensor /* i32 [B, T] */, targets: Tensor /* i32 [B, T] */): { logits: Tensor; loss: Tensor } {
-    const logits = this.forward(graph, idx);
+  loss(
+    graph: Graph,
+    idx: Tensor /* i32 [B, T] */,
+    targets: Tensor /* i32 [B, T] */,
+    mixed = false,
+  ): { logits: Tensor; loss: Tensor } {
+    const logits = this.forward(graph, idx, { mixed });
     return { logits, loss: crossEntropy(logits, targets) };
   }
 

@@ -70,7 +70,7 @@ export class Sampler {
       vCaches: Array.from({ length: nLayer }, (_, l) => cache(2 * l + 1)),
       pos,
     };
-    const logits = this.model.forward(graph, idx, state);
+    const logits = this.model.forward(graph, idx, { decode: state });
     const plan = new Plan(this.model.ctx, graph, {
       store: this.model.store,
       retain: [logits],

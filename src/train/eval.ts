@@ -9,6 +9,7 @@ import type { Tensor } from '../autograd/tensor';
 import type { BufferPool } from '../gpu/pool';
 import type { GPTModel } from '../model/gpt';
 import type { MicroBatch } from '../data/types';
+import type { Precision } from './protocol';
 
 export class EvalPlan {
   private readonly plan: Plan;
@@ -21,11 +22,12 @@ export class EvalPlan {
     private readonly model: GPTModel,
     shape: { batchSize: number; seqLen: number },
     pool?: BufferPool,
+    precision: Precision = 'f32',
   ) {
     const graph = new Graph();
     this.idx = graph.input('idx', [shape.batchSize, shape.seqLen], 'i32');
     this.targets = graph.input('targets', [shape.batchSize, shape.seqLen], 'i32');
-    this.loss = model.loss(graph, this.idx, this.targets).loss;
+    this.loss = model.loss(graph, this.idx, this.targets, precision === 'mixed').loss; // as the run trains
     this.plan = new Plan(model.ctx, graph, { store: model.store, retain: [this.loss], pool, label: 'eval' });
   }
 

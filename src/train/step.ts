@@ -92,7 +92,7 @@ export class TrainStep {
     const device = model.ctx.device;
     this.idx = this.graph.input('idx', [B, T], 'i32');
     this.targets = this.graph.input('targets', [B, T], 'i32');
-    const { logits, loss } = model.loss(this.graph, this.idx, this.targets);
+    const { logits, loss } = model.loss(this.graph, this.idx, this.targets, options.precision === 'mixed');
     this.logits = logits;
     this.loss = loss;
     // d(mean over micro-batches)/d(micro-batch loss)

@@ -132,7 +132,7 @@ export class Trainer {
       { lr: settings.lr.maxLr, weightDecay: settings.weightDecay, gradClip: settings.gradClip },
       { pool, precision: settings.precision, ...(options.lossScale ? { lossScale: options.lossScale } : {}) },
     );
-    const evalPlan = new EvalPlan(model, { batchSize: settings.batchSize, seqLen: T }, pool);
+    const evalPlan = new EvalPlan(model, { batchSize: settings.batchSize, seqLen: T }, pool, settings.precision);
     const trainer = new Trainer(options, model, trainStep, evalPlan, train, val, pool);
     if (resume) trainer.restore(resume);
     else model.initialize(settings.seed);
