@@ -99,8 +99,8 @@ fn stage_kv_tile(base: u32, C3: u32, k0: u32, lid: u32) {
 @group(0) @binding(3) var<storage, read_write> fw_lse: array<f32>; // [B, NH, T]
 
 // Chunk j of the output row starting at fw_y[o], in pairs: an f16 pair is one word, and a row and its
-// chunks start at even offsets when HS is even (attention.ts refuses f16 output otherwise), so each
-// word is written whole by the one thread that owns its chunk.
+// chunks start at even offsets when HS is even, so each word is written whole by the one thread that
+// owns its chunk (with odd HS, attention.ts binds an f32 scratch here and packs it afterwards).
 fn store_y(o: u32, j: u32, v: vec4f) {
   let d = o + j * 4u;
   let n = p.HS - min(j * 4u, p.HS);

@@ -46,8 +46,9 @@ const cases: Case[] = [
   { kernel: 'workgroup', shape: [2, 37, 18, 3], qkv: 'f16', out: 'f32', reaches: 'whole rows' },
   { kernel: 'workgroup', shape: [2, 37, 18, 3], qkv: 'f32', out: 'f16', reaches: 'whole rows' },
   { kernel: 'workgroup', shape: [2, 37, 18, 3], qkv: 'f16', out: 'f16', reaches: 'whole rows' },
-  // HS 7: f16 qkv rows start at odd halves (a word shared by two rows); y stays f32 (f16 y needs even HS).
-  { kernel: 'workgroup', shape: [1, 23, 21, 3], qkv: 'f16', out: 'f32', reaches: 'odd head size' },
+  // HS 7: f16 rows start at odd halves (a word shared by two rows): qkv read across them, y written
+  // as f32 rows and packed afterwards, y read across them for D.
+  { kernel: 'workgroup', shape: [1, 23, 21, 3], qkv: 'f16', out: 'f16', reaches: 'odd head size' },
   // HS 22 with subgroups: the split forward and split dQ, a ragged last chunk; T = 70 spans two
   // 64-row blocks and two key tiles.
   { kernel: 'subgroups', shape: [1, 70, 66, 3], qkv: 'f16', out: 'f16', reaches: 'split forward, split dQ' },

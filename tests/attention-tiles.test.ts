@@ -162,12 +162,20 @@ describe('attention over f16 storage', () => {
     ]);
   });
 
-  it('refuses an f16 y with an odd head size, and an i32 qkv, in one line', () => {
-    const qkv = { shape: [1, 4, 3 * 21], dtype: 'f16' as const };
-    expect(attentionOp.outputs([qkv], { nHead: 3 })[0]!.dtype).toBe('f32'); // f16 qkv, f32 y: fine
-    expect(() => attentionOp.outputs([qkv], { nHead: 3, out: 'f16' })).toThrow(
-      'f16 output needs an even head size (HS = 7): two halves share a word',
-    );
+  it('packs an f16 y of odd head size in a second pass (its words straddle rows); refuses an i32 qkv', () => {
+    const odd = { shape: [2, 5, 3 * 21], dtype: 'f16' as const };
+    const calls = attentionOp.encode([odd], { nHead: 3, out: 'f16', kernel: 'workgroup' }, d);
+    expect(attentionOp.scratch!([odd], { nHead: 3, out: 'f16' })).toEqual([2 * 5 * 21]);
+    expect(calls.map((c) => c.entryPoint)).toEqual(['attention_forward', 'cast_to_f16']);
+    expect(calls[0]!.buffers).toEqual([{ in: 0 }, { scratch: 0 }, { out: 1 }]);
+    expect(calls[0]!.code).toBe(attentionShader(attentionTiles(7, 'workgroup', d), { qkv: 'f16', y: 'f32' }));
+    expect(calls[1]!.buffers).toEqual([{ scratch: 0 }, { out: 0 }]);
+    // Even head sizes write the halves directly; f32 y never packs.
+    expect(attentionOp.encode([odd], { nHead: 3 }, d)).toHaveLength(1);
+    expect(attentionOp.scratch!([odd], { nHead: 3 })).toEqual([]);
+    const even = { shape: [2, 5, 3 * 24], dtype: 'f16' as const };
+    expect(attentionOp.encode([even], { nHead: 3, out: 'f16' }, d)).toHaveLength(1);
+    expect(attentionOp.scratch!([even], { nHead: 3, out: 'f16' })).toEqual([]);
     expect(() => attentionOp.outputs([{ shape: [1, 4, 24], dtype: 'i32' }], { nHead: 2 })).toThrow(
       'qkv must be f32 or f16, got i32',
     );

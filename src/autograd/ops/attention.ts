@@ -23,6 +23,7 @@ import type { EncodeDevice, KernelCall, OpDef, TensorSpec } from '../op';
 import { assertShape, shapeString } from '../op';
 import type { Tensor } from '../tensor';
 import { referenceBackward, referenceForward } from './attention-reference';
+import { castOp } from './cast';
 
 export { referenceForward } from './attention-reference';
 
@@ -36,7 +37,7 @@ export interface AttentionAttrs extends Record<string, unknown> {
   nHead: number;
   /** Forces a kernel variant (tests, benches); by default the best the device offers. */
   kernel?: AttentionKernel;
-  /** y's storage (default f32); f16 needs an even head size. */
+  /** y's storage (default f32). */
   out?: StorageDType;
 }
 
@@ -233,15 +234,13 @@ function kernelCall(
   };
 }
 
-/** The forward's dims, refusing an f16 y whose head rows would share words (odd HS). */
-function forwardDims(qkv: TensorSpec, attrs: AttentionAttrs): AttentionDims {
-  const d = attentionDims('attention', qkv, attrs.nHead);
-  assertShape(
-    (attrs.out ?? 'f32') === 'f32' || d.HS % 2 === 0,
-    'attention',
-    `f16 output needs an even head size (HS = ${d.HS}): two halves share a word`,
-  );
-  return d;
+/**
+ * Whether the forward writes y through a packing pass: an f16 y of odd head size has words that hold
+ * the halves of two rows (two workgroups' or threads'), so the kernel writes f32 rows to scratch and
+ * cast.wgsl packs them a word a thread. Even head sizes (the model's 64) write halves directly.
+ */
+function packsY(qkv: TensorSpec, attrs: AttentionAttrs): boolean {
+  return attrs.out === 'f16' && attentionDims('attention', qkv, attrs.nHead).HS % 2 === 1;
 }
 
 /** outputs: y [B, T, C] (f32, or f16 with out: 'f16'), lse [B, NH, T] f32 (saved for backward, not differentiable). */
@@ -249,15 +248,21 @@ export const attentionOp: OpDef<AttentionAttrs> = {
   name: 'attention',
   differentiableOutputs: [true, false],
   outputs: ([qkv], attrs) => {
-    const { B, T, C, NH } = forwardDims(qkv!, attrs);
+    const { B, T, C, NH } = attentionDims('attention', qkv!, attrs.nHead);
     return [
       { shape: [B, T, C], dtype: attrs.out ?? 'f32' },
       { shape: [B, NH, T], dtype: 'f32' },
     ];
   },
+  // Scratch 0 (only when packsY): y as f32 [B, T, C].
+  scratch: ([qkv], attrs) => {
+    const { B, T, C } = attentionDims('attention', qkv!, attrs.nHead);
+    return packsY(qkv!, attrs) ? [B * T * C] : [];
+  },
   encode: ([qkv], attrs, device) => {
-    const d = forwardDims(qkv!, attrs);
-    const dtypes = { qkv: storage(qkv!), y: attrs.out ?? 'f32' };
+    const d = attentionDims('attention', qkv!, attrs.nHead);
+    const packs = packsY(qkv!, attrs);
+    const dtypes = { qkv: storage(qkv!), y: packs ? 'f32' : (attrs.out ?? 'f32') };
     const tiles = attentionTiles(d.HS, pickKernel('attention', attrs, device), device);
     const { WG } = tiles.overrides;
     const { FW_RQ, FS_RQ, KV_TPK } = tiles.consts;
@@ -268,16 +273,17 @@ export const attentionOp: OpDef<AttentionAttrs> = {
     const [entryPoint, rows] = split
       ? ['attention_forward_split', (WG / KV_TPK) * FS_RQ]
       : ['attention_forward', WG * FW_RQ];
-    return [
-      kernelCall(
-        d,
-        tiles,
-        dtypes,
-        entryPoint,
-        [{ in: 0 }, { out: 0 }, { out: 1 }],
-        [Math.ceil(d.T / rows), d.B * d.NH, 1],
-      ),
-    ];
+    const forward = kernelCall(
+      d,
+      tiles,
+      dtypes,
+      entryPoint,
+      [{ in: 0 }, packs ? { scratch: 0 } : { out: 0 }, { out: 1 }],
+      [Math.ceil(d.T / rows), d.B * d.NH, 1],
+    );
+    if (!packs) return [forward];
+    const [pack] = castOp.encode([{ shape: [d.B, d.T, d.C], dtype: 'f32' }], { to: 'f16' });
+    return [forward, { ...pack!, buffers: [{ scratch: 0 }, { out: 0 }] }];
   },
   backward: ([qkv], [y, lse], [dy], attrs) => [
     dy ? qkv!.graph.apply1(attentionBackwardOp, [qkv!, y!, lse!, dy], attrs) : null,
@@ -286,7 +292,7 @@ export const attentionOp: OpDef<AttentionAttrs> = {
     // The exact attention whatever y's storage: an f16 y is within half an ulp of it (rounding it here
     // would break the finite-difference check of the backward).
     forward: ([qkv], [spec], attrs) => {
-      const { y, lse } = referenceForward(qkv as Float64Array, forwardDims(spec!, attrs));
+      const { y, lse } = referenceForward(qkv as Float64Array, attentionDims('attention', spec!, attrs.nHead));
       return [y, lse];
     },
     backward: ([qkv], [spec], [dy], { nHead }) => [
