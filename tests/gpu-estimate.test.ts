@@ -11,7 +11,7 @@ import { Tokenizer } from '../src/tokenizer/tokenizer';
 import { trainBpe } from '../src/tokenizer/trainer';
 import { gpuBytesTerms } from '../src/train/defaults';
 import { chooseMicroBatch, withMicroBatch } from '../src/train/micro-batch';
-import type { RunSettings, StepPoint } from '../src/train/protocol';
+import type { Precision, RunSettings, StepPoint } from '../src/train/protocol';
 import { TrainStep } from '../src/train/step';
 import { Trainer } from '../src/train/trainer';
 import { gpu } from './helpers/gpu';
@@ -55,14 +55,15 @@ const CONFIG: GPTConfig = { vocabSize: tokenizer.vocabSize, blockSize: 16, nLaye
 describe('the GPU memory estimate', () => {
   // The model's arenas and the step's buffers (its pool of temporaries included) are all created
   // when the step is built; running it allocates nothing more.
-  async function realBytes(B: number): Promise<number> {
+  async function realBytes(B: number, precision: Precision = 'f32', config = CONFIG): Promise<number> {
     const ctx = await gpu();
     const pool = new BufferPool(ctx.device);
     let model: GPTModel | undefined;
     let step: TrainStep | undefined;
     const bytes = allocated(ctx.device, () => {
-      model = new GPTModel(ctx, CONFIG);
-      step = new TrainStep(model, { batchSize: B, seqLen: CONFIG.blockSize, accumSteps: 1 }, { lr: 1e-3 }, { pool });
+      model = new GPTModel(ctx, config);
+      const shape = { batchSize: B, seqLen: config.blockSize, accumSteps: 1 };
+      step = new TrainStep(model, shape, { lr: 1e-3 }, { pool, precision });
     });
     step!.destroy();
     pool.destroy();
@@ -85,6 +86,24 @@ describe('the GPU memory estimate', () => {
     const mixed = gpuBytesTerms({ model: CONFIG, batchSize: 8, precision: 'mixed' });
     expect(mixed.activations).toBeLessThan(e8.activations);
     expect(mixed.logits).toBe(e8.logits);
+  });
+
+  it('follows mixed precision: within 10% of the allocation, on a model whose activations outweigh its logits', async () => {
+    const wide: GPTConfig = { vocabSize: 64, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 64 };
+    const perSequence = async (precision: Precision) =>
+      ((await realBytes(8, precision, wide)) - (await realBytes(2, precision, wide))) / 6;
+    const estimated = (precision: Precision) => {
+      const [e2, e8] = [2, 8].map((batchSize) => gpuBytesTerms({ model: wide, batchSize, precision }).total);
+      return (e8! - e2!) / 6;
+    };
+    const [f32, mixed] = [await perSequence('f32'), await perSequence('mixed')];
+    expect(mixed).toBeLessThan(0.85 * f32);
+    expect(Math.abs(estimated('mixed') - mixed) / mixed).toBeLessThan(0.1);
+    expect(Math.abs(estimated('f32') - f32) / f32).toBeLessThan(0.1);
+    const total = await realBytes(8, 'mixed', wide);
+    expect(
+      Math.abs(gpuBytesTerms({ model: wide, batchSize: 8, precision: 'mixed' }).total - total) / total,
+    ).toBeLessThan(0.1);
   });
 });
 

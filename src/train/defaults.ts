@@ -116,14 +116,15 @@ const F32_BYTES = 4;
 const F16_BYTES = 2;
 
 /**
- * Activation values per layer and token, in units of the width C, by storage type. f32: ~20C
- * (measured 19-20C on 32- and 64-wide models). Mixed: the layernorm, qkv, attention, fc and GELU
- * outputs are f16 (14C stored as halves); the residual stream and every gradient stay f32.
- * Measured against the engine's allocation in tests/gpu-estimate.test.ts.
+ * Activation values per layer and token, in units of the width C, by storage type, as the pool
+ * holds them at its peak. f32: 20C (measured 74-77 bytes per C on 64- and 128-wide models). Mixed:
+ * the layernorm, qkv, attention, fc and GELU outputs are halves while the residual stream and the
+ * gradients stay f32: 8C f32 + 10C f16 (measured 49-56 bytes per C on the same models, against 52).
+ * Checked against the engine's allocation in tests/gpu-estimate.test.ts.
  */
 const ACTIVATION_VALUES = {
   f32: { f32: 20, f16: 0 },
-  mixed: { f32: 12, f16: 14 },
+  mixed: { f32: 8, f16: 10 },
 } as const;
 
 /**
