@@ -7,6 +7,7 @@ import { createNodeContext } from '../gpu/node';
 import { checkFixture, formatReport } from '../train/fixture-check';
 import { parseFlags } from './args';
 import { benchCommand } from './bench';
+import { checkOpsCommand } from './check-ops';
 import { exportCommand } from './export';
 import { planCommand } from './plan';
 import { prepareCommand } from './prepare';
@@ -20,6 +21,9 @@ const HELP = `gpt-garden <command>
 
   check-fixture <file.safetensors>   forward, backward, two AdamW steps and greedy decoding against a
                                      PyTorch fixture; exits 1 if any error exceeds float32 tolerance
+  check-ops [--only <substring>] [--list] [--out f.json]
+                                     every kernel (f32 and f16 variants, forward and backward) against
+                                     its float64 reference on odd sizes; exits 1 if any case fails
   train-tokenizer --vocab N (--source SRC [--sample-mb N] | --in corpus.txt) --out tokenizer.json
                   [--min-frequency N] [--stall-timeout S]   (train-tokenizer --help: every flag)
                                      train a byte-level BPE (Hugging Face tokenizer.json)
@@ -76,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
     ctx.device.destroy();
     return report.ok ? 0 : 1;
   }
+  if (command === 'check-ops') return checkOpsCommand(rest);
   if (command === 'train-tokenizer') return trainTokenizerCommand(rest);
   if (command === 'tokenize') return tokenizeCommand(rest);
   if (command === 'prepare') return prepareCommand(rest);

@@ -1,0 +1,309 @@
+/**
+ * The `check-ops` table: every op of the registry in f32 on odd sizes, and every f16-storage variant
+ * (f16 operands and outputs, `half` rounding, each attention kernel variant), each with the
+ * tolerances the op's tests use. Sizes are the tests' small ones: SwiftShader runs the whole table
+ * in seconds, a GPU in less. Backward-only kernels are reached through the backward of the op that
+ * emits them (registry.ts names which).
+ */
+import { Graph } from '../autograd/graph';
+import type { Attrs, OpDef } from '../autograd/op';
+import type { OpComparison, OpInput } from '../autograd/op-check';
+import { attentionOp } from '../autograd/ops/attention';
+import { attentionDecodeOp } from '../autograd/ops/attention-decode';
+import { referenceForward } from '../autograd/ops/attention-reference';
+import { castOp } from '../autograd/ops/cast';
+import { crossEntropyOp } from '../autograd/ops/cross-entropy';
+import { addOp, copyOp, geluOp } from '../autograd/ops/elementwise';
+import { embeddingOp } from '../autograd/ops/embedding';
+import { layerNormOp } from '../autograd/ops/layernorm';
+import { matmulOp } from '../autograd/ops/matmul';
+import { Plan } from '../autograd/plan';
+import type { GpuContext } from '../gpu/context';
+import { maxRelError } from '../util/compare';
+import { randint, randn, rng } from '../util/random';
+
+export interface OpCase {
+  name: string;
+  op: OpDef;
+  inputs: OpInput[];
+  attrs: Attrs;
+  /** Max error relative to the largest reference value of each output / gradient. */
+  forwardTol: number;
+  backwardTol: number;
+  seed: number;
+  /** An adapter feature the case needs; skipped (and said so) without it. */
+  needs?: string;
+  /** A comparison of its own, for an op without a float64 reference of its own (KV-cache decoding). */
+  compare?: (ctx: GpuContext) => Promise<Pick<OpComparison, 'forward' | 'backward'>>;
+}
+
+/** f32 bars (checkOp's defaults). An f16 output holds half an ulp (2^-12 relative) more. */
+const F32 = { forwardTol: 1e-5, backwardTol: 1e-4 };
+const F16_OUT = { forwardTol: 1e-3, backwardTol: 1e-4 };
+/**
+ * Attention's f16 y: half an ulp is up to 2^-11 of the largest value when that value sits just above
+ * a power of two (measured 2.1-3.8e-4 on SwiftShader), and y feeds D = rowsum(dy * y) in the backward
+ * with that rounding (measured 1.2-5.2e-4).
+ */
+const ATTENTION_F16_OUT = { forwardTol: 1e-3, backwardTol: 1e-3 };
+
+function opCase<A extends Attrs>(
+  name: string,
+  op: OpDef<A>,
+  inputs: OpInput[],
+  attrs: A,
+  tols: { forwardTol: number; backwardTol: number } = F32,
+  extra: { seed?: number; needs?: string } = {},
+): OpCase {
+  return { name, op, inputs, attrs, ...tols, seed: extra.seed ?? 1, needs: extra.needs };
+}
+
+type DT = 'f32' | 'f16';
+
+/** matmul operands for op(A) [M, K] and op(B) [K, N] as stored, with their dtypes and an optional f32 bias. */
+function mm(
+  [M, K, N]: [number, number, number],
+  t: { transA?: boolean; transB?: boolean },
+  a: DT = 'f32',
+  b: DT = 'f32',
+  bias = false,
+): OpInput[] {
+  return [
+    { shape: t.transA ? [K, M] : [M, K], dtype: a },
+    { shape: t.transB ? [N, K] : [K, N], dtype: b },
+    ...(bias ? [{ shape: [N] }] : []),
+  ];
+}
+
+const ids = (shape: number[], V: number, seed: number): OpInput => ({
+  shape,
+  dtype: 'i32',
+  data: randint(
+    shape.reduce((x, y) => x * y, 1),
+    V,
+    rng(seed),
+  ),
+  grad: false,
+});
+
+/** GELU's input: odd count, with tails past tanh's saturation. */
+function geluInput(): Float32Array {
+  const x = randn(7 * 49, rng(7), 3);
+  x[0] = 12;
+  x[1] = -12;
+  return x;
+}
+
+/** attention's qkv [B, T, 3C] for nHead heads, its dtype and y's. */
+function attn(
+  name: string,
+  [B, T, C, NH]: [number, number, number, number],
+  kernel: 'subgroups' | 'workgroup' | undefined,
+  qkv: DT,
+  out: DT,
+): OpCase {
+  const tols = out === 'f16' ? ATTENTION_F16_OUT : F32;
+  const label = `attention ${kernel ?? 'default'} ${name}, qkv ${qkv} y ${out}, B${B} T${T} C${C} NH${NH} (HS ${C / NH})`;
+  return opCase(
+    label,
+    attentionOp,
+    [{ shape: [B, T, 3 * C], dtype: qkv }],
+    { nHead: NH, out, ...(kernel ? { kernel } : {}) },
+    tols,
+    { seed: B * 1000 + T, needs: kernel === 'subgroups' ? 'subgroups' : undefined },
+  );
+}
+
+/**
+ * KV-cache decoding of the last Tq tokens at position pos, the cache's earlier rows written from
+ * the same qkv (later rows hold junk that must never be read), against attention's float64 forward.
+ */
+async function compareDecode(ctx: GpuContext): Promise<Pick<OpComparison, 'forward' | 'backward'>> {
+  const [T, C, NH, maxT, Tq] = [23, 24, 3, 32, 9];
+  const HS = C / NH;
+  const pos = T - Tq;
+  const qkv = randn(T * 3 * C, rng(21));
+  const caches = [1, 2].map((part) => {
+    const cache = randn(NH * maxT * HS, rng(90 + part), 100);
+    for (let h = 0; h < NH; h++)
+      for (let t = 0; t < pos; t++)
+        for (let e = 0; e < HS; e++) cache[(h * maxT + t) * HS + e] = qkv[t * 3 * C + part * C + h * HS + e]!;
+    return cache;
+  });
+  const graph = new Graph();
+  const x = graph.input('qkv', [1, Tq, 3 * C]);
+  const kCache = graph.input('kCache', [NH, maxT, HS]);
+  const vCache = graph.input('vCache', [NH, maxT, HS]);
+  const at = graph.input('pos', [1], 'i32');
+  const [y] = graph.apply(attentionDecodeOp, [x, kCache, vCache, at], { nHead: NH });
+  const plan = await Plan.create(ctx, graph, { retain: [y!], label: 'check-ops.decode' });
+  try {
+    plan.write(x, qkv.slice(pos * 3 * C));
+    plan.write(kCache, caches[0]!);
+    plan.write(vCache, caches[1]!);
+    plan.write(at, Int32Array.of(pos));
+    plan.run();
+    const ref = referenceForward(Float64Array.from(qkv), { B: 1, T, C, NH, HS }).y;
+    return { forward: [maxRelError(await plan.read(y!), ref.subarray(pos * C))], backward: [] };
+  } finally {
+    plan.destroy();
+  }
+}
+
+export const OP_CASES: readonly OpCase[] = [
+  // Elementwise and cast.
+  opCase('add 3x37', addOp, [{ shape: [3, 37] }, { shape: [3, 37] }], {}),
+  opCase('copy 101', copyOp, [{ shape: [101] }], {}),
+  opCase('cast f32 -> f16 3x37', castOp, [{ shape: [3, 37] }], { to: 'f16' }, { forwardTol: 1e-7, backwardTol: 1e-4 }),
+  opCase(
+    'cast f16 -> f32 5x13',
+    castOp,
+    [{ shape: [5, 13], dtype: 'f16' }],
+    { to: 'f32' },
+    {
+      forwardTol: 1e-12,
+      backwardTol: 1e-4,
+    },
+  ),
+  opCase('gelu f32 7x49', geluOp, [{ shape: [7, 49], data: geluInput() }], {}),
+  opCase('gelu f32 -> f16 7x49', geluOp, [{ shape: [7, 49], data: geluInput() }], { out: 'f16' }, F16_OUT),
+  opCase(
+    'gelu f16 -> f16 7x49',
+    geluOp,
+    [{ shape: [7, 49], data: geluInput(), dtype: 'f16' }],
+    { out: 'f16' },
+    F16_OUT,
+  ),
+  opCase('gelu f16 -> f32 7x49', geluOp, [{ shape: [7, 49], data: geluInput(), dtype: 'f16' }], {}),
+
+  // matmul in f32: each transpose form, several tiles, split-K, 3-D operands.
+  opCase('matmul f32 37x48x67 +bias', matmulOp, mm([37, 48, 67], {}, 'f32', 'f32', true), {}),
+  opCase('matmul f32 A^T 130x70x129', matmulOp, mm([130, 70, 129], { transA: true }), { transA: true }),
+  opCase('matmul f32 B^T 37x48x67 +bias', matmulOp, mm([37, 48, 67], { transB: true }, 'f32', 'f32', true), {
+    transB: true,
+  }),
+  opCase('matmul f32 A^T B^T 1x5x3', matmulOp, mm([1, 5, 3], { transA: true, transB: true }), {
+    transA: true,
+    transB: true,
+  }),
+  opCase('matmul f32 split-K 9x700x13 +bias', matmulOp, mm([9, 700, 13], {}, 'f32', 'f32', true), {}),
+  opCase(
+    'matmul f32 3-D [2,37,48] @ [48,67] +bias',
+    matmulOp,
+    [{ shape: [2, 37, 48] }, { shape: [48, 67] }, { shape: [67] }],
+    {},
+  ),
+  // matmul over f16 storage: f16 operands hold exact halves, so they meet the f32 bars. f16 A alone
+  // is read as in the mixed case (half rounds f32 operands only): each case here compiles new
+  // variants (seconds each on SwiftShader), so none repeats another's loads.
+  opCase(
+    'matmul f32 A, f16 B^T split-K 9x700x130 +bias',
+    matmulOp,
+    mm([9, 700, 130], { transB: true }, 'f32', 'f16', true),
+    {
+      transB: true,
+    },
+  ),
+  opCase(
+    'matmul f16 A^T, f16 B with odd rows 130x69x129',
+    matmulOp,
+    mm([130, 69, 129], { transA: true }, 'f16', 'f16'),
+    {
+      transA: true,
+    },
+  ),
+  // half: the reference rounds the f32 operands (and dC in the backward) as the kernels load them.
+  opCase('matmul half, f32 operands 37x48x67 +bias', matmulOp, mm([37, 48, 67], {}, 'f32', 'f32', true), {
+    half: true,
+  }),
+  opCase(
+    'matmul out f16, even N 37x48x66 +bias',
+    matmulOp,
+    mm([37, 48, 66], {}, 'f32', 'f32', true),
+    { out: 'f16' },
+    F16_OUT,
+  ),
+  opCase(
+    'matmul out f16, odd N 37x48x67 +bias',
+    matmulOp,
+    mm([37, 48, 67], {}, 'f32', 'f32', true),
+    { out: 'f16' },
+    F16_OUT,
+  ),
+  opCase('matmul out f16 split-K 9x700x13', matmulOp, mm([9, 700, 13], {}), { out: 'f16' }, F16_OUT),
+  opCase(
+    'matmul mixed: f16 A and B (aligned), half, out f16 130x48x130 +bias',
+    matmulOp,
+    mm([130, 48, 130], {}, 'f16', 'f16', true),
+    {
+      half: true,
+      out: 'f16',
+    },
+    { forwardTol: 1e-3, backwardTol: 2e-5 },
+  ),
+
+  // layernorm: several partial-sum chunks; f16 y, a row wider than the workgroup.
+  opCase('layernorm f32 37x48', layerNormOp, [{ shape: [37, 48] }, { shape: [48] }, { shape: [48] }], {}),
+  opCase('layernorm f32 300x20', layerNormOp, [{ shape: [300, 20] }, { shape: [20] }, { shape: [20] }], {}),
+  opCase(
+    'layernorm out f16 37x50',
+    layerNormOp,
+    [{ shape: [37, 50] }, { shape: [50] }, { shape: [50] }],
+    { out: 'f16' },
+    F16_OUT,
+  ),
+  opCase(
+    'layernorm out f16 3x258',
+    layerNormOp,
+    [{ shape: [3, 258] }, { shape: [258] }, { shape: [258] }],
+    { out: 'f16' },
+    F16_OUT,
+  ),
+
+  // Embedding (repeated ids, unused rows) and cross-entropy (ignored rows).
+  opCase(
+    'embedding B2 T37 C48 V300',
+    embeddingOp,
+    [ids([2, 37], 300, 1), { shape: [300, 48] }, { shape: [40, 48] }],
+    {},
+  ),
+  opCase(
+    'embedding at position 5, B2 T37 C48 V101',
+    embeddingOp,
+    [
+      ids([2, 37], 101, 4),
+      { shape: [101, 48] },
+      { shape: [50, 48] },
+      { shape: [1], dtype: 'i32', data: Int32Array.of(5), grad: false },
+    ],
+    {},
+  ),
+  opCase('cross-entropy 37x67', crossEntropyOp, [{ shape: [37, 67] }, ids([37], 67, 1)], {}),
+  opCase(
+    'cross-entropy [2,37,101], ignored rows',
+    crossEntropyOp,
+    [
+      { shape: [2, 37, 101] },
+      { ...ids([2, 37], 101, 2), data: Int32Array.from(randint(74, 101, rng(2)), (t, i) => (i % 9 === 4 ? -1 : t)) },
+    ],
+    {},
+  ),
+
+  // Attention: each kernel variant (workgroup; subgroups whole rows at HS 8, split at HS 18), and
+  // the device's pick, in f32 and over f16 storage.
+  attn('whole rows', [1, 70, 18, 3], 'workgroup', 'f32', 'f32'),
+  attn('whole rows', [2, 37, 24, 3], 'subgroups', 'f32', 'f32'),
+  attn('split', [1, 70, 54, 3], 'subgroups', 'f32', 'f32'),
+  attn('pick', [2, 37, 18, 3], undefined, 'f32', 'f32'),
+  attn('whole rows', [2, 37, 18, 3], 'workgroup', 'f16', 'f32'),
+  attn('whole rows', [2, 37, 18, 3], 'workgroup', 'f32', 'f16'),
+  attn('whole rows', [2, 37, 18, 3], 'workgroup', 'f16', 'f16'),
+  attn('odd head size', [1, 23, 21, 3], 'workgroup', 'f16', 'f16'),
+  attn('whole rows', [2, 37, 24, 3], 'subgroups', 'f16', 'f16'),
+  attn('split', [1, 70, 54, 3], 'subgroups', 'f16', 'f16'),
+  attn('pick', [2, 37, 18, 3], undefined, 'f16', 'f16'),
+  {
+    ...opCase('attention_decode prefill 9 at position 14, T23 C24 NH3', attentionDecodeOp, [], { nHead: 3 }),
+    compare: compareDecode,
+  },
+];
