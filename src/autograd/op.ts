@@ -4,6 +4,7 @@
  * forward and backward. Kernel-only ops (a backward kernel) have no backward and no reference of
  * their own: they are checked through the op whose backward uses them.
  */
+import type { SubgroupMatrixConfig } from '../gpu/context';
 import type { Tensor } from './tensor';
 
 /**
@@ -44,6 +45,10 @@ export interface KernelCall {
 export interface EncodeDevice {
   features: ReadonlySet<string>;
   limits: Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize' | 'maxComputeInvocationsPerWorkgroup'>;
+  /** The adapter's subgroup sizes, where it has subgroups. */
+  subgroupSizes?: { min: number; max: number };
+  /** Tensor-core shapes (chromium-experimental-subgroup-matrix), where offered. */
+  subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[];
 }
 
 export type BufferRef = { in: number } | { out: number } | { scratch: number };

@@ -4,8 +4,23 @@
  */
 import { PipelineCache } from './pipelines';
 
-/** Optional features the engine can use; each fast path has an f32 fallback. */
-export const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+/** Optional features the engine can use; each fast path has a fallback (see `without` to force one). */
+export const OPTIONAL_FEATURES = [
+  'shader-f16',
+  'subgroups',
+  'timestamp-query',
+  // Tensor cores (Dawn exposes it with allow_unsafe_apis; f16 configurations also need shader-f16).
+  'chromium-experimental-subgroup-matrix',
+] as const;
+
+/** One subgroup-matrix shape the adapter multiplies natively: an M×K by K×N product of componentType into resultComponentType. */
+export interface SubgroupMatrixConfig {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}
 
 /** Limits worth raising above the defaults (big models need big bindings). */
 const RAISED_LIMITS = [
@@ -27,6 +42,10 @@ export interface GpuContext {
   adapterInfo: { vendor: string; architecture: string; description: string; device: string };
   features: ReadonlySet<string>;
   limits: GPUSupportedLimits;
+  /** With subgroups: the adapter's subgroup sizes (a subgroup-matrix kernel needs them equal). */
+  subgroupSizes?: { min: number; max: number };
+  /** With chromium-experimental-subgroup-matrix: the shapes its tensor cores take. */
+  subgroupMatrixConfigs: readonly SubgroupMatrixConfig[];
   pipelines: PipelineCache;
   /** Resolves once, with a readable reason, if the device is lost. */
   lost: Promise<string>;
@@ -42,7 +61,11 @@ export class GpuError extends Error {
 
 export async function createContext(
   gpu: GPU | undefined,
-  options: { powerPreference?: GPUPowerPreference } = {},
+  options: {
+    powerPreference?: GPUPowerPreference;
+    /** Optional features not to use even where offered: forces their fallbacks (tests, comparisons). */
+    without?: readonly string[];
+  } = {},
 ): Promise<GpuContext> {
   if (!gpu)
     throw new GpuError(
@@ -51,7 +74,9 @@ export async function createContext(
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter)
     throw new GpuError('WebGPU is present but no GPU adapter was found (the GPU may be blocklisted or disabled).');
-  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
+  const requiredFeatures = OPTIONAL_FEATURES.filter(
+    (f) => adapter.features.has(f) && !options.without?.includes(f),
+  ) as GPUFeatureName[];
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
@@ -65,7 +90,12 @@ export async function createContext(
   device.addEventListener('uncapturederror', (event) => {
     console.error(`WebGPU error: ${event.error.message}`);
   });
-  const info = adapter.info;
+  const info = adapter.info as GPUAdapterInfo & {
+    subgroupMinSize?: number;
+    subgroupMaxSize?: number;
+    subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[];
+  };
+  const features = new Set<string>([...device.features]);
   return {
     gpu,
     adapter,
@@ -76,8 +106,20 @@ export async function createContext(
       description: info.description,
       device: info.device,
     },
-    features: new Set([...device.features]),
+    features,
     limits: device.limits,
+    ...(features.has('subgroups') && info.subgroupMinSize && info.subgroupMaxSize
+      ? { subgroupSizes: { min: info.subgroupMinSize, max: info.subgroupMaxSize } }
+      : {}),
+    subgroupMatrixConfigs: features.has('chromium-experimental-subgroup-matrix')
+      ? (info.subgroupMatrixConfigs ?? []).map(({ componentType, resultComponentType, M, N, K }) => ({
+          componentType,
+          resultComponentType,
+          M,
+          N,
+          K,
+        }))
+      : [],
     pipelines: new PipelineCache(device),
     lost,
     isLost: () => lostReason !== null,

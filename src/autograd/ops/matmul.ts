@@ -12,6 +12,7 @@ import type { BufferRef, KernelCall, OpDef, RefArray, Shape, TensorSpec } from '
 import { assertShape, numel, shapeString } from '../op';
 import type { Tensor } from '../tensor';
 import { mmSource, reduceCode } from './matmul-source';
+import { tensorCoreCall, tensorCoreRoute } from './matmul-tc';
 
 export type MatmulAttrs = {
   /** A is stored [K, M]. */
@@ -167,7 +168,7 @@ export const matmulOp: OpDef<MatmulAttrs> = {
     const { dims, splits, direct } = matmulRoute(a!, b!, attrs);
     return direct ? [] : [splits * dims.M * dims.N];
   },
-  encode: (inputs, attrs) => {
+  encode: (inputs, attrs, device) => {
     const { dims, splits, direct } = matmulRoute(inputs[0]!, inputs[1]!, attrs);
     const { M, N, K } = dims;
     const hasBias = inputs.length === 3;
@@ -186,18 +187,17 @@ export const matmulOp: OpDef<MatmulAttrs> = {
     // Without a bias (BIAS = 0) binding 4 still exists, so B stands in for it: the kernel never reads it.
     const standIn: BufferRef = { in: 1 };
     const bias: BufferRef = hasBias ? { in: 2 } : standIn;
+    // `half` products run on tensor cores where the adapter has them (matmul-tc.ts), as one call.
+    const route = attrs.half ? tensorCoreRoute(device) : null;
+    const product = { ...dims, kChunk: kChunk(K, splits), splits, attrs, dtypes, hasBias };
+    const tc = (c: StorageDType, split: boolean, buffers: BufferRef[]) =>
+      tensorCoreCall(route!, product, { c, split, buffers });
+    if (direct && route) return [tc(out, false, [{ in: 0 }, { in: 1 }, { out: 0 }, bias])];
     if (direct) {
       const constants = matmulConstants(attrs, hasBias, !!attrs.accumulate, dtypes);
+      const buffers: BufferRef[] = [{ in: 0 }, { in: 1 }, { out: 0 }, bias];
       return [
-        {
-          label: 'matmul',
-          code: code(out),
-          entryPoint: 'mm',
-          constants,
-          buffers: [{ in: 0 }, { in: 1 }, { out: 0 }, bias],
-          params,
-          workgroups: [gx, gy, 1],
-        },
+        { label: 'matmul', code: code(out), entryPoint: 'mm', constants, buffers, params, workgroups: [gx, gy, 1] },
       ];
     }
     // Split-K (or an f16 C with odd N): partial products into f32 scratch [splits, M, N], then an
@@ -205,16 +205,19 @@ export const matmulOp: OpDef<MatmulAttrs> = {
     const reduceBuffers: KernelCall['buffers'] = [{ scratch: 0 }, { out: 0 }];
     if (hasBias) reduceBuffers.push({ in: 2 });
     const per = out === 'f16' ? 2 : 1;
+    const partials: BufferRef[] = [{ in: 0 }, { in: 1 }, { scratch: 0 }, standIn];
     return [
-      {
-        label: 'matmul',
-        code: code('f32'),
-        entryPoint: 'mm',
-        constants: matmulConstants(attrs, false, false, dtypes),
-        buffers: [{ in: 0 }, { in: 1 }, { scratch: 0 }, standIn],
-        params,
-        workgroups: [gx, gy, splits],
-      },
+      route
+        ? tc('f32', true, partials)
+        : {
+            label: 'matmul',
+            code: code('f32'),
+            entryPoint: 'mm',
+            constants: matmulConstants(attrs, false, false, dtypes),
+            buffers: partials,
+            params,
+            workgroups: [gx, gy, splits],
+          },
       {
         label: 'matmul_reduce',
         code: reduceCode(out),
