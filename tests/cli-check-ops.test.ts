@@ -54,6 +54,7 @@ describe('check-ops on this adapter', () => {
     const [down, up] = report.cases;
     expect(down).toMatchObject({ op: 'cast', status: 'ok', inputs: [{ shape: [3, 37], dtype: 'f32' }] });
     expect(down!.attrs).toEqual({ to: 'f16' });
+    expect([down!.kernels, up!.kernels]).toEqual([['cast_to_f16'], ['cast_to_f32']]);
     // f16 → f32 is exact: the GPU reads the halves the reference sees; the gradient passes straight.
     expect(up!.forward).toEqual({ errors: [0], worst: 0, tol: 1e-12 });
     expect(up!.backward).toEqual({ errors: [0], worst: 0, tol: 1e-4 });

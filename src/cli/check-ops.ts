@@ -24,6 +24,8 @@ export interface CaseResult {
   forward?: { errors: number[]; worst: number | null; tol: number };
   /** Each input's gradient error (null: no gradient), and the worst against its tolerance. */
   backward?: { errors: (number | null)[]; worst: number | null; tol: number };
+  /** The forward's entry points on this adapter (which route ran: tiled or tensor-core matmul, attention variant). */
+  kernels?: string[];
   /** Why it failed to run, or was skipped. */
   reason?: string;
   ms: number;
@@ -48,9 +50,12 @@ async function runCase(ctx: GpuContext, c: OpCase): Promise<CaseResult> {
     const bw = worstError(result.backward);
     // A NaN error is Infinity in worstError, so it fails too.
     const ok = fw !== null && fw < c.forwardTol && (bw === null || bw < c.backwardTol);
+    const specs = c.inputs.map((i) => ({ shape: i.shape, dtype: i.dtype ?? 'f32' }));
+    const kernels = c.compare ? undefined : [...new Set(c.op.encode(specs, c.attrs, ctx).map((k) => k.entryPoint))];
     return {
       ...base,
       status: ok ? 'ok' : 'FAIL',
+      kernels,
       forward: { errors: result.forward, worst: fw, tol: c.forwardTol },
       backward: bw === null ? undefined : { errors: result.backward, worst: bw, tol: c.backwardTol },
       ms: performance.now() - start,
