@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Issue 11's GPU figures in one device call, each step's output kept under the output folder:
-# kernel and training-step speed of the post's model (f32, and mixed where shader-f16 exists), the
-# per-op profile of one step, both PyTorch fixtures through the engine, PyTorch's own anchors on
-# the same GPU, and the fixture generator's check.
+# every kernel against its float64 reference (check-ops), kernel and training-step speed of the
+# post's model (f32 and mixed), the per-op profile of one step in each precision, both PyTorch
+# fixtures through the engine, PyTorch's own anchors on the same GPU, and the fixture generator's check.
 #
 # Prepare on the CPU machine, then run on the device (see ../shared/gpu/README.md):
 #   node scripts/build-cli.mjs && bash ../shared/gpu/pack.sh dist/cli.mjs ../shared/gpu/pytorch_reference.py
@@ -34,9 +34,12 @@ step() {
 }
 
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$out/gpu.txt"
+# First, so a kernel that is wrong on this GPU is known before its speed is.
+step check-ops 240 node "$cli" check-ops --out "$out/check-ops.json"
 step bench-f32 240 node "$cli" bench "${model[@]}" --precision f32 --out "$out/bench-f32.json"
 step bench-mixed 240 node "$cli" bench "${model[@]}" --precision mixed --out "$out/bench-mixed.json"
 step profile-f32 240 node "$cli" bench "${model[@]}" --precision f32 --profile --out "$out/profile-f32.json"
+step profile-mixed 240 node "$cli" bench "${model[@]}" --precision mixed --profile --out "$out/profile-mixed.json"
 for fixture in tests/fixtures/gpt-tiny.safetensors tests/fixtures/gpt-mid.safetensors; do
   step "fixture-$(basename "$fixture" .safetensors)" 120 node "$cli" check-fixture "$fixture"
 done
