@@ -8,6 +8,7 @@ import { Graph } from '../autograd/graph';
 import { benchAttention } from '../autograd/ops/attention.bench';
 import { gelu } from '../autograd/ops/elementwise';
 import { benchMatmul } from '../autograd/ops/matmul.bench';
+import { tensorCoreRoute } from '../autograd/ops/matmul-tc';
 import { Plan } from '../autograd/plan';
 import type { GpuContext } from '../gpu/context';
 import { createNodeContext } from '../gpu/node';
@@ -71,9 +72,14 @@ async function benchKernels(
     transA?: boolean;
     transB?: boolean;
     operands?: 'f16';
+    half?: boolean;
   }[] = [
     { name: `square ${n}³`, M: n, N: n, K: n },
     { name: `square ${n}³, f16 operands`, M: n, N: n, K: n, operands: 'f16' },
+    // Mixed precision's products: on tensor cores where the adapter has them (see the line above the table).
+    { name: `square ${n}³, half`, M: n, N: n, K: n, operands: 'f16', half: true },
+    { name: 'qkv, half', M: B * T, N: 3 * C, K: C, operands: 'f16', half: true },
+    { name: 'dW fc, half (A^T)', M: C, N: 4 * C, K: B * T, transA: true, operands: 'f16', half: true },
     { name: 'qkv  (BT x C -> 3C)', M: B * T, N: 3 * C, K: C },
     { name: 'fc   (BT x C -> 4C)', M: B * T, N: 4 * C, K: C },
     { name: 'proj (BT x 4C -> C)', M: B * T, N: C, K: 4 * C },
@@ -81,9 +87,19 @@ async function benchKernels(
     { name: 'dW fc (C x BT -> 4C, A^T)', M: C, N: 4 * C, K: B * T, transA: true },
   ];
   const mm: Record<string, unknown>[] = [];
+  const route = tensorCoreRoute(ctx);
+  results.tensorCores = route;
+  console.log(
+    `\ntensor cores for half products: ${route ? `f16 → f32 subgroup matrices ${route.config.M}×${route.config.N}×${route.config.K}, subgroups of ${route.subgroupSize}` : 'none here (the tiled f32 kernel runs them)'}`,
+  );
   console.log('\nmatmul                          M      N      K     ms   GFLOP/s');
   for (const s of matmuls) {
-    const r = await benchMatmul(ctx, s.M, s.N, s.K, { transA: s.transA, transB: s.transB, operands: s.operands });
+    const r = await benchMatmul(ctx, s.M, s.N, s.K, {
+      transA: s.transA,
+      transB: s.transB,
+      operands: s.operands,
+      half: s.half,
+    });
     mm.push({ ...s, ...r });
     console.log(
       `${s.name.padEnd(28)} ${String(s.M).padStart(6)} ${String(s.N).padStart(6)} ${String(s.K).padStart(6)} ${r.ms.toFixed(3).padStart(8)} ${(r.tflops * 1000).toFixed(1).padStart(9)}`,
