@@ -36,6 +36,8 @@ step() {
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$out/gpu.txt"
 # First, so a kernel that is wrong on this GPU is known before its speed is.
 step check-ops 240 node "$cli" check-ops --out "$out/check-ops.json"
+# The same matmuls with tensor cores left unused: half products then take the tiled kernel's f16 path.
+step check-ops-no-tc 240 env GPT_GARDEN_WITHOUT=chromium-experimental-subgroup-matrix node "$cli" check-ops --only matmul --out "$out/check-ops-no-tc.json"
 step bench-f32 240 node "$cli" bench "${model[@]}" --precision f32 --out "$out/bench-f32.json"
 step bench-mixed 240 node "$cli" bench "${model[@]}" --precision mixed --out "$out/bench-mixed.json"
 step profile-f32 240 node "$cli" bench "${model[@]}" --precision f32 --profile --out "$out/profile-f32.json"

@@ -12,7 +12,7 @@ import type { OpDef } from '../src/autograd/op';
 import { addOp, copyOp } from '../src/autograd/ops/elementwise';
 import { DIFFERENTIABLE_OPS, INFERENCE_OPS } from '../src/autograd/registry';
 import { checkOpsCommand, type CaseResult } from '../src/cli/check-ops';
-import { OP_CASES, type OpCase } from '../src/cli/check-ops-cases';
+import { OP_CASES, type OpCase, TENSOR_CORES } from '../src/cli/check-ops-cases';
 import { inProcess } from './helpers/cli';
 
 const dir = await mkdtemp(join(tmpdir(), 'check-ops-'));
@@ -157,6 +157,12 @@ describe('the check-ops table', () => {
       expect(OP_CASES.some((c) => c.op.name === name && f16(c))).toBe(true);
     const gelu = OP_CASES.filter((c) => c.op.name === 'gelu').map((c) => `${c.inputs[0]!.dtype ?? 'f32'}>${outOf(c)}`);
     expect(new Set(gelu)).toEqual(new Set(['f32>f32', 'f32>f16', 'f16>f16', 'f16>f32']));
+    // Tensor cores: each transpose form, an f16 C of even and odd N, split-K, only where offered.
+    const tensorCores = matmuls.filter((c) => c.needs === TENSOR_CORES);
+    expect(tensorCores.every((c) => c.attrs.half === true)).toBe(true);
+    expect(new Set(tensorCores.map((c) => `${c.attrs.transA === true}${c.attrs.transB === true}`)).size).toBe(4);
+    expect(new Set(tensorCores.filter((c) => c.attrs.out === 'f16').map((c) => N(c) % 2))).toEqual(new Set([0, 1]));
+    expect(tensorCores.some((c) => c.inputs[0]!.shape.at(-1) === 700)).toBe(true);
     const attention = OP_CASES.filter((c) => c.op.name === 'attention');
     for (const kernel of ['workgroup', 'subgroups', undefined]) {
       const pairs = attention.filter((c) => c.attrs.kernel === kernel).map((c) => `${c.inputs[0]!.dtype}>${outOf(c)}`);

@@ -60,6 +60,9 @@ function opCase<A extends Attrs>(
 
 type DT = 'f32' | 'f16';
 
+/** The feature the tensor-core cases need (on other adapters their products run on the tiled kernel, checked above). */
+export const TENSOR_CORES = 'chromium-experimental-subgroup-matrix';
+
 /** matmul operands for op(A) [M, K] and op(B) [K, N] as stored, with their dtypes and an optional f32 bias. */
 function mm(
   [M, K, N]: [number, number, number],
@@ -73,6 +76,22 @@ function mm(
     { shape: t.transB ? [N, K] : [K, N], dtype: b },
     ...(bias ? [{ shape: [N] }] : []),
   ];
+}
+
+/** A `half` matmul case for the tensor-core kernel; run only where the adapter has subgroup matrices. */
+function tc(
+  name: string,
+  dims: [number, number, number],
+  t: { transA?: boolean; transB?: boolean },
+  a: DT,
+  b: DT,
+  { bias = false, out = 'f32' }: { bias?: boolean; out?: DT } = {},
+): OpCase {
+  const attrs = { ...t, half: true, ...(out === 'f16' ? { out } : {}) };
+  const tols = out === 'f16' ? F16_OUT : F32;
+  return opCase(`matmul tensor cores: half, ${name}`, matmulOp, mm(dims, t, a, b, bias), attrs, tols, {
+    needs: TENSOR_CORES,
+  });
 }
 
 const ids = (shape: number[], V: number, seed: number): OpInput => ({
@@ -241,6 +260,21 @@ export const OP_CASES: readonly OpCase[] = [
     },
     { forwardTol: 1e-3, backwardTol: 2e-5 },
   ),
+
+  // Tensor cores: where the adapter offers subgroup matrices, every `half` product takes them (matmul-tc.ts),
+  // the cases above included. These add what that kernel stages differently: each transpose form,
+  // M, N and K off its tiles (128 x 64 a workgroup, K by 32, matrices of 16), f16 rows starting
+  // mid-word, bias, an f16 C written whole (even N) or through the reduce kernel (odd N), split-K.
+  tc('f32 operands, ragged 150x72x100 +bias', [150, 72, 100], {}, 'f32', 'f32', { bias: true }),
+  tc('f16 A^T B^T 150x72x100', [150, 72, 100], { transA: true, transB: true }, 'f16', 'f16'),
+  tc('f16 A^T, f32 B, odd K 37x69x67', [37, 69, 67], { transA: true }, 'f16', 'f32'),
+  tc('f16 B^T, out f16 (even N) 150x72x100 +bias', [150, 72, 100], { transB: true }, 'f16', 'f16', {
+    bias: true,
+    out: 'f16',
+  }),
+  tc('out f16 (odd N) 37x48x67 +bias', [37, 48, 67], {}, 'f16', 'f16', { bias: true, out: 'f16' }),
+  tc('split-K 9x700x13 +bias', [9, 700, 13], {}, 'f32', 'f16', { bias: true }),
+  tc("the model's qkv 256x128x384 +bias", [256, 128, 384], {}, 'f16', 'f16', { bias: true, out: 'f16' }),
 
   // layernorm: several partial-sum chunks; f16 y, a row wider than the workgroup.
   opCase('layernorm f32 37x48', layerNormOp, [{ shape: [37, 48] }, { shape: [48] }, { shape: [48] }], {}),

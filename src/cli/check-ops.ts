@@ -6,7 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { compareOp, worstError } from '../autograd/op-check';
-import type { GpuContext } from '../gpu/context';
+import type { GpuContext, SubgroupMatrixConfig } from '../gpu/context';
 import { createNodeContext } from '../gpu/node';
 import { DataError } from '../data/types';
 import { messageOf } from '../util/errors';
@@ -74,6 +74,8 @@ function caseLine(r: CaseResult, width: number): string {
   return `${name}  ${fw.padEnd(20)} ${bw.padEnd(20)} ${(r.ms / 1000).toFixed(2).padStart(6)} s  ${r.status}`;
 }
 
+const matrixName = (c: SubgroupMatrixConfig) => `${c.componentType}->${c.resultComponentType} ${c.M}x${c.N}x${c.K}`;
+
 /** JSON has no Infinity or NaN: they are written as strings. */
 const finiteJson = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
 
@@ -103,9 +105,12 @@ export async function checkOpsCommand(args: string[], cases: readonly OpCase[] =
     const limits = ctx.limits;
     const say = (line: string) => process.stdout.write(`${line}\n`);
     say(`device: ${info.description || info.vendor || 'unknown'} (${info.vendor}, ${info.architecture})`);
-    say(`features: ${[...ctx.features].sort().join(', ')}`);
+    // Three header lines whatever the adapter: its features (with the tensor-core shapes), its limits.
+    const matrices = ctx.subgroupMatrixConfigs.map(matrixName).join(', ');
+    say(`features: ${[...ctx.features].sort().join(', ')}${matrices ? `; subgroup matrices ${matrices}` : ''}`);
+    const sizes = ctx.subgroupSizes ? `, subgroup size ${ctx.subgroupSizes.min}-${ctx.subgroupSizes.max}` : '';
     say(
-      `limits: workgroup storage ${limits.maxComputeWorkgroupStorageSize} B, ${limits.maxComputeInvocationsPerWorkgroup} invocations a workgroup`,
+      `limits: workgroup storage ${limits.maxComputeWorkgroupStorageSize} B, ${limits.maxComputeInvocationsPerWorkgroup} invocations a workgroup${sizes}`,
     );
     const width = Math.max(...chosen.map((c) => c.name.length));
     const results: CaseResult[] = [];
@@ -127,6 +132,8 @@ export async function checkOpsCommand(args: string[], cases: readonly OpCase[] =
       const report = {
         device: info,
         features: [...ctx.features].sort(),
+        subgroupSizes: ctx.subgroupSizes ?? null,
+        subgroupMatrixConfigs: ctx.subgroupMatrixConfigs,
         ok: failed.length === 0,
         summary: { cases: results.length, ok, failed: failed.length, skipped, seconds },
         cases: results,
