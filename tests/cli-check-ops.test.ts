@@ -114,6 +114,22 @@ describe('check-ops on this adapter', () => {
     expect(report.cases[3]!.reason).toBe('add: i32 inputs need data');
   });
 
+  it('the cases with comparisons of their own: KV-cache decoding, a matmul accumulating into a gradient slot', async () => {
+    const cases = OP_CASES.filter(
+      (c) => c.compare && /^(attention_decode|matmul into a gradient slot, f32)/.test(c.name),
+    );
+    expect(cases).toHaveLength(2);
+    const r = await inProcess((args) => checkOpsCommand(args, cases), []);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n').slice(3);
+    expect(lines[0]).toMatch(
+      /^matmul into a gradient slot, f32 150x72x100 +fwd \S+ \/ 1\.0e-5 +bwd \S+ \/ 1\.0e-4 .* ok$/,
+    );
+    expect(lines[1]).toMatch(
+      /^attention_decode prefill 9 at position 14, T23 C24 NH3 +fwd \S+ \/ 1\.0e-5 +bwd - .* ok$/,
+    );
+  });
+
   it('refuses an --only that matches nothing in one line (exit 2); --list names the cases', async () => {
     const r = await inProcess(checkOpsCommand, ['--only', 'no such op']);
     expect(r.code).toBe(2);
@@ -163,6 +179,10 @@ describe('the check-ops table', () => {
     expect(new Set(tensorCores.map((c) => `${c.attrs.transA === true}${c.attrs.transB === true}`)).size).toBe(4);
     expect(new Set(tensorCores.filter((c) => c.attrs.out === 'f16').map((c) => N(c) % 2))).toEqual(new Set([0, 1]));
     expect(tensorCores.some((c) => c.inputs[0]!.shape.at(-1) === 700)).toBe(true);
+    // Accumulating into a weight's gradient slot, in f32 and half (the mixed model's weight gradients).
+    const slots = matmuls.filter((c) => c.name.startsWith('matmul into a gradient slot'));
+    expect(slots.map((c) => c.attrs.half === true)).toEqual([false, true, true]);
+    expect(slots.every((c) => c.compare !== undefined)).toBe(true);
     const attention = OP_CASES.filter((c) => c.op.name === 'attention');
     for (const kernel of ['workgroup', 'subgroups', undefined]) {
       const pairs = attention.filter((c) => c.attrs.kernel === kernel).map((c) => `${c.inputs[0]!.dtype}>${outOf(c)}`);

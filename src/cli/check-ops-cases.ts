@@ -5,21 +5,18 @@
  * in seconds, a GPU in less. Backward-only kernels are reached through the backward of the op that
  * emits them (registry.ts names which).
  */
-import { Graph } from '../autograd/graph';
 import type { Attrs, OpDef } from '../autograd/op';
-import type { OpComparison, OpInput } from '../autograd/op-check';
-import { attentionOp } from '../autograd/ops/attention';
+import type { OpInput } from '../autograd/op-check';
 import { attentionDecodeOp } from '../autograd/ops/attention-decode';
-import { referenceForward } from '../autograd/ops/attention-reference';
+import { attentionOp } from '../autograd/ops/attention';
 import { castOp } from '../autograd/ops/cast';
 import { crossEntropyOp } from '../autograd/ops/cross-entropy';
 import { addOp, copyOp, geluOp } from '../autograd/ops/elementwise';
 import { embeddingOp } from '../autograd/ops/embedding';
 import { layerNormOp } from '../autograd/ops/layernorm';
 import { matmulOp } from '../autograd/ops/matmul';
-import { Plan } from '../autograd/plan';
 import type { GpuContext } from '../gpu/context';
-import { maxRelError } from '../util/compare';
+import { type CaseComparison, compareDecode, compareGradSlot } from './check-ops-extra';
 import { randint, randn, rng } from '../util/random';
 
 export interface OpCase {
@@ -34,7 +31,7 @@ export interface OpCase {
   /** An adapter feature the case needs; skipped (and said so) without it. */
   needs?: string;
   /** A comparison of its own, for an op without a float64 reference of its own (KV-cache decoding). */
-  compare?: (ctx: GpuContext) => Promise<Pick<OpComparison, 'forward' | 'backward'>>;
+  compare?: (ctx: GpuContext) => Promise<CaseComparison>;
 }
 
 /** f32 bars (checkOp's defaults). An f16 output holds half an ulp (2^-12 relative) more. */
@@ -94,6 +91,15 @@ function tc(
   });
 }
 
+/** A matmul adding a weight's gradient into its parameter slot (check-ops-extra.ts). */
+function slot(name: string, [M, K, N]: [number, number, number], half: boolean): OpCase {
+  const inputs: OpInput[] = [{ shape: [M, K], dtype: half ? 'f16' : 'f32' }, { shape: [K, N] }];
+  return {
+    ...opCase(`matmul into a gradient slot, ${name}`, matmulOp, inputs, half ? { half } : {}),
+    compare: (ctx) => compareGradSlot(ctx, [M, K, N], half),
+  };
+}
+
 const ids = (shape: number[], V: number, seed: number): OpInput => ({
   shape,
   dtype: 'i32',
@@ -131,42 +137,6 @@ function attn(
     tols,
     { seed: B * 1000 + T, needs: kernel === 'subgroups' ? 'subgroups' : undefined },
   );
-}
-
-/**
- * KV-cache decoding of the last Tq tokens at position pos, the cache's earlier rows written from
- * the same qkv (later rows hold junk that must never be read), against attention's float64 forward.
- */
-async function compareDecode(ctx: GpuContext): Promise<Pick<OpComparison, 'forward' | 'backward'>> {
-  const [T, C, NH, maxT, Tq] = [23, 24, 3, 32, 9];
-  const HS = C / NH;
-  const pos = T - Tq;
-  const qkv = randn(T * 3 * C, rng(21));
-  const caches = [1, 2].map((part) => {
-    const cache = randn(NH * maxT * HS, rng(90 + part), 100);
-    for (let h = 0; h < NH; h++)
-      for (let t = 0; t < pos; t++)
-        for (let e = 0; e < HS; e++) cache[(h * maxT + t) * HS + e] = qkv[t * 3 * C + part * C + h * HS + e]!;
-    return cache;
-  });
-  const graph = new Graph();
-  const x = graph.input('qkv', [1, Tq, 3 * C]);
-  const kCache = graph.input('kCache', [NH, maxT, HS]);
-  const vCache = graph.input('vCache', [NH, maxT, HS]);
-  const at = graph.input('pos', [1], 'i32');
-  const [y] = graph.apply(attentionDecodeOp, [x, kCache, vCache, at], { nHead: NH });
-  const plan = await Plan.create(ctx, graph, { retain: [y!], label: 'check-ops.decode' });
-  try {
-    plan.write(x, qkv.slice(pos * 3 * C));
-    plan.write(kCache, caches[0]!);
-    plan.write(vCache, caches[1]!);
-    plan.write(at, Int32Array.of(pos));
-    plan.run();
-    const ref = referenceForward(Float64Array.from(qkv), { B: 1, T, C, NH, HS }).y;
-    return { forward: [maxRelError(await plan.read(y!), ref.subarray(pos * C))], backward: [] };
-  } finally {
-    plan.destroy();
-  }
 }
 
 export const OP_CASES: readonly OpCase[] = [
@@ -275,6 +245,12 @@ export const OP_CASES: readonly OpCase[] = [
   tc('out f16 (odd N) 37x48x67 +bias', [37, 48, 67], {}, 'f16', 'f16', { bias: true, out: 'f16' }),
   tc('split-K 9x700x13 +bias', [9, 700, 13], {}, 'f32', 'f16', { bias: true }),
   tc("the model's qkv 256x128x384 +bias", [256, 128, 384], {}, 'f16', 'f16', { bias: true, out: 'f16' }),
+
+  // A weight's gradient added by the backward's matmul straight into its parameter slot (accumulate),
+  // in f32 and as mixed precision runs it (f16 x, W cast to an f16 copy, half), direct and split-K.
+  slot('f32 150x72x100', [150, 72, 100], false),
+  slot('half, f16 x and weight copy 150x72x100', [150, 72, 100], true),
+  slot('half, split-K: 700 rows into 13x9', [700, 13, 9], true),
 
   // layernorm: several partial-sum chunks; f16 y, a row wider than the workgroup.
   opCase('layernorm f32 37x48', layerNormOp, [{ shape: [37, 48] }, { shape: [48] }, { shape: [48] }], {}),
