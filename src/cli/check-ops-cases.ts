@@ -92,10 +92,10 @@ function tc(
 }
 
 /** A matmul adding a weight's gradient into its parameter slot (check-ops-extra.ts). */
-function slot(name: string, [M, K, N]: [number, number, number], half: boolean): OpCase {
+function slot(name: string, [M, K, N]: [number, number, number], half: boolean, needs?: string): OpCase {
   const inputs: OpInput[] = [{ shape: [M, K], dtype: half ? 'f16' : 'f32' }, { shape: [K, N] }];
   return {
-    ...opCase(`matmul into a gradient slot, ${name}`, matmulOp, inputs, half ? { half } : {}),
+    ...opCase(`matmul into a gradient slot, ${name}`, matmulOp, inputs, half ? { half } : {}, F32, { needs }),
     compare: (ctx) => compareGradSlot(ctx, [M, K, N], half),
   };
 }
@@ -247,9 +247,11 @@ export const OP_CASES: readonly OpCase[] = [
   tc("the model's qkv 256x128x384 +bias", [256, 128, 384], {}, 'f16', 'f16', { bias: true, out: 'f16' }),
 
   // A weight's gradient added by the backward's matmul straight into its parameter slot (accumulate),
-  // in f32 and as mixed precision runs it (f16 x, W cast to an f16 copy, half), direct and split-K.
+  // in f32 and as mixed precision runs it (f16 x, W cast to an f16 copy, half), split-K (the model's
+  // long inner dimension: the reduce kernel adds) and direct on tensor cores (their own accumulate;
+  // the tiled kernel's is the f32 case's).
   slot('f32 150x72x100', [150, 72, 100], false),
-  slot('half, f16 x and weight copy 150x72x100', [150, 72, 100], true),
+  slot('half, f16 x and weight copy, tensor cores 150x72x100', [150, 72, 100], true, TENSOR_CORES),
   slot('half, split-K: 700 rows into 13x9', [700, 13, 9], true),
 
   // layernorm: several partial-sum chunks; f16 y, a row wider than the workgroup.
