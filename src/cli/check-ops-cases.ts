@@ -1,9 +1,10 @@
 /**
  * The `check-ops` table: every op of the registry in f32 on odd sizes, and every f16-storage variant
  * (f16 operands and outputs, `half` rounding, each attention kernel variant), each with the
- * tolerances the op's tests use. Sizes are the tests' small ones: SwiftShader runs the whole table
- * in seconds, a GPU in less. Backward-only kernels are reached through the backward of the op that
- * emits them (registry.ts names which).
+ * tolerances the op's tests use. Sizes are the tests' small ones; on SwiftShader compiling each
+ * kernel variant (1-2 s a matmul) is most of the ~50 s the table takes, so a case is added for a
+ * code path no other case compiles. Backward-only kernels are reached through the backward of the
+ * op that emits them (registry.ts names which).
  */
 import type { Attrs, OpDef } from '../autograd/op';
 import type { OpInput } from '../autograd/op-check';
