@@ -1,7 +1,7 @@
 /**
- * The Log card in headless Chromium against the built app: a tiny run of 4 steps (validation and
- * checkpoint every 2) shows its start, step lines, a validation line with its size and checkpoint
- * lines; Copy puts exactly that text on the clipboard and Download saves it.
+ * The Log card in headless Chromium against the built app: a tiny mixed-precision run of 4 steps
+ * (validation and checkpoint every 2) shows its start, step lines, a validation line with its size
+ * and checkpoint lines; Copy puts exactly that text on the clipboard and Download saves it.
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it, vi } from 'vitest';
@@ -32,13 +32,15 @@ describe('the training log (built app in headless Chromium)', () => {
     ] as const) {
       await page.getByLabel(label, { exact: true }).fill(value);
     }
+    // Mixed precision in Chromium's own WebGPU (SwiftShader, no shader-f16): f16 stored as packed halves.
+    await page.getByLabel('Precision', { exact: true }).selectOption('mixed');
     await page.getByRole('button', { name: 'Train', exact: true }).click();
     const card = page.locator('section', { has: page.getByRole('heading', { name: 'Log', exact: true }) });
     const log = card.getByRole('log', { name: 'Training log' });
     await expect.poll(() => log.textContent(), { timeout: 120_000 }).toMatch(/step 4\/4: done/);
     const text = (await log.textContent())!;
     const lines = text.split('\n');
-    expect(lines[0]).toMatch(/^step 0\/4: started: .+; validation on [\d,]+ tokens \(\d+ batches\)$/);
+    expect(lines[0]).toMatch(/^step 0\/4: started: .+; mixed precision; validation on [\d,]+ tokens \(\d+ batches\)$/);
     expect(
       lines.filter((l) =>
         /^step \d\/4: loss \d+\.\d{4}, lr \d\.\d\de-\d, [\d.]+ ms, [\d,]+ tok\/s, [\d.e-]+ TFLOP\/s$/.test(l),

@@ -152,8 +152,8 @@ export async function trainRun(host: RunHost, record: RunRecord, resume: Checkpo
   host.started(run);
   const budget = new RecoveryBudget(host.recovery);
   const { batches, tokens } = first.validationSize;
-  const validation =
-    batches > 0 ? `validation on ${tokens.toLocaleString('en-US')} tokens (${batches} batches)` : 'no validation';
+  const mixed = first.settings.precision === 'mixed' ? 'mixed precision; ' : '';
+  const validation = `${mixed}${batches > 0 ? `validation on ${tokens.toLocaleString('en-US')} tokens (${batches} batches)` : 'no validation'}`;
   // Shown with the history that follows.
   const at = new Date().toISOString();
   appendLog(
