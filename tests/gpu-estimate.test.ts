@@ -7,15 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { BufferPool } from '../src/gpu/pool';
 import type { GPTConfig } from '../src/model/config';
 import { GPTModel } from '../src/model/gpt';
-import { Tokenizer } from '../src/tokenizer/tokenizer';
-import { trainBpe } from '../src/tokenizer/trainer';
 import { gpuBytesTerms } from '../src/train/defaults';
 import { chooseMicroBatch, withMicroBatch } from '../src/train/micro-batch';
 import type { Precision, RunSettings, StepPoint } from '../src/train/protocol';
 import { TrainStep } from '../src/train/step';
 import { Trainer } from '../src/train/trainer';
 import { gpu } from './helpers/gpu';
-import { memoryDataset } from './helpers/tiny-run';
+import { repetitiveDataset } from './helpers/tiny-run';
 import { testSettings } from './helpers/settings';
 
 /** Bytes of the GPU buffers `body` creates and leaves alive. */
@@ -35,21 +33,7 @@ function allocated(device: GPUDevice, body: () => void): number {
   return [...sizes.values()].reduce((a, b) => a + b, 0);
 }
 
-const LINES = [
-  'the quick brown fox jumps over the lazy dog.',
-  'a garden of forking paths grows in the night.',
-  'she sells sea shells by the sea shore.',
-];
-const TEXT = Array.from({ length: 60 }, (_, i) => LINES[i % LINES.length]).join('\n');
-const tokenizer = new Tokenizer(
-  await trainBpe(TEXT.split('\n'), { vocabSize: 300, minFrequency: 2, specialTokens: ['<|endoftext|>'] }),
-);
-const { store, manifest } = await memoryDataset(
-  Uint16Array.from(tokenizer.encode(TEXT)),
-  tokenizer.vocabSize,
-  60,
-  TEXT.length,
-);
+const { tokenizer, store, manifest } = await repetitiveDataset();
 const CONFIG: GPTConfig = { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32 };
 
 describe('the GPU memory estimate', () => {

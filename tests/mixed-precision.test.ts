@@ -12,15 +12,12 @@ import { Plan } from '../src/autograd/plan';
 import { BufferPool } from '../src/gpu/pool';
 import type { GPTConfig } from '../src/model/config';
 import { GPTModel } from '../src/model/gpt';
-import { Tokenizer } from '../src/tokenizer/tokenizer';
-import { trainBpe } from '../src/tokenizer/trainer';
-import { END_OF_TEXT } from '../src/tokenizer/types';
 import type { RunSettings, StepPoint } from '../src/train/protocol';
 import { Trainer, type TrainerEvent } from '../src/train/trainer';
 import { maxRelError } from '../src/util/compare';
 import { randint, rng } from '../src/util/random';
 import { gpu } from './helpers/gpu';
-import { memoryDataset } from './helpers/tiny-run';
+import { repetitiveDataset } from './helpers/tiny-run';
 
 const CONFIG: GPTConfig = { vocabSize: 96, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 };
 const B = 2;
@@ -90,21 +87,7 @@ describe('mixed precision on the model', () => {
   });
 });
 
-const LINES = [
-  'the quick brown fox jumps over the lazy dog.',
-  'a garden of forking paths grows in the night.',
-  'she sells sea shells by the sea shore.',
-];
-const TEXT = Array.from({ length: 60 }, (_, i) => LINES[i % LINES.length]).join('\n');
-const tokenizer = new Tokenizer(
-  await trainBpe(TEXT.split('\n'), { vocabSize: 300, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
-);
-const { store, manifest } = await memoryDataset(
-  Uint16Array.from(tokenizer.encode(TEXT)),
-  tokenizer.vocabSize,
-  60,
-  TEXT.length,
-);
+const { tokenizer, store, manifest } = await repetitiveDataset();
 
 function settings(precision: RunSettings['precision'], maxSteps: number): RunSettings {
   return {

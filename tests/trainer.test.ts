@@ -5,26 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { learningRate } from '../src/optim/schedule';
-import { Tokenizer } from '../src/tokenizer/tokenizer';
-import { trainBpe } from '../src/tokenizer/trainer';
-import { END_OF_TEXT } from '../src/tokenizer/types';
 import type { RunSettings, StepPoint } from '../src/train/protocol';
 import type { CheckpointData } from '../src/train/run-store';
 import { Trainer, type TrainerEvent } from '../src/train/trainer';
 import { gpu } from './helpers/gpu';
-import { memoryDataset } from './helpers/tiny-run';
+import { repetitiveDataset } from './helpers/tiny-run';
 
-const LINES = [
-  'the quick brown fox jumps over the lazy dog.',
-  'a garden of forking paths grows in the night.',
-  'she sells sea shells by the sea shore.',
-];
-const TEXT = Array.from({ length: 60 }, (_, i) => LINES[i % LINES.length]).join('\n');
-const tokenizer = new Tokenizer(
-  await trainBpe(TEXT.split('\n'), { vocabSize: 300, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
-);
-const ids = tokenizer.encode(TEXT);
-const { store, manifest } = await memoryDataset(Uint16Array.from(ids), tokenizer.vocabSize, 60, TEXT.length);
+const { tokenizer, store, manifest } = await repetitiveDataset();
 
 function settings(overrides: Partial<RunSettings> = {}): RunSettings {
   return {

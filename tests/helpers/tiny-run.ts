@@ -3,6 +3,9 @@
  * 16; small enough for SwiftShader) and a token dataset held in memory for the Trainer.
  */
 import type { DatasetManifest, ShardStore, TokenArray } from '../../src/data/types';
+import { Tokenizer } from '../../src/tokenizer/tokenizer';
+import { trainBpe } from '../../src/tokenizer/trainer';
+import { END_OF_TEXT } from '../../src/tokenizer/types';
 
 /** `--layers 1 --heads 2 --width 32 --block 16 --batch <batch>`: the tiny model as train/bench flags. */
 export function tinyModelFlags(batch: number): string[] {
@@ -66,4 +69,33 @@ export async function memoryDataset(
   };
   await store.putShard('rep/0', tokens);
   return { store, manifest };
+}
+
+const REPETITIVE_LINES = [
+  'the quick brown fox jumps over the lazy dog.',
+  'a garden of forking paths grows in the night.',
+  'she sells sea shells by the sea shore.',
+];
+
+/**
+ * The Trainer tests' corpus: three lines repeated to 60, a 300-token BPE trained on them, and their
+ * tokens as the in-memory dataset 'rep' (a model learns it within a few dozen steps).
+ */
+export async function repetitiveDataset(): Promise<{
+  text: string;
+  tokenizer: Tokenizer;
+  store: MemoryShardStore;
+  manifest: DatasetManifest;
+}> {
+  const text = Array.from({ length: 60 }, (_, i) => REPETITIVE_LINES[i % REPETITIVE_LINES.length]).join('\n');
+  const tokenizer = new Tokenizer(
+    await trainBpe(text.split('\n'), { vocabSize: 300, minFrequency: 2, specialTokens: [END_OF_TEXT] }),
+  );
+  const { store, manifest } = await memoryDataset(
+    Uint16Array.from(tokenizer.encode(text)),
+    tokenizer.vocabSize,
+    60,
+    text.length,
+  );
+  return { text, tokenizer, store, manifest };
 }
