@@ -77,7 +77,10 @@ fn write_pair(m: u32, n: u32, v: vec2f, z: u32) {
     return;
   }
   var w = v;
-  if (BIAS) { w += vec2f(mm_bias[n], select(0.0, mm_bias[n + 1u], more)); }
+  if (BIAS) {
+    w.x += mm_bias[n];
+    if (more) { w.y += mm_bias[n + 1u]; } // no read past the bias (select would read both)
+  }
   c_put_pair(m * p.N + n, w, more, ACCUMULATE);
 }
 
