@@ -122,6 +122,23 @@ describe('the Train form’s micro-batch and precision', () => {
     expect(f32Estimate).toBeDefined();
     expect(mixedEstimate).toBeDefined();
     expect(mixedEstimate).not.toBe(f32Estimate);
+    expect(precisionNote()).toMatch(/; saves memory, not time, here \(no tensor cores\)$/);
+    // A device whose tensor cores take mixed precision's matmuls says so.
+    await act(async () =>
+      env.send({
+        type: 'device' as const,
+        report: {
+          ok: true,
+          adapter: 'fake',
+          isSoftware: false,
+          limits: LIMITS,
+          features: ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix'],
+          tensorCores: '16×16×16 f16 → f32',
+          suggested: form(),
+        },
+      }),
+    );
+    expect(precisionNote()).toMatch(/; matmuls on this device's tensor cores \(16×16×16 f16 → f32\)$/);
     await enter(select, 'f32');
     expect(form().precision).toBe('f32');
     expect(precisionNote()).toBe('f32 throughout');

@@ -4,6 +4,7 @@
  */
 import { Graph } from '../autograd/graph';
 import { matmul } from '../autograd/ops/matmul';
+import { tensorCoreRoute } from '../autograd/ops/matmul-tc';
 import { Plan } from '../autograd/plan';
 import type { GpuContext } from '../gpu/context';
 import { suggestSettings } from './defaults';
@@ -52,6 +53,7 @@ export async function describeDevice(ctx: GpuContext): Promise<DeviceReport> {
   const adapter = [description || device, vendor, architecture].filter(Boolean).join(' · ') || 'unknown adapter';
   const isSoftware = isSoftwareAdapter(ctx);
   const probeGflops = await probeMatmulGflops(ctx);
+  const tc = tensorCoreRoute(ctx)?.config;
   return {
     ok: true,
     adapter,
@@ -62,6 +64,7 @@ export async function describeDevice(ctx: GpuContext): Promise<DeviceReport> {
       maxComputeWorkgroupStorageSize: ctx.limits.maxComputeWorkgroupStorageSize,
     },
     features: [...ctx.features].sort(),
+    ...(tc ? { tensorCores: `${tc.M}×${tc.N}×${tc.K} f16 → f32` } : {}),
     probeGflops,
     suggested: suggestSettings({ isSoftware, probeGflops }),
   };

@@ -124,6 +124,8 @@ export interface DeviceReport {
   isSoftware?: boolean;
   limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number; maxComputeWorkgroupStorageSize: number };
   features?: string[];
+  /** The tensor cores mixed precision's matmuls run on (e.g. "16×16×16 f16 → f32"), where there are any. */
+  tensorCores?: string;
   /** Matmul speed from a quick probe, GFLOP/s. */
   probeGflops?: number;
   /** Settings for a first run that trains visibly fast on this device. */

@@ -45,9 +45,13 @@ const SHOWN: readonly SettingsField[] = [
   'datasetId',
 ];
 
-/** What mixed precision is on every device today: the f16 kernels compute in f32, so it saves memory, not time. */
-const MIXED_NOTE =
-  'f16 weight copies and activations, f32 master weights and AdamW, dynamic loss scaling; saves memory (f16 compute comes later)';
+/** What mixed precision does; without tensor cores its kernels compute in f32, so it saves memory, not time. */
+function mixedNote(tensorCores: string | undefined): string {
+  const what = 'f16 weight copies and activations, f32 master weights and AdamW, dynamic loss scaling';
+  return tensorCores
+    ? `${what}; matmuls on this device's tensor cores (${tensorCores})`
+    : `${what}; saves memory, not time, here (no tensor cores)`;
+}
 
 export function TrainForm() {
   const form = useLabStore((s) => s.form);
@@ -78,7 +82,7 @@ export function TrainForm() {
   const { batch, micro } = formBatch(form);
   const limits = report?.limits;
   const precision = form.precision ?? 'f32';
-  const precisionNote = precision === 'mixed' ? MIXED_NOTE : 'f32 throughout';
+  const precisionNote = precision === 'mixed' ? mixedNote(report?.tensorCores) : 'f32 throughout';
   const split = useMemo(() => batchPatch(form, batch, micro, limits), [form, batch, micro, limits]);
   // An auto micro-batch follows the model and the device: re-chosen when they change what fits.
   // Written to the store directly, not by setForm: a re-choice is not the user's edit (a device
