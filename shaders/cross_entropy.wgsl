@@ -1,6 +1,9 @@
 // Fused softmax + cross-entropy over rows of logits [N, V]. loss = mean over rows whose target is in
 // [0, V) of lse[n] - logits[n, target[n]]; other rows (target < 0: ignore index) count for nothing.
 // Every sum runs in a fixed order, so results are deterministic. Grids fold into (x, y).
+// Logits and dlogits are f32, or f16 halves in mixed precision (the arithmetic stays f32): their
+// bindings come from a prelude src/autograd/ops/cross-entropy.ts prepends (src/gpu/wgsl-storage.ts):
+// fn ce_logits_at(i), fn ceB_logits_at(i) and fn ceB_dlogits_put2(i, v, n).
 
 struct Params {
   N: u32,
@@ -44,7 +47,7 @@ fn ce_valid(t: i32) -> bool {
 
 // ---- forward, stage 1: one workgroup per row: max, sum of exp(x - max) (Kahan-compensated per
 // thread, so V ~ 50k stays exact to float rounding), lse, and the row's loss ----
-@group(0) @binding(1) var<storage, read> ce_logits: array<f32>;        // [N, V]
+// binding 1: ce_logits [N, V] from the prelude
 @group(0) @binding(2) var<storage, read> ce_targets: array<i32>;       // [N]
 @group(0) @binding(3) var<storage, read_write> ce_lse: array<f32>;     // [N]
 @group(0) @binding(4) var<storage, read_write> ce_rowloss: array<f32>; // [N] scratch
@@ -55,12 +58,12 @@ fn cross_entropy_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   if (row >= p.N) { return; }
   let base = row * p.V;
   var m = -3.402823e38;
-  for (var v = lid; v < p.V; v += WG) { m = max(m, ce_logits[base + v]); }
+  for (var v = lid; v < p.V; v += WG) { m = max(m, ce_logits_at(base + v)); }
   m = ce_max(lid, m);
   var s = 0.0;
   var comp = 0.0;
   for (var v = lid; v < p.V; v += WG) {
-    let y = exp(ce_logits[base + v] - m) - comp;
+    let y = exp(ce_logits_at(base + v) - m) - comp;
     let t = s + y;
     comp = (t - s) - y;
     s = t;
@@ -70,7 +73,7 @@ fn cross_entropy_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
     ce_lse[row] = lse;
     let t = ce_targets[row];
     var loss = 0.0;
-    if (ce_valid(t)) { loss = lse - ce_logits[base + u32(t)]; }
+    if (ce_valid(t)) { loss = lse - ce_logits_at(base + u32(t)); }
     ce_rowloss[row] = loss;
   }
 }
@@ -119,26 +122,28 @@ fn cross_entropy_scale(@builtin(local_invocation_index) lid: u32) {
   }
 }
 
-// ---- backward, stage 2, flat over N * V: dlogits = scale * (softmax - onehot(target)); zero on
-// ignored rows ----
-@group(0) @binding(1) var<storage, read> ceB_logits: array<f32>;        // [N, V]
+// ---- backward, stage 2, flat over N * V, two logits a thread (one f16 word; the pair may span
+// two rows): dlogits = scale * (softmax - onehot(target)); zero on ignored rows ----
+// binding 1: ceB_logits [N, V] and binding 5: ceB_dlogits [N, V] from the prelude
 @group(0) @binding(2) var<storage, read> ceB_targets: array<i32>;       // [N]
 @group(0) @binding(3) var<storage, read> ceB_lse: array<f32>;           // [N]
 @group(0) @binding(4) var<storage, read> ceB_scale: array<f32>;         // [1] scratch
-@group(0) @binding(5) var<storage, read_write> ceB_dlogits: array<f32>; // [N, V]
+
+fn ce_grad(i: u32) -> f32 {
+  let row = i / p.V;
+  let t = ceB_targets[row];
+  if (!ce_valid(t)) { return 0.0; }
+  var g = exp(ceB_logits_at(i) - ceB_lse[row]);
+  if (u32(t) == i % p.V) { g -= 1.0; }
+  return g * ceB_scale[0];
+}
 
 @compute @workgroup_size(WG)
 fn cross_entropy_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
-  if (i >= p.N * p.V) { return; }
-  let row = i / p.V;
-  let v = i % p.V;
-  let t = ceB_targets[row];
-  var g = 0.0;
-  if (ce_valid(t)) {
-    g = exp(ceB_logits[i] - ceB_lse[row]);
-    if (u32(t) == v) { g -= 1.0; }
-    g *= ceB_scale[0];
-  }
-  ceB_dlogits[i] = g;
+  let i = 2u * ((wid.x + wid.y * nwg.x) * WG + lid);
+  let total = p.N * p.V;
+  if (i >= total) { return; }
+  var g = vec2f(ce_grad(i), 0.0);
+  if (i + 1u < total) { g.y = ce_grad(i + 1u); }
+  ceB_dlogits_put2(i, g, total);
 }

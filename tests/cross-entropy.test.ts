@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../src/autograd/graph';
-import { crossEntropy, crossEntropyOp } from '../src/autograd/ops/cross-entropy';
+import { crossEntropy, crossEntropyBackwardOp, crossEntropyOp } from '../src/autograd/ops/cross-entropy';
 import { checkOp } from './helpers/checkOp';
 import { randint, randn, rng } from './helpers/random';
 
@@ -46,5 +46,41 @@ describe('cross-entropy against float64 references', () => {
     const g = new Graph();
     expect(() => crossEntropy(g.input('logits', [4, 10]), g.input('t', [5], 'i32'))).toThrow(/targets/);
     expect(() => crossEntropy(g.input('logits', [4, 10]), g.input('t', [4]))).toThrow(/i32/);
+  });
+});
+
+describe('cross-entropy over f16 logits (mixed precision: the arithmetic stays f32)', () => {
+  // f16 logits are exact halves, so the loss matches the float64 reference as f32 does; dlogits are
+  // stored as halves: within half an f16 step of their largest value.
+  it('odd N × V = 37 × 67 (word pairs span rows), with an ignored row; dlogits f16', () => {
+    const t = randint(37, 67, rng(6));
+    t[4] = -1;
+    return checkOp(
+      crossEntropyOp,
+      [{ shape: [37, 67], dtype: 'f16' }, targets([37], 67, 0, t)],
+      {},
+      {
+        backwardTol: 1e-3,
+      },
+    );
+  });
+
+  it('[B, T, V] = [2, 5, 101]: dlogits keep the logits’ dtype', async () => {
+    const spec = (dtype: 'f32' | 'f16') => [
+      { shape: [2, 5, 101], dtype },
+      { shape: [2, 5], dtype: 'i32' as const },
+      { shape: [10], dtype: 'f32' as const },
+      { shape: [1], dtype: 'f32' as const },
+    ];
+    expect(crossEntropyBackwardOp.outputs(spec('f16'), {})[0]!.dtype).toBe('f16');
+    expect(crossEntropyBackwardOp.outputs(spec('f32'), {})[0]!.dtype).toBe('f32');
+    await checkOp(
+      crossEntropyOp,
+      [{ shape: [2, 5, 101], dtype: 'f16' }, targets([2, 5], 101, 7)],
+      {},
+      {
+        backwardTol: 1e-3,
+      },
+    );
   });
 });

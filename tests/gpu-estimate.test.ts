@@ -66,10 +66,10 @@ describe('the GPU memory estimate', () => {
     const perSequence = (large - small) / 6;
     const estimated = (e8.total - e2.total) / 6;
     expect(Math.abs(estimated - perSequence) / perSequence).toBeLessThan(0.1);
-    // Mixed precision's f16 activations shrink that term only; the logits stay f32.
+    // Mixed precision stores activations and logits as halves.
     const mixed = gpuBytesTerms({ model: CONFIG, batchSize: 8, precision: 'mixed' });
     expect(mixed.activations).toBeLessThan(e8.activations);
-    expect(mixed.logits).toBe(e8.logits);
+    expect(mixed.logits).toBe(e8.logits / 2);
   });
 
   it('follows mixed precision: within 10% of the allocation, on a model whose activations outweigh its logits', async () => {

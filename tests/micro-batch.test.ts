@@ -97,7 +97,7 @@ describe('chooseMicroBatch', () => {
 });
 
 describe('the GPU memory estimate', () => {
-  it('names its terms and adds them up; mixed shrinks only the activations, plus an f16 weight copy', () => {
+  it('names its terms and adds them up; mixed shrinks the activations and halves the logits, plus an f16 weight copy', () => {
     const f32 = gpuBytesTerms({ model: SEED_CONFIG, batchSize: 8 });
     expect(f32.state).toBe(16 * 51_500_032);
     expect(f32.logits).toBe(4 * 2 * 8 * 1024 * 50304);
@@ -106,7 +106,7 @@ describe('the GPU memory estimate', () => {
     // Per layer and token: 20C f32 values against 8C f32 and 10C f16 ones.
     const { nLayer: L, nEmbd: C } = SEED_CONFIG;
     expect(f32.activations - f16.activations).toBe(8 * 1024 * L * (20 * 4 - 8 * 4 - 10 * 2) * C);
-    expect(f16.logits).toBe(f32.logits);
+    expect(f16.logits).toBe(f32.logits / 2);
     expect(f16.state).toBe(f32.state + 2 * 51_500_032);
   });
 });

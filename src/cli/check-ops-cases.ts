@@ -292,6 +292,17 @@ export const OP_CASES: readonly OpCase[] = [
     {},
   ),
   opCase('cross-entropy 37x67', crossEntropyOp, [{ shape: [37, 67] }, ids([37], 67, 1)], {}),
+  // Mixed precision's f16 logits: the loss as exact as f32, dlogits stored as halves.
+  opCase(
+    'cross-entropy 37x67, f16 logits',
+    crossEntropyOp,
+    [{ shape: [37, 67], dtype: 'f16' }, ids([37], 67, 1)],
+    {},
+    {
+      forwardTol: 1e-5,
+      backwardTol: 1e-3,
+    },
+  ),
   opCase(
     'cross-entropy [2,37,101], ignored rows',
     crossEntropyOp,

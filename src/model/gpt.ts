@@ -109,7 +109,8 @@ export class GPTModel {
    * Forward pass to logits [B, T, V]. With `decode`, attention reads and extends the KV caches
    * and positions start at decode.pos. With `mixed`, the matmuls take f16 weight copies and f16
    * activations (layernorm, qkv, attention, fc and GELU outputs are stored as halves) and
-   * accumulate in f32; the residual stream, the logits and the loss stay f32 (as under autocast).
+   * accumulate in f32; the logits are stored as halves too (cross-entropy computes in f32), while
+   * the residual stream and the loss stay f32, as under autocast.
    */
   forward(graph: Graph, idx: Tensor /* i32 [B, T] */, options: ForwardOptions = {}): Tensor {
     const { decode, mixed = false } = options;
@@ -133,7 +134,7 @@ export class GPTModel {
       x = add(x, linear(fc, w(`${h}.mlp.c_proj.weight`), p(`${h}.mlp.c_proj.bias`), mm));
     }
     const xf = layerNorm(x, p('transformer.ln_f.weight'), p('transformer.ln_f.bias'), act);
-    return matmul(xf, w('transformer.wte.weight'), { transB: true, ...mm }); // tied LM head: f32 [B, T, V]
+    return matmul(xf, w('transformer.wte.weight'), { transB: true, ...mm, ...act }); // tied LM head: [B, T, V]
   }
 
   /** Forward pass and mean cross-entropy loss [1]. */

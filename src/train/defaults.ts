@@ -107,7 +107,7 @@ export interface GpuBytesTerms {
    * embeddings' 4C (f32).
    */
   activations: number;
-  /** The logits and their gradient, B × T × V each, always f32 (cross-entropy and the loss stay f32). */
+  /** The logits and their gradient, B × T × V each: f32, or halves in mixed precision (cross-entropy computes in f32). */
   logits: number;
   total: number;
 }
@@ -141,7 +141,7 @@ export function gpuBytesTerms(settings: Pick<RunSettings, 'model' | 'batchSize' 
   const values = ACTIVATION_VALUES[mixed ? 'mixed' : 'f32'];
   const perLayer = (values.f32 * F32_BYTES + values.f16 * F16_BYTES) * C + 1.5 * NH * F32_BYTES;
   const activations = tokens * (L * perLayer + 4 * C * F32_BYTES);
-  const logits = F32_BYTES * tokens * 2 * V;
+  const logits = (mixed ? F16_BYTES : F32_BYTES) * tokens * 2 * V;
   return { state, activations, logits, total: state + activations + logits };
 }
 
@@ -265,11 +265,12 @@ export function settingsFieldProblems(settings: SuggestedSettings, limits?: Buff
     });
   if (!limits) return problems;
   const binding = limits.maxStorageBufferBindingSize;
-  const logits = B * T * V * 4;
+  const logitBytes = settings.precision === 'mixed' ? F16_BYTES : F32_BYTES;
+  const logits = B * T * V * logitBytes;
   if (logits > binding) {
     problems.push({
       field: 'batchSize',
-      message: `One micro-batch's logits (${B} × ${T} tokens × ${V} vocabulary × 4 bytes = ${bytesText(logits)}) are more than this GPU can bind at once (${bytesText(binding)}): lower the batch size (raise the accumulation steps to keep the tokens per step), the block size, or the vocabulary.`,
+      message: `One micro-batch's logits (${B} × ${T} tokens × ${V} vocabulary × ${logitBytes} bytes = ${bytesText(logits)}) are more than this GPU can bind at once (${bytesText(binding)}): lower the batch size (raise the accumulation steps to keep the tokens per step), the block size, or the vocabulary.`,
     });
   }
   const mlp = B * T * 4 * C * 4;

@@ -4,8 +4,9 @@
  * add nothing to the loss, are left out of the mean's count and get zero gradient. With no valid row
  * the loss is 0. The forward saves lse per row so the backward needs no second pass over max/sum.
  */
-import source from '../../../shaders/cross_entropy.wgsl?raw';
+import shader from '../../../shaders/cross_entropy.wgsl?raw';
 import { grid1d, u32Params } from '../../gpu/uniforms';
+import { type StorageDType, wgslReader, wgslWriter } from '../../gpu/wgsl-storage';
 import type { KernelCall, OpDef, TensorSpec } from '../op';
 import { assertShape, numel, shapeString } from '../op';
 import type { Tensor } from '../tensor';
@@ -18,15 +19,22 @@ function dims(logits: TensorSpec): { N: number; V: number } {
 /** Threads per workgroup (a row, the mean, or WG logits of the backward); the override WG of the shader. */
 const CROSS_ENTROPY_WG = 256;
 
+/** The shader for logits (and dlogits) stored as `dtype`: mixed precision's LM head writes f16 logits. */
+const source = (dtype: StorageDType) =>
+  wgslReader('ce_logits', 1, dtype) + wgslReader('ceB_logits', 1, dtype) + wgslWriter('ceB_dlogits', 5, dtype) + shader;
+
+const storage = (spec: TensorSpec): StorageDType => (spec.dtype === 'f16' ? 'f16' : 'f32');
+
 const call = (
   entryPoint: string,
   buffers: KernelCall['buffers'],
   N: number,
   V: number,
   workgroups: number,
+  dtype: StorageDType,
 ): KernelCall => ({
   label: 'cross_entropy',
-  code: source,
+  code: source(dtype),
   entryPoint,
   constants: { WG: CROSS_ENTROPY_WG },
   buffers,
@@ -45,9 +53,9 @@ export const crossEntropyOp: OpDef = {
   differentiableOutputs: [true, false],
   outputs: ([logits, targets]) => {
     assertShape(
-      logits!.dtype === 'f32' && logits!.shape.length >= 2,
+      logits!.dtype !== 'i32' && logits!.shape.length >= 2,
       'cross_entropy',
-      `logits must be f32 [..., V], got ${shapeString(logits!.shape)}`,
+      `logits must be f32 or f16 [..., V], got ${logits!.dtype} ${shapeString(logits!.shape)}`,
     );
     assertShape(targets!.dtype === 'i32', 'cross_entropy', 'targets must be i32');
     assertShape(
@@ -63,9 +71,10 @@ export const crossEntropyOp: OpDef = {
   scratch: ([logits]) => [dims(logits!).N],
   encode: ([logits]) => {
     const { N, V } = dims(logits!);
+    const dtype = storage(logits!);
     return [
-      call('cross_entropy_forward', [{ in: 0 }, { in: 1 }, { out: 1 }, { scratch: 0 }], N, V, N),
-      call('cross_entropy_mean', [{ in: 1 }, { scratch: 0 }, { out: 0 }], N, V, 1),
+      call('cross_entropy_forward', [{ in: 0 }, { in: 1 }, { out: 1 }, { scratch: 0 }], N, V, N, dtype),
+      call('cross_entropy_mean', [{ in: 1 }, { scratch: 0 }, { out: 0 }], N, V, 1, dtype),
     ];
   },
   backward: ([logits, targets], [, lse], [dloss]) => [
@@ -114,23 +123,27 @@ function logSumExp(x: Float64Array, base: number, V: number): number {
 }
 
 /**
- * Kernel-only: inputs [logits, targets, lse [N], dloss [1]]; output dlogits (like logits) =
- * dloss * (softmax - onehot(target)) / count. dloss is read on the GPU (scratch: the scale [1]).
+ * Kernel-only: inputs [logits, targets, lse [N], dloss [1]]; output dlogits (like logits, f16 with
+ * f16 logits) = dloss * (softmax - onehot(target)) / count. dloss is read on the GPU (scratch: the
+ * scale [1]). An f16 dlogits loses nothing mixed precision keeps: the LM head's backward products
+ * are `half`, which rounds them to f16 anyway; it halves the largest buffer of a step.
  */
 export const crossEntropyBackwardOp: OpDef = {
   name: 'cross_entropy_backward',
-  outputs: ([logits]) => [{ shape: logits!.shape, dtype: 'f32' }],
+  outputs: ([logits]) => [{ shape: logits!.shape, dtype: logits!.dtype }],
   scratch: () => [1],
   encode: ([logits]) => {
     const { N, V } = dims(logits!);
+    const dtype = storage(logits!);
     return [
-      call('cross_entropy_scale', [{ in: 1 }, { in: 3 }, { scratch: 0 }], N, V, 1),
+      call('cross_entropy_scale', [{ in: 1 }, { in: 3 }, { scratch: 0 }], N, V, 1, dtype),
       call(
         'cross_entropy_backward',
         [{ in: 0 }, { in: 1 }, { in: 2 }, { scratch: 0 }, { out: 0 }],
         N,
         V,
-        Math.ceil((N * V) / CROSS_ENTROPY_WG),
+        Math.ceil((N * V) / 2 / CROSS_ENTROPY_WG),
+        dtype,
       ),
     ];
   },
