@@ -6,6 +6,9 @@
  */
 export type StorageDType = 'f32' | 'f16';
 
+/** A tensor's storage for the generated bindings: f16, or f32 (ops refuse i32 in their shape rules first). */
+export const storageOf = (tensor: { dtype: string }): StorageDType => (tensor.dtype === 'f16' ? 'f16' : 'f32');
+
 /** `fn round_half(x: f32) -> f32` and `fn round_half4(v: vec4f) -> vec4f`: the nearest f16 values, as f32. */
 export const WGSL_ROUND_HALF = `fn round_half(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2f(x, 0.0))).x; }
 fn round_half4(v: vec4f) -> vec4f {

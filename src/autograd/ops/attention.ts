@@ -18,7 +18,7 @@ import source from '../../../shaders/attention.wgsl?raw';
 import subgroupSum from '../../../shaders/attention_sg.wgsl?raw';
 import workgroupSum from '../../../shaders/attention_wg.wgsl?raw';
 import { grid1d, packUniforms } from '../../gpu/uniforms';
-import { type StorageDType, wgslReader, wgslWriter } from '../../gpu/wgsl-storage';
+import { type StorageDType, storageOf, wgslReader, wgslWriter } from '../../gpu/wgsl-storage';
 import type { EncodeDevice, KernelCall, OpDef, TensorSpec } from '../op';
 import { assertShape, shapeString } from '../op';
 import type { Tensor } from '../tensor';
@@ -262,7 +262,7 @@ export const attentionOp: OpDef<AttentionAttrs> = {
   encode: ([qkv], attrs, device) => {
     const d = attentionDims('attention', qkv!, attrs.nHead);
     const packs = packsY(qkv!, attrs);
-    const dtypes = { qkv: storage(qkv!), y: packs ? 'f32' : (attrs.out ?? 'f32') };
+    const dtypes = { qkv: storageOf(qkv!), y: packs ? 'f32' : (attrs.out ?? 'f32') };
     const tiles = attentionTiles(d.HS, pickKernel('attention', attrs, device), device);
     const { WG } = tiles.overrides;
     const { FW_RQ, FS_RQ, KV_TPK } = tiles.consts;
@@ -317,7 +317,7 @@ export const attentionBackwardOp: OpDef<AttentionAttrs> = {
   },
   encode: ([qkv, y], attrs, device): KernelCall[] => {
     const d = attentionDims('attention_backward', qkv!, attrs.nHead);
-    const dtypes = { qkv: storage(qkv!), y: storage(y!) };
+    const dtypes = { qkv: storageOf(qkv!), y: storageOf(y!) };
     const tiles = attentionTiles(d.HS, pickKernel('attention_backward', attrs, device), device);
     const { WG } = tiles.overrides;
     const { DQ_RQ, DS_RQ, KV_TPK, KV_RK } = tiles.consts;
@@ -345,11 +345,6 @@ export const attentionBackwardOp: OpDef<AttentionAttrs> = {
     ];
   },
 };
-
-/** A tensor's storage for the generated bindings (the shape rules have refused i32 already). */
-function storage(spec: TensorSpec): StorageDType {
-  return spec.dtype === 'f16' ? 'f16' : 'f32';
-}
 
 /** Causal self-attention of qkv [B, T, 3C] (f32 or f16) with nHead heads; returns y [B, T, C] in `out` (default f32). */
 export function attention(

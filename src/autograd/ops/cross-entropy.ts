@@ -6,7 +6,7 @@
  */
 import shader from '../../../shaders/cross_entropy.wgsl?raw';
 import { grid1d, u32Params } from '../../gpu/uniforms';
-import { type StorageDType, wgslReader, wgslWriter } from '../../gpu/wgsl-storage';
+import { type StorageDType, storageOf, wgslReader, wgslWriter } from '../../gpu/wgsl-storage';
 import type { KernelCall, OpDef, TensorSpec } from '../op';
 import { assertShape, numel, shapeString } from '../op';
 import type { Tensor } from '../tensor';
@@ -22,8 +22,6 @@ const CROSS_ENTROPY_WG = 256;
 /** The shader for logits (and dlogits) stored as `dtype`: mixed precision's LM head writes f16 logits. */
 const source = (dtype: StorageDType) =>
   wgslReader('ce_logits', 1, dtype) + wgslReader('ceB_logits', 1, dtype) + wgslWriter('ceB_dlogits', 5, dtype) + shader;
-
-const storage = (spec: TensorSpec): StorageDType => (spec.dtype === 'f16' ? 'f16' : 'f32');
 
 const call = (
   entryPoint: string,
@@ -71,7 +69,7 @@ export const crossEntropyOp: OpDef = {
   scratch: ([logits]) => [dims(logits!).N],
   encode: ([logits]) => {
     const { N, V } = dims(logits!);
-    const dtype = storage(logits!);
+    const dtype = storageOf(logits!);
     return [
       call('cross_entropy_forward', [{ in: 0 }, { in: 1 }, { out: 1 }, { scratch: 0 }], N, V, N, dtype),
       call('cross_entropy_mean', [{ in: 1 }, { scratch: 0 }, { out: 0 }], N, V, 1, dtype),
@@ -134,7 +132,7 @@ export const crossEntropyBackwardOp: OpDef = {
   scratch: () => [1],
   encode: ([logits]) => {
     const { N, V } = dims(logits!);
-    const dtype = storage(logits!);
+    const dtype = storageOf(logits!);
     return [
       call('cross_entropy_scale', [{ in: 1 }, { in: 3 }, { scratch: 0 }], N, V, 1, dtype),
       call(

@@ -6,7 +6,7 @@
  * when asked, f16. One shader serves every dtype: the operand bindings are prepended per variant.
  */
 import { grid1d, u32Params } from '../../gpu/uniforms';
-import type { StorageDType } from '../../gpu/wgsl-storage';
+import { type StorageDType, storageOf } from '../../gpu/wgsl-storage';
 import { roundHalf } from '../../util/half';
 import type { BufferRef, KernelCall, OpDef, RefArray, Shape, TensorSpec } from '../op';
 import { assertShape, numel, shapeString } from '../op';
@@ -127,8 +127,6 @@ export function matmulConstants(
   };
 }
 
-const storage = (spec: TensorSpec): StorageDType => (spec.dtype === 'f16' ? 'f16' : 'f32');
-
 /**
  * How a product runs: split-K or not, and whether the tile kernel writes C itself. It cannot when
  * K is split, nor for an f16 C with odd N: a word would then hold two rows' ends, written by two
@@ -174,7 +172,7 @@ export const matmulOp: OpDef<MatmulAttrs> = {
     const hasBias = inputs.length === 3;
     assertShape(!(attrs.accumulate && hasBias), 'matmul', 'accumulate mode takes no bias');
     assertShape(!(attrs.accumulate && attrs.out === 'f16'), 'matmul', 'cannot accumulate into an f16 output');
-    const dtypes = { a: storage(inputs[0]!), b: storage(inputs[1]!) };
+    const dtypes = { a: storageOf(inputs[0]!), b: storageOf(inputs[1]!) };
     const out: StorageDType = attrs.out ?? 'f32';
     // The f16 vec4 fast path needs each operand's contiguous rows to start on a word.
     const alignedA = (attrs.transA ? M : K) % 2 === 0;
