@@ -93,7 +93,7 @@ export class GPTModel {
   }
 
   /**
-   * f16 copies of the weights, one cast per graph (per step): what mixed precision's matmuls read.
+   * f16 copies of the weights, one cast per graph (so once per micro-batch): what mixed precision's matmuls read.
    * Their gradients pass straight through the cast into the f32 slots.
    */
   halfParams(graph: Graph, p = this.params(graph)): (name: string) => Tensor {
